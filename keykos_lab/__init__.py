@@ -1,0 +1,36 @@
+"""keykos_lab: a research kit for the KeyKOS nanokernel and its capability model.
+
+>>> import keykos_lab as kl
+>>> k = kl.Kernel()
+>>> con = k.console
+>>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+>>> con.call(page, kl.oc.Page.WriteData, data=b"hello").rc
+0
+>>> con.call(page, kl.oc.Page.ReadData, data=(5).to_bytes(4, "big")).data
+b'hello'
+"""
+
+from . import programs  # noqa: F401  (registers the shipped programs)
+from .kernel import (
+    DK,
+    DK0,
+    Deadlock,
+    Dom,
+    KernelError,
+    Key,
+    KeyHandle,
+    Message,
+    Reply,
+    StepLimitExceeded,
+    format_key_value,
+    oc,
+    program,
+)
+from .lab import Kernel
+from .system import build_domain, build_segment, image, start_key
+
+__version__ = "0.1.0"
+
+__all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_segment", "start_key",
+           "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
+           "Deadlock", "StepLimitExceeded", "format_key_value"]

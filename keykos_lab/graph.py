@@ -1,0 +1,37 @@
+"""Kernel state → networkx: the capability graph (DESIGN.md, graph schema).
+
+>>> import keykos_lab as kl
+>>> k = kl.Kernel()
+>>> G = k.capability_graph()
+>>> G.nodes[k.console.root]["kind"], G.nodes[k.console.root]["label"]
+('domain', 'console')
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .kernel.snapshot import Snapshot
+
+
+def capability_graph(kernel) -> nx.MultiDiGraph:
+    """A vertex per live object (domains folded), an edge per key held in a slot.
+
+    Edge attributes: ``key_type``, ``databyte``, ``slot``, ``slot_kind``
+    (``key_register``, ``address``, ``meter``, ``keeper``, ``ring``, ``slot``,
+    ``transient`` for keys a running handler holds outside its registers …),
+    ``rights`` (frozenset) and ``sensory`` (bool).
+    """
+    snap = Snapshot(kernel)
+    G = nx.MultiDiGraph()
+    for oid, kind in snap.kind.items():
+        attrs = {"kind": kind, "label": snap.label(oid)}
+        if kind == "domain":
+            attrs.update(snap.domain_info(oid))
+        G.add_node(oid, **attrs)
+    for holder, target, key, slot, slot_kind in snap.edges():
+        if target not in G:
+            G.add_node(target, kind="misc", label=str(target).removeprefix("misc:"))
+        G.add_edge(holder, target, slot=slot, slot_kind=slot_kind,
+                   **Snapshot.key_attributes(key))
+    return G

@@ -1,0 +1,339 @@
+"""The console: the experimenter's own domain (D6).
+
+The console is a real domain — root, keys node, registers node, a meter — whose
+program is the Python code calling it. The keys it holds live in a growable
+*key ring* of nodes hanging from its root, so the capability graph sees them.
+Python code never touches a Key directly: it holds :class:`KeyHandle` values
+that name ring slots. Calls are synchronous: the kernel runs until the reply
+arrives, or raises a :class:`KernelError` saying why it cannot.
+
+>>> from .core import Kernel
+>>> con = Kernel().console
+>>> r = con.call(con.dkc, 0, data=(42).to_bytes(6, "big"))
+>>> r.rc, con.describe(r.keys[0])
+(0, 'DK(42)')
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .domains import A_RETRY, A_SEND, A_START, KEYS_NODE, METER, REGS_NODE, RUNNING, STATE_NAMES
+from .errors import Deadlock, KernelError, StepLimitExceeded
+from .keys import (
+    DATA,
+    DISCRIM,
+    DK0,
+    DKC,
+    DOMTOOL,
+    FLAVOUR_NAMES,
+    KEYBITS,
+    MISC,
+    NOCALL,
+    NODE,
+    OBJECT_TYPES,
+    RESUME,
+    RETURNER,
+    RO,
+    START,
+    Key,
+    misc_key,
+)
+from .process import OP_CALL, OP_FORK
+
+RING_SLOT = 10        # root slot holding the first key-ring node
+RING_PER_NODE = 15    # slots 0..14 hold keys, slot 15 links the next ring node
+DEFAULT_STEP_LIMIT = 1_000_000
+
+
+class KeyHandle:
+    """A key the console holds: a name for one slot of its key ring."""
+
+    __slots__ = ("console", "index")
+
+    def __init__(self, console: Console, index: int) -> None:
+        self.console = console
+        self.index = index
+
+    @property
+    def key(self) -> Key:
+        """The key in the ring slot, as it is now (DK(0) once revoked)."""
+        return self.console.key(self)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, KeyHandle) and other.console is self.console \
+            and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((id(self.console), self.index))
+
+    def __repr__(self) -> str:
+        return f"<{self.console.describe(self)}>"
+
+
+class Reply(NamedTuple):
+    """The answer to a console CALL: return code, four key handles, the string."""
+
+    rc: int
+    keys: tuple[KeyHandle, KeyHandle, KeyHandle, KeyHandle]
+    data: bytes
+
+
+class Console:
+    """The experimenter's domain; ``kernel.console``."""
+
+    def __init__(self, kernel) -> None:
+        self.kernel = kernel
+        store = kernel.store
+        root, keys_node, regs_node = store.new_node(), store.new_node(), store.new_node()
+        root.slots[KEYS_NODE] = Key(NODE, keys_node.id, 0, keys_node.alloc)
+        root.slots[REGS_NODE] = Key(NODE, regs_node.id, 0, regs_node.alloc)
+        prime = store.objects[kernel.prime_meter]
+        root.slots[METER] = Key(4, prime.id, 0, prime.alloc)
+        self.root = root.id
+        store.labels[root.id] = "console"
+        self.state = kernel.domain_state(root.id)
+        self.state.state = RUNNING
+        self.state.program = "console"
+        self._ring: list = []          # ring nodes
+        self._where: dict[Key, int] = {}  # key -> ring index (dedupe)
+        self._count = 0
+        self._names: dict[str, KeyHandle] = {}
+        self._woken = False
+        self._result = None
+        self.step_limit = DEFAULT_STEP_LIMIT
+        for name, sub in (("returner", RETURNER), ("discrim", DISCRIM), ("dkc", DKC),
+                          ("keybits", KEYBITS), ("domtool", DOMTOOL)):
+            self.name(name, self.hold(misc_key(sub)))
+
+    # ------------------------------------------------------------- key ring
+    def hold(self, key: Key) -> KeyHandle:
+        """Put ``key`` in the key ring (kernel use: boot and replies)."""
+        idx = self._where.get(key)
+        if idx is not None and self._slot(idx) == key:
+            return KeyHandle(self, idx)
+        idx = self._count
+        node_no, slot = divmod(idx, RING_PER_NODE)
+        if node_no == len(self._ring):
+            self._grow()
+        self._ring[node_no].slots[slot] = key
+        self._count += 1
+        self._where[key] = idx
+        self.state.held.add(key)
+        return KeyHandle(self, idx)
+
+    def _grow(self) -> None:
+        store = self.kernel.store
+        node = store.new_node()
+        store.labels[node.id] = f"console key ring {len(self._ring)}"
+        link = Key(NODE, node.id, 0, node.alloc)
+        if self._ring:
+            self._ring[-1].slots[RING_PER_NODE] = link
+        else:
+            store.objects[self.root].slots[RING_SLOT] = link
+        self._ring.append(node)
+
+    def _slot(self, idx: int) -> Key:
+        node_no, slot = divmod(idx, RING_PER_NODE)
+        return self._ring[node_no].slots[slot]
+
+    @property
+    def ring_nodes(self) -> list[int]:
+        """Ids of the nodes of the key ring."""
+        return [n.id for n in self._ring]
+
+    def key(self, handle: KeyHandle) -> Key:
+        """The live key a handle names."""
+        return self.kernel.live(self._slot(self._check(handle)))
+
+    def _check(self, handle) -> int:
+        if not isinstance(handle, KeyHandle):
+            raise TypeError(f"the console uses key handles it holds, not {type(handle).__name__}"
+                            " (keys come from replies and con[name])")
+        if handle.console is not self:
+            raise ValueError("that key handle belongs to another kernel's console")
+        return handle.index
+
+    def _unwrap(self, handle) -> Key:
+        return self._slot(self._check(handle))
+
+    # ---------------------------------------------------------------- names
+    def __getitem__(self, name: str) -> KeyHandle:
+        try:
+            return self._names[name]
+        except KeyError:
+            raise KeyError(f"the console holds no key named {name!r}; "
+                           f"names: {', '.join(sorted(self._names))}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def name(self, name: str, handle: KeyHandle) -> KeyHandle:
+        """Give a held key a well-known name: ``con[name]`` afterwards."""
+        self._check(handle)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a key name is a non-empty string, not {name!r}")
+        self._names[name] = handle
+        return handle
+
+    def names(self) -> list[str]:
+        return sorted(self._names)
+
+    def __getattr__(self, name: str) -> KeyHandle:
+        names = self.__dict__.get("_names", {})
+        if name in names:
+            return names[name]
+        raise AttributeError(name)
+
+    # ----------------------------------------------------------- invocation
+    def call(self, key: KeyHandle, order: int = 0, *keys: KeyHandle, data: bytes = b"") -> Reply:
+        """CALL ``key`` with up to 3 keys; run the kernel until the reply comes.
+
+        >>> from .core import Kernel
+        >>> con = Kernel().console
+        >>> con.call(con.discrim, 0x80000000).rc == 0x409
+        True
+        """
+        op = self._op(OP_CALL, key, order, keys, data, 3)
+        return self._reply(self._run_op(op))
+
+    def fork(self, key: KeyHandle, order: int = 0, *keys: KeyHandle, data: bytes = b"") -> None:
+        """FORK: send without waiting for a reply; ``run()`` lets the others work."""
+        self._run_op(self._op(OP_FORK, key, order, keys, data, 4))
+
+    def run(self, max_steps: int | None = None) -> int:
+        """Run domains until none is runnable (or ``max_steps``); the steps taken."""
+        k = self.kernel
+        steps = 0
+        limit = self.step_limit if max_steps is None else max_steps
+        while steps < limit and k.step():
+            steps += 1
+        return steps
+
+    def _op(self, code, key, order, keys, data, max_keys):
+        if type(order) is not int or not 0 <= order <= 0xFFFFFFFF:
+            raise ValueError(f"an order code is an int in [0, 2**32), not {order!r}")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data is bytes, not {type(data).__name__}")
+        data = bytes(data)
+        if len(data) > 4096:
+            raise ValueError(f"a message string holds at most 4096 bytes, not {len(data)}")
+        if len(keys) > max_keys:
+            raise ValueError(f"this jump passes at most {max_keys} keys, not {len(keys)}")
+        return (code, self._unwrap(key), order, tuple(self._unwrap(h) for h in keys), data)
+
+    def _run_op(self, op):
+        k = self.kernel
+        ds = self.state
+        if ds.state != RUNNING or ds.next is not None:
+            raise KernelError("the console is not running; it cannot invoke keys now")
+        from .core import _BLOCKED
+        r = k._execute(ds, op)
+        if r is not _BLOCKED:
+            return r
+        self._woken = False
+        steps = 0
+        while not self._woken:
+            if steps >= self.step_limit:
+                why = self._why_waiting()
+                self._give_up()
+                raise StepLimitExceeded(f"no reply after {steps} scheduler steps: {why}")
+            if not k.step():
+                why = self._why_waiting()
+                self._give_up()
+                raise Deadlock(f"no domain can run, so no reply can come: {why}")
+            steps += 1
+        return self._result
+
+    def _wake(self) -> None:
+        """The scheduler reached the console: a reply arrived or a stalled jump may go."""
+        from .core import _BLOCKED
+        ds = self.state
+        kind, value = ds.next
+        ds.next = None
+        if kind == A_RETRY:
+            value = self.kernel._execute(ds, value)
+            if value is _BLOCKED:
+                return
+        elif kind == A_START:
+            pass  # a message through a start key to the console: hand it over as is
+        elif kind != A_SEND:
+            value = None
+        self._result = value
+        self._woken = True
+
+    def _give_up(self) -> None:
+        from .primary import reset
+        reset(self.kernel, self.state, RUNNING)
+        self.state.held = set(self._where)
+
+    def _why_waiting(self) -> str:
+        k = self.kernel
+        ds = self.state
+        parts = []
+        if ds.stalled_on is not None:
+            t = ds.stalled_on
+            parts.append(f"the console is stalled on busy domain #{t.root} "
+                         f"({t.program or '?'}, {STATE_NAMES[t.state]})")
+        else:
+            parts.append("the console waits for a reply")
+        for p in k.parked:
+            parts.append(f"domain #{p.root} ({p.program or '?'}) is parked: {p.parked}"
+                         + (f" [{p.error}]" if p.error else ""))
+        waiting = [d for d in k.domains.values() if d is not ds and d.state == 3 and not d.parked]
+        if waiting:
+            parts.append("waiting: " + ", ".join(f"#{d.root} ({d.program or '?'})"
+                                                  for d in waiting[:8]))
+        return "; ".join(parts)
+
+    def _reply(self, msg) -> Reply:
+        if msg is None:
+            return Reply(0, tuple(self.hold(DK0) for _ in range(4)), b"")
+        handles = tuple(self.hold(key) for key in msg.keys)
+        return Reply(msg.order, handles, msg.data)
+
+    # ------------------------------------------------------------- reading
+    def target(self, handle: KeyHandle) -> int | None:
+        """The object id the key designates (its vertex in the graph), or None."""
+        key = self.key(handle)
+        return key.obj if key.type in OBJECT_TYPES else None
+
+    def describe(self, handle: KeyHandle) -> str:
+        """A readable description of a held key (also its repr)."""
+        return describe_key(self.kernel, self.key(handle))
+
+
+def describe_key(kernel, key: Key) -> str:
+    """``'page key (rw) → page #12'`` and the like."""
+    t = key.type
+    if t == DATA:
+        return f"DK({key.obj})"
+    if t == MISC:
+        return f"{key.type_name} key (kernel)"
+    if t not in OBJECT_TYPES:
+        return f"{key.type_name} key"
+    label = kernel.store.labels.get(key.obj)
+    where = f"#{key.obj}" + (f" ({label})" if label else "")
+    if t == 1:
+        return f"page key ({'ro' if key.databyte & RO else 'rw'}) → page {where}"
+    if t in (START, RESUME, 8):
+        ds = kernel.domains.get(key.obj)
+        state = STATE_NAMES[ds.state] if ds else "available"
+        prog = f"{ds.program}, " if ds and ds.program else ""
+        extra = (f"databyte {key.databyte}" if t == START else
+                 FLAVOUR_NAMES.get(key.databyte, str(key.databyte)) if t == RESUME else "")
+        head = f"{key.type_name} key" + (f" ({extra})" if extra else "")
+        return f"{head} → domain {where} ({prog}{state})"
+    bits = []
+    if key.databyte & RO:
+        bits.append("ro")
+    if key.databyte & NOCALL:
+        bits.append("nocall")
+    if t != 4:
+        bits.append(f"lss {key.databyte & 0x0F}")
+    kind = "meter" if t == 4 else "node"
+    return f"{key.type_name} key ({', '.join(bits)}) → {kind} {where}"
+
+
+__all__ = ["Console", "KeyHandle", "Reply", "KernelError", "Deadlock", "StepLimitExceeded",
+           "describe_key"]

@@ -1,0 +1,734 @@
+"""The nanokernel: invocation, gates, keepers, meters and the scheduler.
+
+Everything a domain does goes through :meth:`Kernel._execute`: a CALL, RETURN
+or FORK on a key (KEYKOS.md §3), or a memory access through its address
+segment (§2.4). Primary keys answer at once (``keykos_lab.kernel.primary``);
+gate keys deliver messages to domains; faults make implicit calls to keepers
+(§3.6). Domains run from a FIFO run queue in quanta, each invocation charged in
+ticks to the domain's meter chain (D4), so a run is reproducible event for event.
+
+>>> k = Kernel()
+>>> k.console.call(k.console.dkc, 0, data=b"\\0\\0\\0\\0\\0\\x07").keys[0]
+<DK(7)>
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections import deque
+
+from . import primary
+from .domains import (
+    A_RETRY,
+    A_SEND,
+    A_START,
+    A_TRAP,
+    ADDRESS,
+    AVAILABLE,
+    KEEPER,
+    KEYS_NODE,
+    METER,
+    REGS_NODE,
+    RUNNING,
+    TRAPCODE,
+    WAITING,
+    DomainState,
+)
+from .errors import KernelError
+from .eventlog import (
+    C_BADJUMP,
+    C_BADKEY,
+    C_EXCEPTION,
+    C_ILLEGAL,
+    C_METER,
+    C_NOKEEPER,
+    C_NONE,
+    C_SEGFAULT,
+    C_SELFCALL,
+    C_STALL,
+    C_SVC,
+    C_TRAP,
+    EV_DELIVER,
+    EV_FAULT,
+    EV_INVOKE,
+    EV_KEEPER,
+    EV_READ,
+    EV_STALL,
+    EV_STATE,
+    EV_WRITE,
+    J_CALL,
+    J_FORK,
+    J_IMPLICIT,
+    J_NONE,
+    J_RETURN,
+    EventLog,
+    key_code,
+)
+from .keys import (
+    DATA,
+    DK,
+    DK0,
+    DOMAIN,
+    FAULT,
+    FRONTEND,
+    MISC,
+    NOCALL,
+    NODE,
+    OBJECT_TYPES,
+    RESTART,
+    RESUME,
+    RETURN,
+    RETURNER,
+    SEGMENT,
+    START,
+    Key,
+)
+from .keys import (
+    METER as METER_KEY,
+)
+from .objects import PAGE_SIZE, ObjectStore
+from .oc import RC, Trap
+from .process import (
+    EMPTY,
+    NO_KEYS,
+    OP_CALL,
+    OP_FORK,
+    OP_READ,
+    OP_RETURN,
+    OP_TRAP,
+    OP_WRITE,
+    PROGRAMS,
+    Dom,
+    Message,
+    parse_image,
+)
+from .segments import Fault, decode_format, translate
+
+MAX_STRING = 4096
+MAX_METER_DEPTH = 20
+QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
+BORROW_TICKS = 256        # CPU ticks a domain borrows from its meters at a time
+PRIME_CPU = 1 << 80
+OP_IMPLICIT = 100         # internal op: a kernel-made call to a keeper
+_BLOCKED = object()       # _execute's answer when the domain does not carry on
+_JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
+_SEGMENT_FAULT_STRING = struct.Struct(">HI")
+
+
+class Kernel:
+    """A KeyKOS nanokernel with an empty store, a prime meter and a console.
+
+    The system programs and the console's well-known keys are added by
+    ``keykos_lab.system.boot``; ``keykos_lab.Kernel`` does both.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
+        self.seed = seed
+        self._rng = random.Random(seed) if seed else None
+        self.store = ObjectStore()
+        self.objs = self.store.objects
+        self.log = EventLog()
+        self.tick = 0
+        self.domains: dict[int, DomainState] = {}
+        self.runq: deque[DomainState] = deque()
+        self.node_epoch = 0       # bumped when node slots change (caches check it)
+        self.page_epoch = 0       # bumped when page contents change
+        self._borrowers: set[DomainState] = set()
+        self.parked: list[DomainState] = []
+        prime = self.store.new_node()
+        prime.slots[3] = DK(PRIME_CPU)
+        self.prime_meter = prime.id
+        self.store.labels[prime.id] = "prime meter"
+        from .console import Console  # the console is kernel code, made last
+        self.console = Console(self)
+
+    # ----------------------------------------------------------------- keys
+    def live(self, key: Key) -> Key:
+        """``key`` if it still designates what it did, else DK(0) (§1.2)."""
+        t, o, _, a = key
+        if t not in OBJECT_TYPES:
+            return key
+        objs = self.objs
+        obj = objs[o] if 0 < o < len(objs) else None
+        if obj is None:
+            return DK0
+        if t == RESUME:
+            ds = self.domains.get(o)
+            return key if ds is not None and ds.resume_alloc == a else DK0
+        return key if obj.alloc == a else DK0
+
+    def key_to(self, ktype: int, oid: int, databyte: int = 0) -> Key:
+        """A fresh key of ``ktype`` to live object ``oid`` (kernel use)."""
+        return Key(ktype, oid, databyte, self.objs[oid].alloc)
+
+    def domain_state(self, root: int) -> DomainState:
+        """The kernel state of the domain rooted at node ``root`` (made on demand)."""
+        ds = self.domains.get(root)
+        if ds is None:
+            ds = self.domains[root] = DomainState(root)
+        return ds
+
+    def wellformed(self, ds: DomainState):
+        """(root, keys node, registers node) of a well-formed domain, else None."""
+        objs = self.objs
+        root = objs[ds.root]
+        if root is None:
+            return None
+        kn = self.live(root.slots[KEYS_NODE])
+        rn = self.live(root.slots[REGS_NODE])
+        if kn.type != NODE or rn.type != NODE or kn.obj == rn.obj or ds.root in (kn.obj, rn.obj):
+            return None
+        return root, objs[kn.obj], objs[rn.obj]
+
+    def _holds(self, ds: DomainState, key: Key) -> bool:
+        if key == DK0 or key in ds.held:
+            return True
+        wf = self.wellformed(ds)
+        return wf is not None and key in wf[1].slots
+
+    # -------------------------------------------------- registers (no events)
+    def _keys_node(self, ds: DomainState):
+        wf = self.wellformed(ds)
+        if wf is None:
+            raise KernelError(f"domain #{ds.root} is malformed: no keys node")
+        return wf[1]
+
+    def _get_key_register(self, ds: DomainState, n: int) -> Key:
+        _check_slot(n)
+        return self.live(self._keys_node(ds).slots[n])
+
+    def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
+        _check_slot(n)
+        if not isinstance(key, Key):
+            raise TypeError(f"a key register holds a Key, not {type(key).__name__}")
+        if not self._holds(ds, key):
+            raise KernelError(f"domain #{ds.root} does not hold {key!r}")
+        self._keys_node(ds).slots[n] = key
+        self.node_epoch += 1
+
+    def _get_register(self, ds: DomainState, n: int) -> int:
+        _check_slot(n)
+        wf = self.wellformed(ds)
+        key = wf[2].slots[n] if wf else DK0
+        return key.obj if key.type == DATA else 0
+
+    def _set_register(self, ds: DomainState, n: int, value: int) -> None:
+        _check_slot(n)
+        wf = self.wellformed(ds)
+        if wf is None:
+            raise KernelError(f"domain #{ds.root} is malformed: no registers node")
+        wf[2].slots[n] = DK(value)
+
+    # ------------------------------------------------------------ scheduler
+    def _ready(self, ds: DomainState, action) -> None:
+        ds.next = action
+        self.runq.append(ds)
+
+    def step(self) -> bool:
+        """Run one domain for one quantum. False when nothing is runnable."""
+        runq = self.runq
+        if not runq:
+            return False
+        if self._rng is not None and len(runq) > 1:
+            runq.rotate(-self._rng.randrange(len(runq)))
+        ds = runq.popleft()
+        if ds is self.console.state:
+            self.console._wake()
+            return True
+        self._dispatch(ds)
+        return True
+
+    def _dispatch(self, ds: DomainState) -> None:
+        action = ds.next
+        ds.next = None
+        if action is None or ds.state != RUNNING:
+            return
+        kind, value = action
+        if kind == A_START:
+            if not self._start_program(ds, value):
+                return
+            value = None
+        elif kind == A_RETRY:
+            value = self._execute(ds, value)
+            if value is _BLOCKED:
+                return
+        elif kind == A_TRAP:
+            self._trap(ds, value, C_TRAP, ds.on_resume)
+            return
+        proc = ds.proc
+        for _ in range(QUANTUM_OPS):
+            try:
+                op = proc.send(value)
+            except StopIteration:
+                self._end_handler(ds)
+                return
+            except Exception as exc:  # the program's bug is the domain's fault, not ours
+                self._program_exception(ds, exc)
+                return
+            value = self._execute(ds, op)
+            if value is _BLOCKED:
+                return
+        self._ready(ds, (A_SEND, value))
+
+    def _start_program(self, ds: DomainState, msg: Message) -> bool:
+        """Begin a handler for ``msg``: find the program image through slot 3."""
+        wf = self.wellformed(ds)
+        if wf is None:
+            self._park(ds, "malformed domain (no keys or registers node)")
+            return False
+        root = wf[0]
+        mem = root.slots[ADDRESS]
+        cache = ds.image
+        if cache is not None and cache[0] == self.page_epoch and cache[1] == self.node_epoch \
+                and cache[2] == mem:
+            name = cache[3]
+        else:
+            found = translate(self.objs, mem, 0, False)
+            name = None
+            if not isinstance(found, Fault):
+                page, off = found
+                name = parse_image(page.read(off, 64))
+            ds.image = (self.page_epoch, self.node_epoch, mem, name)
+        fn = PROGRAMS.get(name) if name else None
+        if fn is None:
+            ds.error = "no program image at address 0" if name is None else \
+                f"program {name!r} is not registered"
+            self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
+            return False
+        if ds.dom is None:
+            ds.dom = Dom(self, ds)
+        ds.program = name
+        ds.held = set(msg.keys)
+        try:
+            ds.proc = fn(ds.dom, msg)
+        except Exception as exc:
+            self._program_exception(ds, exc)
+            return False
+        if not hasattr(ds.proc, "send"):
+            ds.proc = None
+            ds.error = f"program {name!r} is not a generator function"
+            self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
+            return False
+        return True
+
+    def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
+        ds.proc = None
+        ds.error = f"{type(exc).__name__}: {exc}"
+        self._trap(ds, Trap.EXCEPTION, C_EXCEPTION, (A_START, EMPTY))
+
+    def _end_handler(self, ds: DomainState) -> None:
+        """A handler that ends without RETURN returns to DK(0): it becomes available."""
+        before = ds.state
+        self._become_available(ds)
+        self.log.emit(self.tick, EV_STATE, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
+                      before, AVAILABLE, C_NONE)
+
+    def _become_available(self, ds: DomainState) -> None:
+        if ds.proc is not None:
+            proc, ds.proc = ds.proc, None
+            proc.close()
+        ds.state = AVAILABLE
+        ds.held = set()
+        ds.on_resume = None
+        ds.resume_alloc = 0
+        ds.next = None
+        if ds.stall:
+            invoker, op = ds.stall.popleft()
+            invoker.stalled_on = None
+            self._ready(invoker, (A_RETRY, op))
+
+    def _park(self, ds: DomainState, why: str) -> None:
+        """The domain can never run (KeyKOS's junk queue) until someone resets it."""
+        before = ds.state
+        ds.state = WAITING
+        ds.parked = why
+        ds.resume_alloc = 0
+        ds.next = None
+        self.parked.append(ds)
+        self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
+                      before, WAITING, C_NOKEEPER)
+
+    # ---------------------------------------------------------------- meters
+    def meter_chain(self, ds: DomainState):
+        """The meter nodes a domain runs under, nearest first, or None if invalid."""
+        if ds.chain_epoch == self.node_epoch:
+            return ds.chain
+        chain = []
+        root = self.objs[ds.root]
+        key = self.live(root.slots[METER]) if root is not None else DK0
+        while True:
+            if key.type != METER_KEY or len(chain) >= MAX_METER_DEPTH:
+                chain = None
+                break
+            node = self.objs[key.obj]
+            chain.append(node)
+            if node.id == self.prime_meter:
+                break
+            key = self.live(node.slots[1])
+        ds.chain, ds.chain_epoch = chain, self.node_epoch
+        return chain
+
+    def _borrow(self, ds: DomainState, cost: int, op) -> bool:
+        """Borrow CPU from every meter on the chain; call a keeper if one is dry."""
+        chain = self.meter_chain(ds)
+        if chain is None:
+            self._park(ds, "no valid meter chain to the prime meter")
+            return False
+        least = None
+        for node in chain:
+            c = node.slots[3]
+            have = c.obj if c.type == DATA else 0
+            if have < cost:
+                self._meter_dry(ds, node, op)
+                return False
+            if least is None or have < least:
+                least = have
+        amount = min(BORROW_TICKS, least)
+        for node in chain:
+            node.slots[3] = DK(node.slots[3].obj - amount)
+        ds.cpu += amount
+        self._borrowers.add(ds)
+        return True
+
+    def settle_meters(self) -> None:
+        """Return every domain's unused borrowed CPU to its meters (exact counters)."""
+        for ds in self._borrowers:
+            chain = ds.chain or ()
+            if ds.cpu and all(self.objs[n.id] is n for n in chain):
+                for node in chain:
+                    node.slots[3] = DK(node.slots[3].obj + ds.cpu)
+            ds.cpu = 0
+        self._borrowers.clear()
+
+    def _meter_dry(self, ds: DomainState, meter, op) -> None:
+        keeper = self.live(meter.slots[2])
+        ds.error = f"meter #{meter.id} ran dry"
+        self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, meter.id),
+                          self.tick.to_bytes(8, "big"), RESTART, C_METER, (A_RETRY, op))
+
+    # ------------------------------------------------------------ execution
+    def _execute(self, ds: DomainState, op):
+        """Carry out one op of domain ``ds``; the value to resume it with, or _BLOCKED."""
+        try:
+            code = op[0]
+        except (TypeError, IndexError, KeyError):
+            return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
+        if code in _JUMPS:
+            return self._jump(ds, op)
+        if code == OP_READ or code == OP_WRITE:
+            return self._memory(ds, op)
+        if code == OP_TRAP:
+            return self._svc(ds, op)
+        if code == OP_IMPLICIT:
+            return self._implicit(ds, op)
+        return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
+
+    def _bad(self, ds: DomainState, cause: int, why: str):
+        ds.error = why
+        self._trap(ds, Trap.BADKEY if cause == C_BADKEY else Trap.BADJUMP, cause,
+                   (A_START, EMPTY))
+        if ds.proc is not None:
+            proc, ds.proc = ds.proc, None
+            proc.close()
+        return _BLOCKED
+
+    def _charge(self, ds: DomainState, cost: int, op) -> bool:
+        if ds.cpu < cost and not self._borrow(ds, cost, op):
+            return False
+        ds.cpu -= cost
+        self.tick += cost
+        return True
+
+    def _jump(self, ds: DomainState, op):
+        try:
+            code, key, order, keys, data = op
+        except (TypeError, ValueError):
+            return self._bad(ds, C_BADJUMP, f"malformed invocation {op!r}")
+        jump = _JUMPS[code]
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                why = f"a message string is bytes, not {type(data).__name__}"
+                return self._bad(ds, C_BADJUMP, why)
+            data = bytes(data)
+        if len(data) > MAX_STRING:
+            return self._bad(ds, C_BADJUMP, f"string of {len(data)} bytes exceeds 4096")
+        if type(order) is not int or not 0 <= order <= 0xFFFFFFFF:
+            return self._bad(ds, C_BADJUMP, f"order code {order!r} is not a 32-bit unsigned int")
+        nk = len(keys)
+        if nk > (3 if jump == J_CALL else 4):
+            return self._bad(ds, C_BADJUMP, f"{nk} keys passed; CALL takes 3, RETURN and FORK 4")
+        if type(key) is not Key or not self._holds(ds, key):
+            return self._bad(ds, C_BADKEY, f"invoked {key!r}, which it does not hold")
+        for k in keys:
+            if type(k) is not Key or not self._holds(ds, k):
+                return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
+        if nk < 4:
+            keys = tuple(keys) + NO_KEYS[nk:]
+        if not self._charge(ds, 1 + (len(data) >> 10), op):
+            return _BLOCKED
+        return self._invoke(ds, op, jump, key, order, keys, data)
+
+    def _invoke(self, ds: DomainState, op, jump, key: Key, order: int, keys, data: bytes):
+        t, o, db, a = key
+        before = ds.state
+        if t in OBJECT_TYPES:
+            objs = self.objs
+            obj = objs[o] if 0 < o < len(objs) else None
+            if obj is None:
+                t = DATA
+            elif t == RESUME:
+                tgt = self.domains.get(o)
+                if tgt is None or tgt.resume_alloc != a:
+                    t = DATA
+                else:
+                    return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
+            elif obj.alloc != a:
+                t = DATA
+            elif t == START:
+                return self._gate(ds, op, jump, key, self.domain_state(o), order, keys,
+                                  data, before)
+            elif (t == SEGMENT or t == FRONTEND) and not db & NOCALL and db & 0x0F == 0:
+                keeper = self._front_end(obj)
+                if keeper is not None:
+                    k3 = Key(NODE, o, db, a)
+                    keys = (keys[0], keys[1], k3, keys[3])
+                    return self._invoke(ds, op, jump, keeper, order, keys, data)
+        else:
+            obj = None
+        if t == MISC and o == RETURNER and jump != J_CALL:
+            # RETURN or FORK to the returner sends the message on to key 4 (§2.8).
+            fwd = keys[3]
+            if fwd.type == RESUME and self.live(fwd) == fwd:
+                keys = (keys[0], keys[1], keys[2], DK0)
+                return self._invoke(ds, op, jump, fwd, order, keys, data)
+            rc, rkeys, rdata = 0, NO_KEYS, b""
+        elif t == DATA:
+            rc, rkeys, rdata = RC.DATAKEY, NO_KEYS, b""
+        else:
+            rc, rkeys, rdata = reply = primary.invoke(self, ds, t, key, obj, order, keys, data)
+            if reply is primary.DISCARD:
+                return _BLOCKED
+        return self._primary_reply(ds, jump, key, order, keys, data, rc, rkeys, rdata, before)
+
+    def _primary_reply(self, ds, jump, key, order, keys, data, rc, rkeys, rdata, before):
+        if len(rkeys) < 4:
+            rkeys = tuple(rkeys) + NO_KEYS[len(rkeys):]
+        t, o, db, a = key
+        if jump == J_CALL:
+            self.log.emit(self.tick, EV_INVOKE, J_CALL, ds.root, key_code(t, o),
+                          o if t in OBJECT_TYPES else -1, db, order, rc,
+                          sum(1 for k in keys if k != DK0), len(data), before, before, C_NONE)
+            ds.held.update(rkeys)
+            return Message(rc, rkeys, rdata, 0)
+        after = RUNNING if jump == J_FORK else AVAILABLE
+        self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
+                      o if t in OBJECT_TYPES else -1, db, order, rc,
+                      sum(1 for k in keys if k != DK0), len(data), before, after, C_NONE)
+        ret = keys[3]
+        if ret.type == RESUME and self.live(ret) == ret:
+            tgt = self.domains[ret.obj]
+            self._deliver_resume(ret, tgt, rc, rkeys, rdata)
+        if jump == J_RETURN:
+            self._become_available(ds)
+            return _BLOCKED
+        return None
+
+    def _front_end(self, node):
+        """The keeper a red segment node names, if it is a gate (jsegment)."""
+        fmt = decode_format(node.slots[15])
+        if isinstance(fmt, int) or fmt[2] == 15:
+            return None
+        keeper = self.live(node.slots[fmt[2]])
+        return keeper if keeper.type in (START, RESUME) else None
+
+    # ----------------------------------------------------------------- gates
+    def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
+              flavour=RETURN, cause=C_NONE):
+        """Deliver a message through a start or resume key (§2.7, §3.5)."""
+        t = key.type
+        if t == START and tgt.state != AVAILABLE:
+            if tgt is ds:
+                if jump == J_IMPLICIT:
+                    self._park(ds, "its keeper is a start key to itself")
+                    return _BLOCKED
+                ds.error = "jumped to itself through a start key while busy"
+                self._trap(ds, Trap.SELFCALL, C_SELFCALL, (A_START, EMPTY))
+                if ds.proc is not None:
+                    proc, ds.proc = ds.proc, None
+                    proc.close()
+                return _BLOCKED
+            tgt.stall.append((ds, op))
+            ds.stalled_on = tgt
+            self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(t, key.obj), tgt.root,
+                          key.databyte, order, -1, 0, len(data), before, ds.state, C_STALL)
+            return _BLOCKED
+        if jump == J_CALL or jump == J_IMPLICIT:
+            ds.resume_alloc = self.store.take_alloc()
+            keys = (keys[0], keys[1], keys[2], Key(RESUME, ds.root, flavour, ds.resume_alloc))
+            ds.state = WAITING
+            if jump == J_CALL:
+                ds.on_resume = (A_RETRY, op)
+        after = ds.state
+        if jump == J_RETURN:
+            after = AVAILABLE
+        self.log.emit(self.tick, EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE, jump, ds.root,
+                      key_code(t, key.obj), tgt.root, key.databyte, order, -1,
+                      sum(1 for k in keys if k != DK0), len(data), before, after, cause)
+        if t == START:
+            tstate = tgt.state
+            tgt.state = RUNNING
+            self._ready(tgt, (A_START, Message(order, keys, data, key.databyte)))
+            self.log.emit(self.tick, EV_DELIVER, jump, tgt.root, key_code(t, key.obj), tgt.root,
+                          key.databyte, order, -1, sum(1 for k in keys if k != DK0), len(data),
+                          tstate, RUNNING, C_NONE)
+        else:
+            self._deliver_resume(key, tgt, order, keys, data)
+        if jump == J_RETURN:
+            self._become_available(ds)
+            return _BLOCKED
+        if jump == J_FORK:
+            return None
+        return _BLOCKED
+
+    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data) -> None:
+        """Resume a waiting domain; every resume key to it dies (one-shot rule)."""
+        tstate = tgt.state
+        tgt.resume_alloc = 0
+        flavour = key.databyte
+        if flavour == RETURN:
+            msg = Message(order, keys, data, 0)
+            action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
+        elif flavour == FAULT and order != 0:
+            action = (A_TRAP, order)
+        else:
+            if flavour == FAULT:
+                root = self.objs[tgt.root]
+                root.slots[TRAPCODE] = DK0
+            if tgt.on_resume is not None:
+                action = tgt.on_resume
+            else:
+                action = (A_SEND, None) if tgt.proc is not None else (A_START, EMPTY)
+        tgt.on_resume = None
+        tgt.parked = None
+        tgt.state = RUNNING
+        self._ready(tgt, action)
+        self.log.emit(self.tick, EV_DELIVER, J_NONE, tgt.root, key_code(RESUME, tgt.root),
+                      tgt.root, flavour, order, -1, sum(1 for k in keys if k != DK0), len(data),
+                      tstate, RUNNING, C_NONE)
+
+    # --------------------------------------------------------------- keepers
+    def _trap(self, ds: DomainState, code: int, cause: int, on_resume) -> None:
+        """Set the trap code and call the domain keeper with a fault key (§3.6)."""
+        root = self.objs[ds.root]
+        if root is None:
+            return
+        root.slots[TRAPCODE] = DK(code & 0xFFFFFFFFFFFF)
+        keeper = self.live(root.slots[KEEPER])
+        dkey = Key(DOMAIN, ds.root, 0, root.alloc)
+        data = (ds.error or "").encode()[:MAX_STRING]
+        self._keeper_call(ds, keeper, code & 0xFFFFFFFF, dkey, data, FAULT, cause, on_resume)
+
+    def _keeper_call(self, ds, keeper: Key, order: int, k3: Key, data: bytes, flavour: int,
+                     cause: int, on_resume) -> None:
+        ds.on_resume = on_resume
+        if keeper.type not in (START, RESUME):
+            self._park(ds, f"trap ({ds.error or 'fault'}) with no keeper to call")
+            return
+        op = (OP_IMPLICIT, keeper, order, (DK0, DK0, k3), data, flavour, cause)
+        self._implicit(ds, op)
+
+    def _implicit(self, ds: DomainState, op):
+        _, keeper, order, keys, data, flavour, cause = op
+        keeper = self.live(keeper)
+        before = ds.state
+        if keeper.type == START:
+            tgt = self.domain_state(keeper.obj)
+        elif keeper.type == RESUME:
+            tgt = self.domains[keeper.obj]
+        else:
+            self._park(ds, "its keeper key died before the call could be made")
+            return _BLOCKED
+        ds.state = WAITING
+        self._gate(ds, op, J_IMPLICIT, keeper, tgt, order, keys + (DK0,), data, before,
+                   flavour, cause)
+        return _BLOCKED
+
+    def _svc(self, ds: DomainState, op):
+        try:
+            _, code, data = op
+            data = bytes(data)[:MAX_STRING]
+            ok = type(code) is int and 0 <= code <= 0xFFFFFF
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return self._bad(ds, C_BADJUMP, f"malformed trap {op!r}")
+        if not self._charge(ds, 1, op):
+            return _BLOCKED
+        root = self.objs[ds.root]
+        root.slots[TRAPCODE] = DK(Trap.SVC + code)
+        ds.error = None
+        keeper = self.live(root.slots[KEEPER])
+        self._keeper_call(ds, keeper, Trap.SVC + code, Key(DOMAIN, ds.root, 0, root.alloc),
+                          data, FAULT, C_SVC, (A_SEND, None))
+        return _BLOCKED
+
+    # ---------------------------------------------------------------- memory
+    def _memory(self, ds: DomainState, op):
+        write = op[0] == OP_WRITE
+        try:
+            _, address, arg = op
+            if write:
+                arg = bytes(arg)
+                length = len(arg)
+            else:
+                length = arg
+            ok = type(address) is int and type(length) is int and 0 <= length <= 1 << 20 \
+                and 0 <= address < 1 << 64
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return self._bad(ds, C_BADJUMP, f"malformed memory access {op!r}")
+        if not self._charge(ds, 1 + (length >> 10), op):
+            return _BLOCKED
+        root = self.objs[ds.root]
+        mem = root.slots[ADDRESS]
+        out = []
+        pos, end = address, address + length
+        target = -1
+        while pos < end:
+            found = translate(self.objs, mem, pos, write)
+            if isinstance(found, Fault):
+                return self._memory_fault(ds, op, found)
+            page, off = found
+            n = min(PAGE_SIZE - off, end - pos)
+            if write:
+                page.write(off, arg[pos - address:pos - address + n])
+            else:
+                out.append(page.read(off, n))
+            target = page.id
+            pos += n
+        if write:
+            self.page_epoch += 1
+        self.log.emit(self.tick, EV_WRITE if write else EV_READ, J_NONE, ds.root, -1, target, -1,
+                      address & 0x7FFFFFFFFFFFFFFF, 0, 0, length, RUNNING, RUNNING, C_NONE)
+        return None if write else b"".join(out)
+
+    def _memory_fault(self, ds: DomainState, op, fault: Fault):
+        ds.error = f"memory fault {fault.code} at {fault.address:#x}"
+        if fault.keeper is not None:
+            node, slot = fault.keeper
+            keeper = self.live(node.slots[slot])
+            data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & 0xFFFFFFFF)
+            self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, node.id), data,
+                              RESTART, C_SEGFAULT, (A_RETRY, op))
+        else:
+            self._trap(ds, Trap.MEMORY + fault.code, C_SEGFAULT, (A_RETRY, op))
+        return _BLOCKED
+
+def _check_slot(n) -> None:
+    if type(n) is not int or not 0 <= n <= 15:
+        raise IndexError(f"slots and registers are numbered 0..15, not {n!r}")
+

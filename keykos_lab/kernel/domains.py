@@ -1,0 +1,61 @@
+"""Kernel state kept per domain: what KeyKOS keeps in prepared domain roots.
+
+A domain is a root node whose slots follow the 370 layout (D1). The kernel adds
+what the hardware and the process table hold: the state (available, running,
+waiting), the program's running handler, the stall queue, and the allocation id
+of the currently valid resume keys (one number voids them all at once, §10.3).
+
+>>> ds = DomainState(7)
+>>> ds.state == AVAILABLE, ds.resume_alloc
+(True, 0)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
+
+AVAILABLE, RUNNING, WAITING = S_AVAILABLE, S_RUNNING, S_WAITING
+STATE_NAMES = {AVAILABLE: "available", RUNNING: "running", WAITING: "waiting"}
+
+# Root-node slots (D1: the 370 Principles of Operation layout).
+BRAND, METER, KEEPER, ADDRESS, PSW, TRAPCODE = 0, 1, 2, 3, 4, 5
+GENERAL_A, GENERAL_B, PRIORITY, HOOK_SLOT, KEYS_NODE, REGS_NODE = 10, 11, 12, 13, 14, 15
+SLOT_KINDS = {BRAND: "brand", METER: "meter", KEEPER: "keeper", ADDRESS: "address",
+              PSW: "psw", TRAPCODE: "trapcode", GENERAL_A: "general", GENERAL_B: "general",
+              PRIORITY: "priority", HOOK_SLOT: "hook", KEYS_NODE: "keys_node",
+              REGS_NODE: "regs_node"}
+
+# What to do when the domain next runs (``next``) or is resumed (``on_resume``).
+A_START, A_SEND, A_RETRY, A_TRAP = range(4)
+
+
+class DomainState:
+    """Per-domain kernel state; the domain itself lives in its nodes."""
+
+    __slots__ = ("root", "state", "proc", "dom", "next", "on_resume", "stall",
+                 "resume_alloc", "held", "cpu", "chain", "chain_epoch", "image",
+                 "stalled_on", "parked", "program", "error")
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.state = AVAILABLE
+        self.proc = None            # the running handler (a generator) or None
+        self.dom = None             # the program's Dom view, made on first use
+        self.next = None            # action tuple for the scheduler
+        self.on_resume = None       # action tuple for a restart or fault resume
+        self.stall: deque = deque()  # (invoker state, op) waiting for availability
+        self.resume_alloc = 0       # resume keys with this alloc are valid
+        self.held: set = set()      # keys delivered to the running handler
+        self.cpu = 0                # ticks borrowed from the meter chain
+        self.chain = None           # cached meter chain (list of meter nodes)
+        self.chain_epoch = -1
+        self.image = None           # (page epoch, node epoch, address key, program)
+        self.stalled_on = None      # the domain whose stall queue holds us
+        self.parked = None          # why the domain can never run, if it cannot
+        self.program = None         # name of the program last started
+        self.error = None           # text of the last exception or trap
+
+    def __repr__(self) -> str:
+        return f"<domain #{self.root} {STATE_NAMES[self.state]}>"

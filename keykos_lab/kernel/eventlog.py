@@ -1,0 +1,103 @@
+"""The event log: one fixed-width row per kernel event, packed into chunks.
+
+Rows go into preallocated ``bytearray`` chunks with one precompiled
+``struct.pack_into`` call, so logging costs about as much as appending a tuple,
+and the whole log turns into typed columns without touching Python objects
+(``keykos_lab.frames`` views the chunks as one int64 matrix).
+
+>>> log = EventLog()
+>>> log.emit(5, EV_INVOKE, J_CALL, 1, 1, 2, 0, 39, 0, 0, 0, S_RUNNING, S_RUNNING, C_NONE)
+>>> len(log), log.row(0)[:3]
+(1, (0, 5, 0))
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .keys import MISC_NAMES, TYPE_NAMES
+
+#: Column names, in row order (``seq`` is the row number and is not stored).
+COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",
+           "rc", "n_keys", "string_len", "state_before", "state_after", "cause")
+ROW = struct.Struct("<14q")
+CHUNK_ROWS = 1 << 14
+
+EVENTS = ("invoke", "deliver", "reply", "stall", "keeper", "fault", "state", "create",
+          "destroy", "sever", "read", "write")
+(EV_INVOKE, EV_DELIVER, EV_REPLY, EV_STALL, EV_KEEPER, EV_FAULT, EV_STATE, EV_CREATE,
+ EV_DESTROY, EV_SEVER, EV_READ, EV_WRITE) = range(len(EVENTS))
+
+JUMPS = ("none", "call", "return", "fork", "implicit")
+J_NONE, J_CALL, J_RETURN, J_FORK, J_IMPLICIT = range(len(JUMPS))
+
+STATES = ("none", "available", "running", "waiting")
+S_NONE, S_AVAILABLE, S_RUNNING, S_WAITING = range(len(STATES))
+
+CAUSES = ("none", "trap", "segfault", "meter", "selfcall", "exception", "badkey",
+          "badjump", "illegal", "nokeeper", "stall", "svc", "dead", "console")
+(C_NONE, C_TRAP, C_SEGFAULT, C_METER, C_SELFCALL, C_EXCEPTION, C_BADKEY, C_BADJUMP,
+ C_ILLEGAL, C_NOKEEPER, C_STALL, C_SVC, C_DEAD, C_CONSOLE) = range(len(CAUSES))
+
+#: key_type codes: kernel key types 0..18, then misc subtypes from MISC_BASE.
+MISC_BASE = 19
+KEY_TYPES = tuple(TYPE_NAMES.get(i, f"type{i}") for i in range(MISC_BASE)) + tuple(
+    MISC_NAMES[i] for i in sorted(MISC_NAMES))
+
+CATEGORIES = {"event": EVENTS, "jump": JUMPS, "key_type": KEY_TYPES,
+              "state_before": STATES, "state_after": STATES, "cause": CAUSES}
+
+
+def key_code(key_type: int, obj: int) -> int:
+    """The ``key_type`` column code of a key (misc keys by subtype)."""
+    return MISC_BASE + obj if key_type == 10 else key_type
+
+
+class EventLog:
+    """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
+
+    __slots__ = ("_full", "_buf", "_off", "_cap", "enabled")
+
+    def __init__(self) -> None:
+        self._full: list[bytearray] = []
+        self._buf = bytearray(ROW.size * CHUNK_ROWS)
+        self._off = 0
+        self._cap = len(self._buf)
+        self.enabled = True
+
+    def emit(self, tick, event, jump, actor, key_type, target, databyte, order, rc,
+             n_keys, string_len, state_before, state_after, cause) -> None:
+        """Append one row (all arguments are ints)."""
+        if not self.enabled:
+            return
+        ROW.pack_into(self._buf, self._off, tick, event, jump, actor, key_type, target,
+                      databyte, order, rc, n_keys, string_len, state_before, state_after,
+                      cause)
+        self._off += ROW.size
+        if self._off == self._cap:
+            self._full.append(self._buf)
+            self._buf = bytearray(self._cap)
+            self._off = 0
+
+    def __len__(self) -> int:
+        return len(self._full) * CHUNK_ROWS + self._off // ROW.size
+
+    def chunks(self) -> list[memoryview]:
+        """Read-only views of the packed rows, oldest first (no copy)."""
+        views = [memoryview(b).toreadonly() for b in self._full]
+        if self._off:
+            views.append(memoryview(self._buf)[: self._off].toreadonly())
+        return views
+
+    def row(self, seq: int) -> tuple[int, ...]:
+        """Row ``seq`` as a tuple starting with ``seq`` itself."""
+        chunk, i = divmod(seq, CHUNK_ROWS)
+        buf = self._full[chunk] if chunk < len(self._full) else self._buf
+        if seq >= len(self) or seq < 0:
+            raise IndexError(f"no event #{seq}; the log has {len(self)}")
+        return (seq, *ROW.unpack_from(buf, i * ROW.size))
+
+    def rows(self, start: int = 0):
+        """Rows from ``start`` on, each as in :meth:`row`."""
+        for seq in range(start, len(self)):
+            yield self.row(seq)

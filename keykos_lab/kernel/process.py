@@ -1,0 +1,180 @@
+"""Programs, messages and the view a running program has of its domain (D3).
+
+A program is a generator function ``handler(dom, msg)`` registered by name. Each
+message delivered to an available domain starts a fresh handler; the handler
+``yield``s invocations — ``dom.call``, ``dom.return_``, ``dom.fork`` — and
+memory accesses — ``dom.read``, ``dom.write`` — and is resumed with their
+result. It can use only keys it holds: its 16 key registers (``dom.keys``) and
+the keys delivered to it while it runs.
+
+>>> @program("doc-double")
+... def double(dom, msg):
+...     yield dom.return_(msg.resume, rc=2 * msg.order)
+>>> image_bytes("doc-double")[:4]
+b'\\x7fKLP'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, NamedTuple
+
+from .keys import DK0, Key
+
+IMAGE_MAGIC = b"\x7fKLP"
+IMAGE_MAX = 64
+
+# Op codes a handler yields (first element of the op tuple).
+OP_CALL, OP_RETURN, OP_FORK, OP_READ, OP_WRITE, OP_TRAP = range(6)
+
+Handler = Callable[["Dom", "Message"], Generator[Any, Any, None]]
+
+#: name -> handler function. Code, not state: programs keep state in KeyKOS objects.
+PROGRAMS: dict[str, Handler] = {}
+
+
+def program(name: str) -> Callable[[Handler], Handler]:
+    """Register a generator function as the program called ``name``.
+
+    >>> @program("doc-noop")
+    ... def noop(dom, msg):
+    ...     yield dom.return_(msg.resume)
+    >>> "doc-noop" in PROGRAMS
+    True
+    """
+    if not isinstance(name, str) or not name or len(name.encode()) > IMAGE_MAX - 6:
+        raise ValueError(f"a program name is a short non-empty string, not {name!r}")
+
+    def register(fn: Handler) -> Handler:
+        PROGRAMS[name] = fn
+        fn.program_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def image_bytes(name: str) -> bytes:
+    """The bytes that start a page holding program ``name``'s image."""
+    if name not in PROGRAMS:
+        raise KeyError(f"no program named {name!r} is registered; known: {sorted(PROGRAMS)}")
+    return IMAGE_MAGIC + name.encode() + b"\0"
+
+
+def parse_image(head: bytes) -> str | None:
+    """The program name an image header names, or None."""
+    if not head.startswith(IMAGE_MAGIC):
+        return None
+    end = head.find(b"\0", len(IMAGE_MAGIC))
+    if end < 0:
+        return None
+    try:
+        return head[len(IMAGE_MAGIC):end].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+class Message(NamedTuple):
+    """What a domain receives: a message through a gate, or the reply to its CALL.
+
+    ``keys`` always has four entries (DK(0) where none was passed); for a CALL
+    the fourth is the resume key to the caller. ``order`` is the order code of
+    a message and the return code of a reply (``rc`` is the same number).
+    """
+
+    order: int
+    keys: tuple[Key, Key, Key, Key]
+    data: bytes
+    databyte: int
+
+    @property
+    def rc(self) -> int:
+        return self.order
+
+    @property
+    def resume(self) -> Key:
+        return self.keys[3]
+
+
+NO_KEYS = (DK0, DK0, DK0, DK0)
+EMPTY = Message(0, NO_KEYS, b"", 0)
+
+
+class KeyRegisters:
+    """A domain's 16 key registers, the slots of its general keys node."""
+
+    __slots__ = ("_dom",)
+
+    def __init__(self, dom: Dom) -> None:
+        self._dom = dom
+
+    def __getitem__(self, n: int) -> Key:
+        return self._dom._kernel._get_key_register(self._dom._state, n)
+
+    def __setitem__(self, n: int, key: Key) -> None:
+        self._dom._kernel._set_key_register(self._dom._state, n, key)
+
+    def __len__(self) -> int:
+        return 16
+
+
+class Registers:
+    """A domain's general registers: data keys in its registers node, as ints."""
+
+    __slots__ = ("_dom",)
+
+    def __init__(self, dom: Dom) -> None:
+        self._dom = dom
+
+    def __getitem__(self, n: int) -> int:
+        return self._dom._kernel._get_register(self._dom._state, n)
+
+    def __setitem__(self, n: int, value: int) -> None:
+        self._dom._kernel._set_register(self._dom._state, n, value)
+
+    def __len__(self) -> int:
+        return 16
+
+
+class Dom:
+    """The running program's handle on its own domain; build ops to ``yield``."""
+
+    __slots__ = ("_kernel", "_state", "keys", "regs")
+
+    def __init__(self, kernel, state) -> None:
+        self._kernel = kernel
+        self._state = state
+        self.keys = KeyRegisters(self)
+        self.regs = Registers(self)
+
+    @property
+    def id(self) -> int:
+        """The domain's id (its root node)."""
+        return self._state.root
+
+    @staticmethod
+    def _keys(args: tuple, keys) -> tuple:
+        return tuple(args) + tuple(keys)
+
+    def call(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
+        """CALL ``key``: wait for the reply, which the ``yield`` evaluates to."""
+        return (OP_CALL, key, order, self._keys(args, keys), data)
+
+    def return_(self, key: Key, rc: int = 0, *args: Key, keys=(), data: bytes = b""):
+        """RETURN through ``key`` and become available; the handler ends."""
+        return (OP_RETURN, key, rc, self._keys(args, keys), data)
+
+    def fork(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
+        """FORK: send through ``key`` and carry on."""
+        return (OP_FORK, key, order, self._keys(args, keys), data)
+
+    def read(self, address: int, length: int):
+        """Read ``length`` bytes of the address space (the ``yield`` gives bytes)."""
+        return (OP_READ, address, length)
+
+    def write(self, address: int, data: bytes):
+        """Write ``data`` into the address space."""
+        return (OP_WRITE, address, data)
+
+    def trap(self, code: int = 0, data: bytes = b""):
+        """Trap to the domain keeper, like an SVC that is not a jump (KeyNIX calls)."""
+        return (OP_TRAP, code, data)

@@ -1,0 +1,183 @@
+"""A plain-Python picture of the system state, for frames and graphs outside the kernel.
+
+Objects are classified by how keys use them: a node designated by a domain,
+start or resume key (or known to the kernel as a domain) is a *domain* vertex,
+and its keys node and registers node fold into it; the console's key ring folds
+into the console; nodes designated by meter keys are *meters*, by segment keys
+*segments*. Kernel singletons (misc keys, range keys) become ``misc:<name>``.
+
+>>> from .core import Kernel
+>>> snap = Snapshot(Kernel())
+>>> snap.kind[snap.console]
+'domain'
+"""
+
+from __future__ import annotations
+
+from .domains import KEYS_NODE, REGS_NODE, SLOT_KINDS, STATE_NAMES
+from .keys import (
+    DATA,
+    DOMAIN,
+    FRONTEND,
+    HOOK,
+    METER,
+    MISC,
+    NODE,
+    NODE_RANGE,
+    OBJECT_TYPES,
+    PAGE,
+    PAGE_RANGE,
+    RESUME,
+    RO,
+    SEGMENT,
+    START,
+    Key,
+    is_sensory,
+)
+
+_RIGHTS = {
+    NODE: ("fetch", "store"), 5: ("fetch",), 15: ("sense",), METER: ("meter",),
+    START: ("call",), RESUME: ("reply",), DOMAIN: ("control",), MISC: ("call",),
+    NODE_RANGE: ("create",), PAGE_RANGE: ("create",), FRONTEND: ("call",),
+}
+
+
+def rights(key: Key) -> frozenset[str]:
+    """The rights a key conveys, in the graph schema's words.
+
+    >>> sorted(rights(Key(PAGE, 1, 0, 1))), sorted(rights(Key(PAGE, 1, RO, 1)))
+    (['read', 'write'], ['read'])
+    """
+    t = key.type
+    out = set(_RIGHTS.get(t, ()))
+    if t in (PAGE, SEGMENT, NODE, 5, 15, FRONTEND):
+        out.add("read")
+        if not key.databyte & RO and t in (PAGE, SEGMENT, NODE, FRONTEND):
+            out.add("write")
+    return frozenset(out)
+
+
+def misc_vertex(key: Key) -> str:
+    if key.type == NODE_RANGE:
+        return "misc:node_range"
+    if key.type == PAGE_RANGE:
+        return "misc:page_range"
+    return f"misc:{key.type_name}"
+
+
+class Snapshot:
+    """Objects with kinds, owners and labels; ``edges()`` yields every held key."""
+
+    def __init__(self, kernel) -> None:
+        k = self.kernel = kernel
+        objs = k.objs
+        live = k.live
+        self.console = k.console.root
+        self.kind: dict[int, str] = {}
+        self.owner: dict[int, int] = {}   # folded node -> domain vertex
+        self.slot_kind: dict[int, str] = {}  # node -> kind of its slots when folded
+        roots = {r for r in k.domains if objs[r] is not None}
+        meters, segments = {k.prime_meter}, set()
+        for obj in objs:
+            if obj is None or obj.kind != "node":
+                continue
+            for key in obj.slots:
+                t = key.type
+                if t in (START, RESUME, DOMAIN):
+                    roots.add(key.obj)
+                elif t == METER:
+                    meters.add(key.obj)
+                elif t in (SEGMENT, FRONTEND):
+                    segments.add(key.obj)
+        for root in sorted(roots):
+            node = objs[root]
+            if node is None or node.kind != "node":
+                continue
+            self.kind[root] = "domain"
+            for slot, kind in ((KEYS_NODE, "key_register"), (REGS_NODE, "register")):
+                sub = live(node.slots[slot])
+                if sub.type == NODE and sub.obj not in roots and sub.obj != root:
+                    self.owner.setdefault(sub.obj, root)
+                    self.slot_kind.setdefault(sub.obj, kind)
+        for ring in k.console.ring_nodes:
+            self.owner[ring] = self.console
+            self.slot_kind[ring] = "ring"
+        for obj in objs:
+            if obj is None or obj.id in self.kind or obj.id in self.owner:
+                continue
+            if obj.kind == "page":
+                self.kind[obj.id] = "page"
+            elif obj.id in meters:
+                self.kind[obj.id] = "meter"
+            elif obj.id in segments:
+                self.kind[obj.id] = "segment"
+            else:
+                self.kind[obj.id] = "node"
+
+    def vertex(self, oid: int) -> int:
+        """The graph vertex an object belongs to (folded nodes map to their domain)."""
+        return self.owner.get(oid, oid)
+
+    def label(self, oid: int) -> str:
+        k = self.kernel
+        label = k.store.labels.get(oid)
+        if label:
+            return label
+        ds = k.domains.get(oid)
+        if ds is not None and ds.program:
+            return f"{ds.program} #{oid}"
+        return f"{self.kind.get(oid, 'object')} #{oid}"
+
+    def domain_info(self, root: int) -> dict:
+        k = self.kernel
+        ds = k.domains.get(root)
+        nodes = [root] + sorted(n for n, d in self.owner.items() if d == root)
+        return {"nodes": nodes, "state": STATE_NAMES[ds.state] if ds else "available",
+                "program": (ds.program if ds else None) or ""}
+
+    def edges(self):
+        """(holder vertex, target vertex, key, slot, slot kind) for every held key."""
+        k = self.kernel
+        live = k.live
+        for obj in k.objs:
+            if obj is None or obj.kind != "node":
+                continue
+            oid = obj.id
+            holder = self.owner.get(oid, oid)
+            if oid in self.owner:
+                skind = self.slot_kind[oid]
+                kinds = None
+            elif self.kind.get(oid) == "domain":
+                skind, kinds = None, SLOT_KINDS
+            else:
+                skind, kinds = "slot", None
+            for slot, raw in enumerate(obj.slots):
+                key = live(raw)
+                t = key.type
+                if t == DATA or t == HOOK:
+                    continue
+                sk = kinds.get(slot, "slot") if kinds is not None else skind
+                if oid in self.owner and sk == "ring" and slot == 15:
+                    continue  # the ring's own link
+                if t == NODE and self.owner.get(key.obj) == holder:
+                    continue  # a link inside the folded domain, not a held key
+                target = key.obj if t in OBJECT_TYPES else misc_vertex(key)
+                if t in OBJECT_TYPES:
+                    target = self.owner.get(target, target)
+                yield holder, target, key, slot, sk
+        for root, ds in k.domains.items():
+            if not ds.held or ds is k.console.state or k.objs[root] is None:
+                continue
+            for raw in ds.held:
+                key = live(raw)
+                if key.type in (DATA, HOOK):
+                    continue
+                target = key.obj if key.type in OBJECT_TYPES else misc_vertex(key)
+                if key.type in OBJECT_TYPES:
+                    target = self.owner.get(target, target)
+                yield root, target, key, -1, "transient"
+
+    @staticmethod
+    def key_attributes(key: Key) -> dict:
+        return {"key_type": key.type_name, "databyte": key.databyte,
+                "rights": rights(key), "sensory": is_sensory(key)}

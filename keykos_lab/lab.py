@@ -1,0 +1,39 @@
+"""``keykos_lab.Kernel``: the booted kernel with its views for pandas and networkx.
+
+The pure kernel (``keykos_lab.kernel``) knows nothing of pandas or networkx;
+this subclass boots the system (``system.boot``) and adds the one-call views.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import pandas as pd
+
+from . import frames, graph, system
+from .kernel.core import Kernel as _BareKernel
+
+
+class Kernel(_BareKernel):
+    """A booted KeyKOS system.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(seed=0)
+    >>> sorted(k.console.names())[:3]
+    ['bank', 'discrim', 'dkc']
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        system.boot(self)
+
+    def events(self) -> pd.DataFrame:
+        """The event log as a typed DataFrame (one row per kernel event)."""
+        return frames.events(self)
+
+    def objects(self) -> pd.DataFrame:
+        """One row per live page and node, with kind, label and owning domain."""
+        return frames.objects(self)
+
+    def capability_graph(self) -> nx.MultiDiGraph:
+        """The capability graph of the current state."""
+        return graph.capability_graph(self)

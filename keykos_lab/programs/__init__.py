@@ -1,0 +1,6 @@
+"""Domain code: programs that run on the simulated kernel and hold only keys.
+
+Importing this package registers every program it ships.
+"""
+
+from . import bank0, examples  # noqa: F401  (registers the programs)

@@ -1,0 +1,154 @@
+"""Boot: the primordial objects and the keys the console starts with.
+
+Everything here is done the KeyKOS way, with the kernel's own primitives, once,
+at boot. Later work (the full space bank, domain creator and factories)
+replaces the minimal bank below; this module is the one place that changes.
+
+After :func:`boot` the console holds, by name:
+
+========== ==============================================================
+``bank``     start key to the prime space bank (a domain running ``bank0``)
+``meter``    meter key to a meter under the prime meter
+``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
+``domtool``  the domain tool (closely held in KeyKOS; the console is trusted)
+``discrim``, ``returner``, ``dkc``, ``keybits``: kernel misc keys
+========== ==============================================================
+
+>>> import keykos_lab as kl
+>>> con = kl.Kernel().console
+>>> r = con.call(con["bank"], kl.oc.SB.CreatePage)
+>>> r.rc, con.describe(r.keys[0]).startswith("page key (rw)")
+(0, True)
+"""
+
+from __future__ import annotations
+
+from .kernel import oc
+from .kernel.console import Console, KeyHandle
+from .kernel.core import Kernel as _Kernel
+from .kernel.domains import KEYS_NODE, METER, REGS_NODE
+from .kernel.keys import DK, NODE, NODE_RANGE, PAGE_RANGE, START, Key
+from .kernel.keys import METER as METER_KEY
+from .kernel.process import image_bytes
+from .kernel.segments import format_key_value
+
+USER_METER_TICKS = 10**12
+IMAGE_PAGE_NODE_LSS = 3
+
+
+def boot(k: _Kernel) -> None:
+    """Build the primordial system: a meter for users and the prime bank."""
+    store = k.store
+    meter = store.new_node()
+    prime = store.objects[k.prime_meter]
+    meter.slots[1] = Key(METER_KEY, prime.id, 0, prime.alloc)
+    meter.slots[3] = DK(USER_METER_TICKS)
+    store.labels[meter.id] = "user meter"
+    meter_key = Key(METER_KEY, meter.id, 0, meter.alloc)
+    con = k.console
+    con.name("meter", con.hold(meter_key))
+    con.name("meter_service", con.hold(Key(NODE, meter.id, 0, meter.alloc)))
+
+    # The prime bank: a domain built by hand from nodes, holding the range keys.
+    image = store.new_page()
+    image.write(0, image_bytes("bank0"))
+    store.labels[image.id] = "bank0 image"
+    bank = _primordial_domain(k, meter_key, Key(1, image.id, 0x80, image.alloc), "prime bank")
+    keys_node = store.objects[bank.slots[KEYS_NODE].obj]
+    keys_node.slots[0] = Key(NODE_RANGE, 0, 0, 0)
+    keys_node.slots[1] = Key(PAGE_RANGE, 0, 0, 0)
+    con.name("bank", con.hold(Key(START, bank.id, 0, bank.alloc)))
+
+
+def _primordial_domain(k: _Kernel, meter_key: Key, memory: Key, label: str):
+    store = k.store
+    root, keys_node, regs_node = store.new_node(), store.new_node(), store.new_node()
+    root.slots[METER] = meter_key
+    root.slots[3] = memory
+    root.slots[KEYS_NODE] = Key(NODE, keys_node.id, 0, keys_node.alloc)
+    root.slots[REGS_NODE] = Key(NODE, regs_node.id, 0, regs_node.alloc)
+    store.labels[root.id] = label
+    return root
+
+
+# ------------------------------------------------------------ console helpers
+def _ok(reply, what: str):
+    if reply.rc != 0:
+        raise RuntimeError(f"{what} failed with rc {reply.rc:#x}")
+    return reply.keys[0]
+
+
+def image(con: Console, name: str) -> KeyHandle:
+    """A read-only page key holding program ``name``'s image, bought from ``con['bank']``.
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> con.describe(kl.image(con, "echo")).startswith("page key (ro)")
+    True
+    """
+    data = image_bytes(name)
+    page = _ok(con.call(con["bank"], oc.SB.CreatePage), "buying a page for the image")
+    _ok(con.call(page, oc.Page.WriteData, data=data), "writing the image")
+    return _ok(con.call(page, oc.Page.MakeReadOnlyKey), "making the image read-only")
+
+
+def build_domain(con: Console, program: str | None = None, *, memory: KeyHandle | None = None,
+                 meter: KeyHandle | None = None, keeper: KeyHandle | None = None,
+                 keys: dict[int, KeyHandle] | None = None) -> KeyHandle:
+    """Build a domain from three bank nodes with ordinary invocations; its domain key.
+
+    The empty-child recipe in small (KEYKOS.md §8.2): buy a root, a keys node and
+    a registers node; link them with node-key swaps; make a domain key with the
+    domain tool; install meter, keeper, memory and key registers through it. The
+    domain is *available*: give out ``MakeStart`` keys to send it messages.
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> dom = kl.build_domain(con, "echo")
+    >>> start = con.call(dom, kl.oc.Domain.MakeStart).keys[0]
+    >>> con.call(start, 7, data=b"hi").rc
+    7
+    """
+    bank = con["bank"]
+    root = _ok(con.call(bank, oc.SB.CreateNode), "buying the root node")
+    keys_node = _ok(con.call(bank, oc.SB.CreateNode), "buying the keys node")
+    regs_node = _ok(con.call(bank, oc.SB.CreateNode), "buying the registers node")
+    con.call(root, oc.Node.Swap + KEYS_NODE, keys_node)
+    con.call(root, oc.Node.Swap + REGS_NODE, regs_node)
+    dom = _ok(con.call(con["domtool"], oc.DomTool.MakeDomainKey, root), "MakeDomainKey")
+    con.call(dom, oc.Domain.SwapMeter, meter if meter is not None else con["meter"])
+    if keeper is not None:
+        con.call(dom, oc.Domain.SwapKeeper, keeper)
+    if memory is None and program is not None:
+        memory = image(con, program)
+    if memory is not None:
+        con.call(dom, oc.Domain.SwapMemory, memory)
+    for n, handle in (keys or {}).items():
+        con.call(dom, oc.Domain.SwapKey + n, handle)
+    return dom
+
+
+def build_segment(con: Console, pages: list[KeyHandle], *, keeper: KeyHandle | None = None,
+                  read_only: bool = False) -> KeyHandle:
+    """A segment of up to 15 pages: a red node (keeper optional) with the pages in slots.
+
+    Address ``n * 4096`` falls in ``pages[n]``; addresses past the pages fault to
+    ``keeper`` (in slot 14) when one is given.
+    """
+    if len(pages) > 14:
+        raise ValueError("build_segment holds at most 14 pages (slot 14 keeper, 15 format)")
+    node = _ok(con.call(con["bank"], oc.SB.CreateNode), "buying the segment node")
+    for i, page in enumerate(pages):
+        con.call(node, oc.Node.Swap + i, page)
+    fmt = format_key_value(3, initial=14, keeper=14 if keeper is not None else 15)
+    dk = _ok(con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")), "format key")
+    con.call(node, oc.Node.Swap + 15, dk)
+    if keeper is not None:
+        con.call(node, oc.Node.Swap + 14, keeper)
+    db = 0x80 if read_only else 0
+    return _ok(con.call(node, oc.Node.MakeSegmentKey, data=bytes([db])), "MakeSegmentKey")
+
+
+def start_key(con: Console, domain: KeyHandle, databyte: int = 0) -> KeyHandle:
+    """``MakeStart`` through a domain key."""
+    return _ok(con.call(domain, oc.Domain.MakeStart, data=bytes([databyte])), "MakeStart")
