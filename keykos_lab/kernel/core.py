@@ -600,6 +600,7 @@ class Kernel:
         flavour = key.databyte
         if flavour == RETURN:
             msg = Message(order, keys, data, 0)
+            tgt.held.update(keys)
             action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
         elif flavour == FAULT and order != 0:
             action = (A_TRAP, order)
