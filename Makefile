@@ -1,9 +1,10 @@
-# The two set-up commands of the README: `make lab` and `make test`.
+# The README's two set-up commands are `make lab` and `make test`.
 # Each makes .venv with the machine's python3 and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-dev
+DEV    := $(VENV)/.installed-dev
+LAB    := $(VENV)/.installed-lab
 
 .PHONY: lab demo test lint bench clean
 
@@ -11,24 +12,28 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]' jupyterlab
-	touch $(STAMP)
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. $(if $(wildcard notebooks),notebooks,)
+$(LAB): $(DEV)
+	$(BIN)/python -m pip install --quiet jupyterlab
+	touch $(LAB)
 
-demo: $(STAMP)
+lab: $(LAB)
+	$(BIN)/jupyter lab $(if $(wildcard notebooks/00_start_here.ipynb),notebooks/00_start_here.ipynb,)
+
+demo: $(DEV)
 	$(BIN)/python -m keykos_lab.demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/ruff check keykos_lab tests bench
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check keykos_lab tests bench
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/kernel.py
 
 clean:

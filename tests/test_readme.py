@@ -1,0 +1,32 @@
+"""The README's examples run as printed."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_first_session_runs(capsys):
+    first = python_blocks()[0]
+    exec(compile(first, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("42 b'ping' page key (rw) → page #")
+
+
+def test_readme_program_example_runs():
+    import keykos_lab as kl
+
+    namespace = {"kl": kl}
+    exec(compile(python_blocks()[1], "README.md", "exec"), namespace)
+    k = kl.Kernel()
+    con = k.console
+    page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+    seg = kl.build_segment(con, [kl.image(con, "greeter"), page])
+    start = kl.start_key(con, kl.build_domain(con, memory=seg))
+    assert con.call(start, 0).data == b"hello #1"
+    r = con.call(start, 0)
+    assert (r.rc, r.data) == (2, b"hello #2")
