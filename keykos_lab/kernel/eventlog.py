@@ -56,11 +56,14 @@ def key_code(key_type: int, obj: int) -> int:
 class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 
-    __slots__ = ("_full", "_buf", "_off", "_cap", "enabled")
+    __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled")
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_rows: int = CHUNK_ROWS) -> None:
+        if type(chunk_rows) is not int or chunk_rows < 1:
+            raise ValueError(f"chunk_rows is a positive int, not {chunk_rows!r}")
+        self._rows = chunk_rows
         self._full: list[bytearray] = []
-        self._buf = bytearray(ROW.size * CHUNK_ROWS)
+        self._buf = bytearray(ROW.size * chunk_rows)
         self._off = 0
         self._cap = len(self._buf)
         self.enabled = True
@@ -80,7 +83,7 @@ class EventLog:
             self._off = 0
 
     def __len__(self) -> int:
-        return len(self._full) * CHUNK_ROWS + self._off // ROW.size
+        return len(self._full) * self._rows + self._off // ROW.size
 
     def chunks(self) -> list[memoryview]:
         """Read-only views of the packed rows, oldest first (no copy)."""
@@ -91,7 +94,7 @@ class EventLog:
 
     def row(self, seq: int) -> tuple[int, ...]:
         """Row ``seq`` as a tuple starting with ``seq`` itself."""
-        chunk, i = divmod(seq, CHUNK_ROWS)
+        chunk, i = divmod(seq, self._rows)
         buf = self._full[chunk] if chunk < len(self._full) else self._buf
         if seq >= len(self) or seq < 0:
             raise IndexError(f"no event #{seq}; the log has {len(self)}")
