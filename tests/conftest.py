@@ -13,3 +13,48 @@ def k():
 @pytest.fixture
 def con(k):
     return k.console
+
+
+# --- kernel primary-key tests (tests/kernel): buying objects, building domains by hand ---
+
+@pytest.fixture
+def new_page(con):
+    """Factory: a fresh read-write page key bought from the prime bank."""
+    def make():
+        r = con.call(con["bank"], kl.oc.SB.CreatePage)
+        assert r.rc == 0
+        return r.keys[0]
+    return make
+
+
+@pytest.fixture
+def new_node(con):
+    """Factory: a fresh node key (all slots DK(0)) bought from the prime bank."""
+    def make():
+        r = con.call(con["bank"], kl.oc.SB.CreateNode)
+        assert r.rc == 0
+        return r.keys[0]
+    return make
+
+
+@pytest.fixture
+def new_domain(con, new_node):
+    """Factory: ``(domain key, node key to the root)`` for a domain built by hand.
+
+    Root, keys node and registers node come from the bank; ``brand`` goes in root
+    slot 0; the domain runs under ``con["meter"]`` and has ``program``'s image (if
+    any) as its memory. Pass ``keys_node=False`` for a malformed domain.
+    """
+    def make(program="echo", brand=None, keys_node=True):
+        root = new_node()
+        if keys_node:
+            con.call(root, kl.oc.Node.Swap + 14, new_node())
+        con.call(root, kl.oc.Node.Swap + 15, new_node())
+        if brand is not None:
+            con.call(root, kl.oc.Node.Swap + 0, brand)
+        dom = con.call(con["domtool"], kl.oc.DomTool.MakeDomainKey, root).keys[0]
+        con.call(dom, kl.oc.Domain.SwapMeter, con["meter"])
+        if program is not None:
+            con.call(dom, kl.oc.Domain.SwapMemory, kl.image(con, program))
+        return dom, root
+    return make

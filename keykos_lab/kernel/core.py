@@ -316,6 +316,7 @@ class Kernel:
 
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
         ds.proc = None
+        ds.held = set()
         ds.error = f"{type(exc).__name__}: {exc}"
         self._trap(ds, Trap.EXCEPTION, C_EXCEPTION, (A_START, EMPTY))
 
@@ -433,6 +434,7 @@ class Kernel:
         if ds.proc is not None:
             proc, ds.proc = ds.proc, None
             proc.close()
+            ds.held = set()
         return _BLOCKED
 
     def _charge(self, ds: DomainState, cost: int, op) -> bool:
@@ -493,6 +495,12 @@ class Kernel:
             elif (t == SEGMENT or t == FRONTEND) and not db & NOCALL and db & 0x0F == 0:
                 keeper = self._front_end(obj)
                 if keeper is not None:
+                    # A red segment with a keeper slot jumps to whatever it holds
+                    # (jsegment): a gate gets the message, anything else is DK(0).
+                    if keeper.type not in (START, RESUME):
+                        keeper = DK0
+                    elif t == FRONTEND and keeper.type != START:
+                        keeper = DK0
                     k3 = Key(NODE, o, db, a)
                     keys = (keys[0], keys[1], k3, keys[3])
                     return self._invoke(ds, op, jump, keeper, order, keys, data)
@@ -520,13 +528,13 @@ class Kernel:
         if jump == J_CALL:
             self.log.emit(self.tick, EV_INVOKE, J_CALL, ds.root, key_code(t, o),
                           o if t in OBJECT_TYPES else -1, db, order, rc,
-                          sum(1 for k in keys if k != DK0), len(data), before, before, C_NONE)
+                          4 - keys.count(DK0), len(data), before, before, C_NONE)
             ds.held.update(rkeys)
             return Message(rc, rkeys, rdata, 0)
         after = RUNNING if jump == J_FORK else AVAILABLE
         self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
                       o if t in OBJECT_TYPES else -1, db, order, rc,
-                      sum(1 for k in keys if k != DK0), len(data), before, after, C_NONE)
+                      4 - keys.count(DK0), len(data), before, after, C_NONE)
         ret = keys[3]
         if ret.type == RESUME and self.live(ret) == ret:
             tgt = self.domains[ret.obj]
@@ -537,12 +545,12 @@ class Kernel:
         return None
 
     def _front_end(self, node):
-        """The keeper a red segment node names, if it is a gate (jsegment)."""
+        """The key in a red segment node's keeper slot, or None when the node has
+        no keeper slot or a bad format (then the key acts as a black segment key)."""
         fmt = decode_format(node.slots[15])
         if isinstance(fmt, int) or fmt[2] == 15:
             return None
-        keeper = self.live(node.slots[fmt[2]])
-        return keeper if keeper.type in (START, RESUME) else None
+        return self.live(node.slots[fmt[2]])
 
     # ----------------------------------------------------------------- gates
     def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
@@ -576,13 +584,13 @@ class Kernel:
             after = AVAILABLE
         self.log.emit(self.tick, EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE, jump, ds.root,
                       key_code(t, key.obj), tgt.root, key.databyte, order, -1,
-                      sum(1 for k in keys if k != DK0), len(data), before, after, cause)
+                      4 - keys.count(DK0), len(data), before, after, cause)
         if t == START:
             tstate = tgt.state
             tgt.state = RUNNING
             self._ready(tgt, (A_START, Message(order, keys, data, key.databyte)))
             self.log.emit(self.tick, EV_DELIVER, jump, tgt.root, key_code(t, key.obj), tgt.root,
-                          key.databyte, order, -1, sum(1 for k in keys if k != DK0), len(data),
+                          key.databyte, order, -1, 4 - keys.count(DK0), len(data),
                           tstate, RUNNING, C_NONE)
         else:
             self._deliver_resume(key, tgt, order, keys, data)
@@ -617,7 +625,7 @@ class Kernel:
         tgt.state = RUNNING
         self._ready(tgt, action)
         self.log.emit(self.tick, EV_DELIVER, J_NONE, tgt.root, key_code(RESUME, tgt.root),
-                      tgt.root, flavour, order, -1, sum(1 for k in keys if k != DK0), len(data),
+                      tgt.root, flavour, order, -1, 4 - keys.count(DK0), len(data),
                       tstate, RUNNING, C_NONE)
 
     # --------------------------------------------------------------- keepers

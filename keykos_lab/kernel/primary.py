@@ -50,6 +50,7 @@ from .keys import (
     NODE_RANGE,
     PAGE,
     PAGE_RANGE,
+    RESTART,
     RESUME,
     RETURN,
     RETURNER,
@@ -63,6 +64,7 @@ from .keys import (
 from .objects import PAGE_SIZE
 from .oc import KT, RC
 from .process import EMPTY
+from .segments import decode_format
 
 INVALID = (RC.INVALIDOC, (), b"")
 NOT_MINE = (RC.NOT_MINE, (), b"")
@@ -166,22 +168,27 @@ def node_key(k, ds, key, node, order, keys, data):
 
 
 def _node_write_data(k, node, data):
-    """Node WriteData (45): first, last slot, then 16 bytes per slot (jnodec.c)."""
-    if len(data) < 8:
-        return (RC.BADSTRING, (), b"")
+    """Node WriteData (45): first and last slot, then 16 bytes per slot (jnodec.c).
+
+    Slots run from ``first`` to ``last``, wrapping from 15 to 0; a short string
+    is padded with zeroes; rc 2 if a slot's 5 leading bytes are not zero.
+    """
+    data = data.ljust(8, b"\0")
     first, last = struct.unpack(">II", data[:8])
-    if first > 15 or last > 15 or first > last:
+    if first > 15 or last > 15:
         return (1, (), b"")
     body = data[8:]
-    if len(body) < 16 * (last - first + 1):
-        return (RC.BADSTRING, (), b"")
     rc = 0
     k.settle_meters()
-    for i, slot in enumerate(range(first, last + 1)):
-        chunk = body[16 * i:16 * i + 16]
+    slot, i = first, 0
+    while True:
+        chunk = body[16 * i:16 * i + 16].ljust(16, b"\0")
         if any(chunk[:5]):
             rc = 2
         node.slots[slot] = DK(int.from_bytes(chunk[5:], "big"))
+        if slot == last:
+            break
+        slot, i = (slot + 1) % 16, i + 1
     k.node_epoch += 1
     return (rc, (), b"")
 
@@ -189,6 +196,8 @@ def _node_write_data(k, node, data):
 def fetch_key(k, ds, key, node, order, keys, data):
     if order < 16:
         return (0, (_fetch(k, node, order),), b"")
+    if order == 40:
+        return (key.databyte, (), b"")
     if order == KT:
         return (4, (), b"")
     return INVALID
@@ -418,35 +427,45 @@ def _domtool(k, order, keys):
         return (0, (Key(DOMAIN, a.obj, 0, a.alloc),), b"")
     if order in (1, 2, 3):
         want = {1: START, 2: RESUME, 3: DOMAIN}[order]
-        if a.type != want:
+        if a.type != want or (want == RESUME and a.databyte == RESTART):
             return NOT_MINE
         return _identify(k, a.obj, a.databyte, keys[1])
     if order in (5, 6, 7, 9, 10, 11):
-        want_seg = order < 9
-        if a.type != (SEGMENT if want_seg else METER) or (a.databyte & (NOCALL | 0x0F)):
-            return NOT_MINE
-        node = k.objs[a.obj]
-        if want_seg:
-            from .segments import decode_format
-            fmt = decode_format(node.slots[15])
-            if isinstance(fmt, int):
-                return NOT_MINE
-            slot = fmt[2]
-        else:
-            slot = KEEPER
-        keeper = k.live(node.slots[slot])
-        kind = {5: START, 6: RESUME, 7: DOMAIN, 9: START, 10: RESUME, 11: DOMAIN}[order]
-        if keeper.type != kind:
-            return NOT_MINE
-        return _identify(k, keeper.obj, keeper.databyte, keys[1])
+        return _identify_keeper(k, order, a, keys[1])
     return (0x109, (), b"") if order == KT else INVALID
 
 
 def _identify(k, root_id, databyte, brand):
+    """rc = databyte and a node key to the root, if the domain carries ``brand``."""
     root = k.objs[root_id]
-    if root is None or k.live(root.slots[BRAND]) != k.live(brand) or k.live(brand) == DK0:
+    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
         return NOT_MINE
     return (databyte, (Key(NODE, root_id, 0, root.alloc),), b"")
+
+
+def _identify_keeper(k, order, kept, brand):
+    """Domain tool 5-7 / 9-11 (jmiscc.c identify_keeper): is the keeper of this
+    segment or meter a domain of ``brand``? Then rc = keeper slot * 256 + the
+    keeper key's databyte, and a node key to the segment or meter node."""
+    want_seg = order < 9
+    if kept.type != (SEGMENT if want_seg else METER) or kept.databyte & (NOCALL | 0x0F):
+        return NOT_MINE
+    node = k.objs[kept.obj]
+    if want_seg:
+        fmt = decode_format(node.slots[15])
+        if isinstance(fmt, int):
+            return NOT_MINE
+        slot = fmt[2]
+    else:
+        slot = KEEPER
+    keeper = k.live(node.slots[slot])
+    kind = {5: START, 6: RESUME, 7: DOMAIN, 9: START, 10: RESUME, 11: DOMAIN}[order]
+    if keeper.type != kind or (kind == RESUME and keeper.databyte == RESTART):
+        return NOT_MINE
+    root = k.objs[keeper.obj]
+    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
+        return NOT_MINE
+    return (slot * 256 + keeper.databyte, (Key(NODE, node.id, kept.databyte, node.alloc),), b"")
 
 
 # ------------------------------------------------------------------ ranges
