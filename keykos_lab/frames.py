@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .kernel.eventlog import CATEGORIES, COLUMNS
+from .kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
 from .kernel.snapshot import Snapshot
 
-_NCOL = len(COLUMNS)
+_NFIELD = len(FIELDS)
 _SMALL = {"databyte": np.int16, "n_keys": np.int8}
 
 
@@ -28,18 +28,27 @@ def events(kernel) -> pd.DataFrame:
     """
     chunks = kernel.log.chunks()
     if chunks:
-        parts = [np.frombuffer(c, dtype="<i8").reshape(-1, _NCOL) for c in chunks]
+        parts = [np.frombuffer(c, dtype="<i8").reshape(-1, _NFIELD) for c in chunks]
         rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
     else:
-        rows = np.empty((0, _NCOL), dtype=np.int64)
+        rows = np.empty((0, _NFIELD), dtype=np.int64)
+    f = {name: rows[:, i] for i, name in enumerate(FIELDS)}
+    kind, keyf = f["kind"], f["keyf"]
+    cols = {
+        "tick": f["tick"], "event": kind & 15, "jump": (kind >> 4) & 15, "actor": f["actor"],
+        "key_type": (keyf & 255) - 1, "target": f["target"],
+        "databyte": ((keyf >> 8) & 511) - 1, "order": f["order"], "rc": f["rc"],
+        "n_keys": keyf >> 17, "string_len": f["string_len"],
+        "state_before": (kind >> 8) & 15, "state_after": (kind >> 12) & 15, "cause": kind >> 16,
+    }
     data: dict[str, object] = {"seq": np.arange(len(rows), dtype=np.int64)}
-    for i, name in enumerate(COLUMNS):
-        col = rows[:, i]
+    for name in COLUMNS:
+        col = cols[name]
         cats = CATEGORIES.get(name)
         if cats is not None:
             data[name] = pd.Categorical.from_codes(col.astype(np.int8), categories=list(cats))
         else:
-            data[name] = col.astype(_SMALL.get(name, np.int64))
+            data[name] = np.ascontiguousarray(col, dtype=_SMALL.get(name, np.int64))
     return pd.DataFrame(data, copy=False)
 
 

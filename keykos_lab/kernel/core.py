@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import struct
 from collections import deque
+from types import GeneratorType
 
 from . import primary
 from .domains import (
@@ -62,8 +63,10 @@ from .eventlog import (
     J_IMPLICIT,
     J_NONE,
     J_RETURN,
+    ROW,
     EventLog,
     key_code,
+    kind_field,
 )
 from .keys import (
     DATA,
@@ -114,6 +117,15 @@ OP_IMPLICIT = 100         # internal op: a kernel-made call to a keeper
 _BLOCKED = object()       # _execute's answer when the domain does not carry on
 _JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
 _SEGMENT_FAULT_STRING = struct.Struct(">HI")
+_KIND_PRIMARY_CALL = kind_field(EV_INVOKE, J_CALL, RUNNING, RUNNING, C_NONE)
+_new_tuple = tuple.__new__
+_PLAIN_REPLIES = {rc: Message(rc, NO_KEYS, b"", 0) for rc in range(8)}
+
+
+def _plain_reply(rc: int) -> Message:
+    """The reply with ``rc``, no keys and no string (small ones are shared)."""
+    msg = _PLAIN_REPLIES.get(rc)
+    return msg if msg is not None else _new_tuple(Message, (rc, NO_KEYS, b"", 0))
 
 
 class Kernel:
@@ -144,6 +156,7 @@ class Kernel:
         self.store.labels[prime.id] = "prime meter"
         from .console import Console  # the console is kernel code, made last
         self.console = Console(self)
+        self._console_state = self.console.state
 
     # ----------------------------------------------------------------- keys
     def live(self, key: Key) -> Key:
@@ -197,8 +210,11 @@ class Kernel:
         return wf[1]
 
     def _get_key_register(self, ds: DomainState, n: int) -> Key:
+        """Key register ``n``; the running handler may use it from now on."""
         _check_slot(n)
-        return self.live(self._keys_node(ds).slots[n])
+        key = self.live(self._keys_node(ds).slots[n])
+        ds.held.add(key)
+        return key
 
     def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
         _check_slot(n)
@@ -235,7 +251,7 @@ class Kernel:
         if self._rng is not None and len(runq) > 1:
             runq.rotate(-self._rng.randrange(len(runq)))
         ds = runq.popleft()
-        if ds is self.console.state:
+        if ds is self._console_state:
             self.console._wake()
             return True
         self._dispatch(ds)
@@ -258,60 +274,103 @@ class Kernel:
         elif kind == A_TRAP:
             self._trap(ds, value, C_TRAP, ds.on_resume)
             return
-        proc = ds.proc
+        send = ds.proc.send
+        held = ds.held
+        objs = self.objs
+        log = self.log
+        root = ds.root
+        fast = primary.FAST
+        pack = ROW.pack_into
+        row_size = ROW.size
         for _ in range(QUANTUM_OPS):
             try:
-                op = proc.send(value)
+                op = send(value)
             except StopIteration:
                 self._end_handler(ds)
                 return
             except Exception as exc:  # the program's bug is the domain's fault, not ours
                 self._program_exception(ds, exc)
                 return
+            # Fast path for the commonest op: CALL on a live page, node, fetch, sense
+            # or meter key the program holds, passing no keys and no string. It does
+            # what _jump, _invoke and _primary_reply do, without their calls, and
+            # packs the event row in place.
+            if type(op) is tuple and len(op) == 5:
+                code, key, order, keys, data = op
+                if code == OP_CALL and type(key) is Key and not keys and data == b"" \
+                        and key in held and ds.cpu > 0 and type(order) is int \
+                        and 0 <= order <= 0xFFFFFFFF:
+                    t, o, db, a = key
+                    handler = fast.get(t)
+                    obj = objs[o] if handler is not None else None
+                    if obj is not None and obj.alloc == a:
+                        ds.cpu -= 1
+                        self.tick = tick = self.tick + 1
+                        rc, rkeys, rdata = handler(self, ds, key, obj, order, NO_KEYS, b"")
+                        if log.enabled:
+                            pack(log._buf, log._off, tick, _KIND_PRIMARY_CALL, root,
+                                 (t + 1) | (db + 1) << 8, o, order, rc, 0)
+                            log._off += row_size
+                            if log._off == log._cap:
+                                log.next_chunk()
+                        if rkeys:
+                            held.update(rkeys)
+                            if len(rkeys) != 4:
+                                rkeys = rkeys + NO_KEYS[len(rkeys):]
+                            value = _new_tuple(Message, (rc, rkeys, rdata, 0))
+                        elif rdata:
+                            value = _new_tuple(Message, (rc, NO_KEYS, rdata, 0))
+                        else:
+                            value = _plain_reply(rc)
+                        continue
             value = self._execute(ds, op)
             if value is _BLOCKED:
                 return
+            held = ds.held
         self._ready(ds, (A_SEND, value))
 
     def _start_program(self, ds: DomainState, msg: Message) -> bool:
-        """Begin a handler for ``msg``: find the program image through slot 3."""
-        wf = self.wellformed(ds)
-        if wf is None:
-            self._park(ds, "malformed domain (no keys or registers node)")
-            return False
-        root = wf[0]
-        mem = root.slots[ADDRESS]
+        """Begin a handler for ``msg``: find the program image through slot 3.
+
+        The image found is cached with the page and node epochs: while no page
+        was written and no node slot changed, the domain's structure and its
+        program are what they were.
+        """
         cache = ds.image
-        if cache is not None and cache[0] == self.page_epoch and cache[1] == self.node_epoch \
-                and cache[2] == mem:
-            name = cache[3]
+        if cache is not None and cache[0] == self.page_epoch and cache[1] == self.node_epoch:
+            name = cache[2]
         else:
-            found = translate(self.objs, mem, 0, False)
+            wf = self.wellformed(ds)
+            if wf is None:
+                self._park(ds, "malformed domain (no keys or registers node)")
+                return False
+            found = translate(self.objs, wf[0].slots[ADDRESS], 0, False)
             name = None
             if not isinstance(found, Fault):
                 page, off = found
                 name = parse_image(page.read(off, 64))
-            ds.image = (self.page_epoch, self.node_epoch, mem, name)
+            ds.image = (self.page_epoch, self.node_epoch, name)
         fn = PROGRAMS.get(name) if name else None
         if fn is None:
             ds.error = "no program image at address 0" if name is None else \
                 f"program {name!r} is not registered"
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
-        if ds.dom is None:
-            ds.dom = Dom(self, ds)
+        dom = ds.dom
+        if dom is None:
+            dom = ds.dom = Dom(self, ds)
         ds.program = name
         ds.held = set(msg.keys)
         try:
-            ds.proc = fn(ds.dom, msg)
+            proc = fn(dom, msg)
         except Exception as exc:
             self._program_exception(ds, exc)
             return False
-        if not hasattr(ds.proc, "send"):
-            ds.proc = None
+        if type(proc) is not GeneratorType:
             ds.error = f"program {name!r} is not a generator function"
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
+        ds.proc = proc
         return True
 
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
@@ -462,10 +521,11 @@ class Kernel:
         nk = len(keys)
         if nk > (3 if jump == J_CALL else 4):
             return self._bad(ds, C_BADJUMP, f"{nk} keys passed; CALL takes 3, RETURN and FORK 4")
-        if type(key) is not Key or not self._holds(ds, key):
+        held = ds.held
+        if type(key) is not Key or (key not in held and not self._holds(ds, key)):
             return self._bad(ds, C_BADKEY, f"invoked {key!r}, which it does not hold")
         for k in keys:
-            if type(k) is not Key or not self._holds(ds, k):
+            if type(k) is not Key or (k not in held and not self._holds(ds, k)):
                 return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
         if nk < 4:
             keys = tuple(keys) + NO_KEYS[nk:]
@@ -530,7 +590,7 @@ class Kernel:
                           o if t in OBJECT_TYPES else -1, db, order, rc,
                           4 - keys.count(DK0), len(data), before, before, C_NONE)
             ds.held.update(rkeys)
-            return Message(rc, rkeys, rdata, 0)
+            return _new_tuple(Message, (rc, rkeys, rdata, 0))
         after = RUNNING if jump == J_FORK else AVAILABLE
         self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
                       o if t in OBJECT_TYPES else -1, db, order, rc,
@@ -574,8 +634,11 @@ class Kernel:
                           key.databyte, order, -1, 0, len(data), before, ds.state, C_STALL)
             return _BLOCKED
         if jump == J_CALL or jump == J_IMPLICIT:
-            ds.resume_alloc = self.store.take_alloc()
-            keys = (keys[0], keys[1], keys[2], Key(RESUME, ds.root, flavour, ds.resume_alloc))
+            store = self.store
+            ds.resume_alloc = store.next_alloc
+            store.next_alloc += 1
+            keys = (keys[0], keys[1], keys[2],
+                    _new_tuple(Key, (RESUME, ds.root, flavour, ds.resume_alloc)))
             ds.state = WAITING
             if jump == J_CALL:
                 ds.on_resume = (A_RETRY, op)
@@ -588,7 +651,8 @@ class Kernel:
         if t == START:
             tstate = tgt.state
             tgt.state = RUNNING
-            self._ready(tgt, (A_START, Message(order, keys, data, key.databyte)))
+            tgt.next = (A_START, _new_tuple(Message, (order, keys, data, key.databyte)))
+            self.runq.append(tgt)
             self.log.emit(self.tick, EV_DELIVER, jump, tgt.root, key_code(t, key.obj), tgt.root,
                           key.databyte, order, -1, 4 - keys.count(DK0), len(data),
                           tstate, RUNNING, C_NONE)
@@ -607,7 +671,7 @@ class Kernel:
         tgt.resume_alloc = 0
         flavour = key.databyte
         if flavour == RETURN:
-            msg = Message(order, keys, data, 0)
+            msg = _new_tuple(Message, (order, keys, data, 0))
             tgt.held.update(keys)
             action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
         elif flavour == FAULT and order != 0:

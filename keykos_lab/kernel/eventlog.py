@@ -1,14 +1,20 @@
 """The event log: one fixed-width row per kernel event, packed into chunks.
 
 Rows go into preallocated ``bytearray`` chunks with one precompiled
-``struct.pack_into`` call, so logging costs about as much as appending a tuple,
-and the whole log turns into typed columns without touching Python objects
-(``keykos_lab.frames`` views the chunks as one int64 matrix).
+``struct.pack_into`` call — no Python object per event, so logging costs about
+as much as appending a tuple and leaves nothing for the garbage collector. A row
+holds eight int64 fields; the small categorical codes share two of them:
+
+* ``kind`` = event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16
+* ``keyf`` = (key_type + 1) | (databyte + 1) << 8 | n_keys << 17
+
+``keykos_lab.frames`` views the chunks as one int64 matrix and unpacks these
+with vectorised bit operations into the columns of the schema (``COLUMNS``).
 
 >>> log = EventLog()
 >>> log.emit(5, EV_INVOKE, J_CALL, 1, 1, 2, 0, 39, 0, 0, 0, S_RUNNING, S_RUNNING, C_NONE)
->>> len(log), log.row(0)[:3]
-(1, (0, 5, 0))
+>>> len(log), log.row(0)[:4]
+(1, (0, 5, 0, 1))
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from .keys import MISC_NAMES, TYPE_NAMES
 #: Column names, in row order (``seq`` is the row number and is not stored).
 COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",
            "rc", "n_keys", "string_len", "state_before", "state_after", "cause")
-ROW = struct.Struct("<14q")
+#: The stored fields of a row, in order.
+FIELDS = ("tick", "kind", "actor", "keyf", "target", "order", "rc", "string_len")
+ROW = struct.Struct("<8q")
 CHUNK_ROWS = 1 << 14
 
 EVENTS = ("invoke", "deliver", "reply", "stall", "keeper", "fault", "state", "create",
@@ -48,6 +56,11 @@ CATEGORIES = {"event": EVENTS, "jump": JUMPS, "key_type": KEY_TYPES,
               "state_before": STATES, "state_after": STATES, "cause": CAUSES}
 
 
+def kind_field(event: int, jump: int, state_before: int, state_after: int, cause: int) -> int:
+    """The packed ``kind`` field of a row."""
+    return event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16
+
+
 def key_code(key_type: int, obj: int) -> int:
     """The ``key_type`` column code of a key (misc keys by subtype)."""
     return MISC_BASE + obj if key_type == 10 else key_type
@@ -57,6 +70,7 @@ class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 
     __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled")
+    # The kernel's hot path writes rows in place through _buf, _off and _cap.
 
     def __init__(self, chunk_rows: int = CHUNK_ROWS) -> None:
         if type(chunk_rows) is not int or chunk_rows < 1:
@@ -70,17 +84,32 @@ class EventLog:
 
     def emit(self, tick, event, jump, actor, key_type, target, databyte, order, rc,
              n_keys, string_len, state_before, state_after, cause) -> None:
-        """Append one row (all arguments are ints)."""
+        """Append one row given its schema columns (all ints; -1 for none)."""
         if not self.enabled:
             return
-        ROW.pack_into(self._buf, self._off, tick, event, jump, actor, key_type, target,
-                      databyte, order, rc, n_keys, string_len, state_before, state_after,
-                      cause)
+        ROW.pack_into(self._buf, self._off, tick,
+                      event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16,
+                      actor, (key_type + 1) | (databyte + 1) << 8 | n_keys << 17, target,
+                      order, rc, string_len)
         self._off += ROW.size
         if self._off == self._cap:
-            self._full.append(self._buf)
-            self._buf = bytearray(self._cap)
-            self._off = 0
+            self.next_chunk()
+
+    def next_chunk(self) -> None:
+        """Close the full chunk and start an empty one."""
+        self._full.append(self._buf)
+        self._buf = bytearray(self._cap)
+        self._off = 0
+
+    def emit_packed(self, tick, kind, actor, keyf, target, order, rc, string_len) -> None:
+        """Append one row given its stored fields (the kernel's hot paths)."""
+        if not self.enabled:
+            return
+        ROW.pack_into(self._buf, self._off, tick, kind, actor, keyf, target, order, rc,
+                      string_len)
+        self._off += ROW.size
+        if self._off == self._cap:
+            self.next_chunk()
 
     def __len__(self) -> int:
         return len(self._full) * self._rows + self._off // ROW.size
@@ -93,12 +122,15 @@ class EventLog:
         return views
 
     def row(self, seq: int) -> tuple[int, ...]:
-        """Row ``seq`` as a tuple starting with ``seq`` itself."""
-        chunk, i = divmod(seq, self._rows)
-        buf = self._full[chunk] if chunk < len(self._full) else self._buf
+        """Row ``seq`` as ``(seq, *COLUMNS)``, unpacked."""
         if seq >= len(self) or seq < 0:
             raise IndexError(f"no event #{seq}; the log has {len(self)}")
-        return (seq, *ROW.unpack_from(buf, i * ROW.size))
+        chunk, i = divmod(seq, self._rows)
+        buf = self._full[chunk] if chunk < len(self._full) else self._buf
+        tick, kind, actor, keyf, target, order, rc, slen = ROW.unpack_from(buf, i * ROW.size)
+        return (seq, tick, kind & 15, (kind >> 4) & 15, actor, (keyf & 255) - 1, target,
+                ((keyf >> 8) & 511) - 1, order, rc, keyf >> 17, slen, (kind >> 8) & 15,
+                (kind >> 12) & 15, kind >> 16)
 
     def rows(self, start: int = 0):
         """Rows from ``start`` on, each as in :meth:`row`."""

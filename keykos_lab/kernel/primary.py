@@ -519,6 +519,9 @@ def _forget_domain(k, oid: int) -> None:
         k._borrowers.discard(tds)
 
 
+#: Key types whose handlers never change the invoker's own state (the fast path).
+FAST = {PAGE: page_key, NODE: node_key, FETCH: fetch_key, SENSE: sense_key, METER: meter_key}
+
 _BY_TYPE = {PAGE: page_key, NODE: node_key, FETCH: fetch_key, SENSE: sense_key,
             SEGMENT: segment_key, FRONTEND: segment_key, METER: meter_key,
             DOMAIN: domain_key, MISC: misc_key, NODE_RANGE: range_key,
