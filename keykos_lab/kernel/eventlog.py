@@ -30,6 +30,7 @@ COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "
 FIELDS = ("tick", "kind", "actor", "keyf", "target", "order", "rc", "string_len")
 ROW = struct.Struct("<8q")
 CHUNK_ROWS = 1 << 14
+FIRST_ROWS = 256          # a new log starts this small and doubles up to a chunk
 
 EVENTS = ("invoke", "deliver", "reply", "stall", "keeper", "fault", "state", "create",
           "destroy", "sever", "read", "write")
@@ -77,7 +78,7 @@ class EventLog:
             raise ValueError(f"chunk_rows is a positive int, not {chunk_rows!r}")
         self._rows = chunk_rows
         self._full: list[bytearray] = []
-        self._buf = bytearray(ROW.size * chunk_rows)
+        self._buf = bytearray(ROW.size * min(chunk_rows, FIRST_ROWS))
         self._off = 0
         self._cap = len(self._buf)
         self.enabled = True
@@ -96,9 +97,21 @@ class EventLog:
             self.next_chunk()
 
     def next_chunk(self) -> None:
-        """Close the full chunk and start an empty one."""
+        """Make room: grow the first chunk (small logs stay small), or start a new one."""
+        full = ROW.size * self._rows
+        if self._cap < full:
+            try:
+                self._buf.extend(bytes(min(self._cap, full - self._cap)))
+                self._cap = len(self._buf)
+                return
+            except BufferError:  # a reader still holds a view: keep it intact
+                self._buf = bytearray(self._buf)
+                self._buf.extend(bytes(min(self._cap, full - self._cap)))
+                self._cap = len(self._buf)
+                return
         self._full.append(self._buf)
-        self._buf = bytearray(self._cap)
+        self._buf = bytearray(full)
+        self._cap = full
         self._off = 0
 
     def emit_packed(self, tick, kind, actor, keyf, target, order, rc, string_len) -> None:
