@@ -323,7 +323,10 @@ class Kernel:
                         else:
                             value = _plain_reply(rc)
                         continue
-            value = self._execute(ds, op)
+            if type(op) is tuple and op and op[0] in _JUMPS:
+                value = self._jump(ds, op)
+            else:
+                value = self._execute(ds, op)
             if value is _BLOCKED:
                 return
             held = ds.held
@@ -529,8 +532,11 @@ class Kernel:
                 return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
         if nk < 4:
             keys = tuple(keys) + NO_KEYS[nk:]
-        if not self._charge(ds, 1 + (len(data) >> 10), op):
+        cost = 1 + (len(data) >> 10)
+        if ds.cpu < cost and not self._borrow(ds, cost, op):
             return _BLOCKED
+        ds.cpu -= cost
+        self.tick += cost
         return self._invoke(ds, op, jump, key, order, keys, data)
 
     def _invoke(self, ds: DomainState, op, jump, key: Key, order: int, keys, data: bytes):
@@ -550,8 +556,8 @@ class Kernel:
             elif obj.alloc != a:
                 t = DATA
             elif t == START:
-                return self._gate(ds, op, jump, key, self.domain_state(o), order, keys,
-                                  data, before)
+                tgt = self.domains.get(o) or self.domain_state(o)
+                return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
             elif (t == SEGMENT or t == FRONTEND) and not db & NOCALL and db & 0x0F == 0:
                 keeper = self._front_end(obj)
                 if keeper is not None:
@@ -616,46 +622,36 @@ class Kernel:
     def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
               flavour=RETURN, cause=C_NONE):
         """Deliver a message through a start or resume key (§2.7, §3.5)."""
-        t = key.type
+        t, _, db, _ = key
         if t == START and tgt.state != AVAILABLE:
-            if tgt is ds:
-                if jump == J_IMPLICIT:
-                    self._park(ds, "its keeper is a start key to itself")
-                    return _BLOCKED
-                ds.error = "jumped to itself through a start key while busy"
-                self._trap(ds, Trap.SELFCALL, C_SELFCALL, (A_START, EMPTY))
-                if ds.proc is not None:
-                    proc, ds.proc = ds.proc, None
-                    proc.close()
-                return _BLOCKED
-            tgt.stall.append((ds, op))
-            ds.stalled_on = tgt
-            self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(t, key.obj), tgt.root,
-                          key.databyte, order, -1, 0, len(data), before, ds.state, C_STALL)
-            return _BLOCKED
+            return self._busy(ds, op, jump, key, tgt, order, data, before)
         if jump == J_CALL or jump == J_IMPLICIT:
             store = self.store
-            ds.resume_alloc = store.next_alloc
-            store.next_alloc += 1
-            keys = (keys[0], keys[1], keys[2],
-                    _new_tuple(Key, (RESUME, ds.root, flavour, ds.resume_alloc)))
-            ds.state = WAITING
+            alloc = ds.resume_alloc = store.next_alloc
+            store.next_alloc = alloc + 1
+            keys = (keys[0], keys[1], keys[2], _new_tuple(Key, (RESUME, ds.root, flavour, alloc)))
+            ds.state = after = WAITING
             if jump == J_CALL:
                 ds.on_resume = (A_RETRY, op)
-        after = ds.state
-        if jump == J_RETURN:
-            after = AVAILABLE
-        self.log.emit(self.tick, EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE, jump, ds.root,
-                      key_code(t, key.obj), tgt.root, key.databyte, order, -1,
-                      4 - keys.count(DK0), len(data), before, after, cause)
+        else:
+            after = AVAILABLE if jump == J_RETURN else ds.state
+        log = self.log
+        tick = self.tick
+        n_keys = 4 - keys.count(DK0)
+        keyf = (t + 1) | (db + 1) << 8 | n_keys << 17
+        slen = len(data)
+        if log.enabled:
+            event = EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE
+            log.emit_packed(tick, event | jump << 4 | before << 8 | after << 12 | cause << 16,
+                            ds.root, keyf, tgt.root, order, -1, slen)
         if t == START:
             tstate = tgt.state
             tgt.state = RUNNING
-            tgt.next = (A_START, _new_tuple(Message, (order, keys, data, key.databyte)))
+            tgt.next = (A_START, _new_tuple(Message, (order, keys, data, db)))
             self.runq.append(tgt)
-            self.log.emit(self.tick, EV_DELIVER, jump, tgt.root, key_code(t, key.obj), tgt.root,
-                          key.databyte, order, -1, 4 - keys.count(DK0), len(data),
-                          tstate, RUNNING, C_NONE)
+            if log.enabled:
+                log.emit_packed(tick, EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
+                                tgt.root, keyf, tgt.root, order, -1, slen)
         else:
             self._deliver_resume(key, tgt, order, keys, data)
         if jump == J_RETURN:
@@ -663,6 +659,24 @@ class Kernel:
             return _BLOCKED
         if jump == J_FORK:
             return None
+        return _BLOCKED
+
+    def _busy(self, ds, op, jump, key, tgt: DomainState, order, data, before):
+        """A start key to a busy domain: stall the invoker, or trap a self-call."""
+        if tgt is ds:
+            if jump == J_IMPLICIT:
+                self._park(ds, "its keeper is a start key to itself")
+                return _BLOCKED
+            ds.error = "jumped to itself through a start key while busy"
+            self._trap(ds, Trap.SELFCALL, C_SELFCALL, (A_START, EMPTY))
+            if ds.proc is not None:
+                proc, ds.proc = ds.proc, None
+                proc.close()
+            return _BLOCKED
+        tgt.stall.append((ds, op))
+        ds.stalled_on = tgt
+        self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(key.type, key.obj), tgt.root,
+                      key.databyte, order, -1, 0, len(data), before, ds.state, C_STALL)
         return _BLOCKED
 
     def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data) -> None:
@@ -687,10 +701,13 @@ class Kernel:
         tgt.on_resume = None
         tgt.parked = None
         tgt.state = RUNNING
-        self._ready(tgt, action)
-        self.log.emit(self.tick, EV_DELIVER, J_NONE, tgt.root, key_code(RESUME, tgt.root),
-                      tgt.root, flavour, order, -1, 4 - keys.count(DK0), len(data),
-                      tstate, RUNNING, C_NONE)
+        tgt.next = action
+        self.runq.append(tgt)
+        log = self.log
+        if log.enabled:
+            keyf = (RESUME + 1) | (flavour + 1) << 8 | (4 - keys.count(DK0)) << 17
+            log.emit_packed(self.tick, EV_DELIVER | tstate << 8 | RUNNING << 12, tgt.root, keyf,
+                            tgt.root, order, -1, len(data))
 
     # --------------------------------------------------------------- keepers
     def _trap(self, ds: DomainState, code: int, cause: int, on_resume) -> None:
