@@ -321,7 +321,7 @@ class Kernel:
                         elif rdata:
                             value = _new_tuple(Message, (rc, NO_KEYS, rdata, 0))
                         else:
-                            value = _plain_reply(rc)
+                            value = _PLAIN_REPLIES.get(rc) or _plain_reply(rc)
                         continue
             if type(op) is tuple and op and op[0] in _JUMPS:
                 value = self._jump(ds, op)

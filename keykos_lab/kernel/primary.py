@@ -90,6 +90,8 @@ def _databyte(data: bytes) -> int:
 
 # ------------------------------------------------------------------- pages
 def page_key(k, ds, key, page, order, keys, data):
+    if order == 41:
+        return _ZERO if page.is_zero() else _NONZERO
     ro = key.databyte & RO
     if order >= Page_Write and order < Page_Write + PAGE_SIZE:
         if ro:
@@ -124,6 +126,7 @@ def page_key(k, ds, key, page, order, keys, data):
 
 
 Page_Write, Page_Read = 4096, 8192
+_ZERO, _NONZERO = (0, (), b""), (1, (), b"")
 
 
 # ------------------------------------------------------------------- nodes

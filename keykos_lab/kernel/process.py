@@ -153,15 +153,15 @@ class Dom:
 
     def call(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
         """CALL ``key``: wait for the reply, which the ``yield`` evaluates to."""
-        return (OP_CALL, key, order, args or tuple(keys), data)
+        return (OP_CALL, key, order, args + tuple(keys) if keys else args, data)
 
     def return_(self, key: Key, rc: int = 0, *args: Key, keys=(), data: bytes = b""):
         """RETURN through ``key`` and become available; the handler ends."""
-        return (OP_RETURN, key, rc, args or tuple(keys), data)
+        return (OP_RETURN, key, rc, args + tuple(keys) if keys else args, data)
 
     def fork(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
         """FORK: send through ``key`` and carry on."""
-        return (OP_FORK, key, order, args or tuple(keys), data)
+        return (OP_FORK, key, order, args + tuple(keys) if keys else args, data)
 
     def read(self, address: int, length: int):
         """Read ``length`` bytes of the address space (the ``yield`` gives bytes)."""
