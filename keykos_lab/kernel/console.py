@@ -252,6 +252,7 @@ class Console:
         kind, value = ds.next
         ds.next = None
         if kind == A_RETRY:
+            ds.woken_by = None
             value = self.kernel._execute(ds, value)
             if value is _BLOCKED:
                 return

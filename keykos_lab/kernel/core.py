@@ -237,6 +237,7 @@ class Kernel:
         if wf is None:
             raise KernelError(f"domain #{ds.root} is malformed: no registers node")
         wf[2].slots[n] = DK(value)
+        self.node_epoch += 1
 
     # ------------------------------------------------------------ scheduler
     def _ready(self, ds: DomainState, action) -> None:
@@ -260,14 +261,15 @@ class Kernel:
     def _dispatch(self, ds: DomainState) -> None:
         action = ds.next
         ds.next = None
-        if action is None or ds.state != RUNNING:
-            return
+        if action is None or (ds.state != RUNNING and action[0] != A_RETRY):
+            return  # (a stalled keeper call is retried while its domain waits)
         kind, value = action
         if kind == A_START:
             if not self._start_program(ds, value):
                 return
             value = None
         elif kind == A_RETRY:
+            ds.woken_by = None
             value = self._execute(ds, value)
             if value is _BLOCKED:
                 return
@@ -399,9 +401,14 @@ class Kernel:
         ds.resume_alloc = 0
         ds.next = None
         if ds.stall:
-            invoker, op = ds.stall.popleft()
-            invoker.stalled_on = None
-            self._ready(invoker, (A_RETRY, op))
+            self.wake_stalled(ds)
+
+    def wake_stalled(self, ds: DomainState) -> None:
+        """Let the first invoker stalled on ``ds`` retry its jump."""
+        invoker, op = ds.stall.popleft()
+        invoker.stalled_on = None
+        invoker.woken_by = ds
+        self._ready(invoker, (A_RETRY, op))
 
     def _park(self, ds: DomainState, why: str) -> None:
         """The domain can never run (KeyKOS's junk queue) until someone resets it."""
@@ -451,7 +458,7 @@ class Kernel:
                 least = have
         amount = min(BORROW_TICKS, least)
         for node in chain:
-            node.slots[3] = DK(node.slots[3].obj - amount)
+            node.slots[3] = DK(node.slots[3].obj - amount)  # DK to DK: no cache changes
         ds.cpu += amount
         self._borrowers.add(ds)
         return True
@@ -694,6 +701,7 @@ class Kernel:
             if flavour == FAULT:
                 root = self.objs[tgt.root]
                 root.slots[TRAPCODE] = DK0
+                self.node_epoch += 1
             if tgt.on_resume is not None:
                 action = tgt.on_resume
             else:
@@ -716,6 +724,7 @@ class Kernel:
         if root is None:
             return
         root.slots[TRAPCODE] = DK(code & 0xFFFFFFFFFFFF)
+        self.node_epoch += 1
         keeper = self.live(root.slots[KEEPER])
         dkey = Key(DOMAIN, ds.root, 0, root.alloc)
         data = (ds.error or "").encode()[:MAX_STRING]
@@ -759,6 +768,7 @@ class Kernel:
             return _BLOCKED
         root = self.objs[ds.root]
         root.slots[TRAPCODE] = DK(Trap.SVC + code)
+        self.node_epoch += 1
         ds.error = None
         keeper = self.live(root.slots[KEEPER])
         self._keeper_call(ds, keeper, Trap.SVC + code, Key(DOMAIN, ds.root, 0, root.alloc),

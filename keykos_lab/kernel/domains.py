@@ -36,7 +36,7 @@ class DomainState:
 
     __slots__ = ("root", "state", "proc", "dom", "next", "on_resume", "stall",
                  "resume_alloc", "held", "cpu", "chain", "chain_epoch", "image",
-                 "stalled_on", "parked", "program", "error")
+                 "stalled_on", "woken_by", "parked", "program", "error")
 
     def __init__(self, root: int) -> None:
         self.root = root
@@ -53,6 +53,7 @@ class DomainState:
         self.chain_epoch = -1
         self.image = None           # (page epoch, node epoch, address key, program)
         self.stalled_on = None      # the domain whose stall queue holds us
+        self.woken_by = None        # the domain that let us retry a stalled jump
         self.parked = None          # why the domain can never run, if it cannot
         self.program = None         # name of the program last started
         self.error = None           # text of the last exception or trap

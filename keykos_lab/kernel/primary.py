@@ -297,6 +297,7 @@ def domain_key(k, ds, key, root, order, keys, data):
             return (RC.BADSTRING, (), b"")
         psw, trap = _CONTROL.unpack(data)
         root.slots[PSW], root.slots[TRAPCODE] = DK(psw), DK(trap)
+        k.node_epoch += 1
         return (0, (), b"")
     if order == 70:
         return (0, (), _REGS.pack(*(_value(s) & (2**64 - 1) for s in regs_node.slots)))
@@ -304,6 +305,7 @@ def domain_key(k, ds, key, root, order, keys, data):
         if len(data) != _REGS.size:
             return (RC.BADSTRING, (), b"")
         regs_node.slots[:] = [DK(v) for v in _REGS.unpack(data)]
+        k.node_epoch += 1
         return (0, (), b"")
     if order == 74:
         mem = k.live(keys[0])
@@ -323,6 +325,7 @@ def domain_key(k, ds, key, root, order, keys, data):
         psw, trap = _CONTROL.unpack(data[:16])
         root.slots[PSW], root.slots[TRAPCODE] = DK(psw), DK(trap)
         regs_node.slots[:] = [DK(v) for v in _REGS.unpack(data[16:])]
+        k.node_epoch += 1
         return (0, (), b"")
     return INVALID
 
@@ -347,6 +350,9 @@ def reset(k, tds, state) -> None:
         except ValueError:
             pass
         tds.next = None
+    woken_by, tds.woken_by = tds.woken_by, None
+    if woken_by is not None and woken_by.state == AVAILABLE and woken_by.stall:
+        k.wake_stalled(woken_by)  # pass on the wake-up this domain will not use
     if tds.stalled_on is not None:
         queue = tds.stalled_on.stall
         for i, (inv, _op) in enumerate(queue):
@@ -367,9 +373,7 @@ def reset(k, tds, state) -> None:
     tds.state = state
     if state == AVAILABLE:
         while tds.stall:
-            inv, op = tds.stall.popleft()
-            inv.stalled_on = None
-            k._ready(inv, (2, op))  # A_RETRY: let every stalled invoker try again
+            k.wake_stalled(tds)  # let every stalled invoker try again
 
 
 # -------------------------------------------------------------- misc keys
