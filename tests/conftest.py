@@ -17,24 +17,24 @@ def con(k):
 
 # --- kernel primary-key tests (tests/kernel): buying objects, building domains by hand ---
 
-@pytest.fixture
-def new_page(con):
-    """Factory: a fresh read-write page key bought from the prime bank."""
+def _buyer(con, order):
     def make():
-        r = con.call(con["bank"], kl.oc.SB.CreatePage)
+        r = con.call(con["bank"], order)
         assert r.rc == 0
         return r.keys[0]
     return make
+
+
+@pytest.fixture
+def new_page(con):
+    """Factory: a fresh read-write page key bought from the prime bank."""
+    return _buyer(con, kl.oc.SB.CreatePage)
 
 
 @pytest.fixture
 def new_node(con):
     """Factory: a fresh node key (all slots DK(0)) bought from the prime bank."""
-    def make():
-        r = con.call(con["bank"], kl.oc.SB.CreateNode)
-        assert r.rc == 0
-        return r.keys[0]
-    return make
+    return _buyer(con, kl.oc.SB.CreateNode)
 
 
 @pytest.fixture
