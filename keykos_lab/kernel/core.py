@@ -139,7 +139,7 @@ class Kernel:
         if seed is not None and not isinstance(seed, int):
             raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")
         self.seed = seed
-        self._rng = random.Random(seed) if seed else None
+        self._rng = random.Random(seed) if seed is not None else None
         self.store = ObjectStore()
         self.objs = self.store.objects
         self.log = EventLog()

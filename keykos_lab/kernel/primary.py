@@ -233,6 +233,8 @@ def meter_key(k, ds, key, node, order, keys, data):
 
 # ----------------------------------------------------------------- domains
 GETTABLE = (1, 2, 3, 10, 11, 13)
+#: Domain-key orders that act on the key registers or process: rc 2 if malformed.
+_NEEDS_WELLFORMED = frozenset([*range(16, 32), *range(48, 72), 73, 74, 75])
 SWAPPABLE = (1, 2, 3, 10, 11)
 
 
@@ -259,6 +261,8 @@ def domain_key(k, ds, key, root, order, keys, data):
         root.slots[n] = k.live(keys[0])
         k.node_epoch += 1
         return (0, (old,), b"")
+    if order not in _NEEDS_WELLFORMED:
+        return INVALID
     wf = k.wellformed(tds)
     if wf is None:
         return (2, (), b"")
