@@ -20,8 +20,10 @@ $(LAB): $(DEV)
 	$(BIN)/python -m pip install --quiet jupyterlab
 	touch $(LAB)
 
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(LAB)
-	$(BIN)/jupyter lab $(if $(wildcard notebooks/00_start_here.ipynb),notebooks/00_start_here.ipynb,)
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(if $(wildcard notebooks/00_start_here.ipynb),notebooks/00_start_here.ipynb,)
 
 demo: $(DEV)
 	$(BIN)/python -m keykos_lab.demo
