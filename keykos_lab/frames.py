@@ -25,6 +25,13 @@ def events(kernel) -> pd.DataFrame:
 
     ``target``, ``databyte`` and ``rc`` hold -1 where the event has none;
     categorical columns hold NaN where they do not apply.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel()
+    >>> _ = k.console.call(k.console["discrim"], kl.oc.KT)
+    >>> last = events(k).iloc[-1]
+    >>> str(last["event"]), str(last["key_type"]), int(last["rc"])
+    ('invoke', 'discrim', 1033)
     """
     chunks = kernel.log.chunks()
     if chunks:
@@ -53,7 +60,13 @@ def events(kernel) -> pd.DataFrame:
 
 
 def objects(kernel) -> pd.DataFrame:
-    """One row per live page and node: id, kind, label, the domain it folds into."""
+    """One row per live page and node: id, kind, label, the domain it folds into.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel()
+    >>> objs = objects(k); objs[objs["id"] == k.console.root]["kind"].item()
+    'domain'
+    """
     snap = Snapshot(kernel)
     ids, kinds, labels, owners, allocs = [], [], [], [], []
     for obj in kernel.objs:

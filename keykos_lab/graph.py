@@ -21,6 +21,13 @@ def capability_graph(kernel) -> nx.MultiDiGraph:
     (``key_register``, ``address``, ``meter``, ``keeper``, ``ring``, ``slot``,
     ``transient`` for keys a running handler holds outside its registers …),
     ``rights`` (frozenset) and ``sensory`` (bool).
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(); con = k.console
+    >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+    >>> G = capability_graph(k)
+    >>> [sorted(d["rights"]) for u, v, d in G.edges(data=True) if v == con.target(page)]
+    [['read', 'write']]
     """
     snap = Snapshot(kernel)
     G = nx.MultiDiGraph()

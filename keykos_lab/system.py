@@ -37,7 +37,12 @@ IMAGE_PAGE_NODE_LSS = 3
 
 
 def boot(k: _Kernel) -> None:
-    """Build the primordial system: a meter for users and the prime bank."""
+    """Build the primordial system: a meter for users and the prime bank.
+
+    >>> from .kernel.core import Kernel
+    >>> k = Kernel(); boot(k); "bank" in k.console
+    True
+    """
     store = k.store
     meter = store.new_node()
     prime = store.objects[k.prime_meter]
@@ -134,6 +139,12 @@ def build_segment(con: Console, pages: list[KeyHandle], *, keeper: KeyHandle | N
 
     Address ``n * 4096`` falls in ``pages[n]``; addresses past the pages fault to
     ``keeper`` (in slot 14) when one is given.
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> seg = build_segment(con, [image(con, "echo")], read_only=True)
+    >>> con.describe(seg).startswith("segment key (ro, lss 0)")
+    True
     """
     if len(pages) > 14:
         raise ValueError("build_segment holds at most 14 pages (slot 14 keeper, 15 format)")
@@ -150,5 +161,12 @@ def build_segment(con: Console, pages: list[KeyHandle], *, keeper: KeyHandle | N
 
 
 def start_key(con: Console, domain: KeyHandle, databyte: int = 0) -> KeyHandle:
-    """``MakeStart`` through a domain key."""
+    """``MakeStart`` through a domain key.
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> key = start_key(con, build_domain(con, "echo"), 3)
+    >>> con.describe(key).startswith("start key (databyte 3)")
+    True
+    """
     return _ok(con.call(domain, oc.Domain.MakeStart, data=bytes([databyte])), "MakeStart")

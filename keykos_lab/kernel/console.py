@@ -169,7 +169,13 @@ class Console:
         return name in self._names
 
     def name(self, name: str, handle: KeyHandle) -> KeyHandle:
-        """Give a held key a well-known name: ``con[name]`` afterwards."""
+        """Give a held key a well-known name: ``con[name]`` afterwards.
+
+        >>> from .core import Kernel
+        >>> con = Kernel().console
+        >>> _ = con.name("d", con["discrim"]); con["d"] == con["discrim"]
+        True
+        """
         self._check(handle)
         if not isinstance(name, str) or not name:
             raise ValueError(f"a key name is a non-empty string, not {name!r}")
@@ -177,6 +183,12 @@ class Console:
         return handle
 
     def names(self) -> list[str]:
+        """The well-known names, sorted.
+
+        >>> from .core import Kernel
+        >>> Kernel().console.names()[:2]
+        ['discrim', 'dkc']
+        """
         return sorted(self._names)
 
     def __getattr__(self, name: str) -> KeyHandle:
@@ -198,11 +210,25 @@ class Console:
         return self._reply(self._run_op(op))
 
     def fork(self, key: KeyHandle, order: int = 0, *keys: KeyHandle, data: bytes = b"") -> None:
-        """FORK: send without waiting for a reply; ``run()`` lets the others work."""
+        """FORK: send without waiting for a reply; ``run()`` lets the others work.
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
+        >>> echo = kl.start_key(con, kl.build_domain(con, "echo"))
+        >>> con.fork(echo, 5); con.run() > 0
+        True
+        >>> list(k.events()["jump"].iloc[-3:].astype(str))  # FORK, its delivery, echo's RETURN
+        ['fork', 'fork', 'return']
+        """
         self._run_op(self._op(OP_FORK, key, order, keys, data, 4))
 
     def run(self, max_steps: int | None = None) -> int:
-        """Run domains until none is runnable (or ``max_steps``); the steps taken."""
+        """Run domains until none is runnable (or ``max_steps``); the steps taken.
+
+        >>> from .core import Kernel
+        >>> Kernel().console.run()
+        0
+        """
         k = self.kernel
         steps = 0
         limit = self.step_limit if max_steps is None else max_steps
@@ -295,12 +321,25 @@ class Console:
 
     # ------------------------------------------------------------- reading
     def target(self, handle: KeyHandle) -> int | None:
-        """The object id the key designates (its vertex in the graph), or None."""
+        """The object id the key designates (its vertex in the graph), or None.
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
+        >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+        >>> con.target(page) in k.capability_graph(), con.target(con["dkc"])
+        (True, None)
+        """
         key = self.key(handle)
         return key.obj if key.type in OBJECT_TYPES else None
 
     def describe(self, handle: KeyHandle) -> str:
-        """A readable description of a held key (also its repr)."""
+        """A readable description of a held key (also its repr).
+
+        >>> from .core import Kernel
+        >>> con = Kernel().console
+        >>> con.describe(con["discrim"])
+        'discrim key (kernel)'
+        """
         return describe_key(self.kernel, self.key(handle))
 
 

@@ -160,7 +160,12 @@ class Kernel:
 
     # ----------------------------------------------------------------- keys
     def live(self, key: Key) -> Key:
-        """``key`` if it still designates what it did, else DK(0) (§1.2)."""
+        """``key`` if it still designates what it did, else DK(0) (§1.2).
+
+        >>> k = Kernel()
+        >>> k.live(Key(1, 10**6, 0, 1))
+        DK(0)
+        """
         t, o, _, a = key
         if t not in OBJECT_TYPES:
             return key
@@ -245,7 +250,11 @@ class Kernel:
         self.runq.append(ds)
 
     def step(self) -> bool:
-        """Run one domain for one quantum. False when nothing is runnable."""
+        """Run one domain for one quantum. False when nothing is runnable.
+
+        >>> Kernel().step()
+        False
+        """
         runq = self.runq
         if not runq:
             return False
@@ -423,7 +432,12 @@ class Kernel:
 
     # ---------------------------------------------------------------- meters
     def meter_chain(self, ds: DomainState):
-        """The meter nodes a domain runs under, nearest first, or None if invalid."""
+        """The meter nodes a domain runs under, nearest first, or None if invalid.
+
+        >>> k = Kernel()
+        >>> [n.id for n in k.meter_chain(k.console.state)] == [k.prime_meter]
+        True
+        """
         if ds.chain_epoch == self.node_epoch:
             return ds.chain
         chain = []
