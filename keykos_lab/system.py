@@ -10,6 +10,7 @@ After :func:`boot` the console holds, by name:
 ``bank``     start key to the prime space bank (a domain running ``bank0``)
 ``meter``    meter key to a meter under the prime meter
 ``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
+``dcc``      start key to the domain creator creator (``DCC.Create`` → a DC)
 ``domtool``  the domain tool (closely held in KeyKOS; the console is trusted)
 ``discrim``, ``returner``, ``dkc``, ``keybits``: kernel misc keys
 ========== ==============================================================
@@ -27,7 +28,19 @@ from .kernel import oc
 from .kernel.console import Console, KeyHandle
 from .kernel.core import Kernel as _Kernel
 from .kernel.domains import KEYS_NODE, METER, REGS_NODE
-from .kernel.keys import DK, NODE, NODE_RANGE, PAGE_RANGE, START, Key
+from .kernel.keys import (
+    DK,
+    DOMAIN,
+    DOMTOOL,
+    NODE,
+    NODE_RANGE,
+    PAGE,
+    PAGE_RANGE,
+    RO,
+    START,
+    Key,
+    misc_key,
+)
 from .kernel.keys import METER as METER_KEY
 from .kernel.process import image_bytes
 from .kernel.segments import format_key_value
@@ -55,14 +68,28 @@ def boot(k: _Kernel) -> None:
     con.name("meter_service", con.hold(Key(NODE, meter.id, 0, meter.alloc)))
 
     # The prime bank: a domain built by hand from nodes, holding the range keys.
-    image = store.new_page()
-    image.write(0, image_bytes("bank0"))
-    store.labels[image.id] = "bank0 image"
-    bank = _primordial_domain(k, meter_key, Key(1, image.id, 0x80, image.alloc), "prime bank")
+    bank = _primordial_domain(k, meter_key, _image_page(k, "bank0"), "prime bank")
     keys_node = store.objects[bank.slots[KEYS_NODE].obj]
     keys_node.slots[0] = Key(NODE_RANGE, 0, 0, 0)
     keys_node.slots[1] = Key(PAGE_RANGE, 0, 0, 0)
     con.name("bank", con.hold(Key(START, bank.id, 0, bank.alloc)))
+
+    # The domain creator creator: domain code holding the domain tool.
+    dc_image = _image_page(k, "dc")
+    dcc = _primordial_domain(k, meter_key, _image_page(k, "dcc"), "DCC")
+    keys_node = store.objects[dcc.slots[KEYS_NODE].obj]
+    keys_node.slots[0] = misc_key(DOMTOOL)
+    keys_node.slots[1] = dc_image
+    keys_node.slots[2] = Key(DOMAIN, dcc.id, 0, dcc.alloc)
+    con.name("dcc", con.hold(Key(START, dcc.id, 0, dcc.alloc)))
+
+
+def _image_page(k: _Kernel, name: str) -> Key:
+    """A read-only page key to a new page holding program ``name``'s image."""
+    page = k.store.new_page()
+    page.write(0, image_bytes(name))
+    k.store.labels[page.id] = f"{name} image"
+    return Key(PAGE, page.id, RO, page.alloc)
 
 
 def _primordial_domain(k: _Kernel, meter_key: Key, memory: Key, label: str):
