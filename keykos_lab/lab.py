@@ -19,7 +19,7 @@ class Kernel(_BareKernel):
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(seed=0)
     >>> sorted(k.console.names())[:3]
-    ['bank', 'discrim', 'dkc']
+    ['bank', 'dcc', 'discrim']
     """
 
     def __init__(self, seed: int | None = None) -> None:
