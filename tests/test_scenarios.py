@@ -33,3 +33,11 @@ def test_tso_domain_key_after_start_and_by_a_non_parent():
     rec = scenarios.tso_domain_key()
     assert rec.answers["after start"] is True
     assert rec.answers["non-parent"] is True
+
+
+def test_demo_runs(capsys):
+    from keykos_lab import demo
+
+    demo.main()
+    out = capsys.readouterr().out
+    assert "counter says 4" in out and "the child holds" in out
