@@ -308,13 +308,15 @@ class Driver:
             return
         order = ({(False, False): oc.SB.DestroyNode, (True, False): oc.SB.SeverNode,
                   (False, True): oc.SB.DestroyPage, (True, True): oc.SB.SeverPage})[sever, page]
+        # Only the full key sells or severs: a node key, or a read-write page key.
         obj = self.k.objs[a.obj] if a.type not in (DATA, MISC) else None
-        fits = obj is not None and obj.kind == ("page" if page else "node")
+        fits = obj is not None and a.type == (PAGE if page else NODE) and \
+            not (page and a.databyte & RO)
         old_alloc = obj.alloc if fits else None
         r = self.invoke(False, self.con["bank"], order, [h])
         if r is None:
             return  # the bank was busy and never got to us
-        assert r.rc == (0 if fits else 1), (a, order, r)
+        assert r.rc == (0 if fits else oc.RC.NOT_MINE), (a, order, r)
         if not fits:
             return
         assert self.live(h) == kl.DK0, "keys to a sold or severed object must die"

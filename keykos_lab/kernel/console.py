@@ -259,6 +259,15 @@ class Console:
             return r
         self._woken = False
         steps = 0
+        try:
+            return self._wait(k, steps)
+        except KernelError:
+            raise
+        except Exception as exc:  # a kernel bug must not leave the console wedged
+            self._give_up()
+            raise KernelError(f"the kernel failed while running domains: {exc!r}") from exc
+
+    def _wait(self, k, steps: int):
         while not self._woken:
             if steps >= self.step_limit:
                 why = self._why_waiting()
@@ -278,8 +287,7 @@ class Console:
         kind, value = ds.next
         ds.next = None
         if kind == A_RETRY:
-            ds.woken_by = None
-            value = self.kernel._execute(ds, value)
+            value = self.kernel.retry(ds, value)
             if value is _BLOCKED:
                 return
         elif kind == A_START:

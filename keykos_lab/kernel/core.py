@@ -223,8 +223,8 @@ class Kernel:
 
     def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
         _check_slot(n)
-        if not isinstance(key, Key):
-            raise TypeError(f"a key register holds a Key, not {type(key).__name__}")
+        if not _is_key(key):
+            raise TypeError(f"a key register holds a Key, not {key!r}")
         if not self._holds(ds, key):
             raise KernelError(f"domain #{ds.root} does not hold {key!r}")
         self._keys_node(ds).slots[n] = key
@@ -278,12 +278,12 @@ class Kernel:
                 return
             value = None
         elif kind == A_RETRY:
-            ds.woken_by = None
-            value = self._execute(ds, value)
+            value = self.retry(ds, value)
             if value is _BLOCKED:
                 return
         elif kind == A_TRAP:
-            self._trap(ds, value, C_TRAP, ds.on_resume)
+            code, on_resume = value
+            self._trap(ds, code, C_TRAP, on_resume)
             return
         send = ds.proc.send
         held = ds.held
@@ -308,7 +308,7 @@ class Kernel:
             # packs the event row in place.
             if type(op) is tuple and len(op) == 5:
                 code, key, order, keys, data = op
-                if code == OP_CALL and type(key) is Key and not keys and data == b"" \
+                if code == OP_CALL and _is_key(key) and not keys and data == b"" \
                         and key in held and ds.cpu > 0 and type(order) is int \
                         and 0 <= order <= 0xFFFFFFFF:
                     t, o, db, a = key
@@ -411,6 +411,15 @@ class Kernel:
         ds.next = None
         if ds.stall:
             self.wake_stalled(ds)
+
+    def retry(self, ds: DomainState, op):
+        """Retry a stalled jump; if the domain that woke us is still free (we could
+        not use the wake-up: a dry meter, a trap), wake its next stalled invoker."""
+        woken_by, ds.woken_by = ds.woken_by, None
+        value = self._execute(ds, op)
+        if woken_by is not None and woken_by.state == AVAILABLE and woken_by.stall:
+            self.wake_stalled(woken_by)
+        return value
 
     def wake_stalled(self, ds: DomainState) -> None:
         """Let the first invoker stalled on ``ds`` retry its jump."""
@@ -546,10 +555,10 @@ class Kernel:
         if nk > (3 if jump == J_CALL else 4):
             return self._bad(ds, C_BADJUMP, f"{nk} keys passed; CALL takes 3, RETURN and FORK 4")
         held = ds.held
-        if type(key) is not Key or (key not in held and not self._holds(ds, key)):
+        if not _is_key(key) or (key not in held and not self._holds(ds, key)):
             return self._bad(ds, C_BADKEY, f"invoked {key!r}, which it does not hold")
         for k in keys:
-            if type(k) is not Key or (k not in held and not self._holds(ds, k)):
+            if not _is_key(k) or (k not in held and not self._holds(ds, k)):
                 return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
         if nk < 4:
             keys = tuple(keys) + NO_KEYS[nk:]
@@ -604,7 +613,9 @@ class Kernel:
             rc, rkeys, rdata = RC.DATAKEY, NO_KEYS, b""
         else:
             rc, rkeys, rdata = reply = primary.invoke(self, ds, t, key, obj, order, keys, data)
-            if reply is primary.DISCARD:
+            if reply is primary.DISCARD:  # the invoker's own process is gone: no reply
+                self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o), o, db, order,
+                              -1, 4 - keys.count(DK0), len(data), before, ds.state, C_NONE)
                 return _BLOCKED
         return self._primary_reply(ds, jump, key, order, keys, data, rc, rkeys, rdata, before)
 
@@ -710,7 +721,7 @@ class Kernel:
             tgt.held.update(keys)
             action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
         elif flavour == FAULT and order != 0:
-            action = (A_TRAP, order)
+            action = (A_TRAP, (order, tgt.on_resume))  # back to the keeper, same instruction
         else:
             if flavour == FAULT:
                 root = self.objs[tgt.root]
@@ -841,6 +852,12 @@ class Kernel:
         else:
             self._trap(ds, Trap.MEMORY + fault.code, C_SEGFAULT, (A_RETRY, op))
         return _BLOCKED
+
+def _is_key(key) -> bool:
+    """A genuine-looking Key: the Key type with four int fields (5.0 == 5 must not pass)."""
+    return type(key) is Key and type(key[0]) is int and type(key[1]) is int \
+        and type(key[2]) is int and type(key[3]) is int
+
 
 def _check_slot(n) -> None:
     if type(n) is not int or not 0 <= n <= 15:

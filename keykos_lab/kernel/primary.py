@@ -489,10 +489,11 @@ def range_key(k, ds, key, _obj, order, keys, data):
                    obj.id, 0, 0, 0, 0, 0, 0, 0, C_NONE)
         return (0, (Key(NODE if want_node else PAGE, obj.id, 0, obj.alloc),), b"")
     if order in (1, 2):
+        # Only the full key sells or severs: a node key, a read-write page key.
         a = k.live(keys[0])
-        obj = k.objs[a.obj] if a.type != DATA and a.type != MISC else None
-        if obj is None or obj.kind != ("node" if want_node else "page"):
-            return (1, (), b"")
+        if a.type != (NODE if want_node else PAGE) or (not want_node and a.databyte & RO):
+            return NOT_MINE  # jnrangec.c / jprangec.c answer -1
+        obj = k.objs[a.obj]
         if order == 1:
             destroy_object(k, obj)
             k.log.emit(k.tick, EV_DESTROY, J_NONE, ds.root, key_code(a.type, 0), obj.id, 0, 0,

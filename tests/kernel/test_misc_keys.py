@@ -439,6 +439,6 @@ def test_range_keys(con, new_node, new_page, ktype, kt, kind):
     assert con.call(rng, kl.oc.Range.Destroy, severed.keys[0]).rc == 0
     assert con.key(severed.keys[0]) == kl.DK0
     wrong = new_page() if kind == "node" else new_node()
-    assert con.call(rng, kl.oc.Range.Destroy, wrong).rc == 1
-    assert con.call(rng, kl.oc.Range.Sever, wrong).rc == 1
+    assert con.call(rng, kl.oc.Range.Destroy, wrong).rc == RC.NOT_MINE
+    assert con.call(rng, kl.oc.Range.Sever, wrong).rc == RC.NOT_MINE
     assert con.call(rng, 3).rc == RC.INVALIDOC
