@@ -315,6 +315,10 @@ class Console:
         for p in k.parked:
             parts.append(f"domain #{p.root} ({p.program or '?'}) is parked: {p.parked}"
                          + (f" [{p.error}]" if p.error else ""))
+        for stopped in k.meter_stopped.values():
+            for p, _ in stopped:
+                if p.parked is not None:
+                    parts.append(f"domain #{p.root} ({p.program or '?'}) is {p.parked}")
         waiting = [d for d in k.domains.values() if d is not ds and d.state == 3 and not d.parked]
         if waiting:
             parts.append("waiting: " + ", ".join(f"#{d.root} ({d.program or '?'})"

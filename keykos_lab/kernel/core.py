@@ -150,6 +150,7 @@ class Kernel:
         self.page_epoch = 0       # bumped when page contents change
         self._borrowers: set[DomainState] = set()
         self.parked: list[DomainState] = []
+        self.meter_stopped: dict[int, list] = {}   # meter id -> [(domain, op)] (no keeper)
         prime = self.store.new_node()
         prime.slots[3] = DK(PRIME_CPU)
         self.prime_meter = prime.id
@@ -497,10 +498,29 @@ class Kernel:
         self._borrowers.clear()
 
     def _meter_dry(self, ds: DomainState, meter, op) -> None:
+        """Stop the domain; call the meter's keeper, or wait for a refill (§2.5)."""
         keeper = self.live(meter.slots[2])
         ds.error = f"meter #{meter.id} ran dry"
+        if keeper.type not in (START, RESUME):
+            # No keeper: the domain is stopped, not destroyed; refilling resumes it.
+            ds.state = WAITING
+            ds.on_resume = action = (A_RETRY, op)
+            ds.parked = f"stopped: meter #{meter.id} is dry and has no keeper"
+            self.meter_stopped.setdefault(meter.id, []).append((ds, action))
+            self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, meter.id, -1, 0, -1, 0, 0,
+                          RUNNING, WAITING, C_METER)
+            return
         self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, meter.id),
                           self.tick.to_bytes(8, "big"), RESTART, C_METER, (A_RETRY, op))
+
+    def meter_refilled(self, meter_id: int) -> None:
+        """A meter's counter was written: domains it stopped try again."""
+        for ds, action in self.meter_stopped.pop(meter_id, ()):
+            if ds.on_resume is action and ds.parked is not None:  # still stopped there
+                ds.parked = None
+                ds.on_resume = None
+                ds.state = RUNNING
+                self._ready(ds, action)
 
     # ------------------------------------------------------------ execution
     def _execute(self, ds: DomainState, op):
@@ -707,8 +727,9 @@ class Kernel:
             return _BLOCKED
         tgt.stall.append((ds, op))
         ds.stalled_on = tgt
+        n_keys = sum(k != DK0 for k in op[3]) + (jump in (J_CALL, J_IMPLICIT))
         self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(key.type, key.obj), tgt.root,
-                      key.databyte, order, -1, 0, len(data), before, ds.state, C_STALL)
+                      key.databyte, order, -1, n_keys, len(data), before, ds.state, C_STALL)
         return _BLOCKED
 
     def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data) -> None:
@@ -722,6 +743,7 @@ class Kernel:
             action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
         elif flavour == FAULT and order != 0:
             action = (A_TRAP, (order, tgt.on_resume))  # back to the keeper, same instruction
+            tgt.error = f"sent back to its keeper by a fault key with order {order:#x}"
         else:
             if flavour == FAULT:
                 root = self.objs[tgt.root]

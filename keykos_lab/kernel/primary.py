@@ -146,6 +146,8 @@ def node_key(k, ds, key, node, order, keys, data):
         old = k.live(node.slots[n])
         node.slots[n] = k.live(keys[0])
         k.node_epoch += 1
+        if n == 3 and node.id in k.meter_stopped:
+            k.meter_refilled(node.id)
         return (0, (old,), b"")
     if 32 <= order <= 37:
         db = _databyte(data)
@@ -193,6 +195,8 @@ def _node_write_data(k, node, data):
             break
         slot, i = (slot + 1) % 16, i + 1
     k.node_epoch += 1
+    if node.id in k.meter_stopped:
+        k.meter_refilled(node.id)
     return (rc, (), b"")
 
 

@@ -247,13 +247,21 @@ def test_meter_chain_deeper_than_20_cannot_run(con):
         con.call(work, 1)
 
 
-def test_stopping_a_meter_stops_its_domains_without_destroying_them(con):
+def test_stopping_a_meter_stops_its_domains_and_refilling_resumes_them(k, con):
     node, meter = make_meter(con, 1000)
     _, work = domain(con, "t-worker", meter=meter)
     assert con.call(work, 5).rc == 5
     con.call(node, oc.Node.Swap + 3, con.call(con["dkc"], 0).keys[0])   # counter := 0
-    with pytest.raises(kl.Deadlock):
+    with pytest.raises(kl.Deadlock, match="meter .* is dry"):
         con.call(work, 5)
+    # The console gave up waiting, but the worker is only stopped: refill the meter
+    # and it finishes the request (its reply finds the console's old resume key dead).
+    refill = con.call(con["dkc"], oc.DKC.Create11, data=(1000).to_bytes(11, "big")).keys[0]
+    con.call(node, oc.Node.Swap + 3, refill)
+    con.run()
+    done = events_of(k, event="invoke", jump="return", actor=con.target(work))
+    assert list(done["order"]) == [5, 5]
+    assert con.call(work, 7).rc == 7
 
 
 # ------------------------------------------------------------------- segments
