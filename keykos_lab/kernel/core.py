@@ -309,12 +309,14 @@ class Kernel:
             # packs the event row in place.
             if type(op) is tuple and len(op) == 5:
                 code, key, order, keys, data = op
-                if code == OP_CALL and _is_key(key) and not keys and data == b"" \
+                if code == OP_CALL and type(key) is Key and not keys and data == b"" \
                         and key in held and ds.cpu > 0 and type(order) is int \
                         and 0 <= order <= 0xFFFFFFFF:
                     t, o, db, a = key
                     handler = fast.get(t)
-                    obj = objs[o] if handler is not None else None
+                    # (int fields only: Key(1, 5.0, …) equals a held key but is no key)
+                    obj = objs[o] if handler is not None and type(o) is int \
+                        and type(db) is int and type(t) is int else None
                     if obj is not None and obj.alloc == a:
                         ds.cpu -= 1
                         self.tick = tick = self.tick + 1
