@@ -11,6 +11,7 @@ After :func:`boot` the console holds, by name:
 ``meter``    meter key to a meter under the prime meter
 ``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
 ``dcc``      start key to the domain creator creator (``DCC.Create`` → a DC)
+``kidc``     start key to the KID creator (``KIDC.Create`` → a key-identity set)
 ``domtool``  the domain tool (closely held in KeyKOS; the console is trusted)
 ``discrim``, ``returner``, ``dkc``, ``keybits``: kernel misc keys
 ========== ==============================================================
@@ -29,6 +30,7 @@ from .kernel.console import Console, KeyHandle
 from .kernel.core import Kernel as _Kernel
 from .kernel.domains import KEYS_NODE, METER, REGS_NODE
 from .kernel.keys import (
+    DISCRIM,
     DK,
     DOMAIN,
     DOMTOOL,
@@ -82,6 +84,18 @@ def boot(k: _Kernel) -> None:
     keys_node.slots[1] = dc_image
     keys_node.slots[2] = Key(DOMAIN, dcc.id, 0, dcc.alloc)
     con.name("dcc", con.hold(Key(START, dcc.id, 0, dcc.alloc)))
+
+    # The KID creator, with a DC of its own so that its KIDs recognise each other.
+    kid_dc = _primordial_domain(k, meter_key, dc_image, "KIDC's DC")
+    keys_node = store.objects[kid_dc.slots[KEYS_NODE].obj]
+    keys_node.slots[0] = misc_key(DOMTOOL)
+    keys_node.slots[2] = Key(DOMAIN, kid_dc.id, 0, kid_dc.alloc)
+    kidc = _primordial_domain(k, meter_key, _image_page(k, "kidc"), "KIDC")
+    keys_node = store.objects[kidc.slots[KEYS_NODE].obj]
+    keys_node.slots[0] = Key(START, kid_dc.id, 0, kid_dc.alloc)
+    keys_node.slots[1] = _image_page(k, "kid")
+    keys_node.slots[2] = misc_key(DISCRIM)
+    con.name("kidc", con.hold(Key(START, kidc.id, 0, kidc.alloc)))
 
 
 def _image_page(k: _Kernel, name: str) -> Key:

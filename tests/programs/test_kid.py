@@ -1,0 +1,84 @@
+"""KID key-identity sets, as domain code (kid.h)."""
+
+import pytest
+
+import keykos_lab as kl
+from keykos_lab import oc
+from keykos_lab.programs.kid import ERROR, KID, KIDC, NOT_A_KID
+
+
+def new_kid(con, capacity=None):
+    data = capacity.to_bytes(4, "big") if capacity is not None else b""
+    r = con.call(con["kidc"], KIDC.Create, con["bank"], con["meter"], data=data)
+    assert r.rc == 0
+    return r.keys[0]
+
+
+def pages(con, n):
+    return [con.call(con["bank"], oc.SB.CreatePage).keys[0] for _ in range(n)]
+
+
+def value(con, kid, key):
+    r = con.call(kid, KID.Identify, key)
+    return int.from_bytes(r.data, "big") if r.rc == 0 else None
+
+
+def test_alleged_types(con):
+    assert con.call(con["kidc"], oc.KT).rc == 0x127
+    assert con.call(new_kid(con), oc.KT).rc == 0x27
+
+
+def test_add_identify_update_and_delete_across_nodes(con):
+    kid = new_kid(con)
+    keys = pages(con, 20)                      # more than one node of entries
+    for i, key in enumerate(keys):
+        assert con.call(kid, KID.AddEntry, key, data=(100 + i).to_bytes(4, "big")).rc == 0
+    assert [value(con, kid, key) for key in keys] == list(range(100, 120))
+    assert con.call(kid, KID.AddEntry, keys[4], data=(7).to_bytes(4, "big")).rc == 0
+    assert value(con, kid, keys[4]) == 7       # the same key is one entry
+    assert con.call(kid, KID.DeleteEntry, keys[3]).rc == 0
+    assert value(con, kid, keys[3]) is None and value(con, kid, keys[19]) == 119
+    assert con.call(kid, KID.DeleteEntry, keys[3]).rc == ERROR
+
+
+def test_identity_is_the_kernel_compare_not_the_object(con):
+    kid = new_kid(con)
+    page = pages(con, 1)[0]
+    ro = con.call(page, oc.Page.MakeReadOnlyKey).keys[0]
+    con.call(kid, KID.AddEntry, page)
+    assert value(con, kid, page) == 0 and value(con, kid, ro) is None
+
+
+def test_capacity(con):
+    kid = new_kid(con, capacity=2)
+    a, b, c = pages(con, 3)
+    assert con.call(kid, KID.AddEntry, a).rc == 0
+    assert con.call(kid, KID.AddEntry, b).rc == 0
+    assert con.call(kid, KID.AddEntry, c).rc == ERROR
+    assert con.call(con["kidc"], KIDC.Create, con["bank"], con["meter"],
+                    data=(500_001).to_bytes(4, "big")).rc == ERROR
+
+
+def test_inclusion_and_union(con):
+    big, small = new_kid(con), new_kid(con)
+    keys = pages(con, 6)
+    for key in keys:
+        con.call(big, KID.AddEntry, key)
+    for key in keys[:2]:
+        con.call(small, KID.AddEntry, key)
+    assert con.call(big, KID.TestInclusion, small).rc == 0       # small ⊆ big
+    assert con.call(small, KID.TestInclusion, big).rc == ERROR
+    assert con.call(small, KID.MakeUnion, big).rc == 0
+    assert con.call(small, KID.TestInclusion, big).rc == 0
+
+
+def test_a_domain_that_merely_answers_like_a_kid_is_refused(con):
+    kid = new_kid(con)
+    impostor = kl.start_key(con, kl.build_domain(con, "echo"))     # answers KT with KT …
+    assert con.call(kid, KID.TestInclusion, impostor).rc == NOT_A_KID
+    assert con.call(kid, KID.MakeUnion, con["bank"]).rc == NOT_A_KID
+
+
+@pytest.mark.parametrize("order", [5, 99])
+def test_unknown_orders(con, order):
+    assert con.call(new_kid(con), order).rc == oc.RC.INVALIDOC
