@@ -7,10 +7,9 @@ keys are all its own, or take them in, but only for KIDs of the same KIDC: the
 KIDC makes every KID with one domain creator, and a KID recognises another by
 asking that DC (IdentifyStart) for its domain key, then reads its entries.
 
-Storage is KeyKOS storage: the keys sit in a chain of nodes bought from the
-requestor's bank (slots 0..14 hold entries, slot 15 links the next node), the
-values in a parallel chain of data keys; the count and capacity are in data
-registers 0 and 1.
+Storage is KeyKOS storage: the keys sit in a key chain (``keychain``) of nodes
+bought from the requestor's bank, the values in a parallel chain of data keys;
+the count and capacity are in data registers 0 and 1.
 
 Key registers — KIDC: 0 its DC, 1 the ``kid`` image, 2 Discrim.
 KID: 0 a weakened DC (to recognise other KIDs), 2 Discrim, 3 the bank, 4 the
@@ -19,14 +18,13 @@ first key node, 5 the first value node.
 
 from __future__ import annotations
 
-from ..kernel.keys import DK0
-from ..kernel.oc import KT, RC, SB, Domain, Node
+from ..kernel.oc import KT, RC, SB, Domain
 from ..kernel.process import program
+from . import keychain
 from .dc import DC
 
 DC_REG, IMAGE_REG, DISCRIM_REG, BANK_REG, KEYS_REG, VALUES_REG = 0, 1, 2, 3, 4, 5
 COUNT, CAPACITY = 0, 1
-PER_NODE = 15
 DEFAULT_CAPACITY = 300
 MAX_CAPACITY = 500_000
 KIDC_AKT, KID_AKT = 0x0127, 0x27
@@ -80,60 +78,24 @@ def kidc(dom, msg):
     yield dom.return_(msg.resume, rc=0, keys=(start,))
 
 
-def entries(dom, key_head, value_head, count):
-    """Sub-generator: the (key, value) entries of a chain, in order."""
-    out = []
-    knode, vnode = key_head, value_head
-    for i in range(count):
-        slot = i % PER_NODE
-        if i and slot == 0:
-            knode = (yield dom.call(knode, Node.Fetch + 15)).keys[0]
-            vnode = (yield dom.call(vnode, Node.Fetch + 15)).keys[0]
-        key = (yield dom.call(knode, Node.Fetch + slot)).keys[0]
-        value = (yield dom.call(vnode, Node.Fetch + slot)).keys[0]
-        out.append((key, value.obj))
-    return out
+def kid_entries(dom, key_head, value_head, count):
+    """Sub-generator: the (key, value) entries of a KID, in order."""
+    keys = yield from keychain.entries(dom, key_head, count)
+    values = yield from keychain.entries(dom, value_head, count)
+    return [(key, value.obj) for key, value in zip(keys, values)]
 
 
 def find(dom, wanted, found):
     """Sub-generator: the index of ``wanted`` among ``found`` entries, or -1."""
-    for i, (key, _) in enumerate(found):
-        same = yield dom.call(dom.keys[DISCRIM_REG], 2, key, wanted)
-        if same.rc == 0:
-            return i
-    return -1
-
-
-def node_for(dom, reg, index):
-    """Sub-generator: the chain node holding entry ``index``, bought if missing."""
-    node = dom.keys[reg]
-    if node == DK0:
-        r = yield dom.call(dom.keys[BANK_REG], SB.CreateNode)
-        if r.rc != 0 or (yield dom.call(r.keys[0], KT)).rc != Node.AKT:
-            return DK0
-        dom.keys[reg] = node = r.keys[0]
-    for _ in range(index // PER_NODE):
-        nxt = (yield dom.call(node, Node.Fetch + 15)).keys[0]
-        if nxt == DK0:
-            r = yield dom.call(dom.keys[BANK_REG], SB.CreateNode)
-            if r.rc != 0 or (yield dom.call(r.keys[0], KT)).rc != Node.AKT:
-                return DK0
-            nxt = r.keys[0]
-            yield dom.call(node, Node.Swap + 15, nxt)
-        node = nxt
-    return node
+    return (yield from keychain.find(dom, dom.keys[DISCRIM_REG], wanted,
+                                     [key for key, _ in found]))
 
 
 def put(dom, index, key, value):
     """Sub-generator: store entry ``index``; False when the bank gave no node."""
-    knode = yield from node_for(dom, KEYS_REG, index)
-    vnode = yield from node_for(dom, VALUES_REG, index)
-    if knode == DK0 or vnode == DK0:
-        return False
-    yield dom.call(knode, Node.Swap + index % PER_NODE, key)
-    data = (index % PER_NODE).to_bytes(4, "big") * 2 + bytes(5) + value.to_bytes(11, "big")
-    yield dom.call(vnode, Node.WriteData, data=data)
-    return True
+    source = (dom.keys[BANK_REG], SB.CreateNode)
+    return ((yield from keychain.store(dom, KEYS_REG, index, key, source)) and
+            (yield from keychain.store_value(dom, VALUES_REG, index, value, source)))
 
 
 def add(dom, found, key, value):
@@ -163,7 +125,7 @@ def other_kid(dom, kid_key):
     count = int.from_bytes((yield dom.call(other, Domain.GetRegs)).data[:8], "big")
     khead = (yield dom.call(other, Domain.GetKey + KEYS_REG)).keys[0]
     vhead = (yield dom.call(other, Domain.GetKey + VALUES_REG)).keys[0]
-    return (yield from entries(dom, khead, vhead, count))
+    return (yield from kid_entries(dom, khead, vhead, count))
 
 
 @program("kid")
@@ -172,7 +134,8 @@ def kid(dom, msg):
     if order == KT:
         yield dom.return_(msg.resume, rc=KID_AKT)
         return
-    found = yield from entries(dom, dom.keys[KEYS_REG], dom.keys[VALUES_REG], dom.regs[COUNT])
+    found = yield from kid_entries(dom, dom.keys[KEYS_REG], dom.keys[VALUES_REG],
+                                   dom.regs[COUNT])
     if order == KID.AddEntry:
         value = int.from_bytes(msg.data[:4], "big") if msg.data else 0
         rc = yield from add(dom, found, msg.keys[0], value)
