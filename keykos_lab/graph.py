@@ -26,7 +26,8 @@ def capability_graph(kernel) -> nx.MultiDiGraph:
     >>> k = kl.Kernel(); con = k.console
     >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
     >>> G = capability_graph(k)
-    >>> [sorted(d["rights"]) for u, v, d in G.edges(data=True) if v == con.target(page)]
+    >>> [sorted(d["rights"]) for u, v, d in G.out_edges(con.root, data=True)
+    ...  if v == con.target(page)]
     [['read', 'write']]
     """
     snap = Snapshot(kernel)

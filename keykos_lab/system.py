@@ -7,7 +7,8 @@ replaces the minimal bank below; this module is the one place that changes.
 After :func:`boot` the console holds, by name:
 
 ========== ==============================================================
-``bank``     start key to the prime space bank (a domain running ``bank0``)
+``bank``     start key to the prime space bank (a domain running ``spacebank``)
+``sbt``      start key to the space bank transformer (is this an official bank?)
 ``meter``    meter key to a meter under the prime meter
 ``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
 ``dcc``      start key to the domain creator creator (``DCC.Create`` → a DC)
@@ -34,6 +35,7 @@ from .kernel.keys import (
     DK,
     DOMAIN,
     DOMTOOL,
+    KEYBITS,
     NODE,
     NODE_RANGE,
     PAGE,
@@ -46,6 +48,7 @@ from .kernel.keys import (
 from .kernel.keys import METER as METER_KEY
 from .kernel.process import image_bytes
 from .kernel.segments import format_key_value
+from .programs import spacebank
 
 USER_METER_TICKS = 10**12
 IMAGE_PAGE_NODE_LSS = 3
@@ -70,11 +73,30 @@ def boot(k: _Kernel) -> None:
     con.name("meter_service", con.hold(Key(NODE, meter.id, 0, meter.alloc)))
 
     # The prime bank: a domain built by hand from nodes, holding the range keys.
-    bank = _primordial_domain(k, meter_key, _image_page(k, "bank0"), "prime bank")
+    # Every bank carries one brand, a node nobody else holds a key to.
+    brand_node = store.new_node()
+    store.labels[brand_node.id] = "bank brand"
+    brand = Key(NODE, brand_node.id, 0, brand_node.alloc)
+    bank_image = _image_page(k, "spacebank")
+    bank = _primordial_domain(k, meter_key, bank_image, "prime bank")
+    bank.slots[0] = brand
     keys_node = store.objects[bank.slots[KEYS_NODE].obj]
-    keys_node.slots[0] = Key(NODE_RANGE, 0, 0, 0)
-    keys_node.slots[1] = Key(PAGE_RANGE, 0, 0, 0)
+    regs_node = store.objects[bank.slots[REGS_NODE].obj]
+    for reg, key in ((spacebank.NODE_RANGE, Key(NODE_RANGE, 0, 0, 0)),
+                     (spacebank.PAGE_RANGE, Key(PAGE_RANGE, 0, 0, 0)),
+                     (spacebank.SELF, Key(DOMAIN, bank.id, 0, bank.alloc)),
+                     (spacebank.DOMTOOL_REG, misc_key(DOMTOOL)), (spacebank.BRAND, brand),
+                     (spacebank.DISCRIM, misc_key(DISCRIM)), (spacebank.IMAGE, bank_image),
+                     (spacebank.KEYBITS_REG, misc_key(KEYBITS))):
+        keys_node.slots[reg] = key
+    regs_node.slots[spacebank.NODE_LIMIT] = DK(spacebank.UNLIMITED)
+    regs_node.slots[spacebank.PAGE_LIMIT] = DK(spacebank.UNLIMITED)
     con.name("bank", con.hold(Key(START, bank.id, 0, bank.alloc)))
+    sbt = _primordial_domain(k, meter_key, _image_page(k, "sbt"), "SBT")
+    keys_node = store.objects[sbt.slots[KEYS_NODE].obj]
+    keys_node.slots[0] = misc_key(DOMTOOL)
+    keys_node.slots[1] = brand
+    con.name("sbt", con.hold(Key(START, sbt.id, 0, sbt.alloc)))
 
     # The domain creator creator: domain code holding the domain tool.
     dc_image = _image_page(k, "dc")

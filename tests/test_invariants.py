@@ -76,13 +76,14 @@ from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.kernel.oc import KT, RC
 from keykos_lab.kernel.process import parse_image
 from keykos_lab.kernel.segments import Fault, translate
+from keykos_lab.programs import spacebank
 
 oc = kl.oc
 
 STEP_LIMIT = 3_000    # console.step_limit: a call that needs more is stuck in a loop
 RUN_STEPS = 200       # scheduler steps after each operation (keeper loops never end)
 MAX_DOMAINS = 5       # domains a single run may build
-SAFE_PROGRAMS = {"echo", "holder", "bank0"}  # reply to every message without faulting
+SAFE_PROGRAMS = {"echo", "holder", "spacebank"}  # reply to every message without faulting
 BANK_SELL = {oc.SB.DestroyNode, oc.SB.SeverNode, oc.SB.DestroyPage, oc.SB.SeverPage}
 KNOWN_TYPES = frozenset(TYPE_NAMES)
 EVENT_COLUMNS = ["seq", "tick", "event", "jump", "actor", "key_type", "target", "databyte",
@@ -316,7 +317,7 @@ class Driver:
         r = self.invoke(False, self.con["bank"], order, [h])
         if r is None:
             return  # the bank was busy and never got to us
-        assert r.rc == (0 if fits else oc.RC.NOT_MINE), (a, order, r)
+        assert r.rc == (0 if fits else spacebank.NOT_FROM_HERE), (a, order, r)
         if not fits:
             return
         assert self.live(h) == kl.DK0, "keys to a sold or severed object must die"

@@ -3,4 +3,4 @@
 Importing this package registers every program it ships.
 """
 
-from . import bank0, dc, examples, kid  # noqa: F401  (registers the programs)
+from . import dc, examples, kid, spacebank  # noqa: F401  (registers the programs)

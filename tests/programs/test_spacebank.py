@@ -1,0 +1,152 @@
+"""The space bank and the SBT, as domain code (KEYKOS.md §4)."""
+
+import struct
+
+import pytest
+
+import keykos_lab as kl
+from keykos_lab import oc
+from keykos_lab.programs.dc import DC, DCC
+from keykos_lab.programs.spacebank import NO_SPACE, NOT_FROM_HERE, SB
+
+PAIR = struct.Struct(">qq")
+
+
+def sub_bank(con, parent=None, nodes=None, pages=None):
+    r = con.call(parent or con["bank"], SB.CreateBank)
+    assert r.rc == 0
+    bank = r.keys[0]
+    for order, limit in ((SB.ChangeNodeLimit64, nodes), (SB.ChangePageLimit64, pages)):
+        if limit is not None:
+            delta = limit - (1 << 62)
+            assert con.call(bank, order, data=delta.to_bytes(8, "big", signed=True)).rc == 0
+    return bank
+
+
+def usage(con, bank):
+    nodes = PAIR.unpack(con.call(bank, SB.QueryNodeSpace).data)[1]
+    pages = PAIR.unpack(con.call(bank, SB.QueryPageSpace).data)[1]
+    return nodes, pages
+
+
+def test_buy_and_sell_one_two_three(con):
+    bank = sub_bank(con)
+    for buy, sell, n in ((SB.CreatePage, SB.DestroyPage, 1),
+                         (SB.CreatePages2, SB.DestroyPages2, 2),
+                         (SB.CreatePages3, SB.DestroyPages3, 3),
+                         (SB.CreateNode, SB.DestroyNode, 1),
+                         (SB.CreateNodes3, SB.DestroyNodes3, 3)):
+        r = con.call(bank, buy)
+        got = r.keys[:n]
+        assert r.rc == 0 and all(con.key(h).type in (1, 3) for h in got)
+        assert con.call(bank, sell, *got).rc == 0
+        assert all(con.key(h) == kl.DK0 for h in got)
+    assert usage(con, bank) == (0, 0)
+
+
+def test_a_new_page_and_node_are_empty_and_the_bank_never_hands_out_its_key(k, con):
+    bank = sub_bank(con)
+    page = con.call(bank, SB.CreatePage).keys[0]
+    node = con.call(bank, SB.CreateNode).keys[0]
+    assert con.call(page, oc.Page.TestForZeroes).rc == 0
+    assert all(con.key(con.call(node, oc.Node.Fetch + i).keys[0]) == kl.DK0 for i in range(16))
+    # Only the console and the bank's ledger (a node only the bank holds) have keys to it.
+    G = k.capability_graph()
+    holders = {u for u, v in G.in_edges(con.target(page))} - {con.root}
+    assert len(holders) == 1
+    ledger = holders.pop()
+    assert G.nodes[ledger]["kind"] == "node"
+    assert {u for u, v in G.in_edges(ledger)} == {con.target(bank)}
+
+
+def test_sell_refuses_what_this_bank_did_not_sell(con):
+    a, b = sub_bank(con), sub_bank(con)
+    page = con.call(a, SB.CreatePage).keys[0]
+    ro = con.call(page, oc.Page.MakeReadOnlyKey).keys[0]
+    assert con.call(b, SB.DestroyPage, page).rc == NOT_FROM_HERE
+    assert con.call(a, SB.DestroyPage, ro).rc == NOT_FROM_HERE
+    assert con.call(a, SB.DestroyNode, page).rc == NOT_FROM_HERE
+    assert con.key(page).type == 1
+
+
+def test_sever_revokes_and_returns_a_fresh_key(con):
+    bank = sub_bank(con)
+    page = con.call(bank, SB.CreatePage).keys[0]
+    con.call(page, oc.Page.WriteData, data=b"kept")
+    fresh = con.call(bank, SB.SeverPage, page)
+    assert fresh.rc == 0 and con.key(page) == kl.DK0
+    assert con.call(fresh.keys[0], oc.Page.ReadData, data=(4).to_bytes(4, "big")).data == b"kept"
+    assert con.call(bank, SB.DestroyPage, fresh.keys[0]).rc == 0   # the ledger follows
+
+
+def test_limits_count_against_every_ancestor(con):
+    parent = sub_bank(con, pages=3)
+    child = sub_bank(con, parent)               # unlimited itself, but its parent is not
+    assert con.call(child, SB.CreatePages2).rc == 0
+    assert usage(con, parent)[1] == 2
+    assert con.call(child, SB.CreatePages2).rc == NO_SPACE
+    assert con.call(child, SB.CreatePage).rc == 0
+    assert con.call(parent, SB.CreatePage).rc == NO_SPACE
+    assert con.call(parent, SB.PagesAvailable).data == (0).to_bytes(8, "big")
+    # A limit below what is in use is refused.
+    assert con.call(parent, SB.ChangePageLimit, data=(-1).to_bytes(4, "big", signed=True)).rc == 1
+
+
+def test_forbid_gives_weaker_keys(con):
+    bank = sub_bank(con)
+    weak = con.call(bank, SB.Forbid + 2 + 4).keys[0]          # no queries, no limit changes
+    assert con.call(weak, SB.QueryPageSpace).rc == oc.RC.INVALIDOC
+    assert con.call(weak, SB.ChangePageLimit, data=bytes(4)).rc == oc.RC.INVALIDOC
+    page = con.call(weak, SB.CreatePage).keys[0]                  # buying and selling stay
+    assert con.call(weak, SB.DestroyPage, page).rc == 0
+    no_destroy = con.call(weak, SB.Forbid + 1).keys[0]
+    assert con.call(no_destroy, SB.DestroyBankAndSpace).rc == oc.RC.INVALIDOC
+    assert con.call(no_destroy, SB.CreateBank).rc == 0            # even it makes sub-banks
+
+
+def test_destroy_bank_and_space_reclaims_a_whole_complex(con):
+    before = usage(con, con["bank"])
+    bank = sub_bank(con)
+    inner = sub_bank(con, bank)
+    pages = con.call(bank, SB.CreatePages3).keys[:3]
+    deep = con.call(inner, SB.CreatePage).keys[0]
+    dc = con.call(con["dcc"], DCC.Create, inner, con["meter"]).keys[0]
+    dom = con.call(dc, DC.CreateDomain, inner).keys[0]
+    assert con.call(bank, SB.DestroyBankAndSpace).rc == 0
+    for handle in (*pages, deep, dc, dom, inner, bank):
+        assert con.key(handle) == kl.DK0, con.describe(handle)
+    assert usage(con, con["bank"]) == before
+
+
+def test_the_prime_bank_is_not_destroyed(con):
+    assert con.call(con["bank"], SB.DestroyBankAndSpace).rc == oc.RC.INVALIDOC
+
+
+@pytest.mark.parametrize("who,rc", [("bank", 0), ("sub", 0), ("weak", 0), ("echo", 0x80),
+                                    ("dkc", 0x80)])
+def test_sbt_and_verify_bank_tell_official_banks(con, who, rc):
+    keys = {"bank": con["bank"], "sub": sub_bank(con), "dkc": con["dkc"],
+            "weak": con.call(con["bank"], SB.Forbid + 7).keys[0],
+            "echo": kl.start_key(con, kl.build_domain(con, "echo"))}
+    assert con.call(con["sbt"], 0, keys[who]).rc == rc
+    assert con.call(con["bank"], SB.VerifyBank, keys[who]).rc == (0 if rc == 0 else 1)
+
+
+def test_alleged_types(con):
+    assert con.call(con["bank"], oc.KT).rc == 0x0C
+    assert con.call(con["sbt"], oc.KT).rc == 0x40C
+
+
+def test_the_bank_stays_prompt_when_handed_a_key_to_a_busy_domain(con):
+    dom = kl.build_domain(con, "echo")
+    start = kl.start_key(con, dom)
+    con.call(dom, oc.Domain.MakeBusy)            # calling `start` would now wait forever
+    assert con.call(con["bank"], SB.DestroyNode, start).rc == NOT_FROM_HERE
+    assert con.call(con["bank"], SB.SeverPage, start).rc == NOT_FROM_HERE
+
+
+def test_any_node_key_to_a_node_sells_it(con):
+    node = con.call(con["bank"], SB.CreateNode).keys[0]
+    other = con.call(node, oc.Node.MakeNodeKey, data=bytes([0x23])).keys[0]
+    assert con.call(con["bank"], SB.DestroyNode, other).rc == 0
+    assert con.key(node) == kl.DK0
