@@ -105,6 +105,7 @@ def boot(k: _Kernel) -> None:
     keys_node.slots[0] = misc_key(DOMTOOL)
     keys_node.slots[1] = dc_image
     keys_node.slots[2] = Key(DOMAIN, dcc.id, 0, dcc.alloc)
+    keys_node.slots[3] = Key(START, sbt.id, 0, sbt.alloc)
     con.name("dcc", con.hold(Key(START, dcc.id, 0, dcc.alloc)))
 
     # The KID creator, with a DC of its own so that its KIDs recognise each other.
@@ -112,6 +113,7 @@ def boot(k: _Kernel) -> None:
     keys_node = store.objects[kid_dc.slots[KEYS_NODE].obj]
     keys_node.slots[0] = misc_key(DOMTOOL)
     keys_node.slots[2] = Key(DOMAIN, kid_dc.id, 0, kid_dc.alloc)
+    keys_node.slots[3] = Key(START, sbt.id, 0, sbt.alloc)
     kidc = _primordial_domain(k, meter_key, _image_page(k, "kidc"), "KIDC")
     keys_node = store.objects[kidc.slots[KEYS_NODE].obj]
     keys_node.slots[0] = Key(START, kid_dc.id, 0, kid_dc.alloc)

@@ -9,12 +9,11 @@ them, or let one destroy itself (DestroyMe, how factory yields die). As in the
 C release, a DC's brand is its own domain key.
 
 Key registers — DCC: 0 domain tool, 1 the ``dc`` image page (read-only), 2 the
-DCC's own domain key (the brand of every DC it makes). DC: 0 domain tool, 2 its
-own domain key (its brand).
+DCC's own domain key (the brand of every DC it makes), 3 the SBT. DC: 0 domain
+tool, 2 its own domain key (its brand), 3 the SBT, which vouches for the banks
+it is given (rc 1 otherwise).
 
-Not yet: checking banks with the space bank transformer (SBT) — a bank is
-accepted when it sells nodes — and SeverDomain / SeverMe (14, 15) and
-destroying a DC itself.
+Not yet: SeverDomain / SeverMe (14, 15) and destroying a DC itself.
 """
 
 from __future__ import annotations
@@ -23,7 +22,8 @@ from ..kernel.keys import DK0
 from ..kernel.oc import KT, RC, SB, Domain, DomTool, Node
 from ..kernel.process import program
 
-DOMTOOL_REG, IMAGE_REG, SELF_REG = 0, 1, 2
+DOMTOOL_REG, IMAGE_REG, SELF_REG, SBT_REG = 0, 1, 2, 3
+NOT_A_BANK = 1        # sb.h NONPROMPTSB_RC: not an official, prompt bank
 NOT_MINE = RC.NOT_MINE
 NO_SPACE = 2          # sb.h NOSPACE_RC: the bank sold fewer nodes than needed
 DC_AKT, DCC_AKT = 0x0D, 0x10D
@@ -51,9 +51,12 @@ class DCC:
 def build_branded_domain(dom, bank, brand):
     """Buy root, keys and registers nodes from ``bank``, link them, brand the root.
 
-    A sub-generator (``yield from``): returns ``(rc, domain key)``; on failure
-    every node bought is sold back and rc is NO_SPACE.
+    A sub-generator (``yield from``): returns ``(rc, domain key)``. The bank must
+    be one the SBT (key register 3) calls official and prompt, else rc 1; if it
+    runs out of space, every node bought is sold back and rc is NO_SPACE.
     """
+    if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
+        return NOT_A_BANK, DK0
     bought = []
     for _ in range(3):
         r = yield dom.call(bank, SB.CreateNode)
@@ -84,6 +87,7 @@ def dcc(dom, msg):
         yield dom.call(dc, Domain.SwapMemory, dom.keys[IMAGE_REG])
         yield dom.call(dc, Domain.SwapKey + DOMTOOL_REG, dom.keys[DOMTOOL_REG])
         yield dom.call(dc, Domain.SwapKey + SELF_REG, dc)
+        yield dom.call(dc, Domain.SwapKey + SBT_REG, dom.keys[SBT_REG])
         start = (yield dom.call(dc, Domain.MakeStart)).keys[0]
         yield dom.return_(msg.resume, rc=0, keys=(start,))
     elif order == DCC.Identify:

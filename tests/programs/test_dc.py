@@ -4,7 +4,7 @@ import pytest
 
 import keykos_lab as kl
 from keykos_lab import oc
-from keykos_lab.programs.dc import DC, DCC, WEAKENED
+from keykos_lab.programs.dc import DC, DCC, NOT_A_BANK, WEAKENED
 
 NOT_MINE = oc.RC.NOT_MINE
 
@@ -105,10 +105,19 @@ def test_weakened_dc_still_creates_and_is_a_dc(con, dc):
 
 
 def test_create_with_something_that_is_not_a_bank_fails_cleanly(k, con, dc):
+    impostor = kl.start_key(con, kl.build_domain(con, "echo"))     # sells "nodes" on request
     nodes_before = k.store.n_nodes
-    assert con.call(dc, DC.CreateDomain, con["discrim"]).rc == 2
-    assert con.call(con["dcc"], DCC.Create, con["dkc"], con["meter"]).rc == 2
+    assert con.call(dc, DC.CreateDomain, con["discrim"]).rc == NOT_A_BANK
+    assert con.call(dc, DC.CreateDomain, impostor).rc == NOT_A_BANK
+    assert con.call(con["dcc"], DCC.Create, con["dkc"], con["meter"]).rc == NOT_A_BANK
     assert k.store.n_nodes == nodes_before
+
+
+def test_a_bank_out_of_space_gets_its_nodes_back(con, dc):
+    bank = con.call(con["bank"], 67).keys[0]                          # CreateBank
+    con.call(bank, 13, data=(2 - (1 << 62)).to_bytes(8, "big", signed=True))  # 2 nodes
+    assert con.call(dc, DC.CreateDomain, bank).rc == 2
+    assert con.call(bank, 14).data == (2).to_bytes(8, "big")        # all 2 available again
 
 
 def test_identify_meter_keeper(con, dc):
