@@ -51,7 +51,6 @@ from .kernel.segments import format_key_value
 from .programs import spacebank
 
 USER_METER_TICKS = 10**12
-IMAGE_PAGE_NODE_LSS = 3
 
 
 def boot(k: _Kernel) -> None:

@@ -114,9 +114,11 @@ class Snapshot:
             else:
                 self.kind[obj.id] = "node"
 
-    def vertex(self, oid: int) -> int:
-        """The graph vertex an object belongs to (folded nodes map to their domain)."""
-        return self.owner.get(oid, oid)
+    def target(self, key: Key):
+        """The graph vertex a key designates (folded nodes map to their domain)."""
+        if key.type in OBJECT_TYPES:
+            return self.owner.get(key.obj, key.obj)
+        return misc_vertex(key)
 
     def label(self, oid: int) -> str:
         k = self.kernel
@@ -161,10 +163,7 @@ class Snapshot:
                     continue  # the ring's own link
                 if t == NODE and self.owner.get(key.obj) == holder:
                     continue  # a link inside the folded domain, not a held key
-                target = key.obj if t in OBJECT_TYPES else misc_vertex(key)
-                if t in OBJECT_TYPES:
-                    target = self.owner.get(target, target)
-                yield holder, target, key, slot, sk
+                yield holder, self.target(key), key, slot, sk
         for root, ds in k.domains.items():
             if not ds.held or ds is k.console.state or k.objs[root] is None:
                 continue
@@ -172,10 +171,7 @@ class Snapshot:
                 key = live(raw)
                 if key.type in (DATA, HOOK):
                     continue
-                target = key.obj if key.type in OBJECT_TYPES else misc_vertex(key)
-                if key.type in OBJECT_TYPES:
-                    target = self.owner.get(target, target)
-                yield root, target, key, -1, "transient"
+                yield root, self.target(key), key, -1, "transient"
 
     @staticmethod
     def key_attributes(key: Key) -> dict:

@@ -182,11 +182,13 @@ def test_get_and_put_control(con, dom_root):
     assert (fetch(con, root, 4), fetch(con, root, 5)) == (kl.DK(0x1234), kl.DK(0x56))
 
 
-@pytest.mark.parametrize("size", [0, 8, 15, 17, 144])
-def test_put_control_needs_16_bytes(con, dom_root, size):
+@pytest.mark.parametrize("put, get, need, size", [
+    *[(D.PutControl, D.GetControl, 16, size) for size in (0, 8, 15, 17, 144)],
+    *[(D.PutRegs, D.GetRegs, 128, size) for size in (0, 16, 127, 129, 144)]])
+def test_put_control_and_regs_need_exact_sizes(con, dom_root, put, get, need, size):
     dom, _ = dom_root
-    assert con.call(dom, D.PutControl, data=b"\1" * size).rc == kl.oc.RC.BADSTRING
-    assert con.call(dom, D.GetControl).data == bytes(16)
+    assert con.call(dom, put, data=b"\1" * size).rc == kl.oc.RC.BADSTRING
+    assert con.call(dom, get).data == bytes(need)
 
 
 def test_get_and_put_regs(con, dom_root):
@@ -197,13 +199,6 @@ def test_get_and_put_regs(con, dom_root):
     assert list(struct.unpack(">16Q", con.call(dom, D.GetRegs).data)) == values
     regs_node = con.call(root, N.Fetch + 15).keys[0]
     assert [fetch(con, regs_node, i) for i in range(16)] == [kl.DK(v) for v in values]
-
-
-@pytest.mark.parametrize("size", [0, 16, 127, 129, 144])
-def test_put_regs_needs_128_bytes(con, dom_root, size):
-    dom, _ = dom_root
-    assert con.call(dom, D.PutRegs, data=b"\1" * size).rc == kl.oc.RC.BADSTRING
-    assert con.call(dom, D.GetRegs).data == bytes(128)
 
 
 def test_put_stuff(con, dom_root):
