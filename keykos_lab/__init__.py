@@ -11,6 +11,7 @@ b'hello'
 """
 
 from . import programs  # noqa: F401  (registers the shipped programs)
+from .factories import FactoryError, FactoryKeys, build_factory, is_discreet
 from .kernel import (
     DK,
     DK0,
@@ -33,4 +34,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_segment", "start_key",
            "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
-           "Deadlock", "StepLimitExceeded", "format_key_value"]
+           "Deadlock", "StepLimitExceeded", "format_key_value", "build_factory", "is_discreet",
+           "FactoryKeys", "FactoryError"]

@@ -13,6 +13,7 @@ After :func:`boot` the console holds, by name:
 ``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
 ``dcc``      start key to the domain creator creator (``DCC.Create`` → a DC)
 ``kidc``     start key to the KID creator (``KIDC.Create`` → a key-identity set)
+``fcc``      start key to the factory creator creator (``FCC.Create`` → an FC)
 ``domtool``  the domain tool (closely held in KeyKOS; the console is trusted)
 ``discrim``, ``returner``, ``dkc``, ``keybits``: kernel misc keys
 ========== ==============================================================
@@ -33,13 +34,16 @@ from .kernel.domains import KEYS_NODE, METER, REGS_NODE
 from .kernel.keys import (
     DISCRIM,
     DK,
+    DKC,
     DOMAIN,
     DOMTOOL,
+    FETCH,
     KEYBITS,
     NODE,
     NODE_RANGE,
     PAGE,
     PAGE_RANGE,
+    RETURNER,
     RO,
     START,
     Key,
@@ -48,7 +52,7 @@ from .kernel.keys import (
 from .kernel.keys import METER as METER_KEY
 from .kernel.process import image_bytes
 from .kernel.segments import format_key_value
-from .programs import spacebank
+from .programs import factory, fork, spacebank
 
 USER_METER_TICKS = 10**12
 
@@ -108,17 +112,31 @@ def boot(k: _Kernel) -> None:
     con.name("dcc", con.hold(Key(START, dcc.id, 0, dcc.alloc)))
 
     # The KID creator, with a DC of its own so that its KIDs recognise each other.
-    kid_dc = _primordial_domain(k, meter_key, dc_image, "KIDC's DC")
-    keys_node = store.objects[kid_dc.slots[KEYS_NODE].obj]
-    keys_node.slots[0] = misc_key(DOMTOOL)
-    keys_node.slots[2] = Key(DOMAIN, kid_dc.id, 0, kid_dc.alloc)
-    keys_node.slots[3] = Key(START, sbt.id, 0, sbt.alloc)
+    sbt_key = Key(START, sbt.id, 0, sbt.alloc)
+    kid_dc = _primordial_dc(k, meter_key, dc_image, sbt_key, "KIDC's DC")
     kidc = _primordial_domain(k, meter_key, _image_page(k, "kidc"), "KIDC")
-    keys_node = store.objects[kidc.slots[KEYS_NODE].obj]
-    keys_node.slots[0] = Key(START, kid_dc.id, 0, kid_dc.alloc)
-    keys_node.slots[1] = _image_page(k, "kid")
-    keys_node.slots[2] = misc_key(DISCRIM)
-    con.name("kidc", con.hold(Key(START, kidc.id, 0, kidc.alloc)))
+    _set_keys(k, kidc, {0: kid_dc, 1: _image_page(k, "kid"), 2: misc_key(DISCRIM)})
+    kidc_key = Key(START, kidc.id, 0, kidc.alloc)
+    con.name("kidc", con.hold(kidc_key))
+
+    # The factory creator creator (fcc.ck): its TOOLS node, shared read-only by
+    # every FC and factory, and the two DCs whose brands mark FCs and factories.
+    fcc = _primordial_domain(k, meter_key, _image_page(k, "fcc"), "FCC")
+    fcc_key = Key(START, fcc.id, 0, fcc.alloc)
+    fcdc = _primordial_dc(k, meter_key, dc_image, sbt_key, "FCs' DC")
+    fdc = _primordial_dc(k, meter_key, dc_image, sbt_key, "factories' DC")
+    tools = store.new_node()
+    store.labels[tools.id] = "factory tools"
+    for slot, key in ((factory.T_FCC, fcc_key), (factory.T_FCDC, fcdc), (factory.T_KIDC, kidc_key),
+                      (factory.T_SBT, sbt_key), (factory.T_DCC, Key(START, dcc.id, 0, dcc.alloc)),
+                      (factory.T_FDC, fdc), (factory.T_DKC, misc_key(DKC)),
+                      (factory.T_RETURNER, misc_key(RETURNER)),
+                      (factory.T_DISCRIM, misc_key(DISCRIM)), (factory.T_METER, meter_key)):
+        tools.slots[slot] = key
+    _set_keys(k, fcc, {fork.DOMKEY: Key(DOMAIN, fcc.id, 0, fcc.alloc), fork.DC_REG: fcdc,
+                       fork.TOOLS: Key(FETCH, tools.id, 0, tools.alloc), fork.SBT: sbt_key,
+                       fork.METER: meter_key})
+    con.name("fcc", con.hold(fcc_key))
 
 
 def _image_page(k: _Kernel, name: str) -> Key:
@@ -127,6 +145,19 @@ def _image_page(k: _Kernel, name: str) -> Key:
     page.write(0, image_bytes(name))
     k.store.labels[page.id] = f"{name} image"
     return Key(PAGE, page.id, RO, page.alloc)
+
+
+def _primordial_dc(k: _Kernel, meter_key: Key, dc_image: Key, sbt: Key, label: str) -> Key:
+    """A domain creator built by hand: a start key to it."""
+    dc = _primordial_domain(k, meter_key, dc_image, label)
+    _set_keys(k, dc, {0: misc_key(DOMTOOL), 2: Key(DOMAIN, dc.id, 0, dc.alloc), 3: sbt})
+    return Key(START, dc.id, 0, dc.alloc)
+
+
+def _set_keys(k: _Kernel, root, keys: dict[int, Key]) -> None:
+    keys_node = k.store.objects[root.slots[KEYS_NODE].obj]
+    for reg, key in keys.items():
+        keys_node.slots[reg] = key
 
 
 def _primordial_domain(k: _Kernel, meter_key: Key, memory: Key, label: str):

@@ -71,3 +71,19 @@ def longstring(dom, msg):
 def returner_server(dom, msg):
     """The server idiom: RETURN(returner, rc; k1, k2, k3, caller)."""
     yield dom.return_(dom.keys[0], rc=msg.order + 1, keys=(*msg.keys[:3], msg.resume))
+
+
+@kl.program("t-ordinal")
+def ordinal(dom, msg):
+    """A factory yield that answers with rc = data register 0 (the ordinal)."""
+    yield dom.return_(msg.resume, rc=dom.regs[0])
+
+
+@kl.program("t-yield-self")
+def yield_self(dom, msg):
+    """A factory yield: its creation (databyte 0) is answered with a start key to
+    itself with databyte 1; through that key it acts as echo."""
+    if msg.databyte == 0:
+        start = (yield dom.call(dom.keys[3], oc.Domain.MakeStart, data=b"\1")).keys[0]
+        yield dom.return_(msg.resume, rc=0, keys=(start,))
+    yield dom.return_(msg.resume, rc=msg.order, data=msg.data)

@@ -63,7 +63,7 @@ from .keys import (
 )
 from .objects import PAGE_SIZE
 from .oc import KT, RC
-from .process import EMPTY
+from .process import EMPTY, Message
 from .segments import decode_format
 
 INVALID = (RC.INVALIDOC, (), b"")
@@ -316,15 +316,19 @@ def domain_key(k, ds, key, root, order, keys, data):
         k.node_epoch += 1
         return (0, (), b"")
     if order == 74:
+        if len(data) not in (0, 8) and (tds is not ds or len(data) < 12):
+            return (RC.BADSTRING, (), b"")
         mem = k.live(keys[0])
         root.slots[ADDRESS] = mem
-        if len(data) == 8:
-            root.slots[PSW] = DK(_U64.unpack(data)[0])
+        if data:
+            root.slots[PSW] = DK(_U64.unpack(data[:8])[0])
         k.node_epoch += 1
         if tds is ds:
-            # "load program": the running handler is replaced by the new program.
+            # repmem (cfstart.s): the running handler is replaced by the new
+            # program, which starts with the entry message.
+            entry = _entry_message(k, ds, keys_node, data[8:])
             reset(k, ds, RUNNING)
-            k._ready(ds, (A_START, EMPTY))
+            k._ready(ds, (A_START, entry))
             return DISCARD
         return (0, (), b"")
     if order == 75:
@@ -336,6 +340,25 @@ def domain_key(k, ds, key, root, order, keys, data):
         k.node_epoch += 1
         return (0, (), b"")
     return INVALID
+
+
+ENTRY_REGISTERS = range(12, 16)
+
+
+def _entry_message(k, ds, keys_node, rest: bytes) -> Message:
+    """The first message of a program loaded by ReplaceMemory on its own domain.
+
+    ``cfstart.s`` leaves the order code in a register and the keys in key
+    registers for the new program; here the order code is the 4 bytes after the
+    8-byte start address, the string is what follows, and the keys are *moved*
+    out of key registers 12–15 (the scratch registers of ``fcc.ck``).
+    """
+    if not rest:
+        return EMPTY
+    keys = tuple(k.live(keys_node.slots[n]) for n in ENTRY_REGISTERS)
+    for n in ENTRY_REGISTERS:
+        keys_node.slots[n] = DK0
+    return Message(int.from_bytes(rest[:4], "big"), keys, rest[4:], 0)
 
 
 def _value(key: Key) -> int:

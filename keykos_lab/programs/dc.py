@@ -11,15 +11,17 @@ C release, a DC's brand is its own domain key.
 Key registers — DCC: 0 domain tool, 1 the ``dc`` image page (read-only), 2 the
 DCC's own domain key (the brand of every DC it makes), 3 the SBT. DC: 0 domain
 tool, 2 its own domain key (its brand), 3 the SBT, which vouches for the banks
-it is given (rc 1 otherwise).
+it is given (rc 1 otherwise), 4 the bank its own nodes came from, 5 a node
+key to its own root (to sell itself back when destroyed).
 
-Not yet: SeverDomain / SeverMe (14, 15) and destroying a DC itself.
+A DC destroyed (KT+4, only through an unweakened key) sells its own three nodes
+back; the domains it made live on, but no DC will ever recognise them again.
 """
 
 from __future__ import annotations
 
 from ..kernel.keys import DK0
-from ..kernel.oc import KT, RC, SB, Domain, DomTool, Node
+from ..kernel.oc import DESTROY, KT, RC, SB, Domain, DomTool, Node
 from ..kernel.process import program
 
 DOMTOOL_REG, IMAGE_REG, SELF_REG, SBT_REG = 0, 1, 2, 3
@@ -27,6 +29,8 @@ NOT_A_BANK = 1        # sb.h NONPROMPTSB_RC: not an official, prompt bank
 NOT_MINE = RC.NOT_MINE
 NO_SPACE = 2          # sb.h NOSPACE_RC: the bank sold fewer nodes than needed
 DC_AKT, DCC_AKT = 0x0D, 0x10D
+BANK_REG, ROOT_REG = 4, 5
+SELL_THREE = 10       # sb.h SB_DestroyNodes3
 WEAKENED = 1          # databyte of a weakened DC key: cannot destroy the DC
 
 
@@ -41,6 +45,8 @@ class DC:
     IdentifyMeter = 9         # 9, 10, 11
     CreateDomain = 12
     Weaken = 13
+    SeverDomain = 14
+    SeverMe = 15
 
 
 class DCC:
@@ -51,12 +57,12 @@ class DCC:
 def build_branded_domain(dom, bank, brand):
     """Buy root, keys and registers nodes from ``bank``, link them, brand the root.
 
-    A sub-generator (``yield from``): returns ``(rc, domain key)``. The bank must
+    A sub-generator (``yield from``): returns ``(rc, domain key, root node key)``. The bank must
     be one the SBT (key register 3) calls official and prompt, else rc 1; if it
     runs out of space, every node bought is sold back and rc is NO_SPACE.
     """
     if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
-        return NOT_A_BANK, DK0
+        return NOT_A_BANK, DK0, DK0
     bought = []
     for _ in range(3):
         r = yield dom.call(bank, SB.CreateNode)
@@ -64,14 +70,14 @@ def build_branded_domain(dom, bank, brand):
         if r.rc != 0 or (yield dom.call(r.keys[0], KT)).rc != Node.AKT:
             for node in bought:
                 yield dom.call(bank, SB.DestroyNode, node)
-            return NO_SPACE, DK0
+            return NO_SPACE, DK0, DK0
         bought.append(r.keys[0])
     root, keys_node, regs_node = bought
     yield dom.call(root, Node.Swap + 14, keys_node)
     yield dom.call(root, Node.Swap + 15, regs_node)
     yield dom.call(root, Node.Swap + 0, brand)
     r = yield dom.call(dom.keys[DOMTOOL_REG], DomTool.MakeDomainKey, root)
-    return 0, r.keys[0]
+    return 0, r.keys[0], root
 
 
 @program("dcc")
@@ -79,7 +85,7 @@ def dcc(dom, msg):
     order = msg.order
     if order == DCC.Create:
         bank, meter = msg.keys[0], msg.keys[1]
-        rc, dc = yield from build_branded_domain(dom, bank, dom.keys[SELF_REG])
+        rc, dc, root = yield from build_branded_domain(dom, bank, dom.keys[SELF_REG])
         if rc != 0:
             yield dom.return_(msg.resume, rc=rc)
             return
@@ -88,6 +94,8 @@ def dcc(dom, msg):
         yield dom.call(dc, Domain.SwapKey + DOMTOOL_REG, dom.keys[DOMTOOL_REG])
         yield dom.call(dc, Domain.SwapKey + SELF_REG, dc)
         yield dom.call(dc, Domain.SwapKey + SBT_REG, dom.keys[SBT_REG])
+        yield dom.call(dc, Domain.SwapKey + BANK_REG, bank)
+        yield dom.call(dc, Domain.SwapKey + ROOT_REG, root)
         start = (yield dom.call(dc, Domain.MakeStart)).keys[0]
         yield dom.return_(msg.resume, rc=0, keys=(start,))
     elif order == DCC.Identify:
@@ -105,7 +113,7 @@ def dc(dom, msg):
     order = msg.order
     domtool, brand = dom.keys[DOMTOOL_REG], dom.keys[SELF_REG]
     if order == DC.CreateDomain:
-        rc, made = yield from build_branded_domain(dom, msg.keys[0], brand)
+        rc, made, _ = yield from build_branded_domain(dom, msg.keys[0], brand)
         yield dom.return_(msg.resume, rc=rc, keys=(made,))
     elif order == DC.DestroyDomain:
         rc = yield from destroy_branded(dom, msg.keys[0], DomTool.IdentifyDomain, msg.keys[1])
@@ -131,6 +139,17 @@ def dc(dom, msg):
             yield dom.return_(msg.resume, rc=gone)
             return
         yield dom.return_(msg.keys[0], rc=rc)
+    elif order in (DC.SeverDomain, DC.SeverMe):
+        yield from sever(dom, msg)
+    elif order == DESTROY and msg.databyte != WEAKENED:
+        # Reply first: selling the root ends this domain and its handler with it.
+        yield dom.fork(msg.resume, 0)
+        root = dom.keys[ROOT_REG]
+        keys_node = (yield dom.call(root, Node.Fetch + 14)).keys[0]
+        regs_node = (yield dom.call(root, Node.Fetch + 15)).keys[0]
+        # All three in one sale (zapdom's SB_DestroyThreeNodes): with them go this
+        # domain and this handler.
+        yield dom.call(dom.keys[BANK_REG], SELL_THREE, keys_node, regs_node, root)
     elif order == DC.Weaken:
         r = yield dom.call(brand, Domain.MakeStart, data=bytes([WEAKENED]))
         yield dom.return_(msg.resume, rc=0, keys=r.keys[:1])
@@ -140,11 +159,43 @@ def dc(dom, msg):
         yield dom.return_(msg.resume, rc=RC.INVALIDOC)
 
 
+def sever(dom, msg):
+    """SeverDomain (14): a new root for a domain of ours, every old key to it dead;
+    SeverMe (15): the same for the caller, which gets its new domain key back."""
+    domtool, brand = dom.keys[DOMTOOL_REG], dom.keys[SELF_REG]
+    if msg.order == DC.SeverDomain:
+        r = yield dom.call(domtool, DomTool.IdentifyStart, msg.keys[0], brand)
+        if r.rc == NOT_MINE:
+            r = yield dom.call(domtool, DomTool.IdentifyResume, msg.keys[0], brand)
+    else:
+        r = yield dom.call(domtool, DomTool.IdentifyResume, msg.resume, brand)
+    if r.rc == NOT_MINE:
+        yield dom.return_(msg.resume, rc=NO_SPACE + 1)    # dccc.ck: rc 3, not ours
+        return
+    bank = msg.keys[1]
+    if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
+        yield dom.return_(msg.resume, rc=NOT_A_BANK)
+        return
+    severed = yield dom.call(bank, SB.SeverNode, r.keys[0])
+    if severed.rc != 0:
+        yield dom.return_(msg.resume, rc=severed.rc)
+        return
+    made = (yield dom.call(domtool, DomTool.MakeDomainKey, severed.keys[0])).keys[0]
+    if msg.order == DC.SeverMe:
+        # The caller's resume key died with its old root: it gets a fault key.
+        fault = (yield dom.call(made, Domain.MakeBusy)).keys[0]
+        yield dom.return_(fault, rc=0, keys=(made,))
+        return
+    yield dom.return_(msg.resume, rc=0, keys=(made,))
+
+
 def destroy_branded(dom, key, identify_order, bank):
     """Sell a domain of this DC's brand back to ``bank``; rc, NOT_MINE if not ours."""
     r = yield dom.call(dom.keys[DOMTOOL_REG], identify_order, key, dom.keys[SELF_REG])
     if r.rc == NOT_MINE:
         return NOT_MINE
+    if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
+        return NOT_A_BANK     # zapdom's testbank: never hand a domain's nodes to a fake bank
     root = r.keys[0]
     parts = []
     for slot in (14, 15):

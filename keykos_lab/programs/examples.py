@@ -1,19 +1,22 @@
 """Small programs for tests, notebooks and demonstrations.
 
-============ ===============================================================
-``echo``       replies with rc = the order code, the same string, its first 3 keys
-``counter``    keeps a 64-bit count at address 4096 of its segment; +1 per call
-``proxy``      CALLs key register 0 with the message, replies with the answer
-``spinner``    invokes a data key forever: only its meter stops it
-``crasher``    raises ZeroDivisionError: the trap goes to its domain keeper
-``refiller``   meter keeper: puts register 0's ticks back in the meter, restarts
-``resumer``    domain keeper: counts traps in register 0, clears them, resumes
-``pager``      segment keeper: buys a page (bank in key register 0) for the hole
-``svc_user``   makes a system call (trap 7) and replies with register 0 after it
-``svc_keeper`` domain keeper: answers system calls by writing register 0 (PutRegs)
-``self_caller`` calls the start key in key register 0 (itself): a self-call trap
-``holder``     stores the message's first key in key register 1 and replies
-============ ===============================================================
+====================== ===============================================================
+``echo``               replies with rc = the order code, the same string, its first 3 keys
+``counter``            keeps a 64-bit count at address 4096 of its segment; +1 per call
+``proxy``              CALLs key register 0 with the message, replies with the answer
+``spinner``            invokes a data key forever: only its meter stops it
+``crasher``            raises ZeroDivisionError: the trap goes to its domain keeper
+``refiller``           meter keeper: puts register 0's ticks back in the meter, restarts
+``resumer``            domain keeper: counts traps in register 0, clears them, resumes
+``pager``              segment keeper: buys a page (bank in key register 0) for the hole
+``svc_user``           makes a system call (trap 7) and replies with register 0 after it
+``svc_keeper``         domain keeper: answers system calls by writing register 0 (PutRegs)
+``self_caller``        calls the start key in key register 0 (itself): a self-call trap
+``holder``             stores the message's first key in key register 1 and replies
+``image_maker``        factory yield: answers its creation with its component 0
+``password_checker``   factory yield: the setuid example (a secret page as a hole)
+``adversary``          factory yield: tries to leak through every key it can reach
+====================== ===============================================================
 """
 
 from __future__ import annotations
@@ -113,3 +116,81 @@ def self_caller(dom, msg):
 def holder(dom, msg):
     dom.keys[1] = msg.keys[0]
     yield dom.return_(msg.resume, rc=0)
+
+
+# ----------------------------------------------------------- factory yields
+LEAK = 0x4C45414B     # "LEAK": the order code the adversary sends
+WALK_LIMIT = 300
+
+
+@program("image_maker")
+def image_maker(dom, msg):
+    """A yield that answers its creation with its component 0 (a program image or
+    segment), fetched through its components key: a factory of these is a
+    component 17 that "yields an address segment" (KEYKOS.md §6.3)."""
+    image = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
+    yield dom.return_(msg.resume, rc=0, keys=(image,))
+
+
+@program("password_checker")
+def password_checker(dom, msg):
+    """The setuid program of Ts'o's question, as a factory yield.
+
+    Component 0 is a read-write page holding the password (a *hole*: the
+    privilege the builder grants every yield). Order 0 checks the string against
+    it (rc 0 match, 1 not); order 1 sets a new password from ``old\\0new``. The
+    requestor pays for the yield and talks to it, but holds no key to the page
+    or to the yield's domain, memory or registers.
+    """
+    page = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
+    length = (yield dom.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big"))).data
+    stored = (yield dom.call(page, oc.Page.ReadData + 4,
+                             data=int.from_bytes(length, "big").to_bytes(4, "big"))).data
+    if msg.order == 0:
+        yield dom.return_(msg.resume, rc=0 if msg.data == stored else 1)
+    elif msg.order == 1 and msg.data.split(b"\0", 1)[0] == stored and b"\0" in msg.data:
+        new = msg.data.split(b"\0", 1)[1]
+        yield dom.call(page, oc.Page.WriteData, data=len(new).to_bytes(4, "big") + new)
+        yield dom.return_(msg.resume, rc=0)
+    else:
+        yield dom.return_(msg.resume, rc=1)
+
+
+@program("adversary")
+def adversary(dom, msg):
+    """A yield that tries to get information out through every key it can reach.
+
+    Component 0 must be Discrim (a discreet key) so it can tell keys apart. From
+    its key registers and the three keys of its first message it walks
+    breadth-first: it fetches every slot through node, fetch and sense keys and
+    every register through domain keys; it writes ``b"leak"`` into every
+    read-write page key; it FORKs a ``LEAK`` message through every other key
+    (start keys, misc keys). Then it answers the requestor with three 4-byte
+    counts: keys reached, pages written, messages sent.
+    """
+    discrim = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
+    queue = [dom.keys[n] for n in range(16)] + list(msg.keys[:3])
+    seen, written, sent = set(), 0, 0
+    while queue and len(seen) < WALK_LIMIT:
+        key = queue.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        if (yield dom.call(discrim, oc.Discrim.Type, key)).rc in (1, 2, 4):
+            continue                  # data keys, resume keys (the requestor's), meters
+        alleged = (yield dom.call(key, oc.KT)).rc        # to a start key, already a message
+        if alleged == oc.Page.AKT:
+            written += (yield dom.call(key, oc.Page.WriteData + 4000, data=b"leak")).rc == 0
+        elif alleged in (oc.Node.AKT, oc.Node.FetchAKT, oc.Node.SenseAKT):
+            for slot in range(16):
+                queue.append((yield dom.call(key, oc.Node.Fetch + slot)).keys[0])
+        elif alleged == oc.Domain.AKT:
+            for n in range(16):
+                queue.append((yield dom.call(key, oc.Domain.GetKey + n)).keys[0])
+            for n in (1, 2, 3):
+                queue.append((yield dom.call(key, oc.Domain.Get + n)).keys[0])
+        elif alleged not in (oc.Page.ROAKT, oc.Segment.AKT, oc.RC.DATAKEY):
+            yield dom.fork(key, LEAK, data=b"leak")
+            sent += 1
+    counts = b"".join(n.to_bytes(4, "big") for n in (len(seen), written, sent))
+    yield dom.return_(msg.resume, rc=0, data=counts)

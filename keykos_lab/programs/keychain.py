@@ -83,3 +83,12 @@ def find(dom, discrim, wanted, keys) -> int:
         if (yield dom.call(discrim, 2, key, wanted)).rc == 0:
             return i
     return -1
+
+
+def release(dom, head, bank) -> None:
+    """Sell every node of the chain starting at node key ``head`` back to ``bank``."""
+    node = head
+    while node != DK0:
+        nxt = (yield dom.call(node, Node.Fetch + 15)).keys[0]
+        yield dom.call(bank, 1, node)                          # SB DestroyNode
+        node = nxt

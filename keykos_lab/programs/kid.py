@@ -13,12 +13,13 @@ the count and capacity are in data registers 0 and 1.
 
 Key registers — KIDC: 0 its DC, 1 the ``kid`` image, 2 Discrim.
 KID: 0 a weakened DC (to recognise other KIDs), 2 Discrim, 3 the bank, 4 the
-first key node, 5 the first value node.
+first key node, 5 the first value node. A KID destroyed (KT+4) sells its nodes
+back to its bank and has its DC take its domain apart (DestroyMe).
 """
 
 from __future__ import annotations
 
-from ..kernel.oc import KT, RC, SB, Domain
+from ..kernel.oc import DESTROY, KT, RC, SB, Domain
 from ..kernel.process import program
 from . import keychain
 from .dc import DC
@@ -157,6 +158,12 @@ def kid(dom, msg):
             yield from put(dom, i, *last)
         dom.regs[COUNT] = len(found)
         yield dom.return_(msg.resume, rc=0)
+    elif order == DESTROY:
+        bank = dom.keys[BANK_REG]
+        for head in (KEYS_REG, VALUES_REG):
+            yield from keychain.release(dom, dom.keys[head], bank)
+        # The weakened DC takes this domain apart and answers for it.
+        yield dom.call(dom.keys[DC_REG], DC.DestroyMe, msg.resume, bank, data=bytes(4))
     elif order in (KID.TestInclusion, KID.MakeUnion):
         theirs = yield from other_kid(dom, msg.keys[0])
         if theirs is None:

@@ -1,32 +1,12 @@
 """The space bank and the SBT, as domain code (KEYKOS.md §4)."""
 
-import struct
-
 import pytest
+from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
 from keykos_lab.programs.dc import DC, DCC
 from keykos_lab.programs.spacebank import NO_SPACE, NOT_FROM_HERE, SB
-
-PAIR = struct.Struct(">qq")
-
-
-def sub_bank(con, parent=None, nodes=None, pages=None):
-    r = con.call(parent or con["bank"], SB.CreateBank)
-    assert r.rc == 0
-    bank = r.keys[0]
-    for order, limit in ((SB.ChangeNodeLimit64, nodes), (SB.ChangePageLimit64, pages)):
-        if limit is not None:
-            delta = limit - (1 << 62)
-            assert con.call(bank, order, data=delta.to_bytes(8, "big", signed=True)).rc == 0
-    return bank
-
-
-def usage(con, bank):
-    nodes = PAIR.unpack(con.call(bank, SB.QueryNodeSpace).data)[1]
-    pages = PAIR.unpack(con.call(bank, SB.QueryPageSpace).data)[1]
-    return nodes, pages
 
 
 def test_buy_and_sell_one_two_three(con):
