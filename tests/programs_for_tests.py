@@ -87,3 +87,14 @@ def yield_self(dom, msg):
         start = (yield dom.call(dom.keys[3], oc.Domain.MakeStart, data=b"\1")).keys[0]
         yield dom.return_(msg.resume, rc=0, keys=(start,))
     yield dom.return_(msg.resume, rc=msg.order, data=msg.data)
+
+
+@kl.program("t-repmem")
+def repmem(dom, msg):
+    """Moves the message's first key and its resume key into entry registers 12
+    and 15, then replaces its own memory with key register 0 (an image), with the
+    entry order 99 and string b"entry: " + the string it got."""
+    dom.keys[12] = msg.keys[0]
+    dom.keys[15] = msg.resume
+    entry = bytes(8) + (99).to_bytes(4, "big") + b"entry: " + msg.data
+    yield dom.call(dom.keys[3], oc.Domain.ReplaceMemory, dom.keys[0], data=entry)

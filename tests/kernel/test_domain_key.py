@@ -273,3 +273,22 @@ def test_domain_key_dies_with_its_root(con, dom_root):
     assert con.call(con["bank"], kl.oc.SB.DestroyNode, root).rc == 0
     assert con.describe(dom) == "DK(0)"
     assert con.call(dom, KT).rc == kl.oc.RC.DATAKEY
+
+
+def test_replace_memory_on_oneself_delivers_the_entry_message(k, con, new_page):
+    import programs_for_tests  # noqa: F401  (t-repmem)
+
+    dom = kl.build_domain(con, "t-repmem", keys={0: kl.image(con, "echo")})
+    con.call(dom, D.SwapKey + 3, dom)
+    page = new_page()
+    r = con.call(kl.start_key(con, dom), 0, page, data=b"hi")
+    assert (r.rc, r.data) == (99, b"entry: hi")              # echo, started by the entry
+    assert con.key(r.keys[0]) == con.key(page)
+    assert all(con.key(con.call(dom, D.GetKey + n).keys[0]) == kl.DK0 for n in (12, 15))
+    assert con.call(kl.start_key(con, dom), 5).rc == 5       # and echo it stays
+
+
+def test_replace_memory_string_is_a_start_address(con, dom_root):
+    dom, _ = dom_root
+    assert con.call(dom, D.ReplaceMemory, kl.image(con, "echo"), data=bytes(12)).rc == \
+        kl.oc.RC.BADSTRING

@@ -1,6 +1,7 @@
 """The domain creator creator and domain creators, as domain code (KEYKOS.md §5)."""
 
 import pytest
+from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
@@ -128,3 +129,61 @@ def test_identify_meter_keeper(con, dc):
     meter = con.call(node, oc.Node.MakeMeterKey).keys[0]
     r = con.call(dc, DC.IdentifyMeter, meter)
     assert r.rc == 2 * 256 + 5 and con.target(r.keys[0]) == con.target(node)
+
+
+@kl.program("t-sever-me")
+def sever_me(dom, msg):
+    """Order 1: asks its DC (key register 0) for SeverMe with the bank in key
+    register 1. Severing its root ends this handler; the domain restarts with an
+    empty message (order 0), and counts such restarts in data register 0."""
+    if msg.order == 0:
+        dom.regs[0] = dom.regs[0] + 1
+        return
+    yield dom.call(dom.keys[0], DC.SeverMe, dom.keys[2], dom.keys[1])
+
+
+def test_destroying_a_dc_returns_its_nodes_and_keeps_its_domains(con):
+    bank = sub_bank(con)
+    dc = con.call(con["dcc"], DCC.Create, bank, con["meter"]).keys[0]
+    dom = new_domain(con, dc)
+    weak = con.call(dc, DC.Weaken).keys[0]
+    assert con.call(weak, oc.DESTROY).rc == oc.RC.INVALIDOC
+    assert usage(con, bank) == (3, 0)
+    assert con.call(dc, oc.DESTROY).rc == 0
+    assert usage(con, bank) == (0, 0)
+    assert con.call(dc, oc.KT).rc == oc.RC.DATAKEY
+    assert con.call(kl.start_key(con, dom), 4).rc == 4      # what it made lives on
+
+
+def test_sever_domain_kills_every_old_key(con, dc):
+    dom = new_domain(con, dc)
+    start = kl.start_key(con, dom)
+    r = con.call(dc, DC.SeverDomain, start, con["bank"])
+    assert r.rc == 0
+    assert con.key(start) == kl.DK0 and con.key(dom) == kl.DK0
+    fresh = r.keys[0]
+    assert con.call(kl.start_key(con, fresh), 6).rc == 6     # same domain, new keys
+    assert con.call(dc, DC.IdentifyStart, kl.start_key(con, fresh)).rc == 0
+    assert con.call(dc, DC.SeverDomain, con["bank"], con["bank"]).rc == 3   # not ours
+    assert con.call(dc, DC.SeverDomain, kl.start_key(con, fresh), con["discrim"]).rc == \
+        NOT_A_BANK
+
+
+def test_sever_me_restarts_the_caller_under_a_new_root(k, con, dc):
+    dom = new_domain(con, dc, "t-sever-me")
+    con.call(dom, oc.Domain.SwapKey + 0, dc)
+    con.call(dom, oc.Domain.SwapKey + 1, con["bank"])
+    start = kl.start_key(con, dom)
+    con.fork(start, 1)
+    con.run()
+    assert con.key(dom) == kl.DK0 and con.key(start) == kl.DK0
+    (root,) = [r for r, d in k.domains.items() if d.program == "t-sever-me"]
+    assert k.objs[k.objs[root].slots[15].obj].slots[0] == kl.DK(1)     # restarted once
+    assert con.call(dc, oc.KT).rc == 0x0D                               # the DC is free
+
+
+def test_destroy_domain_refuses_a_fake_bank(con, dc):
+    dom = new_domain(con, dc)
+    impostor = kl.start_key(con, kl.build_domain(con, "holder"))
+    assert con.call(dc, DC.DestroyDomain, dom, impostor).rc == NOT_A_BANK
+    assert con.call(kl.start_key(con, dom), 2).rc == 2          # untouched

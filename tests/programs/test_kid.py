@@ -1,6 +1,7 @@
 """KID key-identity sets, as domain code (kid.h)."""
 
 import pytest
+from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
@@ -82,3 +83,14 @@ def test_a_domain_that_merely_answers_like_a_kid_is_refused(con):
 @pytest.mark.parametrize("order", [5, 99])
 def test_unknown_orders(con, order):
     assert con.call(new_kid(con), order).rc == oc.RC.INVALIDOC
+
+
+def test_destroy_returns_every_node_to_the_bank(con):
+    bank = sub_bank(con)
+    kid = con.call(con["kidc"], KIDC.Create, bank, con["meter"]).keys[0]
+    for page in pages(con, 20):                          # two chain nodes for keys, two for values
+        assert con.call(kid, KID.AddEntry, page).rc == 0
+    assert usage(con, bank) == (7, 0)
+    assert con.call(kid, oc.DESTROY).rc == 0
+    assert usage(con, bank) == (0, 0)
+    assert con.call(kid, oc.KT).rc == oc.RC.DATAKEY
