@@ -1,4 +1,5 @@
-"""Scripted scenarios: the empty child of the 2021 debate, step by step.
+"""Scripted scenarios: the empty child of the 2021 debate, step by step, and
+Ts'o's questions (KEYKOS.md §8.1) answered by running them.
 
 Each scenario drives a kernel through the console with ordinary invocations
 and records which event-log rows each step produced, so a notebook can show a
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import system
+from .factories import build_factory, is_discreet
 from .kernel import oc
 from .kernel.console import KeyHandle
 from .lab import Kernel
@@ -143,4 +145,86 @@ def tso_domain_key(kernel: Kernel | None = None) -> Recording:
         count = int.from_bytes(con.call(made, 0).data, "big")
     rec.keys["stranger"] = stranger
     rec.answers["non-parent"] = count == int.from_bytes(con.call(start, 0).data, "big") - 1
+    return rec
+
+
+#: Key types through which a holder can reach further keys (KEYKOS.md §10.5).
+_REACHING = {"node", "fetch", "sense", "segment", "domain"}
+
+
+def reachable(G, subject) -> set[tuple[object, str]]:
+    """(vertex, key type) for every key ``subject`` holds or can fetch: a plain
+    closure through node, fetch, sense, segment and domain keys, never through a
+    start key (which only sends). A first cut; ``keykos_lab.analysis`` refines it.
+
+    >>> k = Kernel(); G = k.capability_graph()
+    >>> (k.console.root, "domain") in reachable(G, k.console.root)
+    False
+    """
+    seen: set[tuple[object, str]] = set()
+    todo, visited = [subject], {subject}
+    while todo:
+        vertex = todo.pop()
+        for _, target, d in G.out_edges(vertex, data=True):
+            seen.add((target, d["key_type"]))
+            if d["key_type"] in _REACHING and target not in visited:
+                visited.add(target)
+                todo.append(target)
+    return seen
+
+
+def tso_setuid(kernel: Kernel | None = None) -> Recording:
+    """Ts'o: "what about setuid?" — a privileged program as a factory yield.
+
+    An administrator (the console) keeps a password in a page and builds a
+    factory whose program, ``password_checker``, gets that page as a *hole*. A
+    user — a separate domain holding only the requestor's key, a bank of its own
+    and a meter — asks the factory for a yield per check, the way a Unix user
+    runs a setuid binary. The yield has the privilege; the user pays for it and
+    talks to it, but cannot reach its domain, memory, registers or the page.
+    Answers: ``wrong``/``right`` (the checker's rc, 1 and 0), ``changed``
+    (rc of a password change), ``page`` (what the page holds afterwards),
+    ``user reaches the page`` / ``user reaches memory or a domain`` (False, from
+    the capability graph: the user holds start keys and a meter, no page, node,
+    segment or domain key but its own), ``discreet`` (False: the page is a
+    hole), ``bank after`` (nodes the user's bank has sold and not had back: 0,
+    since each yield exits).
+    """
+    k = kernel or Kernel()
+    con = k.console
+    rec = Recording(k)
+    with rec.step("secret", "the administrator buys a page and writes the password"):
+        page = _ok(con.call(con["bank"], oc.SB.CreatePage), "CreatePage")
+        con.call(page, oc.Page.WriteData, data=(7).to_bytes(4, "big") + b"hunter2")
+    with rec.step("factory", "a factory with password_checker as its program and the "
+                  "page as a hole: every yield will hold it"):
+        factory = build_factory(con, "password_checker", holes={0: page})
+    with rec.step("user", "a user domain holding the requestor's key, a bank of its own "
+                  "and the meter — nothing else"):
+        user_bank = _ok(con.call(con["bank"], 67), "CreateBank")     # SB.CreateBank
+        user = system.build_domain(con, "client", keys={0: factory.requestor, 1: user_bank,
+                                                        2: con["meter"]})
+        as_user = system.start_key(con, user)
+    with rec.step("wrong", "the user runs the checker with a wrong password"):
+        wrong = con.call(as_user, 0, data=b"guess").rc
+    with rec.step("right", "and with the right one"):
+        right = con.call(as_user, 0, data=b"hunter2").rc
+    with rec.step("change", "the user changes the password through the privileged yield"):
+        changed = con.call(as_user, 1, data=b"hunter2\0correct horse").rc
+    with rec.step("authority", "what the user can reach, from the capability graph"):
+        G = k.capability_graph()
+        held = reachable(G, con.target(user))
+        own = {con.target(user)} | {t for _, t, d in G.out_edges(con.target(user), data=True)
+                                    if d["slot_kind"] == "address"}     # its program image
+    length = int.from_bytes(con.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big")).data,
+                            "big")
+    rec.answers.update(
+        wrong=wrong, right=right, changed=changed,
+        page=con.call(page, oc.Page.ReadData + 4, data=length.to_bytes(4, "big")).data,
+        discreet=is_discreet(con, factory.requestor),
+        **{"user reaches the page": any(t == con.target(page) for t, _ in held),
+           "user reaches memory or a domain": any(
+               kind in _REACHING | {"page"} and t not in own for t, kind in held),
+           "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big")})
+    rec.keys.update(page=page, requestor=factory.requestor, user=user, user_bank=user_bank)
     return rec

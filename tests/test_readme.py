@@ -30,3 +30,8 @@ def test_readme_program_example_runs():
     assert con.call(start, 0).data == b"hello #1"
     r = con.call(start, 0)
     assert (r.rc, r.data) == (2, b"hello #2")
+
+
+def test_readme_factory_example_runs(capsys):
+    exec(compile(python_blocks()[2], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "5 b'hi'\nTrue False\n"

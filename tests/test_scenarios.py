@@ -41,3 +41,27 @@ def test_demo_runs(capsys):
     demo.main()
     out = capsys.readouterr().out
     assert "counter says 4" in out and "the child holds" in out
+
+
+def test_tso_setuid_the_user_runs_the_privilege_but_cannot_reach_it():
+    rec = scenarios.tso_setuid()
+    assert rec.answers == {"wrong": 1, "right": 0, "changed": 0, "page": b"correct horse",
+                           "discreet": False, "user reaches the page": False,
+                           "user reaches memory or a domain": False, "bank after": 0}
+    k, con = rec.kernel, rec.kernel.console
+    # Each check ran in a yield paid by the user's bank, which the yield's exit refunded.
+    wrong = rec.steps[[s.name for s in rec.steps].index("wrong")].events(k)
+    user = con.target(rec.keys["user"])
+    bank = con.target(rec.keys["user_bank"])
+    assert ((wrong.actor != user) & (wrong.target == bank)).any()
+
+
+def test_reachable_stops_at_start_keys():
+    rec = scenarios.tso_setuid()
+    k, con = rec.kernel, rec.kernel.console
+    G = k.capability_graph()
+    held = scenarios.reachable(G, con.target(rec.keys["user"]))
+    kinds = {kind for _, kind in held}
+    assert kinds == {"start", "meter", "page"}
+    # The console built the factory and kept the page: it reaches it.
+    assert any(t == con.target(rec.keys["page"]) for t, _ in scenarios.reachable(G, con.root))

@@ -15,6 +15,7 @@
 ``holder``             stores the message's first key in key register 1 and replies
 ``image_maker``        factory yield: answers its creation with its component 0
 ``password_checker``   factory yield: the setuid example (a secret page as a hole)
+``client``             calls register 0 with its own bank, meter and key (registers 1–3)
 ``adversary``          factory yield: tries to leak through every key it can reach
 ====================== ===============================================================
 """
@@ -120,6 +121,7 @@ def holder(dom, msg):
 
 # ----------------------------------------------------------- factory yields
 LEAK = 0x4C45414B     # "LEAK": the order code the adversary sends
+DC_DESTROY_ME = 8     # dc.h
 WALK_LIMIT = 300
 
 
@@ -137,23 +139,36 @@ def password_checker(dom, msg):
     """The setuid program of Ts'o's question, as a factory yield.
 
     Component 0 is a read-write page holding the password (a *hole*: the
-    privilege the builder grants every yield). Order 0 checks the string against
-    it (rc 0 match, 1 not); order 1 sets a new password from ``old\\0new``. The
-    requestor pays for the yield and talks to it, but holds no key to the page
-    or to the yield's domain, memory or registers.
+    privilege the builder grants every yield); it holds a 4-byte length and the
+    password. Order 0 checks the string against it (rc 0 match, 1 not); order 1
+    sets a new password from ``old\\0new``. Then the yield exits. The requestor
+    pays for the yield and talks to it, but holds no key to the page or to the
+    yield's domain, memory or registers.
     """
     page = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
     length = (yield dom.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big"))).data
     stored = (yield dom.call(page, oc.Page.ReadData + 4,
                              data=int.from_bytes(length, "big").to_bytes(4, "big"))).data
+    rc = 1
     if msg.order == 0:
-        yield dom.return_(msg.resume, rc=0 if msg.data == stored else 1)
-    elif msg.order == 1 and msg.data.split(b"\0", 1)[0] == stored and b"\0" in msg.data:
+        rc = 0 if msg.data == stored else 1
+    elif msg.order == 1 and b"\0" in msg.data and msg.data.split(b"\0", 1)[0] == stored:
         new = msg.data.split(b"\0", 1)[1]
         yield dom.call(page, oc.Page.WriteData, data=len(new).to_bytes(4, "big") + new)
-        yield dom.return_(msg.resume, rc=0)
-    else:
-        yield dom.return_(msg.resume, rc=1)
+        rc = 0
+    # Like a process that exits: its weakened DC (key register 6) takes it apart,
+    # returns its nodes to the requestor's bank (4) and answers the requestor.
+    yield dom.call(dom.keys[6], DC_DESTROY_ME, msg.resume, dom.keys[4], data=rc.to_bytes(4, "big"))
+
+
+@program("client")
+def client(dom, msg):
+    """CALLs key register 0 with the message's order and string, passing key
+    registers 1–3 (say a bank, a meter and one more key), and replies with the
+    answer: a subject that holds its own bank and meter, for factory requests."""
+    r = yield dom.call(dom.keys[0], msg.order, dom.keys[1], dom.keys[2], dom.keys[3],
+                       data=msg.data)
+    yield dom.return_(msg.resume, rc=r.rc, keys=r.keys[:3], data=r.data)
 
 
 @program("adversary")

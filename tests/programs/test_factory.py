@@ -520,3 +520,20 @@ def test_an_adversarial_yield_reaches_only_what_the_requestor_gave(k, con, fc, n
                           .target)
     assert reached_domains <= allowed, [k.domains[t].program for t in reached_domains - allowed]
     assert con.target(helper) in reached_domains and con.target(bank) in reached_domains
+
+
+def test_create_dc_mhf_and_the_copy_keys_miscellaneous(con, fc):
+    first = new_builder(con, fc)
+    r = con.call(fc, FC.CreateDCMHF, con["bank"], first, con["bank"],
+                 data=(1).to_bytes(4, "big"))
+    assert r.rc == 0
+    builder = r.keys[0]
+    assert con.call(builder, FactoryB.InstallHole + 0, buy(con)).rc == 0
+    assert con.call(builder, FactoryB.InstallHole + 1, buy(con)).rc == TOO_MANY_HOLES
+    assert con.key(con.call(builder, FactoryB.GetDC).keys[0]) == \
+        con.key(con.call(first, FactoryB.GetDC).keys[0])
+    copy = con.call(builder, FactoryB.MakeCopy).keys[0]
+    r = con.call(copy, FactoryC.GetMiscellaneous + 17)
+    assert r.rc == 0 and MISC.unpack(r.data)[3] == SHAREDDC
+    assert con.call(fc, FC.CreateDCMHF, con["bank"], con["bank"], con["bank"]).rc == \
+        DC_NOT_VALID
