@@ -418,6 +418,11 @@ def test_bad_requests_get_return_codes_and_leave_nothing(k, con, fc):
     nodes = k.store.n_nodes
     assert request(con, requestor, bank=impostor).rc == 1
     assert request(con, requestor, bank=con["discrim"]).rc == 1
+    # A non-prompt bank: a domain that really sells nodes, by forwarding to a bank.
+    slow_bank = kl.start_key(con, kl.build_domain(con, "proxy", keys={0: con["bank"]}))
+    assert con.call(slow_bank, oc.SB.CreateNode).rc == 0
+    nodes = k.store.n_nodes
+    assert request(con, requestor, bank=slow_bank).rc == 1
     assert request(con, requestor, meter=con["bank"]).rc == NOT_A_METER
     assert request(con, requestor, data=bytes(4085)).rc == oc.RC.BADSTRING
     assert k.store.n_nodes == nodes
