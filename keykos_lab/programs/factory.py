@@ -41,8 +41,7 @@ from .fork import (
     TOOLS,
     UM,
     die,
-    fork,
-    start_child,
+    spawn,
 )
 from .fork import SB as SB_REG
 from .kid import ERROR as KID_ERROR
@@ -116,21 +115,11 @@ class FactoryC:
 
 def factory(dom, msg):
     """The factory role of ``fcc``: dispatch on the databyte of the key used."""
-    db = msg.databyte
-    if db == BIRTH:
-        yield from build_yield(dom, msg)
-    elif db == COPY_BIRTH:
-        yield from become_copy(dom, msg)
-    elif db == BUILDER:
-        yield from builder(dom, msg)
-    elif db == REQUESTOR:
-        yield from requestor(dom, msg)
-    elif db == FETCHER:
-        yield from fetcher(dom, msg)
-    elif db == COPY:
-        yield from copier(dom, msg)
-    else:
+    part = _PARTS.get(msg.databyte)
+    if part is None:
         yield dom.return_(msg.resume, rc=RC.INVALIDOC)
+    else:
+        yield from part(dom, msg)
 
 
 # ------------------------------------------------------------------ helpers
@@ -354,11 +343,9 @@ def request(dom, msg):
     if len(msg.data) > MAX_REQUEST_STRING:
         yield dom.return_(caller, RC.BADSTRING)
         return
-    rc, child = yield from fork(dom, dom.keys[DC_REG], psb, install={PSB: psb})
-    if rc != 0:
-        yield dom.return_(caller, rc)
-        return
-    yield from start_child(dom, child, BIRTH, msg.order, psb, meter, w, caller, data=msg.data)
+    rc = yield from spawn(dom, dom.keys[DC_REG], psb, BIRTH, msg.order, msg.keys,
+                          data=msg.data, install={PSB: psb})
+    yield dom.return_(caller, rc)
 
 
 def build_yield(dom, msg):
@@ -436,12 +423,9 @@ def copier(dom, msg):
             yield dom.return_(caller, NONPROMPT)
             return
         fdc = yield from tool(dom, T_FDC)
-        rc, child = yield from fork(dom, fdc, psb, install={PSB: psb})
-        if rc != 0:
-            yield dom.return_(caller, rc)
-            return
-        yield from start_child(dom, child, COPY_BIRTH, order, psb, hole_bank, DK0, caller,
-                               data=msg.data[:4])
+        rc = yield from spawn(dom, fdc, psb, COPY_BIRTH, order, (psb, hole_bank, DK0, caller),
+                              data=msg.data[:4], install={PSB: psb})
+        yield dom.return_(caller, rc)
     else:
         yield dom.return_(msg.resume, RC.INVALIDOC)
 
@@ -497,3 +481,8 @@ def undo(dom, bank, bought, caller, rc: int):
     for node in bought:
         yield dom.call(bank, SB.DestroyNode, node)
     yield from die(dom, (yield from tool(dom, T_FDC)), caller, bank, rc)
+
+
+#: What each databyte of a key to a factory reaches (BIRTH and COPY_BIRTH: fork children).
+_PARTS = {BUILDER: builder, REQUESTOR: requestor, FETCHER: fetcher, COPY: copier,
+          BIRTH: build_yield, COPY_BIRTH: become_copy}

@@ -31,7 +31,7 @@ from ..kernel.oc import DESTROY, KT, RC, SB, Discrim, Domain, Node
 from ..kernel.process import program
 from . import factory as f
 from .dc import DC, DCC
-from .fork import BIRTH, BRAND, COMP, DC_REG, DOMKEY, METER, PSB, PTOOLS, die, fork, start_child
+from .fork import BIRTH, BRAND, COMP, DC_REG, DOMKEY, METER, PSB, PTOOLS, die, spawn
 from .kid import KIDC, MAX_CAPACITY
 
 FCC_AKT, FC_AKT = 0x031E, 0x1E
@@ -79,11 +79,9 @@ def creator_creator(dom, msg):
     if not (yield from f.is_official_bank(dom, bank)):
         yield dom.return_(caller, f.NONPROMPT)
         return
-    rc, child = yield from fork(dom, dom.keys[DC_REG], bank, install={PSB: bank})
-    if rc != 0:
-        yield dom.return_(caller, rc)
-        return
-    yield from start_child(dom, child, BIRTH, 0, bank, meter, DK0, caller)
+    rc = yield from spawn(dom, dom.keys[DC_REG], bank, BIRTH, 0, (bank, meter, DK0, caller),
+                          install={PSB: bank})
+    yield dom.return_(caller, rc)
 
 
 def become_fc(dom, msg):
@@ -176,15 +174,12 @@ def create_factory(dom, msg):
             yield dom.return_(caller, DC_NOT_VALID)
             return
         flags, dc = f.SHAREDDC, (yield dom.call(r.keys[0], Domain.GetKey + DC_REG)).keys[0]
-    rc, child = yield from fork(dom, dom.keys[DC_REG], psb,
-                                install={PSB: psb, BRAND: dom.keys[DOMKEY]})
-    if rc != 0:
-        if not flags & f.SHAREDDC:
-            yield dom.call(dc, DESTROY)
-        yield dom.return_(caller, rc)
-        return
-    yield from start_child(dom, child, BIRTH, order, psb, dc, hole_bank, caller,
-                           data=capacity.to_bytes(4, "big") + bytes([flags]))
+    rc = yield from spawn(dom, dom.keys[DC_REG], psb, BIRTH, order, (psb, dc, hole_bank, caller),
+                          data=capacity.to_bytes(4, "big") + bytes([flags]),
+                          install={PSB: psb, BRAND: dom.keys[DOMKEY]})
+    if not flags & f.SHAREDDC:
+        yield dom.call(dc, DESTROY)       # the fork failed: the new DC goes too
+    yield dom.return_(caller, rc)
 
 
 def become_factory(dom, msg):

@@ -67,6 +67,17 @@ def start_child(dom, child, databyte: int, order: int, *keys, data: bytes = b"")
     yield dom.return_(start, order, *keys, data=data)
 
 
+def spawn(dom, dc, bank, databyte: int, order: int, keys, data: bytes = b"",
+          install: dict[int, object] | None = None):
+    """Sub-generator: :func:`fork`, then :func:`start_child` with the message
+    ``(order, keys, data)``. Returns only when the fork failed, with its rc; the
+    caller answers whoever waits (``keys[3]``)."""
+    rc, child = yield from fork(dom, dc, bank, install)
+    if rc == 0:
+        yield from start_child(dom, child, databyte, order, *keys, data=data)
+    return rc
+
+
 def die(dom, dc, reply_to, bank, rc: int):
     """A child that cannot finish: its DC takes it apart, answering ``rc`` to ``reply_to``."""
     yield dom.call(dc, DC.DestroyMe, reply_to, bank, data=rc.to_bytes(4, "big"))

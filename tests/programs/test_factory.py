@@ -445,25 +445,25 @@ def test_a_failing_keeper_factory_kills_the_child(con, fc):
 
 
 # ----------------------------------------------------------- Compare matrix
+def factory_with(con, fc, *installs):
+    """A completed echo factory after the (order, key) installs: (requestor, fetcher)."""
+    builder = new_builder(con, fc)
+    for order, key in installs:
+        assert con.call(builder, order, key).rc == 0
+    return complete(con, builder)
+
+
 def test_compare_matrix(con, fc, new_node):
     page, node = buy(con), new_node()
     trusted, _ = complete(con, new_builder(con, fc))
-    sensory = new_builder(con, fc)
-    con.call(sensory, FactoryB.InstallSensory + 0, con.call(page, oc.Page.MakeReadOnlyKey).keys[0])
-    con.call(sensory, FactoryB.InstallSensory + 1, con.call(node, oc.Node.MakeSenseKey).keys[0])
-    discreet, discreet_fetcher = complete(con, sensory)
-    holed_builder = new_builder(con, fc)
-    con.call(holed_builder, FactoryB.InstallHole + 0, page)
-    holed, _ = complete(con, holed_builder)
-    nested_discreet = new_builder(con, fc)
-    con.call(nested_discreet, FactoryB.InstallFactory + 0, discreet)
-    nested_d, _ = complete(con, nested_discreet)
-    nested_holed = new_builder(con, fc)
-    con.call(nested_holed, FactoryB.InstallFactory + 0, holed)
-    nested_h, _ = complete(con, nested_holed)
-    same_hole = new_builder(con, fc)
-    con.call(same_hole, FactoryB.InstallHole + 0, page)
-    same, _ = complete(con, same_hole)
+    ro_page = con.call(page, oc.Page.MakeReadOnlyKey).keys[0]
+    discreet, discreet_fetcher = factory_with(con, fc, (FactoryB.InstallSensory, ro_page),
+                                              (FactoryB.InstallSensory + 1,
+                                               con.call(node, oc.Node.MakeSenseKey).keys[0]))
+    holed, _ = factory_with(con, fc, (FactoryB.InstallHole, page))
+    nested_d, _ = factory_with(con, fc, (FactoryB.InstallFactory, discreet))
+    nested_h, _ = factory_with(con, fc, (FactoryB.InstallFactory, holed))
+    same, _ = factory_with(con, fc, (FactoryB.InstallHole, page))
     liar = kl.build_domain(con, "t-ordinal")
     con.call(liar, oc.Domain.PutRegs, data=(0xFF1E).to_bytes(8, "big") + bytes(120))
     liar_key = kl.start_key(con, liar, 1)
