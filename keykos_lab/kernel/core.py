@@ -361,11 +361,7 @@ class Kernel:
             if wf is None:
                 self._park(ds, "malformed domain (no keys or registers node)")
                 return False
-            found = translate(self.objs, wf[0].slots[ADDRESS], 0, False)
-            name = None
-            if not isinstance(found, Fault):
-                page, off = found
-                name = parse_image(page.read(off, 64))
+            name = self.program_image(ds.root)
             ds.image = (self.page_epoch, self.node_epoch, name)
         fn = PROGRAMS.get(name) if name else None
         if fn is None:
@@ -389,6 +385,21 @@ class Kernel:
             return False
         ds.proc = proc
         return True
+
+    def program_image(self, root: int) -> str | None:
+        """The program named by the image at address 0 of a domain's memory, or None.
+
+        >>> k = Kernel(); k.program_image(k.console.root) is None
+        True
+        """
+        node = self.objs[root] if 0 < root < len(self.objs) else None
+        if node is None or node.kind != "node":
+            return None
+        found = translate(self.objs, node.slots[ADDRESS], 0, False)
+        if isinstance(found, Fault):
+            return None
+        page, off = found
+        return parse_image(page.read(off, 64))
 
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
         ds.proc = None

@@ -134,8 +134,9 @@ class Snapshot:
         k = self.kernel
         ds = k.domains.get(root)
         nodes = [root] + sorted(n for n, d in self.owner.items() if d == root)
+        program = (ds.program if ds else None) or k.program_image(root) or ""
         return {"nodes": nodes, "state": STATE_NAMES[ds.state] if ds else "available",
-                "program": (ds.program if ds else None) or ""}
+                "program": program}
 
     def edges(self):
         """(holder vertex, target vertex, key, slot, slot kind) for every held key."""

@@ -1,0 +1,199 @@
+"""Confinement verdicts: can a domain, or a factory's yield, tell anyone but whom it may?
+
+Lampson's question, answered over overt channels (KEYKOS.md §7, CONFINEMENT.md
+§10): a subject is confined when no flow path leads from it to a freely acting
+domain outside ``allowed`` — the subject itself, what it creates, and whom it
+may talk to. For a factory, :func:`confinement` builds the yield the factory
+would make for a fresh requestor (holding only its own bank and meter) and
+reads the factory's components the way the factory's own checks do, so its
+``holes`` are the ones ``Compare`` counts; ``confined`` is true exactly when
+there are no holes and no leaks.
+
+>>> import keykos_lab as kl
+>>> k = kl.Kernel(); con = k.console
+>>> v = confinement(k, kl.build_factory(con, "echo").requestor)
+>>> v.confined, v.holes, v.leaks
+(True, [], [])
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .authority import Closure, origin
+from .flow import flow_graph
+from .model import (
+    COPY,
+    FETCHER,
+    REQUESTOR,
+    behaviour,
+    brand,
+    factory_holes,
+    factory_parts,
+    slot_key,
+)
+from .sensory import is_sensory
+
+OUT_OF_SCOPE = (
+    "timing: when and how fast the subject runs can be observed by others",
+    "meters: the CPU it uses shows on the requestor's meter",
+    "bank limits: the space it buys shows in the requestor's bank counters",
+)
+REQUESTOR_VERTEX, REQUESTOR_BANK = "requestor", "requestor's bank"
+
+
+@dataclass
+class Verdict:
+    """The answer: ``confined``, the ``holes`` (keys that open a channel), the
+    ``leaks`` (flow paths, lists of vertices, to someone not allowed),
+    ``out_of_scope`` (the covert channels not analysed) and ``explanation``."""
+
+    subject: object
+    confined: bool
+    holes: list = field(default_factory=list)
+    leaks: list = field(default_factory=list)
+    out_of_scope: tuple = OUT_OF_SCOPE
+    explanation: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        head = "confined" if self.confined else "NOT confined"
+        return "\n".join([f"{self.subject!r}: {head}", *("  " + line for line in self.explanation),
+                          "  out of scope: " + "; ".join(self.out_of_scope)])
+
+
+def confinement(system, subject, *, allowed=()) -> Verdict:
+    """Confinement of ``subject``: a factory given by a requestor's key (with
+    ``system`` a kernel), or any domain of a graph (with ``system`` a graph).
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> for v in ("a", "b", "c"): G.add_node(v, kind="domain")
+    >>> _ = G.add_edge("a", "b", key_type="start", databyte=0, slot=0, slot_kind="key_register")
+    >>> confinement(G, "a", allowed={"b"}).confined, confinement(G, "a").confined
+    (True, False)
+    """
+    if hasattr(system, "capability_graph"):
+        return _factory_verdict(system, subject)
+    G = system
+    if subject not in G or G.nodes[subject].get("kind") != "domain":
+        raise ValueError(f"{subject!r} is not a domain of the graph")
+    closure = Closure(G)
+    return _verdict(G, closure, subject, set(allowed), holes=[], explanation=[])
+
+
+def _verdict(G, closure, subject, allowed, holes, explanation) -> Verdict:
+    """One breadth-first search of the flow graph from ``subject``: every freely
+    acting domain it reaches first outside ``allowed`` is a leak (not searched past)."""
+    F = flow_graph(G, closure)
+    allowed = set(allowed) | {subject}
+    parent = {subject: None}
+    todo, leaks, told = deque([subject]), [], set()
+    while todo:
+        u = todo.popleft()
+        if u != subject and closure.behaviour(u) == "free" and u not in allowed \
+                and not _made_by(u, subject, allowed):
+            if origin(u) not in told:       # one leak per party (its summaries are its own)
+                told.add(origin(u))
+                path = [u]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                leaks.append(path[::-1])
+                explanation.append("leak: " + " → ".join(_name(G, x) for x in path[::-1]))
+            continue
+        if u in allowed and u != subject:
+            continue
+        for v in F.successors(u):
+            if v not in parent:
+                parent[v] = u
+                todo.append(v)
+    if not leaks and not holes:
+        explanation.append("no flow path leads out to anyone it was not allowed to tell")
+    return Verdict(subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation)
+
+
+def _made_by(v, subject, allowed) -> bool:
+    """Whether summary vertex ``v`` stands for what ``subject`` or an allowed
+    party made (fresh objects, yields it asked for)."""
+    return isinstance(v, tuple) and (origin(v) == origin(subject) or origin(v) in allowed)
+
+
+def _factory_verdict(k, requestor_key) -> Verdict:
+    con = k.console
+    G = k.capability_graph()
+    factory = con.target(requestor_key)
+    key = con.key(requestor_key)
+    if factory not in G or behaviour(G, factory) != "factory" or \
+            key.databyte not in (REQUESTOR, FETCHER):
+        return Verdict(factory, False, explanation=[
+            f"{con.describe(requestor_key)} is not a requestor's key to a factory: "
+            "Compare through a trusted factory would answer 2"])
+    G.add_node(REQUESTOR_VERTEX, kind="domain", label="a fresh requestor", program="")
+    G.add_node(REQUESTOR_BANK, kind="domain", label="its bank", program="spacebank")
+    G.add_edge(REQUESTOR_VERTEX, factory, key_type="start", databyte=REQUESTOR, slot=0,
+               slot_kind="key_register")
+    G.add_edge(REQUESTOR_VERTEX, REQUESTOR_BANK, key_type="start", databyte=0, slot=1,
+               slot_kind="key_register")
+    closure = Closure(G)
+    the_yield = ("yield", factory, REQUESTOR_VERTEX)
+    holes = factory_holes(G, factory)
+    explanation = []
+    _components(G, factory, set(holes), explanation, seen=set())
+    allowed = {REQUESTOR_VERTEX, the_yield}
+    verdict = _verdict(G, closure, the_yield, allowed, holes, explanation)
+    verdict.subject = factory
+    return verdict
+
+
+def _components(G, factory, holes, explanation, seen, depth=0) -> None:
+    """Explain a factory's components the way ``fcc.ck`` judged them."""
+    if factory in seen:
+        return
+    seen.add(factory)
+    comp, extra, _ = factory_parts(G, factory)
+    pad = "  " * depth
+    keys = [(n, slot_key(G, comp[0], n)) for n in range(16)] if comp else []
+    keys += [(16 + i, key) for i, key in enumerate(extra)]
+    for n, key in keys:
+        if key is None:
+            continue
+        target, ktype, db = key
+        name = f"{pad}component {n}: {ktype} key to {_name(G, target)}"
+        why = _hole_free(G, factory, target, ktype, db)
+        if key in holes:
+            harm = "sensory, so harmless in itself, but Compare counts it" if why and \
+                why.startswith("sensory") else "every yield holds it and could use it"
+            explanation.append(f"{name} — a HOLE ({harm})")
+        elif why == "factory":
+            explanation.append(f"{name} — a factory of the same FCC; its holes are ours:")
+            _components(G, target, set(factory_holes(G, target)), explanation, seen, depth + 1)
+        else:
+            explanation.append(f"{name} — {why or 'not sensory, yet not a hole?'}")
+
+
+def _hole_free(G, factory, target, ktype, db) -> str | None:
+    """Why a component is not a hole, or None when it is one."""
+    if is_sensory(ktype, db):
+        return "sensory: no write or send authority, however far followed"
+    if ktype != "start":
+        return None
+    role = behaviour(G, target)
+    if target == factory and db == COPY:
+        return "the factory's own copy key"
+    if role == "factory" and db in (REQUESTOR, FETCHER) and brand(G, target) == brand(G, factory):
+        return "factory"
+    if role == "creator" and (brand(G, target) is None and db == 0 or
+                              brand(G, target) is not None and db in (1, 2)):
+        return "the FCC, or an FC without recall rights: hole-free"
+    if role == "dc" and db == 1:
+        return "a weakened DC: hole-free"
+    return None
+
+
+def _name(G, v) -> str:
+    if isinstance(v, tuple):
+        if v[0] == "yield":
+            return f"the yield of {_name(G, v[1])} for {_name(G, v[2])}"
+        return f"what {_name(G, v[2])} made with {_name(G, v[1])}"
+    attrs = G.nodes[v] if v in G else {}
+    return attrs.get("label") or str(v)

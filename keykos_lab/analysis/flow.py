@@ -1,0 +1,169 @@
+"""Information flow over overt channels: who can come to tell whom.
+
+Built on :class:`~keykos_lab.analysis.authority.Closure`: once every subject's
+authority is known, information can move
+
+* from a subject into an object it can write (page and segment writes, node
+  stores — data keys are data too), and out of an object to a subject that can
+  read, fetch or sense it;
+* both ways between two freely acting domains joined by a start or resume key
+  (the message and its reply) or by a domain key;
+* through a KID, whose membership answers are overt;
+* through a memory tree someone can address: between a node and the pages and
+  nodes in its slots.
+
+Banks, DCs, the SBT and factories pass nothing on: what a bank's counters or a
+meter could tell is a covert channel (named in confinement verdicts, not
+followed here).
+
+>>> import keykos_lab as kl
+>>> k = kl.Kernel(); con = k.console
+>>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+>>> echo = kl.start_key(con, kl.build_domain(con, "echo", keys={0: page}))
+>>> G = k.capability_graph()
+>>> can_flow(G, con.root, con.target(echo))
+True
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import networkx as nx
+import pandas as pd
+
+from .authority import Closure, rights_of
+
+_OUT = frozenset({"write", "store"})
+_IN = frozenset({"read", "fetch", "sense"})
+_MEMORY = frozenset({"page", "segment", "node", "fetch", "sense"})
+
+
+def flow_graph(G, closure: Closure | None = None) -> nx.DiGraph:
+    """A directed graph with an edge u → v wherever information can move from u
+    to v in one step; each edge has ``how`` (a short phrase) and ``key_type``.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_node("a", kind="domain"); G.add_node(7, kind="page")
+    >>> _ = G.add_edge("a", 7, key_type="page", databyte=0x80, slot=0, slot_kind="key_register")
+    >>> sorted(flow_graph(G).edges())
+    [(7, 'a')]
+    """
+    c = closure if closure is not None else Closure(G)
+    F = nx.DiGraph()
+    F.add_nodes_from(G.nodes)
+    for s, held in c.subjects():
+        for target, ktype, db in held:
+            r = rights_of(ktype, db)
+            if ktype in ("start", "resume"):
+                role = c.behaviour(target)
+                if role in ("free", "kid"):
+                    F.add_edge(s, target, how="sends to", key_type=ktype)
+                    F.add_edge(target, s, how="replies to", key_type=ktype)
+            elif ktype == "domain":
+                F.add_edge(s, target, how="controls", key_type=ktype)
+                F.add_edge(target, s, how="is read by its controller", key_type=ktype)
+            else:
+                if r & _OUT:
+                    F.add_edge(s, target, how="writes", key_type=ktype)
+                if r & _IN:
+                    F.add_edge(target, s, how="is read by", key_type=ktype)
+    for u, v, d in G.edges(data=True):
+        if d.get("slot_kind") == "address" and c.behaviour(u) == "free":   # its own memory
+            r = rights_of(d["key_type"], d["databyte"])
+            if r & _OUT:
+                F.add_edge(u, v, how="writes its memory", key_type=d["key_type"])
+            if r & _IN:
+                F.add_edge(v, u, how="reads its memory", key_type=d["key_type"])
+    for u, v, ktype in _memory_trees(G, c):
+        F.add_edge(u, v, how="memory tree", key_type=ktype)
+        F.add_edge(v, u, how="memory tree", key_type=ktype)
+    return F
+
+
+def _memory_trees(G, c):
+    """Links inside the segments someone can address (a memory or segment key):
+    data written through the top reaches the pages below, and back."""
+    roots = {v for u, v, d in G.edges(data=True)
+             if d.get("slot_kind") == "address" or d["key_type"] in ("segment", "frontend")}
+    roots |= {key[0] for _, held in c.subjects() for key in held
+              if key[1] in ("segment", "frontend")}
+    seen, todo = set(roots), list(roots)
+    while todo:
+        u = todo.pop()
+        if u not in G or G.nodes[u].get("kind") == "domain":
+            continue
+        for _, v, d in G.out_edges(u, data=True):
+            if d.get("slot_kind") == "slot" and d["key_type"] in _MEMORY:
+                yield u, v, d["key_type"]
+                if v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+
+
+def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
+    """A shortest path source → sink in a flow graph, not passing through
+    ``avoid`` (the ends may be in it), as a list of vertices; None if none.
+
+    >>> F = nx.DiGraph([(1, 2), (2, 3)])
+    >>> flow_path(F, 1, 3), flow_path(F, 1, 3, avoid={2})
+    ([1, 2, 3], None)
+    """
+    if source not in F or sink not in F:
+        return None
+    parent = {source: None}
+    todo = deque([source])
+    while todo:
+        u = todo.popleft()
+        if u == sink:
+            path = [u]
+            while parent[path[-1]] is not None:
+                path.append(parent[path[-1]])
+            return path[::-1]
+        if u in avoid and u != source:
+            continue
+        for v in F.successors(u):
+            if v not in parent:
+                parent[v] = u
+                todo.append(v)
+    return None
+
+
+def can_flow(G, source, sink, *, witness: bool = False):
+    """Whether information can move from ``source`` to ``sink`` over overt
+    channels; with ``witness=True``, the path (a list of vertices) or None.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(); con = k.console
+    >>> can_flow(k.capability_graph(), con.target(con["bank"]), con.root)
+    False
+    """
+    for v in (source, sink):
+        if v not in G:
+            raise ValueError(f"{v!r} is not a vertex of the graph")
+    path = flow_path(flow_graph(G), source, sink)
+    return path if witness else path is not None
+
+
+def flows(G, subjects=None) -> pd.DataFrame:
+    """The flow matrix: rows are sources, columns sinks, True where information
+    can move (default subjects: every freely acting domain).
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(); con = k.console
+    >>> m = flows(k.capability_graph())
+    >>> bool(m.loc[con.root, con.root])
+    True
+    """
+    c = Closure(G)
+    F = flow_graph(G, c)
+    if subjects is None:
+        subjects = [v for v in G if G.nodes[v].get("kind") == "domain"
+                    and c.behaviour(v) == "free"]
+    subjects = list(subjects)
+    rows = []
+    for s in subjects:
+        reach = nx.descendants(F, s) | {s} if s in F else {s}
+        rows.append([t in reach for t in subjects])
+    return pd.DataFrame(rows, index=subjects, columns=subjects, dtype=bool)

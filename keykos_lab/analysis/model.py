@@ -1,0 +1,133 @@
+"""How the analyses read a capability graph: subjects, containers and system programs.
+
+The rules (CONFINEMENT.md §10) treat every domain as acting as freely as its
+keys allow — except the system programs, whose code is part of the trusted
+base and whose behaviour is known (KEYKOS.md §4–§6): a space bank only sells
+fresh objects, a DC builds fresh domains and recognises its own, a factory's
+requestor's key yields a fresh yield, a KID or the SBT hands out no key. Each
+is modelled by what it gives the holder of a key to it; what they do for one
+client stays summarised in one *summary vertex* per creator (``("new", v)``)
+or per factory and requestor (``("yield", factory, requestor)``).
+
+>>> import keykos_lab as kl
+>>> k = kl.Kernel(); G = k.capability_graph()
+>>> behaviour(G, k.console.target(k.console["bank"]))
+'bank'
+>>> behaviour(G, k.console.root)
+'free'
+"""
+
+from __future__ import annotations
+
+#: Slot kinds whose keys a domain's program can use (its key registers, the keys
+#: delivered to a running handler, the console's key ring).
+USABLE = frozenset({"key_register", "transient", "ring"})
+#: Slot kinds a domain-key holder can read (Domain Get / GetKey): not the brand.
+CONTROLLED = frozenset({"key_register", "transient", "ring", "meter", "keeper", "address",
+                        "general", "hook", "slot"})
+#: Rights that carry information or authority *out* of the holder.
+OUTWARD = frozenset({"write", "store", "call", "reply", "control"})
+#: Rights that let the holder take information *in*.
+INWARD = frozenset({"read", "fetch", "sense", "call", "control"})
+
+#: Programs of the trusted base, by the behaviour the analyses give them.
+SYSTEM_PROGRAMS = {"spacebank": "bank", "sbt": "oracle", "dcc": "dcc", "dc": "dc",
+                   "kidc": "oracle", "kid": "kid", "fcc": "fcc"}
+
+# fcc.ck key registers of a factory and the slots of its PTOOLS node.
+COMP_REG, DC_REG, PTOOLS_REG = 0, 6, 11
+PTOOLS_KID, PTOOLS_KEEPER, PTOOLS_PROGRAM, PTOOLS_SYMBOLS = 3, 5, 6, 7
+KID_KEYS_REG = 4          # kid.py: the first node of the chain of keys
+BUILDER, REQUESTOR, FETCHER, COPY = 0, 1, 2, 3
+
+
+def behaviour(G, v) -> str:
+    """How the analyses treat vertex ``v``: ``free`` (a domain acting as its keys
+    allow), ``bank``, ``dc``, ``dcc``, ``kid``, ``oracle`` (answers, hands out
+    no key), ``factory`` or ``creator`` (an FCC or FC: makes fresh objects),
+    ``container`` (a node, page, segment, meter) or ``misc``.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(); G.add_node(1, kind="domain", program="echo")
+    >>> behaviour(G, 1)
+    'free'
+    """
+    if isinstance(v, tuple):
+        return v[0] if v[0] in ("bank", "dc") else "free"
+    attrs = G.nodes[v] if v in G else {}
+    kind = attrs.get("kind")
+    if kind == "misc" or (isinstance(v, str) and v.startswith("misc:")):
+        return "misc"
+    if kind != "domain":
+        return "container"
+    role = SYSTEM_PROGRAMS.get(attrs.get("program") or "")
+    if role is None:
+        return "free"
+    if role == "fcc":
+        return "factory" if register(G, v, COMP_REG) is not None else "creator"
+    return role
+
+
+def register(G, domain, n: int):
+    """The (target, key_type, databyte) in key register ``n`` of ``domain``, or None.
+
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_edge(1, 2, slot=0, slot_kind="key_register", key_type="node", databyte=0)
+    0
+    >>> register(G, 1, 0)
+    (2, 'node', 0)
+    """
+    for _, target, d in G.out_edges(domain, data=True):
+        if d.get("slot_kind") == "key_register" and d.get("slot") == n:
+            return target, d["key_type"], d["databyte"]
+    return None
+
+
+def slot_key(G, node, n: int):
+    """The (target, key_type, databyte) in slot ``n`` of a node vertex, or None."""
+    for _, target, d in G.out_edges(node, data=True):
+        if d.get("slot") == n and d.get("slot_kind") == "slot":
+            return target, d["key_type"], d["databyte"]
+    return None
+
+
+def brand(G, domain):
+    """The vertex whose key is in ``domain``'s brand slot (its DC), or None."""
+    for _, target, d in G.out_edges(domain, data=True):
+        if d.get("slot_kind") == "brand":
+            return target
+    return None
+
+
+def factory_parts(G, factory):
+    """A factory's components node and the keeper, program and symbols components
+    (each a (target, key_type, databyte) or None) and its weakened DC key."""
+    comp = register(G, factory, COMP_REG)
+    ptools = register(G, factory, PTOOLS_REG)
+    extra = [slot_key(G, ptools[0], slot) if ptools else None
+             for slot in (PTOOLS_KEEPER, PTOOLS_PROGRAM, PTOOLS_SYMBOLS)]
+    return comp, extra, register(G, factory, DC_REG)
+
+
+def factory_holes(G, factory) -> list[tuple]:
+    """The keys in a factory's hole set, read from its KID's chain of nodes
+    (slots 0–14 hold entries, slot 15 the next node). Factories never delete
+    holes, so every entry in the chain is one.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(); con = k.console
+    >>> f = kl.build_factory(con, "echo", holes={0: con["bank"]})
+    >>> G = k.capability_graph()
+    >>> factory_holes(G, con.target(f.requestor)) == [(con.target(con["bank"]), "start", 0)]
+    True
+    """
+    ptools = register(G, factory, PTOOLS_REG)
+    kid = slot_key(G, ptools[0], PTOOLS_KID) if ptools else None
+    node = register(G, kid[0], KID_KEYS_REG) if kid else None
+    entries, seen = [], set()
+    while node is not None and node[0] not in seen:
+        seen.add(node[0])
+        entries += [key for n in range(15) if (key := slot_key(G, node[0], n)) is not None]
+        node = slot_key(G, node[0], 15)
+    return entries
