@@ -35,3 +35,8 @@ def test_readme_program_example_runs():
 def test_readme_factory_example_runs(capsys):
     exec(compile(python_blocks()[2], "README.md", "exec"), {})
     assert capsys.readouterr().out == "5 b'hi'\nTrue False\n"
+
+
+def test_readme_analysis_example_runs(capsys):
+    exec(compile(python_blocks()[3], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "False 1 True\n['discrim', 'dkc', 'domain', 'domtool']\n"

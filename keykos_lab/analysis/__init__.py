@@ -1,7 +1,11 @@
 """Analyses over capability graphs: authority, information flow, confinement, take-grant.
 
 Plain functions over the graphs ``k.capability_graph()`` returns (DESIGN.md,
-graph schema), networkx style.
+graph schema), networkx style: ``authority`` (what a domain can come to hold,
+with witnesses), ``can_flow`` / ``flows`` (overt information flow),
+``confinement`` (a verdict with holes, leaks and the covert channels left out),
+``takegrant`` (the classic model's decision procedures), and conversions to
+arrays and files (``to_csr``, ``to_pandas_edgelist``, ``write_graphml`` …).
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel(); con = k.console
@@ -10,10 +14,24 @@ graph schema), networkx style.
 False
 """
 
-from .authority import Closure, authority, rights_of
+from . import takegrant
+from .authority import Closure, authority, origin
 from .confinement import Verdict, confinement
+from .convert import (
+    CapabilityCSR,
+    from_csr,
+    read_node_link,
+    rights_of,
+    to_csr,
+    to_pandas_edgelist,
+    write_graphml,
+    write_node_link,
+)
 from .flow import can_flow, flow_graph, flows
+from .generate import random_csr, random_system
 from .sensory import diminish, is_sensory, sensory
 
-__all__ = ["Closure", "Verdict", "authority", "can_flow", "confinement", "diminish",
-           "flow_graph", "flows", "is_sensory", "rights_of", "sensory"]
+__all__ = ["CapabilityCSR", "Closure", "Verdict", "authority", "can_flow", "confinement",
+           "diminish", "flow_graph", "flows", "from_csr", "is_sensory", "origin",
+           "random_csr", "random_system", "read_node_link", "rights_of", "sensory", "takegrant",
+           "to_csr", "to_pandas_edgelist", "write_graphml", "write_node_link"]

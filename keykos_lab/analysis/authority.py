@@ -35,6 +35,7 @@ from collections import deque
 
 import pandas as pd
 
+from .convert import rights_of
 from .model import (
     BUILDER,
     CONTROLLED,
@@ -47,28 +48,6 @@ from .sensory import is_sensory, sensory
 
 RO = 0x80
 FAULT = 4
-
-_RIGHTS = {"node": ("fetch", "store"), "fetch": ("fetch",), "sense": ("sense",),
-           "meter": ("meter",), "start": ("call",), "resume": ("reply",), "domain": ("control",),
-           "node_range": ("create",), "page_range": ("create",), "frontend": ("call",)}
-_MISC_CALL = frozenset({"returner", "domtool", "keybits", "dkc", "discrim", "misc"})
-
-
-def rights_of(key_type: str, databyte: int) -> frozenset[str]:
-    """The rights a key conveys, in the graph schema's words.
-
-    >>> sorted(rights_of("page", 0)), sorted(rights_of("node", 0))
-    (['read', 'write'], ['fetch', 'read', 'store', 'write'])
-    """
-    out = set(_RIGHTS.get(key_type, ()))
-    if key_type in _MISC_CALL:
-        out.add("call")
-    if key_type in ("page", "segment", "node", "fetch", "sense", "frontend"):
-        out.add("read")
-        if not databyte & RO and key_type in ("page", "segment", "node", "frontend"):
-            out.add("write")
-    return frozenset(out)
-
 
 class Closure:
     """The fixpoint over a whole graph. ``held(s)`` maps each key subject ``s`` can

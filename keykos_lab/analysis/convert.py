@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
 __all__ = ["KEY_TYPES", "SLOT_KINDS", "RIGHTS", "VERTEX_KINDS", "CapabilityCSR", "to_csr",
-           "from_csr", "rights_mask", "sensory_mask", "rights_to_mask", "mask_to_rights",
-           "to_pandas_edgelist", "write_graphml", "write_node_link", "read_node_link"]
+           "from_csr", "rights_of", "rights_mask", "sensory_mask", "rights_to_mask",
+           "mask_to_rights", "to_pandas_edgelist", "write_graphml", "write_node_link",
+           "read_node_link"]
 
 #: Key-type names; a key type's code is its index (not the kernel's type number).
 KEY_TYPES = ("data", "page", "segment", "node", "meter", "fetch", "start", "resume", "domain",
@@ -66,6 +68,19 @@ _BASE_RIGHTS = {
     **{name: ("call",) for name in ("returner", "domtool", "keybits", "dkc", "discrim", "misc")},
 }
 _RO_DROPS_WRITE = {"page", "segment", "node", "frontend"}
+
+
+@cache
+def rights_of(key_type: str, databyte: int) -> frozenset[str]:
+    """The rights a key of this type and databyte conveys, in the schema's words.
+
+    >>> sorted(rights_of("page", 0)), sorted(rights_of("node", 0x80))
+    (['read', 'write'], ['fetch', 'read', 'store'])
+    """
+    words = set(_BASE_RIGHTS.get(key_type, ()))
+    if databyte & RO and key_type in _RO_DROPS_WRITE:
+        words.discard("write")
+    return frozenset(words)
 
 
 def rights_to_mask(words: Iterable[str]) -> int:

@@ -32,7 +32,8 @@ from collections import deque
 import networkx as nx
 import pandas as pd
 
-from .authority import Closure, rights_of
+from .authority import Closure
+from .convert import rights_of
 
 _OUT = frozenset({"write", "store"})
 _IN = frozenset({"read", "fetch", "sense"})
