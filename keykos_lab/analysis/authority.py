@@ -39,6 +39,8 @@ from .convert import rights_of
 from .model import (
     BUILDER,
     CONTROLLED,
+    COPY,
+    FETCHER,
     REQUESTOR,
     USABLE,
     behaviour,
@@ -47,7 +49,7 @@ from .model import (
 from .sensory import is_sensory, sensory
 
 RO = 0x80
-FAULT = 4
+RETURN, FAULT = 2, 4          # resume-key flavours (databyte)
 
 class Closure:
     """The fixpoint over a whole graph. ``held(s)`` maps each key subject ``s`` can
@@ -194,14 +196,13 @@ class Closure:
             self._gate(r, target, db, ref)
             self._amplify(r, key)
         elif ktype in ("node_range", "page_range"):
-            made = self._summary(("new", target, origin(r)), "container")
+            made = self._made(target, r, "container")
             self.hold(r, (made, ktype.split("_")[0], 0), ("create", ref))
         elif ktype == "domtool" or (ktype == "domain" and target in self._brands):
             for held in tuple(self.held(r)):          # a new brand or the domain tool
                 self._amplify(r, held)
-        if ktype == "node" and self.G.nodes.get(target, {}).get("kind") == "domain" and \
-                ("misc:domtool", "domtool", 0) in self.held(r):
-            self.hold(r, (target, "domain", 0), ("domtool", ref))
+        elif ktype == "node":
+            self._amplify(r, key)
 
     def _read(self, s, obj, sensed, ref) -> None:
         """``s`` reads ``obj`` (fetch or sense): what it holds, and what anyone
@@ -276,20 +277,33 @@ class Closure:
         self.summary.setdefault(v, kind)
         return v
 
+    def _made(self, creator, client, kind: str):
+        """The summary of what ``creator`` makes for ``client``: ``("new", creator,
+        origin)``, nested at most three deep (deeper, a summary makes itself)."""
+        if _depth(creator) >= 3:
+            return creator
+        return self._summary(("new", creator, origin(client)), kind)
+
     def _gate(self, s, d, db, ref) -> None:
         role = self.behaviour(d)
         if role == "free":
             self._link(s, d, ref)
         elif role == "bank":
-            made = self._summary(("new", d, origin(s)), "container")
+            made = self._made(d, s, "container")
             self.hold(s, (made, "node", 0), ("buy", ref))
             self.hold(s, (made, "page", 0), ("buy", ref))
-        elif role in ("dc", "dcc", "creator"):
-            made = self._summary(("new", d, origin(s)),
-                                 {"dc": "free", "dcc": "dc", "creator": "free"}[role])
-            self.hold(s, (made, "domain" if role == "dc" else "start", 0), ("create", ref))
+        elif role in ("dc", "dcc", "kidc", "creator"):
+            made = self._made(d, s, {"dc": "free", "dcc": "dc", "kidc": "kid",
+                                     "creator": "creator"}[role])
             if role == "dc":
+                self.hold(s, (made, "domain", 0), ("create", ref))
+                self.hold(s, (d, "start", 1), ("weaken", ref))
                 self._dc(s, d)
+            elif role == "creator":                  # an FC or factory from an FCC or FC:
+                for facet in range(4):               # builder, requestor, fetcher, copy
+                    self.hold(s, (made, "start", facet), ("create", ref))
+            else:
+                self.hold(s, (made, "start", 0), ("create", ref))
         elif role == "factory":
             self._factory(s, d, db, ref)
 
@@ -312,8 +326,18 @@ class Closure:
         self._read(s, comp[0], False, ref)                   # fetcher, copy and builder
         for key in extra:
             self.hold(s, key, ("fetch", ref))
+        # MakeRequestor (builder, fetcher), MakeCopy and GetDC (builder); a copy
+        # key's Copy makes a new factory, summarised as an FC's would be.
+        facets = {BUILDER: (REQUESTOR, FETCHER, COPY), FETCHER: (REQUESTOR, FETCHER)}
+        for facet in facets.get(db, ()):
+            self.hold(s, (f, "start", facet), ("facet", ref))
         if db == BUILDER:
+            self.hold(s, dc, ("GetDC", ref))
             self._write(s, comp[0], True, ref)               # complete: sensory installs only
+        if db == COPY:
+            made = self._made(f, s, "creator")
+            for facet in range(4):
+                self.hold(s, (made, "start", facet), ("copy", ref))
 
     def _dc(self, s, dc) -> None:
         r = self.find(s)
@@ -326,17 +350,23 @@ class Closure:
 
     def _amplify(self, s, key) -> None:
         """A DC (or the domain tool with the brand) turns a start or resume key to
-        one of its domains into a domain key."""
+        one of its domains into a domain key; the domain tool makes a domain key
+        from any node key, and identifies an unbranded domain for anyone (its
+        brand slot matches DK(0))."""
         target, ktype, _ = key
+        r = self.find(s)
+        held = self.held(r)
+        tool = ("misc:domtool", "domtool", 0) in held
+        if ktype == "node" and tool:
+            self.hold(r, (target, "domain", 0), ("domtool", ("H", r, key)))
         if ktype not in ("start", "resume"):
             return
         b = self._brand.get(target)
         if b is None:
+            if tool and self.G.nodes.get(target, {}).get("kind") == "domain":
+                self.hold(r, (target, "node", 0), ("identify", ("H", r, key)))
             return
-        r = self.find(s)
-        held = self.held(r)
-        if b in self.dcs.get(r, ()) or (("misc:domtool", "domtool", 0) in held and
-                                        (b, "domain", 0) in held):
+        if b in self.dcs.get(r, ()) or (tool and (b, "domain", 0) in held):
             self.hold(r, (target, "domain", 0), ("identify", ("H", r, key)))
 
     # -------------------------------------------------------------- witness
@@ -372,6 +402,13 @@ def _is_ref(x) -> bool:
     return isinstance(x, tuple) and len(x) == 3 and x[0] in ("H", "C")
 
 
+def _depth(v) -> int:
+    depth = 0
+    while isinstance(v, tuple):
+        depth, v = depth + 1, v[1]
+    return depth
+
+
 def origin(v):
     """The vertex of the graph a summary vertex was made for, at any depth: what a
     summary makes is summarised with it, so the fixpoint stays finite.
@@ -390,23 +427,31 @@ def _diminished(key):
 
 
 def _derived(key):
-    """Weaker keys the holder can make from ``key``."""
+    """Weaker keys the holder can make from ``key``. Node Make…Key takes the new
+    key's databyte from its string: the key's own and 0 stand for all of them."""
     target, ktype, db = key
     if ktype == "node":
-        return [(target, "fetch", db), (target, "sense", db | 0xC0), (target, "segment", db),
-                (target, "meter", 0)]
+        return [(target, kind, b) for b in {db, 0}
+                for kind in ("fetch", "segment", "frontend")] + \
+            [(target, "sense", db | 0xC0), (target, "sense", 0xC0), (target, "meter", 0)]
     if ktype == "fetch":
         return [(target, "sense", db | 0xC0)]
-    if ktype == "page" and not db & RO:
-        return [(target, "page", db | RO)]
+    if ktype in ("page", "segment") and not db & RO:
+        return [(target, ktype, db | RO)]
     if ktype == "domain":
-        return [(target, "start", 0), (target, "resume", FAULT)]
+        return [(target, "start", 0), (target, "resume", FAULT), (target, "resume", RETURN)]
     return []
 
 
-def authority(G, subject) -> pd.DataFrame:
+def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
     """Everything ``subject`` can come to hold: one row per (target, key_type,
     databyte), with ``rights``, ``sensory`` and ``via`` (the witness steps).
+
+    ``engine="reference"`` runs the fixpoint above on a networkx graph;
+    ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, for systems with
+    no system programs, without witnesses (``via`` is None); ``"auto"`` picks
+    the fast engine for a :class:`~.convert.CapabilityCSR` and the reference for
+    a graph.
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -414,17 +459,29 @@ def authority(G, subject) -> pd.DataFrame:
     >>> sorted(set(a.key_type))[:3]
     ['discrim', 'dkc', 'domain']
     """
+    if engine == "auto":
+        engine = "reference" if hasattr(G, "nodes") else "csr"
+    if engine == "csr":
+        from .fast import authority_frame
+        return authority_frame(G, subject)
+    if engine != "reference":
+        raise ValueError(f"engine is 'auto', 'reference' or 'csr', not {engine!r}")
     closure = closure_for(G, subject)
     rows = [{"target": key[0], "key_type": key[1], "databyte": key[2],
              "rights": rights_of(key[1], key[2]), "sensory": is_sensory(key[1], key[2]),
              "via": closure.witness(subject, key)}
             for key in closure.held(subject)]
-    columns = ["target", "key_type", "databyte", "rights", "sensory", "via"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+COLUMNS = ["target", "key_type", "databyte", "rights", "sensory", "via"]
 
 
 def closure_for(G, subject) -> Closure:
     """The closure of ``G``, after checking that ``subject`` is a domain in it."""
+    if not hasattr(G, "nodes"):
+        raise ValueError("the reference engine works on networkx graphs; "
+                         "use engine='csr' for a CapabilityCSR")
     if subject not in G:
         raise ValueError(f"{subject!r} is not a vertex of the graph")
     kind = G.nodes[subject].get("kind")

@@ -7,7 +7,8 @@ may talk to. For a factory, :func:`confinement` builds the yield the factory
 would make for a fresh requestor (holding only its own bank and meter) and
 reads the factory's components the way the factory's own checks do, so its
 ``holes`` are the ones ``Compare`` counts; ``confined`` is true exactly when
-there are no holes and no leaks.
+there are no holes and no leaks. The console's domain tool is left out: with it
+the experimenter could read and change anything, and KeyKOS keeps it closely held.
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel(); con = k.console
@@ -128,6 +129,12 @@ def _factory_verdict(k, requestor_key) -> Verdict:
         return Verdict(factory, False, explanation=[
             f"{con.describe(requestor_key)} is not a requestor's key to a factory: "
             "Compare through a trusted factory would answer 2"])
+    # The console holds the domain tool, which KeyKOS keeps closely held: with it the
+    # experimenter can read and change anything, so every yield would "leak" to it.
+    # Judge the system as its programs see it: without the console's domain tool.
+    G.remove_edges_from([(u, v, key) for u, v, key, d in G.out_edges(con.root, keys=True,
+                                                                      data=True)
+                         if d["key_type"] == "domtool"])
     G.add_node(REQUESTOR_VERTEX, kind="domain", label="a fresh requestor", program="")
     G.add_node(REQUESTOR_BANK, kind="domain", label="its bank", program="spacebank")
     G.add_edge(REQUESTOR_VERTEX, factory, key_type="start", databyte=REQUESTOR, slot=0,

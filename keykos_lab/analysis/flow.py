@@ -147,9 +147,11 @@ def can_flow(G, source, sink, *, witness: bool = False):
     return path if witness else path is not None
 
 
-def flows(G, subjects=None) -> pd.DataFrame:
+def flows(G, subjects=None, *, engine: str = "auto") -> pd.DataFrame:
     """The flow matrix: rows are sources, columns sinks, True where information
-    can move (default subjects: every freely acting domain).
+    can move (default subjects: every freely acting domain). ``engine`` as for
+    :func:`~.authority.authority`: ``"csr"`` (the default for a
+    ``CapabilityCSR``) computes it on arrays.
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -157,6 +159,13 @@ def flows(G, subjects=None) -> pd.DataFrame:
     >>> bool(m.loc[con.root, con.root])
     True
     """
+    if engine == "auto":
+        engine = "reference" if hasattr(G, "nodes") else "csr"
+    if engine == "csr":
+        from .fast import flows_frame
+        return flows_frame(G, subjects)
+    if engine != "reference":
+        raise ValueError(f"engine is 'auto', 'reference' or 'csr', not {engine!r}")
     c = Closure(G)
     F = flow_graph(G, c)
     if subjects is None:

@@ -32,7 +32,7 @@ INWARD = frozenset({"read", "fetch", "sense", "call", "control"})
 
 #: Programs of the trusted base, by the behaviour the analyses give them.
 SYSTEM_PROGRAMS = {"spacebank": "bank", "sbt": "oracle", "dcc": "dcc", "dc": "dc",
-                   "kidc": "oracle", "kid": "kid", "fcc": "fcc"}
+                   "kidc": "kidc", "kid": "kid", "fcc": "fcc"}
 
 # fcc.ck key registers of a factory and the slots of its PTOOLS node.
 COMP_REG, DC_REG, PTOOLS_REG = 0, 6, 11
@@ -53,7 +53,7 @@ def behaviour(G, v) -> str:
     'free'
     """
     if isinstance(v, tuple):
-        return v[0] if v[0] in ("bank", "dc") else "free"
+        return "free"
     attrs = G.nodes[v] if v in G else {}
     kind = attrs.get("kind")
     if kind == "misc" or (isinstance(v, str) and v.startswith("misc:")):

@@ -183,6 +183,27 @@ class Kernel:
         """A fresh key of ``ktype`` to live object ``oid`` (kernel use)."""
         return Key(ktype, oid, databyte, self.objs[oid].alloc)
 
+    def copy(self) -> Kernel:
+        """An independent deep copy of a quiescent kernel: objects, domains, log, console.
+
+        Running handlers are Python generators, which cannot be copied; a kernel
+        where any domain is in the middle of one raises :class:`KernelError` naming them.
+
+        >>> k = Kernel(); c = k.copy()
+        >>> c.console.call(c.console.dkc, 0).rc, len(c.log) == len(k.log) + 1
+        (0, True)
+        >>> c.console is not k.console and c.console.kernel is c
+        True
+        """
+        import copy
+
+        busy = [ds for ds in self.domains.values() if ds.proc is not None]
+        if busy:
+            names = ", ".join(f"#{ds.root} ({ds.program or '?'})" for ds in busy)
+            raise KernelError(f"cannot copy a kernel while handlers are mid-flight (generators "
+                              f"cannot be copied): {names}")
+        return copy.deepcopy(self)
+
     def domain_state(self, root: int) -> DomainState:
         """The kernel state of the domain rooted at node ``root`` (made on demand)."""
         ds = self.domains.get(root)
