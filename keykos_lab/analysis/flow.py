@@ -137,8 +137,13 @@ def can_flow(G, source, sink, *, witness: bool = False):
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
-    >>> can_flow(k.capability_graph(), con.target(con["bank"]), con.root)
-    False
+    >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+    >>> ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
+    >>> w = con.target(kl.build_domain(con, "echo", keys={0: page}))
+    >>> r = con.target(kl.build_domain(con, "echo", keys={0: ro}))
+    >>> G = k.capability_graph(); G.remove_node(con.root)    # the builder leaves the scene
+    >>> can_flow(G, w, r), can_flow(G, r, w)
+    (True, False)
     """
     for v in (source, sink):
         if v not in G:
