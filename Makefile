@@ -37,6 +37,8 @@ lint: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py
+	$(BIN)/python bench/graph.py
+	cat bench/results-kernel.md bench/results-graph.md > bench/results.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

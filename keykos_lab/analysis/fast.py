@@ -190,28 +190,25 @@ class FastAuthority:
         n2 = 2 * self.n
         full = self._reached(self.pulls, [self.group[subject]], n2)
         seen = full[self.holder_group]
-        keys = [np.stack([self.dst[seen], self.kt[seen], self.db[seen]], axis=1)]
-        # Sense keys seen: their targets' groups, and all they read, diminished.
-        # (sense keys, and the sense keys it makes from node and fetch keys)
+        held = _unique(_code(self.dst[seen], self.kt[seen], self.db[seen]))
+        codes = [held, _derived(held)]
+        # Sense keys seen (and those it makes from node and fetch keys): their
+        # targets' groups, and all those read on from there, diminished.
         sense = seen & np.isin(self.kt, (SENSE, NODE, FETCH))
         starts = _unique(np.concatenate([
             self.group[self.dst[sense]],
             self.group[self.root_of[sense][self.root_of[sense] >= 0]]]))
         sensed = self._reached(self.senses, starts, n2)
         dim = sensed[self.holder_group]
-        held = np.stack([self.dst[dim], self.kt[dim], self.db[dim]], axis=1)
         # Weaker keys exist where a domain holds the key: in what the active groups
         # among the sensed ones fetch.
         makers = self._reached(self.pulls, np.flatnonzero(sensed & self.active), n2)
-        acting = makers[self.holder_group[dim]]
-        made = _derived(held[acting])
-        keys.append(_diminished(np.concatenate([held, made, _derived(made)])))
-        made = _derived(keys[0])
-        keys += [made, _derived(made)]                # node → segment → read-only segment
-        rows = np.concatenate(keys)
-        code = _unique((rows[:, 0] << 16) | (rows[:, 1] << 8) | rows[:, 2])
+        acting = dim & makers[self.holder_group]
+        seen_dim = _unique(_code(self.dst[dim], self.kt[dim], self.db[dim]))
+        made = _derived(_unique(_code(self.dst[acting], self.kt[acting], self.db[acting])))
+        codes.append(_diminished(_unique(np.concatenate([seen_dim, made]))))
+        code = _unique(np.concatenate(codes))
         return np.stack([code >> 16, (code >> 8) & 0xFF, code & 0xFF], axis=1)
-
 
     # ------------------------------------------------------------------ flows
     def flow_graph(self) -> csr_array:
@@ -308,35 +305,36 @@ def _unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _diminished(keys: np.ndarray) -> np.ndarray:
-    """The sensory versions of keys, DK(0)s dropped."""
-    kt = _SENSORY_KT[keys[:, 1], keys[:, 2]]
-    ok = kt >= 0
-    return np.stack([keys[ok, 0], kt[ok], _SENSORY_DB[keys[:, 1], keys[:, 2]][ok]], axis=1)
+def _code(target, kt, db) -> np.ndarray:
+    """One int64 per key: target << 16 | type << 8 | databyte."""
+    return (np.asarray(target, np.int64) << 16) | (np.asarray(kt, np.int64) << 8) | \
+        np.asarray(db, np.int64)
 
 
-def _derived(keys: np.ndarray) -> np.ndarray:
-    """The weaker keys a holder makes from its keys (as the reference's ``_derived``)."""
-    t, kt, db = keys[:, 0], keys[:, 1], keys[:, 2]
-    out = []
+def _diminished(codes: np.ndarray) -> np.ndarray:
+    """The sensory versions of keys (codes), DK(0)s dropped."""
+    kt, db = (codes >> 8) & 0xFF, codes & 0xFF
+    new_kt = _SENSORY_KT[kt, db]
+    ok = new_kt >= 0
+    return _code(codes[ok] >> 16, new_kt[ok], _SENSORY_DB[kt, db][ok])
 
-    def add(mask, new_kt, new_db):
-        kinds = kt[mask] if new_kt is None else np.full(mask.sum(), new_kt)
-        dbs = new_db[mask] if isinstance(new_db, np.ndarray) else np.full(mask.sum(), new_db)
-        out.append(np.stack([t[mask], kinds, dbs], axis=1))
 
+def _derived(codes: np.ndarray) -> np.ndarray:
+    """The weaker keys a holder makes from its keys (codes), and the ones it makes
+    from those (node → segment → read-only segment), as the reference derives them."""
+    t, kt, db = codes >> 16, (codes >> 8) & 0xFF, codes & 0xFF
     node, fetch = kt == NODE, kt == FETCH
-    for kind in (FETCH, SEGMENT, FRONTEND):          # Make…Key: its databyte, or any (0)
-        add(node, kind, db)
-        add(node, kind, 0)
-    add(node | fetch, SENSE, db | 0xC0)
-    add(node, SENSE, 0xC0)
-    add(node, METER, 0)
-    add(np.isin(kt, (PAGE, SEGMENT)) & (db & RO == 0), None, db | RO)
-    add(kt == DOMAIN, START, 0)
-    add(kt == DOMAIN, RESUME, FAULT)
-    add(kt == DOMAIN, RESUME, RETURN)
-    return np.concatenate(out) if out else keys[:0]
+    domain, writable = kt == DOMAIN, np.isin(kt, (PAGE, SEGMENT)) & (db & RO == 0)
+    tn, dn = t[node], db[node]
+    out = [_code(t[writable], kt[writable], db[writable] | RO),
+           _code(t[node | fetch], SENSE, db[node | fetch] | 0xC0)]
+    for b in (dn, 0):                            # Make…Key: its databyte, or any (0)
+        out += [_code(tn, FETCH, b), _code(tn, SEGMENT, b), _code(tn, FRONTEND, b),
+                _code(tn, SEGMENT, np.asarray(b) | RO)]
+    out += [_code(tn, SENSE, 0xC0), _code(tn, METER, 0)]
+    out += [_code(t[domain], START, 0), _code(t[domain], RESUME, FAULT),
+            _code(t[domain], RESUME, RETURN)]
+    return np.concatenate(out)
 
 
 def _engine(system) -> FastAuthority:
