@@ -459,13 +459,9 @@ def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
     >>> sorted(set(a.key_type))[:3]
     ['discrim', 'dkc', 'domain']
     """
-    if engine == "auto":
-        engine = "reference" if hasattr(G, "nodes") else "csr"
-    if engine == "csr":
+    if pick_engine(G, engine) == "csr":
         from .fast import authority_frame
         return authority_frame(G, subject)
-    if engine != "reference":
-        raise ValueError(f"engine is 'auto', 'reference' or 'csr', not {engine!r}")
     closure = closure_for(G, subject)
     rows = [{"target": key[0], "key_type": key[1], "databyte": key[2],
              "rights": rights_of(key[1], key[2]), "sensory": is_sensory(key[1], key[2]),
@@ -475,6 +471,19 @@ def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
 
 
 COLUMNS = ["target", "key_type", "databyte", "rights", "sensory", "via"]
+
+
+def pick_engine(G, engine: str) -> str:
+    """``"reference"`` or ``"csr"``: ``"auto"`` picks by what ``G`` is.
+
+    >>> pick_engine(None, "auto"), pick_engine(None, "reference")
+    ('csr', 'reference')
+    """
+    if engine == "auto":
+        return "reference" if hasattr(G, "nodes") else "csr"
+    if engine not in ("reference", "csr"):
+        raise ValueError(f"engine is 'auto', 'reference' or 'csr', not {engine!r}")
+    return engine
 
 
 def closure_for(G, subject) -> Closure:

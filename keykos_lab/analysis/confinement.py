@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .authority import Closure, origin
-from .flow import flow_graph
+from .flow import flow_graph, path_to
 from .model import (
     COPY,
     FETCHER,
@@ -96,11 +96,9 @@ def _verdict(G, closure, subject, allowed, holes, explanation) -> Verdict:
                 and not _made_by(u, subject, allowed):
             if origin(u) not in told:       # one leak per party (its summaries are its own)
                 told.add(origin(u))
-                path = [u]
-                while parent[path[-1]] is not None:
-                    path.append(parent[path[-1]])
-                leaks.append(path[::-1])
-                explanation.append("leak: " + " → ".join(_name(G, x) for x in path[::-1]))
+                path = path_to(parent, u)
+                leaks.append(path)
+                explanation.append("leak: " + " → ".join(_name(G, x) for x in path))
             continue
         if u in allowed and u != subject:
             continue

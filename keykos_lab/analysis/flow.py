@@ -32,7 +32,7 @@ from collections import deque
 import networkx as nx
 import pandas as pd
 
-from .authority import Closure
+from .authority import Closure, pick_engine
 from .convert import rights_of
 
 _OUT = frozenset({"write", "store"})
@@ -118,10 +118,7 @@ def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
     while todo:
         u = todo.popleft()
         if u == sink:
-            path = [u]
-            while parent[path[-1]] is not None:
-                path.append(parent[path[-1]])
-            return path[::-1]
+            return path_to(parent, u)
         if u in avoid and u != source:
             continue
         for v in F.successors(u):
@@ -129,6 +126,18 @@ def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
                 parent[v] = u
                 todo.append(v)
     return None
+
+
+def path_to(parent: dict, v) -> list:
+    """The path a breadth-first search's ``parent`` links give from its start to ``v``.
+
+    >>> path_to({1: None, 2: 1, 3: 2}, 3)
+    [1, 2, 3]
+    """
+    path = [v]
+    while parent[path[-1]] is not None:
+        path.append(parent[path[-1]])
+    return path[::-1]
 
 
 def can_flow(G, source, sink, *, witness: bool = False):
@@ -164,13 +173,9 @@ def flows(G, subjects=None, *, engine: str = "auto") -> pd.DataFrame:
     >>> bool(m.loc[con.root, con.root])
     True
     """
-    if engine == "auto":
-        engine = "reference" if hasattr(G, "nodes") else "csr"
-    if engine == "csr":
+    if pick_engine(G, engine) == "csr":
         from .fast import flows_frame
         return flows_frame(G, subjects)
-    if engine != "reference":
-        raise ValueError(f"engine is 'auto', 'reference' or 'csr', not {engine!r}")
     c = Closure(G)
     F = flow_graph(G, c)
     if subjects is None:

@@ -365,28 +365,31 @@ def build_yield(dom, msg):
         yield dom.call(me, Domain.SwapKey + reg, key)
     # 5. A keeper that is a factory is asked for the keeper; symbols go to slot 10.
     if kinds >> 16 & 1:
-        r = yield dom.call(keeper, 2, psb, meter, w)
-        if r.rc != 0:
-            yield from die(dom, dc, caller, psb, r.rc)
-            return
-        keeper = r.keys[0]
+        keeper = yield from product(dom, keeper, msg.keys, dc)
     yield dom.call(me, Domain.SwapKeeper, keeper)
     yield dom.call(me, Domain.Swap + 10, symbols)
     # 6. Only now does the yield run on the requestor's meter.
     yield dom.call(me, Domain.SwapMeter, meter)
     # 7. A program that is a factory is asked for the address segment.
     if kinds >> 17 & 1:
-        r = yield dom.call(program, 2, psb, meter, w)
-        if r.rc != 0:
-            yield from die(dom, dc, caller, psb, r.rc)
-            return
-        program = r.keys[0]
+        program = yield from product(dom, program, msg.keys, dc)
     # 8. repmem: the builder's program, with the requestor's message and the ordinal.
     yield dom.call(me, Domain.PutRegs, data=ordinal.to_bytes(8, "big") + bytes(8 * 15))
     for reg, key in zip(ENTRY, (psb, meter, w, caller)):
         yield dom.call(me, Domain.SwapKey + reg, key)
     entry = start.to_bytes(8, "big") + msg.order.to_bytes(4, "big") + msg.data
     yield dom.call(me, Domain.ReplaceMemory, program, data=entry)
+
+
+def product(dom, factory, keys, dc):
+    """A component that is a factory (keeper or program) is asked for the real one,
+    with the requestor's bank, meter and key. If it answers rc ≠ 0, the child dies
+    with that rc to the requestor (its DC takes it apart) and this never returns."""
+    psb, meter, w, caller = keys
+    r = yield dom.call(factory, 2, psb, meter, w)
+    if r.rc != 0:
+        yield from die(dom, dc, caller, psb, r.rc)
+    return r.keys[0]
 
 
 # ------------------------------------------------------------ fetcher, copy
