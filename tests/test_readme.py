@@ -40,3 +40,8 @@ def test_readme_factory_example_runs(capsys):
 def test_readme_analysis_example_runs(capsys):
     exec(compile(python_blocks()[3], "README.md", "exec"), {})
     assert capsys.readouterr().out == "False 1 True\n['discrim', 'dkc', 'domain', 'domtool']\n"
+
+
+def test_readme_real_systems_example_runs(capsys):
+    exec(compile(python_blocks()[4], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "True False\n"
