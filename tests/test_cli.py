@@ -1,0 +1,238 @@
+"""The ``keykos-lab`` command, driven as a user would: ``python -m keykos_lab.cli`` in a
+subprocess. The real inputs come from the external folder (``KEYKOS_LAB_EXTERNAL``, else
+``shared/external`` next to the repository); tests needing them skip when it is absent."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from keykos_lab.analysis import read_node_link
+from keykos_lab.cli import SYSTEM
+
+REPO = Path(__file__).resolve().parents[1]
+EXTERNAL = Path(os.environ.get("KEYKOS_LAB_EXTERNAL")
+                or Path(__file__).resolve().parents[1] / ".." / "shared" / "external")
+ADDER = EXTERNAL / "sel4-capdl" / "capDL-tool" / "camkes-adder-arm.cdl"
+MICROKIT = EXTERNAL / "sel4-microkit-sdf" / "microkit" / "example"
+PASSIVE = MICROKIT / "passive_server" / "passive_server.system"
+DOMAINS = MICROKIT / "domains" / "domains.system"
+CLIENT, SERVER = "client_client_0_control_tcb", "adder_adder_a_0000_tcb"
+
+needs_capdl = pytest.mark.skipif(not ADDER.is_file(),
+                                 reason=f"capDL file not found at {ADDER} "
+                                        "(set KEYKOS_LAB_EXTERNAL)")
+needs_microkit = pytest.mark.skipif(not PASSIVE.is_file() or not DOMAINS.is_file(),
+                                    reason=f"Microkit files not found under {MICROKIT} "
+                                           "(set KEYKOS_LAB_EXTERNAL)")
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def cli_all(*commands: Sequence[str | Path]) -> list[subprocess.CompletedProcess[str]]:
+    """Run several command lines at once (each is a fresh interpreter: ~1 s of imports)."""
+    procs = [(c, subprocess.Popen([sys.executable, "-m", "keykos_lab.cli", *map(str, c)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  cwd=REPO, env=_env()))
+             for c in commands]
+    done = []
+    for c, p in procs:
+        out, err = p.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(list(map(str, c)), p.returncode, out, err))
+    return done
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return cli_all(args)[0]
+
+
+# ------------------------------------------------------------------------------ analyze
+@needs_capdl
+def test_analyze_capdl_text_and_json_with_flow_witness():
+    r, j = cli_all(("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER),
+                   ("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER, "--json"))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    out = r.stdout
+    assert f"subject {CLIENT}: can come to hold 65 keys" in out
+    assert "    page            22" in out
+    assert "  can call (" in out and "    p_ep\n" in out
+    assert "  can write to (" in out and "    adder_cnode\n" in out
+    assert f"flow {CLIENT} -> {SERVER}: yes" in out
+    witness = next(line for line in out.splitlines() if line.startswith("  witness: "))
+    path = witness.removeprefix("  witness: ").split(" -> ")
+    assert path[0] == CLIENT and path[-1] == SERVER
+
+    assert j.returncode == 0, j.stderr
+    data = json.loads(j.stdout)
+    assert data["format"] == "capdl" and data["subject"] == CLIENT
+    assert data["keys"] == sum(data["by_key_type"].values()) == 65
+    assert data["by_key_type"]["page"] == 22
+    assert "p_ep" in data["calls"] and "adder_cnode" in data["writes"]
+    flow = data["flow"]
+    assert flow["can_flow"] is True and flow["witness"] == path
+
+
+@needs_microkit
+def test_analyze_microkit_text_and_json():
+    r, j = cli_all(("analyze", PASSIVE, "--subject", "client"),
+                   ("analyze", PASSIVE, "--subject", "client", "--sink", "server", "--json"))
+    assert r.returncode == 0, r.stderr
+    assert "(microkit): 3 vertices, 3 keys" in r.stdout
+    assert "subject client: can come to hold 3 keys" in r.stdout
+    assert "  can call (1):\n    server\n" in r.stdout
+    assert "flow" not in r.stdout
+    assert j.returncode == 0, j.stderr
+    data = json.loads(j.stdout)
+    assert data["by_key_type"] == {"page": 2, "start": 1}
+    assert data["calls"] == ["server"] and data["writes"] == ["channel:server:0-client:0"]
+    assert data["flow"] == {"source": "client", "sink": "server", "can_flow": True,
+                            "witness": ["client", "server"]}
+
+
+@needs_microkit
+def test_analyze_no_flow_exits_1():
+    r, j = cli_all(("analyze", DOMAINS, "--subject", "collector", "--sink", "emitter"),
+                   ("analyze", DOMAINS, "--subject", "collector", "--sink", "emitter", "--json"))
+    assert r.returncode == 1 and j.returncode == 1, r.stderr
+    assert "flow collector -> emitter: no" in r.stdout and "witness" not in r.stdout
+    data = json.loads(j.stdout)
+    assert data["flow"]["can_flow"] is False and data["flow"]["witness"] is None
+
+
+@needs_capdl
+def test_unknown_subject_and_sink_exit_2():
+    nobody, cnode, nowhere = cli_all(("analyze", ADDER, "--subject", "nobody"),
+                                     ("analyze", ADDER, "--subject", "adder_cnode"),
+                                     ("analyze", ADDER, "--subject", CLIENT, "--sink", "nowhere"))
+    assert nobody.returncode == 2 and nobody.stdout == ""
+    assert "unknown subject 'nobody'" in nobody.stderr and CLIENT in nobody.stderr
+    assert cnode.returncode == 2                         # a vertex, but not a domain
+    assert "'adder_cnode' is a node, not a domain" in cnode.stderr
+    assert nowhere.returncode == 2 and "unknown sink 'nowhere'" in nowhere.stderr
+
+
+def test_missing_file_and_unknown_suffix_exit_2(tmp_path):
+    (tmp_path / "x.txt").write_text("hello")
+    absent, txt, no_subject = cli_all(("analyze", tmp_path / "absent.cdl", "--subject", "t"),
+                                      ("analyze", tmp_path / "x.txt", "--subject", "t"),
+                                      ("analyze", tmp_path / "x.txt"))
+    assert absent.returncode == 2 and "absent.cdl: no such file" in absent.stderr
+    assert txt.returncode == 2 and "'.txt'" in txt.stderr
+    assert no_subject.returncode == 2 and "--subject" in no_subject.stderr
+
+
+def test_malformed_file_exit_3(tmp_path):
+    bad = tmp_path / "bad.cdl"
+    bad.write_text("arch arm11\nobjects {\n  t = foo\n}\n")
+    xml = tmp_path / "bad.system"
+    xml.write_text("<system>\n<protection_domain name='a'>\n</system>\n")
+    r, g = cli_all(("analyze", bad, "--subject", "t"), ("graph", xml, "-o", tmp_path / "g.json"))
+    assert r.returncode == 3 and r.stdout == ""
+    assert f"{bad}:3: unknown object type 'foo'" in r.stderr
+    assert g.returncode == 3 and f"{xml}:" in g.stderr
+    assert not (tmp_path / "g.json").exists()
+
+
+def test_analyze_inline_microkit(tmp_path):
+    spec = tmp_path / "two.system"
+    spec.write_text(SYSTEM)
+    r = cli("analyze", spec, "--subject", "a", "--sink", "b", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert (data["writes"], data["calls"], data["flow"]["witness"]) == (
+        ["channel:a:0-b:0"], ["b"], ["a", "b"])
+
+
+# ------------------------------------------------------------------------------ graph
+@needs_capdl
+def test_graph_exports_read_back(tmp_path):
+    gml, js = tmp_path / "adder.graphml", tmp_path / "adder.json"
+    r, rj = cli_all(("graph", ADDER, "-o", gml), ("graph", ADDER, "--output", js))
+    assert r.returncode == 0, r.stderr
+    assert "107 vertices, 106 keys" in r.stdout
+    G = nx.read_graphml(gml)
+    assert G.number_of_nodes() == 107 and G.number_of_edges() == 106
+    assert G.nodes[CLIENT]["kind"] == "domain"
+    assert rj.returncode == 0, rj.stderr
+    H = read_node_link(js)
+    assert H.number_of_nodes() == 107 and H.number_of_edges() == 106
+    # the JSON export is an input too
+    r = cli("analyze", js, "--subject", CLIENT, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["keys"] == 65
+
+
+def test_graph_png_and_unknown_format_exit_2(tmp_path):
+    spec = tmp_path / "s.system"
+    spec.write_text(SYSTEM)
+    png, dot = cli_all(("graph", spec, "-o", tmp_path / "g.png"),
+                       ("graph", spec, "-o", tmp_path / "g.dot"))
+    assert png.returncode == 2 and "needs matplotlib (issue 5)" in png.stderr
+    assert dot.returncode == 2 and ".graphml or .json" in dot.stderr
+    assert list(tmp_path.iterdir()) == [spec]
+
+
+# ------------------------------------------------------------------------------ run
+def test_run_empty_child_writes_events_and_graph(tmp_path):
+    events, graph = tmp_path / "ev.csv", tmp_path / "g.graphml"
+    r = cli("run", "empty_child", "--events", events, "--graph", graph)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["step", "events", "description"]
+    assert lines[1].startswith("domain creator ")
+    assert "  count after first call: 2" in lines and "  child key registers: 0" in lines
+    header = events.read_text().splitlines()[0].split(",")
+    assert header[:4] == ["seq", "tick", "event", "jump"]
+    assert len(events.read_text().splitlines()) > 100
+    G = nx.read_graphml(graph)
+    assert G.nodes["misc:dkc"]["kind"] == "misc"
+    assert f"wrote {events}:" in r.stdout and f"wrote {graph}:" in r.stdout
+
+
+def test_run_bad_outputs_and_unknown_scenario(tmp_path):
+    commands = [("run", "nope"), ("run", "empty_child", "--events", tmp_path / "ev.xlsx"),
+                ("run", "empty_child", "--graph", tmp_path / "g.png")]
+    if importlib.util.find_spec("pyarrow") is None:
+        commands.append(("run", "empty_child", "--events", tmp_path / "ev.parquet"))
+    nope, xlsx, png, *parquet = cli_all(*commands)
+    assert nope.returncode == 2 and "invalid choice" in nope.stderr
+    assert xlsx.returncode == 2 and ".csv or .parquet" in xlsx.stderr and xlsx.stdout == ""
+    assert png.returncode == 2 and "matplotlib" in png.stderr and png.stdout == ""
+    for r in parquet:
+        assert r.returncode == 2 and "needs pyarrow" in r.stderr and r.stdout == ""
+
+
+# ------------------------------------------------------------------------------ lab, help
+def test_lab_print():
+    r = cli("lab", "--print")
+    assert r.returncode == 0, r.stderr
+    assert "jupyter lab" in r.stdout or "jupyter\" lab" in r.stdout or "make lab" in r.stdout
+    assert "notebooks" in r.stdout
+
+
+HELP = [
+    ([], ["analyze", "graph", "run", "lab", "exit codes"]),
+    (["analyze"], ["--subject", "--sink", "--json", "capDL", "Microkit", "exit codes"]),
+    (["graph"], ["--output", ".graphml", "matplotlib"]),
+    (["run"], ["empty_child", "tso_domain_key", "tso_setuid", "--events", "--graph"]),
+    (["lab"], ["--print", "make lab"]),
+]
+
+
+def test_help():
+    for (command, words), r in zip(HELP, cli_all(*[[*c, "--help"] for c, _ in HELP])):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("usage: keykos-lab " + " ".join(command)), r.stdout
+        for w in words:
+            assert w in r.stdout, (command, w)
