@@ -328,8 +328,10 @@ def _fetch(relpath: str, sha: str, url: str, dest: Path) -> None:
         raise
 
 
-def external(name: str) -> Path:
-    """The folder holding external dataset ``name``, downloading it to the cache if needed.
+def external(name: str, *, download: bool = True) -> Path | None:
+    """The folder holding external dataset ``name``, downloading it to the cache if needed
+    (with ``download=False``: None instead of downloading, for callers that would rather
+    skip than wait on the network).
 
     See the module docstring for where it looks. Raises :class:`ValueError` for an
     unknown name and :class:`DatasetError` when ``$KEYKOS_LAB_EXTERNAL/<name>`` is
@@ -353,6 +355,8 @@ def external(name: str) -> Path:
         return shared
     cache = cache_dir(name)
     todo = set(_bad_files(name, cache))
+    if todo and not download:
+        return None
     for relpath, sha, url in manifest(name):
         if relpath in todo:
             _fetch(relpath, sha, url, _target(cache, relpath))

@@ -221,3 +221,11 @@ def test_unreachable_server(isolated, monkeypatch, tiny):
     monkeypatch.setattr(ds, "TIMEOUT", 2.0)
     with pytest.raises(ds.DatasetError, match="download failed"):
         ds.external("tiny")
+
+
+def test_without_download_a_missing_dataset_is_none(tmp_path, monkeypatch):
+    monkeypatch.delenv(ds.ENV_VAR, raising=False)
+    monkeypatch.setattr(ds, "SHARED_EXTERNAL", tmp_path / "nowhere")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(ds, "UPSTREAM_BASE", "http://127.0.0.1:9")   # never reached
+    assert ds.external("fuchsia-cml", download=False) is None
