@@ -24,7 +24,8 @@ Exit codes:
   ``file:line``, goes to stderr).
 
 Errors go to stderr as ``keykos-lab: error: ...``; nothing else is printed but
-the results (no progress bars).
+the results; `analyze` shows a progress bar on standard error when that is a
+terminal (tqdm leaves it out in pipes and scripts).
 
 >>> main(["run", "empty_child"])
 step ...
@@ -191,12 +192,23 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stages(total: int, what: str):
+    """A progress bar on standard error for work that can take a while; tqdm leaves it
+    out when standard error is not a terminal (pipes, scripts, tests)."""
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=what, unit="step", disable=None, file=sys.stderr, leave=False)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    G, fmt = load_graph(args.file)
-    _check_subject(G, args.subject)
-    if args.sink is not None:
-        _check_sink(G, args.sink)
-    s = summarize(G, args.subject, args.sink)
+    with _stages(2, "reading") as bar:
+        G, fmt = load_graph(args.file)
+        _check_subject(G, args.subject)
+        if args.sink is not None:
+            _check_sink(G, args.sink)
+        bar.update()
+        bar.set_description("analysing")
+        s = summarize(G, args.subject, args.sink)
+        bar.update()
     if args.json:
         out = {"file": str(args.file), "format": fmt, "vertices": G.number_of_nodes(),
                "edges": G.number_of_edges(), **s}

@@ -236,3 +236,29 @@ def test_help():
         assert r.stdout.startswith("usage: keykos-lab " + " ".join(command)), r.stdout
         for w in words:
             assert w in r.stdout, (command, w)
+
+
+def test_analyze_shows_progress_on_a_terminal_only(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from keykos_lab.cli import SYSTEM
+
+    spec = tmp_path / "two.system"
+    spec.write_text(SYSTEM)
+    command = [sys.executable, "-m", "keykos_lab.cli", "analyze", str(spec), "--subject", "a"]
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))   # 80 columns
+    try:
+        done = subprocess.run(command, cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+                              stderr=slave, text=True, timeout=60)
+    finally:
+        os.close(slave)
+    shown = os.read(master, 1 << 16).decode(errors="replace")
+    os.close(master)
+    assert done.returncode == 0 and "subject a" in done.stdout
+    assert "analysing" in shown or "reading" in shown          # tqdm drew on the terminal
+    piped = cli("analyze", spec, "--subject", "a")
+    assert piped.stderr == ""                                   # and nothing in a pipe
