@@ -262,3 +262,14 @@ def test_analyze_shows_progress_on_a_terminal_only(tmp_path):
     assert "analysing" in shown or "reading" in shown          # tqdm drew on the terminal
     piped = cli("analyze", spec, "--subject", "a")
     assert piped.stderr == ""                                   # and nothing in a pipe
+
+
+def test_run_writes_the_event_log_as_parquet(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "ev.parquet"
+    r = cli("run", "empty_child", "--events", out)
+    assert r.returncode == 0, r.stderr
+    ev = pd.read_parquet(out)
+    assert list(ev.columns[:4]) == ["seq", "tick", "event", "jump"] and len(ev) > 100
+    assert str(ev.event.dtype) == "category"            # types survive, unlike in CSV
