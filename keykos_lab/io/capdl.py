@@ -522,14 +522,7 @@ class _Parser:
             kw = self.word("'child_of'")
             if kw.text != "child_of":
                 raise self.err(f"expected 'child_of' after '-', found {kw.text!r}", kw)
-            if self.at("("):
-                self.next()
-                self._ref("a container object name")
-                self.expect(",", "in (container, slot)")
-                self._slot_word()
-                self.expect(")", "to close (container, slot)")
-            else:
-                self.word("a cap name")
+            self._cap_ref()
         e = _Entry(slot, expr, params, line, capname)
         if capname is not None:
             self._name_cap(capname, ("entry", e), line)
@@ -560,7 +553,8 @@ class _Parser:
             ref = self._ref("an irq object")
             self.irqs.append((num, ref, ref[2]))
 
-    def _cdt_ref(self) -> None:
+    def _cap_ref(self) -> None:
+        """A cap named by ``(container, slot)`` or by its name (checked, not kept)."""
         if self.at("("):
             self.next()
             self._ref("a container object name")
@@ -569,6 +563,9 @@ class _Parser:
             self.expect(")", "to close (container, slot)")
         else:
             self.word("a cap name or (container, slot)")
+
+    def _cdt_ref(self) -> None:
+        self._cap_ref()
         if self.at("{"):
             self.next()
             while not self.at("}"):
