@@ -14,6 +14,7 @@ ticks to the domain's meter chain (D4), so a run is reproducible event for event
 
 from __future__ import annotations
 
+import copy
 import random
 import struct
 from collections import deque
@@ -195,8 +196,6 @@ class Kernel:
         >>> c.console is not k.console and c.console.kernel is c
         True
         """
-        import copy
-
         busy = [ds for ds in self.domains.values() if ds.proc is not None]
         if busy:
             names = ", ".join(f"#{ds.root} ({ds.program or '?'})" for ds in busy)
