@@ -127,8 +127,11 @@ class FastAuthority:
             seen = joins & reach[hg]
             star = n2 + hg[seen]
             has_root = stores[seen] & (root_of[seen] >= 0)
+            # A star links to a child's only if that child leads to such keys: two
+            # groups that fetch from one holding none must not be joined through it.
+            live = self._reached(pulls.T.tocsr(), _unique(hg[seen]), n2)
             pu, pv = pulls.nonzero()
-            inside = reach[pu] & reach[pv]
+            inside = reach[pu] & reach[pv] & live[pv]
             acting = np.flatnonzero(active)
             a = np.concatenate([vertices, star, star[has_root], n2 + pu[inside], acting])
             b = np.concatenate([group, dst[seen], root_of[seen][has_root], n2 + pv[inside],
