@@ -66,19 +66,10 @@ def new_domain(con, new_node):
 NEEDS_EXTERNAL = {"06_real_systems.ipynb": ("sel4-capdl", "sel4-microkit-sdf", "fuchsia-cml")}
 
 
-def _at_hand(name):
-    from keykos_lab import datasets
-    try:
-        return datasets.external(name, download=False) is not None
-    except datasets.DatasetError:
-        return False
-
-
 def pytest_collection_modifyitems(config, items):
+    from external_data import REASON, found
+
     for item in items:
-        missing = [n for n in NEEDS_EXTERNAL.get(item.path.name, ()) if not _at_hand(n)]
+        missing = [n for n in NEEDS_EXTERNAL.get(item.path.name, ()) if found(n) is None]
         if missing:
-            item.add_marker(pytest.mark.skip(
-                reason=f"external specifications not found locally: {', '.join(missing)} "
-                       "(set $KEYKOS_LAB_EXTERNAL, or run keykos_lab.datasets.external(name) "
-                       "once online)"))
+            item.add_marker(pytest.mark.skip(reason=f"{', '.join(missing)}: {REASON}"))

@@ -14,25 +14,21 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from external_data import REASON, root
 
 from keykos_lab.analysis import read_node_link
 from keykos_lab.cli import SYSTEM
 
 REPO = Path(__file__).resolve().parents[1]
-EXTERNAL = Path(os.environ.get("KEYKOS_LAB_EXTERNAL")
-                or Path(__file__).resolve().parents[1] / ".." / "shared" / "external")
-ADDER = EXTERNAL / "sel4-capdl" / "capDL-tool" / "camkes-adder-arm.cdl"
-MICROKIT = EXTERNAL / "sel4-microkit-sdf" / "microkit" / "example"
+ADDER = root("sel4-capdl") / "capDL-tool" / "camkes-adder-arm.cdl"
+MICROKIT = root("sel4-microkit-sdf") / "microkit" / "example"
 PASSIVE = MICROKIT / "passive_server" / "passive_server.system"
 DOMAINS = MICROKIT / "domains" / "domains.system"
 CLIENT, SERVER = "client_client_0_control_tcb", "adder_adder_a_0000_tcb"
 
-needs_capdl = pytest.mark.skipif(not ADDER.is_file(),
-                                 reason=f"capDL file not found at {ADDER} "
-                                        "(set KEYKOS_LAB_EXTERNAL)")
+needs_capdl = pytest.mark.skipif(not ADDER.is_file(), reason=REASON)
 needs_microkit = pytest.mark.skipif(not PASSIVE.is_file() or not DOMAINS.is_file(),
-                                    reason=f"Microkit files not found under {MICROKIT} "
-                                           "(set KEYKOS_LAB_EXTERNAL)")
+                                    reason=REASON)
 
 
 def _env() -> dict[str, str]:

@@ -19,11 +19,10 @@ the experimenter could read and change anything, and KeyKOS keeps it closely hel
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from .authority import Closure, origin
-from .flow import flow_graph, path_to
+from .flow import flow_graph, path_to, searched
 from .model import (
     COPY,
     FETCHER,
@@ -88,24 +87,18 @@ def _verdict(G, closure, subject, allowed, holes, explanation) -> Verdict:
     acting domain it reaches first outside ``allowed`` is a leak (not searched past)."""
     F = flow_graph(G, closure)
     allowed = set(allowed) | {subject}
-    parent = {subject: None}
-    todo, leaks, told = deque([subject]), [], set()
-    while todo:
-        u = todo.popleft()
-        if u != subject and closure.behaviour(u) == "free" and u not in allowed \
-                and not _made_by(u, subject, allowed):
-            if origin(u) not in told:       # one leak per party (its summaries are its own)
-                told.add(origin(u))
-                path = path_to(parent, u)
-                leaks.append(path)
-                explanation.append("leak: " + " → ".join(_name(G, x) for x in path))
-            continue
-        if u in allowed and u != subject:
-            continue
-        for v in F.successors(u):
-            if v not in parent:
-                parent[v] = u
-                todo.append(v)
+
+    def outside(u) -> bool:
+        return closure.behaviour(u) == "free" and u not in allowed and \
+            not _made_by(u, subject, allowed)
+
+    leaks, told = [], set()
+    for u, parent in searched(F, subject, stop=lambda u: u in allowed or outside(u)):
+        if u != subject and outside(u) and origin(u) not in told:
+            told.add(origin(u))              # one leak per party (its summaries are its own)
+            path = path_to(parent, u)
+            leaks.append(path)
+            explanation.append("leak: " + " → ".join(_name(G, x) for x in path))
     if not leaks and not holes:
         explanation.append("no flow path leads out to anyone it was not allowed to tell")
     return Verdict(subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation)

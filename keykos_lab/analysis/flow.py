@@ -113,19 +113,32 @@ def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
     """
     if source not in F or sink not in F:
         return None
+    for u, parent in searched(F, source, stop=lambda v: v in avoid):
+        if u == sink:
+            return path_to(parent, u)
+    return None
+
+
+def searched(F: nx.DiGraph, source, stop=lambda v: False):
+    """Breadth-first search from ``source``: yields each vertex as it is reached,
+    with the parent links so far (for :func:`path_to`); it does not go on past a
+    vertex for which ``stop`` is true (the source excepted).
+
+    >>> F = nx.DiGraph([(1, 2), (2, 3), (1, 4)])
+    >>> [u for u, _ in searched(F, 1, stop=lambda v: v == 2)]
+    [1, 2, 4]
+    """
     parent = {source: None}
     todo = deque([source])
     while todo:
         u = todo.popleft()
-        if u == sink:
-            return path_to(parent, u)
-        if u in avoid and u != source:
+        yield u, parent
+        if u != source and stop(u):
             continue
         for v in F.successors(u):
             if v not in parent:
                 parent[v] = u
                 todo.append(v)
-    return None
 
 
 def path_to(parent: dict, v) -> list:

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from external_data import REASON, root
 
 from keykos_lab import analysis
 from keykos_lab.io.capdl import read_capdl, read_capdl_text
 from keykos_lab.io.errors import FormatError
 
-EXTERNAL = Path(os.environ.get("KEYKOS_LAB_EXTERNAL")
-                or Path(__file__).parents[2] / ".." / "shared" / "external")
-CAPDL = EXTERNAL / "sel4-capdl" / "capDL-tool"
-needs_files = pytest.mark.skipif(
-    not CAPDL.is_dir(),
-    reason=f"capDL test files not found at {CAPDL} (set KEYKOS_LAB_EXTERNAL to the folder "
-           "holding sel4-capdl/)")
+CAPDL = root("sel4-capdl") / "capDL-tool"
+needs_files = pytest.mark.skipif(not CAPDL.is_dir(), reason=REASON)
 
 VALID = ["camkes-adder-arm", "cap-dist-elf-simpleserver", "example-aarch64", "example-arm",
          "example-ia32", "hello-dump"]

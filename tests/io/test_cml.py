@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from external_data import REASON, root
 
 from keykos_lab.analysis import authority
 from keykos_lab.io.cml import parse_json5, read_cml, read_cml_text
 from keykos_lab.io.errors import FormatError
 
-
-def _external() -> Path:
-    env = os.environ.get("KEYKOS_LAB_EXTERNAL")
-    base = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "external"
-    return base / "fuchsia-cml"
-
-
-EXTERNAL = _external()
-needs_external = pytest.mark.skipif(
-    not (EXTERNAL / "src").is_dir(),
-    reason=f"external Fuchsia CML data not found at {EXTERNAL} (set KEYKOS_LAB_EXTERNAL)")
+EXTERNAL = root("fuchsia-cml")
+needs_external = pytest.mark.skipif(not (EXTERNAL / "src").is_dir(), reason=REASON)
 
 
 @pytest.fixture(scope="module")
 def fuchsia():
     if not (EXTERNAL / "src").is_dir():
-        pytest.skip(f"external Fuchsia CML data not found at {EXTERNAL} "
-                    "(set KEYKOS_LAB_EXTERNAL)")
+        pytest.skip(REASON)
     return read_cml(EXTERNAL)
 
 

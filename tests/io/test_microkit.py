@@ -7,22 +7,17 @@ or next to the repository, and the tests that need it are skipped when it is abs
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from external_data import REASON, root
 
 from keykos_lab.io.errors import FormatError
 from keykos_lab.io.microkit import read_microkit, read_microkit_text
 
-EXTERNAL = Path(os.environ.get("KEYKOS_LAB_EXTERNAL")
-                or Path(__file__).resolve().parents[2] / ".." / "shared" / "external")
-SDF = EXTERNAL / "sel4-microkit-sdf"
-needs_sdf = pytest.mark.skipif(not SDF.is_dir(),
-                               reason=f"external Microkit SDF files not found at {SDF} "
-                                      "(set KEYKOS_LAB_EXTERNAL)")
+SDF = root("sel4-microkit-sdf")
+needs_sdf = pytest.mark.skipif(not SDF.is_dir(), reason=REASON)
 
 # Golden counts, one row per file: vertices by kind (domain, page, misc), then edges by
 # key_type (page, misc, domain, meter, start). They were derived WITHOUT the reader, by
