@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
-LAB    := $(VENV)/.installed-lab
 
 .PHONY: lab demo test lint bench clean
 
@@ -16,13 +15,9 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV)
 
-$(LAB): $(DEV)
-	$(BIN)/python -m pip install --quiet jupyterlab
-	touch $(LAB)
-
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(LAB)
+lab: $(DEV)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(if $(wildcard notebooks/00_start_here.ipynb),notebooks/00_start_here.ipynb,)
 
 demo: $(DEV)
@@ -30,6 +25,7 @@ demo: $(DEV)
 
 test: $(DEV)
 	$(BIN)/ruff check keykos_lab tests bench
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 	$(BIN)/python -m pytest
 
 lint: $(DEV)

@@ -3,8 +3,8 @@
 Usage (``python -m keykos_lab.cli`` works the same as ``keykos-lab``)::
 
     keykos-lab analyze FILE --subject X [--sink Y] [--json]
-    keykos-lab graph FILE -o OUT.graphml|OUT.json
-    keykos-lab run SCENARIO [--events OUT.csv|OUT.parquet] [--graph OUT.graphml|OUT.json]
+    keykos-lab graph FILE -o OUT.graphml|OUT.json|OUT.png|OUT.svg [--highlight X]
+    keykos-lab run SCENARIO [--events OUT.csv|OUT.parquet] [--graph OUT.graphml|.json|.png|.svg]
     keykos-lab lab [--print]
 
 ``FILE`` is read by its suffix: ``.cdl`` / ``.right`` (seL4 capDL), ``.system``
@@ -18,8 +18,8 @@ Exit codes:
 * 1 — ``analyze --sink`` only: the answer is "no", information cannot flow
   (like ``grep`` finding nothing; the verdict is printed either way);
 * 2 — usage: a bad option, a missing file, an unknown subject, sink or
-  scenario, an output format that cannot be written here (``.png`` needs
-  matplotlib, ``.parquet`` needs pyarrow);
+  scenario, an output format that cannot be written here (``.png`` / ``.svg``
+  need matplotlib, ``.parquet`` needs pyarrow);
 * 3 — bad input: the file could not be read (the reader's message, with
   ``file:line``, goes to stderr).
 
@@ -57,6 +57,7 @@ PROG = "keykos-lab"
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_BAD_INPUT = 0, 1, 2, 3
 SCENARIOS = ("empty_child", "tso_domain_key", "tso_setuid")
 GRAPH_SUFFIXES = (".graphml", ".json")
+PICTURE_SUFFIXES = (".png", ".svg")
 EVENT_SUFFIXES = (".csv", ".parquet")
 #: A two-PD Microkit system (a may call b over channel 0), for examples and tests.
 SYSTEM = """<system>
@@ -128,7 +129,7 @@ def _few(names: Sequence[Any]) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "") if names else "(none)"
 
 
-def _check_subject(G: nx.MultiDiGraph, subject: str) -> None:
+def _check_subject(G: nx.MultiDiGraph, subject: Any) -> None:
     domains = sorted((v for v in G if G.nodes[v].get("kind") == "domain"), key=str)
     if subject in G and G.nodes[subject].get("kind") == "domain":
         return
@@ -225,18 +226,59 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ graph
 def _check_graph_output(out: str) -> str:
     suffix = Path(out).suffix.lower()
-    if suffix == ".png":
-        raise CLIError(f"{out}: drawing a .png needs matplotlib (issue 5), which is not "
-                       "installed; write .graphml (Gephi, Cytoscape, yEd) or .json instead")
+    if suffix in PICTURE_SUFFIXES:
+        if importlib.util.find_spec("matplotlib") is None:
+            raise CLIError(f"{out}: drawing a {suffix} needs matplotlib, which is not "
+                           "installed; write .graphml (Gephi, Cytoscape, yEd) or .json instead")
+        return suffix
     if suffix not in GRAPH_SUFFIXES:
-        raise CLIError(f"{out}: write .graphml or .json (node-link), not {suffix or '(none)'!r}")
+        raise CLIError(f"{out}: write .graphml or .json (node-link), or draw .png or .svg, "
+                       f"not {suffix or '(none)'!r}")
     return suffix
 
 
-def write_graph(G: nx.MultiDiGraph, out: str) -> None:
-    """Write ``G`` as GraphML or node-link JSON, by ``out``'s suffix."""
+def resolve_vertex(G: nx.MultiDiGraph, name: str) -> Any:
+    """The vertex of ``G`` a command-line name means: the name itself, its integer
+    (kernel graphs number their objects), or the one vertex with that label.
+
+    >>> import keykos_lab as kl
+    >>> G = kl.Kernel().capability_graph()
+    >>> resolve_vertex(G, "console") == resolve_vertex(G, "2") == 2
+    True
+    """
+    if name in G:
+        return name
+    if name.lstrip("-").isdigit() and int(name) in G:
+        return int(name)
+    labelled = [v for v, d in G.nodes(data=True) if d.get("label") == name]
+    return labelled[0] if len(labelled) == 1 else name
+
+
+def draw_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
+    """Draw ``G`` (:func:`keykos_lab.plot.draw_capability_graph`) into ``out``, a .png
+    or .svg, on the Agg backend (no display needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import draw_capability_graph
+    ax = draw_capability_graph(G, highlight=highlight)
+    try:
+        ax.figure.savefig(out, dpi=110, bbox_inches="tight")
+    except OSError as exc:
+        raise CLIError(f"{out}: cannot write: {exc}") from None
+    finally:
+        plt.close(ax.figure)
+
+
+def write_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
+    """Write ``G`` as GraphML or node-link JSON, or draw it as PNG or SVG, by
+    ``out``'s suffix (``highlight``: a subject whose authority the drawing shades)."""
     from .analysis import write_graphml, write_node_link
     suffix = _check_graph_output(out)
+    if suffix in PICTURE_SUFFIXES:
+        draw_graph(G, out, highlight)
+        return
     try:
         (write_graphml if suffix == ".graphml" else write_node_link)(G, out)
     except OSError as exc:
@@ -244,9 +286,15 @@ def write_graph(G: nx.MultiDiGraph, out: str) -> None:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    _check_graph_output(args.output)
+    suffix = _check_graph_output(args.output)
+    if args.highlight is not None and suffix not in PICTURE_SUFFIXES:
+        raise CLIError("--highlight shades a drawing: write .png or .svg with it")
     G, _ = load_graph(args.file)
-    write_graph(G, args.output)
+    highlight = None
+    if args.highlight is not None:
+        highlight = resolve_vertex(G, args.highlight)
+        _check_subject(G, highlight)
+    write_graph(G, args.output, highlight)
     print(f"wrote {args.output}: {G.number_of_nodes()} vertices, {G.number_of_edges()} keys")
     return EXIT_OK
 
@@ -356,15 +404,22 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyze)
 
     g = sub.add_parser(
-        "graph", formatter_class=fmt, help="export a capability graph (GraphML, JSON)",
+        "graph", formatter_class=fmt,
+        help="export a capability graph (GraphML, JSON) or draw it (PNG, SVG)",
         description="Read FILE (as for analyze) and write its capability graph: .graphml "
                     "for Gephi, Cytoscape or yEd, .json for node-link JSON "
-                    "(keykos_lab.analysis.read_node_link reads it back).",
-        epilog="exit codes: 0 ok; 2 missing file or unsupported output (.png needs "
-               "matplotlib, issue 5); 3 file cannot be read")
+                    "(keykos_lab.analysis.read_node_link reads it back), or draw it as "
+                    ".png or .svg with matplotlib (keykos_lab.plot.draw_capability_graph: "
+                    "vertices by kind, keys coloured by type, sensory keys dashed; graphs "
+                    "of more than 200 vertices drawn as a kind-to-kind summary). With "
+                    "--highlight X the drawing shades what X can come to hold.",
+        epilog="exit codes: 0 ok; 2 missing file, unknown subject or unsupported output "
+               "(.png/.svg need matplotlib); 3 file cannot be read")
     g.add_argument("file", metavar="FILE", help="specification file, or a folder of .cml")
     g.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="OUT.graphml or OUT.json")
+                   help="OUT.graphml, OUT.json, OUT.png or OUT.svg")
+    g.add_argument("--highlight", metavar="X",
+                   help="with .png/.svg: a domain (id or label) whose authority is shaded")
     g.set_defaults(func=cmd_graph)
 
     r = sub.add_parser(
@@ -380,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one of: " + ", ".join(SCENARIOS))
     r.add_argument("--events", metavar="OUT", help="write the event log, OUT.csv or OUT.parquet")
     r.add_argument("--graph", metavar="OUT",
-                   help="write the final capability graph, OUT.graphml or OUT.json")
+                   help="write the final capability graph, OUT.graphml or OUT.json, or "
+                        "draw it, OUT.png or OUT.svg")
     r.set_defaults(func=cmd_run)
 
     lab = sub.add_parser(

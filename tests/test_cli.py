@@ -169,14 +169,57 @@ def test_graph_exports_read_back(tmp_path):
     assert json.loads(r.stdout)["keys"] == 65
 
 
-def test_graph_png_and_unknown_format_exit_2(tmp_path):
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC, data[:8]
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_graph_png_svg_and_highlight(tmp_path):
     spec = tmp_path / "s.system"
     spec.write_text(SYSTEM)
-    png, dot = cli_all(("graph", spec, "-o", tmp_path / "g.png"),
-                       ("graph", spec, "-o", tmp_path / "g.dot"))
-    assert png.returncode == 2 and "needs matplotlib (issue 5)" in png.stderr
+    png, svg, hl = tmp_path / "g.png", tmp_path / "g.svg", tmp_path / "hl.png"
+    rp, rs, rh = cli_all(("graph", spec, "-o", png), ("graph", spec, "-o", svg),
+                         ("graph", spec, "-o", hl, "--highlight", "a"))
+    for r in (rp, rs, rh):
+        assert r.returncode == 0, r.stderr
+        assert "3 vertices, 3 keys" in r.stdout and r.stderr == ""
+    w, h = _png_size(png)
+    assert w > 200 and h > 200 and png.stat().st_size > 5000
+    assert _png_size(hl)[0] > 200 and hl.read_bytes() != png.read_bytes()   # shaded
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert "capability graph: 3 vertices, 3 keys" in text                    # the title
+
+
+def test_graph_highlight_errors_and_unknown_format_exit_2(tmp_path):
+    spec = tmp_path / "s.system"
+    spec.write_text(SYSTEM)
+    nobody, chan, js, dot = cli_all(
+        ("graph", spec, "-o", tmp_path / "g.png", "--highlight", "nobody"),
+        ("graph", spec, "-o", tmp_path / "g.png", "--highlight", "channel:a:0-b:0"),
+        ("graph", spec, "-o", tmp_path / "g.json", "--highlight", "a"),
+        ("graph", spec, "-o", tmp_path / "g.dot"))
+    assert nobody.returncode == 2 and "unknown subject 'nobody'" in nobody.stderr
+    assert chan.returncode == 2 and "is a page, not a domain" in chan.stderr
+    assert js.returncode == 2 and "--highlight" in js.stderr and ".png" in js.stderr
     assert dot.returncode == 2 and ".graphml or .json" in dot.stderr
     assert list(tmp_path.iterdir()) == [spec]
+
+
+@needs_microkit
+def test_graph_png_of_a_microkit_example(tmp_path):
+    ethernet = MICROKIT / "ethernet" / "ethernet.system"
+    out = tmp_path / "ethernet.png"
+    r = cli("graph", ethernet, "-o", out, "--highlight", "eth_outer")
+    assert r.returncode == 0, r.stderr
+    w, h = _png_size(out)
+    assert w > 400 and h > 300 and out.stat().st_size > 20000
 
 
 # ------------------------------------------------------------------------------ run
@@ -198,13 +241,13 @@ def test_run_empty_child_writes_events_and_graph(tmp_path):
 
 def test_run_bad_outputs_and_unknown_scenario(tmp_path):
     commands = [("run", "nope"), ("run", "empty_child", "--events", tmp_path / "ev.xlsx"),
-                ("run", "empty_child", "--graph", tmp_path / "g.png")]
+                ("run", "empty_child", "--graph", tmp_path / "g.dot")]
     if importlib.util.find_spec("pyarrow") is None:
         commands.append(("run", "empty_child", "--events", tmp_path / "ev.parquet"))
-    nope, xlsx, png, *parquet = cli_all(*commands)
+    nope, xlsx, dot, *parquet = cli_all(*commands)
     assert nope.returncode == 2 and "invalid choice" in nope.stderr
     assert xlsx.returncode == 2 and ".csv or .parquet" in xlsx.stderr and xlsx.stdout == ""
-    assert png.returncode == 2 and "matplotlib" in png.stderr and png.stdout == ""
+    assert dot.returncode == 2 and ".png or .svg" in dot.stderr and dot.stdout == ""
     for r in parquet:
         assert r.returncode == 2 and "needs pyarrow" in r.stderr and r.stdout == ""
 
@@ -220,7 +263,7 @@ def test_lab_print():
 HELP = [
     ([], ["analyze", "graph", "run", "lab", "exit codes"]),
     (["analyze"], ["--subject", "--sink", "--json", "capDL", "Microkit", "exit codes"]),
-    (["graph"], ["--output", ".graphml", "matplotlib"]),
+    (["graph"], ["--output", ".graphml", ".png", ".svg", "--highlight", "matplotlib"]),
     (["run"], ["empty_child", "tso_domain_key", "tso_setuid", "--events", "--graph"]),
     (["lab"], ["--print", "make lab"]),
 ]
@@ -258,6 +301,15 @@ def test_analyze_shows_progress_on_a_terminal_only(tmp_path):
     assert "analysing" in shown or "reading" in shown          # tqdm drew on the terminal
     piped = cli("analyze", spec, "--subject", "a")
     assert piped.stderr == ""                                   # and nothing in a pipe
+
+
+def test_run_draws_the_final_graph_as_png(tmp_path):
+    out = tmp_path / "g.png"
+    r = cli("run", "empty_child", "--graph", out)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}:" in r.stdout
+    w, h = _png_size(out)
+    assert w > 400 and h > 300 and out.stat().st_size > 20000
 
 
 def test_run_writes_the_event_log_as_parquet(tmp_path):

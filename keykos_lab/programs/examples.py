@@ -17,6 +17,7 @@
 ``password_checker``   factory yield: the setuid example (a secret page as a hole)
 ``client``             calls register 0 with its own bank, meter and key (registers 1–3)
 ``adversary``          factory yield: tries to leak through every key it can reach
+``trojan``             factory yield: a start key to itself; tries to leak when told
 ====================== ===============================================================
 """
 
@@ -121,6 +122,7 @@ def holder(dom, msg):
 
 # ----------------------------------------------------------- factory yields
 LEAK = 0x4C45414B     # "LEAK": the order code the adversary sends
+LEAK_OFFSET = 4000    # where it writes b"leak" in a read-write page
 DC_DESTROY_ME = 8     # dc.h
 WALK_LIMIT = 300
 
@@ -177,14 +179,36 @@ def adversary(dom, msg):
 
     Component 0 must be Discrim (a discreet key) so it can tell keys apart. From
     its key registers and the three keys of its first message it walks
-    breadth-first: it fetches every slot through node, fetch and sense keys and
-    every register through domain keys; it writes ``b"leak"`` into every
-    read-write page key; it FORKs a ``LEAK`` message through every other key
-    (start keys, misc keys). Then it answers the requestor with three 4-byte
-    counts: keys reached, pages written, messages sent.
+    breadth-first (:func:`try_to_leak`), then answers the requestor with three
+    4-byte counts: keys reached, pages written, messages sent.
     """
+    counts = yield from try_to_leak(dom, list(msg.keys[:3]))
+    yield dom.return_(msg.resume, rc=0, data=counts)
+
+
+@program("trojan")
+def trojan(dom, msg):
+    """A yield that looks harmless until asked: it answers its creation (any order
+    but ``LEAK``) with a start key to itself, a service object as most yields
+    give; each ``LEAK`` order through that key makes it try every key it can
+    reach (:func:`try_to_leak`, with the message's keys too) and answer the three
+    counts. Component 0 must be Discrim. The factory stepper's last step."""
+    if msg.order != LEAK:
+        me = (yield dom.call(dom.keys[3], oc.Domain.MakeStart)).keys[0]   # DOMKEY register
+        yield dom.return_(msg.resume, rc=0, keys=(me,))
+        return
+    counts = yield from try_to_leak(dom, list(msg.keys[:3]))
+    yield dom.return_(msg.resume, rc=0, data=counts)
+
+
+def try_to_leak(dom, given):
+    """Walk breadth-first from the key registers and ``given``: fetch every slot
+    through node, fetch and sense keys and every register through domain keys;
+    write ``b"leak"`` at byte 4000 of every read-write page key; FORK a ``LEAK``
+    message through every other key (start keys, misc keys). Returns the counts
+    (keys reached, pages written, messages sent) as three big-endian words."""
     discrim = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
-    queue = [dom.keys[n] for n in range(16)] + list(msg.keys[:3])
+    queue = [dom.keys[n] for n in range(16)] + given
     seen, written, sent = set(), 0, 0
     while queue and len(seen) < WALK_LIMIT:
         key = queue.pop(0)
@@ -195,7 +219,7 @@ def adversary(dom, msg):
             continue                  # data keys, resume keys (the requestor's), meters
         alleged = (yield dom.call(key, oc.KT)).rc        # to a start key, already a message
         if alleged == oc.Page.AKT:
-            written += (yield dom.call(key, oc.Page.WriteData + 4000, data=b"leak")).rc == 0
+            written += (yield dom.call(key, oc.Page.WriteData + LEAK_OFFSET, data=b"leak")).rc == 0
         elif alleged in (oc.Node.AKT, oc.Node.FetchAKT, oc.Node.SenseAKT):
             for slot in range(16):
                 queue.append((yield dom.call(key, oc.Node.Fetch + slot)).keys[0])
@@ -207,5 +231,4 @@ def adversary(dom, msg):
         elif alleged not in (oc.Page.ROAKT, oc.Segment.AKT, oc.RC.DATAKEY):
             yield dom.fork(key, LEAK, data=b"leak")
             sent += 1
-    counts = b"".join(n.to_bytes(4, "big") for n in (len(seen), written, sent))
-    yield dom.return_(msg.resume, rc=0, data=counts)
+    return b"".join(n.to_bytes(4, "big") for n in (len(seen), written, sent))

@@ -1,0 +1,33 @@
+"""Plots of capability graphs, reachability and event logs (matplotlib).
+
+Plain functions, networkx style; each draws into ``ax`` (a new figure if none)
+and returns the Axes:
+
+* :func:`draw_capability_graph` — vertices by kind, keys by type, a subject's
+  authority shaded (a kind-to-kind summary for big graphs);
+* :func:`plot_reachability` — authority or information-flow heat maps;
+* :func:`plot_sequence` — message-sequence charts from ``k.events()``;
+* :func:`plot_timeline` — events per tick, by event kind or by actor;
+* :func:`draw_path` — a witness path over a drawn graph; :func:`new_figure`
+  and :func:`to_png` — figures for widgets, with no pyplot in between.
+
+>>> import matplotlib; matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> import keykos_lab as kl
+>>> from keykos_lab import plot
+>>> k = kl.Kernel()
+>>> ax = plot.draw_capability_graph(k.capability_graph())
+>>> ax.get_title()
+'capability graph: ... vertices, ... keys'
+>>> plt.close("all")
+"""
+
+from .export import new_figure, to_png
+from .graph import draw_capability_graph
+from .matrix import plot_reachability
+from .path import draw_path
+from .sequence import plot_sequence
+from .timeline import plot_timeline
+
+__all__ = ["draw_capability_graph", "draw_path", "new_figure", "plot_reachability",
+           "plot_sequence", "plot_timeline", "to_png"]

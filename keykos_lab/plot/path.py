@@ -1,0 +1,49 @@
+"""A witness path drawn over a capability graph that ``draw_capability_graph`` drew.
+
+The vertices' positions are read back from the Axes (the ``vertices:<kind>``
+scatters keep the vertex ids as their urls), so any drawing can be annotated.
+
+>>> import matplotlib; matplotlib.use("Agg")
+>>> import keykos_lab as kl
+>>> from keykos_lab.plot import draw_capability_graph
+>>> from keykos_lab.plot.export import new_figure
+>>> k = kl.Kernel(); con = k.console
+>>> G = k.capability_graph()
+>>> fig, ax = new_figure()
+>>> _ = draw_capability_graph(G, ax=ax)
+>>> line = draw_path(ax, [con.root, con.target(con["bank"])])
+>>> line.get_gid(), len(line.get_xdata())
+('witness', 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+
+
+def positions(ax: Axes) -> dict[str, tuple[float, float]]:
+    """Vertex id (as ``str``) → (x, y) of every vertex drawn on ``ax``."""
+    where: dict[str, tuple[float, float]] = {}
+    for c in ax.collections:
+        if str(c.get_gid() or "").startswith("vertices:"):
+            for url, xy in zip(c.get_urls(), c.get_offsets()):
+                where[url] = (float(xy[0]), float(xy[1]))
+    return where
+
+
+def draw_path(ax: Axes, path: Sequence[Hashable], *, colour: str = "#d62728") -> Line2D:
+    """Draw ``path`` (vertices, as an analysis' witness gives them) as a thick
+    line through the drawn vertices; the line has ``gid`` ``"witness"``."""
+    where = positions(ax)
+    missing = [v for v in path if str(v) not in where]
+    if missing:
+        raise ValueError(f"vertices {missing!r} of the path are not drawn on these Axes "
+                         "(was the graph drawn as a summary, or a subgraph without them?)")
+    xs, ys = zip(*(where[str(v)] for v in path))
+    (line,) = ax.plot(xs, ys, color=colour, linewidth=4, alpha=0.6, zorder=5,
+                      solid_capstyle="round", gid="witness", label="flow witness")
+    ax.scatter([xs[-1]], [ys[-1]], s=260, marker="*", color=colour, zorder=6)
+    return line
