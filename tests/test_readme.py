@@ -45,3 +45,11 @@ def test_readme_analysis_example_runs(capsys):
 def test_readme_real_systems_example_runs(capsys):
     exec(compile(python_blocks()[4], "README.md", "exec"), {})
     assert capsys.readouterr().out == "True False\n"
+
+
+def test_readme_stepper_example_runs(capsys):
+    block = python_blocks()[5]
+    exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.strip()
+    promised = next(line for line in block.splitlines() if line.startswith("# Step"))
+    assert printed == promised.removeprefix("# ")

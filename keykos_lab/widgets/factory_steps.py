@@ -55,6 +55,9 @@ HOLE_CHOICES = ("RW page", "logger")
 PICKABLE = (1, 2, *range(4, 16))
 DEFAULT_COMPONENTS = {1: "sensory key", 2: "data key", 4: "factory", 5: "empty", 6: "empty"}
 SECRET = b"secret"
+#: What the walk's keys designate, for labels (first name wins for one object).
+ROLES = {"image page": "image page", "secret page": "secret page", "builder": "factory",
+         "logger": "logger", "logger page": "logger's page", "yield": "yield (trojan)"}
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,22 @@ class FactorySteps:
     def graph(self):
         """The capability graph now (``kl.Kernel.capability_graph``)."""
         return self.kernel.capability_graph()
+
+    def roles(self) -> dict:
+        """Vertex → what it is in this walk ("factory", "yield", "secret page" …),
+        for labels a reader can follow.
+
+        >>> walk = FactorySteps(); walk.goto(3)
+        >>> sorted(walk.roles().values())
+        ['factory', 'image page', 'secret page']
+        """
+        named = {}
+        for key, role in ROLES.items():
+            handle = self.keys.get(key)
+            v = self.con.target(handle) if handle is not None else None
+            if v is not None:
+                named.setdefault(v, role)
+        return named
 
     def focus(self) -> set:
         """Vertices worth drawing: the console, the factory, the yield, the keys

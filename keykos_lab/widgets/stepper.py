@@ -59,7 +59,8 @@ class FactoryStepper:
         self.buttons["reset"].on_click(lambda _: self.reset())
         self.pickers = {n: w.Dropdown(options=list(CHOICES), value=choice,
                                       description=f"component {n}",
-                                      layout=w.Layout(width="260px"))
+                                      style={"description_width": "initial"},
+                                      layout=w.Layout(width="230px"))
                         for n, choice in self.controller.components.items()}
         for picker in self.pickers.values():
             picker.observe(self._picked, names="value")
@@ -73,7 +74,7 @@ class FactoryStepper:
             w.HBox([self.buttons["back"], self.buttons["next"], self.buttons["reset"]]),
             w.HBox(list(self.pickers.values()), layout=w.Layout(flex_flow="row wrap")),
             self.status, self.description, self.verdict,
-            w.HBox([self.graph, self.events]), self.errors,
+            self.graph, self.events, self.errors,
         ]).add_class("keykos-stepper")
         self._render()
 
@@ -119,14 +120,14 @@ class FactoryStepper:
             picker.disabled = state.index != 0
         self.status.value = f"<b>{html.escape(str(state))}</b>"
         self.description.value = html.escape(c.step.description)
-        colour = {True: "#b00020", False: "#1b7f3b"}.get(state.leaked, "#333")
-        self.verdict.value = (f"<span style='color:{colour}'>verdict: "
-                              f"{html.escape(state.verdict)}</span>")
+        self.verdict.value = _witnesses(c.facts, state)
         rows = c.events()[EVENT_COLUMNS]
         more = len(rows) - self.max_events
         self.events.value = (f"<p>{len(rows)} event rows in this step"
                              + (f"; the last {self.max_events}:" if more > 0 else ":") + "</p>"
-                             + rows.tail(self.max_events).to_html(index=False, na_rep=""))
+                             + "<div style='font-size:85%'>"
+                             + rows.tail(self.max_events).to_html(index=False, na_rep="")
+                             + "</div>")
         if self.draw:
             self.graph.value = self._draw()
 
@@ -136,7 +137,9 @@ class FactoryStepper:
         c = self.controller
         G = c.graph()
         sub = G.subgraph(c.focus()).copy()
-        fig, ax = new_figure((7, 5))
+        for v, role in c.roles().items():
+            sub.nodes[v]["label"] = role
+        fig, ax = new_figure((8, 5))
         factory = c.keys.get("yield") or c.keys.get("builder")
         draw_capability_graph(sub, highlight=c.con.target(factory) if factory else None, ax=ax)
         ax.set_title(f"around the factory after “{c.step.name}”", fontsize=10)
@@ -144,6 +147,28 @@ class FactoryStepper:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _witnesses(facts: dict, state: StepperState) -> str:
+    """The three witnesses of confinement as an HTML table, each coloured once known."""
+    red, green, grey = "#b00020", "#1b7f3b", "#666"
+    compare = analysis = experiment = None
+    if "discreet" in facts:
+        ok = facts["discreet"]
+        compare = (f"rc {facts['compare_rc']}: " + ("discreet" if ok else "has holes"), ok)
+        ok = facts["confined"]
+        analysis = ("confined" if ok else f"not confined: {facts['holes']} hole(s)", ok)
+    if state.leaked is not None:
+        experiment = (state.verdict, not state.leaked)
+    rows = [("Compare (the factory's own check)", compare, "not asked yet"),
+            ("static analysis (analysis.confinement)", analysis, "not run yet"),
+            ("experiment (the trojan yield)", experiment, "not let loose yet")]
+    cells = []
+    for name, known, pending in rows:
+        text, colour = (known[0], green if known[1] else red) if known else (pending, grey)
+        cells.append(f"<tr><td style='padding-right:1em'>{html.escape(name)}</td>"
+                     f"<td style='color:{colour}'>{html.escape(text)}</td></tr>")
+    return "<table>" + "".join(cells) + "</table>"
 
 
 __all__ = ["FactoryStepper"]

@@ -20,7 +20,8 @@ def test_clicking_next_back_and_reset():
     assert s.buttons["back"].disabled and not s.buttons["next"].disabled
     s.buttons["next"].click()
     assert s.state.step == "buy pages"
-    assert s.status.value.startswith("<b>Step 1/") and "verdict" in s.verdict.value
+    assert s.status.value.startswith("<b>Step 1/") and "verdict" in s.status.value
+    assert "Compare" in s.verdict.value and "not asked yet" in s.verdict.value
     assert "event rows in this step" in s.events.value and "<table" in s.events.value
     assert all(p.disabled for p in s.pickers.values())
     s.buttons["next"].click()
@@ -36,6 +37,7 @@ def test_clicking_through_to_the_end_shows_the_verdict():
         s.buttons["next"].click()
     assert s.state.leaked is True
     assert "LEAKED" in s.verdict.value and "#b00020" in s.verdict.value
+    assert "rc 1: has holes" in s.verdict.value and "not confined: 1 hole(s)" in s.verdict.value
 
 
 def test_a_picker_change_starts_a_new_walk_with_its_steps():
