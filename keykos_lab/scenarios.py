@@ -228,3 +228,4 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
            "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big")})
     rec.keys.update(page=page, requestor=factory.requestor, user=user, user_bank=user_bank)
     return rec
+from .keynix_scenarios import process_creation  # noqa: E402, F401  (issue 7, KeyNIX)

@@ -46,11 +46,21 @@ def program(name: str) -> Callable[[Handler], Handler]:
         raise ValueError(f"a program name is a short non-empty string, not {name!r}")
 
     def register(fn: Handler) -> Handler:
+        known = PROGRAMS.get(name)
+        if known is not None and _origin(known) != _origin(fn):
+            raise ValueError(f"a program called {name!r} is already registered "
+                             f"({'.'.join(_origin(known))}); choose another name")
         PROGRAMS[name] = fn
         fn.program_name = name  # type: ignore[attr-defined]
         return fn
 
     return register
+
+
+def _origin(fn: Handler) -> tuple[str, str]:
+    """Where a handler was defined: redefining it there (a notebook cell run
+    again, a module reloaded) replaces it; another definition is a clash."""
+    return (getattr(fn, "__module__", "?"), getattr(fn, "__qualname__", "?"))
 
 
 def image_bytes(name: str) -> bytes:

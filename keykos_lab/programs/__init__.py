@@ -3,4 +3,4 @@
 Importing this package registers every program it ships.
 """
 
-from . import dc, examples, fcc, kid, spacebank  # noqa: F401  (registers the programs)
+from . import dc, examples, fcc, keynix, kid, spacebank  # noqa: F401  (registers the programs)

@@ -1,0 +1,238 @@
+"""The user side of KeyNIX: system-call stubs and the ``unix_program`` wrapper.
+
+Every function here is a sub-generator a Unix program runs with ``yield from``
+inside its domain: it puts arguments where :mod:`.abi` says, traps to the Unix
+keeper, and reads the answer from registers 0–2. Results follow the Linux
+raw-syscall convention: a non-negative value, or ``-errno``.
+
+The environment and argv blocks are pages of the process's own memory (``ENV``
+and ``ARGV`` in :mod:`.abi`): ``getenv``/``setenv`` touch memory only, no system
+call, just as in Unix, where ``environ`` is the process's data.
+
+>>> from keykos_lab.programs.keynix import abi
+>>> abi.NAMES[abi.SYS_PIPE]
+'pipe'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from ...kernel.process import PROGRAMS, program
+from . import abi
+
+UnixMain = Callable[[Any, list[bytes], "int | None"], Generator[Any, Any, "int | None"]]
+
+#: Names of registered *preload hooks*: code the naive loader runs before main
+#: when ``LD_PRELOAD`` names it (the setuid contrast, :mod:`.setuid`).
+PRELOADS: dict[str, UnixMain] = {}
+
+
+def syscall(dom, number: int, *ints: int, payload: bytes = b""):
+    """Trap with ``number`` and the packed arguments; the value or ``-errno``."""
+    yield dom.trap(number, abi.pack(*ints, payload=payload))
+    err = dom.regs[abi.R_ERRNO]
+    return -err if err else dom.regs[abi.R_VALUE]
+
+
+def getpid(dom):
+    return (yield from syscall(dom, abi.SYS_GETPID))
+
+
+def open_(dom, path: bytes | str, flags: int = abi.O_RDONLY):
+    return (yield from syscall(dom, abi.SYS_OPEN, flags, payload=_b(path)))
+
+
+def close(dom, fd: int):
+    return (yield from syscall(dom, abi.SYS_CLOSE, fd))
+
+
+def dup(dom, fd: int):
+    return (yield from syscall(dom, abi.SYS_DUP, fd))
+
+
+def read(dom, fd: int, n: int = abi.BUF_SIZE):
+    """``(rc, bytes)``: up to ``n`` bytes read into the buffer page, then fetched."""
+    rc = yield from syscall(dom, abi.SYS_READ, fd, abi.BUF, min(n, abi.BUF_SIZE))
+    data = (yield dom.read(abi.BUF, rc)) if rc > 0 else b""
+    return rc, data
+
+
+def read_all(dom, fd: int):
+    """Everything until end of file: ``(rc, bytes)`` with rc the last read's."""
+    out = []
+    while True:
+        rc, data = yield from read(dom, fd)
+        if rc <= 0:
+            return rc, b"".join(out)
+        out.append(data)
+
+
+def write(dom, fd: int, data: bytes | str):
+    """Write ``data`` through the buffer page; the count written or ``-errno``."""
+    data = _b(data)
+    done = 0
+    while True:
+        chunk = data[done:done + abi.BUF_SIZE]
+        if chunk:
+            yield dom.write(abi.BUF, chunk)
+        rc = yield from syscall(dom, abi.SYS_WRITE, fd, abi.BUF, len(chunk))
+        if rc < 0:
+            return rc if done == 0 else done
+        done += rc
+        if done >= len(data) or rc == 0:
+            return done
+
+
+def pipe(dom):
+    """``(read fd, write fd)``, or ``(-errno, -errno)``."""
+    rc = yield from syscall(dom, abi.SYS_PIPE)
+    return (rc, rc) if rc < 0 else (rc, dom.regs[abi.R_VALUE2])
+
+
+def fork(dom, label: int = 1):
+    """The child's pid in the parent; in the child the program starts again with
+    ``forked == label`` (the register ``PC_REG`` is its program counter)."""
+    dom.regs[abi.PC_REG] = label
+    return (yield from syscall(dom, abi.SYS_FORK))
+
+
+def exec_(dom, path: bytes | str, argv: list):
+    """Replace this process's program (returns only on failure, with ``-errno``)."""
+    return (yield from syscall(dom, abi.SYS_EXEC, payload=_b(path) + b"\0" + abi.argv_block(argv)))
+
+
+def spawn(dom, path: bytes | str, argv: list, fds: dict[int, int]):
+    """posix_spawn: a new process running ``path``; ``fds`` maps child fd → my fd."""
+    pairs = [x for cfd, fd in sorted(fds.items()) for x in (cfd, fd)]
+    return (yield from syscall(dom, abi.SYS_SPAWN, *pairs,
+                               payload=_b(path) + b"\0" + abi.argv_block(argv)))
+
+
+def wait(dom, pid: int = -1):
+    """``(pid, status)`` of a child that exited, or ``(-errno, 0)``."""
+    rc = yield from syscall(dom, abi.SYS_WAIT, pid)
+    return (rc, 0) if rc < 0 else (rc, _signed(dom.regs[abi.R_VALUE2]))
+
+
+def exit_(dom, status: int = 0):
+    """Exit; the keeper takes the domain apart, so this does not come back."""
+    yield dom.trap(abi.SYS_EXIT, abi.pack(status))
+
+
+def create(dom):
+    """Empty child (§8.2): a new process with no memory, files or environment."""
+    return (yield from syscall(dom, abi.SYS_CREATE))
+
+
+def install_fd(dom, pid: int, child_fd: int, fd: int):
+    return (yield from syscall(dom, abi.SYS_INSTALL_FD, pid, child_fd, fd))
+
+
+def install_program(dom, pid: int, path: bytes | str):
+    return (yield from syscall(dom, abi.SYS_INSTALL_PROG, pid, payload=_b(path)))
+
+
+def start(dom, pid: int, argv: list):
+    return (yield from syscall(dom, abi.SYS_START, pid, payload=abi.argv_block(argv)))
+
+
+def run_command(dom, path: bytes | str, arg: bytes | str = b""):
+    """Run a setuid command (a factory) with one argument; its answer (rc)."""
+    return (yield from syscall(dom, abi.SYS_RUN, payload=_b(path) + b"\0" + _b(arg)))
+
+
+# ------------------------------------------------------------- memory only
+def argv(dom):
+    """The argv strings, from the ARGV page."""
+    return abi.parse_block((yield dom.read(abi.ARGV, abi.PAGE)))
+
+
+def environ(dom):
+    """The environment as a dict, from the ENV page."""
+    env = {}
+    for item in abi.parse_block((yield dom.read(abi.ENV, abi.PAGE))):
+        name, _, value = item.partition(b"=")
+        env[name] = value
+    return env
+
+
+def getenv(dom, name: bytes | str):
+    return (yield from environ(dom)).get(_b(name))
+
+
+def setenv(dom, name: bytes | str, value: bytes | str):
+    """Set a variable in the ENV page; ``-E2BIG`` if the block would not fit."""
+    env = yield from environ(dom)
+    env[_b(name)] = _b(value)
+    block = abi.argv_block([k + b"=" + v for k, v in env.items()])
+    if len(block) > abi.PAGE:
+        return -abi.E2BIG
+    yield dom.write(abi.ENV, block)
+    return 0
+
+
+# ----------------------------------------------------------------- programs
+UNIX_PREFIX = "unix:"
+
+
+def unix_program(name: str, preload: bool = True):
+    """Register ``main(dom, argv, forked)`` as a KeyNIX program called ``name``:
+    the kernel knows it as ``unix:<name>`` (so ``echo`` the command and ``echo``
+    the kernel test program stay apart), and ``/bin/<name>`` holds its image.
+
+    The wrapper is the C runtime: it reads argv from memory, calls ``main`` —
+    with ``forked`` the label given to :func:`fork` when this is a fork child,
+    else None — and exits with main's return value. With ``preload`` it is also
+    a naive dynamic loader: when the environment has ``LD_PRELOAD=<hook>`` it
+    runs that registered hook first, in this process, with its authority.
+
+    >>> @unix_program("doc-true")
+    ... def true(dom, argv, forked):
+    ...     return 0
+    ...     yield
+    >>> "unix:doc-true" in PROGRAMS
+    True
+    """
+    def register(main: UnixMain) -> UnixMain:
+        @program(UNIX_PREFIX + name)
+        def runtime(dom, msg):
+            forked = dom.regs[abi.PC_REG] if msg.order == abi.BORN_FORK else None
+            args = yield from argv(dom)
+            if preload and forked is None:
+                hook = (yield from getenv(dom, b"LD_PRELOAD"))
+                if hook is not None and hook.decode(errors="replace") in PRELOADS:
+                    yield from PRELOADS[hook.decode()](dom, args, None)
+            status = yield from main(dom, args, forked)
+            yield from exit_(dom, status or 0)
+
+        runtime.unix_main = main  # type: ignore[attr-defined]
+        runtime.unix_name = name  # type: ignore[attr-defined]
+        return main
+
+    return register
+
+
+def preload_hook(name: str):
+    """Register a generator ``hook(dom, argv, None)`` the naive loader may run."""
+    def register(fn: UnixMain) -> UnixMain:
+        PRELOADS[name] = fn
+        return fn
+    return register
+
+
+def _b(s: bytes | str) -> bytes:
+    return s.encode() if isinstance(s, str) else bytes(s)
+
+
+def _signed(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+__all__ = ["PRELOADS", "argv", "close", "create", "dup", "environ", "exec_", "exit_", "fork",
+           "getenv", "getpid", "install_fd", "install_program", "open_", "pipe", "preload_hook",
+           "read", "read_all", "run_command", "setenv", "spawn", "start", "syscall",
+           "unix_program", "wait", "write"]
+_ = PROGRAMS

@@ -1,0 +1,86 @@
+"""Pipes: a page ring with a keeper — the Unix keeper itself.
+
+A pipe is a node: slot 0 a page used as a ring buffer, slot 1 the fault key of
+a reader waiting for data (at most one; a second gets ``EAGAIN``). The page's
+first 64 bytes are the header — ring head, byte count, open read ends, open
+write ends, and the waiting reader's pid, buffer address and length — and the
+ring is the remaining 4032 bytes. A read of an empty pipe whose write end is
+still open *blocks*: the keeper keeps the reader's fault key in slot 1 and
+answers it when a writer comes (or the last writer closes: end of file).
+Writes never block: they take what fits, ``EAGAIN`` when the ring is full, and
+``EPIPE`` when no read end is open.
+
+>>> CAPACITY
+4032
+"""
+
+from __future__ import annotations
+
+from ...kernel.keys import DK0
+from ...kernel.oc import SB, Node
+from . import abi
+from .fs import buy, get_ints, put_ints, read_page
+
+HEADER = 64
+CAPACITY = abi.PAGE - HEADER
+RING, WAITER = 0, 1
+# header word offsets
+HEAD, COUNT, READERS, WRITERS, WPID, WADDR, WLEN = 0, 4, 8, 12, 16, 20, 24
+
+
+def new_pipe(dom, bank):
+    """A pipe with one read end and one write end open; DK(0) if no space."""
+    node = yield from buy(dom, bank, SB.CreateNode)
+    page = yield from buy(dom, bank)
+    if node == DK0 or page == DK0:
+        return DK0
+    yield dom.call(node, Node.Swap + RING, page)
+    yield from put_ints(dom, page, 0, 0, 0, 1, 1)
+    return node
+
+
+def ring(dom, pipe):
+    return (yield dom.call(pipe, Node.Fetch + RING)).keys[0]
+
+
+def header(dom, pipe):
+    """``[head, count, readers, writers, waiting pid, waiting address, waiting length]``."""
+    return (yield from get_ints(dom, (yield from ring(dom, pipe)), 0, 7))
+
+
+def set_field(dom, pipe, offset: int, value: int):
+    yield from put_ints(dom, (yield from ring(dom, pipe)), offset, value)
+
+
+def take(dom, pipe, n: int):
+    """Up to ``n`` bytes out of the ring (b"" when empty)."""
+    page = yield from ring(dom, pipe)
+    head, count = yield from get_ints(dom, page, 0, 2)
+    n = min(n, count)
+    if n <= 0:
+        return b""
+    first = min(n, CAPACITY - head)
+    data = yield from read_page(dom, page, HEADER + head, first)
+    if first < n:
+        data += yield from read_page(dom, page, HEADER, n - first)
+    yield from put_ints(dom, page, 0, (head + n) % CAPACITY, count - n)
+    return data
+
+
+def put(dom, pipe, data: bytes):
+    """Append what fits: the count written, ``-EAGAIN`` if full, ``-EPIPE`` if no reader."""
+    page = yield from ring(dom, pipe)
+    head, count, readers = yield from get_ints(dom, page, 0, 3)
+    if readers <= 0:
+        return -abi.EPIPE
+    n = min(len(data), CAPACITY - count)
+    if n == 0 and data:
+        return -abi.EAGAIN
+    tail = (head + count) % CAPACITY
+    first = min(n, CAPACITY - tail)
+    from ...kernel.oc import Page
+    yield dom.call(page, Page.WriteData + HEADER + tail, data=data[:first])
+    if first < n:
+        yield dom.call(page, Page.WriteData + HEADER, data=data[first:n])
+    yield from put_ints(dom, page, COUNT, count + n)
+    return n
