@@ -22,6 +22,7 @@ from . import system
 from .factories import build_factory, is_discreet
 from .kernel import oc
 from .kernel.console import KeyHandle
+from .keynix_scenarios import process_creation  # noqa: F401  (KeyNIX, issue 7)
 from .lab import Kernel
 from .programs.dc import DC, DCC
 from .programs.examples import COUNTER_ADDRESS
@@ -228,4 +229,3 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
            "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big")})
     rec.keys.update(page=page, requestor=factory.requestor, user=user, user_bank=user_bank)
     return rec
-from .keynix_scenarios import process_creation  # noqa: E402, F401  (issue 7, KeyNIX)
