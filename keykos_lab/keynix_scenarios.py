@@ -9,73 +9,85 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pandas as pd
 
+from . import analysis, system
+from .kernel import oc
 from .lab import Kernel
-from .programs.keynix import KeyNIX
-from .programs.keynix.keeper import P_FDS, P_ROOT
+from .programs.keynix import KeyNIX, abi, setuid
+from .programs.keynix.keeper import P_MEM
+from .programs.keynix.view import analysis_view, processes, slot_target
 
 SECRET = b"SECRET: the launch code is 0000\n"
 PRIMITIVES = {"fork": "fork", "spawn": "spawn", "empty child": "empty"}
 _WRITES = {"write", "store"}
+#: The call that begins each primitive in the parent (its trap's order is 0x100 + number).
+FIRST_CALL = {"fork": abi.SYS_FORK, "spawn": abi.SYS_SPAWN, "empty child": abi.SYS_CREATE}
 
 
-_FOLLOW = {"node", "fetch", "sense", "segment", "domain"}
+def primitive_span(events: pd.DataFrame, parent: int, child: int,
+                   primitive: str) -> tuple[int, int]:
+    """``(first, last)`` seq of the primitive alone: from the parent's trap that
+    begins it (``fork``, ``spawn`` or ``create``) to the kernel delivering the
+    child's first message — the moment the child runs (rows ``first..last``).
 
-
-def _complex_reach(G, child: int, node: int) -> dict:
-    """What a process *complex* reaches: the keys the child's domain holds (not
-    its brand, which only its DC can use, §5.2) plus the Unix state its keeper
-    keeps for it — the fd table and root directory of its process node — closed
-    over node, fetch, sense, segment and domain keys and never through a start
-    key (the rule of :func:`keykos_lab.scenarios.reachable`). Returns
-    ``{object: writable}``.
-
-    Not :func:`keykos_lab.analysis.authority`: that lets a domain act with
-    everything its keeper has (the keeper is reached by a start key, a channel),
-    which for a Unix process is the whole system, whatever it was given.
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"seq": [0, 1, 2, 3],
+    ...                    "event": ["keeper", "invoke", "deliver", "invoke"],
+    ...                    "actor": [5, 9, 7, 7], "target": [9, 9, 7, 9],
+    ...                    "order": [0x100 + abi.SYS_FORK, 0, 1, 0]})
+    >>> primitive_span(ev, parent=5, child=7, primitive="fork")
+    (0, 2)
     """
-    first = [(t, d) for _, t, d in G.out_edges(child, data=True) if d["slot_kind"] != "brand"]
-    first += [(t, d) for _, t, d in G.out_edges(node, data=True) if d["slot"] in (P_FDS, P_ROOT)]
-    reach: dict = {}
-    todo, seen = list(first), set()
-    while todo:
-        target, d = todo.pop()
-        writable = bool(set(d["rights"]) & _WRITES) and not d["sensory"]
-        reach[target] = reach.get(target, False) or writable
-        if d["key_type"] in _FOLLOW and target not in seen:
-            seen.add(target)
-            todo.extend((t, e) for _, t, e in G.out_edges(target, data=True)
-                        if e["slot_kind"] != "brand")
-    return reach
+    from .kernel.oc import Trap
+    trap = events[(events.event == "keeper") & (events.actor == parent)
+                  & (events.order == Trap.SVC + FIRST_CALL[primitive])]
+    born = events[(events.event == "deliver") & (events.target == child)]
+    if trap.empty or born.empty:
+        raise ValueError(f"no {primitive} from {parent} to a running {child} in these events")
+    first = int(trap.seq.iloc[0])
+    return first, int(born[born.seq > first].seq.iloc[0])
+
+
+def child_authority(knx: KeyNIX, child: int, V=None) -> dict:
+    """The child's authority on the analysis view (:func:`keynix.analysis_view`):
+    ``keys`` (rows of :func:`analysis.authority`), ``objects`` (distinct targets),
+    ``writable`` (targets of a key with write or store rights), ``secret_by_keys``
+    (a secret page or the secret's inode among the targets) and
+    ``secret_flows`` (:func:`analysis.can_flow` from a secret page to the child).
+    """
+    V = analysis_view(knx) if V is None else V
+    a = analysis.authority(V, child)
+    targets = set(a.target)
+    writable = {t for t, r in zip(a.target, a.rights, strict=True) if set(r) & _WRITES}
+    secret = _secret_vertices(knx, V)
+    flows = any(analysis.can_flow(V, page, child) for page in secret
+                if V.nodes[page].get("kind") == "page")
+    return {"keys": len(a), "objects": len(targets), "writable": len(writable),
+            "secret_by_keys": bool(targets & secret), "secret_flows": flows}
 
 
 def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     """Run the workload with one primitive and measure the child (one table row)."""
     knx = KeyNIX(kernel)
-    k, con = knx.kernel, knx.con
+    k = knx.kernel
     knx.write_file("/home/secret", SECRET)
     before = len(k.log)
     tick0 = k.tick
     parent = knx.spawn("/bin/probe", ["probe", PRIMITIVES[primitive], "/home/secret"])
     knx.run()                                  # the child waits for a line on the tty
     ev = k.events().iloc[before:]
-    objects = k.objects()
-    created = ev[ev.event == "create"].target.map(objects.set_index("id").kind
-                                                  if "id" in objects else objects.kind)
-    child_pid = parent + 1
-    dkey, node = knx.process(child_pid)
+    kinds = ev[ev.event == "create"].target.map(_kinds(k))
     G = k.capability_graph()
-    child, pnode = con.target(dkey), con.target(node)
-    reached = _complex_reach(G, child, pnode)
-    secret_vertices = _secret_vertices(knx)
-    reach = set(reached)
-    writable = {t for t, w in reached.items() if w}
-    held = [d for _, _, d in G.out_edges(child, data=True) if d["key_type"] != "data"]
-    held += [d for _, _, d in G.out_edges(pnode, data=True) if d["key_type"] != "data"]
-    fds = [v for _, v, d in G.out_edges(pnode, data=True) if d["slot"] == 1]
-    held += [d for f in fds for _, _, d in G.out_edges(f, data=True) if d["key_type"] != "data"]
-    memory = _child_memory(knx, node)
+    procs = {pid: (dom, node) for pid, dom, node in processes(G, knx.con.target(knx.keeper))}
+    child_pid = parent + 1
+    child, pnode = procs[child_pid]
+    first, last = primitive_span(ev, procs[parent][0], child, primitive)
+    span = ev[(ev.seq >= first) & (ev.seq <= last)]
+    span_kinds = span[span.event == "create"].target.map(_kinds(k))
+    auth = child_authority(knx, child, analysis_view(knx, G))
+    memory = _child_memory(knx, G, pnode)
     for _ in range(2):                         # the fork child waits once more, after exec
         if knx.status(child_pid)[0] != "running":
             break
@@ -84,45 +96,49 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     report = knx.tty().decode()
     return {
         "primitive": primitive,
-        "keys_held": len(held),
-        "objects_reachable": len(reach),
-        "writable_reachable": len(writable),
-        "reaches_secret": bool(reach & secret_vertices) or SECRET in memory,
-        "secret_by_keys": bool(reach & secret_vertices),
+        "keys": auth["keys"],
+        "objects_reachable": auth["objects"],
+        "writable_reachable": auth["writable"],
+        "reaches_secret": auth["secret_by_keys"] or auth["secret_flows"] or SECRET in memory,
+        "secret_by_keys": auth["secret_by_keys"],
+        "secret_flows": auth["secret_flows"],
         "secret_in_memory": SECRET in memory,
+        "prim_invocations": int((span.event == "invoke").sum()),
+        "prim_ticks": int(span.tick.iloc[-1] - span.tick.iloc[0]),
+        "prim_pages": int((span_kinds == "page").sum()),
+        "prim_nodes": int((span_kinds == "node").sum()),
         "invocations": int((ev.event == "invoke").sum()),
         "ticks": int(k.tick - tick0),
-        "pages_bought": int((created == "page").sum()),
-        "nodes_bought": int((created == "node").sum()),
+        "pages_bought": int((kinds == "page").sum()),
+        "nodes_bought": int((kinds == "node").sum()),
         "child_report": report.strip().rsplit("\n", 1)[-1],
         "parent_status": knx.status(parent)[1],
     }
 
 
-def _secret_vertices(knx: KeyNIX) -> set:
-    """The objects holding the secret file: its inode and its data pages."""
-    G = knx.kernel.capability_graph()
-    con = knx.con
-    found = set()
-    for v, d in G.nodes(data=True):
-        if d.get("kind") == "page":
-            page = con.kernel.store.objects[v]
-            if page.read(0, len(SECRET)) == SECRET:
-                found.add(v)
-    return found
+def _kinds(k: Kernel) -> pd.Series:
+    objects = k.objects()
+    return objects.set_index("id").kind if "id" in objects else objects.kind
 
 
-def _child_memory(knx: KeyNIX, node) -> bytes:
-    """The bytes of the child's writable pages, read through its process node."""
-    from .kernel import oc
-    from .programs.keynix import abi
-    con = knx.con
-    space = con.call(node, oc.Node.Fetch + 3).keys[0]
-    out = []
-    for n in range(1, abi.SPACE_PAGES):
-        page = con.call(space, oc.Node.Fetch + n).keys[0]
-        out.append(con.call(page, oc.Page.ReadData, data=(abi.PAGE).to_bytes(4, "big")).data)
-    return b"".join(out)
+def _secret_vertices(knx: KeyNIX, G) -> set:
+    """The objects holding the secret file: its data pages and the inodes (or
+    any node) mapping them."""
+    store = knx.kernel.store.objects
+    pages = {v for v, d in G.nodes(data=True) if d.get("kind") == "page"
+             and isinstance(v, int) and store[v].read(0, len(SECRET)) == SECRET}
+    return pages | {u for u, v in G.edges() if v in pages
+                    and G.nodes[u].get("kind") in ("node", "segment")}
+
+
+def _child_memory(knx: KeyNIX, G, pnode) -> bytes:
+    """The bytes of the child's writable pages, read from the store."""
+    store = knx.kernel.store.objects
+    space = slot_target(G, pnode, P_MEM)
+    if space is None:
+        return b""
+    pages = [slot_target(G, space, n) for n in range(1, abi.SPACE_PAGES)]
+    return b"".join(store[p].read(0, abi.PAGE) for p in pages if p is not None)
 
 
 def process_creation() -> pd.DataFrame:
@@ -133,25 +149,44 @@ def process_creation() -> pd.DataFrame:
     — then makes one child running ``secretreader`` on the terminal, which
     waits for a line; the child is measured while it waits, then let go.
 
-    Columns (index: the primitive):
+    Columns (index: the primitive). *Authority* — the child's, measured by
+    the analyses on the analysis view (:func:`keynix.analysis_view`: the Unix
+    keeper replaced by what it does for the child's pid), while it waits:
 
-    ``keys_held``
-        non-data keys in the child's domain (root slots and key registers)
-        plus those the keeper keeps for it (process node, fd table).
+    ``keys``
+        rows of :func:`analysis.authority`: the keys the child can come to hold.
     ``objects_reachable`` / ``writable_reachable``
-        distinct objects the child's *process complex* reaches — its domain's
-        keys plus its fd table and root directory, closed over node, fetch,
-        sense, segment and domain keys, not through start keys — all / through
-        a key with write or store rights.
+        distinct objects those keys designate / through a key with write or
+        store rights (a write-only descriptor counts as its request buffer).
+    ``secret_by_keys``
+        a page holding the secret, or a node mapping one (the file's inode),
+        is among those objects.
+    ``secret_flows``
+        :func:`analysis.can_flow` from some page holding the secret (the
+        file's, or a copy in a memory) to the child.
+    ``secret_in_memory``
+        the secret's bytes are in the child's own writable pages.
     ``reaches_secret``
-        ``secret_by_keys`` (a page holding the secret is reachable) or
-        ``secret_in_memory`` (the secret's bytes are in the child's pages).
-    ``invocations`` / ``ticks``
-        kernel invocations (``invoke`` events) and logical ticks from starting
-        the parent to quiescence with the child waiting (the parent's set-up,
-        the primitive, the child's first read).
-    ``pages_bought`` / ``nodes_bought``
-        ``create`` events in that span, by kind.
+        any of the three.
+
+    *Cost of the primitive alone* — from the parent's trap that begins it
+    (``fork``; ``spawn``; ``create``, then ``install_fd`` ×3,
+    ``install_program``, ``start``) to the kernel delivering the child's first
+    message (:func:`primitive_span`):
+
+    ``prim_invocations`` / ``prim_ticks``
+        kernel invocations (``invoke`` rows) and logical ticks in that span.
+    ``prim_pages`` / ``prim_nodes``
+        pages and nodes bought (``create`` rows) in that span.
+
+    *Cost of the whole run* — from starting the parent to quiescence with the
+    child waiting (the parent's set-up, the primitive, the child's first read):
+
+    ``invocations`` / ``ticks`` / ``pages_bought`` / ``nodes_bought``
+        the same counts over the whole run.
+
+    *What happened*:
+
     ``child_report``
         the ``secretreader``'s own line: the routes by which it *did* read the
         secret (``fd3``, ``memory``, ``open``) after it was let go.
@@ -160,3 +195,124 @@ def process_creation() -> pd.DataFrame:
     """
     rows = [measure(p) for p in PRIMITIVES]
     return pd.DataFrame(rows).set_index("primitive")
+
+
+# ------------------------------------------------------------------ setuid
+ATTACKS = ["open /etc/shadow directly", "LD_PRELOAD=steal", "CHECKPW_DEBUG=1",
+           "reach its memory or domain", "a crafted bank", "a crafted key (W)",
+           "legitimate use"]
+
+
+def _run(knx: KeyNIX, argv: list, env: dict | None = None) -> tuple[int, str]:
+    """Spawn the intruder, run to quiescence: ``(pid, what it wrote)``."""
+    before = len(knx.tty())
+    pid = knx.spawn("/bin/intruder", argv, env=env)
+    knx.run()
+    return pid, knx.tty()[before:].decode()
+
+
+def _midyield(knx: KeyNIX, argv: list) -> dict:
+    """Run ``intruder cap`` step by step until the privileged yield runs its
+    program (the factory has built it, §6.6 step 8), and take the capability
+    graph then: who holds keys to the
+    yield's domain, its memory and the shadow file, and what the requestor's
+    authority reaches on the analysis view."""
+    k, con = knx.kernel, knx.con
+    pid = knx.spawn("/bin/intruder", argv)
+    y = None
+    while y is None and k.step():
+        y = next((r for r, ds in k.domains.items() if ds.program == setuid.YIELD_PROGRAM
+                  and ds.proc is not None), None)
+    G = k.capability_graph()
+    procs = {p: (dom, node) for p, dom, node in processes(G, con.target(knx.keeper))}
+    requestor = procs[pid][0]
+    memory = {v for _, v, d in G.out_edges(y, data=True) if d["slot_kind"] == "address"}
+    memory |= {t for m in list(memory) for t in nx.descendants(G, m)}
+    shadow = _shadow_vertices(knx, G)
+    targets = {"the yield's domain": {y}, "its memory": memory, "the shadow file": shadow}
+    holders = {what: sorted({u for u, v in G.edges() if v in vs and u not in vs}, key=str)
+               for what, vs in targets.items()}
+    V = analysis_view(knx, G)
+    a = analysis.authority(V, requestor)
+    reached = set(a.target)
+    pages = [v for v in shadow if G.nodes[v].get("kind") == "page"]
+    knx.run()
+    return {"graph": G, "view": V, "requestor": requestor, "yield": y, "targets": targets,
+            "holders": holders, "authority": a,
+            "requestor reaches": {what: bool(vs & reached) for what, vs in targets.items()},
+            "shadow flows to requestor": any(analysis.can_flow(V, p, requestor)
+                                             for p in pages),
+            "requestor holds": {what: any(v in vs for _, v in G.out_edges(requestor))
+                                for what, vs in targets.items()}}
+
+
+def _shadow_vertices(knx: KeyNIX, G) -> set:
+    store = knx.kernel.store.objects
+    pages = {v for v, d in G.nodes(data=True) if d.get("kind") == "page" and isinstance(v, int)
+             and store[v].read(0, len(setuid.PASSWORD)) == setuid.PASSWORD}
+    return pages | {u for u, v in G.edges() if v in pages
+                    and G.nodes[u].get("kind") in ("node", "segment")}
+
+
+def setuid_contrast() -> dict:
+    """The same password checker built the Unix way (a ``SETUID`` file run by
+    ``exec``) and the capability way (a factory yield behind a command inode,
+    run by ``SYS_RUN``), and the same attacks on both (:mod:`keynix.setuid`).
+
+    Returns ``table`` (index: the attack; columns ``unix_way`` and
+    ``capability_way``: what the intruder saw, ``unix_leaks`` /
+    ``capability_leaks``: the password appeared), the two systems (``unix``,
+    ``capability``, each a :class:`KeyNIX`) and ``midyield``: the capability
+    graph taken while the yield runs (``holders`` of keys to its domain, its
+    memory and the shadow file; whether the requestor ``holds`` any of them
+    or, by :func:`analysis.authority` on the analysis view, ``reaches`` one;
+    ``shadow flows to requestor``: :func:`analysis.can_flow` says information
+    can still come back — the rc, the one bit per question the checker exists
+    to give).
+
+    >>> r = setuid_contrast()
+    >>> r["table"][["unix_leaks", "capability_leaks"]].sum().to_dict()
+    {'unix_leaks': 2, 'capability_leaks': 0}
+    """
+    pw = setuid.PASSWORD.decode()
+    rows: dict = {a: {} for a in ATTACKS}
+    unix = KeyNIX()
+    setuid.install(unix)
+    cap = KeyNIX()
+    parts = setuid.install(cap)
+    for knx, col, how in ((unix, "unix_way", "unix"), (cap, "capability_way", "cap")):
+        rows["open /etc/shadow directly"][col] = _run(knx, ["intruder", "open"])[1]
+        rows["LD_PRELOAD=steal"][col] = _run(knx, ["intruder", how, "guess"],
+                                             {"LD_PRELOAD": "steal"})[1]
+        rows["CHECKPW_DEBUG=1"][col] = _run(knx, ["intruder", how, "guess"],
+                                            {"CHECKPW_DEBUG": "1"})[1]
+        rows["legitimate use"][col] = _run(knx, ["intruder", how, pw])[1]
+    pid, out = _run(unix, ["intruder", "unix", "guess"])
+    rows["reach its memory or domain"]["unix_way"] = (
+        f"checkpw ran as pid {pid}, the intruder's own process: its memory and domain are "
+        f"the intruder's (exit status {unix.status(pid)[1]})")
+    mid = _midyield(cap, ["intruder", "cap", "guess"])
+    rows["reach its memory or domain"]["capability_way"] = (
+        "holders while it runs: " + "; ".join(
+            f"{w}: {len(h)} (requestor: {'yes' if mid['requestor holds'][w] else 'no'})"
+            for w, h in mid["holders"].items()))
+    con = cap.con
+    fake = system.start_key(con, system.build_domain(con, "echo"))
+    made = sum(ds.program == setuid.YIELD_PROGRAM for ds in cap.kernel.domains.values())
+    rc = con.call(parts.factory.requestor, 0, fake, con["meter"], data=b"guess").rc
+    after = sum(ds.program == setuid.YIELD_PROGRAM for ds in cap.kernel.domains.values())
+    rows["a crafted bank"]["capability_way"] = f"rc={rc}, yields built: {after - made}"
+    rows["a crafted bank"]["unix_way"] = "— (Unix takes no keys)"
+    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
+    rc = con.call(parts.factory.requestor, 0, con["bank"], con["meter"], page,
+                  data=b"guess").rc
+    data = con.call(page, oc.Page.ReadData, data=(64).to_bytes(4, "big")).data
+    rows["a crafted key (W)"]["capability_way"] = \
+        f"rc={rc}, the page passed: {'untouched' if not data.strip(bytes(1)) else repr(data)}"
+    rows["a crafted key (W)"]["unix_way"] = "— (Unix takes no keys)"
+    table = pd.DataFrame.from_dict(rows, orient="index")[["unix_way", "capability_way"]]
+    table.index.name = "attack"
+    table["unix_leaks"] = [pw in s and a != "legitimate use" for a, s in table.unix_way.items()]
+    table["capability_leaks"] = [pw in s and a != "legitimate use"
+                                 for a, s in table.capability_way.items()]
+    return {"table": table, "unix": unix, "capability": cap, "midyield": mid, "parts": parts}

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from keykos_lab.keynix_scenarios import process_creation
-from keykos_lab.programs.keynix import KeyNIX, KeyNIXError, abi
+from keykos_lab import analysis
+from keykos_lab.keynix_scenarios import (
+    SECRET,
+    _secret_vertices,
+    child_authority,
+    process_creation,
+    setuid_contrast,
+)
+from keykos_lab.programs.keynix import KeyNIX, KeyNIXError, abi, analysis_view, fs, setuid
 from keykos_lab.programs.keynix import libc as c
+from keykos_lab.programs.keynix.keeper import P_FDS, P_ROOT
+from keykos_lab.programs.keynix.view import processes
 
 
 @c.unix_program("t-syscalls")
@@ -129,6 +138,151 @@ def test_process_creation_table(table):
     assert not s.secret_in_memory and s.secret_by_keys and s.child_report == "reader: open"
     # empty child: exactly what was installed
     assert not e.reaches_secret and e.child_report == "reader: nothing"
-    assert f.objects_reachable > s.objects_reachable > e.objects_reachable
-    assert f.keys_held > s.keys_held > e.keys_held
+    assert not e.secret_flows and f.secret_flows and s.secret_flows
+    assert f.objects_reachable >= s.objects_reachable > e.objects_reachable
+    assert f["keys"] >= s["keys"] > e["keys"]
     assert (table.pages_bought > 0).all() and (table.invocations > 0).all()
+
+
+def test_primitive_alone_is_measured_inside_the_whole_run(table):
+    for col in ("invocations", "ticks"):
+        assert (table[f"prim_{col}"] > 0).all()
+        assert (table[f"prim_{col}"] < table[col]).all()
+    assert (table.prim_pages <= table.pages_bought).all()
+    assert (table.prim_nodes <= table.nodes_bought).all()
+    # the empty child is built by five calls: it costs the most invocations
+    assert table.prim_invocations.idxmax() == "empty child"
+
+
+def test_process_creation_columns_are_documented(table):
+    doc = process_creation.__doc__
+    for col in table.columns:
+        assert f"``{col}``" in doc or f"``{col}`` /" in doc or f"/ ``{col}``" in doc, col
+
+
+# ------------------------------------------------------------ the analysis view
+_FOLLOW = {"node", "fetch", "sense", "segment", "domain"}
+_WRITES = {"write", "store"}
+
+
+def _complex_reach(G, child, node) -> dict:
+    """The hand-written reach the analysis view replaced (kept as a cross-check):
+    the child's domain's keys (not its brand) plus its fd table and root directory
+    from its process node, closed over node, fetch, sense, segment and domain keys,
+    never through a start key. ``{object: writable}``."""
+    first = [(t, d) for _, t, d in G.out_edges(child, data=True) if d["slot_kind"] != "brand"]
+    first += [(t, d) for _, t, d in G.out_edges(node, data=True)
+              if d["slot"] in (P_FDS, P_ROOT)]
+    reach: dict = {}
+    todo, seen = list(first), set()
+    while todo:
+        target, d = todo.pop()
+        writable = bool(set(d["rights"]) & _WRITES) and not d["sensory"]
+        reach[target] = reach.get(target, False) or writable
+        if d["key_type"] in _FOLLOW and target not in seen:
+            seen.add(target)
+            todo.extend((t, e) for _, t, e in G.out_edges(target, data=True)
+                        if e["slot_kind"] != "brand")
+    return reach
+
+
+@pytest.fixture(scope="module")
+def spawned():
+    """A probe that spawned its child (left waiting), and one that made an empty child."""
+    out = {}
+    for how in ("spawn", "empty"):
+        knx = KeyNIX()
+        knx.write_file("/home/secret", SECRET)
+        knx.write_file("/etc/private", b"root only", mode=fs.PRIVILEGED)
+        parent = knx.spawn("/bin/probe", ["probe", how, "/home/secret"])
+        knx.run()
+        out[how] = knx, parent
+    return out
+
+
+def test_view_replaces_the_keeper_by_what_it_grants(spawned):
+    knx, parent = spawned["spawn"]
+    G = knx.kernel.capability_graph()
+    V = analysis_view(knx, G)
+    procs = {p: (d, n) for p, d, n in processes(G, knx.con.target(knx.keeper))}
+    child = procs[parent + 1][0]
+    assert knx.con.target(knx.keeper) not in V and knx.con.root not in V
+    assert not any(d["slot_kind"] == "keeper" for _, _, d in V.out_edges(child, data=True))
+    via = {d["via"]: d for _, _, d in V.out_edges(child, data=True) if "via" in d}
+    assert via["fd 0"]["key_type"] == "page" and via["fd 0"]["databyte"] == 0x80   # pipe, read
+    assert V.nodes[("writer", parent + 1, 1)]["kind"] == "domain"          # fd 1 write-only
+    assert via["/bin/cat"]["databyte"] == 0x80 and via["/home/secret"]["databyte"] == 0
+    assert "/etc/private" not in via                                      # PRIVILEGED, euid 100
+    # write-only: information goes to the tty, never from it
+    tty = next(t for _, t, d in V.out_edges(("writer", parent + 1, 1), data=True)
+               if d["key_type"] == "segment")
+    assert analysis.can_flow(V, child, tty)
+
+
+def test_view_agrees_with_the_hand_written_reach(spawned):
+    for how, expect in (("spawn", True), ("empty", False)):
+        knx, parent = spawned[how]
+        G = knx.kernel.capability_graph()
+        procs = {p: (d, n) for p, d, n in processes(G, knx.con.target(knx.keeper))}
+        child, node = procs[parent + 1]
+        hand = set(_complex_reach(G, child, node)) & _secret_vertices(knx, G)
+        auth = child_authority(knx, child, analysis_view(knx, G))
+        assert bool(hand) == auth["secret_by_keys"] == auth["secret_flows"] == expect, how
+        if how == "empty":                     # 3 descriptors, nothing else
+            assert auth["objects"] == 3
+
+
+# ------------------------------------------------------------------ setuid
+@pytest.fixture(scope="module")
+def contrast():
+    return setuid_contrast()
+
+
+def test_unix_way_falls_to_ld_preload_and_environment(contrast):
+    t = contrast["table"]
+    assert "steal(euid=0): hunter2" in t.loc["LD_PRELOAD=steal", "unix_way"]
+    assert "stored=hunter2" in t.loc["CHECKPW_DEBUG=1", "unix_way"]
+    assert t.unix_leaks.sum() == 2
+
+
+def test_capability_way_refuses_each_attack(contrast):
+    t = contrast["table"]
+    assert not t.capability_leaks.any()
+    assert t.loc["LD_PRELOAD=steal", "capability_way"] == "steal(euid=100): EACCES\nrun: rc=1\n"
+    assert t.loc["CHECKPW_DEBUG=1", "capability_way"] == "run: rc=1\n"
+    assert t.loc["open /etc/shadow directly", "capability_way"] == "open: EACCES\n"
+    assert t.loc["a crafted bank", "capability_way"] == "rc=1, yields built: 0"
+    assert t.loc["a crafted key (W)", "capability_way"].endswith("untouched")
+    assert t.loc["legitimate use", "capability_way"] == "run: rc=0\n"       # it still works
+    assert t.loc["legitimate use", "unix_way"] == "checkpw: ok\n"
+
+
+def test_requestor_holds_and_reaches_nothing_of_the_yield(contrast):
+    m = contrast["midyield"]
+    assert m["yield"] is not None
+    assert not any(m["requestor holds"].values())
+    assert not any(m["requestor reaches"].values())
+    assert m["shadow flows to requestor"]          # the rc: one bit per question
+    G = m["graph"]
+    assert m["requestor"] not in m["holders"]["the yield's domain"]
+    assert G.nodes[m["yield"]]["program"] == setuid.YIELD_PROGRAM
+
+
+def test_sys_run_of_a_non_command_is_enoexec():
+    knx = KeyNIX()
+    setuid.install(knx)
+
+    @c.unix_program("t-run")
+    def t_run(dom, argv, forked):
+        a = yield from c.run_command(dom, "/bin/cat", "x")
+        b = yield from c.run_command(dom, "/nope", "x")
+        d = yield from c.syscall(dom, abi.SYS_PTRACE, 1, 0, abi.BUF)
+        e = yield from c.syscall(dom, abi.SYS_PTRACE, 200, abi.DATA, abi.BUF)
+        yield from c.write(dom, 1, f"{a} {b} {d} {e}\n")
+        return 0
+
+    knx.write_file("/tmp/t-run", __import__("keykos_lab.kernel.process", fromlist=["x"])
+                   .image_bytes("unix:t-run"), mode=fs.READONLY)
+    knx.spawn("/tmp/t-run", ["t-run"])
+    knx.run()
+    assert knx.tty() == f"{-abi.ENOEXEC} {-abi.ENOENT} {-abi.EFAULT} {-abi.ESRCH}\n".encode()

@@ -13,6 +13,7 @@ node tree, a pipe is a page ring the keeper keeps. One idea per module:
 ``system``   booting it and the operator's facet (:class:`KeyNIX`)
 ``commands`` ``echo``, ``cat``, ``sh``, ``secretreader``, ``probe``
 ``setuid``   privileged commands as factory yields, and the Unix-way contrast
+``view``     the analysis view: each process's keeper replaced by what it grants
 ============ ==============================================================
 
 >>> from keykos_lab.programs.keynix import KeyNIX
@@ -22,8 +23,9 @@ node tree, a pipe is a page ring the keeper keeps. One idea per module:
 (True, b'piped through cat\\n')
 """
 
-from . import abi, commands, fs, keeper, libc, pipe, setuid, system  # noqa: F401
+from . import abi, commands, fs, keeper, libc, pipe, setuid, system, view  # noqa: F401
 from .system import KeyNIX, KeyNIXError
+from .view import analysis_view
 
-__all__ = ["KeyNIX", "KeyNIXError", "abi", "commands", "fs", "keeper", "libc", "pipe", "setuid",
-           "system"]
+__all__ = ["KeyNIX", "KeyNIXError", "abi", "analysis_view", "commands", "fs", "keeper", "libc",
+           "pipe", "setuid", "system", "view"]

@@ -667,6 +667,39 @@ def sys_start(dom, pid, dkey, fault, ints, payload):
     yield from answer(dom, dkey, fault, 0)
 
 
+def sys_geteuid(dom, pid, dkey, fault, ints, payload):
+    yield from answer(dom, dkey, fault, (yield from table_entry(dom, pid))[2])
+
+
+def sys_ptrace(dom, pid, dkey, fault, ints, payload):
+    """PEEK a page: ``(pid, address, my buffer)`` copies the target's page at
+    ``address`` into mine. Allowed as Unix allows it: euid 0, or the same euid
+    and the target is my child. A process only — a factory yield has no pid."""
+    args = _args(ints, 3)
+    if args is None or not fs.valid_buffer(args[1], abi.PAGE) or \
+            not fs.valid_buffer(args[2], abi.PAGE):
+        yield from answer(dom, dkey, fault, errno=abi.EINVAL if args is None else abi.EFAULT)
+        return
+    target, address, buf = args
+    state = FREE if not 0 < target <= abi.MAX_PROCS else (yield from table_entry(dom, target))[0]
+    if state not in (EMBRYO, RUNNING):
+        yield from answer(dom, dkey, fault, errno=abi.ESRCH)
+        return
+    _, tppid, teuid, _, _ = yield from table_entry(dom, target)
+    _, _, euid, _, _ = yield from table_entry(dom, pid)
+    if euid != 0 and (teuid != euid or tppid != pid):
+        yield from answer(dom, dkey, fault, errno=abi.EPERM)
+        return
+    tspace = yield from slot(dom, (yield from proc_node(dom, target)), P_MEM)
+    if tspace == DK0:
+        yield from answer(dom, dkey, fault, errno=abi.ESRCH)
+        return
+    data = yield from fs.mem_read(dom, tspace, address, abi.PAGE)
+    yield from fs.mem_write(dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_MEM)),
+                            buf, data)
+    yield from answer(dom, dkey, fault, abi.PAGE)
+
+
 def sys_run(dom, pid, dkey, fault, ints, payload):
     from .setuid import run_command
     yield from run_command(dom, pid, dkey, fault, payload)
@@ -678,4 +711,4 @@ CALLS = {abi.SYS_GETPID: sys_getpid, abi.SYS_EXIT: sys_exit, abi.SYS_OPEN: sys_o
          abi.SYS_EXEC: sys_exec, abi.SYS_SPAWN: sys_spawn, abi.SYS_WAIT: sys_wait,
          abi.SYS_CREATE: sys_create, abi.SYS_INSTALL_FD: sys_install_fd,
          abi.SYS_INSTALL_PROG: sys_install_prog, abi.SYS_START: sys_start,
-         abi.SYS_RUN: sys_run}
+         abi.SYS_RUN: sys_run, abi.SYS_GETEUID: sys_geteuid, abi.SYS_PTRACE: sys_ptrace}

@@ -27,7 +27,8 @@ from . import abi, fs, keeper, pipe
 from .keeper import K_BANK, K_FORMAT, K_ROOT, K_TABLE, K_TTY, K_TTYOUT
 
 # Operator orders (databyte 0).
-A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK = range(10)
+A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK, A_INODE = \
+    range(11)
 STATES = {keeper.FREE: "free", keeper.EMBRYO: "embryo", keeper.RUNNING: "running",
           keeper.ZOMBIE: "zombie"}
 
@@ -89,6 +90,9 @@ def admin(dom, msg):
         node = (yield from keeper.proc_node(dom, pid)) if pid else DK0
         dkey = DK0 if node == DK0 else (yield from keeper.slot(dom, node, keeper.P_DOM))
         yield dom.return_(resume, 0 if node != DK0 else abi.ESRCH, keys=(dkey, node))
+    elif order == A_INODE:
+        err, inode, _, _ = yield from fs.lookup(dom, root, payload)
+        yield dom.return_(resume, err, keys=(inode,))
     else:
         yield dom.return_(resume, oc.RC.INVALIDOC)
 
@@ -194,6 +198,10 @@ class KeyNIX:
     def link_command(self, path: str, requestor) -> None:
         """Put a factory's requestor key in the tree as a setuid-style command."""
         self._order(A_LINK, payload=path.encode(), keys=(requestor,), what=f"link {path}")
+
+    def inode(self, path: str):
+        """A node key to the inode at ``path`` (the operator's, to build with)."""
+        return self._order(A_INODE, payload=path.encode(), what=f"inode {path}").keys[0]
 
     def spawn(self, path: str, argv: list, env: dict | None = None, euid: int = 100) -> int:
         """Start ``path`` on the terminal; its pid. Run it with :meth:`run`."""
