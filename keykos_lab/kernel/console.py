@@ -268,12 +268,13 @@ class Console:
             raise KernelError(f"the kernel failed while running domains: {exc!r}") from exc
 
     def _wait(self, k, steps: int):
+        step = k.step
         while not self._woken:
             if steps >= self.step_limit:
                 why = self._why_waiting()
                 self._give_up()
                 raise StepLimitExceeded(f"no reply after {steps} scheduler steps: {why}")
-            if not k.step():
+            if not step():
                 why = self._why_waiting()
                 self._give_up()
                 raise Deadlock(f"no domain can run, so no reply can come: {why}")

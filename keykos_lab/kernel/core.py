@@ -64,11 +64,13 @@ from .eventlog import (
     J_IMPLICIT,
     J_NONE,
     J_RETURN,
+    MISC_BASE,
     ROW,
     EventLog,
     key_code,
     kind_field,
 )
+from .fastpath import BLOCKED, GATES, PRIMARY_CALLS, pad
 from .keys import (
     DATA,
     DK,
@@ -115,11 +117,14 @@ QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
 BORROW_TICKS = 256        # CPU ticks a domain borrows from its meters at a time
 PRIME_CPU = 1 << 80
 OP_IMPLICIT = 100         # internal op: a kernel-made call to a keeper
-_BLOCKED = object()       # _execute's answer when the domain does not carry on
+_BLOCKED = BLOCKED        # _execute's answer when the domain does not carry on
 _JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
 _SEGMENT_FAULT_STRING = struct.Struct(">HI")
-_KIND_PRIMARY_CALL = kind_field(EV_INVOKE, J_CALL, RUNNING, RUNNING, C_NONE)
 _new_tuple = tuple.__new__
+_pack = ROW.pack_into
+_ROW_SIZE = ROW.size
+#: The ``kind`` field of a primary CALL's row, by the invoker's state (it does not change).
+_PRIMARY_CALL_KIND = tuple(kind_field(EV_INVOKE, J_CALL, s, s, C_NONE) for s in range(4))
 _PLAIN_REPLIES = {rc: Message(rc, NO_KEYS, b"", 0) for rc in range(8)}
 
 
@@ -311,9 +316,7 @@ class Kernel:
         objs = self.objs
         log = self.log
         root = ds.root
-        fast = primary.FAST
-        pack = ROW.pack_into
-        row_size = ROW.size
+        checked = None  # the last key object found genuine and held (``held`` only grows)
         for _ in range(QUANTUM_OPS):
             try:
                 op = send(value)
@@ -323,40 +326,64 @@ class Kernel:
             except Exception as exc:  # the program's bug is the domain's fault, not ours
                 self._program_exception(ds, exc)
                 return
-            # Fast path for the commonest op: CALL on a live page, node, fetch, sense
-            # or meter key the program holds, passing no keys and no string. It does
-            # what _jump, _invoke and _primary_reply do, without their calls, and
-            # packs the event row in place.
+            # Fast paths for a jump _jump would accept as it is: a genuine held key,
+            # a 32-bit order, bytes of at most 4096, a tuple of at most 3 held keys,
+            # the CPU already borrowed. Anything else, and any target a fast path
+            # does not cover, goes the general way below (_jump, _execute).
             if type(op) is tuple and len(op) == 5:
                 code, key, order, keys, data = op
-                if code == OP_CALL and type(key) is Key and not keys and data == b"" \
-                        and key in held and ds.cpu > 0 and type(order) is int \
-                        and 0 <= order <= 0xFFFFFFFF:
+                if key is not checked and _is_key(key) and key in held:
+                    checked = key  # and what a primary CALL's row says of it
                     t, o, db, a = key
-                    handler = fast.get(t)
-                    # (int fields only: Key(1, 5.0, …) equals a held key but is no key)
-                    obj = objs[o] if handler is not None and type(o) is int \
-                        and type(db) is int and type(t) is int else None
-                    if obj is not None and obj.alloc == a:
-                        ds.cpu -= 1
-                        self.tick = tick = self.tick + 1
-                        rc, rkeys, rdata = handler(self, ds, key, obj, order, NO_KEYS, b"")
+                    handler = PRIMARY_CALLS.get(t)
+                    if handler is not None:
+                        target = o if t != MISC else -1  # misc keys designate no object
+                        keyf = (t + 1 if t != MISC else MISC_BASE + o + 1) | (db + 1) << 8
+                if key is checked and type(order) is int and 0 <= order <= 0xFFFFFFFF \
+                        and type(data) is bytes and len(data) <= MAX_STRING \
+                        and ds.cpu > len(data) >> 10 and type(keys) is tuple \
+                        and (not keys or (len(keys) <= 3 and _all_held(held, keys))):
+                    obj = objs[target] if handler is not None and target >= 0 else None
+                    if code == OP_CALL and handler is not None and \
+                            (target < 0 or obj is not None and obj.alloc == a):
+                        # CALL on a live primary key whose handler never changes its
+                        # invoker's state (primary.FAST, misc keys): _jump → _invoke →
+                        # primary.invoke → _primary_reply, with the same checks, changes
+                        # and row, in one place. (A dead key goes the general way.)
+                        before = ds.state
+                        slen = len(data)
+                        cost = 1 + (slen >> 10)
+                        ds.cpu -= cost
+                        self.tick = tick = self.tick + cost
+                        kf = keyf
+                        if keys:
+                            keys = pad(keys)
+                            kf |= (4 - keys.count(DK0)) << 17
+                        else:
+                            keys = NO_KEYS
+                        rc, rkeys, rdata = handler(self, ds, key, obj, order, keys, data)
                         if log.enabled:
-                            pack(log._buf, log._off, tick, _KIND_PRIMARY_CALL, root,
-                                 (t + 1) | (db + 1) << 8, o, order, rc, 0)
-                            log._off += row_size
-                            if log._off == log._cap:
+                            off = log._off
+                            _pack(log._buf, off, tick, _PRIMARY_CALL_KIND[before], root, kf,
+                                  target, order, rc, slen)
+                            log._off = off = off + _ROW_SIZE
+                            if off == log._cap:
                                 log.next_chunk()
                         if rkeys:
-                            held.update(rkeys)
-                            if len(rkeys) != 4:
-                                rkeys = rkeys + NO_KEYS[len(rkeys):]
+                            rkeys = pad(tuple(rkeys))
+                            ds.held.update(rkeys)
                             value = _new_tuple(Message, (rc, rkeys, rdata, 0))
                         elif rdata:
                             value = _new_tuple(Message, (rc, NO_KEYS, rdata, 0))
                         else:
                             value = _PLAIN_REPLIES.get(rc) or _plain_reply(rc)
                         continue
+                    if code == OP_CALL or code == OP_RETURN:
+                        path = GATES.get((code, t))  # fastpath.py: start and resume keys
+                        if path is not None:
+                            value = path(self, ds, key, order, keys, data, op)
+                            if value is _BLOCKED:
+                                return
             if type(op) is tuple and op and op[0] in _JUMPS:
                 value = self._jump(ds, op)
             else:
@@ -364,6 +391,7 @@ class Kernel:
             if value is _BLOCKED:
                 return
             held = ds.held
+            checked = None
         self._ready(ds, (A_SEND, value))
 
     def _start_program(self, ds: DomainState, msg: Message) -> bool:
@@ -912,6 +940,15 @@ def _is_key(key) -> bool:
     """A genuine-looking Key: the Key type with four int fields (5.0 == 5 must not pass)."""
     return type(key) is Key and type(key[0]) is int and type(key[1]) is int \
         and type(key[2]) is int and type(key[3]) is int
+
+
+def _all_held(held: set, keys: tuple) -> bool:
+    """Every key in ``keys`` is DK(0) or a genuine key in ``held`` (``_jump``'s test,
+    without its slower look into the key registers)."""
+    for key in keys:
+        if key is not DK0 and not (_is_key(key) and key in held):
+            return False
+    return True
 
 
 def _check_slot(n) -> None:
