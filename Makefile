@@ -34,7 +34,10 @@ lint: $(DEV)
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py
 	$(BIN)/python bench/graph.py
-	cat bench/results-kernel.md bench/results-graph.md > bench/results.md
+	$(BIN)/python bench/eventlog.py
+	$(BIN)/python bench/notebooks.py
+	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
+	    bench/results-notebooks.md > bench/results.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -17,7 +17,16 @@ from .kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
 from .kernel.snapshot import Snapshot
 
 _NFIELD = len(FIELDS)
-_SMALL = {"databyte": np.int16, "n_keys": np.int8}
+#: Column dtypes other than int64: small ints, and int8 codes of the categoricals.
+_DTYPES = {"databyte": np.int16, "n_keys": np.int8,
+           **{name: np.int8 for name in CATEGORIES}}
+
+
+#: How the packed fields hold the small columns: (column, field, shift, mask, minus).
+_PACKED = (("event", "kind", 0, 15, 0), ("jump", "kind", 4, 15, 0),
+           ("state_before", "kind", 8, 15, 0), ("state_after", "kind", 12, 15, 0),
+           ("cause", "kind", 16, 0, 0), ("key_type", "keyf", 0, 255, 1),
+           ("databyte", "keyf", 8, 511, 1), ("n_keys", "keyf", 17, 0, 0))
 
 
 def events(kernel) -> pd.DataFrame:
@@ -33,29 +42,27 @@ def events(kernel) -> pd.DataFrame:
     >>> str(last["event"]), str(last["key_type"]), int(last["rc"])
     ('invoke', 'discrim', 1033)
     """
-    chunks = kernel.log.chunks()
-    if chunks:
-        parts = [np.frombuffer(c, dtype="<i8").reshape(-1, _NFIELD) for c in chunks]
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    else:
-        rows = np.empty((0, _NFIELD), dtype=np.int64)
-    f = {name: rows[:, i] for i, name in enumerate(FIELDS)}
-    kind, keyf = f["kind"], f["keyf"]
-    cols = {
-        "tick": f["tick"], "event": kind & 15, "jump": (kind >> 4) & 15, "actor": f["actor"],
-        "key_type": (keyf & 255) - 1, "target": f["target"],
-        "databyte": ((keyf >> 8) & 511) - 1, "order": f["order"], "rc": f["rc"],
-        "n_keys": keyf >> 17, "string_len": f["string_len"],
-        "state_before": (kind >> 8) & 15, "state_after": (kind >> 12) & 15, "cause": kind >> 16,
-    }
-    data: dict[str, object] = {"seq": np.arange(len(rows), dtype=np.int64)}
+    chunks = [np.frombuffer(c, dtype="<i8").reshape(-1, _NFIELD) for c in kernel.log.chunks()]
+    n = sum(len(rows) for rows in chunks)
+    # Decode chunk by chunk into arrays allocated once: no stacked copy of the whole
+    # log and no log-length temporaries, so memory stays near the frame's own size.
+    cols = {name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS}
+    at = 0
+    for rows in chunks:
+        part = slice(at, at + len(rows))
+        f = dict(zip(FIELDS, np.ascontiguousarray(rows.T)))   # one pass: fields contiguous
+        for name in ("tick", "actor", "target", "order", "rc", "string_len"):
+            cols[name][part] = f[name]
+        for name, field, shift, mask, minus in _PACKED:
+            value = f[field] >> shift if shift else f[field]
+            value = np.bitwise_and(value, mask) if mask else value
+            np.subtract(value, minus, out=cols[name][part], casting="unsafe")
+        at += len(rows)
+    data: dict[str, object] = {"seq": np.arange(n, dtype=np.int64)}
     for name in COLUMNS:
-        col = cols[name]
         cats = CATEGORIES.get(name)
-        if cats is not None:
-            data[name] = pd.Categorical.from_codes(col.astype(np.int8), categories=list(cats))
-        else:
-            data[name] = np.ascontiguousarray(col, dtype=_SMALL.get(name, np.int64))
+        data[name] = (cols[name] if cats is None else
+                      pd.Categorical.from_codes(cols[name], categories=list(cats), validate=False))
     return pd.DataFrame(data, copy=False)
 
 

@@ -25,9 +25,19 @@ BINDER = ROOT / "binder"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:#.*)?$")
 
 
+#: Optional extras the notebooks use (08_sweeps runs on a local Dask cluster).
+NOTEBOOK_EXTRAS = ("dask",)
+
+
 def project_dependencies() -> list[Requirement]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    return [Requirement(d) for d in deps]
+    """The runtime dependencies and the notebooks' extras; ``dask[distributed]``
+    stands for dask and for distributed."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    for extra in NOTEBOOK_EXTRAS:
+        deps += project["optional-dependencies"][extra]
+    reqs = [Requirement(d) for d in deps]
+    return reqs + [Requirement(e) for r in reqs for e in sorted(r.extras)]
 
 
 def binder_pins() -> dict[str, str]:
