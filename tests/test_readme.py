@@ -53,3 +53,10 @@ def test_readme_stepper_example_runs(capsys):
     printed = capsys.readouterr().out.strip()
     promised = next(line for line in block.splitlines() if line.startswith("# Step"))
     assert printed == promised.removeprefix("# ")
+
+
+def test_readme_keynix_example_runs(capsys):
+    block = next(b for b in python_blocks() if "KeyNIX()" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    promised = block.strip().splitlines()[-1].split("# ", 1)[1]
+    assert capsys.readouterr().out.strip() == promised
