@@ -15,6 +15,7 @@ from .factories import FactoryError, FactoryKeys, build_factory, is_discreet
 from .kernel import (
     DK,
     DK0,
+    CheckpointError,
     Deadlock,
     Dom,
     KernelError,
@@ -35,4 +36,4 @@ __version__ = "0.1.0"
 __all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_segment", "start_key",
            "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
            "Deadlock", "StepLimitExceeded", "format_key_value", "build_factory", "is_discreet",
-           "FactoryKeys", "FactoryError"]
+           "FactoryKeys", "FactoryError", "CheckpointError"]

@@ -6,10 +6,13 @@ this subclass boots the system (``system.boot``) and adds the one-call views.
 
 from __future__ import annotations
 
+import os
+
 import networkx as nx
 import pandas as pd
 
 from . import frames, graph, system
+from .kernel import checkpoint as _checkpoint
 from .kernel.core import Kernel as _BareKernel
 
 
@@ -37,3 +40,32 @@ class Kernel(_BareKernel):
     def capability_graph(self) -> nx.MultiDiGraph:
         """The capability graph of the current state."""
         return graph.capability_graph(self)
+
+    def checkpoint(self, path: str | os.PathLike) -> dict:
+        """Save the whole system to ``path`` at quiescence, atomically; the header written.
+
+        Raises ``kl.CheckpointError`` naming the domains that are mid-flight.
+        Format and guarantees: ``keykos_lab.kernel.checkpoint``.
+
+        >>> import os, tempfile, keykos_lab as kl
+        >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
+        >>> k.checkpoint(path)["counts"]["nodes"] > 10
+        True
+        """
+        return _checkpoint.save(self, path)
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike) -> Kernel:
+        """The system saved at ``path``, as it was (boot is not re-run).
+
+        Raises ``kl.CheckpointError`` saying what is wrong with the file; nothing
+        is half-loaded.
+
+        >>> import os, tempfile, keykos_lab as kl
+        >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
+        >>> _ = k.checkpoint(path)
+        >>> r = kl.Kernel.restore(path)
+        >>> r.events().equals(k.events()), r.console["bank"] is not None
+        (True, True)
+        """
+        return _checkpoint.load(path, cls)

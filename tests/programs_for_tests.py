@@ -98,3 +98,102 @@ def repmem(dom, msg):
     dom.keys[15] = msg.resume
     entry = bytes(8) + (99).to_bytes(4, "big") + b"entry: " + msg.data
     yield dom.call(dom.keys[3], oc.Domain.ReplaceMemory, dom.keys[0], data=entry)
+
+
+# --- hostile programs (tests/kernel/test_hostile_programs.py) ---------------------------
+@kl.program("t-forkbomb")
+def forkbomb(dom, msg):
+    """Key registers 0 a DC, 1 a bank, 2 a meter, 3 its own image. Makes domains running
+    itself through the DC and FORKs each, until the DC (that is, the bank) says no; each
+    child does the same. Replies (if it can) with the number it made."""
+    made = 0
+    while True:
+        r = yield dom.call(dom.keys[0], 12, dom.keys[1])          # DC CreateDomain
+        if r.rc != 0:
+            break
+        child = r.keys[0]
+        yield dom.call(child, oc.Domain.SwapMeter, dom.keys[2])
+        yield dom.call(child, oc.Domain.SwapMemory, dom.keys[3])
+        for n in range(4):
+            yield dom.call(child, oc.Domain.SwapKey + n, dom.keys[n])
+        start = (yield dom.call(child, oc.Domain.MakeStart)).keys[0]
+        yield dom.fork(start, 0)
+        made += 1
+    yield dom.return_(msg.resume, rc=made)
+
+
+@kl.program("t-raiser")
+def raiser(dom, msg):
+    """Raises the exception class named by the message's string, after one invocation."""
+    yield dom.call(dom.keys[15], 0)
+    name = msg.data.decode() or "ValueError"
+    raise {"ValueError": ValueError, "KeyError": KeyError, "RecursionError": RecursionError,
+           "MemoryError": MemoryError, "StopIteration": StopIteration,
+           "AttributeError": AttributeError}[name]("hostile")
+
+
+@kl.program("t-raise-at-start")
+def raise_at_start(dom, msg):
+    """Not a generator: raises as soon as the kernel calls it."""
+    raise RuntimeError("no handler for you")
+
+
+@kl.program("t-not-a-generator")
+def not_a_generator(dom, msg):
+    return 42
+
+
+@kl.program("t-deep-recursion")
+def deep_recursion(dom, msg):
+    """Recurses until Python stops it, inside the handler."""
+    def down(n):
+        return down(n + 1) + 1
+    yield dom.call(dom.keys[15], 0)
+    down(0)
+
+
+@kl.program("t-hog")
+def hog(dom, msg):
+    """Invokes as fast as it can and asks for the most the kernel allows: long strings,
+    big reads, every slot number, keys it does not hold, garbage ops."""
+    n = 0
+    while True:
+        n += 1
+        yield dom.call(dom.keys[15], n & 0xFFFFFFFF, data=b"x" * 4096)
+        yield dom.read(0, 1 << 20)
+        try:
+            dom.keys[n % 40 - 20]
+        except (IndexError, Exception):  # noqa: B014 - bad slot numbers raise in Python
+            pass
+
+
+@kl.program("t-fuzzer")
+def fuzzer(dom, msg):
+    """Runs the instructions in its message string, 8 bytes each: kind, key register,
+    key registers of up to 2 keys to pass, 4-byte order. Kinds (mod 8): CALL, FORK,
+    RETURN (to the resume key), set key register, read memory, write memory, trap, store
+    a delivered key. Register numbers run to 255: numbers past 15 raise, like any bug,
+    and trap to the keeper. Ends by returning to the caller, if it is still there."""
+    data = msg.data
+    for at in range(0, len(data) - 7, 8):
+        kind, reg, a, b = data[at:at + 4]
+        order = int.from_bytes(data[at + 4:at + 8], "big")
+        kind %= 8
+        if kind == 0:
+            yield dom.call(dom.keys[reg], order, dom.keys[a % 16], data=data[:order % 64])
+        elif kind == 1:
+            yield dom.fork(dom.keys[reg], order, dom.keys[a % 16], dom.keys[b % 16])
+        elif kind == 2:
+            yield dom.return_(msg.resume, order, dom.keys[reg % 16])
+            return
+        elif kind == 3:
+            dom.keys[reg] = dom.keys[a]
+        elif kind == 4:
+            yield dom.read(order % 9000, reg)
+        elif kind == 5:
+            yield dom.write(order % 9000, data[:reg])
+        elif kind == 6:
+            yield dom.trap(order & 0xFFFFFF, data[:b])
+        else:
+            dom.keys[reg] = msg.keys[a % 4]
+    yield dom.return_(msg.resume, 0)

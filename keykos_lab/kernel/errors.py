@@ -11,3 +11,9 @@ class Deadlock(KernelError):
 
 class StepLimitExceeded(KernelError):
     """The console waited more scheduler steps than its ``step_limit``."""
+
+
+class CheckpointError(KernelError):
+    """A checkpoint could not be written (domains mid-flight) or read back (not a
+    checkpoint, a newer or unknown version, truncated, corrupt, dangling references,
+    programs not registered). The message says which."""

@@ -70,7 +70,8 @@ def key_code(key_type: int, obj: int) -> int:
 class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 
-    __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled")
+    __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled", "sink", "keep",
+                 "_spilled")
     # The kernel's hot path writes rows in place through _buf, _off and _cap.
 
     def __init__(self, chunk_rows: int = CHUNK_ROWS) -> None:
@@ -82,6 +83,12 @@ class EventLog:
         self._off = 0
         self._cap = len(self._buf)
         self.enabled = True
+        #: Where full chunks go once more than ``keep`` are in memory: an object with
+        #: ``write(chunk: bytes)`` (store chunk number n, n = 0, 1, …) and ``read(n) ->
+        #: bytes`` (give it back). None keeps every chunk in memory.
+        self.sink = None
+        self.keep = 0
+        self._spilled = 0  # chunks handed to the sink (always the oldest)
 
     def emit(self, tick, event, jump, actor, key_type, target, databyte, order, rc,
              n_keys, string_len, state_before, state_after, cause) -> None:
@@ -113,6 +120,25 @@ class EventLog:
         self._buf = bytearray(full)
         self._cap = full
         self._off = 0
+        if self.sink is not None:
+            self.spill()
+
+    def spill(self) -> None:
+        """Hand the oldest full chunks to ``sink`` until at most ``keep`` stay in memory.
+
+        >>> class Box(list):
+        ...     def write(self, chunk): self.append(bytes(chunk))
+        ...     def read(self, n): return self[n]
+        >>> log = EventLog(chunk_rows=2); log.sink = Box()
+        >>> for t in range(5):
+        ...     log.emit(t, EV_STATE, 0, 1, -1, -1, -1, 0, -1, 0, 0, 1, 1, 0)
+        >>> len(log.sink), len(log._full), len(log), [r[1] for r in log.rows()]
+        (2, 0, 5, [0, 1, 2, 3, 4])
+        """
+        while len(self._full) > self.keep:
+            self.sink.write(bytes(self._full[0]))
+            del self._full[0]
+            self._spilled += 1
 
     def emit_packed(self, tick, kind, actor, keyf, target, order, rc, string_len) -> None:
         """Append one row given its stored fields (the kernel's hot paths)."""
@@ -125,11 +151,13 @@ class EventLog:
             self.next_chunk()
 
     def __len__(self) -> int:
-        return len(self._full) * self._rows + self._off // ROW.size
+        return (self._spilled + len(self._full)) * self._rows + self._off // ROW.size
 
     def chunks(self) -> list[memoryview]:
-        """Read-only views of the packed rows, oldest first (no copy)."""
-        views = [memoryview(b).toreadonly() for b in self._full]
+        """Read-only views of the packed rows, oldest first (no copy; spilled chunks
+        are read back from the sink)."""
+        views = [memoryview(self.sink.read(n)).toreadonly() for n in range(self._spilled)]
+        views += [memoryview(b).toreadonly() for b in self._full]
         if self._off:
             views.append(memoryview(self._buf)[: self._off].toreadonly())
         return views
@@ -139,7 +167,11 @@ class EventLog:
         if seq >= len(self) or seq < 0:
             raise IndexError(f"no event #{seq}; the log has {len(self)}")
         chunk, i = divmod(seq, self._rows)
-        buf = self._full[chunk] if chunk < len(self._full) else self._buf
+        if chunk < self._spilled:
+            buf = self.sink.read(chunk)
+        else:
+            chunk -= self._spilled
+            buf = self._full[chunk] if chunk < len(self._full) else self._buf
         tick, kind, actor, keyf, target, order, rc, slen = ROW.unpack_from(buf, i * ROW.size)
         return (seq, tick, kind & 15, (kind >> 4) & 15, actor, (keyf & 255) - 1, target,
                 ((keyf >> 8) & 511) - 1, order, rc, keyf >> 17, slen, (kind >> 8) & 15,
