@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: lab demo test lint bench clean
+.PHONY: lab demo test lint bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ bench: $(DEV)
 	$(BIN)/python bench/notebooks.py
 	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
 	    bench/results-notebooks.md > bench/results.md
+
+# Longer runs than make test: the kernel state machine and the reader/restore fuzzers with
+# KEYKOS_LAB_FUZZ_SCALE times the examples (default 50), and the 100,000-domain soak.
+fuzz: $(DEV)
+	KEYKOS_LAB_FUZZ=1 $(BIN)/python -m pytest -q -o addopts="--doctest-modules" tests/fuzz
+
+soak: $(DEV)
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -88,6 +88,9 @@ OBJECT_TYPES = NODE_TYPES | CHANNEL_TYPES | {
     "tcb", "frame", "ut", "irq", "asid_pool", "sc", "rtreply", "vcpu", "io_ports", "io_device",
     "arm_io_device", "arm_sgi_signal", "ioapic_irq", "msi_irq", "arm_irq", "arm_sid", "arm_cb",
     "riscv_irq"}
+#: Largest ``name[n]`` array the reader expands (each element becomes a vertex);
+#: real specifications declare a few thousand at most.
+MAX_ARRAY = 1 << 16
 SPECIALS = {"irq_control", "asid_control", "sched_control", "domain", "io_space_master",
             "io_port_control", "arm_sid_control", "arm_cb_control"}
 TCB_SLOTS = {"cspace": 0, "vspace": 1, "reply_slot": 2, "caller_slot": 3, "ipc_buffer_slot": 4,
@@ -377,6 +380,9 @@ class _Parser:
     def _array(self, name: str, size: int, type_: str, params: dict, line: int) -> list[str]:
         if name in self.objs:
             raise FormatError(self.path, line, f"{name!r} declared twice")
+        if size > MAX_ARRAY:
+            raise FormatError(self.path, line, f"array {name!r} of {size:,} objects: more "
+                              f"than the reader's limit, MAX_ARRAY = {MAX_ARRAY:,}")
         m = _ADDR_NAME.fullmatch(name)
         step = params.get("size_bytes")
         if m and step:

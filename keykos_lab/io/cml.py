@@ -122,9 +122,13 @@ _ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "
         "\\": "\\", "'": "'", '"': '"', "/": "/"}
 
 
+#: Deepest nesting of objects and arrays accepted; real manifests nest a few levels.
+MAX_DEPTH = 256
+
+
 class _Parser:
     def __init__(self, text: str, path: str) -> None:
-        self.s, self.path, self.i = text, path, 0
+        self.s, self.path, self.i, self.depth = text, path, 0, 0
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line(self, pos: int | None = None) -> int:
@@ -159,10 +163,13 @@ class _Parser:
     def value(self):
         c = self.peek()
         start = self.i
-        if c == "{":
-            return self.obj()
-        if c == "[":
-            return self.arr()
+        if c in "{[":
+            if self.depth >= MAX_DEPTH:
+                self.fail(f"objects and arrays nested deeper than {MAX_DEPTH}")
+            self.depth += 1
+            value = self.obj() if c == "{" else self.arr()
+            self.depth -= 1
+            return value
         if c in "\"'":
             return self.string()
         m = _NUMBER.match(self.s, self.i)

@@ -150,20 +150,7 @@ PATHOLOGICAL = {
 }
 
 
-#: Reader bugs these tests found (the readers are not this test's to fix): reported.
-KNOWN_BAD = {
-    ("capdl", 0): pytest.mark.xfail(run=False, reason="reader bug: capDL 'x[1000000000] = "
-                                    "tcb' expands the array in memory (MemoryError at 1 GiB, "
-                                    "unbounded otherwise); needs a bound on array sizes"),
-    ("cml", 0): pytest.mark.xfail(strict=True, raises=RecursionError, reason="reader bug: "
-                                  "deeply nested JSON5 raises RecursionError, not FormatError"),
-    ("cml", 1): pytest.mark.xfail(strict=True, raises=RecursionError, reason="reader bug: "
-                                  "deeply nested JSON5 raises RecursionError, not FormatError"),
-}
-
-
-@pytest.mark.parametrize("kind, i", [pytest.param(k, i, marks=KNOWN_BAD.get((k, i), ()))
-                                     for k in sorted(PATHOLOGICAL)
+@pytest.mark.parametrize("kind, i", [(k, i) for k in sorted(PATHOLOGICAL)
                                      for i in range(len(PATHOLOGICAL[k]))])
 def test_pathological_inputs_stay_in_memory_bounds(kind, i):
     text = PATHOLOGICAL[kind][i]
