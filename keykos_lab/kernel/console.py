@@ -40,6 +40,7 @@ from .keys import (
     misc_key,
 )
 from .process import OP_CALL, OP_FORK
+from .watchdog import Watchdog
 
 RING_SLOT = 10        # root slot holding the first key-ring node
 RING_PER_NODE = 15    # slots 0..14 hold keys, slot 15 links the next ring node
@@ -232,8 +233,9 @@ class Console:
         k = self.kernel
         steps = 0
         limit = self.step_limit if max_steps is None else max_steps
-        while steps < limit and k.step():
-            steps += 1
+        with Watchdog(k, k.handler_time_limit):
+            while steps < limit and k.step():
+                steps += 1
         return steps
 
     def _op(self, code, key, order, keys, data, max_keys):
@@ -254,13 +256,15 @@ class Console:
         if ds.state != RUNNING or ds.next is not None:
             raise KernelError("the console is not running; it cannot invoke keys now")
         from .core import _BLOCKED
+        dog = Watchdog(k, k.handler_time_limit)      # a bad limit is refused before the jump
         r = k._execute(ds, op)
         if r is not _BLOCKED:
             return r
         self._woken = False
         steps = 0
         try:
-            return self._wait(k, steps)
+            with dog:
+                return self._wait(k, steps)
         except KernelError:
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged

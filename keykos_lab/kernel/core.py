@@ -141,6 +141,11 @@ class Kernel:
     ``keykos_lab.system.boot``; ``keykos_lab.Kernel`` does both.
     """
 
+    #: Seconds a handler may compute without invoking a key before the watchdog
+    #: traps it (``kernel/watchdog.py``); None turns the watchdog off. A host
+    #: setting, not system state: checkpoints do not carry it.
+    handler_time_limit: float | None = 2.0
+
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and not isinstance(seed, int):
             raise TypeError(f"seed must be an int or None, not {type(seed).__name__}")

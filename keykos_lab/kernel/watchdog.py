@@ -1,0 +1,100 @@
+"""The watchdog: a program that computes without invoking anything is stopped.
+
+The simulator's clock is the invocation (D4): a meter counts a domain's jumps,
+so a program that loops forever *invoking* keys is stopped by its meter. A
+handler that loops in Python without yielding would never reach the kernel
+again and hang the console. In KeyKOS its meter would run dry on CPU time; here
+a wall-clock watchdog plays that part: while the console waits, an interval
+timer ticks every ``limit / 2`` seconds; when two ticks in a row find the same
+handler running its own code (its generator frame directly under the kernel's
+``_dispatch``) and the kernel's tick (one per invocation) unchanged, the tick raises
+:class:`ProgramTimeLimit` *inside that handler*. The kernel's ordinary path for
+a program's exception then traps the domain (``Trap.EXCEPTION``, its keeper
+called or the domain parked), exactly as for any other bug of the program.
+
+Only the handler's frame is ever interrupted — a tick that finds kernel code
+running does nothing — so the kernel's own state is never torn. The timer needs
+``signal.setitimer`` and the main thread (as in a notebook or a script); where
+either is missing the watchdog is off, and says so in ``Watchdog.active``.
+
+>>> import keykos_lab as kl
+>>> @kl.program("doc-spin-in-python")
+... def spin(dom, msg):
+...     while True:
+...         pass
+...     yield
+>>> k = kl.Kernel(); con = k.console
+>>> k.handler_time_limit = 0.2
+>>> spinner = kl.start_key(con, kl.build_domain(con, "doc-spin-in-python"))
+>>> try:
+...     con.call(spinner, 0)
+... except kl.Deadlock as stuck:
+...     print("ProgramTimeLimit" in str(stuck))
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+import signal
+import threading
+
+from .errors import KernelError
+
+
+class ProgramTimeLimit(Exception):
+    """Raised inside a handler that ran too long without invoking a key."""
+
+
+class Watchdog:
+    """Context manager: the timer runs while the console waits for the kernel."""
+
+    def __init__(self, kernel, limit: float | None) -> None:
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
+                                  or not limit > 0):
+            raise KernelError(f"handler_time_limit must be a positive number of seconds or "
+                              f"None, not {limit!r}")
+        self.kernel, self.limit = kernel, limit
+        self.active = bool(limit) and hasattr(signal, "setitimer") and \
+            threading.current_thread() is threading.main_thread()
+        self._seen: tuple | None = None
+
+    def __enter__(self) -> Watchdog:
+        if self.active:
+            self._old_handler = signal.signal(signal.SIGALRM, self._tick)
+            tick = self.limit / 2
+            self._old_timer = signal.setitimer(signal.ITIMER_REAL, tick, tick)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, *self._old_timer)
+            signal.signal(signal.SIGALRM, self._old_handler)
+
+    def _tick(self, signum, frame) -> None:
+        running = _handler_frame(frame)
+        now = (running, self.kernel.tick) if running is not None else None
+        if now is not None and now == self._seen:
+            self._seen = None
+            raise ProgramTimeLimit(f"the program ran more than {self.limit} s without "
+                                   f"invoking a key (k.handler_time_limit)")
+        self._seen = now
+
+
+def _handler_frame(frame):
+    """The generator frame of the handler the kernel resumed, if the innermost
+    frames are its own code (not the kernel's); else None."""
+    dispatch = _dispatch_code()
+    below = None
+    while frame is not None:
+        if frame.f_code is dispatch:
+            if below is not None and below.f_code.co_flags & inspect.CO_GENERATOR:
+                return below
+            return None
+        below, frame = frame, frame.f_back
+    return None
+
+
+def _dispatch_code():
+    from .core import Kernel
+    return Kernel._dispatch.__code__
