@@ -3,7 +3,6 @@ errors for bad files, atomic writes that survive a crash at any point."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -164,7 +163,8 @@ def _split(blob: bytes):
 
 def _join(header: dict, body: bytes, fix_digest: bool = True) -> bytes:
     if fix_digest:
-        header = dict(header, length=len(body), sha256=hashlib.sha256(body).hexdigest())
+        header = dict(header, length=len(body))
+        header["sha256"] = ckpt._digest(header, body)
     return json.dumps(header).encode() + b"\n" + body
 
 
@@ -203,6 +203,10 @@ def test_checksum_failures(tmp_path, saved):
         bad = bytearray(saved)
         bad[at] ^= 0x01
         _expect(tmp_path, bytes(bad), r"checksum mismatch")
+    header, body = _split(saved)                    # the header is covered too
+    for field, value in (("counts", {}), ("programs", []), ("schemas", {})):
+        _expect(tmp_path, _join(dict(header, **{field: value}), body, fix_digest=False),
+                r"checksum mismatch")
 
 
 def test_dangling_references(tmp_path, saved):

@@ -162,6 +162,9 @@ def read_microkit_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
         parser.Parse(text, True)
     except expat.ExpatError as e:
         raise FormatError(name, e.lineno, f"XML: {expat.errors.messages[e.code]}") from None
+    except UnicodeEncodeError as e:          # lone surrogates: text that is not Unicode
+        line = text.count("\n", 0, e.start) + 1
+        raise FormatError(name, line, f"not valid Unicode text ({e.reason})") from None
     return _build(name, _root(name, stack))
 
 

@@ -15,16 +15,18 @@ The file
 Two parts, both UTF-8 JSON, and nothing in them is ever executed:
 
 1. **Header**, the first line: ``{"format": "keykos_lab-checkpoint", "version":
-   1, "length": <bytes of the body>, "sha256": <hex digest of the body>,
+   1, "length": <bytes of the body>, "sha256": <hex digest, below>,
    "programs": [...], "unbound_images": [...], "counts": {...}, "schemas": {...}}``.
    ``programs`` names every program the system is bound to (program images in
    pages, the program each domain last ran) that was registered when the
    checkpoint was taken: restoring needs them registered again. ``schemas``
-   describes every record, field by field (:data:`SCHEMAS`).
-2. **Body**: one canonical JSON object (sorted keys, no spaces) whose SHA-256
-   is in the header. Pages are sparse: a never-written page has ``null`` data,
-   others the base64 of their bytes up to the last nonzero one. Node slots are
-   sparse: only slots that do not hold DK(0). A key is ``[type, object, databyte,
+   describes every record, field by field (:data:`SCHEMAS`). ``sha256`` is the
+   digest of the header's other fields (canonical JSON) and the body, so
+   neither can change unnoticed.
+2. **Body**: one canonical JSON object (sorted keys, no spaces). Pages are
+   sparse: a never-written page has ``null`` data, others the base64 of their
+   bytes up to the last nonzero one. Node slots are sparse: only slots that do
+   not hold DK(0). A key is ``[type, object, databyte,
    alloc]``. The event log is kept as its packed chunks, base64 of the raw
    little-endian int64 rows.
 
@@ -285,16 +287,23 @@ def save(kernel, path: str | os.PathLike) -> dict:
     body = encode(kernel)
     programs, unbound = bound_programs(kernel)
     blob = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    header = {"format": FORMAT, "version": VERSION, "length": len(blob),
-              "sha256": hashlib.sha256(blob).hexdigest(), "programs": programs,
+    header = {"format": FORMAT, "version": VERSION, "length": len(blob), "programs": programs,
               "unbound_images": unbound,
               "counts": {"pages": len(body["pages"]), "nodes": len(body["nodes"]),
                          "domains": sum(r["registered"] for r in body["domain_states"]),
                          "events": body["log"]["rows"]},
               "schemas": SCHEMAS}
+    header["sha256"] = _digest(header, blob)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     _write_atomically(os.fspath(path), [head, blob])
     return header
+
+
+def _digest(header: dict, blob: bytes) -> str:
+    """SHA-256 over the header's fields but ``sha256`` (canonical JSON) and the body."""
+    rest = {k: v for k, v in header.items() if k != "sha256"}
+    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical + b"\n" + blob).hexdigest()
 
 
 def _write_atomically(path: str, parts: list[bytes]) -> None:
@@ -422,8 +431,8 @@ def load(path: str | os.PathLike, cls=None):
     if len(blob) != length:
         what = "truncated" if len(blob) < length else "trailing bytes after the body"
         raise CheckpointError(f"{path}: {what}: the body should hold {length} bytes")
-    if hashlib.sha256(blob).hexdigest() != header["sha256"]:
-        raise CheckpointError(f"{path}: checksum mismatch: the content is corrupt")
+    if _digest(header, blob) != header["sha256"]:
+        raise CheckpointError(f"{path}: checksum mismatch: the header or the body is corrupt")
     missing = [p for p in header["programs"] if p not in PROGRAMS]
     if missing:
         raise CheckpointError(f"{path}: the system runs programs that are not registered "
