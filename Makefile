@@ -35,9 +35,10 @@ bench: $(DEV)
 	$(BIN)/python bench/kernel.py
 	$(BIN)/python bench/graph.py
 	$(BIN)/python bench/eventlog.py
+	$(BIN)/python bench/checkpoint.py
 	$(BIN)/python bench/notebooks.py
 	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
-	    bench/results-notebooks.md > bench/results.md
+	    bench/results-checkpoint.md bench/results-notebooks.md > bench/results.md
 
 # Longer runs than make test: the kernel state machine and the reader/restore fuzzers with
 # KEYKOS_LAB_FUZZ_SCALE times the examples (default 50), and the 100,000-domain soak.
