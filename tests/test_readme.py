@@ -60,3 +60,10 @@ def test_readme_keynix_example_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     promised = block.strip().splitlines()[-1].split("# ", 1)[1]
     assert capsys.readouterr().out.strip() == promised
+
+
+def test_readme_checkpoint_example_runs(capsys):
+    block = next(b for b in python_blocks() if "k.checkpoint(path)" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    promised = block.strip().splitlines()[-1].split("# ", 1)[1]
+    assert capsys.readouterr().out.strip() == promised
