@@ -10,7 +10,7 @@
 b'hello'
 """
 
-from . import analysis, programs  # noqa: F401  (programs: registers the shipped programs)
+from . import analysis, programs, sweep  # noqa: F401  (programs: registers the shipped programs)
 from .factories import FactoryError, FactoryKeys, build_factory, is_discreet
 from .kernel import (
     DK,
