@@ -156,7 +156,7 @@ def test_draws_into_a_given_axes_and_empty_graph():
 
 def test_bad_input():
     G = io.read_microkit_text(SYSTEM)
-    with pytest.raises(ValueError, match="unknown subject 'nobody'"):
+    with pytest.raises(ValueError, match="'nobody' is not a vertex"):
         draw_capability_graph(G, highlight="nobody")
     with pytest.raises(ValueError, match="is a page, not a domain"):
         draw_capability_graph(G, highlight="channel:a:0-b:0")
