@@ -145,6 +145,7 @@ def analysis_view(knx: KeyNIX, G: nx.MultiDiGraph | None = None, *,
                     _add(V, runner, target, ktype, db, 1, path)
                 else:
                     _add(V, dom, target, ktype, db, ROOT_SLOT + n, path)
+                    V.nodes[target]["label"] = path if ktype == "segment" else f"{path} (names)"
     V.remove_node(kv)
     if not operator and knx.con.root in V:
         V.remove_node(knx.con.root)
