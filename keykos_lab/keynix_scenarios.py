@@ -13,11 +13,11 @@ import networkx as nx
 import pandas as pd
 
 from . import analysis, system
+from .analysis.keynix import analysis_view, processes, slot_target
 from .kernel import oc
 from .lab import Kernel
 from .programs.keynix import KeyNIX, abi, setuid
 from .programs.keynix.keeper import P_MEM
-from .programs.keynix.view import analysis_view, processes, slot_target
 
 SECRET = b"SECRET: the launch code is 0000\n"
 PRIMITIVES = {"fork": "fork", "spawn": "spawn", "empty child": "empty"}
@@ -51,7 +51,7 @@ def primitive_span(events: pd.DataFrame, parent: int, child: int,
 
 
 def child_authority(knx: KeyNIX, child: int, V=None) -> dict:
-    """The child's authority on the analysis view (:func:`keynix.analysis_view`):
+    """The child's authority on the analysis view (:func:`.analysis.keynix.analysis_view`):
     ``keys`` (rows of :func:`analysis.authority`), ``objects`` (distinct targets),
     ``writable`` (targets of a key with write or store rights), ``secret_by_keys``
     (a secret page or the secret's inode among the targets) and
@@ -150,7 +150,7 @@ def process_creation() -> pd.DataFrame:
     waits for a line; the child is measured while it waits, then let go.
 
     Columns (index: the primitive). *Authority* — the child's, measured by
-    the analyses on the analysis view (:func:`keynix.analysis_view`: the Unix
+    the analyses on the analysis view (:func:`keykos_lab.analysis.keynix.analysis_view`: the Unix
     keeper replaced by what it does for the child's pid), while it waits:
 
     ``keys``

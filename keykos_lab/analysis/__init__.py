@@ -4,8 +4,10 @@ Plain functions over the graphs ``k.capability_graph()`` returns (DESIGN.md,
 graph schema), networkx style: ``authority`` (what a domain can come to hold,
 with witnesses), ``can_flow`` / ``flows`` (overt information flow),
 ``confinement`` (a verdict with holes, leaks and the covert channels left out),
-``takegrant`` (the classic model's decision procedures), and conversions to
-arrays and files (``to_csr``, ``to_pandas_edgelist``, ``write_graphml`` …).
+``takegrant`` (the classic model's decision procedures), conversions to
+arrays and files (``to_csr``, ``to_pandas_edgelist``, ``write_graphml`` …), and
+``keynix.analysis_view`` (a KeyNIX system with its trusted Unix keeper replaced
+by what it grants each process).
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel(); con = k.console

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keykos_lab import analysis
+from keykos_lab.analysis.keynix import analysis_view, processes
 from keykos_lab.keynix_scenarios import (
     SECRET,
     _secret_vertices,
@@ -12,10 +13,9 @@ from keykos_lab.keynix_scenarios import (
     process_creation,
     setuid_contrast,
 )
-from keykos_lab.programs.keynix import KeyNIX, KeyNIXError, abi, analysis_view, fs, setuid
+from keykos_lab.programs.keynix import KeyNIX, KeyNIXError, abi, fs, setuid
 from keykos_lab.programs.keynix import libc as c
 from keykos_lab.programs.keynix.keeper import P_FDS, P_ROOT
-from keykos_lab.programs.keynix.view import processes
 
 
 @c.unix_program("t-syscalls")

@@ -23,9 +23,11 @@ node tree, a pipe is a page ring the keeper keeps. One idea per module:
 (True, b'piped through cat\\n')
 """
 
-from . import abi, commands, fs, keeper, libc, pipe, setuid, system, view  # noqa: F401
+from . import abi, commands, fs, keeper, libc, pipe, setuid, system  # noqa: F401
 from .system import KeyNIX, KeyNIXError
-from .view import analysis_view
 
-__all__ = ["KeyNIX", "KeyNIXError", "abi", "analysis_view", "commands", "fs", "keeper", "libc",
-           "pipe", "setuid", "system", "view"]
+# The analysis view of a KeyNIX system (the keeper replaced by what it grants each
+# pid) is a graph transformation: it lives with the analyses, keykos_lab.analysis.keynix.
+
+__all__ = ["KeyNIX", "KeyNIXError", "abi", "commands", "fs", "keeper", "libc", "pipe",
+           "setuid", "system"]

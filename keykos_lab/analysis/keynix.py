@@ -65,11 +65,12 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from ...analysis import is_sensory, rights_of
-from . import abi, fs, keeper
+from ..programs.keynix import abi, fs, keeper
+from .convert import rights_of
+from .sensory import is_sensory
 
 if TYPE_CHECKING:
-    from .system import KeyNIX
+    from ..programs.keynix import KeyNIX
 
 RO = 0x80
 FD_SLOT, ROOT_SLOT = 100, 200
