@@ -496,6 +496,15 @@ class _Decoder:
             self.fail(f"{what} is not a list" + (f" of {n}" if n is not None else ""))
         return v
 
+    def _object(self, rec, kind: str, make, objects: list):
+        """A page or node record ``[id, alloc, payload]``: the new object (an id
+        not yet taken, an alloc already issued) and its payload, unchecked."""
+        oid, alloc, payload = self.list_(rec, f"a {kind} record", 3)
+        self.int_(oid, f"a {kind} id", 1, self.n_objects)
+        if objects[oid] is not None:
+            self.fail(f"object #{oid} is saved twice")
+        return make(oid, self.int_(alloc, f"{kind} #{oid}'s alloc", 1, self.next_alloc)), payload
+
     def dict_(self, v, what: str, keys) -> dict:
         if type(v) is not dict:
             self.fail(f"{what} is not an object")
@@ -588,11 +597,8 @@ class _Decoder:
         objects: list = [None] * self.n_objects
         store.next_alloc = self.next_alloc
         for rec in self.list_(body["pages"], "pages"):
-            oid, alloc, data = self.list_(rec, "a page record", 3)
-            self.int_(oid, "a page id", 1, self.n_objects)
-            if objects[oid] is not None:
-                self.fail(f"object #{oid} is saved twice")
-            page = Page(oid, self.int_(alloc, f"page #{oid}'s alloc", 1, self.next_alloc))
+            page, data = self._object(rec, "page", Page, objects)
+            oid = page.id
             if data is not None:
                 raw = self.bytes_(data, f"page #{oid}'s data", PAGE_SIZE)
                 page.data = bytearray(raw) + bytearray(PAGE_SIZE - len(raw))
@@ -600,14 +606,10 @@ class _Decoder:
             store.n_pages += 1
         node_slots = []
         for rec in self.list_(body["nodes"], "nodes"):
-            oid, alloc, slots = self.list_(rec, "a node record", 3)
-            self.int_(oid, "a node id", 1, self.n_objects)
-            if objects[oid] is not None:
-                self.fail(f"object #{oid} is saved twice")
-            node = Node(oid, self.int_(alloc, f"node #{oid}'s alloc", 1, self.next_alloc))
-            objects[oid] = node
+            node, slots = self._object(rec, "node", Node, objects)
+            objects[node.id] = node
             store.n_nodes += 1
-            node_slots.append((node, self.list_(slots, f"node #{oid}'s slots")))
+            node_slots.append((node, self.list_(slots, f"node #{node.id}'s slots")))
         for node, slots in node_slots:  # keys are checked once every object id is known
             for s in slots:
                 s = self.list_(s, f"a slot of node #{node.id}", 5)

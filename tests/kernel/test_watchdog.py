@@ -72,14 +72,34 @@ def test_the_timer_and_the_handler_are_put_back(k, con):
     assert signal.getsignal(signal.SIGALRM) is before
 
 
-def test_ticks_outside_a_handler_do_nothing(k):
-    dog = Watchdog(k, 1.0)
-    for _ in range(3):
-        dog._tick(signal.SIGALRM, None)                          # no frame: kernel idle
+def test_ticks_outside_a_handler_never_raise(k):
+    """Ticks that find the kernel idle, or code that is not a handler the kernel
+    resumed, remember nothing and raise nothing, however many come."""
     import sys
-    dog._tick(signal.SIGALRM, sys._getframe())                  # this test's own code
-    dog._tick(signal.SIGALRM, sys._getframe())
-    assert issubclass(ProgramTimeLimit, Exception)
+    dog = Watchdog(k, 1.0)
+    for frame in (None, sys._getframe(), None, sys._getframe(), sys._getframe()):
+        dog._tick(signal.SIGALRM, frame)
+        assert dog._seen is None
+
+
+def test_two_ticks_on_the_same_handler_frame_raise(k, con):
+    """The rule itself: the same handler frame and the same kernel tick twice."""
+    dog = Watchdog(k, 1.0)
+    seen = []
+
+    @kl.program("t-watchdog-probe")
+    def probe(dom, msg):
+        import sys
+        frame = sys._getframe()
+        dog._tick(signal.SIGALRM, frame)              # first sight: remembered
+        seen.append(dog._seen is not None)
+        try:
+            dog._tick(signal.SIGALRM, frame)          # no invocation since: raises
+        except ProgramTimeLimit:
+            seen.append(True)
+        yield dom.return_(msg.resume, rc=0)
+    assert con.call(kl.start_key(con, kl.build_domain(con, "t-watchdog-probe")), 0).rc == 0
+    assert seen == [True, True]
 
 
 @pytest.mark.parametrize("limit", [-1, 0, "2", True])
