@@ -24,12 +24,12 @@ demo: $(DEV)
 	$(BIN)/python -m keykos_lab.demo
 
 test: $(DEV)
-	$(BIN)/ruff check keykos_lab tests bench
+	$(BIN)/ruff check keykos_lab tests bench notebooks
 	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 	$(BIN)/python -m pytest
 
 lint: $(DEV)
-	$(BIN)/ruff check keykos_lab tests bench
+	$(BIN)/ruff check keykos_lab tests bench notebooks
 
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py

@@ -80,7 +80,7 @@ from keykos_lab.programs import spacebank
 
 oc = kl.oc
 
-STEP_LIMIT = 3_000    # console.step_limit: a call that needs more is stuck in a loop
+STEP_LIMIT = 600      # console.step_limit: a call that needs more is stuck in a loop
 RUN_STEPS = 200       # scheduler steps after each operation (keeper loops never end)
 MAX_DOMAINS = 5       # domains a single run may build
 SAFE_PROGRAMS = {"echo", "holder", "spacebank"}  # reply to every message without faulting

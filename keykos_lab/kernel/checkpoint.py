@@ -210,7 +210,7 @@ def _domain_record(k, ds: DomainState, ref) -> dict:
         "root": ds.root, "registered": k.domains.get(ds.root) is ds, "state": ds.state,
         "next": _value(ds.next), "on_resume": _value(ds.on_resume),
         "stall": [[ref(inv), _value(op)] for inv, op in ds.stall],
-        "resume_alloc": ds.resume_alloc, "held": sorted(list(key) for key in ds.held),
+        "resume_alloc": ds.resume_alloc, "held": sorted(list(key) for key in set(ds.held)),
         "cpu": ds.cpu, "chain": chain, "chain_epoch": ds.chain_epoch,
         "image": _value(ds.image),
         "stalled_on": None if ds.stalled_on is None else ref(ds.stalled_on),
@@ -657,8 +657,9 @@ class _Decoder:
                                  self.value(op, f"{w}'s stalled op")))
             ds.resume_alloc = self.int_(rec["resume_alloc"], f"{w}'s resume_alloc", 0,
                                         self.next_alloc)
-            ds.held = {self.key(x, f"a key held by {w}")
-                       for x in self.list_(rec["held"], f"{w}'s held keys")}
+            held = {self.key(x, f"a key held by {w}")
+                    for x in self.list_(rec["held"], f"{w}'s held keys")}
+            ds.held = held or ()  # as a domain with no handler holds them (domains.hold)
             ds.cpu = self.int_(rec["cpu"], f"{w}'s cpu")
             if rec["chain"] is not None:
                 chain = []

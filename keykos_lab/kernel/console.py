@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .domains import A_RETRY, A_SEND, A_START, KEYS_NODE, METER, REGS_NODE, RUNNING, STATE_NAMES
+from .domains import (
+    A_RETRY,
+    A_SEND,
+    A_START,
+    KEYS_NODE,
+    METER,
+    REGS_NODE,
+    RUNNING,
+    STATE_NAMES,
+    hold,
+)
 from .errors import Deadlock, KernelError, StepLimitExceeded
 from .keys import (
     DATA,
@@ -120,7 +130,7 @@ class Console:
         self._ring[node_no].slots[slot] = key
         self._count += 1
         self._where[key] = idx
-        self.state.held.add(key)
+        hold(self.state, (key,))
         return KeyHandle(self, idx)
 
     def _grow(self) -> None:

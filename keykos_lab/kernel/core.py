@@ -5,7 +5,8 @@ or FORK on a key (KEYKOS.md §3), or a memory access through its address
 segment (§2.4). Primary keys answer at once (``keykos_lab.kernel.primary``);
 gate keys deliver messages to domains; faults make implicit calls to keepers
 (§3.6). Domains run from a FIFO run queue in quanta, each invocation charged in
-ticks to the domain's meter chain (D4), so a run is reproducible event for event.
+ticks to the domain's meter chain (D4), so a run is reproducible event for event;
+a jump through a gate hands the rest of the quantum to the domain it reaches.
 
 >>> k = Kernel()
 >>> k.console.call(k.console.dkc, 0, data=b"\\0\\0\\0\\0\\0\\x07").keys[0]
@@ -36,6 +37,7 @@ from .domains import (
     TRAPCODE,
     WAITING,
     DomainState,
+    hold,
 )
 from .errors import KernelError
 from .eventlog import (
@@ -126,6 +128,7 @@ _ROW_SIZE = ROW.size
 #: The ``kind`` field of a primary CALL's row, by the invoker's state (it does not change).
 _PRIMARY_CALL_KIND = tuple(kind_field(EV_INVOKE, J_CALL, s, s, C_NONE) for s in range(4))
 _PLAIN_REPLIES = {rc: Message(rc, NO_KEYS, b"", 0) for rc in range(8)}
+_NO_DATA = b""
 
 
 def _plain_reply(rc: int) -> Message:
@@ -157,6 +160,7 @@ class Kernel:
         self.tick = 0
         self.domains: dict[int, DomainState] = {}
         self.runq: deque[DomainState] = deque()
+        self.jumpee: DomainState | None = None  # got the CPU from the last jump
         self.node_epoch = 0       # bumped when node slots change (caches check it)
         self.page_epoch = 0       # bumped when page contents change
         self._borrowers: set[DomainState] = set()
@@ -249,7 +253,7 @@ class Kernel:
         """Key register ``n``; the running handler may use it from now on."""
         _check_slot(n)
         key = self.live(self._keys_node(ds).slots[n])
-        ds.held.add(key)
+        hold(ds, (key,))
         return key
 
     def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
@@ -281,7 +285,13 @@ class Kernel:
         self.runq.append(ds)
 
     def step(self) -> bool:
-        """Run one domain for one quantum. False when nothing is runnable.
+        """Run the first domain of the run queue for one quantum (a seeded kernel
+        takes one at random). False when nothing is runnable.
+
+        A domain that CALLs or RETURNs through a gate hands the CPU to the domain
+        it jumps to, as ``jresume`` ends in ``startdom(jumpee)`` in the C release:
+        that domain goes to the front of the queue and, inside a quantum, runs at
+        once (``_dispatch``).
 
         >>> Kernel().step()
         False
@@ -289,6 +299,7 @@ class Kernel:
         runq = self.runq
         if not runq:
             return False
+        self.jumpee = None  # (only the quantum that made it switches to it)
         if self._rng is not None and len(runq) > 1:
             runq.rotate(-self._rng.randrange(len(runq)))
         ds = runq.popleft()
@@ -298,106 +309,133 @@ class Kernel:
         self._dispatch(ds)
         return True
 
+    def _run_at_once(self, ds: DomainState) -> None:
+        """``ds`` gets the CPU from a jump that stopped its jumper: it runs next."""
+        self.runq.appendleft(ds)
+        self.jumpee = ds
+
     def _dispatch(self, ds: DomainState) -> None:
-        action = ds.next
-        ds.next = None
-        if action is None or (ds.state != RUNNING and action[0] != A_RETRY):
-            return  # (a stalled keeper call is retried while its domain waits)
-        kind, value = action
-        if kind == A_START:
-            if not self._start_program(ds, value):
+        """Run ``ds`` for a quantum of QUANTUM_OPS ops. When it stops by jumping to
+        another domain, that domain runs on in the same quantum."""
+        runq = self.runq
+        console = self._console_state
+        budget = QUANTUM_OPS
+        while True:
+            action = ds.next
+            ds.next = None
+            if action is not None and (ds.state == RUNNING or action[0] == A_RETRY):
+                # (a stalled keeper call is retried while its domain waits)
+                kind, value = action
+                if kind == A_START:
+                    value = None if self._start_program(ds, value) else _BLOCKED
+                elif kind == A_RETRY:
+                    value = self.retry(ds, value)
+                elif kind == A_TRAP:
+                    code, on_resume = value
+                    self._trap(ds, code, C_TRAP, on_resume)
+                    value = _BLOCKED
+                if value is not _BLOCKED:
+                    budget = self._run(ds, value, budget)
+            # ds stopped. If its jump handed the CPU on, the jumpee runs now, in
+            # what is left of the quantum (a switch costs one op of it).
+            jumpee = self.jumpee
+            if jumpee is None or jumpee is console or not runq or runq[0] is not jumpee:
+                return  # (the console is woken by the next step)
+            self.jumpee = None
+            if budget <= 1:  # the quantum is over: the jumpee waits its turn
+                runq.append(runq.popleft())
                 return
-            value = None
-        elif kind == A_RETRY:
-            value = self.retry(ds, value)
-            if value is _BLOCKED:
-                return
-        elif kind == A_TRAP:
-            code, on_resume = value
-            self._trap(ds, code, C_TRAP, on_resume)
-            return
+            budget -= 1
+            ds = runq.popleft()
+
+    def _run(self, ds: DomainState, value, budget: int) -> int:
+        """Send ``value`` into ds's handler and carry out the ops it yields until it
+        stops or ``budget`` ops are done (then it is ready again); the budget left."""
         send = ds.proc.send
         held = ds.held
         objs = self.objs
         log = self.log
         root = ds.root
-        checked = None  # the last key object found genuine and held (``held`` only grows)
-        for _ in range(QUANTUM_OPS):
+        checked = None  # the last key found genuine and held (``held`` only grows)
+        while budget:
+            budget -= 1
             try:
                 op = send(value)
             except StopIteration:
                 self._end_handler(ds)
-                return
+                return budget
             except Exception as exc:  # the program's bug is the domain's fault, not ours
                 self._program_exception(ds, exc)
-                return
+                return budget
             # Fast paths for a jump _jump would accept as it is: a genuine held key,
             # a 32-bit order, bytes of at most 4096, a tuple of at most 3 held keys,
             # the CPU already borrowed. Anything else, and any target a fast path
             # does not cover, goes the general way below (_jump, _execute).
             if type(op) is tuple and len(op) == 5:
                 code, key, order, keys, data = op
-                if key is not checked and _is_key(key) and key in held:
-                    checked = key  # and what a primary CALL's row says of it
+                if key is not checked and type(key) is Key:  # (_is_key, inline)
+                    checked = None  # until this key passes
                     t, o, db, a = key
-                    handler = PRIMARY_CALLS.get(t)
-                    if handler is not None:
+                    if type(t) is int and type(o) is int and type(db) is int \
+                            and type(a) is int and key in held:
+                        checked = key  # and how the fast paths take it
+                        handler = PRIMARY_CALLS.get(t)
+                        gate = GATES.get(t)
                         target = o if t != MISC else -1  # misc keys designate no object
                         keyf = (t + 1 if t != MISC else MISC_BASE + o + 1) | (db + 1) << 8
                 if key is checked and type(order) is int and 0 <= order <= 0xFFFFFFFF \
-                        and type(data) is bytes and len(data) <= MAX_STRING \
+                        and (data is _NO_DATA or type(data) is bytes and len(data) <= MAX_STRING) \
                         and ds.cpu > len(data) >> 10 and type(keys) is tuple \
                         and (not keys or (len(keys) <= 3 and _all_held(held, keys))):
-                    obj = objs[target] if handler is not None and target >= 0 else None
-                    if code == OP_CALL and handler is not None and \
-                            (target < 0 or obj is not None and obj.alloc == a):
-                        # CALL on a live primary key whose handler never changes its
-                        # invoker's state (primary.FAST, misc keys): _jump → _invoke →
-                        # primary.invoke → _primary_reply, with the same checks, changes
-                        # and row, in one place. (A dead key goes the general way.)
-                        before = ds.state
-                        slen = len(data)
-                        cost = 1 + (slen >> 10)
-                        ds.cpu -= cost
-                        self.tick = tick = self.tick + cost
-                        kf = keyf
-                        if keys:
-                            keys = pad(keys)
-                            kf |= (4 - keys.count(DK0)) << 17
-                        else:
-                            keys = NO_KEYS
-                        rc, rkeys, rdata = handler(self, ds, key, obj, order, keys, data)
-                        if log.enabled:
-                            off = log._off
-                            _pack(log._buf, off, tick, _PRIMARY_CALL_KIND[before], root, kf,
-                                  target, order, rc, slen)
-                            log._off = off = off + _ROW_SIZE
-                            if off == log._cap:
-                                log.next_chunk()
-                        if rkeys:
-                            rkeys = pad(tuple(rkeys))
-                            ds.held.update(rkeys)
-                            value = _new_tuple(Message, (rc, rkeys, rdata, 0))
-                        elif rdata:
-                            value = _new_tuple(Message, (rc, NO_KEYS, rdata, 0))
-                        else:
-                            value = _PLAIN_REPLIES.get(rc) or _plain_reply(rc)
-                        continue
-                    if code == OP_CALL or code == OP_RETURN:
-                        path = GATES.get((code, t))  # fastpath.py: start and resume keys
-                        if path is not None:
-                            value = path(self, ds, key, order, keys, data, op)
-                            if value is _BLOCKED:
-                                return
+                    if handler is not None:
+                        obj = objs[target] if target >= 0 else None
+                        if code == OP_CALL and (target < 0 or obj is not None and obj.alloc == a):
+                            # CALL on a live primary key whose handler never changes its
+                            # invoker's state (primary.FAST, misc keys): _jump → _invoke →
+                            # primary.invoke → _primary_reply, with the same checks, changes
+                            # and row, in one place. (A dead key goes the general way.)
+                            before = ds.state
+                            slen = len(data)
+                            cost = 1 + (slen >> 10)
+                            ds.cpu -= cost
+                            self.tick = tick = self.tick + cost
+                            kf = keyf
+                            if keys:
+                                keys = pad(keys)
+                                kf |= (4 - keys.count(DK0)) << 17
+                            else:
+                                keys = NO_KEYS
+                            rc, rkeys, rdata = handler(self, ds, key, obj, order, keys, data)
+                            if log.enabled:
+                                off = log._off
+                                _pack(log._buf, off, tick, _PRIMARY_CALL_KIND[before], root, kf,
+                                      target, order, rc, slen)
+                                log._off = off = off + _ROW_SIZE
+                                if off == log._cap:
+                                    log.next_chunk()
+                            if rkeys:
+                                rkeys = pad(tuple(rkeys))
+                                held = hold(ds, rkeys)
+                                value = _new_tuple(Message, (rc, rkeys, rdata, 0))
+                            elif rdata:
+                                value = _new_tuple(Message, (rc, NO_KEYS, rdata, 0))
+                            else:
+                                value = _PLAIN_REPLIES.get(rc) or _plain_reply(rc)
+                            continue
+                    elif gate is not None:  # fastpath.py: start and resume keys
+                        value = gate(self, ds, code, key, order, keys, data, op)
+                        if value is _BLOCKED:
+                            return budget
             if type(op) is tuple and op and op[0] in _JUMPS:
                 value = self._jump(ds, op)
             else:
                 value = self._execute(ds, op)
             if value is _BLOCKED:
-                return
+                return budget
             held = ds.held
             checked = None
         self._ready(ds, (A_SEND, value))
+        return 0
 
     def _start_program(self, ds: DomainState, msg: Message) -> bool:
         """Begin a handler for ``msg``: find the program image through slot 3.
@@ -426,7 +464,7 @@ class Kernel:
         if dom is None:
             dom = ds.dom = Dom(self, ds)
         ds.program = name
-        ds.held = set(msg.keys)
+        ds.held = msg.keys  # hold() makes it a set when the handler gets more
         try:
             proc = fn(dom, msg)
         except Exception as exc:
@@ -456,7 +494,7 @@ class Kernel:
 
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
         ds.proc = None
-        ds.held = set()
+        ds.held = ()
         ds.error = f"{type(exc).__name__}: {exc}"
         self._trap(ds, Trap.EXCEPTION, C_EXCEPTION, (A_START, EMPTY))
 
@@ -472,7 +510,7 @@ class Kernel:
             proc, ds.proc = ds.proc, None
             proc.close()
         ds.state = AVAILABLE
-        ds.held = set()
+        ds.held = ()
         ds.on_resume = None
         ds.resume_alloc = 0
         ds.next = None
@@ -612,7 +650,7 @@ class Kernel:
         if ds.proc is not None:
             proc, ds.proc = ds.proc, None
             proc.close()
-            ds.held = set()
+            ds.held = ()
         return _BLOCKED
 
     def _charge(self, ds: DomainState, cost: int, op) -> bool:
@@ -713,7 +751,7 @@ class Kernel:
             self.log.emit(self.tick, EV_INVOKE, J_CALL, ds.root, key_code(t, o),
                           o if t in OBJECT_TYPES else -1, db, order, rc,
                           4 - keys.count(DK0), len(data), before, before, C_NONE)
-            ds.held.update(rkeys)
+            hold(ds, rkeys)
             return _new_tuple(Message, (rc, rkeys, rdata, 0))
         after = RUNNING if jump == J_FORK else AVAILABLE
         self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
@@ -722,7 +760,7 @@ class Kernel:
         ret = keys[3]
         if ret.type == RESUME and self.live(ret) == ret:
             tgt = self.domains[ret.obj]
-            self._deliver_resume(ret, tgt, rc, rkeys, rdata)
+            self._deliver_resume(ret, tgt, rc, rkeys, rdata, jump == J_RETURN)
         if jump == J_RETURN:
             self._become_available(ds)
             return _BLOCKED
@@ -766,12 +804,15 @@ class Kernel:
             tstate = tgt.state
             tgt.state = RUNNING
             tgt.next = (A_START, _new_tuple(Message, (order, keys, data, db)))
-            self.runq.append(tgt)
+            if jump == J_FORK:
+                self.runq.append(tgt)
+            else:
+                self._run_at_once(tgt)
             if log.enabled:
                 log.emit_packed(tick, EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
                                 tgt.root, keyf, tgt.root, order, -1, slen)
         else:
-            self._deliver_resume(key, tgt, order, keys, data)
+            self._deliver_resume(key, tgt, order, keys, data, jump != J_FORK)
         if jump == J_RETURN:
             self._become_available(ds)
             return _BLOCKED
@@ -798,15 +839,21 @@ class Kernel:
                       key.databyte, order, -1, n_keys, len(data), before, ds.state, C_STALL)
         return _BLOCKED
 
-    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data) -> None:
-        """Resume a waiting domain; every resume key to it dies (one-shot rule)."""
+    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data,
+                        at_once: bool) -> None:
+        """Resume a waiting domain; every resume key to it dies (one-shot rule).
+        ``at_once``: the jumper stopped, so the CPU goes to ``tgt``."""
         tstate = tgt.state
         tgt.resume_alloc = 0
         flavour = key.databyte
         if flavour == RETURN:
             msg = _new_tuple(Message, (order, keys, data, 0))
-            tgt.held.update(keys)
-            action = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
+            if tgt.proc is None:
+                action = (A_START, msg)  # the message starts a handler, holding its keys
+            else:
+                if keys.count(DK0) < 4:
+                    hold(tgt, keys)
+                action = (A_SEND, msg)
         elif flavour == FAULT and order != 0:
             action = (A_TRAP, (order, tgt.on_resume))  # back to the keeper, same instruction
             tgt.error = f"sent back to its keeper by a fault key with order {order:#x}"
@@ -823,7 +870,10 @@ class Kernel:
         tgt.parked = None
         tgt.state = RUNNING
         tgt.next = action
-        self.runq.append(tgt)
+        if at_once:
+            self._run_at_once(tgt)
+        else:
+            self.runq.append(tgt)
         log = self.log
         if log.enabled:
             keyf = (RESUME + 1) | (flavour + 1) << 8 | (4 - keys.count(DK0)) << 17
@@ -947,7 +997,7 @@ def _is_key(key) -> bool:
         and type(key[2]) is int and type(key[3]) is int
 
 
-def _all_held(held: set, keys: tuple) -> bool:
+def _all_held(held, keys: tuple) -> bool:
     """Every key in ``keys`` is DK(0) or a genuine key in ``held`` (``_jump``'s test,
     without its slower look into the key registers)."""
     for key in keys:

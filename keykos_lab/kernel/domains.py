@@ -47,7 +47,7 @@ class DomainState:
         self.on_resume = None       # action tuple for a restart or fault resume
         self.stall: deque = deque()  # (invoker state, op) waiting for availability
         self.resume_alloc = 0       # resume keys with this alloc are valid
-        self.held: set = set()      # keys delivered to the running handler
+        self.held: set | tuple = ()  # keys delivered to the running handler (hold())
         self.cpu = 0                # ticks borrowed from the meter chain
         self.chain = None           # cached meter chain (list of meter nodes)
         self.chain_epoch = -1
@@ -60,3 +60,21 @@ class DomainState:
 
     def __repr__(self) -> str:
         return f"<domain #{self.root} {STATE_NAMES[self.state]}>"
+
+
+def hold(ds: DomainState, keys) -> set:
+    """Add ``keys`` to the keys ds's running handler may use; that set.
+
+    A handler starts holding its message's keys as the message's own tuple
+    (making a set for every message would cost more than the lookups it saves);
+    the set is made when the handler first gets more.
+
+    >>> ds = DomainState(7); ds.held = ("a", "b")
+    >>> sorted(hold(ds, ["c"])), type(ds.held).__name__
+    (['a', 'b', 'c'], 'set')
+    """
+    held = ds.held
+    if type(held) is not set:
+        held = ds.held = set(held)
+    held.update(keys)
+    return held

@@ -3,7 +3,7 @@
 The general path for a jump is ``Kernel._jump`` (check the op), ``_invoke``
 (find out what the key designates), then ``_primary_reply`` or ``_gate`` and
 ``_deliver_resume`` (act, log). An op reaches the fast paths only after
-:meth:`Kernel._dispatch` has checked everything ``_jump`` would: the key and
+:meth:`Kernel._run` has checked everything ``_jump`` would: the key and
 every passed key genuine and held, the order a 32-bit int, the string ``bytes``
 of at most 4096, at most 3 keys, and the jump's CPU already borrowed from the
 meters. What is left is the part of ``_invoke`` that looks at the target. When
@@ -17,7 +17,7 @@ with the fast paths on and off and compares logs and states.
 
 * primary CALLs (``PRIMARY_CALLS``: ``primary.FAST``'s handlers, which never
   change the invoker's own state, and the misc keys) are done inline in
-  ``Kernel._dispatch``, the hottest loop of the kernel;
+  ``Kernel._run``, the hottest loop of the kernel;
 * :func:`call_start` — CALL through a live start key to an available domain;
 * :func:`return_resume` — RETURN through a live return-flavour resume key to
   another domain.
@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 
 from . import primary
-from .domains import A_RETRY, A_SEND, A_START, AVAILABLE, RUNNING, WAITING
+from .domains import A_RETRY, A_SEND, A_START, AVAILABLE, RUNNING, WAITING, hold
 from .eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
 from .keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
 from .process import NO_KEYS, OP_CALL, OP_RETURN, Message
@@ -71,7 +71,7 @@ def pad(keys: tuple) -> tuple:
 _PAD = ((DK0, DK0, DK0), (DK0, DK0), (DK0,), ())  # DK(0)s after n of 3 keys
 
 
-def call_start(k, ds, key, order, keys, data, op):
+def call_start(k, ds, code, key, order, keys, data, op):
     """CALL through a start key to an available domain: ``_invoke`` → ``_gate``.
 
     Mints the caller's resume key, makes the caller wait and the target run
@@ -80,8 +80,8 @@ def call_start(k, ds, key, order, keys, data, op):
     _, o, db, a = key
     obj = k.objs[o]
     tgt = k.domains.get(o)
-    if obj is None or obj.alloc != a or tgt is None or tgt.state != AVAILABLE \
-            or ds.state != RUNNING:
+    if code != OP_CALL or obj is None or obj.alloc != a or tgt is None \
+            or tgt.state != AVAILABLE or ds.state != RUNNING:
         return GENERAL  # dead key, no domain state yet, busy target: stall or trap
     cost = 1 + (len(data) >> 10)
     ds.cpu -= cost
@@ -99,16 +99,17 @@ def call_start(k, ds, key, order, keys, data, op):
         _two_rows(log, tick, _CALL_INVOKE, ds.root, _CALL_DELIVER, o, keyf, o, order, len(data))
     tgt.state = RUNNING
     tgt.next = (A_START, _new_tuple(Message, (order, keys, data, db)))
-    k.runq.append(tgt)
+    k.runq.appendleft(tgt)  # k._run_at_once(tgt)
+    k.jumpee = tgt
     return BLOCKED
 
 
-def return_resume(k, ds, key, order, keys, data, op):
+def return_resume(k, ds, code, key, order, keys, data, op):
     """RETURN through a return-flavour resume key to another domain:
     ``_invoke`` → ``_gate`` → ``_deliver_resume``, then ``_become_available``."""
     _, o, db, a = key
     tgt = k.domains.get(o)
-    if tgt is None or tgt.resume_alloc != a or tgt is ds or db != RETURN \
+    if code != OP_RETURN or tgt is None or tgt.resume_alloc != a or tgt is ds or db != RETURN \
             or k.objs[o] is None or ds.state != RUNNING:
         return GENERAL  # dead key, another flavour, or a domain resuming itself
     cost = 1 + (len(data) >> 10)
@@ -121,23 +122,29 @@ def return_resume(k, ds, key, order, keys, data, op):
     tstate = tgt.state
     tgt.resume_alloc = 0
     msg = _new_tuple(Message, (order, keys, data, 0))
-    tgt.held.update(keys)
-    tgt.next = (A_SEND, msg) if tgt.proc is not None else (A_START, msg)
+    n_keys = 4 - keys.count(DK0)
+    if tgt.proc is None:
+        tgt.next = (A_START, msg)
+    else:
+        if n_keys:
+            hold(tgt, keys)
+        tgt.next = (A_SEND, msg)
     tgt.on_resume = None
     tgt.parked = None
     tgt.state = RUNNING
-    k.runq.append(tgt)
+    k.runq.appendleft(tgt)  # k._run_at_once(tgt)
+    k.jumpee = tgt
     log = k.log
     if log.enabled:  # the RETURN, then the delivery
-        keyf = (RESUME + 1) | (RETURN + 1) << 8 | (4 - keys.count(DK0)) << 17
+        keyf = (RESUME + 1) | (RETURN + 1) << 8 | n_keys << 17
         _two_rows(log, tick, _RETURN_INVOKE, ds.root, EV_DELIVER | tstate << 8 | RUNNING << 12,
                   o, keyf, o, order, len(data))
     k._become_available(ds)
     return BLOCKED
 
 
-#: (op code, key type) -> gate fast path.
-GATES = {(OP_CALL, START): call_start, (OP_RETURN, RESUME): return_resume}
+#: key type -> gate fast path (each takes one jump: CALL a start key, RETURN a resume key).
+GATES = {START: call_start, RESUME: return_resume}
 #: key type -> primary handler for a CALL (``primary.FAST`` and the misc keys).
 PRIMARY_CALLS = {**primary.FAST, MISC: primary.misc_key}
 

@@ -401,7 +401,7 @@ def reset(k, tds, state) -> None:
         proc.close()
     tds.resume_alloc = 0
     tds.on_resume = None
-    tds.held = set()
+    tds.held = ()
     tds.state = state
     if state == AVAILABLE:
         while tds.stall:

@@ -7,7 +7,8 @@ again and hang the console. In KeyKOS its meter would run dry on CPU time; here
 a wall-clock watchdog plays that part: while the console waits, an interval
 timer ticks every ``limit / 2`` seconds; when two ticks in a row find the same
 handler running its own code (its generator frame directly under the kernel's
-``_dispatch``) and the kernel's tick (one per invocation) unchanged, the tick raises
+``_run``, which resumes handlers) and the kernel's tick (one per invocation)
+unchanged, the tick raises
 :class:`ProgramTimeLimit` *inside that handler*. The kernel's ordinary path for
 a program's exception then traps the domain (``Trap.EXCEPTION``, its keeper
 called or the domain parked), exactly as for any other bug of the program.
@@ -84,10 +85,10 @@ class Watchdog:
 def _handler_frame(frame):
     """The generator frame of the handler the kernel resumed, if the innermost
     frames are its own code (not the kernel's); else None."""
-    dispatch = _dispatch_code()
+    run = _run_code()
     below = None
     while frame is not None:
-        if frame.f_code is dispatch:
+        if frame.f_code is run:
             if below is not None and below.f_code.co_flags & inspect.CO_GENERATOR:
                 return below
             return None
@@ -95,6 +96,6 @@ def _handler_frame(frame):
     return None
 
 
-def _dispatch_code():
+def _run_code():
     from .core import Kernel
-    return Kernel._dispatch.__code__
+    return Kernel._run.__code__

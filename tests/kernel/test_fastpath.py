@@ -1,4 +1,4 @@
-"""The kernel's fast paths (``Kernel._dispatch``, ``keykos_lab.kernel.fastpath``)
+"""The kernel's fast paths (``Kernel._run``, ``keykos_lab.kernel.fastpath``)
 agree with the general path: the same workloads run with the fast paths switched
 off (their dispatch tables emptied) leave the same event log, the same objects
 and the same domain states.
@@ -112,7 +112,7 @@ def _state(k):
     objects = [(o.id, o.alloc, tuple(o.slots) if o.kind == "node" else
                 bytes(o.data) if o.data else None) for o in k.store.live()]
     domains = [(root, ds.state, ds.program, ds.resume_alloc, ds.parked, ds.error,
-                sorted(map(tuple, ds.held)), len(ds.stall))
+                sorted(map(tuple, set(ds.held))), len(ds.stall))
                for root, ds in sorted(k.domains.items())]
     return list(k.log.rows()), k.tick, k.store.next_alloc, objects, domains
 
