@@ -99,8 +99,7 @@ def call_start(k, ds, code, key, order, keys, data, op):
         _two_rows(log, tick, _CALL_INVOKE, ds.root, _CALL_DELIVER, o, keyf, o, order, len(data))
     tgt.state = RUNNING
     tgt.next = (A_START, _new_tuple(Message, (order, keys, data, db)))
-    k.runq.appendleft(tgt)  # k._run_at_once(tgt)
-    k.jumpee = tgt
+    k._run_at_once(tgt)
     return BLOCKED
 
 
@@ -132,8 +131,7 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     tgt.on_resume = None
     tgt.parked = None
     tgt.state = RUNNING
-    k.runq.appendleft(tgt)  # k._run_at_once(tgt)
-    k.jumpee = tgt
+    k._run_at_once(tgt)
     log = k.log
     if log.enabled:  # the RETURN, then the delivery
         keyf = (RESUME + 1) | (RETURN + 1) << 8 | n_keys << 17
