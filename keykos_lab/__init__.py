@@ -10,9 +10,16 @@
 b'hello'
 """
 
-from . import analysis, programs, sweep  # noqa: F401  (programs: registers the shipped programs)
-from .factories import FactoryError, FactoryKeys, build_factory, is_discreet
-from .kernel import (
+from keykos_lab import (  # noqa: F401  (programs: registers the shipped programs)
+    analysis,
+    programs,
+    readers,
+    scenarios,
+    sweep,
+    system,
+    views,
+)
+from keykos_lab.kernel import (
     DK,
     DK0,
     CheckpointError,
@@ -28,12 +35,23 @@ from .kernel import (
     oc,
     program,
 )
-from .lab import Kernel
-from .system import build_domain, build_segment, image, start_key
+from keykos_lab.system import (
+    FactoryError,
+    FactoryKeys,
+    KeyNIX,
+    build_domain,
+    build_factory,
+    build_segment,
+    image,
+    is_discreet,
+    start_key,
+)
+from keykos_lab.views import Kernel
 
 __version__ = "0.1.0"
 
 __all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_segment", "start_key",
            "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
            "Deadlock", "StepLimitExceeded", "format_key_value", "build_factory", "is_discreet",
-           "FactoryKeys", "FactoryError", "CheckpointError"]
+           "FactoryKeys", "FactoryError", "CheckpointError", "KeyNIX", "analysis", "readers",
+           "scenarios", "system", "views"]

@@ -10,7 +10,7 @@ Usage (``python -m keykos_lab.cli`` works the same as ``keykos-lab``)::
 ``FILE`` is read by its suffix: ``.cdl`` / ``.right`` (seL4 capDL), ``.system``
 (seL4 Microkit), a folder of ``.cml`` manifests or one ``.cml`` file (Fuchsia
 CML), or ``.json`` (node-link JSON as ``graph`` writes it). ``SCENARIO`` is one
-of ``empty_child``, ``tso_domain_key``, ``tso_setuid`` (:mod:`keykos_lab.scenarios`).
+of ``empty_child``, ``tso_domain_key``, ``tso_setuid`` (:mod:`keykos_lab.scenarios.tso`).
 
 Exit codes:
 
@@ -106,18 +106,18 @@ def load_graph(path: str | os.PathLike[str]) -> tuple[nx.MultiDiGraph, str]:
     if not p.exists():
         raise CLIError(f"{p}: no such file or folder")
     fmt = input_format(p)
-    from . import io
-    from .analysis import read_node_link
-    readers: dict[str, Callable[[Path], nx.MultiDiGraph]] = {
-        "capdl": io.read_capdl,
-        "microkit": io.read_microkit,
-        "cml": lambda q: io.read_cml(q) if q.is_dir() else io.read_cml_text(
+    from keykos_lab import readers as spec
+    from keykos_lab.analysis import read_node_link
+    by_format: dict[str, Callable[[Path], nx.MultiDiGraph]] = {
+        "capdl": spec.read_capdl,
+        "microkit": spec.read_microkit,
+        "cml": lambda q: spec.read_cml(q) if q.is_dir() else spec.read_cml_text(
             q.read_text(encoding="utf-8"), str(q)),
         "node-link": read_node_link,
     }
     try:
-        return readers[fmt](p), fmt
-    except io.FormatError as exc:
+        return by_format[fmt](p), fmt
+    except spec.FormatError as exc:
         raise CLIError(str(exc), EXIT_BAD_INPUT) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:   # node-link JSON, unreadable
         raise CLIError(f"{p}: {exc}", EXIT_BAD_INPUT) from None
@@ -148,13 +148,13 @@ def _check_sink(G: nx.MultiDiGraph, sink: str) -> None:
 def summarize(G: nx.MultiDiGraph, subject: str, sink: str | None = None) -> dict[str, Any]:
     """The authority summary of ``subject`` (and the flow verdict to ``sink``) as plain data.
 
-    >>> from keykos_lab import io
-    >>> G = io.read_microkit_text(SYSTEM)
+    >>> from keykos_lab import readers
+    >>> G = readers.read_microkit_text(SYSTEM)
     >>> s = summarize(G, "a", "b")
     >>> s["keys"], s["by_key_type"], s["writes"], s["calls"], s["flow"]["witness"]
     (3, {'page': 2, 'start': 1}, ['channel:a:0-b:0'], ['b'], ['a', 'b'])
     """
-    from . import analysis
+    from keykos_lab import analysis
     a = analysis.authority(G, subject)
     counts = a.key_type.astype(str).value_counts()
     summary: dict[str, Any] = {
@@ -261,7 +261,7 @@ def draw_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plot import draw_capability_graph
+    from keykos_lab.plot import draw_capability_graph
     ax = draw_capability_graph(G, highlight=highlight)
     try:
         ax.figure.savefig(out, dpi=110, bbox_inches="tight")
@@ -274,7 +274,7 @@ def draw_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
 def write_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
     """Write ``G`` as GraphML or node-link JSON, or draw it as PNG or SVG, by
     ``out``'s suffix (``highlight``: a subject whose authority the drawing shades)."""
-    from .analysis import write_graphml, write_node_link
+    from keykos_lab.analysis import write_graphml, write_node_link
     suffix = _check_graph_output(out)
     if suffix in PICTURE_SUFFIXES:
         draw_graph(G, out, highlight)
@@ -320,7 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_events_output(args.events)
     if args.graph:
         _check_graph_output(args.graph)
-    from . import scenarios
+    from keykos_lab import scenarios
     rec = getattr(scenarios, args.scenario)()
     width = max([len("step")] + [len(st.name) for st in rec.steps])
     print(f"{'step':<{width}}  events  description")

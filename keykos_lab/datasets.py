@@ -1,6 +1,6 @@
 """External datasets (real capability-system descriptions): find, fetch and verify them.
 
-Three third-party datasets are used by the readers in :mod:`keykos_lab.io`; each one's
+Three third-party datasets are used by the readers in :mod:`keykos_lab.readers`; each one's
 ``PROVENANCE.md`` (upstream repository, pinned commits, SHA-256 of every file) lives in
 the shared folder beside the checkout, ``shared/external/<name>/``. Its file list is
 embedded here as :data:`MANIFESTS` so that the data can be fetched where that folder is

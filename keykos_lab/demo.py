@@ -1,7 +1,7 @@
 """The headless demo (``make demo``): an empty child, built and started by hand.
 
 Warkentin's third primitive, the KeyKOS way (KEYKOS.md §8.1–§8.2), run by
-``keykos_lab.scenarios.empty_child``: a domain creator, an empty domain, an
+``keykos_lab.scenarios.tso.empty_child``: a domain creator, an empty domain, an
 address segment of a node and two pages, memory and meter installed through the
 domain key, a fault key to start it — then the event log and the capability
 graph that every step left behind.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from . import scenarios
+from keykos_lab import scenarios
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 import struct
 
-from keykos_lab.programs.spacebank import SB
+from keykos_lab.programs.primordial.spacebank import SB
 
 PAIR = struct.Struct(">qq")
 

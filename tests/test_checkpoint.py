@@ -16,7 +16,7 @@ from keykos_lab.kernel import checkpoint as ckpt
 from keykos_lab.kernel.domains import DomainState
 
 oc = kl.oc
-from keykos_lab.programs.spacebank import SB, UNLIMITED  # noqa: E402
+from keykos_lab.programs.primordial.spacebank import SB, UNLIMITED  # noqa: E402
 
 
 def H(kernel: kl.Kernel, handle: kl.KeyHandle) -> kl.KeyHandle:
@@ -390,7 +390,7 @@ def test_header_documents_the_format(tmp_path):
 
 
 def test_spilled_event_log_reads_back_and_round_trips(tmp_path):
-    from keykos_lab.spill import spill_events
+    from keykos_lab.views.spill import spill_events
 
     def work(k):
         con = k.console

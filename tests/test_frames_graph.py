@@ -37,8 +37,8 @@ def test_events_schema_and_types(k):
 
 
 def test_events_of_a_fresh_kernel_is_an_empty_frame_with_the_schema():
-    k = kl.lab._BareKernel()
-    ev = kl.frames.events(k)
+    k = kl.kernel.Kernel()
+    ev = kl.views.frames.events(k)
     assert list(ev.columns) == SCHEMA and len(ev) == 0
 
 

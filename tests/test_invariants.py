@@ -76,7 +76,7 @@ from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.kernel.oc import KT, RC
 from keykos_lab.kernel.process import parse_image
 from keykos_lab.kernel.segments import Fault, translate
-from keykos_lab.programs import spacebank
+from keykos_lab.programs.primordial import spacebank
 
 oc = kl.oc
 

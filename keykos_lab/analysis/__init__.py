@@ -16,10 +16,10 @@ by what it grants each process).
 False
 """
 
-from . import takegrant
-from .authority import Closure, authority, origin
-from .confinement import Verdict, confinement
-from .convert import (
+from keykos_lab.analysis import takegrant
+from keykos_lab.analysis.authority import Closure, authority, origin
+from keykos_lab.analysis.confinement import Verdict, confinement
+from keykos_lab.analysis.convert import (
     CapabilityCSR,
     from_csr,
     read_node_link,
@@ -29,9 +29,9 @@ from .convert import (
     write_graphml,
     write_node_link,
 )
-from .flow import can_flow, flow_graph, flows
-from .generate import random_csr, random_system
-from .sensory import diminish, is_sensory, sensory
+from keykos_lab.analysis.flow import can_flow, flow_graph, flows
+from keykos_lab.analysis.generate import random_csr, random_system
+from keykos_lab.views.schema import diminish, is_sensory, sensory
 
 __all__ = ["CapabilityCSR", "Closure", "Verdict", "authority", "can_flow", "confinement",
            "diminish", "flow_graph", "flows", "from_csr", "is_sensory", "origin",

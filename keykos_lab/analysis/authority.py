@@ -35,8 +35,8 @@ from collections import deque
 
 import pandas as pd
 
-from .convert import rights_of
-from .model import (
+from keykos_lab.analysis.convert import rights_of
+from keykos_lab.analysis.model import (
     BUILDER,
     CONTROLLED,
     COPY,
@@ -46,7 +46,7 @@ from .model import (
     behaviour,
     factory_parts,
 )
-from .sensory import is_sensory, sensory
+from keykos_lab.views.schema import is_sensory, sensory
 
 RO = 0x80
 RETURN, FAULT = 2, 4          # resume-key flavours (databyte)
@@ -460,7 +460,7 @@ def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
     ['discrim', 'dkc', 'domain']
     """
     if pick_engine(G, engine) == "csr":
-        from .fast import authority_frame
+        from keykos_lab.analysis.fast import authority_frame
         return authority_frame(G, subject)
     closure = closure_for(G, subject)
     rows = [{"target": key[0], "key_type": key[1], "databyte": key[2],

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .authority import Closure, origin
-from .flow import flow_graph, path_to, searched
-from .model import (
+from keykos_lab.analysis.authority import Closure, origin
+from keykos_lab.analysis.flow import flow_graph, path_to, searched
+from keykos_lab.analysis.model import (
     COPY,
     FETCHER,
     REQUESTOR,
@@ -33,7 +33,7 @@ from .model import (
     factory_parts,
     slot_key,
 )
-from .sensory import is_sensory
+from keykos_lab.views.schema import is_sensory
 
 OUT_OF_SCOPE = (
     "timing: when and how fast the subject runs can be observed by others",

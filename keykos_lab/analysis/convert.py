@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from itertools import islice
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -38,49 +37,21 @@ __all__ = ["KEY_TYPES", "SLOT_KINDS", "RIGHTS", "VERTEX_KINDS", "CapabilityCSR",
            "mask_to_rights", "to_pandas_edgelist", "write_graphml", "write_node_link",
            "read_node_link"]
 
-#: Key-type names; a key type's code is its index (not the kernel's type number).
-KEY_TYPES = ("data", "page", "segment", "node", "meter", "fetch", "start", "resume", "domain",
-             "hook", "returner", "domtool", "keybits", "dkc", "discrim", "misc", "node_range",
-             "page_range", "sense", "frontend")
-#: Slot kinds; ``register`` is a slot of a folded registers node.
-SLOT_KINDS = ("key_register", "address", "meter", "keeper", "brand", "ring", "slot",
-              "transient", "psw", "trapcode", "general", "priority", "hook", "keys_node",
-              "regs_node", "register")
-#: Rights words; bit ``i`` of a rights mask is ``RIGHTS[i]``.
-RIGHTS = ("read", "write", "fetch", "store", "sense", "call", "reply", "control", "meter",
-          "create")
-#: Vertex kinds.
-VERTEX_KINDS = ("domain", "node", "page", "segment", "meter", "misc")
+from keykos_lab.views.schema import (  # noqa: F401  (the schema's names, re-exported)
+    KEY_TYPES,
+    NOCALL,
+    RIGHTS,
+    RO,
+    SLOT_KINDS,
+    VERTEX_KINDS,
+    is_sensory,
+    rights_of,
+)
 
 _KT = {name: i for i, name in enumerate(KEY_TYPES)}
 _SK = {name: i for i, name in enumerate(SLOT_KINDS)}
 _VK = {name: i for i, name in enumerate(VERTEX_KINDS)}
 _BIT = {word: 1 << i for i, word in enumerate(RIGHTS)}
-
-RO, NOCALL = 0x80, 0x40  # databyte bits (KEYKOS.md §1.3)
-
-# Rights a key conveys (kernel/snapshot.py ``rights``); RO takes ``write`` away from these.
-_BASE_RIGHTS = {
-    "page": ("read", "write"), "segment": ("read", "write"), "frontend": ("read", "write", "call"),
-    "node": ("read", "write", "fetch", "store"), "fetch": ("read", "fetch"),
-    "sense": ("read", "sense"), "meter": ("meter",), "start": ("call",), "resume": ("reply",),
-    "domain": ("control",), "node_range": ("create",), "page_range": ("create",),
-    **{name: ("call",) for name in ("returner", "domtool", "keybits", "dkc", "discrim", "misc")},
-}
-_RO_DROPS_WRITE = {"page", "segment", "node", "frontend"}
-
-
-@cache
-def rights_of(key_type: str, databyte: int) -> frozenset[str]:
-    """The rights a key of this type and databyte conveys, in the schema's words.
-
-    >>> sorted(rights_of("page", 0)), sorted(rights_of("node", 0x80))
-    (['read', 'write'], ['fetch', 'read', 'store'])
-    """
-    words = set(_BASE_RIGHTS.get(key_type, ()))
-    if databyte & RO and key_type in _RO_DROPS_WRITE:
-        words.discard("write")
-    return frozenset(words)
 
 
 def rights_to_mask(words: Iterable[str]) -> int:
@@ -107,20 +78,13 @@ def mask_to_rights(mask: int) -> frozenset[str]:
 
 
 def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """The schema's rules (``views.schema``) as lookup tables, derived from them."""
     rights = np.zeros((len(KEY_TYPES), 2), dtype=np.int16)  # [key type, RO bit]
-    for name, words in _BASE_RIGHTS.items():
-        rights[_KT[name], 0] = rights_to_mask(words)
-        ro = set(words) - ({"write"} if name in _RO_DROPS_WRITE else set())
-        rights[_KT[name], 1] = rights_to_mask(ro)
-    # Sensory: the key equals its sensory version (kernel/keys.py ``sensory_version``).
-    db = np.arange(256)
     sensory = np.zeros((len(KEY_TYPES), 256), dtype=bool)
-    sensory[_KT["data"]] = True
-    sensory[_KT["page"]] = db & RO != 0
-    for name in ("segment", "sense"):
-        sensory[_KT[name]] = db & (RO | NOCALL) == RO | NOCALL
-    for name in ("returner", "dkc", "discrim"):
-        sensory[_KT[name]] = True
+    for name, code in _KT.items():
+        rights[code, 0] = rights_to_mask(rights_of(name, 0))
+        rights[code, 1] = rights_to_mask(rights_of(name, RO))
+        sensory[code] = [is_sensory(name, db) for db in range(256)]
     return rights, sensory
 
 

@@ -72,12 +72,13 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from ..graph import capability_graph
-from ..kernel.console import KeyHandle
-from ..kernel.domains import AVAILABLE, RUNNING
-from ..kernel.errors import KernelError
-from ..kernel.eventlog import EV_CREATE
-from ..kernel.keys import (
+from keykos_lab.analysis.authority import authority
+from keykos_lab.analysis.model import SYSTEM_PROGRAMS, USABLE, behaviour
+from keykos_lab.kernel.console import KeyHandle
+from keykos_lab.kernel.domains import AVAILABLE, RUNNING
+from keykos_lab.kernel.errors import KernelError
+from keykos_lab.kernel.eventlog import EV_CREATE
+from keykos_lab.kernel.keys import (
     DATA,
     DK0,
     DOMAIN,
@@ -93,11 +94,18 @@ from ..kernel.keys import (
     START,
     Key,
 )
-from ..kernel.oc import KT
-from ..kernel.snapshot import Snapshot, misc_vertex
-from ..programs.factory import BUILDER, COPY, FETCHER, REQUESTOR, ROLE, ROLE_FACTORY, ROLE_FC
-from .authority import authority
-from .model import SYSTEM_PROGRAMS, USABLE, behaviour
+from keykos_lab.kernel.oc import KT
+from keykos_lab.kernel.snapshot import Snapshot, misc_vertex
+from keykos_lab.programs.factories.factory import (
+    BUILDER,
+    COPY,
+    FETCHER,
+    REQUESTOR,
+    ROLE,
+    ROLE_FACTORY,
+    ROLE_FC,
+)
+from keykos_lab.views.graph import capability_graph
 
 __all__ = ["ORDERS", "GATE_ORDERS", "STEP_LIMIT", "explore", "soundness"]
 

@@ -33,9 +33,16 @@ import pandas as pd
 from scipy.sparse import coo_array, csr_array
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from .convert import KEY_TYPES, SLOT_KINDS, CapabilityCSR, rights_of, sensory_mask, to_csr
-from .model import CONTROLLED, SYSTEM_PROGRAMS, USABLE
-from .sensory import sensory
+from keykos_lab.analysis.convert import (
+    KEY_TYPES,
+    SLOT_KINDS,
+    CapabilityCSR,
+    rights_of,
+    sensory_mask,
+    to_csr,
+)
+from keykos_lab.analysis.model import CONTROLLED, SYSTEM_PROGRAMS, USABLE
+from keykos_lab.views.schema import sensory
 
 _T = {name: i for i, name in enumerate(KEY_TYPES)}
 _S = {name: i for i, name in enumerate(SLOT_KINDS)}

@@ -32,8 +32,8 @@ from collections import deque
 import networkx as nx
 import pandas as pd
 
-from .authority import Closure, pick_engine
-from .convert import rights_of
+from keykos_lab.analysis.authority import Closure, pick_engine
+from keykos_lab.analysis.convert import rights_of
 
 _OUT = frozenset({"write", "store"})
 _IN = frozenset({"read", "fetch", "sense"})
@@ -187,7 +187,7 @@ def flows(G, subjects=None, *, engine: str = "auto") -> pd.DataFrame:
     True
     """
     if pick_engine(G, engine) == "csr":
-        from .fast import flows_frame
+        from keykos_lab.analysis.fast import flows_frame
         return flows_frame(G, subjects)
     c = Closure(G)
     F = flow_graph(G, c)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from .convert import (
+from keykos_lab.analysis.convert import (
     KEY_TYPES,
     SLOT_KINDS,
     VERTEX_KINDS,

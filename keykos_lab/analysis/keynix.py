@@ -46,7 +46,7 @@ What the view leaves out: a shared open file's offset and a pipe's consumed
 bytes (tiny channels between processes that share them), and the process's
 memory, which the analyses see through its address slot as before.
 
->>> from keykos_lab.programs.keynix import KeyNIX
+>>> from keykos_lab.system import KeyNIX
 >>> from keykos_lab import analysis
 >>> knx = KeyNIX()
 >>> pid = knx.spawn("/bin/cat", ["cat"]); _ = knx.run()
@@ -65,12 +65,12 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from ..programs.keynix import abi, fs, keeper
-from .convert import rights_of
-from .sensory import is_sensory
+from keykos_lab.analysis.convert import rights_of
+from keykos_lab.programs.keynix import abi, fs, keeper
+from keykos_lab.views.schema import is_sensory
 
 if TYPE_CHECKING:
-    from ..programs.keynix import KeyNIX
+    from keykos_lab.system import KeyNIX
 
 RO = 0x80
 FD_SLOT, ROOT_SLOT = 100, 200

@@ -1,22 +1,22 @@
-"""Real capability systems in: readers for seL4 capDL, seL4 Microkit and Fuchsia CML.
+"""Deprecated: the readers moved to :mod:`keykos_lab.readers` (0.2); this alias goes in 0.3.
 
-Each reader turns a specification into a capability graph in the project's
-schema (DESIGN.md), so every analysis and plot works on it unchanged. Bad input
-raises :class:`FormatError` naming the file, the line and what is wrong; nothing
-partially read is returned. Each module's docstring gives its mapping.
-
->>> from keykos_lab import io
->>> G = io.read_capdl_text("arch arm11\\nobjects {\\n t = tcb\\n f = frame (4k)\\n}\\n"
-...                        "caps {\\n t { ipc_buffer_slot: f (RW) }\\n}\\n")
->>> G.nodes["t"]["kind"], G.nodes["f"]["kind"]
-('domain', 'page')
+``keykos_lab.io.X`` and ``keykos_lab.io.capdl`` (and ``cml``, ``microkit``,
+``errors``, ``schema``) still work for this release, with a DeprecationWarning.
 """
 
-from .capdl import read_capdl, read_capdl_text
-from .cml import read_cml, read_cml_text
-from .errors import FormatError
-from .microkit import read_microkit, read_microkit_text
-from .schema import SchemaGraph
+import sys
+import warnings
 
-__all__ = ["FormatError", "SchemaGraph", "read_capdl", "read_capdl_text", "read_cml",
-           "read_cml_text", "read_microkit", "read_microkit_text"]
+from keykos_lab import readers as _readers
+from keykos_lab.readers import *  # noqa: F403
+from keykos_lab.readers import capdl, cml, errors, microkit  # noqa: F401
+from keykos_lab.views import schema  # noqa: F401
+
+warnings.warn("keykos_lab.io is now keykos_lab.readers; the old name goes in 0.3",
+              DeprecationWarning, stacklevel=2)
+
+for _name in ("capdl", "cml", "errors", "microkit"):
+    sys.modules[f"{__name__}.{_name}"] = getattr(_readers, _name)
+sys.modules[f"{__name__}.schema"] = schema
+
+__all__ = _readers.__all__

@@ -5,13 +5,13 @@
 True
 """
 
-from . import oc
-from .console import Console, KeyHandle, Reply, describe_key
-from .core import Kernel
-from .errors import CheckpointError, Deadlock, KernelError, StepLimitExceeded
-from .keys import DK, DK0, Key, is_sensory, sensory_version
-from .process import PROGRAMS, Dom, Message, image_bytes, program
-from .segments import format_key_value
+from keykos_lab.kernel import oc
+from keykos_lab.kernel.console import Console, KeyHandle, Reply, describe_key
+from keykos_lab.kernel.core import Kernel
+from keykos_lab.kernel.errors import CheckpointError, Deadlock, KernelError, StepLimitExceeded
+from keykos_lab.kernel.keys import DK, DK0, Key, is_sensory, sensory_version
+from keykos_lab.kernel.process import PROGRAMS, Dom, Message, image_bytes, program
+from keykos_lab.kernel.segments import format_key_value
 
 __all__ = ["Kernel", "Console", "KeyHandle", "Reply", "KernelError", "Deadlock",
            "StepLimitExceeded", "Key", "DK", "DK0", "sensory_version", "is_sensory",

@@ -39,7 +39,7 @@ raises :class:`CheckpointError` saying what, and the caller never sees a
 half-loaded kernel.
 
 >>> import os, tempfile
->>> from .core import Kernel
+>>> from keykos_lab.kernel.core import Kernel
 >>> k = Kernel()
 >>> _ = k.console.call(k.console.dkc, 0, data=b"\\0\\0\\0\\0\\0\\x07")
 >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
@@ -62,13 +62,22 @@ import random
 import tempfile
 from collections import deque
 
-from .core import Kernel
-from .domains import A_RETRY, AVAILABLE, RUNNING, WAITING, DomainState
-from .errors import CheckpointError
-from .eventlog import ROW, EventLog
-from .keys import DATA, DATA_LIMIT, DK0, MISC, MISC_NAMES, OBJECT_TYPES, TYPE_NAMES, Key
-from .objects import PAGE_SIZE, SLOTS, Node, ObjectStore, Page
-from .process import PROGRAMS, Message, parse_image
+from keykos_lab.kernel.core import Kernel
+from keykos_lab.kernel.domains import A_RETRY, AVAILABLE, RUNNING, WAITING, DomainState
+from keykos_lab.kernel.errors import CheckpointError
+from keykos_lab.kernel.eventlog import ROW, EventLog
+from keykos_lab.kernel.keys import (
+    DATA,
+    DATA_LIMIT,
+    DK0,
+    MISC,
+    MISC_NAMES,
+    OBJECT_TYPES,
+    TYPE_NAMES,
+    Key,
+)
+from keykos_lab.kernel.objects import PAGE_SIZE, SLOTS, Node, ObjectStore, Page
+from keykos_lab.kernel.process import PROGRAMS, Message, parse_image
 
 FORMAT = "keykos_lab-checkpoint"
 VERSION = 1
@@ -121,7 +130,7 @@ _BODY_KEYS = frozenset({"kernel", "pages", "nodes", "labels", "domain_states", "
 def busy_domains(kernel) -> list[str]:
     """Domains in the middle of a handler (``'#12 (echo)'``); empty at quiescence.
 
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> busy_domains(Kernel())
     []
     """
@@ -136,7 +145,7 @@ def busy_domains(kernel) -> list[str]:
 def encode(kernel) -> dict:
     """The body of a checkpoint of a quiescent ``kernel``, as plain JSON data.
 
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> sorted(encode(Kernel()))
     ['console', 'domain_states', 'kernel', 'labels', 'log', 'nodes', 'pages']
     """
@@ -279,7 +288,7 @@ def save(kernel, path: str | os.PathLike) -> dict:
     Raises :class:`CheckpointError` (naming them) when domains are mid-flight.
 
     >>> import os, tempfile
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
     >>> save(Kernel(), path)["version"]
     1
@@ -355,7 +364,7 @@ def read_header(path: str | os.PathLike) -> dict:
     """The checked header of the checkpoint at ``path`` (the body is not read).
 
     >>> import os, tempfile
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt"); _ = save(Kernel(), path)
     >>> read_header(path)["format"]
     'keykos_lab-checkpoint'
@@ -410,7 +419,7 @@ def load(path: str | os.PathLike, cls=None):
     not registered, or whose records or references are not valid.
 
     >>> import os, tempfile
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt"); _ = save(Kernel(), path)
     >>> load(path).console.names()[:2]
     ['discrim', 'dkc']
@@ -448,7 +457,7 @@ def load(path: str | os.PathLike, cls=None):
 def decode(body, cls=None, path: str = "<checkpoint>"):
     """A new kernel of class ``cls`` from a checkpoint body (as :func:`encode` makes).
 
-    >>> from .core import Kernel
+    >>> from keykos_lab.kernel.core import Kernel
     >>> decode(encode(Kernel())).tick
     0
     >>> decode({"kernel": {}})
@@ -756,7 +765,7 @@ class _Decoder:
         return log
 
     def console(self, k, rec, states) -> None:
-        from .console import KeyHandle
+        from keykos_lab.kernel.console import KeyHandle
         rec = self.dict_(rec, "console", SCHEMAS["console"])
         con = k.console
         root = self.int_(rec["root"], "console.root", 1, self.n_objects)

@@ -7,7 +7,7 @@ Python code never touches a Key directly: it holds :class:`KeyHandle` values
 that name ring slots. Calls are synchronous: the kernel runs until the reply
 arrives, or raises a :class:`KernelError` saying why it cannot.
 
->>> from .core import Kernel
+>>> from keykos_lab.kernel.core import Kernel
 >>> con = Kernel().console
 >>> r = con.call(con.dkc, 0, data=(42).to_bytes(6, "big"))
 >>> r.rc, con.describe(r.keys[0])
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .domains import (
+from keykos_lab.kernel.domains import (
     A_RETRY,
     A_SEND,
     A_START,
@@ -29,8 +29,8 @@ from .domains import (
     STATE_NAMES,
     hold,
 )
-from .errors import Deadlock, KernelError, StepLimitExceeded
-from .keys import (
+from keykos_lab.kernel.errors import Deadlock, KernelError, StepLimitExceeded
+from keykos_lab.kernel.keys import (
     DATA,
     DISCRIM,
     DK0,
@@ -49,8 +49,8 @@ from .keys import (
     Key,
     misc_key,
 )
-from .process import OP_CALL, OP_FORK
-from .watchdog import Watchdog
+from keykos_lab.kernel.process import OP_CALL, OP_FORK
+from keykos_lab.kernel.watchdog import Watchdog
 
 RING_SLOT = 10        # root slot holding the first key-ring node
 RING_PER_NODE = 15    # slots 0..14 hold keys, slot 15 links the next ring node
@@ -182,7 +182,7 @@ class Console:
     def name(self, name: str, handle: KeyHandle) -> KeyHandle:
         """Give a held key a well-known name: ``con[name]`` afterwards.
 
-        >>> from .core import Kernel
+        >>> from keykos_lab.kernel.core import Kernel
         >>> con = Kernel().console
         >>> _ = con.name("d", con["discrim"]); con["d"] == con["discrim"]
         True
@@ -196,7 +196,7 @@ class Console:
     def names(self) -> list[str]:
         """The well-known names, sorted.
 
-        >>> from .core import Kernel
+        >>> from keykos_lab.kernel.core import Kernel
         >>> Kernel().console.names()[:2]
         ['discrim', 'dkc']
         """
@@ -212,7 +212,7 @@ class Console:
     def call(self, key: KeyHandle, order: int = 0, *keys: KeyHandle, data: bytes = b"") -> Reply:
         """CALL ``key`` with up to 3 keys; run the kernel until the reply comes.
 
-        >>> from .core import Kernel
+        >>> from keykos_lab.kernel.core import Kernel
         >>> con = Kernel().console
         >>> con.call(con.discrim, 0x80000000).rc == 0x409
         True
@@ -236,7 +236,7 @@ class Console:
     def run(self, max_steps: int | None = None) -> int:
         """Run domains until none is runnable (or ``max_steps``); the steps taken.
 
-        >>> from .core import Kernel
+        >>> from keykos_lab.kernel.core import Kernel
         >>> Kernel().console.run()
         0
         """
@@ -265,7 +265,7 @@ class Console:
         ds = self.state
         if ds.state != RUNNING or ds.next is not None:
             raise KernelError("the console is not running; it cannot invoke keys now")
-        from .core import _BLOCKED
+        from keykos_lab.kernel.core import _BLOCKED
         dog = Watchdog(k, k.handler_time_limit)      # a bad limit is refused before the jump
         r = k._execute(ds, op)
         if r is not _BLOCKED:
@@ -297,7 +297,7 @@ class Console:
 
     def _wake(self) -> None:
         """The scheduler reached the console: a reply arrived or a stalled jump may go."""
-        from .core import _BLOCKED
+        from keykos_lab.kernel.core import _BLOCKED
         ds = self.state
         kind, value = ds.next
         ds.next = None
@@ -313,7 +313,7 @@ class Console:
         self._woken = True
 
     def _give_up(self) -> None:
-        from .primary import reset
+        from keykos_lab.kernel.primary import reset
         reset(self.kernel, self.state, RUNNING)
         self.state.held = set(self._where)
 
@@ -362,7 +362,7 @@ class Console:
     def describe(self, handle: KeyHandle) -> str:
         """A readable description of a held key (also its repr).
 
-        >>> from .core import Kernel
+        >>> from keykos_lab.kernel.core import Kernel
         >>> con = Kernel().console
         >>> con.describe(con["discrim"])
         'discrim key (kernel)'

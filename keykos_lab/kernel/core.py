@@ -21,8 +21,8 @@ import struct
 from collections import deque
 from types import GeneratorType
 
-from . import primary
-from .domains import (
+from keykos_lab.kernel import primary
+from keykos_lab.kernel.domains import (
     A_RETRY,
     A_SEND,
     A_START,
@@ -39,8 +39,8 @@ from .domains import (
     DomainState,
     hold,
 )
-from .errors import KernelError
-from .eventlog import (
+from keykos_lab.kernel.errors import KernelError
+from keykos_lab.kernel.eventlog import (
     C_BADJUMP,
     C_BADKEY,
     C_EXCEPTION,
@@ -72,8 +72,8 @@ from .eventlog import (
     key_code,
     kind_field,
 )
-from .fastpath import BLOCKED, GATES, PRIMARY_CALLS, pad
-from .keys import (
+from keykos_lab.kernel.fastpath import BLOCKED, GATES, PRIMARY_CALLS, pad
+from keykos_lab.kernel.keys import (
     DATA,
     DK,
     DK0,
@@ -92,12 +92,12 @@ from .keys import (
     START,
     Key,
 )
-from .keys import (
+from keykos_lab.kernel.keys import (
     METER as METER_KEY,
 )
-from .objects import PAGE_SIZE, ObjectStore
-from .oc import RC, Trap
-from .process import (
+from keykos_lab.kernel.objects import PAGE_SIZE, ObjectStore
+from keykos_lab.kernel.oc import RC, Trap
+from keykos_lab.kernel.process import (
     EMPTY,
     NO_KEYS,
     OP_CALL,
@@ -111,7 +111,7 @@ from .process import (
     Message,
     parse_image,
 )
-from .segments import Fault, decode_format, translate
+from keykos_lab.kernel.segments import Fault, decode_format, translate
 
 MAX_STRING = 4096
 MAX_METER_DEPTH = 20
@@ -141,7 +141,7 @@ class Kernel:
     """A KeyKOS nanokernel with an empty store, a prime meter and a console.
 
     The system programs and the console's well-known keys are added by
-    ``keykos_lab.system.boot``; ``keykos_lab.Kernel`` does both.
+    ``keykos_lab.system.boot.boot``; ``keykos_lab.Kernel`` does both.
     """
 
     #: Seconds a handler may compute without invoking a key before the watchdog
@@ -170,7 +170,7 @@ class Kernel:
         prime.slots[3] = DK(PRIME_CPU)
         self.prime_meter = prime.id
         self.store.labels[prime.id] = "prime meter"
-        from .console import Console  # the console is kernel code, made last
+        from keykos_lab.kernel.console import Console  # the console is kernel code, made last
         self.console = Console(self)
         self._console_state = self.console.state
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
+from keykos_lab.kernel.eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
 
 AVAILABLE, RUNNING, WAITING = S_AVAILABLE, S_RUNNING, S_WAITING
 STATE_NAMES = {AVAILABLE: "available", RUNNING: "running", WAITING: "waiting"}

@@ -8,7 +8,7 @@ holds eight int64 fields; the small categorical codes share two of them:
 * ``kind`` = event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16
 * ``keyf`` = (key_type + 1) | (databyte + 1) << 8 | n_keys << 17
 
-``keykos_lab.frames`` views the chunks as one int64 matrix and unpacks these
+``keykos_lab.views.frames`` views the chunks as one int64 matrix and unpacks these
 with vectorised bit operations into the columns of the schema (``COLUMNS``).
 
 >>> log = EventLog()
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 
-from .keys import MISC_NAMES, TYPE_NAMES
+from keykos_lab.kernel.keys import MISC_NAMES, TYPE_NAMES
 
 #: Column names, in row order (``seq`` is the row number and is not stored).
 COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import struct
 
-from . import primary
-from .domains import A_RETRY, A_SEND, A_START, AVAILABLE, RUNNING, WAITING, hold
-from .eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
-from .keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
-from .process import NO_KEYS, OP_CALL, OP_RETURN, Message
+from keykos_lab.kernel import primary
+from keykos_lab.kernel.domains import A_RETRY, A_SEND, A_START, AVAILABLE, RUNNING, WAITING, hold
+from keykos_lab.kernel.eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
+from keykos_lab.kernel.keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
+from keykos_lab.kernel.process import NO_KEYS, OP_CALL, OP_RETURN, Message
 
 GENERAL = object()      # "not my case": take the general path (nothing was changed)
 BLOCKED = object()      # the domain does not carry on (core._BLOCKED is this object)

@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from .keys import DK0, Key
+from keykos_lab.kernel.keys import DK0, Key
 
 PAGE_SIZE = 4096
 SLOTS = 16

@@ -4,8 +4,8 @@ Each handler takes ``(kernel, invoker, key, obj, order, keys, data)`` and
 returns ``(rc, keys, data)`` for the reply; ``keys`` are the four passed keys.
 Order codes are the C release's (page.h, node.h, domain.h, discrim.h, domtool.h).
 
->>> from .core import Kernel
->>> from .keys import Key, MISC, DKC
+>>> from keykos_lab.kernel.core import Kernel
+>>> from keykos_lab.kernel.keys import Key, MISC, DKC
 >>> k = Kernel(); con = k.console
 >>> con.call(con.discrim, KT, ).rc == 0x409
 True
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from .domains import (
+from keykos_lab.kernel.domains import (
     A_START,
     ADDRESS,
     AVAILABLE,
@@ -26,11 +26,11 @@ from .domains import (
     TRAPCODE,
     WAITING,
 )
-from .domains import (
+from keykos_lab.kernel.domains import (
     METER as METER_SLOT,
 )
-from .eventlog import C_NONE, EV_CREATE, EV_DESTROY, EV_SEVER, J_NONE, key_code
-from .keys import (
+from keykos_lab.kernel.eventlog import C_NONE, EV_CREATE, EV_DESTROY, EV_SEVER, J_NONE, key_code
+from keykos_lab.kernel.keys import (
     DATA,
     DISCRIM,
     DK,
@@ -61,10 +61,10 @@ from .keys import (
     Key,
     sensory_version,
 )
-from .objects import PAGE_SIZE
-from .oc import KT, RC
-from .process import EMPTY, Message
-from .segments import decode_format
+from keykos_lab.kernel.objects import PAGE_SIZE
+from keykos_lab.kernel.oc import KT, RC
+from keykos_lab.kernel.process import EMPTY, Message
+from keykos_lab.kernel.segments import decode_format
 
 INVALID = (RC.INVALIDOC, (), b"")
 NOT_MINE = (RC.NOT_MINE, (), b"")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
-from .keys import DK0, Key
+from keykos_lab.kernel.keys import DK0, Key
 
 IMAGE_MAGIC = b"\x7fKLP"
 IMAGE_MAX = 64

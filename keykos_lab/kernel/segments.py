@@ -5,8 +5,8 @@ end the walk; black nodes (lss 3..12 in the key) take one hex digit per level;
 red nodes (lss 0) keep a format key in slot 15 that gives their slot size, the
 number of initial slots, a keeper slot and a background slot.
 
->>> from .objects import ObjectStore
->>> from .keys import Key, PAGE, NODE, RO
+>>> from keykos_lab.kernel.objects import ObjectStore
+>>> from keykos_lab.kernel.keys import Key, PAGE, NODE, RO
 >>> s = ObjectStore(); p = s.new_page(); n = s.new_node()
 >>> n.slots[1] = Key(PAGE, p.id, 0, p.alloc)
 >>> page, off = translate(s.objects, Key(NODE, n.id, 3, n.alloc), 0x1004, False)
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .keys import DATA, FETCH, NOCALL, PAGE, RO, SEGMODE_TYPES, SENSE, Key
-from .objects import PAGE_SIZE, Node
-from .oc import Fault as FaultCode
+from keykos_lab.kernel.keys import DATA, FETCH, NOCALL, PAGE, RO, SEGMODE_TYPES, SENSE, Key
+from keykos_lab.kernel.objects import PAGE_SIZE, Node
+from keykos_lab.kernel.oc import Fault as FaultCode
 
 MAX_DEPTH = 40
 NO_SLOT = 15

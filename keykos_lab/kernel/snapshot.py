@@ -6,7 +6,7 @@ and its keys node and registers node fold into it; the console's key ring folds
 into the console; nodes designated by meter keys are *meters*, by segment keys
 *segments*. Kernel singletons (misc keys, range keys) become ``misc:<name>``.
 
->>> from .core import Kernel
+>>> from keykos_lab.kernel.core import Kernel
 >>> snap = Snapshot(Kernel())
 >>> snap.kind[snap.console]
 'domain'
@@ -14,8 +14,8 @@ into the console; nodes designated by meter keys are *meters*, by segment keys
 
 from __future__ import annotations
 
-from .domains import KEYS_NODE, REGS_NODE, SLOT_KINDS, STATE_NAMES
-from .keys import (
+from keykos_lab.kernel.domains import KEYS_NODE, REGS_NODE, SLOT_KINDS, STATE_NAMES
+from keykos_lab.kernel.keys import (
     DATA,
     DOMAIN,
     FRONTEND,

@@ -40,7 +40,7 @@ import inspect
 import signal
 import threading
 
-from .errors import KernelError
+from keykos_lab.kernel.errors import KernelError
 
 
 class ProgramTimeLimit(Exception):
@@ -97,5 +97,5 @@ def _handler_frame(frame):
 
 
 def _run_code():
-    from .core import Kernel
+    from keykos_lab.kernel.core import Kernel
     return Kernel._run.__code__

@@ -22,12 +22,12 @@ and returns the Axes:
 >>> plt.close("all")
 """
 
-from .export import new_figure, to_png
-from .graph import draw_capability_graph
-from .matrix import plot_reachability
-from .path import draw_path
-from .sequence import plot_sequence
-from .timeline import plot_timeline
+from keykos_lab.plot.export import new_figure, to_png
+from keykos_lab.plot.graph import draw_capability_graph
+from keykos_lab.plot.matrix import plot_reachability
+from keykos_lab.plot.path import draw_path
+from keykos_lab.plot.sequence import plot_sequence
+from keykos_lab.plot.timeline import plot_timeline
 
 __all__ = ["draw_capability_graph", "draw_path", "new_figure", "plot_reachability",
            "plot_sequence", "plot_timeline", "to_png"]

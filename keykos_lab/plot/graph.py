@@ -39,10 +39,10 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from ._common import new_axes, require_graph, shorten
-from .layout import layered_layout
-from .style import HALO, SUBJECT, key_colour, kind_rank, kind_style
-from .summary import draw_summary
+from keykos_lab.plot._common import new_axes, require_graph, shorten
+from keykos_lab.plot.layout import layered_layout
+from keykos_lab.plot.style import HALO, SUBJECT, key_colour, kind_rank, kind_style
+from keykos_lab.plot.summary import draw_summary
 
 LABEL_ALL = 80         # up to this many vertices every vertex is labelled; above, domains only
 
@@ -63,9 +63,9 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> from keykos_lab import io
+    >>> from keykos_lab import readers
     >>> from keykos_lab.cli import SYSTEM
-    >>> ax = draw_capability_graph(io.read_microkit_text(SYSTEM), highlight="a")
+    >>> ax = draw_capability_graph(readers.read_microkit_text(SYSTEM), highlight="a")
     >>> sorted(c.get_gid() for c in ax.collections)
     ['authority', 'subject', 'vertices:domain', 'vertices:page']
     >>> sorted(p.get_gid() for p in ax.patches)
@@ -121,7 +121,7 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
 
 
 def _authority(G, subject) -> tuple[set, int]:
-    from ..analysis import authority
+    from keykos_lab.analysis import authority
     a = authority(G, subject)            # its ValueError names an unknown or non-domain subject
     return {t for t in a.target if _in(G, t)}, len(a)
 

@@ -23,7 +23,7 @@ import math
 from collections import deque
 from collections.abc import Hashable, Iterable
 
-from .style import kind_rank
+from keykos_lab.plot.style import kind_rank
 
 SUB_GAP = 0.45        # x offset between the sub-columns of a wrapped layer
 

@@ -14,9 +14,9 @@ to hold to the target, by the rights it conveys (:func:`strength`):
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
->>> from keykos_lab import io
+>>> from keykos_lab import readers
 >>> from keykos_lab.cli import SYSTEM
->>> G = io.read_microkit_text(SYSTEM)
+>>> G = readers.read_microkit_text(SYSTEM)
 >>> ax = plot_reachability(G, ["a", "b"])
 >>> [t.get_text() for t in ax.get_xticklabels()]
 ['b', 'channel:a:0-b:0']
@@ -34,8 +34,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
-from ._common import new_axes, require_graph, shorten
-from .style import kind_rank
+from keykos_lab.plot._common import new_axes, require_graph, shorten
+from keykos_lab.plot.style import kind_rank
 
 OBSERVE = frozenset({"read", "fetch", "sense"})
 INVOKE = frozenset({"call", "reply", "meter", "create"})
@@ -89,7 +89,7 @@ def plot_reachability(G: Any, subjects: Iterable[Hashable] | Hashable,
     if kind == "authority":
         M, tgts = _authority_matrix(G, subs, tgts)
     else:
-        from ..analysis import flows
+        from keykos_lab.analysis import flows
         tgts = subs if tgts is None else tgts
         both = list(dict.fromkeys([*subs, *tgts]))
         F = flows(G, both)
@@ -108,7 +108,7 @@ def _vertices(G, given, what: str) -> list:
 
 
 def _authority_matrix(G, subs, tgts) -> tuple[np.ndarray, list]:
-    from ..analysis import authority
+    from keykos_lab.analysis import authority
     best: list[dict] = []
     for s in subs:
         a = authority(G, s)

@@ -42,8 +42,8 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from ._common import new_axes, require_frame, shorten, vertex_names
-from .style import MESSAGE_STYLES
+from keykos_lab.plot._common import new_axes, require_frame, shorten, vertex_names
+from keykos_lab.plot.style import MESSAGE_STYLES
 
 COLUMNS = ("seq", "event", "jump", "actor", "key_type", "target", "order")
 GATES = ("start", "resume")

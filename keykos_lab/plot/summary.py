@@ -25,8 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ._common import new_axes
-from .style import HALO, key_colour, kind_rank, kind_style
+from keykos_lab.plot._common import new_axes
+from keykos_lab.plot.style import HALO, key_colour, kind_rank, kind_style
 
 
 def draw_summary(G: Any, *, highlight: Any = None, reached: set | None = None,

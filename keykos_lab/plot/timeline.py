@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ._common import new_axes, require_frame, shorten, vertex_names
+from keykos_lab.plot._common import new_axes, require_frame, shorten, vertex_names
 
 BY = ("event", "actor")
 TOP_ACTORS = 12        # by="actor": the busiest actors get their own colour, the rest "other"

@@ -1,6 +1,14 @@
 """Domain code: programs that run on the simulated kernel and hold only keys.
 
+============== ===============================================================
+``primordial`` the space bank and SBT, the domain creator (DCC, DC), KIDs
+``factories``  the factory creator creator, factory creators and factories
+``keynix``     a miniature Unix: the Unix keeper, its file system and commands
+``examples``   small programs (echo, counter, proxy, pager, trojan, …)
+``fork``       the fork idiom (``cfstart.s``); ``keychain``, key rings
+============== ===============================================================
+
 Importing this package registers every program it ships.
 """
 
-from . import dc, examples, fcc, keynix, kid, spacebank  # noqa: F401  (registers the programs)
+from keykos_lab.programs import examples, factories, keynix, primordial  # noqa: F401  (registers the programs)

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import struct
 
-from ..kernel import oc
-from ..kernel.process import program
+from keykos_lab.kernel import oc
+from keykos_lab.kernel.process import program
 
 COUNTER_ADDRESS = 4096
 

@@ -18,9 +18,9 @@ assumes register 3 holds the domain's own domain key and 6 a domain creator.
 
 from __future__ import annotations
 
-from ..kernel.keys import DK0
-from ..kernel.oc import Domain
-from .dc import DC
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import Domain
+from keykos_lab.programs.primordial.dc import DC
 
 # Key registers (fcc.ck). BRAND is where a factory keeps its FC's domain key
 # (fcc.ck keeps it in slot 2 of the memory node, MEMNODEDOMKEY).

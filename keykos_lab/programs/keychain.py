@@ -11,8 +11,8 @@ Every function is a sub-generator for ``yield from`` inside a handler.
 
 from __future__ import annotations
 
-from ..kernel.keys import DK0
-from ..kernel.oc import KT, Node
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import KT, Node
 
 PER_NODE = 15
 

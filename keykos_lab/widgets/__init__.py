@@ -9,10 +9,10 @@ tests and scripts drive the same logic without a browser.
 'let the yield try to leak'
 """
 
-from .confinement_query import Answer, ask
-from .explorer import ConfinementExplorer
-from .factory_steps import CHOICES, FactorySteps, StepperState
-from .stepper import FactoryStepper
+from keykos_lab.widgets.confinement_query import Answer, ask
+from keykos_lab.widgets.explorer import ConfinementExplorer
+from keykos_lab.widgets.factory_steps import CHOICES, FactorySteps, StepperState
+from keykos_lab.widgets.stepper import FactoryStepper
 
 __all__ = ["Answer", "CHOICES", "ConfinementExplorer", "FactorySteps", "FactoryStepper",
            "StepperState", "ask"]

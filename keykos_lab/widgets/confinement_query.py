@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from .. import analysis
+from keykos_lab import analysis
 
 
 @dataclass(frozen=True)

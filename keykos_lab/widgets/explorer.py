@@ -15,7 +15,7 @@ from collections.abc import Hashable
 
 import ipywidgets as w
 
-from .confinement_query import Answer, ask
+from keykos_lab.widgets.confinement_query import Answer, ask
 
 
 class ConfinementExplorer:
@@ -63,7 +63,7 @@ class ConfinementExplorer:
             self.picture.value = self._draw()
 
     def _draw(self) -> bytes:
-        from ..plot import draw_capability_graph, draw_path, new_figure, to_png
+        from keykos_lab.plot import draw_capability_graph, draw_path, new_figure, to_png
 
         fig, ax = new_figure((8, 6))
         draw_capability_graph(self.G, highlight=self.answer.subject, ax=ax)

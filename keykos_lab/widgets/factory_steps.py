@@ -26,17 +26,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import analysis
-from ..factories import FactoryError, build_factory, factory_creator, trusted_factory
-from ..kernel import DK, oc
-from ..kernel.console import KeyHandle
-from ..kernel.process import image_bytes
-from ..lab import Kernel
-from ..programs.examples import COUNTER_ADDRESS, LEAK, LEAK_OFFSET
-from ..programs.factory import FactoryB, FactoryR
-from ..programs.fcc import FC
-from ..scenarios import Recording
-from ..system import build_domain, build_segment, image, start_key
+from keykos_lab import analysis
+from keykos_lab.kernel import DK, oc
+from keykos_lab.kernel.console import KeyHandle
+from keykos_lab.kernel.process import image_bytes
+from keykos_lab.programs.examples import COUNTER_ADDRESS, LEAK, LEAK_OFFSET
+from keykos_lab.programs.factories.factory import FactoryB, FactoryR
+from keykos_lab.programs.factories.fcc import FC
+from keykos_lab.scenarios.tso import Recording
+from keykos_lab.system.factories import (
+    FactoryError,
+    build_factory,
+    factory_creator,
+    trusted_factory,
+)
+from keykos_lab.system.recipes import build_domain, build_segment, image, start_key
+from keykos_lab.views.lab import Kernel
 
 #: What the user may put in a component, and how each goes in (KEYKOS.md §6.4).
 CHOICES: dict[str, str] = {

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 import ipywidgets as w
 
-from ..lab import Kernel
-from .factory_steps import CHOICES, FactorySteps, StepperState
+from keykos_lab.views.lab import Kernel
+from keykos_lab.widgets.factory_steps import CHOICES, FactorySteps, StepperState
 
 EVENT_COLUMNS = ["seq", "event", "jump", "actor", "key_type", "target", "order", "rc"]
 
@@ -132,7 +132,7 @@ class FactoryStepper:
             self.graph.value = self._draw()
 
     def _draw(self) -> bytes:
-        from ..plot import draw_capability_graph, new_figure, to_png
+        from keykos_lab.plot import draw_capability_graph, new_figure, to_png
 
         c = self.controller
         G = c.graph()

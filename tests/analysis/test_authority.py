@@ -6,9 +6,9 @@ import pytest
 import keykos_lab as kl
 from keykos_lab import analysis, scenarios
 from keykos_lab.analysis.authority import origin
-from keykos_lab.analysis.sensory import sensory
 from keykos_lab.kernel import keys as kk
-from keykos_lab.programs.factory import FactoryB, FactoryR
+from keykos_lab.programs.factories.factory import FactoryB, FactoryR
+from keykos_lab.views.schema import sensory
 
 
 def graph(*edges, domains=(), kinds=None):
@@ -162,7 +162,7 @@ def test_confinement_agrees_with_compare_on_the_factory_matrix(k, con):
         "weak dc": kl.build_factory(con, "echo", components={5: con.call(
             con.call(con["dcc"], 0, con["bank"], con["meter"]).keys[0], 13).keys[0]}),
     }
-    trusted = kl.factories.trusted_factory(con)
+    trusted = kl.system.factories.trusted_factory(con)
     for name, f in cases.items():
         rc = con.call(trusted, FactoryR.Compare, f.requestor).rc
         verdict = analysis.confinement(k, f.requestor)

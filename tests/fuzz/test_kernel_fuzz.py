@@ -32,7 +32,7 @@ from keykos_lab.kernel import checkpoint as ckpt
 from keykos_lab.kernel.keys import DATA, HOOK, MISC, OBJECT_TYPES, TYPE_NAMES
 from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.kernel.snapshot import misc_vertex
-from keykos_lab.programs import spacebank
+from keykos_lab.programs.primordial import spacebank
 
 oc = kl.oc
 MAX_FUZZERS = 3

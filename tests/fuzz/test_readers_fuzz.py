@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keykos_lab as kl
-from keykos_lab.io import FormatError
-from keykos_lab.io.capdl import read_capdl_text
-from keykos_lab.io.cml import read_cml_text
-from keykos_lab.io.microkit import read_microkit_text
 from keykos_lab.kernel import checkpoint as ckpt
+from keykos_lab.readers import FormatError
+from keykos_lab.readers.capdl import read_capdl_text
+from keykos_lab.readers.cml import read_cml_text
+from keykos_lab.readers.microkit import read_microkit_text
 
 MAX_INPUT = 64 * 1024          # bytes of input a fuzz example may use
 MEMORY_BOUND = 64 * 1024 * 1024  # bytes a pathological input may make a reader allocate

@@ -1,4 +1,4 @@
-"""Tests for the capDL reader (keykos_lab.io.capdl) on the seL4 capDL-tool files."""
+"""Tests for the capDL reader (keykos_lab.readers.capdl) on the seL4 capDL-tool files."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from external_data import REASON, root
 
 from keykos_lab import analysis
-from keykos_lab.io.capdl import read_capdl, read_capdl_text
-from keykos_lab.io.errors import FormatError
+from keykos_lab.readers.capdl import read_capdl, read_capdl_text
+from keykos_lab.readers.errors import FormatError
 
 CAPDL = root("sel4-capdl") / "capDL-tool"
 needs_files = pytest.mark.skipif(not CAPDL.is_dir(), reason=REASON)

@@ -1,4 +1,4 @@
-"""The CML reader (keykos_lab.io.cml): the Fuchsia 2020 top-level realms, JSON5, routing, errors."""
+"""The CML reader (keykos_lab.readers.cml): the Fuchsia 2020 top-level realms, JSON5, routing, errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from external_data import REASON, root
 
 from keykos_lab.analysis import authority
-from keykos_lab.io.cml import parse_json5, read_cml, read_cml_text
-from keykos_lab.io.errors import FormatError
+from keykos_lab.readers.cml import parse_json5, read_cml, read_cml_text
+from keykos_lab.readers.errors import FormatError
 
 EXTERNAL = root("fuchsia-cml")
 needs_external = pytest.mark.skipif(not (EXTERNAL / "src").is_dir(), reason=REASON)

@@ -1,4 +1,4 @@
-"""Tests of the seL4 Microkit SDF reader (keykos_lab.io.microkit).
+"""Tests of the seL4 Microkit SDF reader (keykos_lab.readers.microkit).
 
 The real inputs are the 41 ``.system`` files of ``shared/external/sel4-microkit-sdf``
 (read-only; see its PROVENANCE.md); the folder is found through ``KEYKOS_LAB_EXTERNAL``
@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 from external_data import REASON, root
 
-from keykos_lab.io.errors import FormatError
-from keykos_lab.io.microkit import read_microkit, read_microkit_text
+from keykos_lab.readers.errors import FormatError
+from keykos_lab.readers.microkit import read_microkit, read_microkit_text
 
 SDF = root("sel4-microkit-sdf")
 needs_sdf = pytest.mark.skipif(not SDF.is_dir(), reason=REASON)

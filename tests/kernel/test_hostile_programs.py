@@ -10,8 +10,8 @@ import pytest
 import keykos_lab as kl
 from keykos_lab.kernel.domains import AVAILABLE, WAITING
 from keykos_lab.kernel.oc import Trap
-from keykos_lab.programs.dc import DC, DCC
-from keykos_lab.programs.spacebank import SB, UNLIMITED
+from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.programs.primordial.spacebank import SB, UNLIMITED
 
 oc = kl.oc
 

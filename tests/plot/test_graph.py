@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 from matplotlib.colors import to_hex
 
-from keykos_lab import io
+from keykos_lab import readers
 from keykos_lab.analysis import authority
 from keykos_lab.cli import SYSTEM
 from keykos_lab.plot import draw_capability_graph
@@ -57,7 +57,7 @@ def test_edge_colours_follow_key_types_and_sensory_is_dashed(factory_run):
 
 
 def test_palette_is_stable_across_calls_and_graphs():
-    G = io.read_microkit_text(SYSTEM)
+    G = readers.read_microkit_text(SYSTEM)
     a = draw_capability_graph(G)
     b = draw_capability_graph(G.subgraph(["a", "b"]).copy())
     start_a = [p for p in _gid(a.patches, "key:start")]
@@ -100,7 +100,7 @@ def test_highlight_shades_exactly_the_authority(factory_run):
 
 
 def test_highlight_on_a_reader_graph():
-    G = io.read_microkit_text(SYSTEM)
+    G = readers.read_microkit_text(SYSTEM)
     ax = draw_capability_graph(G, highlight="b")
     halo, = _gid(ax.collections, "authority")
     assert set(halo.get_urls()) == {str(t) for t in authority(G, "b").target}
@@ -138,7 +138,7 @@ def test_capdl_graph_labels_domains_only():
     adder = root("sel4-capdl") / "capDL-tool" / "camkes-adder-arm.cdl"
     if not adder.is_file():
         pytest.skip("external capDL specifications not present")
-    G = io.read_capdl(adder)
+    G = readers.read_capdl(adder)
     assert 80 < len(G) <= 200
     ax = draw_capability_graph(G)
     n_domains = sum(d["kind"] == "domain" for _, d in G.nodes(data=True))
@@ -149,13 +149,13 @@ def test_capdl_graph_labels_domains_only():
 def test_draws_into_a_given_axes_and_empty_graph():
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
-    assert draw_capability_graph(io.read_microkit_text(SYSTEM), ax=ax) is ax
+    assert draw_capability_graph(readers.read_microkit_text(SYSTEM), ax=ax) is ax
     empty = draw_capability_graph(nx.MultiDiGraph())
     assert empty.get_title() == "capability graph: 0 vertices, 0 keys"
 
 
 def test_bad_input():
-    G = io.read_microkit_text(SYSTEM)
+    G = readers.read_microkit_text(SYSTEM)
     with pytest.raises(ValueError, match="'nobody' is not a vertex"):
         draw_capability_graph(G, highlight="nobody")
     with pytest.raises(ValueError, match="is a page, not a domain"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keykos_lab import io
+from keykos_lab import readers
 from keykos_lab.analysis import authority, can_flow, flows
 from keykos_lab.cli import SYSTEM
 from keykos_lab.plot import plot_reachability
@@ -38,7 +38,7 @@ def test_authority_matrix_matches_the_analysis(factory_run):
 
 
 def test_authority_cells_cross_checked():
-    G = io.read_microkit_text(SYSTEM)
+    G = readers.read_microkit_text(SYSTEM)
     targets = ["a", "b", "channel:a:0-b:0"]
     ax = plot_reachability(G, ["a"], targets)
     M = np.asarray(ax.images[0].get_array())
@@ -80,7 +80,7 @@ def test_flow_matrix_matches_can_flow(factory_run):
 
 def test_flow_with_explicit_targets_and_a_no():
     spec = SYSTEM.replace('pp="true"', 'pp="false"')
-    G = io.read_microkit_text(spec)
+    G = readers.read_microkit_text(spec)
     ax = plot_reachability(G, ["a", "b"], ["a", "b", "channel:a:0-b:0"], kind="flow")
     M = np.asarray(ax.images[0].get_array())
     expected = [[int(can_flow(G, s, t)) for t in ["a", "b", "channel:a:0-b:0"]]
@@ -90,7 +90,7 @@ def test_flow_with_explicit_targets_and_a_no():
 
 
 def test_bad_input():
-    G = io.read_microkit_text(SYSTEM)
+    G = readers.read_microkit_text(SYSTEM)
     with pytest.raises(ValueError, match="kind is 'authority' or 'flow'"):
         plot_reachability(G, ["a"], kind="reach")
     with pytest.raises(ValueError, match="unknown subject 'zz'"):

@@ -5,7 +5,7 @@ from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
-from keykos_lab.programs.dc import DC, DCC, NOT_A_BANK, WEAKENED
+from keykos_lab.programs.primordial.dc import DC, DCC, NOT_A_BANK, WEAKENED
 
 NOT_MINE = oc.RC.NOT_MINE
 

@@ -9,8 +9,7 @@ from bank_helpers import sub_bank, usage
 import keykos_lab as kl
 from keykos_lab import oc
 from keykos_lab.kernel.keys import DOMAIN, FETCH, NOCALL, RO, START
-from keykos_lab.programs.dc import DC, DCC
-from keykos_lab.programs.factory import (
+from keykos_lab.programs.factories.factory import (
     COMPLETE,
     DOTPROGRAM,
     NO_NODES,
@@ -24,7 +23,8 @@ from keykos_lab.programs.factory import (
     FactoryF,
     FactoryR,
 )
-from keykos_lab.programs.fcc import DC_NOT_VALID, FC, FCC
+from keykos_lab.programs.factories.fcc import DC_NOT_VALID, FC, FCC
+from keykos_lab.programs.primordial.dc import DC, DCC
 
 MISC = struct.Struct(">II3sBI")
 NOT_MINE = oc.RC.NOT_MINE
@@ -236,7 +236,7 @@ def test_holes_are_frozen_at_completion(con, fc):
     same_hole = new_builder(con, fc)
     con.call(same_hole, FactoryB.InstallHole + 0, page)
     assert con.call(builder, FactoryB.InstallFactory + 3, complete(con, same_hole)[0]).rc == 0
-    assert kl.factories.compare(con, holed_requestor, requestor) == 1
+    assert kl.system.factories.compare(con, holed_requestor, requestor) == 1
 
 
 def test_union_beyond_capacity(con, fc):
@@ -312,8 +312,8 @@ def test_copy_carries_components_holes_and_dc(con, fc):
     assert con.call(con.call(clone, FactoryB.GetMiscellaneous + 3).keys[0], oc.KT).rc == 0x21E
     assert con.call(clone, FactoryB.InstallHole + 0, hole).rc == 0
     clone_requestor, _ = complete(con, clone)
-    assert kl.factories.compare(con, clone_requestor, requestor) == 0
-    assert kl.factories.compare(con, requestor, clone_requestor) == 0
+    assert kl.system.factories.compare(con, clone_requestor, requestor) == 0
+    assert kl.system.factories.compare(con, requestor, clone_requestor) == 0
     assert request(con, clone_requestor).rc == 5
     no_program = con.call(copy, 1, con["bank"], con.hold(kl.DK0), con["bank"]).keys[0]
     assert not MISC.unpack(con.call(no_program, FactoryB.GetMiscellaneous).data)[3] & DOTPROGRAM

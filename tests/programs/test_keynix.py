@@ -6,16 +6,17 @@ import pytest
 
 from keykos_lab import analysis
 from keykos_lab.analysis.keynix import analysis_view, processes
-from keykos_lab.keynix_scenarios import (
+from keykos_lab.programs.keynix import abi, fs, setuid
+from keykos_lab.programs.keynix import libc as c
+from keykos_lab.programs.keynix.keeper import P_FDS, P_ROOT
+from keykos_lab.scenarios.keynix import (
     SECRET,
     _secret_vertices,
     child_authority,
     process_creation,
     setuid_contrast,
 )
-from keykos_lab.programs.keynix import KeyNIX, KeyNIXError, abi, fs, setuid
-from keykos_lab.programs.keynix import libc as c
-from keykos_lab.programs.keynix.keeper import P_FDS, P_ROOT
+from keykos_lab.system.keynix import KeyNIX, KeyNIXError, install_setuid
 
 
 @c.unix_program("t-syscalls")
@@ -270,7 +271,7 @@ def test_requestor_holds_and_reaches_nothing_of_the_yield(contrast):
 
 def test_sys_run_of_a_non_command_is_enoexec():
     knx = KeyNIX()
-    setuid.install(knx)
+    install_setuid(knx)
 
     @c.unix_program("t-run")
     def t_run(dom, argv, forked):

@@ -5,7 +5,7 @@ from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
-from keykos_lab.programs.kid import ERROR, KID, KIDC, NOT_A_KID
+from keykos_lab.programs.primordial.kid import ERROR, KID, KIDC, NOT_A_KID
 
 
 def new_kid(con, capacity=None):

@@ -5,8 +5,8 @@ from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
-from keykos_lab.programs.dc import DC, DCC
-from keykos_lab.programs.spacebank import NO_SPACE, NOT_FROM_HERE, SB
+from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.programs.primordial.spacebank import NO_SPACE, NOT_FROM_HERE, SB
 
 
 def test_buy_and_sell_one_two_three(con):

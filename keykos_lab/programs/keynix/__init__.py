@@ -10,24 +10,35 @@ node tree, a pipe is a page ring the keeper keeps. One idea per module:
 ``fs``       inodes (red segment nodes), directories, file data, user memory
 ``pipe``     the page ring
 ``keeper``   the Unix keeper: processes, fork/exec/spawn/empty child, files
-``system``   booting it and the operator's facet (:class:`KeyNIX`)
+``admin``    the operator's facet (databyte 0): the orders the console sends
+``program``  the keeper's program: a trap or an operator order, dispatched
 ``commands`` ``echo``, ``cat``, ``sh``, ``secretreader``, ``probe``
 ``setuid``   privileged commands as factory yields, and the Unix-way contrast
-``view``     the analysis view: each process's keeper replaced by what it grants
 ============ ==============================================================
 
->>> from keykos_lab.programs.keynix import KeyNIX
+The operator's handle, :class:`keykos_lab.system.KeyNIX`, boots it from the
+console; the analysis view is ``keykos_lab.analysis.keynix``.
+
+>>> from keykos_lab.system import KeyNIX
 >>> knx = KeyNIX()
 >>> _ = knx.spawn("/bin/sh", ["sh", "-c", "echo piped through cat | cat"])
 >>> knx.run() > 0, knx.tty()
 (True, b'piped through cat\\n')
 """
 
-from . import abi, commands, fs, keeper, libc, pipe, setuid, system  # noqa: F401
-from .system import KeyNIX, KeyNIXError
+from keykos_lab.programs.keynix import (  # noqa: F401  (registers the programs)
+    abi,
+    admin,
+    commands,
+    fs,
+    keeper,
+    libc,
+    pipe,
+    program,
+    setuid,
+)
 
 # The analysis view of a KeyNIX system (the keeper replaced by what it grants each
 # pid) is a graph transformation: it lives with the analyses, keykos_lab.analysis.keynix.
 
-__all__ = ["KeyNIX", "KeyNIXError", "abi", "commands", "fs", "keeper", "libc", "pipe",
-           "setuid", "system"]
+__all__ = ["abi", "admin", "commands", "fs", "keeper", "libc", "pipe", "program", "setuid"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from . import abi
-from . import libc as c
+from keykos_lab.programs.keynix import abi
+from keykos_lab.programs.keynix import libc as c
 
 CHILD = 7      # the fork label of sh's children
 PROBE_CHILD = 8

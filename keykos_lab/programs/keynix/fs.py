@@ -21,9 +21,9 @@ Every function is a sub-generator run by the keeper (``yield from``).
 
 from __future__ import annotations
 
-from ...kernel.keys import DK0
-from ...kernel.oc import SB, Node, Page
-from . import abi
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import SB, Node, Page
+from keykos_lab.programs.keynix import abi
 
 FILE, DIR, COMMAND = 1, 2, 3
 #: Mode bits: READONLY refuses writes; PRIVILEGED opens only for euid 0; SETUID

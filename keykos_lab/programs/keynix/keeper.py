@@ -7,7 +7,7 @@ key (key 3) and a fault key (key 4); the keeper does the work on KeyKOS
 objects, writes registers 0–2 (GetRegs/PutRegs) and memory, and resumes the
 process through the fault key — or keeps the fault key (a blocked ``read`` or
 ``wait``) and answers it later with a FORK. Databyte 0 is the operator's facet
-(:mod:`.system`).
+(:mod:`.admin`).
 
 Everything the keeper knows lives in KeyKOS objects, reached from its key
 registers: a two-level node tree of *process nodes*, a page of per-pid integers,
@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import struct
 
-from ...kernel.keys import DK0
-from ...kernel.oc import SB, Domain, Node, Page, Trap
-from ...kernel.process import parse_image, program
-from ..dc import DC
-from . import abi, fs, pipe
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import SB, Domain, Node, Page
+from keykos_lab.kernel.process import parse_image
+from keykos_lab.programs.keynix import abi, fs, pipe
+from keykos_lab.programs.primordial.dc import DC
 
 # Keeper key registers.
 K_PTAB, K_BANK, K_DC, K_SELF, K_METER, K_ROOT, K_FORMAT, K_TABLE, K_TTY, K_TTYOUT = range(10)
@@ -304,32 +304,6 @@ def finish(dom, pid: int, status: int):
             yield from set_entry(dom, pid, FREE, 0, 0)
             yield from answer(dom, (yield from slot(dom, pnode, P_DOM)), fault, pid, 0, status,
                               fork=True)
-
-
-# ------------------------------------------------------------ the program
-@program("keynix")
-def keynix(dom, msg):
-    """Dispatch: databyte 0 is the operator, any other the pid of a trapped process."""
-    if msg.databyte == 0:
-        from .system import admin
-        yield from admin(dom, msg)
-        return
-    pid, dkey, fault = msg.databyte, msg.keys[2], msg.keys[3]
-    number = msg.order - Trap.SVC
-    if not 0 < number < 0x100:
-        yield from finish(dom, pid, KILLED)               # a fault, not a system call
-        yield dom.return_(DK0)
-        return
-    try:
-        ints, payload = abi.unpack(msg.data)
-    except ValueError:
-        yield from answer(dom, dkey, fault, errno=abi.EINVAL)
-        return
-    handler = CALLS.get(number)
-    if handler is None:
-        yield from answer(dom, dkey, fault, errno=abi.ENOSYS)
-        return
-    yield from handler(dom, pid, dkey, fault, ints, payload)
 
 
 def _args(ints, n):
@@ -698,17 +672,3 @@ def sys_ptrace(dom, pid, dkey, fault, ints, payload):
     yield from fs.mem_write(dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_MEM)),
                             buf, data)
     yield from answer(dom, dkey, fault, abi.PAGE)
-
-
-def sys_run(dom, pid, dkey, fault, ints, payload):
-    from .setuid import run_command
-    yield from run_command(dom, pid, dkey, fault, payload)
-
-
-CALLS = {abi.SYS_GETPID: sys_getpid, abi.SYS_EXIT: sys_exit, abi.SYS_OPEN: sys_open,
-         abi.SYS_CLOSE: sys_close, abi.SYS_DUP: sys_dup, abi.SYS_READ: sys_read,
-         abi.SYS_WRITE: sys_write, abi.SYS_PIPE: sys_pipe, abi.SYS_FORK: sys_fork,
-         abi.SYS_EXEC: sys_exec, abi.SYS_SPAWN: sys_spawn, abi.SYS_WAIT: sys_wait,
-         abi.SYS_CREATE: sys_create, abi.SYS_INSTALL_FD: sys_install_fd,
-         abi.SYS_INSTALL_PROG: sys_install_prog, abi.SYS_START: sys_start,
-         abi.SYS_RUN: sys_run, abi.SYS_GETEUID: sys_geteuid, abi.SYS_PTRACE: sys_ptrace}

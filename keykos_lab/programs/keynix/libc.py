@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ...kernel.process import PROGRAMS, program
-from . import abi
+from keykos_lab.kernel.process import PROGRAMS, program
+from keykos_lab.programs.keynix import abi
 
 UnixMain = Callable[[Any, list[bytes], "int | None"], Generator[Any, Any, "int | None"]]
 

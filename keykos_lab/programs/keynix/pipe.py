@@ -16,10 +16,10 @@ Writes never block: they take what fits, ``EAGAIN`` when the ring is full, and
 
 from __future__ import annotations
 
-from ...kernel.keys import DK0
-from ...kernel.oc import SB, Node
-from . import abi
-from .fs import buy, get_ints, put_ints, read_page
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import SB, Node
+from keykos_lab.programs.keynix import abi
+from keykos_lab.programs.keynix.fs import buy, get_ints, put_ints, read_page
 
 HEADER = 64
 CAPACITY = abi.PAGE - HEADER
@@ -78,7 +78,7 @@ def put(dom, pipe, data: bytes):
         return -abi.EAGAIN
     tail = (head + count) % CAPACITY
     first = min(n, CAPACITY - tail)
-    from ...kernel.oc import Page
+    from keykos_lab.kernel.oc import Page
     yield dom.call(page, Page.WriteData + HEADER + tail, data=data[:first])
     if first < n:
         yield dom.call(page, Page.WriteData + HEADER, data=data[first:n])

@@ -21,11 +21,12 @@ The same password checker is built both ways over a ``PRIVILEGED`` file
   passing only the argument string; the yield answers an rc and destroys
   itself.
 
-:func:`install` sets both up on a :class:`~.system.KeyNIX`; the ``intruder``
-program tries the attacks; ``keynix_scenarios.setuid_contrast`` runs them.
+``keykos_lab.system.keynix.install_setuid`` sets both up on a KeyNIX; the
+``intruder`` program tries the attacks; ``keykos_lab.scenarios.setuid_contrast``
+runs them.
 
->>> from keykos_lab.programs.keynix import KeyNIX
->>> knx = KeyNIX(); parts = install(knx)
+>>> from keykos_lab.system.keynix import KeyNIX, install_setuid
+>>> knx = KeyNIX(); parts = install_setuid(knx)
 >>> _ = knx.spawn("/bin/intruder", ["intruder", "cap", "hunter2"]); _ = knx.run()
 >>> knx.tty()
 b'run: rc=0\\n'
@@ -33,17 +34,12 @@ b'run: rc=0\\n'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
-from ...kernel.keys import DK0
-from ...kernel.oc import Node
-from ...kernel.process import program
-from . import abi, fs
-from . import libc as c
-
-if TYPE_CHECKING:
-    from ...factories import FactoryKeys
-    from .system import KeyNIX
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import Node
+from keykos_lab.kernel.process import program
+from keykos_lab.programs.keynix import abi, fs
+from keykos_lab.programs.keynix import libc as c
+from keykos_lab.programs.keynix.keeper import K_METER, P_BANK, P_ROOT, answer, proc_node, slot
 
 SHADOW = "/etc/shadow"
 PASSWORD = b"hunter2"
@@ -109,7 +105,6 @@ def run_command(dom, pid, dkey, fault, payload):
     for a yield with the process's own bank and the meter, passing the argument
     string and no key; answer the yield's rc. The keeper holds only the
     requestor's key; the yield replies to the keeper's resume key."""
-    from .keeper import K_METER, P_BANK, P_ROOT, answer, proc_node, slot
     path, _, arg = payload.partition(b"\0")
     node = yield from proc_node(dom, pid)
     err, inode, _, _ = yield from fs.lookup(dom, (yield from slot(dom, node, P_ROOT)), path)
@@ -168,31 +163,5 @@ def intruder(dom, argv, forked):
     return 0
 
 
-# ------------------------------------------------------------------ setup
-class Setuid(NamedTuple):
-    """What :func:`install` made: the factory's keys and the shadow inode (console handles)."""
-
-    factory: FactoryKeys
-    shadow: object
-
-
-def install(knx: KeyNIX) -> Setuid:
-    """Put both versions on ``knx``: ``/etc/shadow`` (``PRIVILEGED``, holding
-    ``PASSWORD``), the setuid file ``/sbin/checkpw`` and the command
-    ``/cmd/checkpw`` — a factory built by the operator (the console) with the
-    shadow inode as a hole."""
-    from ...factories import build_factory
-    knx.write_file(SHADOW, PASSWORD + b"\n", mode=fs.PRIVILEGED)
-    for d in ("/sbin", "/cmd"):
-        knx.mkdir(d)
-    from ...kernel.process import image_bytes
-    knx.write_file(SETUID_PATH, image_bytes(c.UNIX_PREFIX + "checkpw"),
-                   mode=fs.READONLY | fs.SETUID)
-    shadow = knx.inode(SHADOW)
-    factory = build_factory(knx.con, YIELD_PROGRAM, holes={HOLE_SLOT: shadow})
-    knx.link_command(COMMAND_PATH, factory.requestor)
-    return Setuid(factory, shadow)
-
-
-__all__ = ["COMMAND_PATH", "PASSWORD", "SETUID_PATH", "SHADOW", "Setuid", "checkpw",
-           "checkpw_yield", "install", "intruder", "run_command", "steal"]
+__all__ = ["COMMAND_PATH", "PASSWORD", "SETUID_PATH", "SHADOW", "checkpw",
+           "checkpw_yield", "intruder", "run_command", "steal"]

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import struct
 
-from ..kernel.keys import DK0
-from ..kernel.oc import KT, RC, Domain, DomTool, Node
-from ..kernel.process import program
-from . import keychain
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import KT, RC, Domain, DomTool, Node
+from keykos_lab.kernel.process import program
+from keykos_lab.programs import keychain
 
 (NODE_RANGE, PAGE_RANGE, PARENT, LEDGER, CHILDREN, SELF, DOMTOOL_REG, BRAND, DISCRIM,
  IMAGE, KEYBITS_REG) = range(11)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
-from .kernel.snapshot import Snapshot
+from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
+from keykos_lab.kernel.snapshot import Snapshot
 
 _NFIELD = len(FIELDS)
 #: Column dtypes other than int64: small ints, and int8 codes of the categoricals.

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from .kernel.console import Console, KeyHandle
-from .kernel.keys import DK0
-from .programs.factory import FactoryB, FactoryR
-from .programs.fcc import FC, FCC
-from .system import image
+from keykos_lab.kernel.console import Console, KeyHandle
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.programs.factories.factory import FactoryB, FactoryR
+from keykos_lab.programs.factories.fcc import FC, FCC
+from keykos_lab.system.recipes import image
 
 
 class FactoryError(RuntimeError):

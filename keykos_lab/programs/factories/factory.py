@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import struct
 
-from ..kernel.keys import DK0
-from ..kernel.oc import DESTROY, KT, RC, SB, Discrim, Domain, Node
-from .dc import DC
-from .fork import (
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import DESTROY, KT, RC, SB, Discrim, Domain, Node
+from keykos_lab.programs.fork import (
     BIRTH,
     BRAND,
     COMP,
@@ -43,10 +42,11 @@ from .fork import (
     die,
     spawn,
 )
-from .fork import SB as SB_REG
-from .kid import ERROR as KID_ERROR
-from .kid import KID, KIDC
-from .kid import NO_SPACE as KID_NO_SPACE
+from keykos_lab.programs.fork import SB as SB_REG
+from keykos_lab.programs.primordial.dc import DC
+from keykos_lab.programs.primordial.kid import ERROR as KID_ERROR
+from keykos_lab.programs.primordial.kid import KID, KIDC
+from keykos_lab.programs.primordial.kid import NO_SPACE as KID_NO_SPACE
 
 # Databytes of the keys to a factory (factory.h).
 BUILDER, REQUESTOR, FETCHER, COPY = 0, 1, 2, 3

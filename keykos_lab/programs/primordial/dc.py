@@ -20,9 +20,9 @@ back; the domains it made live on, but no DC will ever recognise them again.
 
 from __future__ import annotations
 
-from ..kernel.keys import DK0
-from ..kernel.oc import DESTROY, KT, RC, SB, Domain, DomTool, Node
-from ..kernel.process import program
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import DESTROY, KT, RC, SB, Domain, DomTool, Node
+from keykos_lab.kernel.process import program
 
 DOMTOOL_REG, IMAGE_REG, SELF_REG, SBT_REG = 0, 1, 2, 3
 NOT_A_BANK = 1        # sb.h NONPROMPTSB_RC: not an official, prompt bank

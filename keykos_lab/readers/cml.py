@@ -93,8 +93,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from .errors import FormatError
-from .schema import SchemaGraph
+from keykos_lab.readers.errors import FormatError
+from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_cml", "read_cml_text", "parse_json5"]
 
@@ -279,7 +279,7 @@ def parse_json5(text: str, path: str = "<text>") -> object:
     >>> parse_json5("{a: [1,")
     Traceback (most recent call last):
     ...
-    keykos_lab.io.errors.FormatError: <text>:1: unexpected end of input (truncated file?)
+    keykos_lab.readers.errors.FormatError: <text>:1: unexpected end of input (truncated file?)
     """
     p = _Parser(text, path)
     v = p.value()
@@ -605,7 +605,7 @@ def read_cml_text(text: str, name: str) -> nx.MultiDiGraph:
     >>> read_cml_text("{use: [3]}", "x")
     Traceback (most recent call last):
     ...
-    keykos_lab.io.errors.FormatError: x:1: a 'use' entry must be an object, not int
+    keykos_lab.readers.errors.FormatError: x:1: a 'use' entry must be an object, not int
     """
     m, _ = _manifest(text, name, name)
     unresolved = [f"{name}:{line}: include {inc!r} not found" for inc, line in m.includes]

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import system
-from .factories import build_factory, is_discreet
-from .kernel import oc
-from .kernel.console import KeyHandle
-from .keynix_scenarios import process_creation  # noqa: F401  (KeyNIX, issue 7)
-from .lab import Kernel
-from .programs.dc import DC, DCC
-from .programs.examples import COUNTER_ADDRESS
+from keykos_lab import system
+from keykos_lab.kernel import oc
+from keykos_lab.kernel.console import KeyHandle
+from keykos_lab.programs.examples import COUNTER_ADDRESS
+from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.system.factories import build_factory, is_discreet
+from keykos_lab.views.lab import Kernel
 
 
 @dataclass

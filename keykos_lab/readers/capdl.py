@@ -4,8 +4,8 @@
 capDL language accepted by the seL4 capDL-tool -- ``arch``, ``objects { }``,
 ``caps { }``, ``irq maps { }``, ``cdt { }`` and ``domains { }`` -- and return a
 ``networkx.MultiDiGraph`` in the project's schema (built with
-:class:`~keykos_lab.io.schema.SchemaGraph`, which computes ``rights`` and
-``sensory``). Any bad input raises :class:`~keykos_lab.io.errors.FormatError`
+:class:`~keykos_lab.views.schema.SchemaGraph`, which computes ``rights`` and
+``sensory``). Any bad input raises :class:`~keykos_lab.readers.errors.FormatError`
 with the file, the line and the construct; nothing partially read is returned.
 
 Syntax supported: ``--`` and nestable ``/* */`` comments; numbers in decimal,
@@ -75,8 +75,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from .errors import FormatError
-from .schema import SchemaGraph
+from keykos_lab.readers.errors import FormatError
+from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_capdl", "read_capdl_text"]
 
@@ -797,7 +797,7 @@ def read_capdl_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
     >>> read_capdl_text("arch arm11 objects { x = foo }")
     Traceback (most recent call last):
     ...
-    keykos_lab.io.errors.FormatError: <string>:1: unknown object type 'foo'
+    keykos_lab.readers.errors.FormatError: <string>:1: unknown object type 'foo'
     """
     p = _Parser(text, str(name))
     p.parse()

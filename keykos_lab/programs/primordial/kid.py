@@ -19,10 +19,10 @@ back to its bank and has its DC take its domain apart (DestroyMe).
 
 from __future__ import annotations
 
-from ..kernel.oc import DESTROY, KT, RC, SB, Domain
-from ..kernel.process import program
-from . import keychain
-from .dc import DC
+from keykos_lab.kernel.oc import DESTROY, KT, RC, SB, Domain
+from keykos_lab.kernel.process import program
+from keykos_lab.programs import keychain
+from keykos_lab.programs.primordial.dc import DC
 
 DC_REG, IMAGE_REG, DISCRIM_REG, BANK_REG, KEYS_REG, VALUES_REG = 0, 1, 2, 3, 4, 5
 COUNT, CAPACITY = 0, 1

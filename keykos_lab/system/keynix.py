@@ -7,7 +7,7 @@ from the DKC), makes the root directory, ``/bin`` holding every Unix program
 ``/dev/tty`` (the terminal's output, a file) and the terminal's input (a pipe
 the operator types into), then starts processes on that terminal.
 
->>> from keykos_lab.programs.keynix import KeyNIX
+>>> from keykos_lab.system import KeyNIX
 >>> knx = KeyNIX()
 >>> pid = knx.spawn("/bin/echo", ["echo", "hello,", "world"])
 >>> _ = knx.run(); knx.tty()
@@ -18,113 +18,31 @@ b'hello, world\\n'
 
 from __future__ import annotations
 
-from ...kernel import oc
-from ...kernel.keys import DK0
-from ...kernel.process import PROGRAMS, image_bytes
-from ...kernel.segments import format_key_value
-from ..dc import DCC
-from . import abi, fs, keeper, pipe
-from .keeper import K_BANK, K_FORMAT, K_ROOT, K_TABLE, K_TTY, K_TTYOUT
+from typing import NamedTuple
 
-# Operator orders (databyte 0).
-A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK, A_INODE = \
-    range(11)
-STATES = {keeper.FREE: "free", keeper.EMBRYO: "embryo", keeper.RUNNING: "running",
-          keeper.ZOMBIE: "zombie"}
-
-
-def admin(dom, msg):
-    """The operator's orders (a sub-generator of the keeper's handler)."""
-    order, resume = msg.order, msg.resume
-    try:
-        ints, payload = abi.unpack(msg.data)
-    except ValueError:
-        yield dom.return_(resume, abi.EINVAL)
-        return
-    root = dom.keys[K_ROOT]
-    if order == A_INIT:
-        bank, fmt = dom.keys[K_BANK], dom.keys[K_FORMAT]
-        dom.keys[K_ROOT] = yield from fs.new_inode(dom, bank, fmt, fs.DIR)
-        dom.keys[K_TTY] = yield from pipe.new_pipe(dom, bank)
-        yield dom.return_(resume, 0)
-    elif order in (A_MKDIR, A_WRITE, A_LINK):
-        path, _, data = payload.partition(b"\0")
-        err, inode, parent, name = yield from fs.lookup(dom, root, path)
-        if err == abi.ENOENT and parent != DK0:
-            kind = {A_MKDIR: fs.DIR, A_WRITE: fs.FILE, A_LINK: fs.COMMAND}[order]
-            inode = yield from fs.new_inode(dom, dom.keys[K_BANK], dom.keys[K_FORMAT], kind,
-                                            ints[0] if ints else 0)
-            err = yield from fs.dir_add(dom, parent, name, inode)
-        if not err and order == A_WRITE:
-            yield from fs.truncate(dom, inode)
-            rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], 0, data)
-            err = -rc if rc < 0 else 0
-            if path == b"/dev/tty":
-                dom.keys[K_TTYOUT] = inode
-        if not err and order == A_LINK:
-            yield dom.call(inode, oc.Node.Swap + 0, msg.keys[0])
-        yield dom.return_(resume, err)
-    elif order == A_READ:
-        err, inode, _, _ = yield from fs.lookup(dom, root, payload)
-        data = b"" if err else (yield from fs.file_read(dom, inode, ints[0] if ints else 0,
-                                                        abi.PAGE))
-        yield dom.return_(resume, err, data=data)
-    elif order == A_SPAWN:
-        yield from _spawn(dom, resume, ints, payload)
-    elif order == A_TYPE:
-        tty = dom.keys[K_TTY]
-        rc = yield from pipe.put(dom, tty, payload)
-        yield from keeper.wake_reader(dom, tty)
-        yield dom.return_(resume, 0 if rc >= 0 else -rc, data=max(rc, 0).to_bytes(4, "big"))
-    elif order == A_EOF:
-        tty = dom.keys[K_TTY]
-        yield from pipe.set_field(dom, tty, pipe.WRITERS, 0)
-        yield from keeper.wake_reader(dom, tty)
-        yield dom.return_(resume, 0)
-    elif order == A_STATUS:
-        pid = ints[0] if ints and 0 < ints[0] <= abi.MAX_PROCS else 0
-        state, _, _, status, _ = yield from keeper.table_entry(dom, pid)
-        yield dom.return_(resume, state, data=status.to_bytes(4, "big", signed=True))
-    elif order == A_PROC:
-        pid = ints[0] if ints and 0 < ints[0] <= abi.MAX_PROCS else 0
-        node = (yield from keeper.proc_node(dom, pid)) if pid else DK0
-        dkey = DK0 if node == DK0 else (yield from keeper.slot(dom, node, keeper.P_DOM))
-        yield dom.return_(resume, 0 if node != DK0 else abi.ESRCH, keys=(dkey, node))
-    elif order == A_INODE:
-        err, inode, _, _ = yield from fs.lookup(dom, root, payload)
-        yield dom.return_(resume, err, keys=(inode,))
-    else:
-        yield dom.return_(resume, oc.RC.INVALIDOC)
-
-
-def _spawn(dom, resume, ints, payload):
-    """A process on the terminal: fd 0 the tty pipe, fds 1 and 2 ``/dev/tty``."""
-    euid, argv_len = (ints + (0, 0))[:2]
-    path, _, rest = payload.partition(b"\0")
-    argv, env = rest[:argv_len], rest[argv_len:]
-    pid = yield from keeper.alloc_pid(dom)
-    err, node = (abi.EAGAIN, DK0) if not pid else (yield from keeper.new_process(dom, pid, 0,
-                                                                                 euid))
-    if not err:
-        yield dom.call(node, oc.Node.Swap + keeper.P_ROOT, dom.keys[K_ROOT])
-        err = yield from keeper._load(dom, node, dom.keys[K_ROOT], path, argv, env)
-    if err:
-        if node != DK0:
-            yield from keeper.finish(dom, pid, 0)
-            yield from keeper.set_entry(dom, pid, keeper.FREE, 0, 0)
-        yield dom.return_(resume, err)
-        return
-    fds = yield from keeper.slot(dom, node, keeper.P_FDS)
-    tin = yield from keeper.new_open_file(dom, dom.keys[K_TTY], keeper.OF_PIPE_R, abi.O_RDONLY)
-    tout = yield from keeper.new_open_file(dom, dom.keys[K_TTYOUT], keeper.OF_FILE,
-                                           abi.O_WRONLY | abi.O_APPEND)
-    yield dom.call(fds, oc.Node.Swap + 0, tin)
-    yield dom.call(fds, oc.Node.Swap + 1, tout)
-    yield dom.call(fds, oc.Node.Swap + 2, tout)
-    yield from keeper.add_ref(dom, tout)
-    yield from keeper.start(dom, pid, node, abi.BORN_EXEC)
-    yield dom.return_(resume, 0, data=pid.to_bytes(4, "big"))
-    _ = K_TABLE
+from keykos_lab.kernel import oc
+from keykos_lab.kernel.process import PROGRAMS, image_bytes
+from keykos_lab.kernel.segments import format_key_value
+from keykos_lab.programs.keynix import abi, fs, keeper, libc, setuid
+from keykos_lab.programs.keynix.admin import (
+    A_EOF,
+    A_INIT,
+    A_INODE,
+    A_LINK,
+    A_MKDIR,
+    A_PROC,
+    A_READ,
+    A_SPAWN,
+    A_STATUS,
+    A_TYPE,
+    A_WRITE,
+    STATES,
+)
+from keykos_lab.programs.keynix.keeper import K_BANK, K_FORMAT, K_TABLE
+from keykos_lab.programs.primordial.dc import DCC
+from keykos_lab.system.boot import new_system
+from keykos_lab.system.factories import FactoryKeys, build_factory
+from keykos_lab.system.recipes import build_domain, start_key
 
 
 class KeyNIXError(RuntimeError):
@@ -145,9 +63,7 @@ class KeyNIX:
     """
 
     def __init__(self, kernel=None) -> None:
-        from ... import system
-        from ...lab import Kernel
-        self.kernel = kernel if kernel is not None else Kernel()
+        self.kernel = kernel if kernel is not None else new_system()
         con = self.con = self.kernel.console
         self.bank = _ok(con.call(con["bank"], keeper.CREATE_BANK), "a bank for KeyNIX")
         dc = _ok(con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]), "a DC")
@@ -156,12 +72,12 @@ class KeyNIX:
         fmt = format_key_value(3, initial=abi.FILE_PAGES, keeper=15)
         fmt_key = _ok(con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")),
                       "the format key")
-        self.keeper = system.build_domain(con, "keynix", keys={
+        self.keeper = build_domain(con, "keynix", keys={
             keeper.K_PTAB: ptab, K_BANK: self.bank, keeper.K_DC: dc, keeper.K_METER: con["meter"],
             K_FORMAT: fmt_key, K_TABLE: table})
         con.call(self.keeper, oc.Domain.SwapKey + keeper.K_SELF, self.keeper)
         self.kernel.store.labels[con.target(self.keeper)] = "Unix keeper"
-        self.admin = system.start_key(con, self.keeper, 0)
+        self.admin = start_key(con, self.keeper, 0)
         self._order(A_INIT, what="init")
         for d in ("/bin", "/dev", "/etc", "/home", "/tmp"):
             self.mkdir(d)
@@ -242,3 +158,26 @@ def _ok(reply, what: str):
     if reply.rc != 0:
         raise RuntimeError(f"{what} failed with rc {reply.rc:#x}")
     return reply.keys[0]
+
+
+class Setuid(NamedTuple):
+    """What :func:`install` made: the factory's keys and the shadow inode (console handles)."""
+
+    factory: FactoryKeys
+    shadow: object
+
+
+def install_setuid(knx: KeyNIX) -> Setuid:
+    """Put both versions on ``knx``: ``/etc/shadow`` (``PRIVILEGED``, holding
+    ``setuid.PASSWORD``), the setuid file ``/sbin/checkpw`` and the command
+    ``/cmd/checkpw`` — a factory built by the operator (the console) with the
+    shadow inode as a hole."""
+    knx.write_file(setuid.SHADOW, setuid.PASSWORD + b"\n", mode=fs.PRIVILEGED)
+    for d in ("/sbin", "/cmd"):
+        knx.mkdir(d)
+    knx.write_file(setuid.SETUID_PATH, image_bytes(libc.UNIX_PREFIX + "checkpw"),
+                   mode=fs.READONLY | fs.SETUID)
+    shadow = knx.inode(setuid.SHADOW)
+    factory = build_factory(knx.con, setuid.YIELD_PROGRAM, holes={setuid.HOLE_SLOT: shadow})
+    knx.link_command(setuid.COMMAND_PATH, factory.requestor)
+    return Setuid(factory, shadow)

@@ -1,7 +1,9 @@
 """``keykos_lab.Kernel``: the booted kernel with its views for pandas and networkx.
 
 The pure kernel (``keykos_lab.kernel``) knows nothing of pandas or networkx;
-this subclass boots the system (``system.boot``) and adds the one-call views.
+this subclass boots the system (``keykos_lab.system.boot``) and adds the one-call
+views. It is what ``keykos_lab.system.boot.new_system`` makes once this module is
+imported.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import os
 import networkx as nx
 import pandas as pd
 
-from . import frames, graph, system
-from .kernel import checkpoint as _checkpoint
-from .kernel.core import Kernel as _BareKernel
+from keykos_lab.kernel import checkpoint as _checkpoint
+from keykos_lab.kernel.core import Kernel as _BareKernel
+from keykos_lab.system import boot as _boot
+from keykos_lab.views import frames, graph
 
 
 class Kernel(_BareKernel):
@@ -27,7 +30,7 @@ class Kernel(_BareKernel):
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
-        system.boot(self)
+        _boot.boot(self)
 
     def events(self) -> pd.DataFrame:
         """The event log as a typed DataFrame (one row per kernel event)."""
@@ -69,3 +72,6 @@ class Kernel(_BareKernel):
         (True, True)
         """
         return _checkpoint.load(path, cls)
+
+
+_boot.system_class = Kernel

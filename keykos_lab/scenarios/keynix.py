@@ -12,12 +12,13 @@ from __future__ import annotations
 import networkx as nx
 import pandas as pd
 
-from . import analysis, system
-from .analysis.keynix import analysis_view, processes, slot_target
-from .kernel import oc
-from .lab import Kernel
-from .programs.keynix import KeyNIX, abi, setuid
-from .programs.keynix.keeper import P_MEM
+from keykos_lab import analysis, system
+from keykos_lab.analysis.keynix import analysis_view, processes, slot_target
+from keykos_lab.kernel import oc
+from keykos_lab.programs.keynix import abi, setuid
+from keykos_lab.programs.keynix.keeper import P_MEM
+from keykos_lab.system.keynix import KeyNIX, install_setuid
+from keykos_lab.views.lab import Kernel
 
 SECRET = b"SECRET: the launch code is 0000\n"
 PRIMITIVES = {"fork": "fork", "spawn": "spawn", "empty child": "empty"}
@@ -40,7 +41,7 @@ def primitive_span(events: pd.DataFrame, parent: int, child: int,
     >>> primitive_span(ev, parent=5, child=7, primitive="fork")
     (0, 2)
     """
-    from .kernel.oc import Trap
+    from keykos_lab.kernel.oc import Trap
     trap = events[(events.event == "keeper") & (events.actor == parent)
                   & (events.order == Trap.SVC + FIRST_CALL[primitive])]
     born = events[(events.event == "deliver") & (events.target == child)]
@@ -277,9 +278,9 @@ def setuid_contrast() -> dict:
     pw = setuid.PASSWORD.decode()
     rows: dict = {a: {} for a in ATTACKS}
     unix = KeyNIX()
-    setuid.install(unix)
+    install_setuid(unix)
     cap = KeyNIX()
-    parts = setuid.install(cap)
+    parts = install_setuid(cap)
     for knx, col, how in ((unix, "unix_way", "unix"), (cap, "capability_way", "cap")):
         rows["open /etc/shadow directly"][col] = _run(knx, ["intruder", "open"])[1]
         rows["LD_PRELOAD=steal"][col] = _run(knx, ["intruder", how, "guess"],

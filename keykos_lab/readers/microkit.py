@@ -8,7 +8,7 @@ stands, then resolves names in a second linear pass, so that an element may name
 declared later in the file. Bad input of any kind raises :class:`FormatError` with the
 file, the line and the reason, and nothing partially read is returned.
 
-Mapping onto the schema (:mod:`keykos_lab.io.schema`, rights and sensory computed there):
+Mapping onto the schema (:mod:`keykos_lab.views.schema`, rights and sensory computed there):
 
 * ``<protection_domain>`` → vertex kind ``"domain"`` (``program ""``: it acts freely),
   id and label the PD's name; attributes ``priority``, ``budget``, ``period``,
@@ -74,8 +74,8 @@ from xml.parsers import expat
 
 import networkx as nx
 
-from .errors import FormatError
-from .schema import SchemaGraph
+from keykos_lab.readers.errors import FormatError
+from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_microkit", "read_microkit_text"]
 
@@ -155,7 +155,7 @@ def read_microkit_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
     >>> read_microkit_text('<system><bogus /></system>', "x.system")
     Traceback (most recent call last):
     ...
-    keykos_lab.io.errors.FormatError: x.system:1: element <bogus> is not allowed in <system>
+    keykos_lab.readers.errors.FormatError: x.system:1: element <bogus> is not allowed in <system>
     """
     parser, stack = _parser(name)
     try:

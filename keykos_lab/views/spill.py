@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .kernel.eventlog import FIELDS, ROW
+from keykos_lab.kernel.eventlog import FIELDS, ROW
 
 _N = len(FIELDS)
 

@@ -26,13 +26,24 @@ hole-free component and destroying it would be a channel out of a yield.
 
 from __future__ import annotations
 
-from ..kernel.keys import DK0
-from ..kernel.oc import DESTROY, KT, RC, SB, Discrim, Domain, Node
-from ..kernel.process import program
-from . import factory as f
-from .dc import DC, DCC
-from .fork import BIRTH, BRAND, COMP, DC_REG, DOMKEY, METER, PSB, PTOOLS, die, spawn
-from .kid import KIDC, MAX_CAPACITY
+from keykos_lab.kernel.keys import DK0
+from keykos_lab.kernel.oc import DESTROY, KT, RC, SB, Discrim, Domain, Node
+from keykos_lab.kernel.process import program
+from keykos_lab.programs.factories import factory as f
+from keykos_lab.programs.fork import (
+    BIRTH,
+    BRAND,
+    COMP,
+    DC_REG,
+    DOMKEY,
+    METER,
+    PSB,
+    PTOOLS,
+    die,
+    spawn,
+)
+from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.programs.primordial.kid import KIDC, MAX_CAPACITY
 
 FCC_AKT, FC_AKT = 0x031E, 0x1E
 DC_NOT_VALID = 5      # factory.h FactoryDCNotValid

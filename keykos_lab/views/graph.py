@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .kernel.snapshot import Snapshot
+from keykos_lab.kernel.snapshot import Snapshot
 
 
 def capability_graph(kernel) -> nx.MultiDiGraph:

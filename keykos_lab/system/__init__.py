@@ -1,0 +1,28 @@
+"""The experimenter's side: boot, console recipes, factories and KeyNIX from the console.
+
+Nothing here is domain code: every recipe is a few ordinary CALLs from the
+console domain, so the event log and the capability graph show each step.
+
+============== =================================================================
+``boot``       the primordial objects and the console's well-known keys
+``recipes``    ``image``, ``build_domain``, ``build_segment``, ``start_key``
+``factories``  ``build_factory``, ``is_discreet``, ``compare``, ``trusted_factory``
+``keynix``     :class:`KeyNIX`, the operator's handle on a booted Unix keeper
+============== =================================================================
+"""
+
+from keykos_lab.system.factories import (
+    FactoryError,
+    FactoryKeys,
+    build_factory,
+    compare,
+    factory_creator,
+    is_discreet,
+    trusted_factory,
+)
+from keykos_lab.system.keynix import KeyNIX, KeyNIXError, Setuid, install_setuid
+from keykos_lab.system.recipes import build_domain, build_segment, image, start_key
+
+__all__ = ["FactoryError", "FactoryKeys", "KeyNIX", "KeyNIXError", "Setuid", "build_domain",
+           "build_factory", "build_segment", "compare", "factory_creator", "image",
+           "install_setuid", "is_discreet", "start_key", "trusted_factory"]
