@@ -22,6 +22,7 @@ from keykos_lab.kernel.domains import (
     A_RETRY,
     A_SEND,
     A_START,
+    BLOCKED,
     KEYS_NODE,
     METER,
     REGS_NODE,
@@ -49,7 +50,9 @@ from keykos_lab.kernel.keys import (
     Key,
     misc_key,
 )
+from keykos_lab.kernel.primary import reset
 from keykos_lab.kernel.process import OP_CALL, OP_FORK
+from keykos_lab.kernel.state import KernelState
 from keykos_lab.kernel.watchdog import Watchdog
 
 RING_SLOT = 10        # root slot holding the first key-ring node
@@ -93,7 +96,7 @@ class Reply(NamedTuple):
 class Console:
     """The experimenter's domain; ``kernel.console``."""
 
-    def __init__(self, kernel) -> None:
+    def __init__(self, kernel: KernelState) -> None:
         self.kernel = kernel
         store = kernel.store
         root, keys_node, regs_node = store.new_node(), store.new_node(), store.new_node()
@@ -265,10 +268,9 @@ class Console:
         ds = self.state
         if ds.state != RUNNING or ds.next is not None:
             raise KernelError("the console is not running; it cannot invoke keys now")
-        from keykos_lab.kernel.core import _BLOCKED
         dog = Watchdog(k, k.handler_time_limit)      # a bad limit is refused before the jump
         r = k._execute(ds, op)
-        if r is not _BLOCKED:
+        if r is not BLOCKED:
             return r
         self._woken = False
         steps = 0
@@ -297,13 +299,12 @@ class Console:
 
     def _wake(self) -> None:
         """The scheduler reached the console: a reply arrived or a stalled jump may go."""
-        from keykos_lab.kernel.core import _BLOCKED
         ds = self.state
         kind, value = ds.next
         ds.next = None
         if kind == A_RETRY:
             value = self.kernel.retry(ds, value)
-            if value is _BLOCKED:
+            if value is BLOCKED:
                 return
         elif kind == A_START:
             pass  # a message through a start key to the console: hand it over as is
@@ -313,7 +314,6 @@ class Console:
         self._woken = True
 
     def _give_up(self) -> None:
-        from keykos_lab.kernel.primary import reset
         reset(self.kernel, self.state, RUNNING)
         self.state.held = set(self._where)
 

@@ -13,8 +13,17 @@ of the currently valid resume keys (one number voids them all at once, §10.3).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Generator, Iterable
+from typing import Any
 
 from keykos_lab.kernel.eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
+from keykos_lab.kernel.keys import Key
+from keykos_lab.kernel.objects import Node
+from keykos_lab.kernel.process import Dom
+
+#: What carrying out an op answers when its domain does not carry on now (it
+#: waits, stalls, traps or ends): the scheduler does not resume it.
+BLOCKED = object()
 
 AVAILABLE, RUNNING, WAITING = S_AVAILABLE, S_RUNNING, S_WAITING
 STATE_NAMES = {AVAILABLE: "available", RUNNING: "running", WAITING: "waiting"}
@@ -29,6 +38,12 @@ SLOT_KINDS = {BRAND: "brand", METER: "meter", KEEPER: "keeper", ADDRESS: "addres
 
 # What to do when the domain next runs (``next``) or is resumed (``on_resume``).
 A_START, A_SEND, A_RETRY, A_TRAP = range(4)
+#: An action: ``(A_START, message)`` starts a handler, ``(A_SEND, value)`` resumes
+#: it with a value, ``(A_RETRY, op)`` carries out a stalled op again, ``(A_TRAP,
+#: (code, on_resume))`` traps to the domain keeper.
+Action = tuple[int, Any]
+#: A program's running handler: resumed with the answer to the op it yielded.
+Handler = Generator[Any, Any, Any]
 
 
 class DomainState:
@@ -38,6 +53,25 @@ class DomainState:
                  "resume_alloc", "held", "cpu", "chain", "chain_epoch", "image",
                  "stalled_on", "woken_by", "parked", "program", "error")
 
+    root: int
+    state: int                              # AVAILABLE, RUNNING or WAITING
+    proc: Handler | None
+    dom: Dom | None
+    next: Action | None
+    on_resume: Action | None
+    stall: deque[tuple[DomainState, Any]]
+    resume_alloc: int
+    held: set[Key] | tuple[Key, ...]
+    cpu: int
+    chain: list[Node] | None
+    chain_epoch: int
+    image: tuple[int, int, str | None] | None
+    stalled_on: DomainState | None
+    woken_by: DomainState | None
+    parked: str | None
+    program: str | None
+    error: str | None
+
     def __init__(self, root: int) -> None:
         self.root = root
         self.state = AVAILABLE
@@ -45,13 +79,13 @@ class DomainState:
         self.dom = None             # the program's Dom view, made on first use
         self.next = None            # action tuple for the scheduler
         self.on_resume = None       # action tuple for a restart or fault resume
-        self.stall: deque = deque()  # (invoker state, op) waiting for availability
+        self.stall = deque()        # (invoker state, op) waiting for availability
         self.resume_alloc = 0       # resume keys with this alloc are valid
-        self.held: set | tuple = ()  # keys delivered to the running handler (hold())
+        self.held = ()              # keys delivered to the running handler (hold())
         self.cpu = 0                # ticks borrowed from the meter chain
         self.chain = None           # cached meter chain (list of meter nodes)
         self.chain_epoch = -1
-        self.image = None           # (page epoch, node epoch, address key, program)
+        self.image = None           # (page epoch, node epoch, program) last found
         self.stalled_on = None      # the domain whose stall queue holds us
         self.woken_by = None        # the domain that let us retry a stalled jump
         self.parked = None          # why the domain can never run, if it cannot
@@ -62,7 +96,7 @@ class DomainState:
         return f"<domain #{self.root} {STATE_NAMES[self.state]}>"
 
 
-def hold(ds: DomainState, keys) -> set:
+def hold(ds: DomainState, keys: Iterable[Key]) -> set[Key]:
     """Add ``keys`` to the keys ds's running handler may use; that set.
 
     A handler starts holding its message's keys as the message's own tuple

@@ -28,15 +28,23 @@ from __future__ import annotations
 import struct
 
 from keykos_lab.kernel import primary
-from keykos_lab.kernel.domains import A_RETRY, A_SEND, A_START, AVAILABLE, RUNNING, WAITING, hold
+from keykos_lab.kernel.domains import (
+    A_RETRY,
+    A_SEND,
+    A_START,
+    AVAILABLE,
+    BLOCKED,
+    RUNNING,
+    WAITING,
+    hold,
+)
 from keykos_lab.kernel.eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
 from keykos_lab.kernel.keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
 from keykos_lab.kernel.process import NO_KEYS, OP_CALL, OP_RETURN, Message
 
 GENERAL = object()      # "not my case": take the general path (nothing was changed)
-BLOCKED = object()      # the domain does not carry on (core._BLOCKED is this object)
 
-_new_tuple = tuple.__new__
+new_tuple = tuple.__new__
 _ROW_SIZE = ROW.size
 _pack2 = struct.Struct("<" + ROW.format.lstrip("<") * 2).pack_into  # two rows
 
@@ -89,7 +97,7 @@ def call_start(k, ds, code, key, order, keys, data, op):
     store = k.store
     alloc = ds.resume_alloc = store.next_alloc
     store.next_alloc = alloc + 1
-    resume = _new_tuple(Key, (RESUME, ds.root, RETURN, alloc))
+    resume = new_tuple(Key, (RESUME, ds.root, RETURN, alloc))
     keys = (*keys, *_PAD[len(keys)], resume)
     ds.state = WAITING
     ds.on_resume = (A_RETRY, op)
@@ -98,7 +106,7 @@ def call_start(k, ds, code, key, order, keys, data, op):
         keyf = (START + 1) | (db + 1) << 8 | (4 - keys.count(DK0)) << 17
         _two_rows(log, tick, _CALL_INVOKE, ds.root, _CALL_DELIVER, o, keyf, o, order, len(data))
     tgt.state = RUNNING
-    tgt.next = (A_START, _new_tuple(Message, (order, keys, data, db)))
+    tgt.next = (A_START, new_tuple(Message, (order, keys, data, db)))
     k._run_at_once(tgt)
     return BLOCKED
 
@@ -120,7 +128,7 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     # _deliver_resume, return flavour
     tstate = tgt.state
     tgt.resume_alloc = 0
-    msg = _new_tuple(Message, (order, keys, data, 0))
+    msg = new_tuple(Message, (order, keys, data, 0))
     n_keys = 4 - keys.count(DK0)
     if tgt.proc is None:
         tgt.next = (A_START, msg)

@@ -59,6 +59,8 @@ class Watchdog:
         self.active = bool(limit) and hasattr(signal, "setitimer") and \
             threading.current_thread() is threading.main_thread()
         self._seen: tuple | None = None
+        # The kernel's loop that resumes handlers: a handler's frame is directly above it.
+        self._run = type(kernel)._run.__code__
 
     def __enter__(self) -> Watchdog:
         if self.active:
@@ -73,7 +75,7 @@ class Watchdog:
             signal.signal(signal.SIGALRM, self._old_handler)
 
     def _tick(self, signum, frame) -> None:
-        running = _handler_frame(frame)
+        running = _handler_frame(frame, self._run)
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
             self._seen = None
@@ -82,10 +84,9 @@ class Watchdog:
         self._seen = now
 
 
-def _handler_frame(frame):
+def _handler_frame(frame, run):
     """The generator frame of the handler the kernel resumed, if the innermost
     frames are its own code (not the kernel's); else None."""
-    run = _run_code()
     below = None
     while frame is not None:
         if frame.f_code is run:
@@ -95,7 +96,3 @@ def _handler_frame(frame):
         below, frame = frame, frame.f_back
     return None
 
-
-def _run_code():
-    from keykos_lab.kernel.core import Kernel
-    return Kernel._run.__code__

@@ -1,0 +1,164 @@
+"""Gates: messages through start and resume keys (docs/primer.md#gates).
+
+A CALL makes a resume key to the caller and leaves it waiting; a start key to a
+busy domain stalls the invoker on that domain's queue; a resume key is one-shot
+(every resume key to a domain dies when one is used). The domain jumped to gets
+the CPU at once, as ``jresume`` ends in ``startdom(jumpee)`` in the C release
+(``Base/jresumec.c``; docs/decisions/0009-cpu-goes-with-the-message.md).
+"""
+
+from __future__ import annotations
+
+from keykos_lab.kernel.domains import (
+    A_RETRY,
+    A_SEND,
+    A_START,
+    A_TRAP,
+    AVAILABLE,
+    RUNNING,
+    TRAPCODE,
+    WAITING,
+    DomainState,
+    hold,
+)
+from keykos_lab.kernel.eventlog import (
+    C_NONE,
+    C_SELFCALL,
+    C_STALL,
+    EV_DELIVER,
+    EV_INVOKE,
+    EV_KEEPER,
+    EV_STALL,
+    J_CALL,
+    J_FORK,
+    J_IMPLICIT,
+    J_RETURN,
+    key_code,
+)
+from keykos_lab.kernel.fastpath import BLOCKED
+from keykos_lab.kernel.keys import (
+    DK0,
+    FAULT,
+    RESUME,
+    RETURN,
+    START,
+    Key,
+)
+from keykos_lab.kernel.meters import Meters
+from keykos_lab.kernel.oc import Trap
+from keykos_lab.kernel.process import (
+    EMPTY,
+    Message,
+)
+from keykos_lab.kernel.state import (
+    new_tuple,
+)
+
+
+class Gates(Meters):
+    """Gates."""
+
+    def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
+              flavour=RETURN, cause=C_NONE):
+        """Deliver a message through a start or resume key (§2.7, §3.5)."""
+        t, _, db, _ = key
+        if t == START and tgt.state != AVAILABLE:
+            return self._busy(ds, op, jump, key, tgt, order, data, before)
+        if jump == J_CALL or jump == J_IMPLICIT:
+            store = self.store
+            alloc = ds.resume_alloc = store.next_alloc
+            store.next_alloc = alloc + 1
+            keys = (keys[0], keys[1], keys[2], new_tuple(Key, (RESUME, ds.root, flavour, alloc)))
+            ds.state = after = WAITING
+            if jump == J_CALL:
+                ds.on_resume = (A_RETRY, op)
+        else:
+            after = AVAILABLE if jump == J_RETURN else ds.state
+        log = self.log
+        tick = self.tick
+        n_keys = 4 - keys.count(DK0)
+        keyf = (t + 1) | (db + 1) << 8 | n_keys << 17
+        slen = len(data)
+        if log.enabled:
+            event = EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE
+            log.emit_packed(tick, event | jump << 4 | before << 8 | after << 12 | cause << 16,
+                            ds.root, keyf, tgt.root, order, -1, slen)
+        if t == START:
+            tstate = tgt.state
+            tgt.state = RUNNING
+            tgt.next = (A_START, new_tuple(Message, (order, keys, data, db)))
+            if jump == J_FORK:
+                self.runq.append(tgt)
+            else:
+                self._run_at_once(tgt)
+            if log.enabled:
+                log.emit_packed(tick, EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
+                                tgt.root, keyf, tgt.root, order, -1, slen)
+        else:
+            self._deliver_resume(key, tgt, order, keys, data, jump != J_FORK)
+        if jump == J_RETURN:
+            self._become_available(ds)
+            return BLOCKED
+        if jump == J_FORK:
+            return None
+        return BLOCKED
+
+    def _busy(self, ds, op, jump, key, tgt: DomainState, order, data, before):
+        """A start key to a busy domain: stall the invoker, or trap a self-call."""
+        if tgt is ds:
+            if jump == J_IMPLICIT:
+                self._park(ds, "its keeper is a start key to itself")
+                return BLOCKED
+            ds.error = "jumped to itself through a start key while busy"
+            self._trap(ds, Trap.SELFCALL, C_SELFCALL, (A_START, EMPTY))
+            if ds.proc is not None:
+                proc, ds.proc = ds.proc, None
+                proc.close()
+            return BLOCKED
+        tgt.stall.append((ds, op))
+        ds.stalled_on = tgt
+        n_keys = sum(k != DK0 for k in op[3]) + (jump in (J_CALL, J_IMPLICIT))
+        self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(key.type, key.obj), tgt.root,
+                      key.databyte, order, -1, n_keys, len(data), before, ds.state, C_STALL)
+        return BLOCKED
+
+    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data,
+                        at_once: bool) -> None:
+        """Resume a waiting domain; every resume key to it dies (one-shot rule).
+        ``at_once``: the jumper stopped, so the CPU goes to ``tgt``."""
+        tstate = tgt.state
+        tgt.resume_alloc = 0
+        flavour = key.databyte
+        if flavour == RETURN:
+            msg = new_tuple(Message, (order, keys, data, 0))
+            if tgt.proc is None:
+                action = (A_START, msg)  # the message starts a handler, holding its keys
+            else:
+                if keys.count(DK0) < 4:
+                    hold(tgt, keys)
+                action = (A_SEND, msg)
+        elif flavour == FAULT and order != 0:
+            action = (A_TRAP, (order, tgt.on_resume))  # back to the keeper, same instruction
+            tgt.error = f"sent back to its keeper by a fault key with order {order:#x}"
+        else:
+            if flavour == FAULT:
+                root = self.objs[tgt.root]
+                root.slots[TRAPCODE] = DK0
+                self.node_epoch += 1
+            if tgt.on_resume is not None:
+                action = tgt.on_resume
+            else:
+                action = (A_SEND, None) if tgt.proc is not None else (A_START, EMPTY)
+        tgt.on_resume = None
+        tgt.parked = None
+        tgt.state = RUNNING
+        tgt.next = action
+        if at_once:
+            self._run_at_once(tgt)
+        else:
+            self.runq.append(tgt)
+        log = self.log
+        if log.enabled:
+            keyf = (RESUME + 1) | (flavour + 1) << 8 | (4 - keys.count(DK0)) << 17
+            log.emit_packed(self.tick, EV_DELIVER | tstate << 8 | RUNNING << 12, tgt.root, keyf,
+                            tgt.root, order, -1, len(data))

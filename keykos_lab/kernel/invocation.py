@@ -1,0 +1,206 @@
+"""Invocation: one op of a program, checked, charged and carried out (docs/primer.md#invocation).
+
+A jump (CALL, RETURN, FORK) names a key the domain holds, an order code, up to
+three keys (four for RETURN and FORK) and a string of at most 4096 bytes.
+Anything else traps to the domain keeper. A primary key answers at once
+(``kernel/primary.py``); a start or resume key delivers the message
+(``gates``); a red segment with a keeper slot forwards it to its keeper.
+"""
+
+from __future__ import annotations
+
+from keykos_lab.kernel import primary
+from keykos_lab.kernel.domains import (
+    A_START,
+    AVAILABLE,
+    RUNNING,
+    DomainState,
+    hold,
+)
+from keykos_lab.kernel.eventlog import (
+    C_BADJUMP,
+    C_BADKEY,
+    C_NONE,
+    EV_INVOKE,
+    J_CALL,
+    J_FORK,
+    J_RETURN,
+    key_code,
+)
+from keykos_lab.kernel.fastpath import BLOCKED
+from keykos_lab.kernel.keys import (
+    DATA,
+    DK0,
+    FRONTEND,
+    MISC,
+    NOCALL,
+    NODE,
+    OBJECT_TYPES,
+    RESUME,
+    RETURNER,
+    SEGMENT,
+    START,
+    Key,
+)
+from keykos_lab.kernel.memory import Memory
+from keykos_lab.kernel.oc import RC, Trap
+from keykos_lab.kernel.process import (
+    EMPTY,
+    NO_KEYS,
+    OP_READ,
+    OP_TRAP,
+    OP_WRITE,
+    Message,
+)
+from keykos_lab.kernel.segments import decode_format
+from keykos_lab.kernel.state import (
+    JUMPS,
+    MAX_STRING,
+    OP_IMPLICIT,
+    is_key,
+    new_tuple,
+)
+
+
+class Invocation(Memory):
+    """Invocation."""
+
+    def _execute(self, ds: DomainState, op):
+        """Carry out one op of domain ``ds``; the value to resume it with, or BLOCKED."""
+        try:
+            code = op[0]
+        except (TypeError, IndexError, KeyError):
+            return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
+        if code in JUMPS:
+            return self._jump(ds, op)
+        if code == OP_READ or code == OP_WRITE:
+            return self._memory(ds, op)
+        if code == OP_TRAP:
+            return self._svc(ds, op)
+        if code == OP_IMPLICIT:
+            return self._implicit(ds, op)
+        return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
+
+    def _bad(self, ds: DomainState, cause: int, why: str):
+        ds.error = why
+        self._trap(ds, Trap.BADKEY if cause == C_BADKEY else Trap.BADJUMP, cause,
+                   (A_START, EMPTY))
+        if ds.proc is not None:
+            proc, ds.proc = ds.proc, None
+            proc.close()
+            ds.held = ()
+        return BLOCKED
+
+    def _jump(self, ds: DomainState, op):
+        try:
+            code, key, order, keys, data = op
+        except (TypeError, ValueError):
+            return self._bad(ds, C_BADJUMP, f"malformed invocation {op!r}")
+        jump = JUMPS[code]
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                why = f"a message string is bytes, not {type(data).__name__}"
+                return self._bad(ds, C_BADJUMP, why)
+            data = bytes(data)
+        if len(data) > MAX_STRING:
+            return self._bad(ds, C_BADJUMP, f"string of {len(data)} bytes exceeds 4096")
+        if type(order) is not int or not 0 <= order <= 0xFFFFFFFF:
+            return self._bad(ds, C_BADJUMP, f"order code {order!r} is not a 32-bit unsigned int")
+        nk = len(keys)
+        if nk > (3 if jump == J_CALL else 4):
+            return self._bad(ds, C_BADJUMP, f"{nk} keys passed; CALL takes 3, RETURN and FORK 4")
+        held = ds.held
+        if not is_key(key) or (key not in held and not self._holds(ds, key)):
+            return self._bad(ds, C_BADKEY, f"invoked {key!r}, which it does not hold")
+        for k in keys:
+            if not is_key(k) or (k not in held and not self._holds(ds, k)):
+                return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
+        if nk < 4:
+            keys = tuple(keys) + NO_KEYS[nk:]
+        cost = 1 + (len(data) >> 10)
+        if ds.cpu < cost and not self._borrow(ds, cost, op):
+            return BLOCKED
+        ds.cpu -= cost
+        self.tick += cost
+        return self._invoke(ds, op, jump, key, order, keys, data)
+
+    def _invoke(self, ds: DomainState, op, jump, key: Key, order: int, keys, data: bytes):
+        t, o, db, a = key
+        before = ds.state
+        if t in OBJECT_TYPES:
+            objs = self.objs
+            obj = objs[o] if 0 < o < len(objs) else None
+            if obj is None:
+                t = DATA
+            elif t == RESUME:
+                tgt = self.domains.get(o)
+                if tgt is None or tgt.resume_alloc != a:
+                    t = DATA
+                else:
+                    return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
+            elif obj.alloc != a:
+                t = DATA
+            elif t == START:
+                tgt = self.domains.get(o) or self.domain_state(o)
+                return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
+            elif (t == SEGMENT or t == FRONTEND) and not db & NOCALL and db & 0x0F == 0:
+                keeper = self._front_end(obj)
+                if keeper is not None:
+                    # A red segment with a keeper slot jumps to whatever it holds
+                    # (jsegment): a gate gets the message, anything else is DK(0).
+                    if keeper.type not in (START, RESUME):
+                        keeper = DK0
+                    elif t == FRONTEND and keeper.type != START:
+                        keeper = DK0
+                    k3 = Key(NODE, o, db, a)
+                    keys = (keys[0], keys[1], k3, keys[3])
+                    return self._invoke(ds, op, jump, keeper, order, keys, data)
+        else:
+            obj = None
+        if t == MISC and o == RETURNER and jump != J_CALL:
+            # RETURN or FORK to the returner sends the message on to key 4 (§2.8).
+            fwd = keys[3]
+            if fwd.type == RESUME and self.live(fwd) == fwd:
+                keys = (keys[0], keys[1], keys[2], DK0)
+                return self._invoke(ds, op, jump, fwd, order, keys, data)
+            rc, rkeys, rdata = 0, NO_KEYS, b""
+        elif t == DATA:
+            rc, rkeys, rdata = RC.DATAKEY, NO_KEYS, b""
+        else:
+            rc, rkeys, rdata = reply = primary.invoke(self, ds, t, key, obj, order, keys, data)
+            if reply is primary.DISCARD:  # the invoker's own process is gone: no reply
+                self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o), o, db, order,
+                              -1, 4 - keys.count(DK0), len(data), before, ds.state, C_NONE)
+                return BLOCKED
+        return self._primary_reply(ds, jump, key, order, keys, data, rc, rkeys, rdata, before)
+
+    def _primary_reply(self, ds, jump, key, order, keys, data, rc, rkeys, rdata, before):
+        if len(rkeys) < 4:
+            rkeys = tuple(rkeys) + NO_KEYS[len(rkeys):]
+        t, o, db, a = key
+        if jump == J_CALL:
+            self.log.emit(self.tick, EV_INVOKE, J_CALL, ds.root, key_code(t, o),
+                          o if t in OBJECT_TYPES else -1, db, order, rc,
+                          4 - keys.count(DK0), len(data), before, before, C_NONE)
+            hold(ds, rkeys)
+            return new_tuple(Message, (rc, rkeys, rdata, 0))
+        after = RUNNING if jump == J_FORK else AVAILABLE
+        self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
+                      o if t in OBJECT_TYPES else -1, db, order, rc,
+                      4 - keys.count(DK0), len(data), before, after, C_NONE)
+        ret = keys[3]
+        if ret.type == RESUME and self.live(ret) == ret:
+            tgt = self.domains[ret.obj]
+            self._deliver_resume(ret, tgt, rc, rkeys, rdata, jump == J_RETURN)
+        if jump == J_RETURN:
+            self._become_available(ds)
+            return BLOCKED
+        return None
+
+    def _front_end(self, node):
+        """The key in a red segment node's keeper slot, or None when the node has
+        no keeper slot or a bad format (then the key acts as a black segment key)."""
+        fmt = decode_format(node.slots[15])
+        if isinstance(fmt, int) or fmt[2] == 15:
+            return None
+        return self.live(node.slots[fmt[2]])

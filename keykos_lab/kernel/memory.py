@@ -1,0 +1,97 @@
+"""Memory: a program's reads and writes through its address segment (docs/primer.md#segments).
+
+An address is translated through the segment tree in the domain's address slot
+(``segments.translate``); a fault calls the segment keeper named by the
+nearest red node (order 0xFFFFFFFF, a 6-byte string: fault code and address,
+with a node key to the red node and a restart key), or traps to the domain
+keeper when there is none.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from keykos_lab.kernel.domains import (
+    A_RETRY,
+    ADDRESS,
+    RUNNING,
+    DomainState,
+)
+from keykos_lab.kernel.eventlog import (
+    C_BADJUMP,
+    C_NONE,
+    C_SEGFAULT,
+    EV_READ,
+    EV_WRITE,
+    J_NONE,
+)
+from keykos_lab.kernel.fastpath import BLOCKED
+from keykos_lab.kernel.keepers import Keepers
+from keykos_lab.kernel.keys import (
+    NODE,
+    RESTART,
+)
+from keykos_lab.kernel.objects import PAGE_SIZE
+from keykos_lab.kernel.oc import Trap
+from keykos_lab.kernel.process import (
+    OP_WRITE,
+)
+from keykos_lab.kernel.segments import Fault, translate
+
+_SEGMENT_FAULT_STRING = struct.Struct(">HI")  # fault code, address
+
+
+class Memory(Keepers):
+    """Memory."""
+
+    def _memory(self, ds: DomainState, op):
+        write = op[0] == OP_WRITE
+        try:
+            _, address, arg = op
+            if write:
+                arg = bytes(arg)
+                length = len(arg)
+            else:
+                length = arg
+            ok = type(address) is int and type(length) is int and 0 <= length <= 1 << 20 \
+                and 0 <= address < 1 << 64
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return self._bad(ds, C_BADJUMP, f"malformed memory access {op!r}")
+        if not self._charge(ds, 1 + (length >> 10), op):
+            return BLOCKED
+        root = self.objs[ds.root]
+        mem = root.slots[ADDRESS]
+        out = []
+        pos, end = address, address + length
+        target = -1
+        while pos < end:
+            found = translate(self.objs, mem, pos, write)
+            if isinstance(found, Fault):
+                return self._memory_fault(ds, op, found)
+            page, off = found
+            n = min(PAGE_SIZE - off, end - pos)
+            if write:
+                page.write(off, arg[pos - address:pos - address + n])
+            else:
+                out.append(page.read(off, n))
+            target = page.id
+            pos += n
+        if write:
+            self.page_epoch += 1
+        self.log.emit(self.tick, EV_WRITE if write else EV_READ, J_NONE, ds.root, -1, target, -1,
+                      address & 0x7FFFFFFFFFFFFFFF, 0, 0, length, RUNNING, RUNNING, C_NONE)
+        return None if write else b"".join(out)
+
+    def _memory_fault(self, ds: DomainState, op, fault: Fault):
+        ds.error = f"memory fault {fault.code} at {fault.address:#x}"
+        if fault.keeper is not None:
+            node, slot = fault.keeper
+            keeper = self.live(node.slots[slot])
+            data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & 0xFFFFFFFF)
+            self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, node.id), data,
+                              RESTART, C_SEGFAULT, (A_RETRY, op))
+        else:
+            self._trap(ds, Trap.MEMORY + fault.code, C_SEGFAULT, (A_RETRY, op))
+        return BLOCKED

@@ -1,0 +1,134 @@
+"""Meters: a domain's CPU, borrowed from its meter chain (docs/primer.md#meters).
+
+Every invocation costs ticks (D4: one, plus one per KiB of string), charged up
+the chain of meters from the domain's meter slot to the prime meter, at most 20
+deep. A domain borrows CPU in quanta of ``BORROW_TICKS``; a meter that cannot
+lend calls its keeper, or stops its domains until its counter is written
+(``meterc.c``).
+"""
+
+from __future__ import annotations
+
+from keykos_lab.kernel.domains import (
+    A_RETRY,
+    METER,
+    RUNNING,
+    WAITING,
+    DomainState,
+)
+from keykos_lab.kernel.eventlog import (
+    C_METER,
+    EV_FAULT,
+    J_NONE,
+)
+from keykos_lab.kernel.keys import (
+    DATA,
+    DK,
+    DK0,
+    NODE,
+    RESTART,
+    RESUME,
+    START,
+)
+from keykos_lab.kernel.keys import (
+    METER as METER_KEY,
+)
+from keykos_lab.kernel.state import (
+    KernelState,
+)
+
+MAX_METER_DEPTH = 20       # meters in a chain, at most
+BORROW_TICKS = 256         # CPU ticks a domain borrows from its meters at a time
+
+
+class Meters(KernelState):
+    """Meters."""
+
+    def meter_chain(self, ds: DomainState):
+        """The meter nodes a domain runs under, nearest first, or None if invalid.
+
+        >>> from keykos_lab.kernel import Kernel
+        >>> k = Kernel()
+        >>> [n.id for n in k.meter_chain(k.console.state)] == [k.prime_meter]
+        True
+        """
+        if ds.chain_epoch == self.node_epoch:
+            return ds.chain
+        chain = []
+        root = self.objs[ds.root]
+        key = self.live(root.slots[METER]) if root is not None else DK0
+        while True:
+            if key.type != METER_KEY or len(chain) >= MAX_METER_DEPTH:
+                chain = None
+                break
+            node = self.objs[key.obj]
+            chain.append(node)
+            if node.id == self.prime_meter:
+                break
+            key = self.live(node.slots[1])
+        ds.chain, ds.chain_epoch = chain, self.node_epoch
+        return chain
+
+    def _borrow(self, ds: DomainState, cost: int, op) -> bool:
+        """Borrow CPU from every meter on the chain; call a keeper if one is dry."""
+        chain = self.meter_chain(ds)
+        if chain is None:
+            self._park(ds, "no valid meter chain to the prime meter")
+            return False
+        least = None
+        for node in chain:
+            c = node.slots[3]
+            have = c.obj if c.type == DATA else 0
+            if have < cost:
+                self._meter_dry(ds, node, op)
+                return False
+            if least is None or have < least:
+                least = have
+        amount = min(BORROW_TICKS, least)
+        for node in chain:
+            node.slots[3] = DK(node.slots[3].obj - amount)  # DK to DK: no cache changes
+        ds.cpu += amount
+        self._borrowers.add(ds)
+        return True
+
+    def settle_meters(self) -> None:
+        """Return every domain's unused borrowed CPU to its meters (exact counters)."""
+        for ds in self._borrowers:
+            chain = ds.chain or ()
+            if ds.cpu and all(self.objs[n.id] is n for n in chain):
+                for node in chain:
+                    node.slots[3] = DK(node.slots[3].obj + ds.cpu)
+            ds.cpu = 0
+        self._borrowers.clear()
+
+    def _meter_dry(self, ds: DomainState, meter, op) -> None:
+        """Stop the domain; call the meter's keeper, or wait for a refill (§2.5)."""
+        keeper = self.live(meter.slots[2])
+        ds.error = f"meter #{meter.id} ran dry"
+        if keeper.type not in (START, RESUME):
+            # No keeper: the domain is stopped, not destroyed; refilling resumes it.
+            ds.state = WAITING
+            ds.on_resume = action = (A_RETRY, op)
+            ds.parked = f"stopped: meter #{meter.id} is dry and has no keeper"
+            self.meter_stopped.setdefault(meter.id, []).append((ds, action))
+            self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, meter.id, -1, 0, -1, 0, 0,
+                          RUNNING, WAITING, C_METER)
+            return
+        self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, meter.id),
+                          self.tick.to_bytes(8, "big"), RESTART, C_METER, (A_RETRY, op))
+
+    def meter_refilled(self, meter_id: int) -> None:
+        """A meter's counter was written: domains it stopped try again."""
+        for ds, action in self.meter_stopped.pop(meter_id, ()):
+            if ds.on_resume is action and ds.parked is not None:  # still stopped there
+                ds.parked = None
+                ds.on_resume = None
+                ds.state = RUNNING
+                self._ready(ds, action)
+
+    def _charge(self, ds: DomainState, cost: int, op) -> bool:
+        if ds.cpu < cost and not self._borrow(ds, cost, op):
+            return False
+        ds.cpu -= cost
+        self.tick += cost
+        return True

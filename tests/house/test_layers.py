@@ -1,0 +1,124 @@
+"""The house rules about imports: layers in one direction, no cycles, a stdlib-only kernel.
+
+The layer order is written here once; docs/decisions/0012-layers.md explains it.
+Every ``import`` in every module counts, wherever it stands (in a function, under
+``TYPE_CHECKING``): an import that only runs later still ties the two modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "keykos_lab"
+
+#: Lowest first. A module may import its own layer and the layers before it.
+LAYERS: list[tuple[str, ...]] = [
+    ("kernel",),
+    ("programs",),
+    ("system",),
+    ("views",),
+    ("readers", "analysis", "datasets", "io"),
+    ("scenarios",),
+    ("plot", "widgets", "sweep", "cli", "demo"),
+]
+RANK = {top: i for i, layer in enumerate(LAYERS) for top in layer}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, absolute module name)`` for every import in ``path``."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            out.append((node.lineno, base))
+            out += [(node.lineno, f"{base}.{a.name}") for a in node.names]
+    return out
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "keykos_lab" or len(parts) < 2:
+        return None
+    return RANK.get(parts[1])
+
+
+def test_every_top_level_module_has_a_layer():
+    tops = {m.split(".")[1] for m in MODULES if m.count(".") >= 1}
+    assert tops <= set(RANK), f"modules with no layer: {sorted(tops - set(RANK))}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_import_reaches_up(module):
+    mine = layer_of(module)
+    if mine is None:                          # keykos_lab/__init__.py: the face imports all
+        return
+    bad = [f"line {line}: {target} (layer {layer_of(target)}: {LAYERS[layer_of(target)]})"
+           for line, target in imports(MODULES[module])
+           if target in MODULES and (layer_of(target) or 0) > mine]
+    assert not bad, f"{module} (layer {mine}: {LAYERS[mine]}) imports upward: {bad}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == 0))
+def test_kernel_imports_only_the_standard_library(module):
+    outside = sorted({target.split(".")[0] for _, target in imports(MODULES[module])}
+                     - {"keykos_lab", "__future__"} - set(sys.stdlib_module_names))
+    assert not outside, f"{module} imports {outside}; the kernel is standard-library only"
+
+
+def _graph() -> dict[str, set[str]]:
+    faces = {m for m, p in MODULES.items() if p.name == "__init__.py"}
+    return {m: {t for _, t in imports(p) if t in MODULES and t != m and t not in faces}
+            for m, p in MODULES.items() if m not in faces}
+
+
+def test_no_import_cycles():
+    graph, cycles = _graph(), []
+    colour: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        colour[m] = 1
+        for t in sorted(graph.get(m, ())):
+            if colour.get(t) == 1:
+                cycles.append(" -> ".join(path[path.index(t):] + [t]))
+            elif t not in colour:
+                visit(t, path + [t])
+        colour[m] = 2
+
+    for m in sorted(graph):
+        if m not in colour:
+            visit(m, [m])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_the_rule_can_fail(tmp_path):
+    """The checker sees an upward import, a lazy one included."""
+    fake = PACKAGE / "kernel" / "core.py"
+    found = [t for _, t in imports(fake)]
+    assert any(t.startswith("keykos_lab.kernel") for t in found)
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from keykos_lab.views import frames\n")
+    assert (2, "keykos_lab.views") in [(ln, t) for ln, t in ast_imports(probe)]
+
+
+def ast_imports(path: Path) -> list[tuple[int, str]]:
+    return [(n.lineno, n.module or "") for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.ImportFrom)]
