@@ -50,7 +50,7 @@ from keykos_lab.kernel.keys import (
     Key,
     misc_key,
 )
-from keykos_lab.kernel.primary import reset
+from keykos_lab.kernel.orders import reset
 from keykos_lab.kernel.process import OP_CALL, OP_FORK
 from keykos_lab.kernel.state import KernelState
 from keykos_lab.kernel.watchdog import Watchdog

@@ -2,7 +2,7 @@
 
 Everything a domain does goes through :meth:`Kernel._execute`: a CALL, RETURN
 or FORK on a key (KEYKOS.md §3), or a memory access through its address
-segment (§2.4). Primary keys answer at once (``keykos_lab.kernel.primary``);
+segment (§2.4). Primary keys answer at once (``keykos_lab.kernel.orders``);
 gate keys deliver messages to domains; faults make implicit calls to keepers
 (§3.6). Domains run from a FIFO run queue in quanta, each invocation charged in
 ticks to the domain's meter chain (D4), so a run is reproducible event for event;
@@ -216,8 +216,8 @@ class Kernel(Invocation):
                         obj = objs[target] if target >= 0 else None
                         if code == OP_CALL and (target < 0 or obj is not None and obj.alloc == a):
                             # CALL on a live primary key whose handler never changes its
-                            # invoker's state (primary.FAST, misc keys): _jump → _invoke →
-                            # primary.invoke → _primary_reply, with the same checks, changes
+                            # invoker's state (orders.FAST, misc keys): _jump → _invoke →
+                            # orders.invoke → _primary_reply, with the same checks, changes
                             # and row, in one place. (A dead key goes the general way.)
                             before = ds.state
                             slen = len(data)

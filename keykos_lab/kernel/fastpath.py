@@ -15,7 +15,7 @@ Each path does the same state changes as the general path does for its case,
 and writes the same log rows; ``tests/kernel/test_fastpath.py`` runs workloads
 with the fast paths on and off and compares logs and states.
 
-* primary CALLs (``PRIMARY_CALLS``: ``primary.FAST``'s handlers, which never
+* primary CALLs (``PRIMARY_CALLS``: ``orders.FAST``'s handlers, which never
   change the invoker's own state, and the misc keys) are done inline in
   ``Kernel._run``, the hottest loop of the kernel;
 * :func:`call_start` — CALL through a live start key to an available domain;
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct
 
-from keykos_lab.kernel import primary
+from keykos_lab.kernel import orders
 from keykos_lab.kernel.domains import (
     A_RETRY,
     A_SEND,
@@ -151,7 +151,7 @@ def return_resume(k, ds, code, key, order, keys, data, op):
 
 #: key type -> gate fast path (each takes one jump: CALL a start key, RETURN a resume key).
 GATES = {START: call_start, RESUME: return_resume}
-#: key type -> primary handler for a CALL (``primary.FAST`` and the misc keys).
-PRIMARY_CALLS = {**primary.FAST, MISC: primary.misc_key}
+#: key type -> primary handler for a CALL (``orders.FAST`` and the misc keys).
+PRIMARY_CALLS = {**orders.FAST, MISC: orders.misc_key}
 
-assert all(t in OBJECT_TYPES for t in primary.FAST)
+assert all(t in OBJECT_TYPES for t in orders.FAST)

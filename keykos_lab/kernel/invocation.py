@@ -3,13 +3,13 @@
 A jump (CALL, RETURN, FORK) names a key the domain holds, an order code, up to
 three keys (four for RETURN and FORK) and a string of at most 4096 bytes.
 Anything else traps to the domain keeper. A primary key answers at once
-(``kernel/primary.py``); a start or resume key delivers the message
+(``kernel/orders/``); a start or resume key delivers the message
 (``gates``); a red segment with a keeper slot forwards it to its keeper.
 """
 
 from __future__ import annotations
 
-from keykos_lab.kernel import primary
+from keykos_lab.kernel import orders
 from keykos_lab.kernel.domains import (
     A_START,
     AVAILABLE,
@@ -167,8 +167,8 @@ class Invocation(Memory):
         elif t == DATA:
             rc, rkeys, rdata = RC.DATAKEY, NO_KEYS, b""
         else:
-            rc, rkeys, rdata = reply = primary.invoke(self, ds, t, key, obj, order, keys, data)
-            if reply is primary.DISCARD:  # the invoker's own process is gone: no reply
+            rc, rkeys, rdata = reply = orders.invoke(self, ds, t, key, obj, order, keys, data)
+            if reply is orders.DISCARD:  # the invoker's own process is gone: no reply
                 self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o), o, db, order,
                               -1, 4 - keys.count(DK0), len(data), before, ds.state, C_NONE)
                 return BLOCKED

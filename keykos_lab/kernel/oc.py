@@ -1,6 +1,10 @@
-"""Order and return codes by name, from the KeyKOS C release (KEYKOS.md §2–§4).
+"""Order and return codes by name, from the KeyKOS C release.
 
-Plain integers always work; these names only make calls readable.
+The numbers are the C release's (``Dom/include/*.h`` of ``void4/KeyKOS``: ``ocrc.h``,
+``page.h``, ``node.h``, ``domain.h``, ``discrim.h``, ``sb.h``; the kernel files in
+``Base/`` where a code has no header name). The kernel dispatches on these names;
+programs and notebooks may use them or plain integers. docs/fidelity.md lists
+the codes that are the simulator's own.
 
 >>> KT, KT + 1 == RC.DATAKEY, SB.CreatePage, Node.Swap + 3
 (2147483648, True, 16, 19)
@@ -13,9 +17,10 @@ DESTROY = KT + 4
 
 
 class RC:
-    """Return codes (ocrc.h)."""
+    """Return codes (ocrc.h), and the yes/no answers of test orders."""
 
     OK = 0
+    NO = 1               #: a test's "no": Compare found them different, a page not zero …
     DATAKEY = KT + 1     #: a data key, or a dead key, was invoked
     INVALIDOC = KT + 2   #: order code not recognised
     BADSTRING = KT + 3   #: string format wrong
@@ -23,6 +28,8 @@ class RC:
 
 
 class Page:
+    """Page key orders (page.h, Base/jpagec.c)."""
+
     MakeReadOnlyKey = 0
     Clear = 39
     TestForZeroes = 41
@@ -30,9 +37,12 @@ class Page:
     ReadData = 8192      #: + offset; simulator extension (README, Fidelity)
     AKT = 0x202
     ROAKT = 0x1202
+    NOT_ZERO = 1         #: TestForZeroes: the page holds a nonzero byte
 
 
 class Node:
+    """Node, fetch and sense key orders (node.h, Base/jnodec.c, Base/jsensec.c)."""
+
     Fetch = 0            #: + slot
     Swap = 16            #: + slot
     MakeFetchKey = 32
@@ -48,18 +58,27 @@ class Node:
     AKT = 3
     FetchAKT = 4
     SenseAKT = 1
+    BAD_SLOT = 1         #: WriteData: the first or last slot is past 15
+    NOT_ZERO_PAD = 2     #: WriteData: a slot's five leading bytes were not zero
 
 
 class Segment:
+    """Black segment key orders (Base/jsegmntc.c, format_black)."""
+
     MakeReadOnly = 0
-    AKT = 5
+    AKT = 5              #: | (databyte & 15) << 8, | RO_AKT for a read-only key
+    RO_AKT = 0x1000
 
 
 class Meter:
+    """Meter key orders (Base/jmeterc.c): only the alleged key type."""
+
     AKT = 6
 
 
 class Domain:
+    """Domain key orders (domain.h, Base/jdomainc.c)."""
+
     Get = 0              #: + special slot (1 meter, 2 keeper, 3 memory, 10, 11, 13)
     GetMeter = 1
     GetKeeper = 2
@@ -83,30 +102,52 @@ class Domain:
     PutStuff = 75
     Compare = 80
     AKT = 7
+    WAS_BUSY = 1         #: MakeAvailable, MakeBusy: the domain was not available
+    MALFORMED = 2        #: the domain has no keys node or registers node
 
 
 class Discrim:
+    """Discrim orders (discrim.h, Base/jmiscc.c discrimmisckey)."""
+
     Type = 0
     Discreet = 1
     Compare = 2
     AKT = 0x409
+    # Type's answers: the class of the key.
+    DATA = 1             #: a data key (or a hook)
+    RESUME = 2           #: a resume key
+    MEMORY = 3           #: a page, segment, node or sense key
+    METER = 4            #: a meter key
+    OTHER = 5            #: anything else (start, domain, fetch, misc …)
 
 
 class DKC:
+    """Data key creator (Base/jmiscc.c datamisckey)."""
+
     Create6 = 0
     Create11 = 1
     AKT = 0x309
 
 
 class KeyBits:
+    """KeyBits (Base/jmiscc.c keybitsmisckey)."""
+
     Get = 0
 
 
 class DomTool:
+    """The domain tool (Base/jmiscc.c domtoolmisckey)."""
+
     MakeDomainKey = 0
     IdentifyStart = 1
     IdentifyResume = 2
     IdentifyDomain = 3
+    IdentifySegmentStart = 5     #: … keeper of a segment, by its key type
+    IdentifySegmentResume = 6
+    IdentifySegmentDomain = 7
+    IdentifyMeterStart = 9       #: … keeper of a meter, by its key type
+    IdentifyMeterResume = 10
+    IdentifyMeterDomain = 11
     AKT = 0x109
 
 

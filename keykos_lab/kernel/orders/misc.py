@@ -1,0 +1,175 @@
+"""The kernel's misc keys (``Base/jmiscc.c`` ``jmisc``): Returner, Discrim, DKC, KeyBits,
+domain tool.
+
+>>> import keykos_lab as kl
+>>> con = kl.Kernel().console
+>>> con.call(con.discrim, kl.oc.Discrim.Type, con["bank"]).rc == kl.oc.Discrim.OTHER
+True
+>>> con.call(con.dkc, kl.oc.DKC.Create6, data=(7).to_bytes(6, "big")).keys[0]
+<DK(7)>
+"""
+
+from __future__ import annotations
+
+import struct
+
+from keykos_lab.kernel.domains import BRAND, KEEPER, DomainState
+from keykos_lab.kernel.keys import (
+    DATA,
+    DISCRIM,
+    DK,
+    DKC,
+    DOMAIN,
+    DOMTOOL,
+    HOOK,
+    KEYBITS,
+    METER,
+    NOCALL,
+    NODE,
+    PAGE,
+    RESTART,
+    RESUME,
+    RETURNER,
+    RO,
+    SEGMENT,
+    SENSE,
+    START,
+    Key,
+)
+from keykos_lab.kernel.objects import Node
+from keykos_lab.kernel.oc import DKC as DKC_OC
+from keykos_lab.kernel.oc import KT
+from keykos_lab.kernel.oc import Discrim as DiscrimOC
+from keykos_lab.kernel.oc import DomTool as DomToolOC
+from keykos_lab.kernel.oc import KeyBits as KeyBitsOC
+from keykos_lab.kernel.orders.reply import INVALID, NO, NOT_MINE, OK, Reply, answer, one_key
+from keykos_lab.kernel.orders.segment import SIZE_BITS
+from keykos_lab.kernel.segments import decode_format
+from keykos_lab.kernel.state import KernelState
+
+_KEYBITS = struct.Struct(">4xBB12s")    # KeyBits: type, databyte, 12 bytes of body
+_DATA_BYTES = {DKC_OC.Create6: 6, DKC_OC.Create11: 11}
+_KEEPER_SLOT_SHIFT = 8                  # identify keeper: rc = slot << 8 | databyte
+_ALLOC_MASK = 0xFFFFFFFF
+
+
+def misc_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int,
+             keys: tuple[Key, ...], data: bytes) -> Reply:
+    """A CALL on a misc key; which one is the key's object field."""
+    sub = key.obj
+    if sub == RETURNER:                 # jmiscc.c:211: a CALL returns the three keys
+        return (order, keys[:3], data)
+    if sub == DISCRIM:
+        return _discrim(k, order, keys)
+    if sub == DKC:
+        return _dkc(order, data)
+    if sub == KEYBITS:
+        return _keybits(k, order, keys)
+    if sub == DOMTOOL:
+        return _domtool(k, order, keys)
+    return INVALID
+
+
+def _dkc(order: int, data: bytes) -> Reply:
+    """The data key creator (jmiscc.c:333)."""
+    width = _DATA_BYTES.get(order)
+    if width is not None:               # jmiscc.c:335, 344
+        return one_key(DK(int.from_bytes(data[:width].ljust(width, b"\0"), "big")))
+    return answer(DKC_OC.AKT) if order == KT else INVALID
+
+
+def _keybits(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
+    """KeyBits: what a key is, as bytes (jmiscc.c:318)."""
+    if order != KeyBitsOC.Get:
+        return INVALID
+    kk = k.live(keys[0])
+    body = (kk.obj.to_bytes(12, "big") if kk.type == DATA else
+            kk.obj.to_bytes(8, "big") + (kk.alloc & _ALLOC_MASK).to_bytes(4, "big"))
+    return (0, (), _KEYBITS.pack(kk.type, kk.databyte, body))
+
+
+def _discrim(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
+    """Discrim (jmiscc.c:361)."""
+    a = k.live(keys[0])
+    if order == DiscrimOC.Type:         # jmiscc.c:365
+        t = a.type
+        if t in (DATA, HOOK):
+            return answer(DiscrimOC.DATA)
+        if t == RESUME:
+            return answer(DiscrimOC.RESUME)
+        if t in (PAGE, SEGMENT, NODE, SENSE):
+            return answer(DiscrimOC.MEMORY)
+        if t == METER:
+            return answer(DiscrimOC.METER)
+        return answer(DiscrimOC.OTHER)
+    if order == DiscrimOC.Discreet:     # jmiscc.c:400
+        t, db = a.type, a.databyte
+        ok = (t == SEGMENT and db & (RO | NOCALL) == RO | NOCALL) or \
+             (t == PAGE and db & RO) or t == SENSE
+        return OK if ok else NO
+    if order == DiscrimOC.Compare:      # jmiscc.c:416
+        return OK if a == k.live(keys[1]) else NO
+    return answer(DiscrimOC.AKT) if order == KT else INVALID
+
+
+_IDENTIFY = {DomToolOC.IdentifyStart: START, DomToolOC.IdentifyResume: RESUME,
+             DomToolOC.IdentifyDomain: DOMAIN}
+_IDENTIFY_KEEPER = {
+    DomToolOC.IdentifySegmentStart: (SEGMENT, START),
+    DomToolOC.IdentifySegmentResume: (SEGMENT, RESUME),
+    DomToolOC.IdentifySegmentDomain: (SEGMENT, DOMAIN),
+    DomToolOC.IdentifyMeterStart: (METER, START),
+    DomToolOC.IdentifyMeterResume: (METER, RESUME),
+    DomToolOC.IdentifyMeterDomain: (METER, DOMAIN),
+}
+
+
+def _domtool(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
+    """The domain tool (jmiscc.c:241)."""
+    a = k.live(keys[0])
+    if order == DomToolOC.MakeDomainKey:   # jmiscc.c:245
+        if a.type != NODE:
+            return NOT_MINE
+        return one_key(Key(DOMAIN, a.obj, 0, a.alloc))
+    want = _IDENTIFY.get(order)
+    if want is not None:                   # jmiscc.c:263-271
+        if a.type != want or (want == RESUME and a.databyte == RESTART):
+            return NOT_MINE
+        return _identify(k, a.obj, a.databyte, keys[1])
+    kept = _IDENTIFY_KEEPER.get(order)
+    if kept is not None:                   # jmiscc.c:275-308
+        return _identify_keeper(k, kept, a, keys[1])
+    return answer(DomToolOC.AKT) if order == KT else INVALID
+
+
+def _identify(k: KernelState, root_id: int, databyte: int, brand: Key) -> Reply:
+    """rc = databyte and a node key to the root, if the domain carries ``brand``."""
+    root = k.objs[root_id]
+    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
+        return NOT_MINE
+    return one_key(Key(NODE, root_id, 0, root.alloc), databyte)
+
+
+def _identify_keeper(k: KernelState, kinds: tuple[int, int], kept: Key, brand: Key) -> Reply:
+    """Domain tool 5-7 / 9-11 (jmiscc.c:34 ``identify_keeper``): is the keeper of this
+    segment or meter a domain of ``brand``? Then rc = keeper slot * 256 + the
+    keeper key's databyte, and a node key to the segment or meter node."""
+    kept_type, kind = kinds
+    if kept.type != kept_type or kept.databyte & (NOCALL | SIZE_BITS):
+        return NOT_MINE
+    node: Node = k.objs[kept.obj]
+    if kept_type == SEGMENT:
+        fmt = decode_format(node.slots[15])
+        if isinstance(fmt, int):
+            return NOT_MINE
+        slot = fmt[2]
+    else:
+        slot = KEEPER
+    keeper = k.live(node.slots[slot])
+    if keeper.type != kind or (kind == RESUME and keeper.databyte == RESTART):
+        return NOT_MINE
+    root = k.objs[keeper.obj]
+    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
+        return NOT_MINE
+    return one_key(Key(NODE, node.id, kept.databyte, node.alloc),
+                   slot << _KEEPER_SLOT_SHIFT | keeper.databyte)
