@@ -28,6 +28,7 @@ from keykos_lab.kernel.domains import (
     REGS_NODE,
     RUNNING,
     STATE_NAMES,
+    WAITING,
     hold,
 )
 from keykos_lab.kernel.errors import Deadlock, KernelError, StepLimitExceeded
@@ -51,7 +52,8 @@ from keykos_lab.kernel.keys import (
     misc_key,
 )
 from keykos_lab.kernel.orders import reset
-from keykos_lab.kernel.process import OP_CALL, OP_FORK
+from keykos_lab.kernel.orders.segment import SIZE_BITS
+from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, OP_CALL, OP_FORK
 from keykos_lab.kernel.state import KernelState
 from keykos_lab.kernel.watchdog import Watchdog
 
@@ -252,13 +254,13 @@ class Console:
         return steps
 
     def _op(self, code, key, order, keys, data, max_keys):
-        if type(order) is not int or not 0 <= order <= 0xFFFFFFFF:
+        if type(order) is not int or not 0 <= order <= MAX_ORDER:
             raise ValueError(f"an order code is an int in [0, 2**32), not {order!r}")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data is bytes, not {type(data).__name__}")
         data = bytes(data)
-        if len(data) > 4096:
-            raise ValueError(f"a message string holds at most 4096 bytes, not {len(data)}")
+        if len(data) > MAX_STRING:
+            raise ValueError(f"a message string holds at most {MAX_STRING} bytes, not {len(data)}")
         if len(keys) > max_keys:
             raise ValueError(f"this jump passes at most {max_keys} keys, not {len(keys)}")
         return (code, self._unwrap(key), order, tuple(self._unwrap(h) for h in keys), data)
@@ -334,7 +336,8 @@ class Console:
             for p, _ in stopped:
                 if p.parked is not None:
                     parts.append(f"domain #{p.root} ({p.program or '?'}) is {p.parked}")
-        waiting = [d for d in k.domains.values() if d is not ds and d.state == 3 and not d.parked]
+        waiting = [d for d in k.domains.values()
+                   if d is not ds and d.state == WAITING and not d.parked]
         if waiting:
             parts.append("waiting: " + ", ".join(f"#{d.root} ({d.program or '?'})"
                                                   for d in waiting[:8]))
@@ -396,9 +399,9 @@ def describe_key(kernel, key: Key) -> str:
         bits.append("ro")
     if key.databyte & NOCALL:
         bits.append("nocall")
-    if t != 4:
-        bits.append(f"lss {key.databyte & 0x0F}")
-    kind = "meter" if t == 4 else "node"
+    if t != METER:
+        bits.append(f"lss {key.databyte & SIZE_BITS}")
+    kind = "meter" if t == METER else "node"
     return f"{key.type_name} key ({', '.join(bits)}) → {kind} {where}"
 
 

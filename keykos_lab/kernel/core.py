@@ -54,7 +54,10 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.process import (
+    CALL_KEYS,
     EMPTY,
+    MAX_ORDER,
+    MAX_STRING,
     NO_KEYS,
     OP_CALL,
     PROGRAMS,
@@ -65,13 +68,13 @@ from keykos_lab.kernel.process import (
 from keykos_lab.kernel.segments import Fault, translate
 from keykos_lab.kernel.state import (
     JUMPS,
-    MAX_STRING,
     PLAIN_REPLIES,
     all_held,
     new_tuple,
     plain_reply,
 )
 
+_JUMP_FIELDS = 5          # a jump op: (code, key, order, keys, string)
 QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
 _pack = ROW.pack_into
 _ROW_SIZE = ROW.size
@@ -196,7 +199,7 @@ class Kernel(Invocation):
             # a 32-bit order, bytes of at most 4096, a tuple of at most 3 held keys,
             # the CPU already borrowed. Anything else, and any target a fast path
             # does not cover, goes the general way below (_jump, _execute).
-            if type(op) is tuple and len(op) == 5:
+            if type(op) is tuple and len(op) == _JUMP_FIELDS:
                 code, key, order, keys, data = op
                 if key is not checked and type(key) is Key:  # (_is_key, inline)
                     checked = None  # until this key passes
@@ -208,10 +211,10 @@ class Kernel(Invocation):
                         gate = GATES.get(t)
                         target = o if t != MISC else -1  # misc keys designate no object
                         keyf = (t + 1 if t != MISC else MISC_BASE + o + 1) | (db + 1) << 8
-                if key is checked and type(order) is int and 0 <= order <= 0xFFFFFFFF \
+                if key is checked and type(order) is int and 0 <= order <= MAX_ORDER \
                         and (data is _NO_DATA or type(data) is bytes and len(data) <= MAX_STRING) \
                         and ds.cpu > len(data) >> 10 and type(keys) is tuple \
-                        and (not keys or (len(keys) <= 3 and all_held(held, keys))):
+                        and (not keys or (len(keys) <= CALL_KEYS and all_held(held, keys))):
                     if handler is not None:
                         obj = objs[target] if target >= 0 else None
                         if code == OP_CALL and (target < 0 or obj is not None and obj.alloc == a):

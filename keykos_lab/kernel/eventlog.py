@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 
-from keykos_lab.kernel.keys import MISC_NAMES, TYPE_NAMES
+from keykos_lab.kernel.keys import MISC, MISC_NAMES, TYPE_NAMES
 
 #: Column names, in row order (``seq`` is the row number and is not stored).
 COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",
@@ -64,7 +64,7 @@ def kind_field(event: int, jump: int, state_before: int, state_after: int, cause
 
 def key_code(key_type: int, obj: int) -> int:
     """The ``key_type`` column code of a key (misc keys by subtype)."""
-    return MISC_BASE + obj if key_type == 10 else key_type
+    return MISC_BASE + obj if key_type == MISC else key_type
 
 
 class EventLog:

@@ -40,7 +40,7 @@ from keykos_lab.kernel.domains import (
 )
 from keykos_lab.kernel.eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
 from keykos_lab.kernel.keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
-from keykos_lab.kernel.process import NO_KEYS, OP_CALL, OP_RETURN, Message
+from keykos_lab.kernel.process import KEYS_PER_MESSAGE, NO_KEYS, OP_CALL, OP_RETURN, Message
 
 GENERAL = object()      # "not my case": take the general path (nothing was changed)
 
@@ -73,7 +73,7 @@ def _two_rows(log, tick, kind1, actor1, kind2, actor2, keyf, target, order, slen
 def pad(keys: tuple) -> tuple:
     """The four passed keys, DK(0) where none was passed (as ``_jump`` pads them)."""
     n = len(keys)
-    return keys if n == 4 else keys + NO_KEYS[n:]
+    return keys if n == KEYS_PER_MESSAGE else keys + NO_KEYS[n:]
 
 
 _PAD = ((DK0, DK0, DK0), (DK0, DK0), (DK0,), ())  # DK(0)s after n of 3 keys
@@ -123,7 +123,7 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     ds.cpu -= cost
     k.tick = tick = k.tick + cost
     n = len(keys)
-    if n != 4:
+    if n != KEYS_PER_MESSAGE:
         keys = keys + NO_KEYS[n:]
     # _deliver_resume, return flavour
     tstate = tgt.state

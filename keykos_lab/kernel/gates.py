@@ -15,6 +15,7 @@ from keykos_lab.kernel.domains import (
     A_START,
     A_TRAP,
     AVAILABLE,
+    BLOCKED,
     RUNNING,
     TRAPCODE,
     WAITING,
@@ -35,7 +36,6 @@ from keykos_lab.kernel.eventlog import (
     J_RETURN,
     key_code,
 )
-from keykos_lab.kernel.fastpath import BLOCKED
 from keykos_lab.kernel.keys import (
     DK0,
     FAULT,
@@ -48,6 +48,7 @@ from keykos_lab.kernel.meters import Meters
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.process import (
     EMPTY,
+    KEYS_PER_MESSAGE,
     Message,
 )
 from keykos_lab.kernel.state import (
@@ -134,7 +135,7 @@ class Gates(Meters):
             if tgt.proc is None:
                 action = (A_START, msg)  # the message starts a handler, holding its keys
             else:
-                if keys.count(DK0) < 4:
+                if keys.count(DK0) < KEYS_PER_MESSAGE:
                     hold(tgt, keys)
                 action = (A_SEND, msg)
         elif flavour == FAULT and order != 0:

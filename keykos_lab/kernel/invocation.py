@@ -13,6 +13,7 @@ from keykos_lab.kernel import orders
 from keykos_lab.kernel.domains import (
     A_START,
     AVAILABLE,
+    BLOCKED,
     RUNNING,
     DomainState,
     hold,
@@ -27,7 +28,6 @@ from keykos_lab.kernel.eventlog import (
     J_RETURN,
     key_code,
 )
-from keykos_lab.kernel.fastpath import BLOCKED
 from keykos_lab.kernel.keys import (
     DATA,
     DK0,
@@ -46,16 +46,18 @@ from keykos_lab.kernel.memory import Memory
 from keykos_lab.kernel.oc import RC, Trap
 from keykos_lab.kernel.process import (
     EMPTY,
+    KEYS_PER_MESSAGE,
+    MAX_ORDER,
+    MAX_STRING,
     NO_KEYS,
     OP_READ,
     OP_TRAP,
     OP_WRITE,
     Message,
 )
-from keykos_lab.kernel.segments import decode_format
+from keykos_lab.kernel.segments import NO_SLOT, decode_format
 from keykos_lab.kernel.state import (
     JUMPS,
-    MAX_STRING,
     OP_IMPLICIT,
     is_key,
     new_tuple,
@@ -103,8 +105,8 @@ class Invocation(Memory):
                 return self._bad(ds, C_BADJUMP, why)
             data = bytes(data)
         if len(data) > MAX_STRING:
-            return self._bad(ds, C_BADJUMP, f"string of {len(data)} bytes exceeds 4096")
-        if type(order) is not int or not 0 <= order <= 0xFFFFFFFF:
+            return self._bad(ds, C_BADJUMP, f"string of {len(data)} bytes exceeds {MAX_STRING}")
+        if type(order) is not int or not 0 <= order <= MAX_ORDER:
             return self._bad(ds, C_BADJUMP, f"order code {order!r} is not a 32-bit unsigned int")
         nk = len(keys)
         if nk > (3 if jump == J_CALL else 4):
@@ -115,7 +117,7 @@ class Invocation(Memory):
         for k in keys:
             if not is_key(k) or (k not in held and not self._holds(ds, k)):
                 return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
-        if nk < 4:
+        if nk < KEYS_PER_MESSAGE:
             keys = tuple(keys) + NO_KEYS[nk:]
         cost = 1 + (len(data) >> 10)
         if ds.cpu < cost and not self._borrow(ds, cost, op):
@@ -175,7 +177,7 @@ class Invocation(Memory):
         return self._primary_reply(ds, jump, key, order, keys, data, rc, rkeys, rdata, before)
 
     def _primary_reply(self, ds, jump, key, order, keys, data, rc, rkeys, rdata, before):
-        if len(rkeys) < 4:
+        if len(rkeys) < KEYS_PER_MESSAGE:
             rkeys = tuple(rkeys) + NO_KEYS[len(rkeys):]
         t, o, db, a = key
         if jump == J_CALL:
@@ -201,6 +203,6 @@ class Invocation(Memory):
         """The key in a red segment node's keeper slot, or None when the node has
         no keeper slot or a bad format (then the key acts as a black segment key)."""
         fmt = decode_format(node.slots[15])
-        if isinstance(fmt, int) or fmt[2] == 15:
+        if isinstance(fmt, int) or fmt[2] == NO_SLOT:
             return None
         return self.live(node.slots[fmt[2]])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from keykos_lab.kernel.domains import (
     A_SEND,
+    BLOCKED,
     KEEPER,
     TRAPCODE,
     WAITING,
@@ -21,7 +22,6 @@ from keykos_lab.kernel.eventlog import (
     C_SVC,
     J_IMPLICIT,
 )
-from keykos_lab.kernel.fastpath import BLOCKED
 from keykos_lab.kernel.gates import Gates
 from keykos_lab.kernel.keys import (
     DK,
@@ -33,8 +33,8 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.oc import Trap
+from keykos_lab.kernel.process import MAX_STRING, MAX_SVC
 from keykos_lab.kernel.state import (
-    MAX_STRING,
     OP_IMPLICIT,
 )
 
@@ -83,7 +83,7 @@ class Keepers(Gates):
         try:
             _, code, data = op
             data = bytes(data)[:MAX_STRING]
-            ok = type(code) is int and 0 <= code <= 0xFFFFFF
+            ok = type(code) is int and 0 <= code <= MAX_SVC
         except (TypeError, ValueError):
             ok = False
         if not ok:

@@ -14,6 +14,7 @@ import struct
 from keykos_lab.kernel.domains import (
     A_RETRY,
     ADDRESS,
+    BLOCKED,
     RUNNING,
     DomainState,
 )
@@ -25,7 +26,6 @@ from keykos_lab.kernel.eventlog import (
     EV_WRITE,
     J_NONE,
 )
-from keykos_lab.kernel.fastpath import BLOCKED
 from keykos_lab.kernel.keepers import Keepers
 from keykos_lab.kernel.keys import (
     NODE,

@@ -25,6 +25,15 @@ IMAGE_MAGIC = b"\x7fKLP"
 IMAGE_MAX = 64
 
 # Op codes a handler yields (first element of the op tuple).
+#: A message (docs/primer.md#primer-messages): a 32-bit order code, up to four keys
+#: (a CALL passes three: the kernel makes the fourth, a resume key) and a string
+#: of at most 4096 bytes.
+MAX_ORDER = 0xFFFFFFFF
+KEYS_PER_MESSAGE = 4
+CALL_KEYS = 3
+MAX_STRING = 4096
+#: A system call's code (``dom.trap``): 24 bits, added to ``oc.Trap.SVC``.
+MAX_SVC = 0xFFFFFF
 OP_CALL, OP_RETURN, OP_FORK, OP_READ, OP_WRITE, OP_TRAP = range(6)
 
 Handler = Callable[["Dom", "Message"], Generator[Any, Any, None]]

@@ -1,4 +1,4 @@
-"""Address translation through a segment tree (KEYKOS.md §2.4, memoryc.c).
+"""Address translation through a segment tree (docs/primer.md#primer-segments; ``Base/memoryc.c``).
 
 A domain applies an address to the memory key in its address slot. Page keys
 end the walk; black nodes (lss 3..12 in the key) take one hex digit per level;
@@ -25,8 +25,15 @@ from keykos_lab.kernel.objects import PAGE_SIZE, Node
 from keykos_lab.kernel.oc import Fault as FaultCode
 
 MAX_DEPTH = 40
-NO_SLOT = 15
-FORMAT_FIXED = 0x0FF00F00
+MIN_LSS, MAX_LSS = 3, 12   # a node's slot size: log16 of the span of one slot
+SIZE_BITS = 0x0F           # a segment key's databyte: its lss (0: a red node)
+FORMAT_SLOT = 15           # a red node's format key
+NO_SLOT = 15               # "no keeper" / "no background" in a format key
+SLOT_COUNT = 16
+FORMAT_FIXED = 0x0FF00F00  # the bits a valid format key has set …
+_FORMAT_FREE = 0x100FF0FF  # … and the bits it may set: together every bit
+_FORMAT_ALL = 0x1FFFFFFF
+_FORMAT_MASK = 0xFFFFFFFF
 
 
 class Fault(NamedTuple):
@@ -45,10 +52,10 @@ def format_key_value(lss: int, initial: int = 15, keeper: int = NO_SLOT,
     >>> hex(format_key_value(3, initial=2, keeper=14))
     '0xfffef23'
     """
-    if not 3 <= lss <= 12:
+    if not MIN_LSS <= lss <= MAX_LSS:
         raise ValueError(f"a red node's slot size lss must be 3..12, not {lss}")
     for name, v in (("initial", initial), ("keeper", keeper), ("background", background)):
-        if not 0 <= v <= 15:
+        if not 0 <= v <= NO_SLOT:
             raise ValueError(f"{name} must be 0..15, not {v}")
     value = FORMAT_FIXED | background << 16 | keeper << 12 | initial << 4 | lss
     return value if pass_node else value | 0x10000000
@@ -58,8 +65,8 @@ def decode_format(key: Key) -> tuple[int, int, int, int] | int:
     """(lss, initial, keeper slot, background slot) of a format key, or a fault code."""
     if key.type != DATA:
         return FaultCode.FORMAT_TYPE
-    fkd = key.obj & 0xFFFFFFFF
-    if (fkd | 0x100FF0FF) != 0x1FFFFFFF:
+    fkd = key.obj & _FORMAT_MASK
+    if (fkd | _FORMAT_FREE) != _FORMAT_ALL:
         return FaultCode.FORMAT
     return fkd & 15, (fkd >> 4) & 15, (fkd >> 12) & 15, (fkd >> 16) & 15
 
@@ -94,23 +101,23 @@ def translate(objects: list, memkey: Key, address: int, write: bool):
             return Fault(FaultCode.INVALID, address, keeper)
         if db & NOCALL:
             nocall = True
-        lss = db & 0x0F
-        initial = 16
+        lss = db & SIZE_BITS
+        initial = SLOT_COUNT
         background = NO_SLOT
         red_keeper = None
         if lss == 0:
-            fmt = decode_format(obj.slots[15])
+            fmt = decode_format(obj.slots[FORMAT_SLOT])
             if isinstance(fmt, int):
                 return Fault(fmt, address, keeper)
             lss, initial, kslot, background = fmt
             if kslot != NO_SLOT and not nocall:
                 red_keeper = (obj, kslot)
-        if not 3 <= lss <= 12:
+        if not MIN_LSS <= lss <= MAX_LSS:
             return Fault(FaultCode.LSS, address, keeper)
         shift = 4 * lss
         slot = addr >> shift
         if slot >= initial:
-            if slot < 16 and background != NO_SLOT:
+            if slot < SLOT_COUNT and background != NO_SLOT:
                 keeper = red_keeper or keeper
                 key = obj.slots[background]
                 continue

@@ -14,10 +14,12 @@ into the console; nodes designated by meter keys are *meters*, by segment keys
 
 from __future__ import annotations
 
+from keykos_lab.kernel.console import RING_PER_NODE  # the ring's link slot
 from keykos_lab.kernel.domains import KEYS_NODE, REGS_NODE, SLOT_KINDS, STATE_NAMES
 from keykos_lab.kernel.keys import (
     DATA,
     DOMAIN,
+    FETCH,
     FRONTEND,
     HOOK,
     METER,
@@ -30,13 +32,14 @@ from keykos_lab.kernel.keys import (
     RESUME,
     RO,
     SEGMENT,
+    SENSE,
     START,
     Key,
     is_sensory,
 )
 
 _RIGHTS = {
-    NODE: ("fetch", "store"), 5: ("fetch",), 15: ("sense",), METER: ("meter",),
+    NODE: ("fetch", "store"), FETCH: ("fetch",), SENSE: ("sense",), METER: ("meter",),
     START: ("call",), RESUME: ("reply",), DOMAIN: ("control",), MISC: ("call",),
     NODE_RANGE: ("create",), PAGE_RANGE: ("create",), FRONTEND: ("call",),
 }
@@ -50,7 +53,7 @@ def rights(key: Key) -> frozenset[str]:
     """
     t = key.type
     out = set(_RIGHTS.get(t, ()))
-    if t in (PAGE, SEGMENT, NODE, 5, 15, FRONTEND):
+    if t in (PAGE, SEGMENT, NODE, FETCH, SENSE, FRONTEND):
         out.add("read")
         if not key.databyte & RO and t in (PAGE, SEGMENT, NODE, FRONTEND):
             out.add("write")
@@ -160,7 +163,7 @@ class Snapshot:
                 if t == DATA or t == HOOK:
                     continue
                 sk = kinds.get(slot, "slot") if kinds is not None else skind
-                if oid in self.owner and sk == "ring" and slot == 15:
+                if oid in self.owner and sk == "ring" and slot == RING_PER_NODE:
                     continue  # the ring's own link
                 if t == NODE and self.owner.get(key.obj) == holder:
                     continue  # a link inside the folded domain, not a held key

@@ -49,7 +49,7 @@ from keykos_lab.kernel.keys import (
     RESUME,
     Key,
 )
-from keykos_lab.kernel.objects import ObjectStore
+from keykos_lab.kernel.objects import SLOTS, ObjectStore
 from keykos_lab.kernel.process import (
     NO_KEYS,
     OP_CALL,
@@ -58,7 +58,6 @@ from keykos_lab.kernel.process import (
     Message,
 )
 
-MAX_STRING = 4096          # bytes in a message string
 PRIME_CPU = 1 << 80        # ticks the prime meter holds
 OP_IMPLICIT = 100          # internal op: a kernel-made call to a keeper
 JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
@@ -81,7 +80,7 @@ def all_held(held, keys: tuple) -> bool:
 
 
 def check_slot(n) -> None:
-    if type(n) is not int or not 0 <= n <= 15:
+    if type(n) is not int or not 0 <= n < SLOTS:
         raise IndexError(f"slots and registers are numbered 0..15, not {n!r}")
 
 
