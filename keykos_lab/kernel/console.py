@@ -51,6 +51,7 @@ from keykos_lab.kernel.keys import (
     Key,
     misc_key,
 )
+from keykos_lab.kernel.keys import METER as METER_KEY
 from keykos_lab.kernel.orders import reset
 from keykos_lab.kernel.orders.segment import SIZE_BITS
 from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, OP_CALL, OP_FORK
@@ -91,7 +92,7 @@ class Reply(NamedTuple):
     """The answer to a console CALL: return code, four key handles, the string."""
 
     rc: int
-    keys: tuple[KeyHandle, KeyHandle, KeyHandle, KeyHandle]
+    keys: tuple[KeyHandle, ...]     # always four
     data: bytes
 
 
@@ -104,8 +105,8 @@ class Console:
         root, keys_node, regs_node = store.new_node(), store.new_node(), store.new_node()
         root.slots[KEYS_NODE] = Key(NODE, keys_node.id, 0, keys_node.alloc)
         root.slots[REGS_NODE] = Key(NODE, regs_node.id, 0, regs_node.alloc)
-        prime = store.objects[kernel.prime_meter]
-        root.slots[METER] = Key(4, prime.id, 0, prime.alloc)
+        prime = kernel.node(kernel.prime_meter)
+        root.slots[METER] = Key(METER_KEY, prime.id, 0, prime.alloc)
         self.root = root.id
         store.labels[root.id] = "console"
         self.state = kernel.domain_state(root.id)
@@ -146,7 +147,7 @@ class Console:
         if self._ring:
             self._ring[-1].slots[RING_PER_NODE] = link
         else:
-            store.objects[self.root].slots[RING_SLOT] = link
+            self.kernel.node(self.root).slots[RING_SLOT] = link
         self._ring.append(node)
 
     def _slot(self, idx: int) -> Key:
@@ -302,6 +303,7 @@ class Console:
     def _wake(self) -> None:
         """The scheduler reached the console: a reply arrived or a stalled jump may go."""
         ds = self.state
+        assert ds.next is not None, "the console was woken with nothing to do"
         kind, value = ds.next
         ds.next = None
         if kind == A_RETRY:

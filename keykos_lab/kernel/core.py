@@ -52,6 +52,7 @@ from keykos_lab.kernel.keys import (
     MISC,
     Key,
 )
+from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.process import (
     CALL_KEYS,
@@ -179,6 +180,7 @@ class Kernel(Invocation):
     def _run(self, ds: DomainState, value, budget: int) -> int:
         """Send ``value`` into ds's handler and carry out the ops it yields until it
         stops or ``budget`` ops are done (then it is ready again); the budget left."""
+        assert ds.proc is not None, "only a domain with a handler runs"
         send = ds.proc.send
         held = ds.held
         objs = self.objs
@@ -312,7 +314,7 @@ class Kernel(Invocation):
         True
         """
         node = self.objs[root] if 0 < root < len(self.objs) else None
-        if node is None or node.kind != "node":
+        if not isinstance(node, Node):
             return None
         found = translate(self.objs, node.slots[ADDRESS], 0, False)
         if isinstance(found, Fault):

@@ -20,6 +20,7 @@ with vectorised bit operations into the columns of the schema (``COLUMNS``).
 from __future__ import annotations
 
 import struct
+from typing import Protocol
 
 from keykos_lab.kernel.keys import MISC, MISC_NAMES, TYPE_NAMES
 
@@ -67,6 +68,14 @@ def key_code(key_type: int, obj: int) -> int:
     return MISC_BASE + obj if key_type == MISC else key_type
 
 
+class ChunkSink(Protocol):
+    """Where full chunks of the log go (``views.spill.ParquetSpill`` is one)."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def read(self, n: int) -> bytes: ...
+
+
 class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 
@@ -86,7 +95,7 @@ class EventLog:
         #: Where full chunks go once more than ``keep`` are in memory: an object with
         #: ``write(chunk: bytes)`` (store chunk number n, n = 0, 1, …) and ``read(n) ->
         #: bytes`` (give it back). None keeps every chunk in memory.
-        self.sink = None
+        self.sink: ChunkSink | None = None
         self.keep = 0
         self._spilled = 0  # chunks handed to the sink (always the oldest)
 
@@ -136,6 +145,7 @@ class EventLog:
         (2, 0, 5, [0, 1, 2, 3, 4])
         """
         while len(self._full) > self.keep:
+            assert self.sink is not None, "keep < len(full) only with a sink"
             self.sink.write(bytes(self._full[0]))
             del self._full[0]
             self._spilled += 1
@@ -150,13 +160,17 @@ class EventLog:
         if self._off == self._cap:
             self.next_chunk()
 
+    def _spilled_chunk(self, n: int) -> bytes:
+        assert self.sink is not None, "chunks are spilled only to a sink"
+        return self.sink.read(n)
+
     def __len__(self) -> int:
         return (self._spilled + len(self._full)) * self._rows + self._off // ROW.size
 
     def chunks(self) -> list[memoryview]:
         """Read-only views of the packed rows, oldest first (no copy; spilled chunks
         are read back from the sink)."""
-        views = [memoryview(self.sink.read(n)).toreadonly() for n in range(self._spilled)]
+        views = [memoryview(self._spilled_chunk(n)).toreadonly() for n in range(self._spilled)]
         views += [memoryview(b).toreadonly() for b in self._full]
         if self._off:
             views.append(memoryview(self._buf)[: self._off].toreadonly())
@@ -167,8 +181,9 @@ class EventLog:
         if seq >= len(self) or seq < 0:
             raise IndexError(f"no event #{seq}; the log has {len(self)}")
         chunk, i = divmod(seq, self._rows)
+        buf: bytes | bytearray
         if chunk < self._spilled:
-            buf = self.sink.read(chunk)
+            buf = self._spilled_chunk(chunk)
         else:
             chunk -= self._spilled
             buf = self._full[chunk] if chunk < len(self._full) else self._buf

@@ -152,6 +152,6 @@ def return_resume(k, ds, code, key, order, keys, data, op):
 #: key type -> gate fast path (each takes one jump: CALL a start key, RETURN a resume key).
 GATES = {START: call_start, RESUME: return_resume}
 #: key type -> primary handler for a CALL (``orders.FAST`` and the misc keys).
-PRIMARY_CALLS = {**orders.FAST, MISC: orders.misc_key}
+PRIMARY_CALLS: dict[int, orders.Handler] = {**orders.FAST, MISC: orders.misc_key}
 
 assert all(t in OBJECT_TYPES for t in orders.FAST)

@@ -19,6 +19,7 @@ from keykos_lab.kernel.domains import (
     RUNNING,
     TRAPCODE,
     WAITING,
+    Action,
     DomainState,
     hold,
 )
@@ -129,6 +130,7 @@ class Gates(Meters):
         ``at_once``: the jumper stopped, so the CPU goes to ``tgt``."""
         tstate = tgt.state
         tgt.resume_alloc = 0
+        action: Action
         flavour = key.databyte
         if flavour == RETURN:
             msg = new_tuple(Message, (order, keys, data, 0))
@@ -143,8 +145,7 @@ class Gates(Meters):
             tgt.error = f"sent back to its keeper by a fault key with order {order:#x}"
         else:
             if flavour == FAULT:
-                root = self.objs[tgt.root]
-                root.slots[TRAPCODE] = DK0
+                self.node(tgt.root).slots[TRAPCODE] = DK0
                 self.node_epoch += 1
             if tgt.on_resume is not None:
                 action = tgt.on_resume

@@ -9,6 +9,8 @@ Anything else traps to the domain keeper. A primary key answers at once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from keykos_lab.kernel import orders
 from keykos_lab.kernel.domains import (
     A_START,
@@ -159,6 +161,7 @@ class Invocation(Memory):
                     return self._invoke(ds, op, jump, keeper, order, keys, data)
         else:
             obj = None
+        rkeys: Sequence[Key]
         if t == MISC and o == RETURNER and jump != J_CALL:
             # RETURN or FORK to the returner sends the message on to key 4 (§2.8).
             fwd = keys[3]

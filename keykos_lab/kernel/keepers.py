@@ -32,11 +32,14 @@ from keykos_lab.kernel.keys import (
     START,
     Key,
 )
+from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
-from keykos_lab.kernel.process import MAX_STRING, MAX_SVC
+from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, MAX_SVC
 from keykos_lab.kernel.state import (
     OP_IMPLICIT,
 )
+
+TRAP_CODE_MASK = (1 << 48) - 1   # a trap code is a 6-byte data key
 
 
 class Keepers(Gates):
@@ -45,14 +48,14 @@ class Keepers(Gates):
     def _trap(self, ds: DomainState, code: int, cause: int, on_resume) -> None:
         """Set the trap code and call the domain keeper with a fault key (§3.6)."""
         root = self.objs[ds.root]
-        if root is None:
+        if not isinstance(root, Node):
             return
-        root.slots[TRAPCODE] = DK(code & 0xFFFFFFFFFFFF)
+        root.slots[TRAPCODE] = DK(code & TRAP_CODE_MASK)
         self.node_epoch += 1
         keeper = self.live(root.slots[KEEPER])
         dkey = Key(DOMAIN, ds.root, 0, root.alloc)
         data = (ds.error or "").encode()[:MAX_STRING]
-        self._keeper_call(ds, keeper, code & 0xFFFFFFFF, dkey, data, FAULT, cause, on_resume)
+        self._keeper_call(ds, keeper, code & MAX_ORDER, dkey, data, FAULT, cause, on_resume)
 
     def _keeper_call(self, ds, keeper: Key, order: int, k3: Key, data: bytes, flavour: int,
                      cause: int, on_resume) -> None:
@@ -90,7 +93,7 @@ class Keepers(Gates):
             return self._bad(ds, C_BADJUMP, f"malformed trap {op!r}")
         if not self._charge(ds, 1, op):
             return BLOCKED
-        root = self.objs[ds.root]
+        root = self.node(ds.root)
         root.slots[TRAPCODE] = DK(Trap.SVC + code)
         self.node_epoch += 1
         ds.error = None

@@ -32,6 +32,7 @@ from keykos_lab.kernel.keys import (
     RESTART,
 )
 from keykos_lab.kernel.objects import PAGE_SIZE
+from keykos_lab.kernel.oc import Keeper as KeeperOC
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.process import (
     OP_WRITE,
@@ -39,6 +40,7 @@ from keykos_lab.kernel.process import (
 from keykos_lab.kernel.segments import Fault, translate
 
 _SEGMENT_FAULT_STRING = struct.Struct(">HI")  # fault code, address
+_ADDRESS_MASK = 0xFFFFFFFF  # the string carries a 32-bit address
 
 
 class Memory(Keepers):
@@ -61,8 +63,7 @@ class Memory(Keepers):
             return self._bad(ds, C_BADJUMP, f"malformed memory access {op!r}")
         if not self._charge(ds, 1 + (length >> 10), op):
             return BLOCKED
-        root = self.objs[ds.root]
-        mem = root.slots[ADDRESS]
+        mem = self.node(ds.root).slots[ADDRESS]
         out = []
         pos, end = address, address + length
         target = -1
@@ -89,8 +90,8 @@ class Memory(Keepers):
         if fault.keeper is not None:
             node, slot = fault.keeper
             keeper = self.live(node.slots[slot])
-            data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & 0xFFFFFFFF)
-            self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, node.id), data,
+            data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & _ADDRESS_MASK)
+            self._keeper_call(ds, keeper, KeeperOC.Segment, self.key_to(NODE, node.id), data,
                               RESTART, C_SEGFAULT, (A_RETRY, op))
         else:
             self._trap(ds, Trap.MEMORY + fault.code, C_SEGFAULT, (A_RETRY, op))

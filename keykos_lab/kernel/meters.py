@@ -33,18 +33,21 @@ from keykos_lab.kernel.keys import (
 from keykos_lab.kernel.keys import (
     METER as METER_KEY,
 )
+from keykos_lab.kernel.objects import Node
+from keykos_lab.kernel.oc import Keeper as KeeperOC
 from keykos_lab.kernel.state import (
     KernelState,
 )
 
 MAX_METER_DEPTH = 20       # meters in a chain, at most
+METER_SUPERIOR, METER_KEEPER, METER_COUNTER = 1, 2, 3   # a meter node's slots (meterc.c)
 BORROW_TICKS = 256         # CPU ticks a domain borrows from its meters at a time
 
 
 class Meters(KernelState):
     """Meters."""
 
-    def meter_chain(self, ds: DomainState):
+    def meter_chain(self, ds: DomainState) -> list[Node] | None:
         """The meter nodes a domain runs under, nearest first, or None if invalid.
 
         >>> from keykos_lab.kernel import Kernel
@@ -54,39 +57,38 @@ class Meters(KernelState):
         """
         if ds.chain_epoch == self.node_epoch:
             return ds.chain
-        chain = []
+        chain: list[Node] | None = []
         root = self.objs[ds.root]
-        key = self.live(root.slots[METER]) if root is not None else DK0
-        while True:
+        key = self.live(root.slots[METER]) if isinstance(root, Node) else DK0
+        while chain is not None:
             if key.type != METER_KEY or len(chain) >= MAX_METER_DEPTH:
                 chain = None
                 break
-            node = self.objs[key.obj]
+            node = self.node(key.obj)
             chain.append(node)
             if node.id == self.prime_meter:
                 break
-            key = self.live(node.slots[1])
+            key = self.live(node.slots[METER_SUPERIOR])
         ds.chain, ds.chain_epoch = chain, self.node_epoch
         return chain
 
-    def _borrow(self, ds: DomainState, cost: int, op) -> bool:
+    def _borrow(self, ds: DomainState, cost: int, op: object) -> bool:
         """Borrow CPU from every meter on the chain; call a keeper if one is dry."""
         chain = self.meter_chain(ds)
         if chain is None:
             self._park(ds, "no valid meter chain to the prime meter")
             return False
-        least = None
+        amount = BORROW_TICKS
         for node in chain:
-            c = node.slots[3]
+            c = node.slots[METER_COUNTER]
             have = c.obj if c.type == DATA else 0
             if have < cost:
                 self._meter_dry(ds, node, op)
                 return False
-            if least is None or have < least:
-                least = have
-        amount = min(BORROW_TICKS, least)
+            amount = min(amount, have)
         for node in chain:
-            node.slots[3] = DK(node.slots[3].obj - amount)  # DK to DK: no cache changes
+            counter = node.slots[METER_COUNTER]  # DK to DK: no cache changes
+            node.slots[METER_COUNTER] = DK(counter.obj - amount)
         ds.cpu += amount
         self._borrowers.add(ds)
         return True
@@ -97,13 +99,14 @@ class Meters(KernelState):
             chain = ds.chain or ()
             if ds.cpu and all(self.objs[n.id] is n for n in chain):
                 for node in chain:
-                    node.slots[3] = DK(node.slots[3].obj + ds.cpu)
+                    node.slots[METER_COUNTER] = DK(node.slots[METER_COUNTER].obj + ds.cpu)
             ds.cpu = 0
         self._borrowers.clear()
 
-    def _meter_dry(self, ds: DomainState, meter, op) -> None:
-        """Stop the domain; call the meter's keeper, or wait for a refill (§2.5)."""
-        keeper = self.live(meter.slots[2])
+    def _meter_dry(self, ds: DomainState, meter: Node, op: object) -> None:
+        """Stop the domain; call the meter's keeper, or wait for a refill
+        (docs/primer.md#primer-meters)."""
+        keeper = self.live(meter.slots[METER_KEEPER])
         ds.error = f"meter #{meter.id} ran dry"
         if keeper.type not in (START, RESUME):
             # No keeper: the domain is stopped, not destroyed; refilling resumes it.
@@ -114,7 +117,7 @@ class Meters(KernelState):
             self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, meter.id, -1, 0, -1, 0, 0,
                           RUNNING, WAITING, C_METER)
             return
-        self._keeper_call(ds, keeper, 0xFFFFFFFF, self.key_to(NODE, meter.id),
+        self._keeper_call(ds, keeper, KeeperOC.Meter, self.key_to(NODE, meter.id),
                           self.tick.to_bytes(8, "big"), RESTART, C_METER, (A_RETRY, op))
 
     def meter_refilled(self, meter_id: int) -> None:
@@ -126,7 +129,7 @@ class Meters(KernelState):
                 ds.state = RUNNING
                 self._ready(ds, action)
 
-    def _charge(self, ds: DomainState, cost: int, op) -> bool:
+    def _charge(self, ds: DomainState, cost: int, op: object) -> bool:
         if ds.cpu < cost and not self._borrow(ds, cost, op):
             return False
         ds.cpu -= cost

@@ -185,6 +185,17 @@ class Trap:
     MEMORY = 0x400       #: + fault code: memory fault no segment keeper handled
 
 
+class Keeper:
+    """Order codes of the calls the kernel makes to segment and meter keepers.
+
+    Both are the simulator's (docs/fidelity.md): a segment keeper gets the
+    fault code and address in its string, a meter keeper the tick count.
+    """
+
+    Segment = 0xFFFFFFFF
+    Meter = 0xFFFFFFFF
+
+
 class Fault:
     """Address-translation fault codes (MAN m/28, memoryc.c)."""
 

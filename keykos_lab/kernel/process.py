@@ -101,7 +101,7 @@ class Message(NamedTuple):
     """
 
     order: int
-    keys: tuple[Key, Key, Key, Key]
+    keys: tuple[Key, ...]           # always four
     data: bytes
     databyte: int
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from typing import cast
 
 from keykos_lab.kernel.domains import (
     A_RETRY,
@@ -49,7 +50,7 @@ from keykos_lab.kernel.keys import (
     RESUME,
     Key,
 )
-from keykos_lab.kernel.objects import SLOTS, ObjectStore
+from keykos_lab.kernel.objects import SLOTS, Node, ObjectStore
 from keykos_lab.kernel.process import (
     NO_KEYS,
     OP_CALL,
@@ -118,7 +119,8 @@ class KernelState:
         self.page_epoch = 0       # bumped when page contents change
         self._borrowers: set[DomainState] = set()
         self.parked: list[DomainState] = []
-        self.meter_stopped: dict[int, list] = {}   # meter id -> [(domain, op)] (no keeper)
+        #: meter id -> [(domain, action)] stopped by a dry meter with no keeper
+        self.meter_stopped: dict[int, list[tuple[DomainState, Action]]] = {}
         prime = self.store.new_node()
         prime.slots[3] = DK(PRIME_CPU)
         self.prime_meter = prime.id
@@ -147,7 +149,12 @@ class KernelState:
 
     def key_to(self, ktype: int, oid: int, databyte: int = 0) -> Key:
         """A fresh key of ``ktype`` to live object ``oid`` (kernel use)."""
-        return Key(ktype, oid, databyte, self.objs[oid].alloc)
+        return Key(ktype, oid, databyte, self.node(oid).alloc)
+
+    def node(self, oid: int) -> Node:
+        """Object ``oid``, which the caller knows to be a live node (a domain's
+        root, a meter, a red segment node): a kernel invariant, not a check."""
+        return cast(Node, self.objs[oid])
 
     def domain_state(self, root: int) -> DomainState:
         """The kernel state of the domain rooted at node ``root`` (made on demand)."""
@@ -156,17 +163,17 @@ class KernelState:
             ds = self.domains[root] = DomainState(root)
         return ds
 
-    def wellformed(self, ds: DomainState):
+    def wellformed(self, ds: DomainState) -> tuple[Node, Node, Node] | None:
         """(root, keys node, registers node) of a well-formed domain, else None."""
         objs = self.objs
         root = objs[ds.root]
-        if root is None:
+        if not isinstance(root, Node):
             return None
         kn = self.live(root.slots[KEYS_NODE])
         rn = self.live(root.slots[REGS_NODE])
         if kn.type != NODE or rn.type != NODE or kn.obj == rn.obj or ds.root in (kn.obj, rn.obj):
             return None
-        return root, objs[kn.obj], objs[rn.obj]
+        return root, cast(Node, objs[kn.obj]), cast(Node, objs[rn.obj])
 
     def _holds(self, ds: DomainState, key: Key) -> bool:
         if key == DK0 or key in ds.held:
@@ -269,3 +276,9 @@ class KernelState:
 
     def retry(self, ds: DomainState, op: object) -> object:
         raise NotImplementedError  # core.Kernel
+
+    def settle_meters(self) -> None:
+        raise NotImplementedError  # meters.Meters
+
+    def meter_refilled(self, meter_id: int) -> None:
+        raise NotImplementedError  # meters.Meters

@@ -63,7 +63,7 @@ class Watchdog:
         self._run = type(kernel)._run.__code__
 
     def __enter__(self) -> Watchdog:
-        if self.active:
+        if self.active and self.limit is not None:
             self._old_handler = signal.signal(signal.SIGALRM, self._tick)
             tick = self.limit / 2
             self._old_timer = signal.setitimer(signal.ITIMER_REAL, tick, tick)

@@ -51,7 +51,9 @@ from keykos_lab.kernel.orders.reply import DATAKEY, DISCARD, INVALID, NOT_MINE, 
 from keykos_lab.kernel.orders.segment import meter_key, segment_key
 from keykos_lab.kernel.state import KernelState
 
-Handler = Callable[[KernelState, DomainState, Key, object, int, tuple[Key, ...], bytes], Reply]
+#: ``(kernel, invoker, key, object, order, keys, string) -> (rc, keys, string)``; the
+#: object's type is the key type's (a Page for a page key, a Node for node keys …).
+Handler = Callable[..., Reply]
 
 #: Key types whose handlers never change the invoker's own state (the fast path).
 FAST: dict[int, Handler] = {PAGE: page_key, NODE: node_key, FETCH: fetch_key,

@@ -145,7 +145,7 @@ def _domtool(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
 def _identify(k: KernelState, root_id: int, databyte: int, brand: Key) -> Reply:
     """rc = databyte and a node key to the root, if the domain carries ``brand``."""
     root = k.objs[root_id]
-    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
+    if not isinstance(root, Node) or k.live(root.slots[BRAND]) != k.live(brand):
         return NOT_MINE
     return one_key(Key(NODE, root_id, 0, root.alloc), databyte)
 
@@ -157,7 +157,7 @@ def _identify_keeper(k: KernelState, kinds: tuple[int, int], kept: Key, brand: K
     kept_type, kind = kinds
     if kept.type != kept_type or kept.databyte & (NOCALL | SIZE_BITS):
         return NOT_MINE
-    node: Node = k.objs[kept.obj]
+    node = k.node(kept.obj)
     if kept_type == SEGMENT:
         fmt = decode_format(node.slots[15])
         if isinstance(fmt, int):
@@ -169,7 +169,7 @@ def _identify_keeper(k: KernelState, kinds: tuple[int, int], kept: Key, brand: K
     if keeper.type != kind or (kind == RESUME and keeper.databyte == RESTART):
         return NOT_MINE
     root = k.objs[keeper.obj]
-    if root is None or k.live(root.slots[BRAND]) != k.live(brand):
+    if not isinstance(root, Node) or k.live(root.slots[BRAND]) != k.live(brand):
         return NOT_MINE
     return one_key(Key(NODE, node.id, kept.databyte, node.alloc),
                    slot << _KEEPER_SLOT_SHIFT | keeper.databyte)

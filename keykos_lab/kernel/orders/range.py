@@ -32,16 +32,17 @@ def range_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: in
         a = k.live(keys[0])
         if a.type != kind or (kind == PAGE and a.databyte & RO):
             return NOT_MINE  # jnrangec.c / jprangec.c answer -1
-        obj = k.objs[a.obj]
+        target = k.objs[a.obj]
+        assert target is not None, "a live key designates a live object"  # (k.live above)
         if order == Range.Destroy:
-            destroy_object(k, obj)
-            k.log.emit(k.tick, EV_DESTROY, J_NONE, ds.root, key_code(a.type, 0), obj.id, 0, 0,
-                       0, 0, 0, 0, 0, C_NONE)
+            destroy_object(k, target)
+            k.log.emit(k.tick, EV_DESTROY, J_NONE, ds.root, key_code(a.type, 0), target.id, 0,
+                       0, 0, 0, 0, 0, 0, C_NONE)
             return OK
-        sever_object(k, obj)
-        k.log.emit(k.tick, EV_SEVER, J_NONE, ds.root, key_code(a.type, 0), obj.id, 0, 0, 0, 0,
-                   0, 0, 0, C_NONE)
-        return one_key(Key(kind, obj.id, 0, obj.alloc))
+        sever_object(k, target)
+        k.log.emit(k.tick, EV_SEVER, J_NONE, ds.root, key_code(a.type, 0), target.id, 0, 0, 0,
+                   0, 0, 0, 0, C_NONE)
+        return one_key(Key(kind, target.id, 0, target.alloc))
     if order == KT:
         return answer(Range.NodeAKT if kind == NODE else Range.PageAKT)
     return INVALID
