@@ -426,7 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run", formatter_class=fmt, help="run a scenario: steps, answers, event log, graph",
         description="Run a scenario in a fresh simulated KeyKOS system and print its steps "
                     "(with the number of kernel events each produced) and the answers it "
-                    "found.\n\n  empty_child     the empty child, built by hand (§8.2)\n"
+                    "found.\n\n"
+                    "  empty_child     the empty child, built by hand (the KeyKOS fork recipe)\n"
                     "  tso_domain_key  Ts'o: what right lets one process touch another?\n"
                     "  tso_setuid      Ts'o: what about setuid? (a factory yield)",
         epilog="exit codes: 0 ok; 2 unknown scenario or unsupported output "

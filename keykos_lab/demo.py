@@ -1,6 +1,7 @@
 """The headless demo (``make demo``): an empty child, built and started by hand.
 
-Warkentin's third primitive, the KeyKOS way (KEYKOS.md §8.1–§8.2), run by
+Warkentin's third primitive, the KeyKOS way (docs/primer.md#primer-tso-answers,
+docs/primer.md#primer-fork-routine), run by
 ``keykos_lab.scenarios.tso.empty_child``: a domain creator, an empty domain, an
 address segment of a node and two pages, memory and meter installed through the
 domain key, a fault key to start it — then the event log and the capability

@@ -180,7 +180,8 @@ class Driver:
 
         Worked out from the domain's nodes afresh: a malformed domain or one with no
         valid meter chain is parked; one with no program image traps, and with no gate
-        in its keeper slot it is parked too (KEYKOS.md §2.6, §3.6).
+        in its keeper slot it is parked too (docs/primer.md#primer-domains,
+        docs/primer.md#primer-keepers).
         """
         k = self.k
         root = k.objs[root_id]
@@ -529,7 +530,8 @@ class Driver:
 
     def keeper_trap(self, i: int, j: int, order: int):
         """Give a domain a keeper, make it busy, and FORK its fault key with an order:
-        the kernel sets the trap code and calls the keeper (KEYKOS.md §2.7, §3.6)."""
+        the kernel sets the trap code and calls the keeper (docs/primer.md#primer-start-resume,
+        docs/primer.md#primer-keepers)."""
         h = self.pick(i, (DOMAIN,))
         if h is None:
             return
@@ -559,7 +561,8 @@ class Driver:
 
     def front_end(self, i: int, j: int, kind: int, fork: bool, order: int, idxs: list[int]):
         """A red node with a gate keeper, invoked through a segment or frontend key:
-        the message goes to the keeper with a node key to the red node (§2.4)."""
+        the message goes to the keeper with a node key to the red node
+        (docs/primer.md#primer-segments)."""
         node, gate = self.pick(i, (NODE,)), self.pick_gate(j)
         if node is None or gate is None:
             return
@@ -572,7 +575,8 @@ class Driver:
 
     def metered(self, i: int, j: int, ticks: int, keeper: bool):
         """Run a domain under a small meter made from a bank node; its keeper, if any,
-        gets a restart key when the meter runs dry (§2.5, §3.6)."""
+        gets a restart key when the meter runs dry (docs/primer.md#primer-meters,
+        docs/primer.md#primer-keepers)."""
         dom, node = self.pick(i, (DOMAIN,)), self.pick(j, (NODE,))
         if dom is None or node is None:
             return

@@ -1,8 +1,8 @@
 """Analyses over capability graphs: authority, information flow, confinement, take-grant.
 
-Plain functions over the graphs ``k.capability_graph()`` returns (DESIGN.md,
-graph schema), networkx style: ``authority`` (what a domain can come to hold,
-with witnesses), ``can_flow`` / ``flows`` (overt information flow),
+Plain functions over the graphs ``k.capability_graph()`` returns
+(docs/analyses.md#analyses-graph-schema), networkx style: ``authority`` (what a
+domain can come to hold, with witnesses), ``can_flow`` / ``flows`` (overt information flow),
 ``confinement`` (a verdict with holes, leaks and the covert channels left out),
 ``takegrant`` (the classic model's decision procedures), conversions to
 arrays and files (``to_csr``, ``to_pandas_edgelist``, ``write_graphml`` …), and

@@ -1,6 +1,6 @@
 """Authority: everything a domain can come to hold, as a fixpoint of the kernel's rules.
 
-The reference engine (CONFINEMENT.md §10): facts ``holds(s, key)`` for
+The reference engine (docs/analyses.md#analyses-rules): facts ``holds(s, key)`` for
 subjects and ``contents(v, key)`` for what is stored in an object, grown to a
 fixpoint by the rules below, every fact remembering the step that made it (the
 *witness*). A key is ``(target, key_type, databyte)``.
@@ -32,10 +32,13 @@ True
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any, TypeAlias, TypeGuard
 
+import networkx as nx
 import pandas as pd
 
-from keykos_lab.analysis.convert import rights_of
+from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 from keykos_lab.analysis.model import (
     BUILDER,
     CONTROLLED,
@@ -43,10 +46,20 @@ from keykos_lab.analysis.model import (
     FETCHER,
     REQUESTOR,
     USABLE,
+    KeyTriple,
     behaviour,
     factory_parts,
 )
 from keykos_lab.views.schema import is_sensory, sensory
+
+#: A fact: ``("H", class, key)`` (a subject class holds it) or ``("C", object, key)``
+#: (it is stored in the object).
+Ref: TypeAlias = tuple[str, Hashable, KeyTriple]
+#: Why a fact holds: ``(how, *parents)``; the parents are facts (:data:`Ref`), the edge
+#: ``(holder, target, key_type, slot_kind)`` for ``how == "edge"``, or None.
+Why: TypeAlias = tuple[str, *tuple[object, ...]]
+#: A witness step: ``(holder, target, key_type, how)``.
+Step: TypeAlias = tuple[Hashable, Hashable, str, str]
 
 RO = 0x80
 RETURN, FAULT = 2, 4          # resume-key flavours (databyte)
@@ -68,33 +81,42 @@ class Closure:
     True
     """
 
-    def __init__(self, G) -> None:
+    def __init__(self, G: nx.MultiDiGraph) -> None:
         self.G = G
-        self.holds: dict = {}         # class (or former class) -> {key: why}
-        self.contents: dict = {}      # object -> {key: why}, a domain's root slots included
-        self.readers: dict = {}       # object -> {(subject, sensed): the key it reads with}
-        self.class_readers: dict = {} # class -> readers of any of its members (domain keys)
-        self.written: dict = {}       # object -> {(class, sensed): the key it stores with}
-        self.dcs: dict = {}           # class -> {DC vertex whose brand it can check}
-        self.parent: dict = {}        # union-find over freely acting subjects
-        self.members: dict = {}       # class -> [subjects]
-        self.summary: dict = {}       # summary vertex -> behaviour
-        self._role: dict = {}         # vertex -> behaviour, memoised
-        self._brand = {u: v for u, v, d in G.edges(data=True) if d.get("slot_kind") == "brand"}
+        # class (or former class) -> {key: why}
+        self.holds: dict[Hashable, dict[KeyTriple, Why]] = {}
+        # object -> {key: why}, a domain's root slots included
+        self.contents: dict[Hashable, dict[KeyTriple, Why]] = {}
+        # object -> {(subject, sensed): the key it reads with}
+        self.readers: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
+        # class -> readers of any of its members (domain keys): (reads with, stored with)
+        self.class_readers: dict[Hashable,
+                                 dict[tuple[Hashable, bool], tuple[Ref, Ref | None]]] = {}
+        # object -> {(class, sensed): the key it stores with}
+        self.written: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
+        # class -> {DC vertex whose brand it can check}
+        self.dcs: dict[Hashable, set[Hashable]] = {}
+        self.parent: dict[Hashable, Hashable] = {}    # union-find over freely acting subjects
+        self.members: dict[Hashable, list[Hashable]] = {}   # class -> [subjects]
+        self.summary: dict[Hashable, str] = {}        # summary vertex -> behaviour
+        self._role: dict[Hashable, str] = {}          # vertex -> behaviour, memoised
+        self._brand: dict[Hashable, Hashable] = {
+            u: v for u, v, d in G.edges(data=True) if d.get("slot_kind") == "brand"}
         self._brands = set(self._brand.values())
-        self._todo: deque = deque()
+        self._todo: deque[tuple[str, Hashable, KeyTriple]] = deque()
         self._seed()
         self._run()
 
     # ---------------------------------------------------------------- facts
-    def behaviour(self, v) -> str:
+    def behaviour(self, v: Hashable) -> str:
+        """How the analyses treat ``v`` (:func:`.model.behaviour`; summaries as made)."""
         role = self._role.get(v)
         if role is None:
             role = self.summary[v] if v in self.summary else behaviour(self.G, v)
             self._role[v] = role
         return role
 
-    def find(self, s):
+    def find(self, s: Hashable) -> Hashable:
         """The class of subject ``s`` (itself until it is joined to another)."""
         parent = self.parent
         root = s
@@ -104,17 +126,17 @@ class Closure:
             s, parent[s] = parent[s], root
         return root
 
-    def held(self, s) -> dict:
+    def held(self, s: Hashable) -> dict[KeyTriple, Why]:
         """The keys subject ``s`` can come to hold: {key: why}."""
         return self.holds.get(self.find(s), {})
 
-    def subjects(self):
+    def subjects(self) -> Iterator[tuple[Hashable, dict[KeyTriple, Why]]]:
         """Every subject with the keys it holds: (subject, {key: why})."""
         for r, members in self.members.items():
             for s in members:
                 yield s, self.holds.get(r, {})
 
-    def hold(self, s, key, why) -> None:
+    def hold(self, s: Hashable, key: KeyTriple | None, why: Why) -> None:
         """``s`` can use ``key`` (a freely acting subject)."""
         if key is None:
             return
@@ -126,7 +148,7 @@ class Closure:
             held[key] = why
             self._todo.append(("H", r, key))
 
-    def content(self, v, key, why) -> None:
+    def content(self, v: Hashable, key: KeyTriple | None, why: Why) -> None:
         """``key`` is stored in ``v`` (a node's slot, a domain's root slots)."""
         if key is None:
             return
@@ -135,7 +157,7 @@ class Closure:
             stored[key] = why
             self._todo.append(("C", v, key))
 
-    def _stored(self, v) -> list:
+    def _stored(self, v: Hashable) -> list[KeyTriple]:
         """What a reader of ``v`` finds: its contents, and a free domain's keys."""
         found = list(self.contents.get(v, ()))
         if self.behaviour(v) == "free" and self.find(v) in self.holds:
@@ -175,15 +197,18 @@ class Closure:
             else:
                 self._notify(self.readers.get(v, {}), ("C", v, key), key, None)
 
-    def _notify(self, readers, ref, key, cls) -> None:
-        """Readers get a key that just appeared where they read."""
+    def _notify(self, readers: Mapping[tuple[Hashable, bool], Any], ref: Ref,
+                key: KeyTriple, cls: Hashable | None) -> None:
+        """Readers get a key that just appeared where they read. ``readers`` are an
+        object's (values: the key each reads with) or, with ``cls``, a class's (values:
+        (reads with, stored with) pairs)."""
         for (s, sensed), access in tuple(readers.items()):
             if sensed or self.find(s) != cls:
                 parents = access if cls is not None else (access,)   # class readers: pairs
                 self.hold(s, _diminished(key) if sensed else key,
                           ("sense" if sensed else "fetch", ref, *parents))
 
-    def _use(self, r, key) -> None:
+    def _use(self, r: Hashable, key: KeyTriple) -> None:
         target, ktype, db = key
         ref = ("H", r, key)
         if ktype in ("node", "fetch", "sense", "domain"):
@@ -204,7 +229,7 @@ class Closure:
         elif ktype == "node":
             self._amplify(r, key)
 
-    def _read(self, s, obj, sensed, ref) -> None:
+    def _read(self, s: Hashable, obj: Hashable, sensed: bool, ref: Ref) -> None:
         """``s`` reads ``obj`` (fetch or sense): what it holds, and what anyone
         who writes into it holds."""
         readers = self.readers.setdefault(obj, {})
@@ -219,7 +244,7 @@ class Closure:
         for (w, w_sensed), stored_with in tuple(self.written.get(obj, {}).items()):
             self._reads_class(s, w, sensed or w_sensed, ref, stored_with)
 
-    def _write(self, s, obj, sensed, ref) -> None:
+    def _write(self, s: Hashable, obj: Hashable, sensed: bool, ref: Ref) -> None:
         """``s`` stores into ``obj`` (a node or domain key; ``sensed``: sensory
         versions only). A freely acting domain gets the keys in its registers; an
         object's readers read the writer's keys from then on, never copied."""
@@ -233,7 +258,8 @@ class Closure:
         for (reader, r_sensed), access in tuple(self.readers.get(obj, {}).items()):
             self._reads_class(reader, s, sensed or r_sensed, access, ref)
 
-    def _reads_class(self, s, w, sensed, ref, stored_with=None) -> None:
+    def _reads_class(self, s: Hashable, w: Hashable, sensed: bool, ref: Ref,
+                     stored_with: Ref | None = None) -> None:
         """``s`` comes to hold (the sensory versions of) every key ``w``'s class
         holds; ``ref`` is the key ``s`` reads with, ``stored_with`` the one ``w``
         stores with, when it is an object in between."""
@@ -246,7 +272,7 @@ class Closure:
             self.hold(s, _diminished(key) if sensed else key,
                       ("sense" if sensed else "fetch", ("H", r, key), ref, stored_with))
 
-    def _link(self, s, d, ref) -> None:
+    def _link(self, s: Hashable, d: Hashable, ref: Ref) -> None:
         """A channel both ways: the two classes become one, holding both's keys."""
         a, b = self.find(s), self.find(d)
         if a == b:
@@ -273,18 +299,18 @@ class Closure:
         for dc in self.dcs.pop(b, set()):
             self._dc(a, dc)
 
-    def _summary(self, v, kind: str):
+    def _summary(self, v: Hashable, kind: str) -> Hashable:
         self.summary.setdefault(v, kind)
         return v
 
-    def _made(self, creator, client, kind: str):
+    def _made(self, creator: Hashable, client: Hashable, kind: str) -> Hashable:
         """The summary of what ``creator`` makes for ``client``: ``("new", creator,
         origin)``, nested at most three deep (deeper, a summary makes itself)."""
         if _depth(creator) >= 3:
             return creator
         return self._summary(("new", creator, origin(client)), kind)
 
-    def _gate(self, s, d, db, ref) -> None:
+    def _gate(self, s: Hashable, d: Hashable, db: int, ref: Ref) -> None:
         role = self.behaviour(d)
         if role == "free":
             self._link(s, d, ref)
@@ -307,7 +333,7 @@ class Closure:
         elif role == "factory":
             self._factory(s, d, db, ref)
 
-    def _factory(self, s, f, db, ref) -> None:
+    def _factory(self, s: Hashable, f: Hashable, db: int, ref: Ref) -> None:
         comp, extra, dc = factory_parts(self.G, f)
         if comp is None:
             return
@@ -339,7 +365,7 @@ class Closure:
             for facet in range(4):
                 self.hold(s, (made, "start", facet), ("copy", ref))
 
-    def _dc(self, s, dc) -> None:
+    def _dc(self, s: Hashable, dc: Hashable) -> None:
         r = self.find(s)
         mine = self.dcs.setdefault(r, set())
         if dc in mine:
@@ -348,7 +374,7 @@ class Closure:
         for key in tuple(self.held(r)):
             self._amplify(r, key)
 
-    def _amplify(self, s, key) -> None:
+    def _amplify(self, s: Hashable, key: KeyTriple) -> None:
         """A DC (or the domain tool with the brand) turns a start or resume key to
         one of its domains into a domain key; the domain tool makes a domain key
         from any node key, and identifies an unbranded domain for anyone (its
@@ -370,14 +396,15 @@ class Closure:
             self.hold(r, (target, "domain", 0), ("identify", ("H", r, key)))
 
     # -------------------------------------------------------------- witness
-    def witness(self, s, key) -> list[tuple]:
+    def witness(self, s: Hashable, key: KeyTriple) -> list[Step]:
         """The steps that gave ``s`` the key, each ``(holder, target, key_type, how)``,
         in an order a reader can follow: every step after the steps it rests on
         (the key a fetch was made with, what was fetched), starting from keys
         held in the original graph (``how == "edge"``). A holder is named by its
         class when channels join it to others; the last step says so (``channel``)."""
-        steps, done = [], set()
-        stack = [(("H", self.find(s), key), False)]
+        steps: list[Step] = []
+        done: set[Ref] = set()
+        stack: list[tuple[Ref, bool]] = [(("H", self.find(s), key), False)]
         while stack:
             ref, expanded = stack.pop()
             if ref in done:
@@ -398,18 +425,18 @@ class Closure:
         return steps
 
 
-def _is_ref(x) -> bool:
+def _is_ref(x: object) -> TypeGuard[Ref]:
     return isinstance(x, tuple) and len(x) == 3 and x[0] in ("H", "C")
 
 
-def _depth(v) -> int:
+def _depth(v: Hashable) -> int:
     depth = 0
     while isinstance(v, tuple):
         depth, v = depth + 1, v[1]
     return depth
 
 
-def origin(v):
+def origin(v: Hashable) -> Hashable:
     """The vertex of the graph a summary vertex was made for, at any depth: what a
     summary makes is summarised with it, so the fixpoint stays finite.
 
@@ -421,12 +448,12 @@ def origin(v):
     return v
 
 
-def _diminished(key):
+def _diminished(key: KeyTriple) -> KeyTriple | None:
     version = sensory(key[1], key[2])
     return None if version is None else (key[0], *version)
 
 
-def _derived(key):
+def _derived(key: KeyTriple) -> list[KeyTriple]:
     """Weaker keys the holder can make from ``key``. Node Make…Key takes the new
     key's databyte from its string: the key's own and 0 stand for all of them."""
     target, ktype, db = key
@@ -443,7 +470,8 @@ def _derived(key):
     return []
 
 
-def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
+def authority(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable, *,
+              engine: str = "auto") -> pd.DataFrame:
     """Everything ``subject`` can come to hold: one row per (target, key_type,
     databyte), with ``rights``, ``sensory`` and ``via`` (the witness steps).
 
@@ -473,7 +501,7 @@ def authority(G, subject, *, engine: str = "auto") -> pd.DataFrame:
 COLUMNS = ["target", "key_type", "databyte", "rights", "sensory", "via"]
 
 
-def pick_engine(G, engine: str) -> str:
+def pick_engine(G: object, engine: str) -> str:
     """``"reference"`` or ``"csr"``: ``"auto"`` picks by what ``G`` is.
 
     >>> pick_engine(None, "auto"), pick_engine(None, "reference")
@@ -486,9 +514,9 @@ def pick_engine(G, engine: str) -> str:
     return engine
 
 
-def closure_for(G, subject) -> Closure:
+def closure_for(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable) -> Closure:
     """The closure of ``G``, after checking that ``subject`` is a domain in it."""
-    if not hasattr(G, "nodes"):
+    if isinstance(G, CapabilityCSR) or not hasattr(G, "nodes"):
         raise ValueError("the reference engine works on networkx graphs; "
                          "use engine='csr' for a CapabilityCSR")
     if subject not in G:

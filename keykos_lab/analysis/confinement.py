@@ -1,9 +1,9 @@
 """Confinement verdicts: can a domain, or a factory's yield, tell anyone but whom it may?
 
-Lampson's question, answered over overt channels (KEYKOS.md §7, CONFINEMENT.md
-§10): a subject is confined when no flow path leads from it to a freely acting
-domain outside ``allowed`` — the subject itself, what it creates, and whom it
-may talk to. For a factory, :func:`confinement` builds the yield the factory
+Lampson's question, answered over overt channels (docs/primer.md#primer-confinement,
+docs/analyses.md#analyses-rules): a subject is confined when no flow path leads
+from it to a freely acting domain outside ``allowed`` — the subject itself,
+what it creates, and whom it may talk to. For a factory, :func:`confinement` builds the yield the factory
 would make for a fresh requestor (holding only its own bank and meter) and
 reads the factory's components the way the factory's own checks do, so its
 ``holes`` are the ones ``Compare`` counts; ``confined`` is true exactly when
@@ -19,7 +19,11 @@ the experimenter could read and change anything, and KeyKOS keeps it closely hel
 
 from __future__ import annotations
 
+from collections.abc import Container, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast, overload
+
+import networkx as nx
 
 from keykos_lab.analysis.authority import Closure, origin
 from keykos_lab.analysis.flow import flow_graph, path_to, searched
@@ -27,6 +31,7 @@ from keykos_lab.analysis.model import (
     COPY,
     FETCHER,
     REQUESTOR,
+    KeyTriple,
     behaviour,
     brand,
     factory_holes,
@@ -34,6 +39,10 @@ from keykos_lab.analysis.model import (
     slot_key,
 )
 from keykos_lab.views.schema import is_sensory
+
+if TYPE_CHECKING:
+    from keykos_lab.kernel.console import KeyHandle
+    from keykos_lab.views.lab import Kernel
 
 OUT_OF_SCOPE = (
     "timing: when and how fast the subject runs can be observed by others",
@@ -49,12 +58,12 @@ class Verdict:
     ``leaks`` (flow paths, lists of vertices, to someone not allowed),
     ``out_of_scope`` (the covert channels not analysed) and ``explanation``."""
 
-    subject: object
+    subject: Hashable
     confined: bool
-    holes: list = field(default_factory=list)
-    leaks: list = field(default_factory=list)
-    out_of_scope: tuple = OUT_OF_SCOPE
-    explanation: list = field(default_factory=list)
+    holes: list[KeyTriple] = field(default_factory=list)
+    leaks: list[list[Hashable]] = field(default_factory=list)
+    out_of_scope: tuple[str, ...] = OUT_OF_SCOPE
+    explanation: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         head = "confined" if self.confined else "NOT confined"
@@ -62,7 +71,14 @@ class Verdict:
                           "  out of scope: " + "; ".join(self.out_of_scope)])
 
 
-def confinement(system, subject, *, allowed=()) -> Verdict:
+@overload
+def confinement(system: Kernel, subject: KeyHandle, *,
+                allowed: Iterable[Hashable] = ()) -> Verdict: ...
+@overload
+def confinement(system: nx.MultiDiGraph, subject: Hashable, *,
+                allowed: Iterable[Hashable] = ()) -> Verdict: ...
+def confinement(system: Kernel | nx.MultiDiGraph, subject: Hashable, *,
+                allowed: Iterable[Hashable] = ()) -> Verdict:
     """Confinement of ``subject``: a factory given by a requestor's key (with
     ``system`` a kernel), or any domain of a graph (with ``system`` a graph).
 
@@ -74,7 +90,8 @@ def confinement(system, subject, *, allowed=()) -> Verdict:
     (True, False)
     """
     if hasattr(system, "capability_graph"):
-        return _factory_verdict(system, subject)
+        # A kernel, so (the overloads say) a key handle.
+        return _factory_verdict(cast("Kernel", system), cast("KeyHandle", subject))
     G = system
     if subject not in G or G.nodes[subject].get("kind") != "domain":
         raise ValueError(f"{subject!r} is not a domain of the graph")
@@ -82,17 +99,20 @@ def confinement(system, subject, *, allowed=()) -> Verdict:
     return _verdict(G, closure, subject, set(allowed), holes=[], explanation=[])
 
 
-def _verdict(G, closure, subject, allowed, holes, explanation) -> Verdict:
+def _verdict(G: nx.MultiDiGraph, closure: Closure, subject: Hashable,
+             allowed: Iterable[Hashable], holes: list[KeyTriple],
+             explanation: list[str]) -> Verdict:
     """One breadth-first search of the flow graph from ``subject``: every freely
     acting domain it reaches first outside ``allowed`` is a leak (not searched past)."""
     F = flow_graph(G, closure)
     allowed = set(allowed) | {subject}
 
-    def outside(u) -> bool:
+    def outside(u: Hashable) -> bool:
         return closure.behaviour(u) == "free" and u not in allowed and \
             not _made_by(u, subject, allowed)
 
-    leaks, told = [], set()
+    leaks: list[list[Hashable]] = []
+    told: set[Hashable] = set()
     for u, parent in searched(F, subject, stop=lambda u: u in allowed or outside(u)):
         if u != subject and outside(u) and origin(u) not in told:
             told.add(origin(u))              # one leak per party (its summaries are its own)
@@ -104,13 +124,13 @@ def _verdict(G, closure, subject, allowed, holes, explanation) -> Verdict:
     return Verdict(subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation)
 
 
-def _made_by(v, subject, allowed) -> bool:
+def _made_by(v: Hashable, subject: Hashable, allowed: Container[Hashable]) -> bool:
     """Whether summary vertex ``v`` stands for what ``subject`` or an allowed
     party made (fresh objects, yields it asked for)."""
     return isinstance(v, tuple) and (origin(v) == origin(subject) or origin(v) in allowed)
 
 
-def _factory_verdict(k, requestor_key) -> Verdict:
+def _factory_verdict(k: Kernel, requestor_key: KeyHandle) -> Verdict:
     con = k.console
     G = k.capability_graph()
     factory = con.target(requestor_key)
@@ -135,7 +155,7 @@ def _factory_verdict(k, requestor_key) -> Verdict:
     closure = Closure(G)
     the_yield = ("yield", factory, REQUESTOR_VERTEX)
     holes = factory_holes(G, factory)
-    explanation = []
+    explanation: list[str] = []
     _components(G, factory, set(holes), explanation, seen=set())
     allowed = {REQUESTOR_VERTEX, the_yield}
     verdict = _verdict(G, closure, the_yield, allowed, holes, explanation)
@@ -143,7 +163,8 @@ def _factory_verdict(k, requestor_key) -> Verdict:
     return verdict
 
 
-def _components(G, factory, holes, explanation, seen, depth=0) -> None:
+def _components(G: nx.MultiDiGraph, factory: Hashable, holes: Container[KeyTriple],
+                explanation: list[str], seen: set[Hashable], depth: int = 0) -> None:
     """Explain a factory's components the way ``fcc.ck`` judged them."""
     if factory in seen:
         return
@@ -169,7 +190,8 @@ def _components(G, factory, holes, explanation, seen, depth=0) -> None:
             explanation.append(f"{name} — {why or 'not sensory, yet not a hole?'}")
 
 
-def _hole_free(G, factory, target, ktype, db) -> str | None:
+def _hole_free(G: nx.MultiDiGraph, factory: Hashable, target: Hashable, ktype: str,
+               db: int) -> str | None:
     """Why a component is not a hole, or None when it is one."""
     if is_sensory(ktype, db):
         return "sensory: no write or send authority, however far followed"
@@ -188,7 +210,7 @@ def _hole_free(G, factory, target, ktype, db) -> str | None:
     return None
 
 
-def _name(G, v) -> str:
+def _name(G: nx.MultiDiGraph, v: Hashable) -> str:
     if isinstance(v, tuple):
         if v[0] == "yield":
             return f"the yield of {_name(G, v[1])} for {_name(G, v[2])}"

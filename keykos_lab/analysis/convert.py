@@ -1,4 +1,4 @@
-"""Capability graphs ↔ compact arrays, tables and files (DESIGN.md, graph schema).
+"""Capability graphs ↔ compact arrays, tables and files (docs/analyses.md#analyses-graph-schema).
 
 ``to_csr`` packs a capability graph into a :class:`CapabilityCSR`: one row of
 small integer codes per key, sorted by holder, about 13 bytes a key plus 17 a
@@ -18,14 +18,15 @@ True
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from numpy.typing import ArrayLike
 
@@ -48,9 +49,10 @@ from keykos_lab.views.schema import (  # noqa: F401  (the schema's names, re-exp
     rights_of,
 )
 
-_KT = {name: i for i, name in enumerate(KEY_TYPES)}
-_SK = {name: i for i, name in enumerate(SLOT_KINDS)}
-_VK = {name: i for i, name in enumerate(VERTEX_KINDS)}
+# Codes by name; looked up with attribute values as found (any value, None when absent).
+_KT: dict[Hashable, int] = {name: i for i, name in enumerate(KEY_TYPES)}
+_SK: dict[Hashable, int] = {name: i for i, name in enumerate(SLOT_KINDS)}
+_VK: dict[Hashable, int] = {name: i for i, name in enumerate(VERTEX_KINDS)}
 _BIT = {word: 1 << i for i, word in enumerate(RIGHTS)}
 
 
@@ -77,11 +79,11 @@ def mask_to_rights(mask: int) -> frozenset[str]:
     return frozenset(w for i, w in enumerate(RIGHTS) if int(mask) >> i & 1)
 
 
-def _tables() -> tuple[np.ndarray, np.ndarray]:
+def _tables() -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_]]:
     """The schema's rules (``views.schema``) as lookup tables, derived from them."""
     rights = np.zeros((len(KEY_TYPES), 2), dtype=np.int16)  # [key type, RO bit]
     sensory = np.zeros((len(KEY_TYPES), 256), dtype=bool)
-    for name, code in _KT.items():
+    for code, name in enumerate(KEY_TYPES):
         rights[code, 0] = rights_to_mask(rights_of(name, 0))
         rights[code, 1] = rights_to_mask(rights_of(name, RO))
         sensory[code] = [is_sensory(name, db) for db in range(256)]
@@ -91,7 +93,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 _RIGHTS_TABLE, _SENSORY_TABLE = _tables()
 
 
-def rights_mask(key_type: ArrayLike, databyte: ArrayLike) -> np.ndarray:
+def rights_mask(key_type: ArrayLike, databyte: ArrayLike) -> npt.NDArray[np.int16]:
     """Rights masks the kernel gives keys of these type codes and databytes (vectorised).
 
     >>> [sorted(mask_to_rights(m)) for m in rights_mask([1, 1], [0, 0x80])]
@@ -101,7 +103,7 @@ def rights_mask(key_type: ArrayLike, databyte: ArrayLike) -> np.ndarray:
     return _RIGHTS_TABLE[np.asarray(key_type), (db & RO != 0).astype(np.intp)]
 
 
-def sensory_mask(key_type: ArrayLike, databyte: ArrayLike) -> np.ndarray:
+def sensory_mask(key_type: ArrayLike, databyte: ArrayLike) -> npt.NDArray[np.bool_]:
     """Whether keys of these type codes and databytes are sensory (vectorised).
 
     >>> sensory_mask([KEY_TYPES.index("page")] * 2, [0, 0x80]).tolist()
@@ -120,7 +122,8 @@ class CapabilityCSR:
     over :data:`RIGHTS`), and ``databyte``, ``slot``, ``sensory`` as they are.
     ``vertices`` holds the vertex ids (int64 when they are all ints, else
     objects); ``label`` and ``program`` are optional object arrays (``None``
-    where a vertex has none).
+    where a vertex has none). The constructor converts what it is given to
+    these dtypes (the annotations name them).
 
     >>> csr = CapabilityCSR([7, "misc:dkc"], [0, 5], [0, 1, 1], [1], [6], [0], [3], [0],
     ...                     [32], [False])
@@ -128,19 +131,20 @@ class CapabilityCSR:
     (2, 1, 1)
     """
 
-    vertices: np.ndarray
-    kind: np.ndarray
-    indptr: np.ndarray
-    indices: np.ndarray
-    key_type: np.ndarray
-    databyte: np.ndarray
-    slot: np.ndarray
-    slot_kind: np.ndarray
-    rights: np.ndarray
-    sensory: np.ndarray
-    label: np.ndarray | None = None
-    program: np.ndarray | None = None
-    _lookup: Any = field(default=None, init=False, repr=False)
+    vertices: npt.NDArray[Any]          # int64, or object (any hashable ids)
+    kind: npt.NDArray[np.int8]
+    indptr: npt.NDArray[np.int64]
+    indices: npt.NDArray[np.int32]
+    key_type: npt.NDArray[np.int8]
+    databyte: npt.NDArray[np.int16]
+    slot: npt.NDArray[np.int16]
+    slot_kind: npt.NDArray[np.int8]
+    rights: npt.NDArray[np.int16]
+    sensory: npt.NDArray[np.bool_]
+    label: npt.NDArray[np.object_] | None = None
+    program: npt.NDArray[np.object_] | None = None
+    _lookup: Callable[[Hashable], int | None] | None = field(default=None, init=False,
+                                                             repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vertices", _id_array(self.vertices))
@@ -213,17 +217,19 @@ class CapabilityCSR:
         >>> csr.vertices[csr.index_of(k.console.root)] == k.console.root
         True
         """
-        if self._lookup is None:
-            object.__setattr__(self, "_lookup", self._make_lookup())
-        i = self._lookup(vertex)
+        lookup = self._lookup
+        if lookup is None:
+            lookup = self._make_lookup()
+            object.__setattr__(self, "_lookup", lookup)
+        i = lookup(vertex)
         if i is None:
             raise ValueError(f"{vertex!r} is not a vertex")
         return i
 
-    def _make_lookup(self):
+    def _make_lookup(self) -> Callable[[Hashable], int | None]:
         v = self.vertices
         if v.dtype != object and (len(v) < 2 or bool(np.all(v[1:] > v[:-1]))):
-            def sorted_lookup(x):
+            def sorted_lookup(x: Hashable) -> int | None:
                 if isinstance(x, bool) or not isinstance(x, int | np.integer):
                     return None
                 i = int(np.searchsorted(v, x))
@@ -231,7 +237,7 @@ class CapabilityCSR:
             return sorted_lookup
         return {x: i for i, x in enumerate(v.tolist())}.get
 
-    def sources(self) -> np.ndarray:
+    def sources(self) -> npt.NDArray[np.int32]:
         """The holder's vertex index for every edge (``indices`` are the targets).
 
         >>> from keykos_lab.analysis.generate import random_csr
@@ -259,25 +265,26 @@ class CapabilityCSR:
         """
         from scipy.sparse import csr_array
 
+        values: npt.NDArray[np.signedinteger]
         if data == "ones":
             values = np.ones(self.n_edges, dtype=np.int8)
         elif data == "index":
             values = np.arange(self.n_edges, dtype=np.int64)
         else:
             raise ValueError(f"data must be 'ones' or 'index', not {data!r}")
-        indptr = self.indptr
+        indptr: npt.NDArray[np.signedinteger] = self.indptr
         if self.n_edges < np.iinfo(np.int32).max:
             indptr = indptr.astype(np.int32)
         n = self.n_vertices
         return csr_array((values, self.indices, indptr), shape=(n, n), copy=False)
 
 
-def _object_array(values) -> np.ndarray:
+def _object_array(values: Iterable[object]) -> npt.NDArray[np.object_]:
     values = list(values)
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _id_array(vertices) -> np.ndarray:
+def _id_array(vertices: Iterable[Hashable] | npt.NDArray[Any]) -> npt.NDArray[Any]:
     """int64 when every id is a Python/numpy int, else an object array."""
     if isinstance(vertices, np.ndarray) and vertices.dtype.kind in "iuO":
         return vertices if vertices.dtype == object else vertices.astype(np.int64, copy=False)
@@ -294,19 +301,23 @@ _EDGE = np.dtype([("s", np.int64), ("t", np.int64), ("kt", np.int16), ("db", np.
                   ("slot", np.int64), ("sk", np.int16), ("r", np.int32), ("sens", np.int8)])
 
 
-def _edges(G):
+#: An edge as :func:`_edges` gives it: (u, v, key or None, attributes).
+_EdgeRow: TypeAlias = tuple[Hashable, Hashable, Hashable | None, dict[str, Any]]
+
+
+def _edges(G: nx.DiGraph) -> Iterable[_EdgeRow]:
     """(u, v, key, data) for every edge of a (multi)digraph, in G's order."""
-    if G.is_multigraph():
+    if isinstance(G, nx.MultiDiGraph):                 # G.is_multigraph(), for the checker
         return G.edges(keys=True, data=True)
     return ((u, v, None, d) for u, v, d in G.edges(data=True))
 
 
-def _check_graph(G) -> None:
+def _check_graph(G: object) -> None:
     if not isinstance(G, nx.DiGraph | nx.MultiDiGraph):
         raise ValueError(f"expected a networkx MultiDiGraph or DiGraph, not {type(G).__name__}")
 
 
-def _edge_name(G, i: int) -> str:
+def _edge_name(G: nx.DiGraph, i: int) -> str:
     u, v, key, _ = next(islice(_edges(G), i, None))
     return f"edge {u!r} -> {v!r}" + ("" if key is None else f" (key {key!r})")
 
@@ -339,9 +350,9 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
         v = verts[bad[0]]
         raise ValueError(f"vertex {v!r} has kind {G.nodes[v].get('kind')!r}; "
                          f"kinds are {VERTEX_KINDS}")
-    masks: dict = {}
+    masks: dict[frozenset[str], int] = {}
 
-    def mask(r) -> int:
+    def mask(r: Any) -> int:               # r: the ``rights`` attribute as found, any value
         if r is None:
             return -1
         try:
@@ -355,12 +366,12 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
                 masks[r] = m
             return m
 
-    def row(u, v, d):
+    def row(u: Hashable, v: Hashable, d: Mapping[str, Any]) -> tuple[Any, ...]:
         slot = d.get("slot", -1)
-        sk = d.get("slot_kind")
-        if sk is None:
-            sk = "transient" if slot == -1 else "slot"
-        sk = _SK.get(sk, -1)
+        sk_name = d.get("slot_kind")
+        if sk_name is None:
+            sk_name = "transient" if slot == -1 else "slot"
+        sk = _SK.get(sk_name, -1)
         sens = d.get("sensory")
         return (index[u], index[v], _KT.get(d.get("key_type"), -1), d.get("databyte", 0), slot,
                 sk, mask(d.get("rights")), -1 if sens is None else bool(sens))
@@ -397,7 +408,7 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
         program=_object_array(nodes[v].get("program") for v in verts))
 
 
-def _validate(G, e: np.ndarray) -> None:
+def _validate(G: nx.DiGraph, e: npt.NDArray[np.void]) -> None:
     checks = (
         (e["kt"] < 0, lambda d: "has no key_type" if "key_type" not in d else
          f"has unknown key_type {d['key_type']!r}; key types are {KEY_TYPES}"),
@@ -434,7 +445,7 @@ def from_csr(csr: CapabilityCSR) -> nx.MultiDiGraph:
     labels = (csr.label.tolist() if csr.label is not None
               else [f"{k} #{v}" for k, v in zip(kinds, verts)])
     programs = csr.program.tolist() if csr.program is not None else [None] * len(verts)
-    G = nx.MultiDiGraph()
+    G: nx.MultiDiGraph[Hashable] = nx.MultiDiGraph()
     G.add_nodes_from((v, {"kind": k, "label": lab, "program": prog})
                      for v, k, lab, prog in zip(verts, kinds, labels, programs))
     for v, lab, prog in zip(verts, labels, programs):
@@ -455,8 +466,8 @@ def from_csr(csr: CapabilityCSR) -> nx.MultiDiGraph:
     return G
 
 
-def _categorical(codes: np.ndarray, names) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int16), categories=list(names))
+def _categorical(codes: npt.NDArray[np.integer], names: Iterable[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes.astype(np.int16), categories=pd.Index(list(names)))
 
 
 def to_pandas_edgelist(G: nx.MultiDiGraph | nx.DiGraph | CapabilityCSR) -> pd.DataFrame:
@@ -481,13 +492,17 @@ def to_pandas_edgelist(G: nx.MultiDiGraph | nx.DiGraph | CapabilityCSR) -> pd.Da
         "databyte": csr.databyte,
         "slot": csr.slot,
         "slot_kind": _categorical(csr.slot_kind, SLOT_KINDS),
-        "rights": pd.Categorical.from_codes(inverse.reshape(-1), categories=words),
+        "rights": pd.Categorical.from_codes(inverse.reshape(-1), categories=pd.Index(words)),
         "sensory": csr.sensory,
     })
 
 
 # ------------------------------------------------------------------------ files
-def _plain(value, *, lists: bool):
+#: What :func:`_plain` makes of an attribute value.
+_Plain: TypeAlias = bool | str | int | float | list["_Plain"] | None
+
+
+def _plain(value: object, *, lists: bool) -> _Plain:
     """A value GraphML (lists=False) or JSON (lists=True) can hold, or None to drop it."""
     if value is None or isinstance(value, bool | str):
         return value
@@ -503,7 +518,7 @@ def _plain(value, *, lists: bool):
     return str(value)
 
 
-def _exportable(G, *, lists: bool) -> nx.MultiDiGraph | nx.DiGraph:
+def _exportable(G: nx.DiGraph, *, lists: bool) -> nx.DiGraph:
     _check_graph(G)
     ids: dict[str, Any] = {}
     for v in G:
@@ -516,19 +531,21 @@ def _exportable(G, *, lists: bool) -> nx.MultiDiGraph | nx.DiGraph:
     H = G.__class__()
     H.graph.update({k: p for k, x in G.graph.items() if (p := _plain(x, lists=lists)) is not None})
 
-    def attrs(d):
+    def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
         return {k: p for k, x in d.items() if (p := _plain(x, lists=lists)) is not None}
 
     H.add_nodes_from((int(v) if isinstance(v, np.integer) else v, attrs(d))
                      for v, d in G.nodes(data=True))
-    if G.is_multigraph():
-        H.add_edges_from((u, v, k, attrs(d)) for u, v, k, d in G.edges(keys=True, data=True))
+    if isinstance(G, nx.MultiDiGraph):     # G.is_multigraph(), for the checker
+        # networkx stubs: MultiGraph.add_edges_from lacks (u, v, key, data) edges.
+        H.add_edges_from((u, v, k, attrs(d))  # type: ignore[misc]  # nx stubs: no 4-tuples
+                         for u, v, k, d in G.edges(keys=True, data=True))
     else:
         H.add_edges_from((u, v, attrs(d)) for u, v, d in G.edges(data=True))
     return H
 
 
-def write_graphml(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike) -> None:
+def write_graphml(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike[str]) -> None:
     """Write GraphML for Gephi, Cytoscape, yEd: ids become strings, rights and lists
     comma-joined strings, ``None`` values left out.
 
@@ -541,7 +558,7 @@ def write_graphml(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike) -> None
     nx.write_graphml(_exportable(G, lists=False), path)
 
 
-def write_node_link(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike) -> None:
+def write_node_link(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike[str]) -> None:
     """Write node-link JSON (``networkx.node_link_data(..., edges="edges")``).
 
     Rights become sorted comma-joined strings; int and string ids stay as they
@@ -558,7 +575,7 @@ def write_node_link(G: nx.MultiDiGraph | nx.DiGraph, path: str | PathLike) -> No
         json.dump(data, f)
 
 
-def read_node_link(path: str | PathLike) -> nx.MultiDiGraph:
+def read_node_link(path: str | PathLike[str]) -> nx.MultiDiGraph:
     """Read node-link JSON written by :func:`write_node_link` (plain JSON, no code run).
 
     ``rights`` comes back a frozenset, ``sensory`` a bool, ``databyte`` and
@@ -578,9 +595,9 @@ def read_node_link(path: str | PathLike) -> nx.MultiDiGraph:
         data = json.load(f)
     if not isinstance(data, dict) or "nodes" not in data or "edges" not in data:
         raise ValueError(f"{path}: not node-link JSON with 'nodes' and 'edges'")
-    G = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
-    if not G.is_multigraph() or not G.is_directed():
-        G = nx.MultiDiGraph(G)
+    read = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
+    # A file may say it is not a multigraph or not directed: then convert.
+    G = read if isinstance(read, nx.MultiDiGraph) else nx.MultiDiGraph(read)
     for *_, d in G.edges(data=True):
         if isinstance(d.get("rights"), str):
             d["rights"] = frozenset(w for w in d["rights"].split(",") if w)

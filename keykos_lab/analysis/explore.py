@@ -1,6 +1,6 @@
 """Bounded exhaustive exploration: the keys a domain really obtains, by running the kernel.
 
-The brute-force side of the cross-check of CONFINEMENT.md §10. On a *copy* of a
+The brute-force side of the cross-check of docs/analyses.md#analyses-rules. On a *copy* of a
 quiescent kernel (:meth:`Kernel.copy`: the original is never touched), the copy's
 console stands in for ``subject``: it holds the keys in the subject's key
 registers (for the console itself, its key ring) and invokes them for real, so
@@ -68,7 +68,8 @@ domain carries or the bank that sold the node or page.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import pandas as pd
 
@@ -94,6 +95,7 @@ from keykos_lab.kernel.keys import (
     START,
     Key,
 )
+from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import KT
 from keykos_lab.kernel.snapshot import Snapshot, misc_vertex
 from keykos_lab.programs.factories.factory import (
@@ -107,7 +109,11 @@ from keykos_lab.programs.factories.factory import (
 )
 from keykos_lab.views.graph import capability_graph
 
-__all__ = ["ORDERS", "GATE_ORDERS", "STEP_LIMIT", "explore", "soundness"]
+if TYPE_CHECKING:
+    from keykos_lab.kernel.core import Kernel
+    from keykos_lab.views.lab import Kernel as LabKernel
+
+__all__ = ["ORDERS", "GATE_ORDERS", "STEP_LIMIT", "Soundness", "explore", "soundness"]
 
 #: Scheduler steps one exploring CALL may take before it counts as hung.
 STEP_LIMIT = 1000
@@ -173,7 +179,23 @@ _ORDER_NAMES = {
 }
 
 
-def explore(k, subject, depth: int = 2, *, orders: Mapping[str, Iterable[int]] | None = None,
+#: One invocation to try: (cost class, key, order, keys passed).
+_Step: TypeAlias = tuple[int, Key, int, tuple[Key, ...]]
+#: A row of the result: (target vertex, key_type, databyte).
+_Row: TypeAlias = tuple[Hashable, str, int]
+
+
+class Soundness(TypedDict):
+    """What :func:`soundness` returns."""
+
+    explored: int                       # keys explore() found
+    predicted: int                      # keys authority() predicts
+    missing: list[dict[Hashable, Any]]  # explored rows not predicted (explore's columns)
+    precision: float                    # explored / predicted (1.0 when none predicted)
+
+
+def explore(k: Kernel, subject: Hashable, depth: int = 2, *,
+            orders: Mapping[str, Iterable[int]] | None = None,
             max_calls: int = 5000) -> pd.DataFrame:
     """The keys ``subject`` obtains in ``depth`` rounds of invoking what it holds, on a copy
     of ``k``: one row per (target, key_type, databyte) with the ``round`` it first came in
@@ -201,9 +223,11 @@ def explore(k, subject, depth: int = 2, *, orders: Mapping[str, Iterable[int]] |
     return _Explorer(k, subject, orders or {}, max_calls).run(depth)
 
 
-def soundness(k, subject, depth: int = 2, *,
-              orders: Mapping[str, Iterable[int]] | None = None, max_calls: int = 5000) -> dict:
-    """Cross-check :func:`explore` against the static :func:`authority` (CONFINEMENT.md §10):
+def soundness(k: LabKernel, subject: Hashable, depth: int = 2, *,
+              orders: Mapping[str, Iterable[int]] | None = None,
+              max_calls: int = 5000) -> Soundness:
+    """Cross-check :func:`explore` against the static :func:`authority`
+    (docs/analyses.md#analyses-rules):
     every key explored must be predicted on the original graph. Created objects compare by
     creator (``("new", creator, …)`` up to the client the summary was made for).
     ``orders`` and ``max_calls`` go to :func:`explore`.
@@ -232,13 +256,14 @@ def _shapes(kind: str, order: int) -> tuple[str, ...]:
     return ("none",) if order == KT or kind in _NO_KEYS else ("each",)
 
 
-def _norm(v):
+def _norm(v: Hashable) -> Hashable:
     """A summary vertex up to its client: ``("new", creator)``, creators normalised too."""
     return (v[0], _norm(v[1])) if isinstance(v, tuple) else v
 
 
 class _Explorer:
-    def __init__(self, k, subject, orders: Mapping[str, Iterable[int]], max_calls: int) -> None:
+    def __init__(self, k: Kernel, subject: Hashable, orders: Mapping[str, Iterable[int]],
+                 max_calls: int) -> None:
         self.orders = {name: tuple(os) for name, os in orders.items()}
         for name, os in self.orders.items():
             self._check_orders(name, os)
@@ -254,13 +279,16 @@ class _Explorer:
         self.scanned = len(self.k.log)   # event-log rows read for creations so far
         self.max_calls = max_calls
         self.known: dict[Key, KeyHandle] = {}  # key -> the copy console's handle, in order
-        self.rows: dict[tuple, tuple[int, str]] = {}
-        self.summary: dict[int, tuple] = {}    # new vertex -> ("new" | "yield", creator, subject)
+        self.rows: dict[_Row, tuple[int, str]] = {}
+        # new vertex -> ("new" | "yield", creator, subject)
+        self.summary: dict[int, tuple[str, Hashable, Hashable]] = {}
         self.created: dict[int, int] = {}      # object made -> domain that bought it
-        self.owner: dict[int, object] = {}     # object made -> its vertex (folded nodes)
-        self.tried: set = set()                # (key, order, keys passed) invoked or skipped
-        self.last: list = []                   # domain orders deferred to the end
-        self.stats: Counter = Counter()
+        self.owner: dict[int, Hashable] = {}   # object made -> its vertex (folded nodes)
+        # (key, order, keys passed) invoked or skipped
+        self.tried: set[tuple[Key, int, tuple[Key, ...]]] = set()
+        # domain orders deferred to the end: (round, key, order, keys passed)
+        self.last: list[tuple[int, Key, int, tuple[Key, ...]]] = []
+        self.stats: Counter[str] = Counter()
         seeds = [key for holder, _, key, _, kind in self.snap0.edges()
                  if holder == subject and kind in USABLE]
         for key in seeds:
@@ -296,7 +324,7 @@ class _Explorer:
                 out.append(key)
         return out
 
-    def _plan(self, key: Key, args: list[Key]):
+    def _plan(self, key: Key, args: list[Key]) -> Iterator[_Step]:
         """(cost class, key, order, keys passed) for every invocation to try with ``key``:
         primary keys first (class 0), then gates with no key, one key, three keys."""
         name = key.type_name
@@ -397,10 +425,10 @@ class _Explorer:
             self.rows[row] = (rnd, how)
 
     # ------------------------------------------------------------ naming
-    def _row(self, key: Key, via: Key | None = None) -> tuple:
+    def _row(self, key: Key, via: Key | None = None) -> _Row:
         return self._vertex(key, via), key.type_name, key.databyte
 
-    def _vertex(self, key: Key, via: Key | None = None):
+    def _vertex(self, key: Key, via: Key | None = None) -> Hashable:
         """The vertex of the original graph (or the summary) ``key`` designates."""
         if key.type not in OBJECT_TYPES:
             return misc_vertex(key)
@@ -416,32 +444,32 @@ class _Explorer:
                 return self.summary[v]
         return self.subject if v == self.con.root else v
 
-    def _attribute(self, v: int, via: Key | None) -> tuple:
+    def _attribute(self, v: int, via: Key | None) -> tuple[str, Hashable, Hashable]:
         """("new" | "yield", creator, subject) for an object made while exploring: a yield
         of the factory invoked; what the creating program invoked made (a bank, DC, DCC,
         FCC, FC, copy key, KIDC, range key); else a domain of the DC whose brand it carries;
         else what the bank that sold it made."""
         kind = self._kind_of(via) if via is not None else None
-        if kind == "requestor":
+        if via is not None and kind == "requestor":
             return "yield", self._vertex(via), self.subject
-        creator = self._vertex(via) if kind in _CREATING else self._brand(v)
+        creator = self._vertex(via) if via is not None and kind in _CREATING else self._brand(v)
         if creator is None:
             creator = self._buyer(v)
         if creator is None:
             creator = self._vertex(via) if via is not None else "unknown"
         return "new", creator, self.subject
 
-    def _brand(self, v: int):
+    def _brand(self, v: int) -> Hashable | None:
         """The DC (or DCC) whose brand a new domain carries, if any."""
         root = self.k.objs[v]
-        if root is None or root.kind != "node":
+        if not isinstance(root, Node):        # None, or a page
             return None
         brand = self.k.live(root.slots[0])
         if brand.type == DOMAIN and self._role(brand.obj) in ("dc", "dcc"):
             return self._vertex(brand)
         return None
 
-    def _buyer(self, v: int):
+    def _buyer(self, v: int) -> Hashable | None:
         """The vertex of the domain whose range key made object ``v`` (a bank), from the
         copy's event log."""
         for row in self.k.log.rows(self.scanned):
@@ -449,16 +477,17 @@ class _Explorer:
                 self.created[row[6]] = row[4]
         self.scanned = len(self.k.log)
         actor = self.created.get(v)
-        if actor is None or self.k.objs[actor] is None:
+        obj = None if actor is None else self.k.objs[actor]
+        if actor is None or obj is None:
             return None
-        return self._vertex(Key(START, actor, 0, self.k.objs[actor].alloc))
+        return self._vertex(Key(START, actor, 0, obj.alloc))
 
     def _describe_key(self, key: Key) -> str:
         if key.type == DATA:
             return f"DK({key.obj})"
         return f"{key.type_name} to {self._describe(self._vertex(key))}"
 
-    def _describe(self, v) -> str:
+    def _describe(self, v: Hashable) -> str:
         if isinstance(v, int):
             return f"{self.snap0.kind.get(v, 'object')} #{v}"
         return str(v)
@@ -490,8 +519,8 @@ class _Explorer:
     def _fcc_role(self, root: int) -> int:
         """The ROLE data register of an ``fcc`` domain: FCC, FC or factory."""
         k = self.k
-        regs = k.live(k.objs[root].slots[15])
-        r0 = k.objs[regs.obj].slots[ROLE] if regs.type == NODE else DK0
+        regs = k.live(k.store.node(root).slots[15])
+        r0 = k.store.node(regs.obj).slots[ROLE] if regs.type == NODE else DK0
         return r0.obj if r0.type == DATA else 0
 
     def _kind_of(self, key: Key) -> str | None:

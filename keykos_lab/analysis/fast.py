@@ -28,7 +28,12 @@ the reference on generated systems.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
+from typing import Any, TypeAlias
+
+import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import coo_array, csr_array
 from scipy.sparse.csgraph import breadth_first_order, connected_components
@@ -57,7 +62,11 @@ _USABLE = np.array([name in USABLE for name in SLOT_KINDS])
 _ROOT = np.array([name in CONTROLLED and name not in USABLE for name in SLOT_KINDS])
 
 
-def _sensory_tables():
+#: Integer arrays as the engine computes them (vertex indices, codes, masks' positions).
+_Ints: TypeAlias = npt.NDArray[np.integer]
+
+
+def _sensory_tables() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per (type code, databyte): the sensory version's type code (-1: DK(0)) and databyte."""
     kt = np.full((len(KEY_TYPES), 256), -1, dtype=np.int64)
     db = np.zeros((len(KEY_TYPES), 256), dtype=np.int64)
@@ -74,6 +83,8 @@ _SENSORY_KT, _SENSORY_DB = _sensory_tables()
 
 class FastAuthority:
     """The groups of a whole system, ready to answer ``authority(s)`` per subject."""
+
+    _flow: csr_array | None = None            # flow_graph(), once computed
 
     def __init__(self, csr: CapabilityCSR) -> None:
         if csr.program is not None:
@@ -162,7 +173,7 @@ class FastAuthority:
         self.holder_group = hg
 
     @staticmethod
-    def _edges(src_group, dst, root, group, n2) -> csr_array:
+    def _edges(src_group: _Ints, dst: _Ints, root: _Ints, group: _Ints, n2: int) -> csr_array:
         """Group-level edges to the objects' groups and, for domains, their roots'."""
         has_root = root >= 0
         a = np.concatenate([src_group, src_group[has_root]])
@@ -170,7 +181,7 @@ class FastAuthority:
         return csr_array((np.ones(len(a), np.int8), (a, b)), shape=(n2, n2))
 
     @staticmethod
-    def _reached(graph: csr_array, starts, n2) -> np.ndarray:
+    def _reached(graph: csr_array, starts: npt.ArrayLike, n2: int) -> npt.NDArray[np.bool_]:
         """Vertices reachable from any of ``starts`` (a mask), level by level."""
         mask = np.zeros(n2, dtype=bool)
         frontier = _unique(np.asarray(starts, dtype=np.int64))
@@ -192,7 +203,7 @@ class FastAuthority:
         return mask
 
     # --------------------------------------------------------------- answers
-    def authority(self, subject: int) -> np.ndarray:
+    def authority(self, subject: int) -> npt.NDArray[np.int64]:
         """(target, key type code, databyte) rows: every key ``subject`` (a
         vertex index of a domain) can come to hold, without duplicates."""
         if not 0 <= subject < self.n or not self.domain[subject]:
@@ -228,7 +239,7 @@ class FastAuthority:
         it knows to its group's ``W``; ``W`` reaches what the group's keys (and the
         keys it fetches) write; what any key it can read — through fetch, node or
         sense keys, diminished or not — reads reaches ``R``; replies reach ``Rf``."""
-        if getattr(self, "_flow", None) is not None:
+        if self._flow is not None:
             return self._flow
         n, csr = self.n, self.csr
         W, R, Rf = n, 3 * n, 5 * n
@@ -238,7 +249,8 @@ class FastAuthority:
         ro = (self.db & RO != 0).astype(np.int64)
         rights = _RIGHTS_OUT[kt, ro], _RIGHTS_IN[kt, ro]
         channel = np.isin(kt, (START, RESUME, DOMAIN))
-        a, b = [dom, R + g[dom], Rf + g[dom]], [W + g[dom], dom, dom]
+        a: list[_Ints] = [dom, R + g[dom], Rf + g[dom]]
+        b: list[_Ints] = [W + g[dom], dom, dom]
         pu, pv = self.pulls.nonzero()
         a += [W + pu, Rf + pv]
         b += [W + pv, Rf + pu]
@@ -265,11 +277,11 @@ class FastAuthority:
         link = tree & inside[src]
         a += [src[link], csr.indices[link]]
         b += [csr.indices[link], src[link]]
-        a, b = np.concatenate(a), np.concatenate(b)
-        self._flow = csr_array((np.ones(len(a), np.int8), (a, b)), shape=(7 * n, 7 * n))
+        rows, cols = np.concatenate(a), np.concatenate(b)
+        self._flow = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(7 * n, 7 * n))
         return self._flow
 
-    def flows(self, subjects) -> np.ndarray:
+    def flows(self, subjects: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """The flow matrix (bool, sources × sinks) between vertex indices."""
         F = self.flow_graph()
         count, labels = connected_components(F, directed=True, connection="strong")
@@ -278,18 +290,18 @@ class FastAuthority:
         dag = csr_array((np.ones(int(cross.sum()), np.int8), (labels[a][cross],
                                                                labels[b][cross])),
                         shape=(count, count))
-        subjects = np.asarray(subjects)
-        out = np.zeros((len(subjects), len(subjects)), dtype=bool)
-        for i, s in enumerate(subjects):
+        index = np.asarray(subjects)
+        out = np.zeros((len(index), len(index)), dtype=bool)
+        for i, s in enumerate(index):
             order = breadth_first_order(dag, labels[s], directed=True,
                                         return_predecessors=False)
             seen = np.zeros(count, dtype=bool)
             seen[order] = True
-            out[i] = seen[labels[subjects]]
+            out[i] = seen[labels[index]]
         return out
 
 
-def _rights_tables():
+def _rights_tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     out = np.zeros((len(KEY_TYPES), 2), dtype=bool)
     into = np.zeros((len(KEY_TYPES), 2), dtype=bool)
     for t, name in enumerate(KEY_TYPES):
@@ -304,7 +316,7 @@ _RIGHTS_OUT, _RIGHTS_IN = _rights_tables()
 _MEMORY = [_T[name] for name in ("page", "segment", "node", "fetch", "sense")]
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
+def _unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (sorting beats numpy's hashing unique here)."""
     if len(values) == 0:
         return values
@@ -315,13 +327,14 @@ def _unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _code(target, kt, db) -> np.ndarray:
+def _code(target: npt.ArrayLike, kt: npt.ArrayLike, db: npt.ArrayLike
+          ) -> npt.NDArray[np.int64]:
     """One int64 per key: target << 16 | type << 8 | databyte."""
     return (np.asarray(target, np.int64) << 16) | (np.asarray(kt, np.int64) << 8) | \
         np.asarray(db, np.int64)
 
 
-def _diminished(codes: np.ndarray) -> np.ndarray:
+def _diminished(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The sensory versions of keys (codes), DK(0)s dropped."""
     kt, db = (codes >> 8) & 0xFF, codes & 0xFF
     new_kt = _SENSORY_KT[kt, db]
@@ -329,7 +342,7 @@ def _diminished(codes: np.ndarray) -> np.ndarray:
     return _code(codes[ok] >> 16, new_kt[ok], _SENSORY_DB[kt, db][ok])
 
 
-def _derived(codes: np.ndarray) -> np.ndarray:
+def _derived(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The weaker keys a holder makes from its keys (codes), and the ones it makes
     from those (node → segment → read-only segment), as the reference derives them."""
     t, kt, db = codes >> 16, (codes >> 8) & 0xFF, codes & 0xFF
@@ -347,7 +360,7 @@ def _derived(codes: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _engine(system) -> FastAuthority:
+def _engine(system: FastAuthority | CapabilityCSR | nx.DiGraph) -> FastAuthority:
     """The fast engine for a CapabilityCSR or a graph (packed first), cached per CSR."""
     if isinstance(system, FastAuthority):
         return system
@@ -360,10 +373,10 @@ def _engine(system) -> FastAuthority:
     return engine
 
 
-_CACHE: dict = {}
+_CACHE: dict[int, FastAuthority] = {}
 
 
-def _rights_objects():
+def _rights_objects() -> npt.NDArray[np.object_]:
     table = np.empty((len(KEY_TYPES), 2), dtype=object)
     for t, name in enumerate(KEY_TYPES):
         for ro in (0, 1):
@@ -374,7 +387,8 @@ def _rights_objects():
 _RIGHTS_OBJECTS = _rights_objects()
 
 
-def authority_frame(system, subject) -> pd.DataFrame:
+def authority_frame(system: FastAuthority | CapabilityCSR | nx.DiGraph, subject: Hashable
+                    ) -> pd.DataFrame:
     """:func:`~.authority.authority` by the fast engine: the same rows, ``via`` None.
 
     >>> from keykos_lab.analysis import random_csr
@@ -389,14 +403,15 @@ def authority_frame(system, subject) -> pd.DataFrame:
     kt, db = rows[:, 1], rows[:, 2]
     return pd.DataFrame({
         "target": csr.vertices[rows[:, 0]],
-        "key_type": pd.Categorical.from_codes(kt, KEY_TYPES),
+        "key_type": pd.Categorical.from_codes(kt, pd.Index(KEY_TYPES)),
         "databyte": db,
         "rights": _RIGHTS_OBJECTS[kt, (db & RO != 0).astype(np.int64)],
         "sensory": sensory_mask(kt, db),
         "via": None})
 
 
-def flows_frame(system, subjects=None) -> pd.DataFrame:
+def flows_frame(system: FastAuthority | CapabilityCSR | nx.DiGraph,
+                subjects: Iterable[Hashable] | None = None) -> pd.DataFrame:
     """:func:`~.flow.flows` by the fast engine (default subjects: every domain).
 
     >>> from keykos_lab.analysis import random_csr

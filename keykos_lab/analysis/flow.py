@@ -28,19 +28,21 @@ True
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Mapping
+from typing import Literal, overload
 
 import networkx as nx
 import pandas as pd
 
 from keykos_lab.analysis.authority import Closure, pick_engine
-from keykos_lab.analysis.convert import rights_of
+from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 
 _OUT = frozenset({"write", "store"})
 _IN = frozenset({"read", "fetch", "sense"})
 _MEMORY = frozenset({"page", "segment", "node", "fetch", "sense"})
 
 
-def flow_graph(G, closure: Closure | None = None) -> nx.DiGraph:
+def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph:
     """A directed graph with an edge u → v wherever information can move from u
     to v in one step; each edge has ``how`` (a short phrase) and ``key_type``.
 
@@ -52,7 +54,7 @@ def flow_graph(G, closure: Closure | None = None) -> nx.DiGraph:
     [(7, 'a')]
     """
     c = closure if closure is not None else Closure(G)
-    F = nx.DiGraph()
+    F: nx.DiGraph[Hashable] = nx.DiGraph()
     F.add_nodes_from(G.nodes)
     for s, held in c.subjects():
         for target, ktype, db in held:
@@ -83,11 +85,12 @@ def flow_graph(G, closure: Closure | None = None) -> nx.DiGraph:
     return F
 
 
-def _memory_trees(G, c):
+def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Hashable, str]]:
     """Links inside the segments someone can address (a memory or segment key):
     data written through the top reaches the pages below, and back."""
-    roots = {v for u, v, d in G.edges(data=True)
-             if d.get("slot_kind") == "address" or d["key_type"] in ("segment", "frontend")}
+    roots: set[Hashable] = {
+        v for u, v, d in G.edges(data=True)
+        if d.get("slot_kind") == "address" or d["key_type"] in ("segment", "frontend")}
     roots |= {key[0] for _, held in c.subjects() for key in held
               if key[1] in ("segment", "frontend")}
     seen, todo = set(roots), list(roots)
@@ -103,7 +106,8 @@ def _memory_trees(G, c):
                     todo.append(v)
 
 
-def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
+def flow_path(F: nx.DiGraph, source: Hashable, sink: Hashable,
+              avoid: Container[Hashable] = ()) -> list[Hashable] | None:
     """A shortest path source → sink in a flow graph, not passing through
     ``avoid`` (the ends may be in it), as a list of vertices; None if none.
 
@@ -119,7 +123,8 @@ def flow_path(F: nx.DiGraph, source, sink, avoid=()) -> list | None:
     return None
 
 
-def searched(F: nx.DiGraph, source, stop=lambda v: False):
+def searched(F: nx.DiGraph, source: Hashable, stop: Callable[[Hashable], bool] = lambda v: False
+             ) -> Iterator[tuple[Hashable, dict[Hashable, Hashable | None]]]:
     """Breadth-first search from ``source``: yields each vertex as it is reached,
     with the parent links so far (for :func:`path_to`); it does not go on past a
     vertex for which ``stop`` is true (the source excepted).
@@ -128,7 +133,7 @@ def searched(F: nx.DiGraph, source, stop=lambda v: False):
     >>> [u for u, _ in searched(F, 1, stop=lambda v: v == 2)]
     [1, 2, 4]
     """
-    parent = {source: None}
+    parent: dict[Hashable, Hashable | None] = {source: None}
     todo = deque([source])
     while todo:
         u = todo.popleft()
@@ -141,7 +146,7 @@ def searched(F: nx.DiGraph, source, stop=lambda v: False):
                 todo.append(v)
 
 
-def path_to(parent: dict, v) -> list:
+def path_to(parent: Mapping[Hashable, Hashable | None], v: Hashable) -> list[Hashable]:
     """The path a breadth-first search's ``parent`` links give from its start to ``v``.
 
     >>> path_to({1: None, 2: 1, 3: 2}, 3)
@@ -153,7 +158,17 @@ def path_to(parent: dict, v) -> list:
     return path[::-1]
 
 
-def can_flow(G, source, sink, *, witness: bool = False):
+@overload
+def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
+             witness: Literal[False] = False) -> bool: ...
+@overload
+def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
+             witness: Literal[True]) -> list[Hashable] | None: ...
+@overload
+def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
+             witness: bool) -> bool | list[Hashable] | None: ...
+def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
+             witness: bool = False) -> bool | list[Hashable] | None:
     """Whether information can move from ``source`` to ``sink`` over overt
     channels; with ``witness=True``, the path (a list of vertices) or None.
 
@@ -174,7 +189,8 @@ def can_flow(G, source, sink, *, witness: bool = False):
     return path if witness else path is not None
 
 
-def flows(G, subjects=None, *, engine: str = "auto") -> pd.DataFrame:
+def flows(G: nx.MultiDiGraph | CapabilityCSR, subjects: Iterable[Hashable] | None = None, *,
+          engine: str = "auto") -> pd.DataFrame:
     """The flow matrix: rows are sources, columns sinks, True where information
     can move (default subjects: every freely acting domain). ``engine`` as for
     :func:`~.authority.authority`: ``"csr"`` (the default for a
@@ -189,13 +205,16 @@ def flows(G, subjects=None, *, engine: str = "auto") -> pd.DataFrame:
     if pick_engine(G, engine) == "csr":
         from keykos_lab.analysis.fast import flows_frame
         return flows_frame(G, subjects)
+    if isinstance(G, CapabilityCSR):
+        raise ValueError("the reference engine works on networkx graphs; "
+                         "use engine='csr' for a CapabilityCSR")
     c = Closure(G)
     F = flow_graph(G, c)
     if subjects is None:
         subjects = [v for v in G if G.nodes[v].get("kind") == "domain"
                     and c.behaviour(v) == "free"]
     subjects = list(subjects)
-    rows = []
+    rows: list[list[bool]] = []
     for s in subjects:
         reach = nx.descendants(F, s) | {s} if s in F else {s}
         rows.append([t in reach for t in subjects])

@@ -19,8 +19,11 @@ class, targets uniformly (start and meter keys favour a few popular servers).
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 
 from keykos_lab.analysis.convert import (
     KEY_TYPES,
@@ -68,7 +71,13 @@ def _counts(n_objects: int, n_subjects: int) -> dict[str, int]:
             "meter": meter}
 
 
-def _targets(rng, types: np.ndarray, first: dict, count: dict) -> np.ndarray:
+#: (holders, slot, slot kind, key type codes, targets): keys :func:`_fixed_keys` places.
+_Fixed: TypeAlias = tuple[npt.NDArray[np.integer], int, str, npt.NDArray[np.int8],
+                          npt.NDArray[np.integer]]
+
+
+def _targets(rng: np.random.Generator, types: npt.NDArray[np.integer], first: dict[str, int],
+             count: dict[str, int]) -> npt.NDArray[np.int32]:
     """A target vertex for every key type code; start and meter keys skewed to low ids."""
     out = np.empty(len(types), dtype=np.int32)
     for name, kind in _TARGET.items():
@@ -82,7 +91,8 @@ def _targets(rng, types: np.ndarray, first: dict, count: dict) -> np.ndarray:
     return out
 
 
-def _databytes(rng, types: np.ndarray) -> np.ndarray:
+def _databytes(rng: np.random.Generator, types: npt.NDArray[np.integer]
+               ) -> npt.NDArray[np.int16]:
     db = np.zeros(len(types), dtype=np.int16)
     u = rng.random(len(types))
     page, seg = types == _KT["page"], types == _KT["segment"]
@@ -98,7 +108,8 @@ def _databytes(rng, types: np.ndarray) -> np.ndarray:
     return db
 
 
-def _draw_types(rng, mix: str, size: int, count: dict) -> np.ndarray:
+def _draw_types(rng: np.random.Generator, mix: str, size: int, count: dict[str, int]
+                ) -> npt.NDArray[np.int8]:
     """``size`` key type codes drawn from ``_MIX[mix]``, leaving out absent target kinds
     (code 0, ``data``, when none is present)."""
     weights = {t: w for t, w in _MIX[mix].items() if count[_TARGET[t]]}
@@ -109,7 +120,8 @@ def _draw_types(rng, mix: str, size: int, count: dict) -> np.ndarray:
     return codes[rng.choice(len(codes), size=size, p=p / p.sum())]
 
 
-def _fixed_keys(rng, first: dict, count: dict) -> list[tuple]:
+def _fixed_keys(rng: np.random.Generator, first: dict[str, int], count: dict[str, int]
+                ) -> list[_Fixed]:
     """(holders, slot, slot kind, key types, targets) for root slots and superior meters."""
     doms = np.arange(first["domain"], first["domain"] + count["domain"], dtype=np.int64)
     meter = np.full(doms.size if count["meter"] else 0, _KT["meter"], dtype=np.int8)
@@ -128,7 +140,8 @@ def _fixed_keys(rng, first: dict, count: dict) -> list[tuple]:
     ]
 
 
-def _general_slots(rng, n: int, holders: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _general_slots(rng: np.random.Generator, n: int, holders: npt.NDArray[np.integer],
+                   classes: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
     """``n`` distinct slot positions (holder * 16 + slot), weighted by holder class, a
     random per-holder fullness and slot number: exponential clocks, the first ``n`` win."""
     capacity = len(holders) * _SLOTS
@@ -181,8 +194,8 @@ def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
         np.concatenate([np.asarray(p[4], np.int32) for p in fixed]))
     if len(src) > n_keys:
         keep = np.sort(rng.choice(len(src), size=n_keys, replace=False))
-        src, slot, slot_kind, key_type, tgt = (a[keep] for a in (src, slot, slot_kind,
-                                                                 key_type, tgt))
+        src, slot, slot_kind, key_type, tgt = (src[keep], slot[keep], slot_kind[keep],
+                                               key_type[keep], tgt[keep])
 
     classes = np.repeat(np.arange(3, dtype=np.int8),
                         [count["domain"], count["node"], count["segment"]])
@@ -211,7 +224,7 @@ def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
     order = (src.astype(np.int64) * max(n_objects, 1) + tgt) * _SLOTS + slot
     order = np.argsort(order, kind="stable")
     src, tgt, key_type, databyte, slot, slot_kind = (
-        a[order] for a in (src, tgt, key_type, databyte, slot, slot_kind))
+        src[order], tgt[order], key_type[order], databyte[order], slot[order], slot_kind[order])
     del order
     indptr = np.zeros(n_objects + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n_objects), out=indptr[1:])

@@ -4,7 +4,8 @@
 *freely acting* domain it can call has. A KeyNIX process's keeper slot holds a
 start key to the Unix keeper (databyte = pid), so to the analysis every process
 could do what the keeper does — the whole system. But the keeper is trusted code
-(like the space bank, KEYKOS.md §4, §8.3): for pid ``p`` it only ever acts on
+(like the space bank, docs/primer.md#primer-space-bank, docs/primer.md#primer-keynix): for pid
+``p`` it only ever acts on
 ``p``'s fd table, on ``p``'s root directory and on ``p``'s memory. The view is
 the networkx way to say so: a copy of the capability graph, transformed.
 
@@ -61,12 +62,15 @@ False
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import networkx as nx
 
 from keykos_lab.analysis.convert import rights_of
+from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.programs.keynix import abi, fs, keeper
+from keykos_lab.views.graph import capability_graph
 from keykos_lab.views.schema import is_sensory
 
 if TYPE_CHECKING:
@@ -76,7 +80,11 @@ RO = 0x80
 FD_SLOT, ROOT_SLOT = 100, 200
 
 
-def slot_target(G, node, n: int):
+#: The kernel's object store: pages and nodes by id (``kernel.store.objects``).
+_Store: TypeAlias = Sequence[Page | Node | None]
+
+
+def slot_target(G: nx.MultiDiGraph, node: Hashable, n: int) -> Hashable | None:
     """The vertex the key in slot ``n`` of node vertex ``node`` designates, or None."""
     for _, v, d in G.out_edges(node, data=True):
         if d.get("slot") == n and d.get("slot_kind") == "slot":
@@ -84,7 +92,7 @@ def slot_target(G, node, n: int):
     return None
 
 
-def register_target(G, domain, n: int):
+def register_target(G: nx.MultiDiGraph, domain: Hashable, n: int) -> Hashable | None:
     """The vertex designated by key register ``n`` of ``domain``, or None."""
     for _, v, d in G.out_edges(domain, data=True):
         if d.get("slot") == n and d.get("slot_kind") == "key_register":
@@ -92,11 +100,12 @@ def register_target(G, domain, n: int):
     return None
 
 
-def processes(G, keeper_vertex) -> list[tuple[int, object, object]]:
+def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable
+              ) -> list[tuple[int, Hashable, Hashable]]:
     """``(pid, domain vertex, process-node vertex)`` of every process the keeper
     keeps (a live domain in slot 0 of a process node)."""
     ptab = register_target(G, keeper_vertex, keeper.K_PTAB)
-    out = []
+    out: list[tuple[int, Hashable, Hashable]] = []
     for hi_slot in range(16):
         hi = slot_target(G, ptab, hi_slot) if ptab is not None else None
         if hi is None:
@@ -117,12 +126,12 @@ def analysis_view(knx: KeyNIX, G: nx.MultiDiGraph | None = None, *,
     page contents (euids, open modes, file modes) are read from the kernel's
     store, without an invocation, so the event log is not touched."""
     if G is None:
-        G = knx.kernel.capability_graph()
+        G = capability_graph(knx.kernel)          # what knx.kernel.capability_graph() gives
     store = knx.kernel.store.objects
     kv = knx.con.target(knx.keeper)
     V = G.copy()
     table = register_target(G, kv, keeper.K_TABLE)
-    raw = store[table].read(0, abi.PAGE)
+    raw = _page(store, table).read(0, abi.PAGE)
     for pid, dom, node in processes(G, kv):
         euid = raw[pid * 16 + 2]
         for _, v, k, d in list(V.out_edges(dom, keys=True, data=True)):
@@ -153,17 +162,27 @@ def analysis_view(knx: KeyNIX, G: nx.MultiDiGraph | None = None, *,
     return V
 
 
-def _ints(store, page, n: int) -> list[int]:
-    data = store[page].read(0, 4 * n)
+def _page(store: _Store, v: Hashable | None) -> Page:
+    """The page vertex ``v`` is (pages are never folded: their vertex is their id)."""
+    obj = store[v] if isinstance(v, int) else None
+    if not isinstance(obj, Page):
+        raise ValueError(f"vertex {v!r} is not a page of the kernel's store")
+    return obj
+
+
+def _ints(store: _Store, page: Hashable | None, n: int) -> list[int]:
+    data = _page(store, page).read(0, 4 * n)
     return [int.from_bytes(data[4 * i:4 * i + 4], "big", signed=True) for i in range(n)]
 
 
-def _add(V, holder, target, ktype: str, db: int, slot: int, via: str) -> None:
+def _add(V: nx.MultiDiGraph, holder: Hashable, target: Hashable, ktype: str, db: int, slot: int,
+         via: str) -> None:
     V.add_edge(holder, target, slot=slot, slot_kind="key_register", key_type=ktype,
                databyte=db, rights=rights_of(ktype, db), sensory=is_sensory(ktype, db), via=via)
 
 
-def _grant_fd(V, G, store, pid: int, dom, fd: int, of) -> None:
+def _grant_fd(V: nx.MultiDiGraph, G: nx.MultiDiGraph, store: _Store, pid: int, dom: Hashable,
+              fd: int, of: Hashable) -> None:
     obj = slot_target(G, of, keeper.OF_OBJ)
     kind, flags, _, _ = _ints(store, slot_target(G, of, keeper.OF_PAGE), 4)
     if kind == keeper.OF_FILE:
@@ -186,18 +205,19 @@ def _grant_fd(V, G, store, pid: int, dom, fd: int, of) -> None:
         _add(V, writer, target, ktype, 0, 1, via)
 
 
-def _open_grants(G, store, root, euid: int):
+def _open_grants(G: nx.MultiDiGraph, store: _Store, root: Hashable, euid: int
+                 ) -> Iterator[tuple[str, Hashable, str, int]]:
     """``(path, target, key type, databyte)`` for what open() through ``root`` grants."""
-    todo = [(b"", root)]
+    todo: list[tuple[bytes, Hashable]] = [(b"", root)]
     while todo:
         path, inode = todo.pop()
         meta = slot_target(G, inode, fs.META)
-        head = store[meta].read(0, 2)
+        head = _page(store, meta).read(0, 2)
         kind, mode = head[0], head[1]
         name = path.decode() or "/"
         if kind == fs.DIR:
             yield name, meta, "page", 0
-            names = store[meta].read(fs.NAMES_AT, fs.ENTRY * abi.FILE_PAGES)
+            names = _page(store, meta).read(fs.NAMES_AT, fs.ENTRY * abi.FILE_PAGES)
             for i in range(abi.FILE_PAGES):
                 entry = names[i * fs.ENTRY:(i + 1) * fs.ENTRY].rstrip(b"\0")
                 child = slot_target(G, inode, i)

@@ -1,9 +1,9 @@
 """How the analyses read a capability graph: subjects, containers and system programs.
 
-The rules (CONFINEMENT.md §10) treat every domain as acting as freely as its
+The rules (docs/analyses.md#analyses-rules) treat every domain as acting as freely as its
 keys allow — except the system programs, whose code is part of the trusted
-base and whose behaviour is known (KEYKOS.md §4–§6): a space bank only sells
-fresh objects, a DC builds fresh domains and recognises its own, a factory's
+base and whose behaviour is known (docs/primer.md#primer-space-bank,
+docs/primer.md#primer-factories): a space bank only sells fresh objects, a DC builds fresh domains and recognises its own, a factory's
 requestor's key yields a fresh yield, a KID or the SBT hands out no key. Each
 is modelled by what it gives the holder of a key to it; what they do for one
 client stays summarised in one *summary vertex* per creator (``("new", v)``)
@@ -18,6 +18,14 @@ or per factory and requestor (``("yield", factory, requestor)``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TypeAlias
+
+import networkx as nx
+
+#: A key as the analyses name it: ``(target vertex, key_type, databyte)``.
+KeyTriple: TypeAlias = tuple[Hashable, str, int]
 
 #: Slot kinds whose keys a domain's program can use (its key registers, the keys
 #: delivered to a running handler, the console's key ring).
@@ -41,7 +49,7 @@ KID_KEYS_REG = 4          # kid.py: the first node of the chain of keys
 BUILDER, REQUESTOR, FETCHER, COPY = 0, 1, 2, 3
 
 
-def behaviour(G, v) -> str:
+def behaviour(G: nx.MultiDiGraph, v: Hashable) -> str:
     """How the analyses treat vertex ``v``: ``free`` (a domain acting as its keys
     allow), ``bank``, ``dc``, ``dcc``, ``kid``, ``oracle`` (answers, hands out
     no key), ``factory`` or ``creator`` (an FCC or FC: makes fresh objects),
@@ -68,7 +76,7 @@ def behaviour(G, v) -> str:
     return role
 
 
-def register(G, domain, n: int):
+def register(G: nx.MultiDiGraph, domain: Hashable, n: int) -> KeyTriple | None:
     """The (target, key_type, databyte) in key register ``n`` of ``domain``, or None.
 
     >>> import networkx as nx
@@ -84,7 +92,7 @@ def register(G, domain, n: int):
     return None
 
 
-def slot_key(G, node, n: int):
+def slot_key(G: nx.MultiDiGraph, node: Hashable, n: int) -> KeyTriple | None:
     """The (target, key_type, databyte) in slot ``n`` of a node vertex, or None."""
     for _, target, d in G.out_edges(node, data=True):
         if d.get("slot") == n and d.get("slot_kind") == "slot":
@@ -92,7 +100,7 @@ def slot_key(G, node, n: int):
     return None
 
 
-def brand(G, domain):
+def brand(G: nx.MultiDiGraph, domain: Hashable) -> Hashable | None:
     """The vertex whose key is in ``domain``'s brand slot (its DC), or None."""
     for _, target, d in G.out_edges(domain, data=True):
         if d.get("slot_kind") == "brand":
@@ -100,7 +108,8 @@ def brand(G, domain):
     return None
 
 
-def factory_parts(G, factory):
+def factory_parts(G: nx.MultiDiGraph, factory: Hashable
+                  ) -> tuple[KeyTriple | None, list[KeyTriple | None], KeyTriple | None]:
     """A factory's components node and the keeper, program and symbols components
     (each a (target, key_type, databyte) or None) and its weakened DC key."""
     comp = register(G, factory, COMP_REG)
@@ -110,7 +119,7 @@ def factory_parts(G, factory):
     return comp, extra, register(G, factory, DC_REG)
 
 
-def factory_holes(G, factory) -> list[tuple]:
+def factory_holes(G: nx.MultiDiGraph, factory: Hashable) -> list[KeyTriple]:
     """The keys in a factory's hole set, read from its KID's chain of nodes
     (slots 0–14 hold entries, slot 15 the next node). Factories never delete
     holes, so every entry in the chain is one.
@@ -125,7 +134,8 @@ def factory_holes(G, factory) -> list[tuple]:
     ptools = register(G, factory, PTOOLS_REG)
     kid = slot_key(G, ptools[0], PTOOLS_KID) if ptools else None
     node = register(G, kid[0], KID_KEYS_REG) if kid else None
-    entries, seen = [], set()
+    entries: list[KeyTriple] = []
+    seen: set[Hashable] = set()
     while node is not None and node[0] not in seen:
         seen.add(node[0])
         entries += [key for n in range(15) if (key := slot_key(G, node[0], n)) is not None]

@@ -4,22 +4,23 @@ A take-grant graph is a ``networkx.DiGraph`` whose vertices carry ``subject``
 (bool) and whose edges carry ``rights``, a set or frozenset of single letters.
 ``t`` (take) and ``g`` (grant) move authority; ``r`` (read) and ``w`` (write)
 move information (used by :func:`can_know`); any other letter is inert.
-Sources: CONFINEMENT.md §4 (Jones-Lipton-Snyder 1976, Lipton-Snyder 1977,
+Sources: docs/analyses.md#analyses-takegrant (Jones-Lipton-Snyder 1976, Lipton-Snyder 1977,
 Snyder 1981, Bishop-Snyder 1979).
 
-Conventions fixed here (the brute-force cross-check of CONFINEMENT.md §4.7
+Conventions fixed here (the brute-force cross-check of docs/analyses.md#analyses-tg-crosscheck
 depends on them):
 
 * **Self-rights.** A vertex may hold a right over itself (an edge ``x -> x``,
   in the input or derived), and take and grant apply with no distinctness
   requirement on the new edge's endpoints: if ``v -r-> s`` and subject ``s``
   holds ``t`` over ``v``, then ``s`` takes ``s -r-> s`` and may grant it on.
-  Without this the walk-based theorem over-approximates (TG-13 in §4.7).
+  Without this the walk-based theorem over-approximates (TG-13 in
+  docs/analyses.md#analyses-tg-crosscheck).
 * **Walks, not simple paths.** Spans, bridges and connections are
   regular-language reachability over *walks* (vertices may repeat), computed
   as breadth-first search in the product of the graph with a small automaton,
   so every decision is O(V + E) (a fixed number of such searches). With
-  simple paths the theorem misses derivations (TG-12 in §4.7).
+  simple paths the theorem misses derivations (TG-12 in docs/analyses.md#analyses-tg-crosscheck).
 * **Created vertices.** The oracle (:func:`saturate`) gives each subject
   ``fresh`` new objects (default 1), its creator holding ``{t, g, r, w}`` over
   each.
@@ -31,7 +32,7 @@ depends on them):
   is our own reduction (see its docstring).
 
 Information flow (:func:`can_know`). The orientation below is marked [M] in
-CONFINEMENT.md §4.4 (from memory, not re-checked against Bishop & Snyder
+docs/analyses.md#analyses-takegrant-theorems (from memory, not re-checked against Bishop & Snyder
 1979), as is the can-know theorem :func:`can_know` implements. An edge
 ``u -r-> v`` lets information go ``v => u``, and ``u -w-> v`` lets it go
 ``u => v``; either hop happens only if its holder ``u`` is a subject. The de
@@ -50,8 +51,9 @@ can reach ``x`` from ``y`` after any take/grant/create moves.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import networkx as nx
 
@@ -104,11 +106,11 @@ def _subject(G: nx.DiGraph, v: Hashable) -> bool:
     return G.nodes[v]["subject"]
 
 
-def _rights(G: nx.DiGraph, u: Hashable, v: Hashable) -> frozenset:
+def _rights(G: nx.DiGraph, u: Hashable, v: Hashable) -> frozenset[str]:
     return frozenset(G.succ[u][v]["rights"]) if G.has_edge(u, v) else frozenset()
 
 
-def _holders(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set:
+def _holders(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set[Hashable]:
     """Vertices v with v -right-> y for some y in targets."""
     return {v for y in targets for v, d in G.pred[y].items() if right in d["rights"]}
 
@@ -116,6 +118,7 @@ def _holders(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set:
 # --------------------------------------------------------------------------- walks × automata
 # A walk step along u -a-> v is labelled "a>" (from u to v) or "a<" (from v to u).
 # Automata: {state: {label: next state}}, start state 0.
+_DFA: TypeAlias = dict[int, dict[str, int]]
 
 TAKES = {0: {"t>": 0}}                                   # t>*          terminal span
 TAKEN_FROM = {0: {"t<": 0}}                              # t<*          (reversed)
@@ -130,7 +133,7 @@ LEARNS_FROM = {0: {"r<": 3, "t>": 1, "w>": 2},           # reversed connections:
                2: {"r<": 3}, 3: {"t<": 3}}
 
 
-def _steps(G: nx.DiGraph, v: Hashable):
+def _steps(G: nx.DiGraph, v: Hashable) -> Iterator[tuple[Hashable, str]]:
     for u, d in G.succ[v].items():
         for a in d["rights"]:
             yield u, a + ">"
@@ -139,7 +142,8 @@ def _steps(G: nx.DiGraph, v: Hashable):
             yield u, a + "<"
 
 
-def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: dict, accept: set) -> set:
+def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: _DFA, accept: set[int]
+           ) -> set[Hashable]:
     """Vertices at the end of a walk from a start vertex whose word ``dfa`` accepts."""
     seen = {(s, 0) for s in starts}
     queue = deque(seen)
@@ -153,7 +157,8 @@ def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: dict, accept: set) ->
     return {v for v, q in seen if q in accept}
 
 
-def _chain(G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[dict, set]]) -> set:
+def _chain(G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[_DFA, set[int]]]
+           ) -> set[Hashable]:
     """Subjects linked to a seed by a chain of walks, each accepted by one of ``automata``.
 
     Multi-source search in the product graph: a subject reached in an accepting
@@ -180,7 +185,7 @@ def _chain(G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[dict, 
     return found
 
 
-def _sharers(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set:
+def _sharers(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set[Hashable]:
     """Vertices meeting conditions 1-4 of the can-share theorem for some y in targets."""
     seeds = {v for v in _reach(G, _holders(G, right, targets), TAKEN_FROM, {0})
              if _subject(G, v)}
@@ -200,7 +205,7 @@ def tg_graph(subjects: Iterable[Hashable],
     >>> G.nodes["o"]["subject"], sorted(G.edges["s", "o"]["rights"])
     (False, ['g', 't'])
     """
-    G = nx.DiGraph()
+    G: nx.DiGraph[Hashable] = nx.DiGraph()
     subjects = set(subjects)
     G.add_nodes_from(subjects, subject=True)
     for u, v, rights in edges:
@@ -213,7 +218,7 @@ def tg_graph(subjects: Iterable[Hashable],
     return G
 
 
-def islands(G: nx.DiGraph) -> list[frozenset]:
+def islands(G: nx.DiGraph) -> list[frozenset[Hashable]]:
     """Maximal sets of subjects joined by t or g edges (either direction) between subjects.
 
     Inside an island every right one member holds can be obtained by every other.
@@ -223,14 +228,14 @@ def islands(G: nx.DiGraph) -> list[frozenset]:
     [['a', 'b'], ['c']]
     """
     _check(G)
-    H = nx.Graph()
+    H: nx.Graph[Hashable] = nx.Graph()
     H.add_nodes_from(v for v in G if _subject(G, v))
     H.add_edges_from((u, v) for u, v, d in G.edges(data=True)
                      if d["rights"] & {"t", "g"} and u in H and v in H)
     return [frozenset(c) for c in nx.connected_components(H)]
 
 
-def bridge_components(G: nx.DiGraph) -> list[frozenset]:
+def bridge_components(G: nx.DiGraph) -> list[frozenset[Hashable]]:
     """Groups of subjects linked by chains of bridges (so: unions of islands).
 
     A bridge is a walk between two subjects whose word is in
@@ -242,14 +247,14 @@ def bridge_components(G: nx.DiGraph) -> list[frozenset]:
     ([['a', 'b'], ['c']], 3)
     """
     _check(G)
-    groups: list[frozenset] = []
+    groups: list[frozenset[Hashable]] = []
     for s in G:
         if _subject(G, s) and not any(s in c for c in groups):
             groups.append(frozenset(_chain(G, {s}, [(BRIDGE, {0, 1, 2})])))
     return groups
 
 
-def initial_span(G: nx.DiGraph, x: Hashable) -> set:
+def initial_span(G: nx.DiGraph, x: Hashable) -> set[Hashable]:
     """Vertices that subject ``x`` initially spans to (walk word ``t>* g>``, or x itself).
 
     These are the vertices ``x`` can *give* rights to.
@@ -264,7 +269,7 @@ def initial_span(G: nx.DiGraph, x: Hashable) -> set:
     return {x} | _reach(G, {x}, GIVES, {1})
 
 
-def terminal_span(G: nx.DiGraph, x: Hashable) -> set:
+def terminal_span(G: nx.DiGraph, x: Hashable) -> set[Hashable]:
     """Vertices that subject ``x`` terminally spans to (walk word ``t>*``, including x).
 
     These are the vertices whose rights ``x`` can *take*.
@@ -299,12 +304,14 @@ def can_share(G: nx.DiGraph, right: str, x: Hashable, y: Hashable) -> bool:
 def can_steal(G: nx.DiGraph, right: str, x: Hashable, y: Hashable) -> bool:
     """Can ``x`` get ``right`` over ``y`` without any original holder granting it? O(V + E).
 
-    For a subject x, Snyder's theorem (CONFINEMENT.md §4.4): x does not hold it
+    For a subject x, Snyder's theorem (docs/analyses.md#analyses-takegrant-theorems): x does not
+    hold it
     yet and some subject x' (x itself, or one initially spanning to x) can share
     ``t`` over an original holder s. Refinement of ours: for ``right == "t"``
     the holder s == y (a self-edge ``y -t-> y``) does not count, since taking
     from y needs t over y already. For an object x the published test is wrong
-    (§4.7). An object only receives by a grant, so we ask instead (our
+    (docs/analyses.md#analyses-tg-crosscheck). An object only receives by a grant, so we ask
+    instead (our
     reduction, not published) whether some subject w that is no holder and
     passes the subject test can also come to hold ``g`` over x. Refinement and
     reduction agree with :func:`can_steal_reference` in the property tests;
@@ -367,7 +374,8 @@ class Fresh:
 
 
 def _closure(G: nx.DiGraph, fresh: int,
-             grantable: Callable[[Hashable, Hashable, set], set] | None = None) -> dict:
+             grantable: Callable[[Hashable, Hashable, set[str]], set[str]] | None = None
+             ) -> dict[Hashable, dict[Hashable, set[str]]]:
     """Rights after applying take and grant to a fixpoint: {u: {v: set of rights}}.
 
     ``grantable(x, y, rights)`` filters what subject x may grant over y.
@@ -375,7 +383,8 @@ def _closure(G: nx.DiGraph, fresh: int,
     if not isinstance(fresh, int) or fresh < 0:
         raise ValueError(f"fresh must be a non-negative int, got {fresh!r}")
     subjects = [v for v in G if _subject(G, v)]
-    R = {v: {u: set(d["rights"]) for u, d in G.succ[v].items()} for v in G}
+    R: dict[Hashable, dict[Hashable, set[str]]] = {
+        v: {u: set(d["rights"]) for u, d in G.succ[v].items()} for v in G}
     for s in subjects:
         for i in range(fresh):
             R[Fresh(s, i)] = {}
@@ -385,7 +394,7 @@ def _closure(G: nx.DiGraph, fresh: int,
         changed = False
         for x in subjects:
             for z, held in list(R[x].items()):
-                moves = []
+                moves: list[tuple[Hashable, Hashable, set[str]]] = []
                 if "t" in held:    # take: x gets what z holds
                     moves += [(x, y, set(a)) for y, a in R[z].items()]
                 if "g" in held:    # grant: z gets what x holds
@@ -414,7 +423,7 @@ def saturate(G: nx.DiGraph, fresh: int = 1) -> nx.DiGraph:
     """
     _check(G)
     R = _closure(G, fresh)
-    H = nx.DiGraph()
+    H: nx.DiGraph[Hashable] = nx.DiGraph()
     H.add_nodes_from(G.nodes(data=True))
     H.add_nodes_from((v for v in R if isinstance(v, Fresh)), subject=False)
     H.add_edges_from((u, v, {"rights": frozenset(a)}) for u in R for v, a in R[u].items()
@@ -453,7 +462,7 @@ def can_steal_reference(G: nx.DiGraph, right: str, x: Hashable, y: Hashable,
     if x in holders:
         return False
 
-    def grantable(v: Hashable, target: Hashable, rights: set) -> set:
+    def grantable(v: Hashable, target: Hashable, rights: set[str]) -> set[str]:
         return rights - {right} if v in holders and target == y else set(rights)
 
     return right in _closure(G, fresh, grantable)[x].get(y, ())
@@ -473,7 +482,7 @@ def can_know_reference(G: nx.DiGraph, x: Hashable, y: Hashable, fresh: int = 1) 
     if x == y:
         return True
     R = _closure(G, fresh)
-    flow = nx.DiGraph()
+    flow: nx.DiGraph[Hashable] = nx.DiGraph()
     flow.add_nodes_from(R)
     for u in G:
         if _subject(G, u):

@@ -1,4 +1,4 @@
-"""The KeyKOS nanokernel, pure standard library (see DESIGN.md, "The flow").
+"""The KeyKOS nanokernel, pure standard library (see docs/decisions/0012-layering.md).
 
 >>> k = Kernel()
 >>> k.console.call(k.console.discrim, oc.KT).rc == oc.Discrim.AKT

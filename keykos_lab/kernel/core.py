@@ -1,10 +1,12 @@
 """The nanokernel: the scheduler, and a program's handler from start to end.
 
 Everything a domain does goes through :meth:`Kernel._execute`: a CALL, RETURN
-or FORK on a key (KEYKOS.md §3), or a memory access through its address
-segment (§2.4). Primary keys answer at once (``keykos_lab.kernel.orders``);
+or FORK on a key (docs/primer.md#primer-gates), or a memory access through its address
+segment (docs/primer.md#primer-segments). Primary keys answer at once
+(``keykos_lab.kernel.orders``);
 gate keys deliver messages to domains; faults make implicit calls to keepers
-(§3.6). Domains run from a FIFO run queue in quanta, each invocation charged in
+(docs/primer.md#primer-keepers). Domains run from a FIFO run queue in quanta, each invocation
+charged in
 ticks to the domain's meter chain (D4), so a run is reproducible event for event;
 a jump through a gate hands the rest of the quantum to the domain it reaches.
 

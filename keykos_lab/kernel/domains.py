@@ -3,7 +3,8 @@
 A domain is a root node whose slots follow the 370 layout (D1). The kernel adds
 what the hardware and the process table hold: the state (available, running,
 waiting), the program's running handler, the stall queue, and the allocation id
-of the currently valid resume keys (one number voids them all at once, §10.3).
+of the currently valid resume keys (one number voids them all at once,
+docs/fidelity.md#fidelity-kernel).
 
 >>> ds = DomainState(7)
 >>> ds.state == AVAILABLE, ds.resume_alloc

@@ -62,7 +62,8 @@ class Gates(Meters):
 
     def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
               flavour=RETURN, cause=C_NONE):
-        """Deliver a message through a start or resume key (§2.7, §3.5)."""
+        """Deliver a message through a start or resume key (docs/primer.md#primer-start-resume,
+        docs/primer.md#primer-domain-states)."""
         t, _, db, _ = key
         if t == START and tgt.state != AVAILABLE:
             return self._busy(ds, op, jump, key, tgt, order, data, before)

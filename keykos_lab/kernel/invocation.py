@@ -163,7 +163,8 @@ class Invocation(Memory):
             obj = None
         rkeys: Sequence[Key]
         if t == MISC and o == RETURNER and jump != J_CALL:
-            # RETURN or FORK to the returner sends the message on to key 4 (§2.8).
+            # RETURN or FORK to the returner sends the message on to key 4
+            # (docs/primer.md#primer-misc-keys).
             fwd = keys[3]
             if fwd.type == RESUME and self.live(fwd) == fwd:
                 keys = (keys[0], keys[1], keys[2], DK0)

@@ -46,7 +46,8 @@ class Keepers(Gates):
     """Keepers."""
 
     def _trap(self, ds: DomainState, code: int, cause: int, on_resume) -> None:
-        """Set the trap code and call the domain keeper with a fault key (§3.6)."""
+        """Set the trap code and call the domain keeper with a fault key
+        (docs/primer.md#primer-keepers)."""
         root = self.objs[ds.root]
         if not isinstance(root, Node):
             return

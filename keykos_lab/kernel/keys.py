@@ -1,6 +1,6 @@
 """Keys: immutable capability values, as the KeyKOS kernel sees them.
 
-A key is the triple of KEYKOS.md §1.2 — key type, the object it designates (or
+A key is the triple of docs/primer.md#primer-keys — key type, the object it designates (or
 its value), and a databyte — plus the allocation id that makes revocation work:
 a key whose ``alloc`` no longer matches its object's behaves as DK(0).
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-# Kernel key types (KEYKOS.md §2.1, keytypeh.h).
+# Kernel key types (docs/primer.md#primer-key-types, keytypeh.h).
 DATA = 0
 PAGE = 1
 SEGMENT = 2
@@ -41,7 +41,7 @@ TYPE_NAMES: dict[int, str] = {
     FRONTEND: "frontend",
 }
 
-# Databyte bits (KEYKOS.md §1.3).
+# Databyte bits (docs/primer.md#primer-databyte).
 RO = 0x80
 NOCALL = 0x40
 LSS_MASK = 0x0F
@@ -64,7 +64,8 @@ MISC_NAMES = {RETURNER: "returner", DOMTOOL: "domtool", KEYBITS: "keybits",
 #: Types that designate a page or node in the object store.
 OBJECT_TYPES = frozenset({PAGE, SEGMENT, NODE, METER, FETCH, START, RESUME, DOMAIN,
                           SENSE, FRONTEND})
-#: Segmode keys (§2.1): may stand for memory and be walked by address translation.
+#: Segmode keys (docs/primer.md#primer-key-types): may stand for memory and be walked by address
+#: translation.
 SEGMODE_TYPES = frozenset({SEGMENT, NODE, FETCH, SENSE, FRONTEND})
 #: Keys that designate a domain root.
 GATE_TYPES = frozenset({START, RESUME})
@@ -122,12 +123,13 @@ def misc_key(subtype: int) -> Key:
     return Key(MISC, subtype, 0, 0)
 
 
-#: Misc keys that are sensory (their sensory version is themselves), §2.3.
+#: Misc keys that are sensory (their sensory version is themselves),
+#: docs/primer.md#primer-sense-keys.
 SENSORY_MISC = frozenset({RETURNER, DKC, DISCRIM})
 
 
 def sensory_version(key: Key) -> Key:
-    """The key as seen through a sense key (KEYKOS.md §2.3, jsensec.c).
+    """The key as seen through a sense key (docs/primer.md#primer-sense-keys, jsensec.c).
 
     >>> sensory_version(Key(PAGE, 1, 0, 1)).databyte == RO
     True

@@ -1,4 +1,4 @@
-"""Pages and nodes: the only two kinds of stored object (KEYKOS.md §1.1).
+"""Pages and nodes: the only two kinds of stored object (docs/primer.md#primer-objects).
 
 Object ids are small integers, never reused. Allocation ids come from one
 counter that only grows: a new object, a severed object and a minted resume key

@@ -128,7 +128,7 @@ class KernelState:
 
 
     def live(self, key: Key) -> Key:
-        """``key`` if it still designates what it did, else DK(0) (§1.2).
+        """``key`` if it still designates what it did, else DK(0) (docs/primer.md#primer-keys).
 
         >>> from keykos_lab.kernel import Kernel
         >>> k = Kernel()

@@ -67,7 +67,7 @@ def require_frame(events: Any, columns: Iterable[str], what: str) -> pd.DataFram
     missing = [c for c in columns if c not in events.columns]
     if missing:
         raise ValueError(f"{what}: the frame lacks the event-log column(s) {missing}; "
-                         "pass k.events() (DESIGN.md, event log schema)")
+                         "pass k.events() (docs/analyses.md#analyses-event-log)")
     return events
 
 

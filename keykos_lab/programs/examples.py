@@ -131,7 +131,7 @@ WALK_LIMIT = 300
 def image_maker(dom, msg):
     """A yield that answers its creation with its component 0 (a program image or
     segment), fetched through its components key: a factory of these is a
-    component 17 that "yields an address segment" (KEYKOS.md §6.3)."""
+    component 17 that "yields an address segment" (docs/primer.md#primer-factory-components)."""
     image = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
     yield dom.return_(msg.resume, rc=0, keys=(image,))
 

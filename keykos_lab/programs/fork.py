@@ -1,6 +1,6 @@
 """``fork()``: a domain clones itself, the way the C release's ``cfstart.s`` does.
 
-KEYKOS.md §8.2. The factory code (``fcc.ck``) makes every new FC, factory and
+docs/primer.md#primer-fork-routine. The factory code (``fcc.ck``) makes every new FC, factory and
 yield this way: a new domain is bought from a bank through a domain creator,
 given the parent's memory (its read-only program), meter, keeper, key registers
 and data registers, and started. The parent goes on at once — it never waits on

@@ -214,7 +214,8 @@ def _run(knx: KeyNIX, argv: list, env: dict | None = None) -> tuple[int, str]:
 
 def _midyield(knx: KeyNIX, argv: list) -> dict:
     """Run ``intruder cap`` step by step until the privileged yield runs its
-    program (the factory has built it, §6.6 step 8), and take the capability
+    program (the factory has built it, docs/primer.md#primer-factory-yields step 8), and take the
+    capability
     graph then: who holds keys to the
     yield's domain, its memory and the shadow file, and what the requestor's
     authority reaches on the analysis view."""

@@ -1,5 +1,5 @@
 """Scripted scenarios: the empty child of the 2021 debate, step by step, and
-Ts'o's questions (KEYKOS.md §8.1) answered by running them.
+Ts'o's questions (docs/primer.md#primer-tso-answers) answered by running them.
 
 Each scenario drives a kernel through the console with ordinary invocations
 and records which event-log rows each step produced, so a notebook can show a
@@ -80,7 +80,8 @@ def _ok(reply, what: str) -> KeyHandle:
 
 
 def empty_child(kernel: Kernel | None = None) -> Recording:
-    """Warkentin's third primitive, the KeyKOS way (KEYKOS.md §8.1–§8.2).
+    """Warkentin's third primitive, the KeyKOS way (docs/primer.md#primer-tso-answers,
+    docs/primer.md#primer-fork-routine).
 
     The parent (the console) gets a domain creator, has it make an empty domain
     from the bank, builds the child's address segment from a node and two pages,
@@ -148,7 +149,7 @@ def tso_domain_key(kernel: Kernel | None = None) -> Recording:
     return rec
 
 
-#: Key types through which a holder can reach further keys (KEYKOS.md §10.5).
+#: Key types through which a holder can reach further keys (docs/analyses.md#analyses-graph-schema).
 _REACHING = {"node", "fetch", "sense", "segment", "domain"}
 
 

@@ -10,7 +10,7 @@ After :func:`boot` the console holds, by name:
 ``bank``     start key to the prime space bank (a domain running ``spacebank``)
 ``sbt``      start key to the space bank transformer (is this an official bank?)
 ``meter``    meter key to a meter under the prime meter
-``meter_service`` node key to that meter: refill, stop, inspect (§2.5)
+``meter_service`` node key to that meter: refill, stop, inspect (docs/primer.md#primer-meters)
 ``dcc``      start key to the domain creator creator (``DCC.Create`` → a DC)
 ``kidc``     start key to the KID creator (``KIDC.Create`` → a key-identity set)
 ``fcc``      start key to the factory creator creator (``FCC.Create`` → an FC)

@@ -2,7 +2,7 @@
 
 Console-side conveniences over the real factory code (``con["fcc"]``): every
 step is an ordinary CALL from the console, so the event log and the capability
-graph show it exactly as if typed by hand. KEYKOS.md §6.
+graph show it exactly as if typed by hand. docs/primer.md#primer-factories.
 
 >>> import keykos_lab as kl
 >>> con = kl.Kernel().console
@@ -134,7 +134,8 @@ def compare(con: Console, suspect: KeyHandle, trusted: KeyHandle | None = None) 
 
 
 def is_discreet(con: Console, suspect: KeyHandle) -> bool:
-    """Whether ``suspect`` is a genuine factory with no holes (KEYKOS.md §6.8)."""
+    """Whether ``suspect`` is a genuine factory with no holes
+    (docs/primer.md#primer-factory-checks)."""
     return compare(con, suspect) == 0
 
 

@@ -46,7 +46,8 @@ def build_domain(con: Console, program: str | None = None, *, memory: KeyHandle 
                  keys: dict[int, KeyHandle] | None = None) -> KeyHandle:
     """Build a domain from three bank nodes with ordinary invocations; its domain key.
 
-    The empty-child recipe in small (KEYKOS.md §8.2): buy a root, a keys node and
+    The empty-child recipe in small (docs/primer.md#primer-fork-routine): buy a root, a keys node
+    and
     a registers node; link them with node-key swaps; make a domain key with the
     domain tool; install meter, keeper, memory and key registers through it. The
     domain is *available*: give out ``MakeStart`` keys to send it messages.

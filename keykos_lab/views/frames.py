@@ -10,16 +10,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
 from keykos_lab.kernel.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from keykos_lab.kernel.core import Kernel
+
 _NFIELD = len(FIELDS)
 #: Column dtypes other than int64: small ints, and int8 codes of the categoricals.
-_DTYPES = {"databyte": np.int16, "n_keys": np.int8,
-           **{name: np.int8 for name in CATEGORIES}}
+_DTYPES: dict[str, type[np.integer]] = {"databyte": np.int16, "n_keys": np.int8,
+                                        **{name: np.int8 for name in CATEGORIES}}
 
 
 #: How the packed fields hold the small columns: (column, field, shift, mask, minus).
@@ -29,8 +35,8 @@ _PACKED = (("event", "kind", 0, 15, 0), ("jump", "kind", 4, 15, 0),
            ("databyte", "keyf", 8, 511, 1), ("n_keys", "keyf", 17, 0, 0))
 
 
-def events(kernel) -> pd.DataFrame:
-    """One row per kernel event, typed columns (see DESIGN.md, event log schema).
+def events(kernel: Kernel) -> pd.DataFrame:
+    """One row per kernel event, typed columns (see docs/analyses.md#analyses-event-log).
 
     ``target``, ``databyte`` and ``rc`` hold -1 where the event has none;
     categorical columns hold NaN where they do not apply.
@@ -46,7 +52,8 @@ def events(kernel) -> pd.DataFrame:
     n = sum(len(rows) for rows in chunks)
     # Decode chunk by chunk into arrays allocated once: no stacked copy of the whole
     # log and no log-length temporaries, so memory stays near the frame's own size.
-    cols = {name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS}
+    cols: dict[str, npt.NDArray[np.integer]] = {
+        name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS}
     at = 0
     for rows in chunks:
         part = slice(at, at + len(rows))
@@ -62,11 +69,12 @@ def events(kernel) -> pd.DataFrame:
     for name in COLUMNS:
         cats = CATEGORIES.get(name)
         data[name] = (cols[name] if cats is None else
-                      pd.Categorical.from_codes(cols[name], categories=list(cats), validate=False))
+                      pd.Categorical.from_codes(cols[name], categories=pd.Index(list(cats)),
+                                                validate=False))
     return pd.DataFrame(data, copy=False)
 
 
-def objects(kernel) -> pd.DataFrame:
+def objects(kernel: Kernel) -> pd.DataFrame:
     """One row per live page and node: id, kind, label, the domain it folds into.
 
     >>> import keykos_lab as kl

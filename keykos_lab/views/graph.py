@@ -1,4 +1,4 @@
-"""Kernel state → networkx: the capability graph (DESIGN.md, graph schema).
+"""Kernel state → networkx: the capability graph (docs/analyses.md#analyses-graph-schema).
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel()
@@ -9,12 +9,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
 import networkx as nx
 
 from keykos_lab.kernel.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from keykos_lab.kernel.core import Kernel
 
-def capability_graph(kernel) -> nx.MultiDiGraph:
+
+def capability_graph(kernel: Kernel) -> nx.MultiDiGraph:
     """A vertex per live object (domains folded), an edge per key held in a slot.
 
     Edge attributes: ``key_type``, ``databyte``, ``slot``, ``slot_kind``
@@ -31,9 +37,9 @@ def capability_graph(kernel) -> nx.MultiDiGraph:
     [['read', 'write']]
     """
     snap = Snapshot(kernel)
-    G = nx.MultiDiGraph()
+    G: nx.MultiDiGraph[Hashable] = nx.MultiDiGraph()
     for oid, kind in snap.kind.items():
-        attrs = {"kind": kind, "label": snap.label(oid)}
+        attrs: dict[str, Any] = {"kind": kind, "label": snap.label(oid)}
         if kind == "domain":
             attrs.update(snap.domain_info(oid))
         G.add_node(oid, **attrs)

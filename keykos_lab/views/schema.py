@@ -1,7 +1,7 @@
 """Building capability graphs in the project's schema from other systems' terms.
 
 The readers map what they read onto the same vertices and edges the kernel's
-graphs use (DESIGN.md, graph schema), so one analysis runs on all:
+graphs use (docs/analyses.md#analyses-graph-schema), so one analysis runs on all:
 
 * a vertex per object: ``kind`` in ``domain`` (a subject: a thread, a protection
   domain, a component), ``node`` (a container of capabilities: a CNode, a page
@@ -24,7 +24,9 @@ graphs use (DESIGN.md, graph schema), so one analysis runs on all:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import cache
+from typing import Any
 
 import networkx as nx
 
@@ -72,7 +74,7 @@ def rights_of(key_type: str, databyte: int) -> frozenset[str]:
 
 
 
-#: Keys that pass through a sense key unchanged (KEYKOS.md §2.3).
+#: Keys that pass through a sense key unchanged (docs/primer.md#primer-sense-keys).
 UNCHANGED = frozenset({"data", "returner", "dkc", "discrim"})
 #: Keys that become sense keys.
 TO_SENSE = frozenset({"node", "fetch", "sense"})
@@ -121,9 +123,9 @@ class SchemaGraph:
     """A ``networkx.MultiDiGraph`` in the schema, built a vertex and a key at a time."""
 
     def __init__(self) -> None:
-        self.graph = nx.MultiDiGraph()
+        self.graph: nx.MultiDiGraph[Hashable] = nx.MultiDiGraph()
 
-    def vertex(self, name, kind: str, label: str | None = None, **attrs) -> None:
+    def vertex(self, name: Hashable, kind: str, label: str | None = None, **attrs: Any) -> None:
         """Add (or update) a vertex; ``kind`` must be one of the schema's kinds."""
         if kind not in VERTEX_KINDS:
             raise ValueError(f"vertex kind {kind!r} is not one of {VERTEX_KINDS}")
@@ -131,9 +133,9 @@ class SchemaGraph:
             attrs.setdefault("program", "")
         self.graph.add_node(name, kind=kind, label=label or str(name), **attrs)
 
-    def key(self, holder, target, key_type: str, *, read_only: bool = False,
+    def key(self, holder: Hashable, target: Hashable, key_type: str, *, read_only: bool = False,
             databyte: int = 0, slot: int = -1, slot_kind: str = "key_register",
-            **attrs) -> None:
+            **attrs: Any) -> None:
         """Add a capability ``holder`` → ``target``; both vertices must exist."""
         if key_type not in KEY_TYPES:
             raise ValueError(f"key type {key_type!r} is not one of {KEY_TYPES}")

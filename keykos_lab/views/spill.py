@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from keykos_lab.kernel.eventlog import FIELDS, ROW
+
+if TYPE_CHECKING:
+    from keykos_lab.kernel.core import Kernel
 
 _N = len(FIELDS)
 
@@ -39,7 +43,7 @@ class ParquetSpill:
     (True, 1)
     """
 
-    def __init__(self, folder: str | os.PathLike, compression: str = "zstd") -> None:
+    def __init__(self, folder: str | os.PathLike[str], compression: str = "zstd") -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.compression = compression
@@ -70,7 +74,7 @@ class ParquetSpill:
         return rows.tobytes()
 
 
-def spill_events(kernel, folder: str | os.PathLike, keep: int = 0,
+def spill_events(kernel: Kernel, folder: str | os.PathLike[str], keep: int = 0,
                  chunk_rows: int | None = None) -> ParquetSpill:
     """Make ``kernel``'s event log spill full chunks past ``keep`` to Parquet in ``folder``.
 
@@ -90,7 +94,9 @@ def spill_events(kernel, folder: str | os.PathLike, keep: int = 0,
         if log._off == log._cap:
             log.next_chunk()
     sink = ParquetSpill(folder)
-    log.sink = sink
+    # EventLog.__init__ sets ``self.sink = None`` unannotated, so mypy infers the type None;
+    # unused-ignore: the kernel's own typing (issue 17) may declare the sink protocol.
+    log.sink = sink  # type: ignore[assignment, unused-ignore]
     log.keep = keep
     log.spill()
     return sink

@@ -1,7 +1,7 @@
 """The factory stepper's logic, without widgets: a factory built and a yield
 requested one kernel-level step at a time, with deterministic replay.
 
-Every step is a handful of ordinary CALLs from the console (KEYKOS.md §6), so
+Every step is a handful of ordinary CALLs from the console (docs/primer.md#primer-factories), so
 its event-log rows and the capability graph after it are exactly what typing
 the calls by hand would give. ``back()`` replays from the kernel the walk
 started with: the simulator is deterministic, so the replay reproduces the
@@ -43,7 +43,8 @@ from keykos_lab.system.factories import (
 from keykos_lab.system.recipes import build_domain, build_segment, image, start_key
 from keykos_lab.views.lab import Kernel
 
-#: What the user may put in a component, and how each goes in (KEYKOS.md §6.4).
+#: What the user may put in a component, and how each goes in
+#: (docs/primer.md#primer-factory-builder).
 CHOICES: dict[str, str] = {
     "empty": "nothing: the component stays DK(0)",
     "sensory key": "a sense key to a node holding the secret page: installed as sensory "
@@ -56,7 +57,7 @@ CHOICES: dict[str, str] = {
 }
 HOLE_CHOICES = ("RW page", "logger")
 #: Components the user may pick: 0 is Discrim (the yield needs it to tell keys
-#: apart), 3 is the factory's own copy key (KEYKOS.md §6.3).
+#: apart), 3 is the factory's own copy key (docs/primer.md#primer-factory-components).
 PICKABLE = (1, 2, *range(4, 16))
 DEFAULT_COMPONENTS = {1: "sensory key", 2: "data key", 4: "factory", 5: "empty", 6: "empty"}
 SECRET = b"secret"
@@ -235,7 +236,7 @@ class FactorySteps:
               "and make the read-only page key: a one-page address segment, discreet.",
               self._build_segment),
             s("create the factory", "FC Create(bank) → a builder's key to a new, nascent "
-              "factory (the FC is made from the FCC on first use) (KEYKOS.md §6.3).",
+              "factory (the FC is made from the FCC on first use).",
               self._create_factory),
             s("install component 0", "InstallSensory+0 with Discrim: discreet, so accepted; "
               "the yield uses it to tell keys apart.", self._install_discrim),
@@ -248,13 +249,13 @@ class FactorySteps:
             s("install the program", "InstallSensory+17 with the program segment (and its "
               "start address, 0).", self._install_program),
             s("complete", "MakeRequestor → the requestor's and the fetcher key; the factory "
-              "is complete and can admit no new holes (KEYKOS.md §6.4).", self._complete),
+              "is complete and can admit no new holes.", self._complete),
             s("check discretion", "Compare through a trusted, hole-free factory of the same "
               "FCC (0: discreet, 1: it has holes), then the static confinement analysis of "
-              "the same requestor's key (KEYKOS.md §6.8).", self._check),
+              "the same requestor's key.", self._check),
             s("request a yield", "CALL the requestor's key with our bank and meter: the "
               "factory forks a yield that runs the program and answers with a start key "
-              "to itself (KEYKOS.md §6.6).", self._request),
+              "to itself.", self._request),
             s("let the yield try to leak", "CALL the yield with LEAK: it tries every key "
               "it can reach (writes every read-write page, sends to every start key). "
               "Did the secret page or the logger change?", self._leak),

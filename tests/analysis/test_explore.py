@@ -1,5 +1,5 @@
 """explore: bounded exhaustive exploration on a copy of a running kernel, and the soundness
-cross-check of the static authority against it (CONFINEMENT.md §10).
+cross-check of the static authority against it (docs/analyses.md#analyses-rules).
 
 The first run of these checks found keys the kernel really hands out that the static
 fixpoint did not predict (G1–G10 below); each now has a minimal system, a test that the key

@@ -1,4 +1,5 @@
-"""Take-grant: textbook cases, §4.7 regressions, and the linear algorithms against the oracle."""
+"""Take-grant: textbook cases, the regressions of docs/analyses.md#analyses-tg-crosscheck, and
+the linear algorithms against the oracle."""
 
 import itertools
 import random
@@ -67,7 +68,8 @@ def holds(H, right, x, y):
 
 
 def simple_path_initial_span(G, x):
-    """The distinct-vertex reading of the published definition: the §4.7 trap."""
+    """The distinct-vertex reading of the published definition: the trap of
+    docs/analyses.md#analyses-tg-crosscheck."""
     T = nx.DiGraph((u, v) for u, v, d in G.edges(data=True) if "t" in d["rights"])
     T.add_node(x)
     span = {x}
@@ -145,7 +147,8 @@ def test_steal():
 
 
 def test_steal_object_whose_only_spanner_is_a_holder():
-    # §4.7: the published theorem says yes, but only h could pass r over y on to o
+    # docs/analyses.md#analyses-tg-crosscheck: the published theorem says yes, but only h
+    # could pass r over y on to o
     G = tg_graph(["h"], [("h", "o", "g"), ("h", "y", "r")])
     assert initial_span(G, "h") == {"h", "o"}
     assert can_share(G, "r", "o", "y")
@@ -153,7 +156,8 @@ def test_steal_object_whose_only_spanner_is_a_holder():
 
 
 def test_steal_object_spanner_appears_later():
-    # §4.7: o's only initial spanner h is a holder, so "x' not a holder" says no; but
+    # docs/analyses.md#analyses-tg-crosscheck: o's only initial spanner h is a holder, so
+    # "x' not a holder" says no; but
     # w takes r over y from k, gets g over o granted by h, and grants r over y to o
     G = tg_graph(["w", "h", "k"], [("h", "o", "g"), ("h", "y", "r"), ("h", "w", "g"),
                                    ("w", "k", "t"), ("k", "y", "r")])

@@ -1,4 +1,5 @@
-"""The CML reader (keykos_lab.readers.cml): the Fuchsia 2020 top-level realms, JSON5, routing, errors."""
+"""The CML reader (keykos_lab.readers.cml): the Fuchsia 2020 top-level realms, JSON5, routing,
+errors."""
 
 from __future__ import annotations
 

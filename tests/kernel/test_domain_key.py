@@ -1,4 +1,4 @@
-"""Domain keys (KEYKOS.md §2.6, jdomainc.c): every order code the kernel answers."""
+"""Domain keys (docs/primer.md#primer-domains, jdomainc.c): every order code the kernel answers."""
 
 import struct
 

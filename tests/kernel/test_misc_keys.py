@@ -1,5 +1,5 @@
-"""Kernel misc keys (KEYKOS.md §2.8, jmiscc.c), data and dead keys, and the
-alleged type every key answers (§3.4)."""
+"""Kernel misc keys (docs/primer.md#primer-misc-keys, jmiscc.c), data and dead keys, and the
+alleged type every key answers (docs/primer.md#primer-order-codes)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Node, fetch and sense keys (KEYKOS.md §2.3, jnodec.c, jsensec.c)."""
+"""Node, fetch and sense keys (docs/primer.md#primer-sense-keys, jnodec.c, jsensec.c)."""
 
 import struct
 

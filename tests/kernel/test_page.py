@@ -1,4 +1,4 @@
-"""Page keys (KEYKOS.md §2.2, jpagec.c): every order code the kernel answers."""
+"""Page keys (docs/primer.md#primer-page-keys, jpagec.c): every order code the kernel answers."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """Reproducers for semantic bugs found in an adversarial review of the kernel.
 
-Each test asserts the behaviour the spec (KEYKOS.md) or the KeyKOS C release
+Each test asserts the behaviour the spec (docs/primer.md) or the KeyKOS C release
 calls for; each was a failing reproducer before its fix (range keys amplifying
 authority, fault-key bounces, unlogged self-invocations, lost stall wake-ups,
 keys with non-int fields).

@@ -1,4 +1,5 @@
-"""Segment keys (KEYKOS.md §2.4, jsegmntc.c) and meter keys (§2.5, jmeterc.c)."""
+"""Segment keys (docs/primer.md#primer-segments, jsegmntc.c) and meter keys
+(docs/primer.md#primer-meters, jmeterc.c)."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""The domain creator creator and domain creators, as domain code (KEYKOS.md §5)."""
+"""The domain creator creator and domain creators, as domain code
+(docs/primer.md#primer-domain-creators)."""
 
 import pytest
 from bank_helpers import sub_bank, usage

@@ -1,4 +1,4 @@
-"""The FCC, FCs and factories, as domain code (KEYKOS.md §6, fcc.ck)."""
+"""The FCC, FCs and factories, as domain code (docs/primer.md#primer-factories, fcc.ck)."""
 
 import struct
 
@@ -483,7 +483,8 @@ def test_compare_matrix(con, fc, new_node):
 
 # -------------------------------------------------------------- confinement
 def test_an_adversarial_yield_reaches_only_what_the_requestor_gave(k, con, fc, new_node):
-    """KEYKOS.md §7.2, by experiment: a yield of a discreet factory that tries every
+    """docs/primer.md#primer-why-confined, by experiment: a yield of a discreet factory that tries
+    every
     key it can reach writes no page and calls no domain the requestor did not give it."""
     secret_page = buy(con)
     con.call(secret_page, oc.Page.WriteData, data=b"secret")

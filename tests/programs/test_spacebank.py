@@ -1,4 +1,4 @@
-"""The space bank and the SBT, as domain code (KEYKOS.md §4)."""
+"""The space bank and the SBT, as domain code (docs/primer.md#primer-space-bank)."""
 
 import pytest
 from bank_helpers import sub_bank, usage

@@ -1,4 +1,5 @@
-"""Factories, as domain code: builder, requestor, fetcher and copy keys (KEYKOS.md §6).
+"""Factories, as domain code: builder, requestor, fetcher and copy keys
+(docs/primer.md#primer-factories).
 
 The factory part of the C release's ``fcc.ck`` (``dof``, ``dobuilder``,
 ``dorequest``, ``dofetcher``, ``docopy``). A factory is a domain running the
@@ -15,7 +16,7 @@ guarantees is derived from the kernel's rules, not asserted:
   every factory key before it runs the builder's program on the requestor's
   meter — so its only channels out are its holes and what the requestor gave it.
 
-Where ``fcc.ck`` and ``KEYKOS.md`` differ, ``fcc.ck`` wins: installing a hole
+Where ``fcc.ck`` and `docs/primer.md` differ, ``fcc.ck`` wins: installing a hole
 that is not yet one into a complete factory answers 2.
 """
 
@@ -64,7 +65,7 @@ T_DKC, T_RETURNER, T_DISCRIM, T_METER = 7, 8, 9, 10
 # Slots of a factory's private PTOOLS node (fcc.ck PTOOLS*).
 P_PSB, P_METER, P_DC, P_KID, P_COMP, P_KEEPER, P_PROGRAM, P_SYMBOLS = range(8)
 
-# Return codes of the builder's key (KEYKOS.md §6.4).
+# Return codes of the builder's key (docs/primer.md#primer-factory-builder).
 NOT_ACCEPTABLE, NOT_INCLUDED, NO_PAGES, NO_NODES, TOO_MANY_HOLES = 2, 3, 4, 5, 6
 NONPROMPT = 1         # sb.h NONPROMPTSB_RC: not an official, prompt bank
 NO_SPACE = 2
@@ -349,7 +350,8 @@ def request(dom, msg):
 
 
 def build_yield(dom, msg):
-    """The child of :func:`request` becomes the yield, in the order of KEYKOS.md §6.6."""
+    """The child of :func:`request` becomes the yield, in the order of
+    docs/primer.md#primer-factory-yields."""
     psb, meter, w, caller = msg.keys
     me = dom.keys[DOMKEY]
     keeper = yield from private(dom, P_KEEPER)

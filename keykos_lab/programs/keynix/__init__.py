@@ -1,7 +1,8 @@
 """KeyNIX in miniature: a Unix personality on the simulated KeyKOS kernel.
 
 A Unix process is a domain whose system calls *trap* to its domain keeper, the
-Unix keeper (KEYKOS.md §3.6, §8.3); files are segments, the directory is a
+Unix keeper (docs/primer.md#primer-keepers, docs/primer.md#primer-keynix); files are segments, the
+directory is a
 node tree, a pipe is a page ring the keeper keeps. One idea per module:
 
 ============ ==============================================================

@@ -3,7 +3,7 @@
 A KeyNIX process makes a system call the way a Unix binary does on KeyKOS: it
 *traps* (``dom.trap(number, args)``, a non-jump SVC), the kernel sets trap code
 ``0x100 + number`` and makes an implicit CALL to the domain keeper, the Unix
-keeper (KEYKOS.md §3.6, [ARCH Three.Special]). The keeper answers by writing the
+keeper (docs/primer.md#primer-keepers, [ARCH Three.Special]). The keeper answers by writing the
 process's registers (Domain PutRegs) and memory, then resumes it through the
 fault key.
 

@@ -110,6 +110,5 @@ def _spawn(dom, resume, ints, payload):
     yield from keeper.add_ref(dom, tout)
     yield from keeper.start(dom, pid, node, abi.BORN_EXEC)
     yield dom.return_(resume, 0, data=pid.to_bytes(4, "big"))
-    _ = K_TABLE
 
 

@@ -1,6 +1,6 @@
 """The KeyNIX file system, kept by the Unix keeper in nodes and pages.
 
-* An **inode** is a red segment node (KEYKOS.md §2.4): slots 0–13 map the
+* An **inode** is a red segment node (docs/primer.md#primer-segments): slots 0–13 map the
   file's pages (a file *is* a segment: ``MakeSegmentKey`` on the inode maps
   it), slot 14 — outside the 14 initial slots, so not mapped — holds the
   inode's *meta page*, slot 15 the format key.

@@ -1,6 +1,7 @@
 """The Unix keeper: a domain keeper that turns traps into Unix system calls.
 
-KEYKOS.md §3.6 and §8.3: a KeyNIX process is a domain whose keeper slot holds a
+docs/primer.md#primer-keepers, docs/primer.md#primer-keynix: a KeyNIX process is a domain whose
+keeper slot holds a
 start key to this keeper, with the process's **pid as databyte** — one facet
 per process. A trap arrives as an implicit CALL carrying the process's domain
 key (key 3) and a fault key (key 4); the keeper does the work on KeyKOS
@@ -15,11 +16,13 @@ the root directory, the tty pipe. A process node holds (slots): 0 the domain
 key, 1 the fd table (a node of open files), 2 the root directory, 3 a node key
 to the address space, 4 the fault key while it waits in ``wait``, 5 its own
 sub-bank (everything private to the process is bought there, so ``exit``
-destroys it in one call, §4.4). An *open file* is a node (0 the inode or pipe,
+destroys it in one call, docs/primer.md#primer-space-bank). An *open file* is a node (0 the inode
+or pipe,
 1 a page: kind, flags, reference count, offset), shared by ``dup`` and ``fork``
 as in Unix.
 
-Where the sources are silent (KEYKOS.md §8.3, §11.2): how 1992 KeyNIX did
+Where the sources are silent (docs/primer.md#primer-keynix, docs/primer.md#primer-uncertainties):
+how 1992 KeyNIX did
 ``fork``/``exec`` is not known. Here ``fork`` copies the writable pages (a
 *plain copy*, not a copy-on-write segment keeper) and shares the read-only
 program page; ``exec`` is MakeAvailable + ReplaceMemory + a start-key message;
@@ -257,7 +260,8 @@ def program_text(dom, root, path: bytes):
 
 
 def install_space(dom, node, space):
-    """ReplaceMemory (§2.6) with ``space``, start address 0; the node keeps a node key."""
+    """ReplaceMemory (docs/primer.md#primer-domains) with ``space``, start address 0; the node
+    keeps a node key."""
     seg = (yield dom.call(space, Node.MakeSegmentKey, data=bytes([0]))).keys[0]
     child = yield from slot(dom, node, P_DOM)
     yield dom.call(child, Domain.ReplaceMemory, seg, data=bytes(8))

@@ -122,7 +122,8 @@ def exit_(dom, status: int = 0):
 
 
 def create(dom):
-    """Empty child (§8.2): a new process with no memory, files or environment."""
+    """Empty child (docs/primer.md#primer-fork-routine): a new process with no memory, files or
+    environment."""
     return (yield from syscall(dom, abi.SYS_CREATE))
 
 

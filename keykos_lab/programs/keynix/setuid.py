@@ -1,7 +1,8 @@
 """setuid two ways: a Unix setuid file, and a privileged command that is a factory yield.
 
-KEYKOS.md §8.1 ("What about setuid?"): in KeyKOS the privileged program is a
-factory yield (§6) whose extra authority is a key its builder installed — a
+docs/primer.md#primer-tso-answers ("What about setuid?"): in KeyKOS the privileged program is a
+factory yield (docs/primer.md#primer-factories) whose extra authority is a key its builder
+installed — a
 *hole*, like ``password_checker``'s page in ``scenarios.tso_setuid``. The
 requestor pays (bank, meter) and talks to it, but never holds its domain key,
 its memory or its keys, so nothing it controls reaches the program.

@@ -1,6 +1,7 @@
 """The domain creator creator (DCC) and domain creators (DC), as domain code.
 
-KEYKOS.md §5, the C release's ``dccc.ck``: a DC builds domains from nodes it
+docs/primer.md#primer-domain-creators, the C release's ``dccc.ck``: a DC builds domains from nodes
+it
 buys from the bank it is given, puts its *brand* in root slot 0 and hands out a
 domain key made with the domain tool, keeping no key to what it built. Only the
 holder of the brand and the domain tool — the DC — can later recognise its

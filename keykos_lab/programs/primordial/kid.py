@@ -1,4 +1,4 @@
-"""KID: key-identity sets, as domain code (kid.h; KEYKOS.md §6.3).
+"""KID: key-identity sets, as domain code (kid.h; docs/primer.md#primer-factory-components).
 
 A KID holds a set of keys, each with a 32-bit value, and answers whether a key
 is in it — by the kernel's own key compare (Discrim Compare), the only EQ there

@@ -1,4 +1,4 @@
-"""The space bank and the space bank transformer, as domain code (KEYKOS.md §4).
+"""The space bank and the space bank transformer, as domain code (docs/primer.md#primer-space-bank).
 
 Every bank is a domain running ``spacebank`` that holds the closely held
 node-range and page-range keys. Buying returns the *only* key to a fresh object;
