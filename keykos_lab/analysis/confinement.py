@@ -1,14 +1,14 @@
 """Confinement verdicts: can a domain, or a factory's yield, tell anyone but whom it may?
 
 Lampson's question, answered over overt channels (docs/primer.md#primer-confinement,
-docs/analyses.md#analyses-rules): a subject is confined when no flow path leads
-from it to a freely acting domain outside ``allowed`` — the subject itself,
-what it creates, and whom it may talk to. For a factory, :func:`confinement` builds the yield the factory
-would make for a fresh requestor (holding only its own bank and meter) and
-reads the factory's components the way the factory's own checks do, so its
-``holes`` are the ones ``Compare`` counts; ``confined`` is true exactly when
-there are no holes and no leaks. The console's domain tool is left out: with it
-the experimenter could read and change anything, and KeyKOS keeps it closely held.
+docs/analyses.md#analyses-rules): a subject is confined when no flow path leads from it
+to a freely acting domain outside ``allowed`` — the subject itself, what it creates, and
+whom it may talk to. For a factory, :func:`confinement` builds the yield the factory
+would make for a fresh requestor (holding only its own bank and meter) and reads the
+factory's components the way the factory's own checks do, so its ``holes`` are the ones
+``Compare`` counts; ``confined`` is true exactly when there are no holes and no leaks.
+The console's domain tool is left out: with it the experimenter could read and change
+anything, and KeyKOS keeps it closely held.
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel(); con = k.console

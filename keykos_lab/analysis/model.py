@@ -1,13 +1,13 @@
 """How the analyses read a capability graph: subjects, containers and system programs.
 
-The rules (docs/analyses.md#analyses-rules) treat every domain as acting as freely as its
-keys allow — except the system programs, whose code is part of the trusted
-base and whose behaviour is known (docs/primer.md#primer-space-bank,
-docs/primer.md#primer-factories): a space bank only sells fresh objects, a DC builds fresh domains and recognises its own, a factory's
-requestor's key yields a fresh yield, a KID or the SBT hands out no key. Each
-is modelled by what it gives the holder of a key to it; what they do for one
-client stays summarised in one *summary vertex* per creator (``("new", v)``)
-or per factory and requestor (``("yield", factory, requestor)``).
+The rules (docs/analyses.md#analyses-rules) treat every domain as acting as freely as
+its keys allow — except the system programs, whose code is part of the trusted base and
+whose behaviour is known (docs/primer.md#primer-space-bank,
+docs/primer.md#primer-factories): a space bank only sells fresh objects, a DC builds
+fresh domains and recognises its own, a factory's requestor's key yields a fresh yield,
+a KID or the SBT hands out no key. Each is modelled by what it gives the holder of a key
+to it; what they do for one client stays summarised in one *summary vertex* per creator
+(``("new", v)``) or per factory and requestor (``("yield", factory, requestor)``).
 
 >>> import keykos_lab as kl
 >>> k = kl.Kernel(); G = k.capability_graph()
