@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: lab demo test lint bench fuzz soak clean
+.PHONY: lab demo test lint typecheck docs bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,24 @@ lab: $(DEV)
 demo: $(DEV)
 	$(BIN)/python -m keykos_lab.demo
 
-test: $(DEV)
-	$(BIN)/ruff check keykos_lab tests bench notebooks
-	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
+test: lint typecheck
 	$(BIN)/python -m pytest
 
+# ruff (rules in pyproject.toml, the kernel's magic-number rule included), the formatter's
+# check, and notebooks committed without outputs.
 lint: $(DEV)
-	$(BIN)/ruff check keykos_lab tests bench notebooks
+	$(BIN)/ruff check keykos_lab tests bench notebooks docs/conf.py
+	$(BIN)/ruff format --check keykos_lab tests bench docs/conf.py
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
+
+# mypy on the typed layers (files and settings in pyproject.toml).
+typecheck: $(DEV)
+	$(BIN)/mypy
+
+# The docs site with every notebook executed, warnings as errors; docs/_build/html/index.html.
+# (The test suite builds it without executing the notebooks: tests/house/test_docs.py.)
+docs: $(DEV)
+	KEYKOS_LAB_DOCS_EXECUTE=1 $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py
@@ -49,4 +60,4 @@ soak: $(DEV)
 	$(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis docs/_build docs/notebooks

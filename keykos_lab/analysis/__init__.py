@@ -31,9 +31,12 @@ from keykos_lab.analysis.convert import (
 )
 from keykos_lab.analysis.flow import can_flow, flow_graph, flows
 from keykos_lab.analysis.generate import random_csr, random_system
+from keykos_lab.analysis.referee import Soundness, explore, soundness
 from keykos_lab.views.schema import diminish, is_sensory, sensory
 
-__all__ = ["CapabilityCSR", "Closure", "Verdict", "authority", "can_flow", "confinement",
-           "diminish", "flow_graph", "flows", "from_csr", "is_sensory", "origin",
-           "random_csr", "random_system", "read_node_link", "rights_of", "sensory", "takegrant",
-           "to_csr", "to_pandas_edgelist", "write_graphml", "write_node_link"]
+__all__ = [
+    "authority", "can_flow", "CapabilityCSR", "Closure", "confinement", "diminish", "explore",
+    "flow_graph", "flows", "from_csr", "is_sensory", "origin", "random_csr", "random_system",
+    "read_node_link", "rights_of", "sensory", "Soundness", "soundness", "takegrant", "to_csr",
+    "to_pandas_edgelist", "Verdict", "write_graphml", "write_node_link",
+]

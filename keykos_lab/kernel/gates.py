@@ -1,4 +1,4 @@
-"""Gates: messages through start and resume keys (docs/primer.md#gates).
+"""Gates: messages through start and resume keys (docs/primer.md#primer-gates).
 
 A CALL makes a resume key to the caller and leaves it waiting; a start key to a
 busy domain stalls the invoker on that domain's queue; a resume key is one-shot

@@ -1,4 +1,4 @@
-"""Invocation: one op of a program, checked, charged and carried out (docs/primer.md#invocation).
+"""Invocation: one op of a program, checked, charged and carried out (docs/primer.md#primer-jumps).
 
 A jump (CALL, RETURN, FORK) names a key the domain holds, an order code, up to
 three keys (four for RETURN and FORK) and a string of at most 4096 bytes.

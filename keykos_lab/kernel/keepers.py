@@ -1,4 +1,5 @@
-"""Keepers: traps, and the calls the kernel makes on a domain's behalf (docs/primer.md#keepers).
+"""Keepers: traps, and the calls the kernel makes on a domain's behalf
+(docs/primer.md#primer-keepers).
 
 A trap sets the domain's trap code and calls its domain keeper with a fault
 key; a system call (``dom.trap``) is a trap with an SVC code. The call is an

@@ -1,4 +1,5 @@
-"""Memory: a program's reads and writes through its address segment (docs/primer.md#segments).
+"""Memory: a program's reads and writes through its address segment
+(docs/primer.md#primer-segments).
 
 An address is translated through the segment tree in the domain's address slot
 (``segments.translate``); a fault calls the segment keeper named by the

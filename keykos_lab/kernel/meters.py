@@ -1,4 +1,4 @@
-"""Meters: a domain's CPU, borrowed from its meter chain (docs/primer.md#meters).
+"""Meters: a domain's CPU, borrowed from its meter chain (docs/primer.md#primer-meters).
 
 Every invocation costs ticks (D4: one, plus one per KiB of string), charged up
 the chain of meters from the domain's meter slot to the prime meter, at most 20

@@ -1,7 +1,7 @@
 """The kernel's state, and the small operations every other part uses.
 
 :class:`KernelState` holds what the nanokernel knows: the object store (pages
-and nodes, docs/primer.md#objects), the per-domain kernel state
+and nodes, docs/primer.md#primer-objects), the per-domain kernel state
 (``domains.DomainState``), the run queue, the event log and the logical clock.
 The other parts of the kernel each add one idea to it, lowest first:
 

@@ -174,7 +174,7 @@ def _primordial_domain(k: _Kernel, meter_key: Key, memory: Key, label: str):
 #: ``keykos_lab.Kernel`` (the booted kernel with its pandas and networkx views),
 #: and ``import keykos_lab`` imports the views; until then it is the bare kernel.
 #: Recipes here need a fresh system without importing the layer above them
-#: (docs/decisions/0012-layers.md).
+#: (docs/decisions/0012-layering.md).
 system_class: type[_Kernel] = _Kernel
 
 

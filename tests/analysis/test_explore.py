@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import keykos_lab as kl
 from keykos_lab import oc, scenarios
-from keykos_lab.analysis.explore import explore, soundness
+from keykos_lab.analysis import explore, soundness
 from keykos_lab.analysis.model import behaviour
 from keykos_lab.kernel.keys import DK0, Key
 
