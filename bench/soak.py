@@ -7,7 +7,7 @@ kernel's primitives as boot makes the primordial domains; their start keys in a
 16-ary tree of directory nodes), then lets a ``soak-client`` domain walk the tree
 again and again — a node-key Fetch for every slot, a CALL to every server, the
 server's RETURN — until ``--invocations`` invocations were logged. The event log
-spills to Parquet (``keykos_lab.spill``) in a temporary folder. Between walks of a
+spills to Parquet (``keykos_lab.views.spill``) in a temporary folder. Between walks of a
 subtree it samples the resident set size (``/proc/self/statm``) and prints: time,
 invocations per second, peak RSS, the RSS slope once warm (MiB per million
 invocations, least squares over the samples after the first full pass), chunks
@@ -35,7 +35,7 @@ from keykos_lab.kernel.domains import KEYS_NODE, METER, REGS_NODE
 from keykos_lab.kernel.eventlog import EV_INVOKE
 from keykos_lab.kernel.keys import NODE, PAGE, RO, START, Key
 from keykos_lab.kernel.process import image_bytes
-from keykos_lab.spill import spill_events
+from keykos_lab.views.spill import spill_events
 
 oc = kl.oc
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")

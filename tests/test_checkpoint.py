@@ -185,7 +185,8 @@ def _expect(tmp_path, blob: bytes, match: str):
 
 def test_newer_and_unknown_versions(tmp_path, saved):
     header, body = _split(saved)
-    _expect(tmp_path, _join(dict(header, version=2), body), r"version 2 was written by a newer")
+    _expect(tmp_path, _join(dict(header, version=ckpt.VERSION + 1), body),
+            rf"version {ckpt.VERSION + 1} was written by a newer")
     _expect(tmp_path, _join(dict(header, version="1"), body), r"unknown checkpoint format ver")
     _expect(tmp_path, _join(dict(header, format="other"), body), r"not a keykos_lab checkpoint")
 

@@ -56,6 +56,7 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
+from keykos_lab.kernel.ops import parse
 from keykos_lab.kernel.process import (
     CALL_KEYS,
     EMPTY,
@@ -70,7 +71,6 @@ from keykos_lab.kernel.process import (
 )
 from keykos_lab.kernel.segments import Fault, translate
 from keykos_lab.kernel.state import (
-    JUMPS,
     PLAIN_REPLIES,
     all_held,
     new_tuple,
@@ -78,6 +78,7 @@ from keykos_lab.kernel.state import (
 )
 
 _JUMP_FIELDS = 5          # a jump op: (code, key, order, keys, string)
+_KEY_FIELDS = 4           # (type, object, databyte, alloc); ops.is_key, inline
 QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
 _pack = ROW.pack_into
 _ROW_SIZE = ROW.size
@@ -205,7 +206,7 @@ class Kernel(Invocation):
             # does not cover, goes the general way below (_jump, _execute).
             if type(op) is tuple and len(op) == _JUMP_FIELDS:
                 code, key, order, keys, data = op
-                if key is not checked and type(key) is Key:  # (_is_key, inline)
+                if key is not checked and type(key) is Key and len(key) == _KEY_FIELDS:
                     checked = None  # until this key passes
                     t, o, db, a = key
                     if type(t) is int and type(o) is int and type(db) is int \
@@ -258,10 +259,8 @@ class Kernel(Invocation):
                         value = gate(self, ds, code, key, order, keys, data, op)
                         if value is BLOCKED:
                             return budget
-            if type(op) is tuple and op and op[0] in JUMPS:
-                value = self._jump(ds, op)
-            else:
-                value = self._execute(ds, op)
+            # The general path: the yield parsed once into an op the kernel owns.
+            value = self._execute(ds, parse(op))
             if value is BLOCKED:
                 return budget
             held = ds.held
@@ -292,9 +291,7 @@ class Kernel(Invocation):
                 f"program {name!r} is not registered"
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
-        dom = ds.dom
-        if dom is None:
-            dom = ds.dom = Dom(self, ds)
+        dom = Dom(self, ds)  # one per activation: a dom kept past its handler is dead
         ds.program = name
         ds.held = msg.keys  # hold() makes it a set when the handler gets more
         try:
@@ -306,7 +303,7 @@ class Kernel(Invocation):
             ds.error = f"program {name!r} is not a generator function"
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
-        ds.proc = proc
+        dom._proc = ds.proc = proc
         return True
 
     def program_image(self, root: int) -> str | None:

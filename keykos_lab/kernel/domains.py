@@ -20,7 +20,6 @@ from typing import Any
 from keykos_lab.kernel.eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
 from keykos_lab.kernel.keys import Key
 from keykos_lab.kernel.objects import Node
-from keykos_lab.kernel.process import Dom
 
 #: What carrying out an op answers when its domain does not carry on now (it
 #: waits, stalls, traps or ends): the scheduler does not resume it.
@@ -50,14 +49,13 @@ Handler = Generator[Any, Any, Any]
 class DomainState:
     """Per-domain kernel state; the domain itself lives in its nodes."""
 
-    __slots__ = ("root", "state", "proc", "dom", "next", "on_resume", "stall",
+    __slots__ = ("root", "state", "proc", "next", "on_resume", "stall",
                  "resume_alloc", "held", "cpu", "chain", "chain_epoch", "image",
                  "stalled_on", "woken_by", "parked", "program", "error")
 
     root: int
     state: int                              # AVAILABLE, RUNNING or WAITING
     proc: Handler | None
-    dom: Dom | None
     next: Action | None
     on_resume: Action | None
     stall: deque[tuple[DomainState, Any]]
@@ -77,7 +75,6 @@ class DomainState:
         self.root = root
         self.state = AVAILABLE
         self.proc = None            # the running handler (a generator) or None
-        self.dom = None             # the program's Dom view, made on first use
         self.next = None            # action tuple for the scheduler
         self.on_resume = None       # action tuple for a restart or fault resume
         self.stall = deque()        # (invoker state, op) waiting for availability
@@ -113,3 +110,36 @@ def hold(ds: DomainState, keys: Iterable[Key]) -> set[Key]:
         held = ds.held = set(held)
     held.update(keys)
     return held
+
+
+def close_handler(proc: Handler) -> str | None:
+    """End a handler the kernel is done with; what went wrong in its clean-up, if anything.
+
+    The program's ``finally`` blocks run here. If one raises, or the handler ignores
+    ``GeneratorExit`` by yielding again, the handler is ended all the same: a program's
+    clean-up never escapes into kernel code. (One that loops for ever is stopped by the
+    watchdog while the console waits: ``kernel/watchdog.py``.)
+
+    >>> def stubborn():
+    ...     while True:
+    ...         try:
+    ...             yield
+    ...         except GeneratorExit:
+    ...             pass
+    >>> g = stubborn(); next(g)
+    >>> close_handler(g)
+    'RuntimeError in its clean-up: generator ignored GeneratorExit'
+    """
+    try:
+        proc.close()
+    except Exception as exc:  # the program's failure, contained; KeyboardInterrupt goes on
+        if getattr(proc, "gi_frame", None) is not None:
+            # It refused to end (it yielded again): keep it, so that the garbage collector
+            # never runs its clean-up again at some moment in the middle of kernel code.
+            UNCLOSABLE.append(proc)
+        return f"{type(exc).__name__} in its clean-up: {exc}"[:200]
+    return None
+
+
+#: Handlers that would not end when closed, kept alive for the rest of the process.
+UNCLOSABLE: list[Handler] = []

@@ -21,6 +21,7 @@ from keykos_lab.kernel.domains import (
     WAITING,
     Action,
     DomainState,
+    close_handler,
     hold,
 )
 from keykos_lab.kernel.eventlog import (
@@ -116,7 +117,7 @@ class Gates(Meters):
             self._trap(ds, Trap.SELFCALL, C_SELFCALL, (A_START, EMPTY))
             if ds.proc is not None:
                 proc, ds.proc = ds.proc, None
-                proc.close()
+                close_handler(proc)
             return BLOCKED
         tgt.stall.append((ds, op))
         ds.stalled_on = tgt

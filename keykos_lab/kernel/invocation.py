@@ -18,10 +18,11 @@ from keykos_lab.kernel.domains import (
     BLOCKED,
     RUNNING,
     DomainState,
+    close_handler,
     hold,
 )
+from keykos_lab.kernel.errors import KernelError
 from keykos_lab.kernel.eventlog import (
-    C_BADJUMP,
     C_BADKEY,
     C_NONE,
     EV_INVOKE,
@@ -46,87 +47,67 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.memory import Memory
 from keykos_lab.kernel.oc import RC, Trap
+from keykos_lab.kernel.ops import BadOp, Jump, KeeperCall, MemoryOp, Svc, describe, parse
 from keykos_lab.kernel.process import (
     EMPTY,
     KEYS_PER_MESSAGE,
-    MAX_ORDER,
-    MAX_STRING,
     NO_KEYS,
-    OP_READ,
-    OP_TRAP,
-    OP_WRITE,
     Message,
 )
 from keykos_lab.kernel.segments import NO_SLOT, decode_format
-from keykos_lab.kernel.state import (
-    JUMPS,
-    OP_IMPLICIT,
-    is_key,
-    new_tuple,
-)
+from keykos_lab.kernel.state import JUMPS, new_tuple
 
 
 class Invocation(Memory):
     """Invocation."""
 
-    def _execute(self, ds: DomainState, op):
-        """Carry out one op of domain ``ds``; the value to resume it with, or BLOCKED."""
-        try:
-            code = op[0]
-        except (TypeError, IndexError, KeyError):
-            return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
-        if code in JUMPS:
+    def _execute(self, ds: DomainState, op: object) -> object:
+        """Carry out an op the kernel owns — parsed from a program's yield (``ops.parse``),
+        kept for a retry, or a keeper call the kernel made — for domain ``ds``; the value
+        to resume it with, or BLOCKED. A fast path keeps its op as the checked, immutable
+        tuple it was yielded as; it is parsed here like any other."""
+        if type(op) is tuple:
+            op = parse(op)
+        if type(op) is Jump:
             return self._jump(ds, op)
-        if code == OP_READ or code == OP_WRITE:
+        if type(op) is MemoryOp:
             return self._memory(ds, op)
-        if code == OP_TRAP:
+        if type(op) is Svc:
             return self._svc(ds, op)
-        if code == OP_IMPLICIT:
+        if type(op) is KeeperCall:
             return self._implicit(ds, op)
-        return self._bad(ds, C_BADJUMP, f"yielded {op!r}, not an invocation")
+        if type(op) is BadOp:
+            return self._bad(ds, op.cause, op.why)
+        raise KernelError(f"domain #{ds.root}: the kernel kept {describe(op)} as an op")
 
-    def _bad(self, ds: DomainState, cause: int, why: str):
+    def _bad(self, ds: DomainState, cause: int, why: str) -> object:
         ds.error = why
         self._trap(ds, Trap.BADKEY if cause == C_BADKEY else Trap.BADJUMP, cause,
                    (A_START, EMPTY))
         if ds.proc is not None:
             proc, ds.proc = ds.proc, None
-            proc.close()
+            close_handler(proc)
             ds.held = ()
         return BLOCKED
 
-    def _jump(self, ds: DomainState, op):
-        try:
-            code, key, order, keys, data = op
-        except (TypeError, ValueError):
-            return self._bad(ds, C_BADJUMP, f"malformed invocation {op!r}")
-        jump = JUMPS[code]
-        if type(data) is not bytes:
-            if not isinstance(data, (bytearray, memoryview)):
-                why = f"a message string is bytes, not {type(data).__name__}"
-                return self._bad(ds, C_BADJUMP, why)
-            data = bytes(data)
-        if len(data) > MAX_STRING:
-            return self._bad(ds, C_BADJUMP, f"string of {len(data)} bytes exceeds {MAX_STRING}")
-        if type(order) is not int or not 0 <= order <= MAX_ORDER:
-            return self._bad(ds, C_BADJUMP, f"order code {order!r} is not a 32-bit unsigned int")
-        nk = len(keys)
-        if nk > (3 if jump == J_CALL else 4):
-            return self._bad(ds, C_BADJUMP, f"{nk} keys passed; CALL takes 3, RETURN and FORK 4")
+    def _jump(self, ds: DomainState, op: Jump) -> object:
+        """A parsed jump: every key named must be one the domain holds."""
+        code, key, order, keys, data = op
         held = ds.held
-        if not is_key(key) or (key not in held and not self._holds(ds, key)):
+        if key not in held and not self._holds(ds, key):
             return self._bad(ds, C_BADKEY, f"invoked {key!r}, which it does not hold")
         for k in keys:
-            if not is_key(k) or (k not in held and not self._holds(ds, k)):
+            if k not in held and not self._holds(ds, k):
                 return self._bad(ds, C_BADKEY, f"passed {k!r}, which it does not hold")
+        nk = len(keys)
         if nk < KEYS_PER_MESSAGE:
-            keys = tuple(keys) + NO_KEYS[nk:]
+            keys = keys + NO_KEYS[nk:]
         cost = 1 + (len(data) >> 10)
         if ds.cpu < cost and not self._borrow(ds, cost, op):
             return BLOCKED
         ds.cpu -= cost
         self.tick += cost
-        return self._invoke(ds, op, jump, key, order, keys, data)
+        return self._invoke(ds, op, JUMPS[code], key, order, keys, data)
 
     def _invoke(self, ds: DomainState, op, jump, key: Key, order: int, keys, data: bytes):
         t, o, db, a = key

@@ -19,7 +19,6 @@ from keykos_lab.kernel.domains import (
     DomainState,
 )
 from keykos_lab.kernel.eventlog import (
-    C_BADJUMP,
     C_SVC,
     J_IMPLICIT,
 )
@@ -35,10 +34,8 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
-from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, MAX_SVC
-from keykos_lab.kernel.state import (
-    OP_IMPLICIT,
-)
+from keykos_lab.kernel.ops import KeeperCall, Svc
+from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING
 
 TRAP_CODE_MASK = (1 << 48) - 1   # a trap code is a 6-byte data key
 
@@ -65,11 +62,11 @@ class Keepers(Gates):
         if keeper.type not in (START, RESUME):
             self._park(ds, f"trap ({ds.error or 'fault'}) with no keeper to call")
             return
-        op = (OP_IMPLICIT, keeper, order, (DK0, DK0, k3), data, flavour, cause)
-        self._implicit(ds, op)
+        self._implicit(ds, KeeperCall(keeper, order, (DK0, DK0, k3), data, flavour, cause))
 
-    def _implicit(self, ds: DomainState, op):
-        _, keeper, order, keys, data, flavour, cause = op
+    def _implicit(self, ds: DomainState, op: KeeperCall) -> object:
+        """Make (or retry) a call the kernel makes to a keeper for ``ds``."""
+        keeper, order, keys, data, flavour, cause = op
         keeper = self.live(keeper)
         before = ds.state
         if keeper.type == START:
@@ -84,15 +81,9 @@ class Keepers(Gates):
                    flavour, cause)
         return BLOCKED
 
-    def _svc(self, ds: DomainState, op):
-        try:
-            _, code, data = op
-            data = bytes(data)[:MAX_STRING]
-            ok = type(code) is int and 0 <= code <= MAX_SVC
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            return self._bad(ds, C_BADJUMP, f"malformed trap {op!r}")
+    def _svc(self, ds: DomainState, op: Svc) -> object:
+        """A system call: trap to the domain keeper with the SVC code (``dom.trap``)."""
+        code, data = op
         if not self._charge(ds, 1, op):
             return BLOCKED
         root = self.node(ds.root)

@@ -20,7 +20,6 @@ from keykos_lab.kernel.domains import (
     DomainState,
 )
 from keykos_lab.kernel.eventlog import (
-    C_BADJUMP,
     C_NONE,
     C_SEGFAULT,
     EV_READ,
@@ -35,9 +34,7 @@ from keykos_lab.kernel.keys import (
 from keykos_lab.kernel.objects import PAGE_SIZE
 from keykos_lab.kernel.oc import Keeper as KeeperOC
 from keykos_lab.kernel.oc import Trap
-from keykos_lab.kernel.process import (
-    OP_WRITE,
-)
+from keykos_lab.kernel.ops import MemoryOp
 from keykos_lab.kernel.segments import Fault, translate
 
 _SEGMENT_FAULT_STRING = struct.Struct(">HI")  # fault code, address
@@ -47,21 +44,9 @@ _ADDRESS_MASK = 0xFFFFFFFF  # the string carries a 32-bit address
 class Memory(Keepers):
     """Memory."""
 
-    def _memory(self, ds: DomainState, op):
-        write = op[0] == OP_WRITE
-        try:
-            _, address, arg = op
-            if write:
-                arg = bytes(arg)
-                length = len(arg)
-            else:
-                length = arg
-            ok = type(address) is int and type(length) is int and 0 <= length <= 1 << 20 \
-                and 0 <= address < 1 << 64
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            return self._bad(ds, C_BADJUMP, f"malformed memory access {op!r}")
+    def _memory(self, ds: DomainState, op: MemoryOp) -> object:
+        """Read or write ``op.length`` bytes at ``op.address`` through the address slot."""
+        write, address, length, arg = op
         if not self._charge(ds, 1 + (length >> 10), op):
             return BLOCKED
         mem = self.node(ds.root).slots[ADDRESS]

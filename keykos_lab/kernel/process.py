@@ -16,6 +16,7 @@ b'\\x7fKLP'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
@@ -55,6 +56,10 @@ def program(name: str) -> Callable[[Handler], Handler]:
         raise ValueError(f"a program name is a short non-empty string, not {name!r}")
 
     def register(fn: Handler) -> Handler:
+        if not inspect.isgeneratorfunction(fn):
+            raise TypeError(f"program {name!r} must be a generator function (a def with a "
+                            f"yield in it, resumed with each op's result), not "
+                            f"{type(fn).__name__} {getattr(fn, '__qualname__', fn)!r}")
         known = PROGRAMS.get(name)
         if known is not None and _origin(known) != _origin(fn):
             raise ValueError(f"a program called {name!r} is already registered "
@@ -127,10 +132,12 @@ class KeyRegisters:
         self._dom = dom
 
     def __getitem__(self, n: int) -> Key:
-        return self._dom._kernel._get_key_register(self._dom._state, n)
+        dom = self._dom._live()
+        return dom._kernel._get_key_register(dom._state, n)
 
     def __setitem__(self, n: int, key: Key) -> None:
-        self._dom._kernel._set_key_register(self._dom._state, n, key)
+        dom = self._dom._live()
+        dom._kernel._set_key_register(dom._state, n, key)
 
     def __len__(self) -> int:
         return 16
@@ -145,25 +152,45 @@ class Registers:
         self._dom = dom
 
     def __getitem__(self, n: int) -> int:
-        return self._dom._kernel._get_register(self._dom._state, n)
+        dom = self._dom._live()
+        return dom._kernel._get_register(dom._state, n)
 
     def __setitem__(self, n: int, value: int) -> None:
-        self._dom._kernel._set_register(self._dom._state, n, value)
+        dom = self._dom._live()
+        dom._kernel._set_register(dom._state, n, value)
 
     def __len__(self) -> int:
         return 16
 
 
+class DeadDomain(RuntimeError):
+    """A ``dom`` used outside the activation it was made for."""
+
+
 class Dom:
-    """The running program's handle on its own domain; build ops to ``yield``."""
+    """The running program's handle on its own domain; build ops to ``yield``.
 
-    __slots__ = ("_kernel", "_state", "keys", "regs")
+    A ``dom`` belongs to one activation — one handler, from the message that started it
+    to its end — and reads or writes its domain's registers only while that handler is
+    the code running: kept in a global and used by another program, or after its
+    handler has ended, it raises :class:`DeadDomain` (a program error, so a trap).
+    """
 
-    def __init__(self, kernel, state) -> None:
+    __slots__ = ("_kernel", "_state", "_proc", "keys", "regs")
+
+    def __init__(self, kernel: Any, state: Any) -> None:
         self._kernel = kernel
         self._state = state
+        self._proc: Generator[Any, Any, Any] | None = None  # set when its handler is made
         self.keys = KeyRegisters(self)
         self.regs = Registers(self)
+
+    def _live(self) -> Dom:
+        proc = self._proc
+        if proc is None or self._state.proc is not proc or not proc.gi_running:
+            raise DeadDomain(f"this dom belongs to an activation of domain #{self._state.root} "
+                             f"that is not the one running")
+        return self
 
     @property
     def id(self) -> int:

@@ -29,6 +29,7 @@ from keykos_lab.kernel.domains import (
     WAITING,
     Action,
     DomainState,
+    close_handler,
     hold,
 )
 from keykos_lab.kernel.errors import KernelError
@@ -51,6 +52,7 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.objects import SLOTS, Node, ObjectStore
+from keykos_lab.kernel.ops import describe, is_key
 from keykos_lab.kernel.process import (
     NO_KEYS,
     OP_CALL,
@@ -60,18 +62,11 @@ from keykos_lab.kernel.process import (
 )
 
 PRIME_CPU = 1 << 80        # ticks the prime meter holds
-OP_IMPLICIT = 100          # internal op: a kernel-made call to a keeper
 JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
 new_tuple = tuple.__new__  # builds a NamedTuple without its checks (hot path)
 
 
-def is_key(key) -> bool:
-    """A genuine-looking Key: the Key type with four int fields (5.0 == 5 must not pass)."""
-    return type(key) is Key and type(key[0]) is int and type(key[1]) is int \
-        and type(key[2]) is int and type(key[3]) is int
-
-
-def all_held(held, keys: tuple) -> bool:
+def all_held(held: set[Key] | tuple[Key, ...], keys: tuple[object, ...]) -> bool:
     """Every key in ``keys`` is DK(0) or a genuine key in ``held`` (``_jump``'s test,
     without its slower look into the key registers)."""
     for key in keys:
@@ -197,7 +192,7 @@ class KernelState:
     def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
         check_slot(n)
         if not is_key(key):
-            raise TypeError(f"a key register holds a Key, not {key!r}")
+            raise TypeError(f"a key register holds a Key, not {describe(key)}")
         if not self._holds(ds, key):
             raise KernelError(f"domain #{ds.root} does not hold {key!r}")
         self._keys_node(ds).slots[n] = key
@@ -240,7 +235,7 @@ class KernelState:
     def _become_available(self, ds: DomainState) -> None:
         if ds.proc is not None:
             proc, ds.proc = ds.proc, None
-            proc.close()
+            close_handler(proc)
         ds.state = AVAILABLE
         ds.held = ()
         ds.on_resume = None

@@ -40,6 +40,7 @@ import inspect
 import signal
 import threading
 
+from keykos_lab.kernel.domains import close_handler
 from keykos_lab.kernel.errors import KernelError
 
 
@@ -59,8 +60,9 @@ class Watchdog:
         self.active = bool(limit) and hasattr(signal, "setitimer") and \
             threading.current_thread() is threading.main_thread()
         self._seen: tuple | None = None
-        # The kernel's loop that resumes handlers: a handler's frame is directly above it.
-        self._run = type(kernel)._run.__code__
+        # The kernel's code that resumes handlers (its loop) or ends them (their clean-up):
+        # a handler's frame is directly above one of these.
+        self._runners = frozenset({type(kernel)._run.__code__, close_handler.__code__})
 
     def __enter__(self) -> Watchdog:
         if self.active and self.limit is not None:
@@ -75,7 +77,7 @@ class Watchdog:
             signal.signal(signal.SIGALRM, self._old_handler)
 
     def _tick(self, signum, frame) -> None:
-        running = _handler_frame(frame, self._run)
+        running = _handler_frame(frame, self._runners)
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
             self._seen = None
@@ -84,12 +86,12 @@ class Watchdog:
         self._seen = now
 
 
-def _handler_frame(frame, run):
+def _handler_frame(frame, runners):
     """The generator frame of the handler the kernel resumed, if the innermost
     frames are its own code (not the kernel's); else None."""
     below = None
     while frame is not None:
-        if frame.f_code is run:
+        if frame.f_code in runners:
             if below is not None and below.f_code.co_flags & inspect.CO_GENERATOR:
                 return below
             return None

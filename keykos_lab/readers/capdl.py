@@ -32,7 +32,7 @@ cap parameters: rights letters ``R W G P X`` (``X`` is grant, as upstream),
 it give the same vertices. The obsolete dialect (``objects`` without braces,
 ``page_directory``, ``ioport = ioport``) is rejected.
 
-Mapping (decisions; see DESIGN.md, graph schema):
+Mapping (decisions; the schema: docs/analyses.md#analyses-graph-schema):
 
 * ``tcb`` -> kind ``domain`` (a subject). Its own caps: cspace (slot 0) -> key
   type ``node``, slot kind ``key_register``; vspace (1) -> ``segment``,
@@ -72,6 +72,7 @@ import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -326,10 +327,9 @@ class _Parser:
         return names[sel[0][0]]
 
     def _decl(self, parent: str | None) -> str:
-        path = [self._ref("an object name")]
-        while self.at("/"):
-            self.next()
-            path.append(self._ref("an object name after '/'"))
+        """One declaration ``a/b[i]/c = type (params) { cover }``, covered by ``parent`` if
+        given; returns the name of the (first) object it declares."""
+        path = self._decl_path()
         eq = self.peek()
         self.expect("=", f"after object name {path[-1][0]!r}")
         tt = self.word("an object type")
@@ -337,21 +337,9 @@ class _Parser:
             raise self.err(f"unknown object type {tt.text!r}", tt)
         params = self._params() if self.at("(") else {}
         for name, sel, line in path[:-1]:
-            el = self._elem(name, sel, line)
-            if el not in self.objs:
-                self.objs[el] = _Obj(None, line)
-            if parent is not None:
-                self._cover(parent, el, line)
-            parent = el
+            parent = self._path_untyped(name, sel, line, parent)
         name, sel, line = path[-1]
-        if sel is not None and name in self.arrays:
-            names = [self._elem(name, sel, line)]
-        elif sel is not None:
-            if len(sel) != 1 or sel[0][0] is None or sel[0][0] != sel[0][1]:
-                raise FormatError(self.path, line, f"bad array size in declaration of {name!r}")
-            names = self._array(name, sel[0][0], tt.text, params, line)
-        else:
-            names = [name]
+        names = self._decl_names(name, sel, line, tt.text, params)
         for el in names:
             self._define(el, tt.text, params, line)
             if parent is not None:
@@ -359,23 +347,59 @@ class _Parser:
         if self.at("{"):
             if tt.text != "ut" or len(names) != 1:
                 raise self.err(f"only a single 'ut' can cover objects, not {tt.text!r}")
-            self.next()
-            while not self.at("}"):
-                if self.at(","):
-                    self.next()
-                    continue
-                if self.peek().kind == "eof":
-                    raise self.err(f"unexpected end of file: untyped {names[0]!r} opened "
-                                   f"at line {eq.line} is not closed")
-                j = self.i
-                ref = self._ref("an object in an untyped's cover")
-                if self.at("=") or self.at("/"):
-                    self.i = j
-                    self._decl(names[0])
-                else:
-                    self.covers.append((names[0], ref, ref[2]))
-            self.next()
+            self._cover_block(names[0], eq)
         return names[0] if names else name
+
+    def _decl_path(self) -> list[tuple]:
+        """``a/b[i]/c``: the refs of the components, the declared object last."""
+        path = [self._ref("an object name")]
+        while self.at("/"):
+            self.next()
+            path.append(self._ref("an object name after '/'"))
+        return path
+
+    def _path_untyped(self, name: str, sel: list | None, line: int, parent: str | None
+                      ) -> str:
+        """A component before the last of ``a/b/c``: an untyped (implicit until declared),
+        covered by ``parent``; it covers the next component."""
+        el = self._elem(name, sel, line)
+        if el not in self.objs:
+            self.objs[el] = _Obj(None, line)
+        if parent is not None:
+            self._cover(parent, el, line)
+        return el
+
+    def _decl_names(self, name: str, sel: list | None, line: int, type_: str, params: dict
+                    ) -> list[str]:
+        """What the declared name denotes: ``n`` itself, one element ``n[i]`` of a declared
+        array, or the elements of a new array ``n[size]``."""
+        if sel is None:
+            return [name]
+        if name in self.arrays:
+            return [self._elem(name, sel, line)]
+        if len(sel) != 1 or sel[0][0] is None or sel[0][0] != sel[0][1]:
+            raise FormatError(self.path, line, f"bad array size in declaration of {name!r}")
+        return self._array(name, sel[0][0], type_, params, line)
+
+    def _cover_block(self, ut: str, eq: _Tok) -> None:
+        """``{ decl-or-ref ... }`` after the untyped ``ut`` (the ``{`` not yet read): nested
+        declarations now, references once every object is declared (``graph``)."""
+        self.next()
+        while not self.at("}"):
+            if self.at(","):
+                self.next()
+                continue
+            if self.peek().kind == "eof":
+                raise self.err(f"unexpected end of file: untyped {ut!r} opened "
+                               f"at line {eq.line} is not closed")
+            j = self.i
+            ref = self._ref("an object in an untyped's cover")
+            if self.at("=") or self.at("/"):
+                self.i = j
+                self._decl(ut)
+            else:
+                self.covers.append((ut, ref, ref[2]))
+        self.next()
 
     def _array(self, name: str, size: int, type_: str, params: dict, line: int) -> list[str]:
         if name in self.objs:
@@ -673,6 +697,25 @@ class _Parser:
         return slots
 
     def graph(self) -> nx.MultiDiGraph:
+        """The capability graph of what ``parse`` read (mapping: the module docstring)."""
+        self._resolve_covers()
+        irq_of = self._irq_numbers()
+        filled = self._fill_all()
+        granted = self._granted(filled)
+        g = SchemaGraph()
+        for name, o in self.objs.items():
+            self._vertex(g, name, o, irq_of, name in granted)
+        for c in sorted(filled):
+            tcb = self.objs[c].type == "tcb"
+            for slot in sorted(filled[c]):
+                self._edge(g, c, slot, filled[c][slot], tcb)
+        G = g.graph
+        G.graph.update(arch=self.arch, source=self.path)
+        return G
+
+    def _resolve_covers(self) -> None:
+        """The references in untypeds' covers, now that every object is declared; an
+        untyped known only from ``a/b/c`` paths gets its type."""
         for parent, (name, sel, line), _ in self.covers:
             for child in self._select(name, sel, line):
                 if child in SPECIALS and child not in self.objs:
@@ -681,53 +724,60 @@ class _Parser:
         for o in self.objs.values():
             if o.type is None:
                 o.type = "ut"
-        irq_of = {}
+
+    def _irq_numbers(self) -> dict[str, int]:
+        """The ``irq maps`` section: IRQ object → number (implicit: the one after the last)."""
+        irq_of: dict[str, int] = {}
         nxt = 0
         for num, (name, sel, line), _ in self.irqs:
-            num = nxt if num is None else num
+            first = nxt if num is None else num
             objs = self._select(name, sel, line)
             for k, v in enumerate(objs):
-                irq_of[v] = num + k
-            nxt = num + len(objs)
+                irq_of[v] = first + k
+            nxt = first + len(objs)
+        return irq_of
+
+    def _fill_all(self) -> dict[str, dict[int, _Cap]]:
+        """Every container's slots (a special target may hold caps only if declared)."""
         for c in self.entries:
             if c in SPECIALS and c not in self.objs:
                 raise FormatError(self.path, self.entries[c][0].line,
                                   f"caps for undeclared object {c!r}")
-        filled = {c: self._fill(c) for c in self.entries}
-        granted = set()
-        for slots in filled.values():
-            for cap in slots.values():
-                if _grant(cap.rights) & set("GP"):
-                    granted.add(cap.target)
-        g = SchemaGraph()
-        for name, o in self.objs.items():
-            attrs = {"source_type": o.type}
-            for k in ("size_bits", "paddr"):
-                if k in o.params:
-                    attrs[k] = o.params[k]
-            if o.covered_by is not None:
-                attrs["covered_by"] = o.covered_by
-            if name in irq_of:
-                attrs["irq"] = irq_of[name]
-            g.vertex(name, _kind(o.type, name in granted), **attrs)
-            if o.type == "frame":
-                g.graph.nodes[name]["device"] = "paddr" in o.params or "device" in o.params
-        for c in sorted(filled):
-            tcb = self.objs[c].type == "tcb"
-            for slot in sorted(filled[c]):
-                cap = filled[c][slot]
-                if cap.target not in g.graph:
-                    g.vertex(cap.target, "misc", source_type=cap.target)
-                kt, ro, sk = self._key(cap, tcb, slot, g.graph.nodes[cap.target]["kind"])
-                extra = {k: cap.params[k] for k in ("badge", "guard", "guard_size")
-                         if k in cap.params}
-                if tcb:
-                    extra["slot_name"] = _SLOT_NAME.get(slot, str(slot))
-                g.key(c, cap.target, kt, read_only=ro, slot=slot, slot_kind=sk,
-                      capdl_rights=cap.rights, **extra)
-        G = g.graph
-        G.graph.update(arch=self.arch, source=self.path)
-        return G
+        return {c: self._fill(c) for c in self.entries}
+
+    @staticmethod
+    def _granted(filled: dict[str, dict[int, _Cap]]) -> set[str]:
+        """The objects some cap with grant or grant-reply rights designates."""
+        return {cap.target for slots in filled.values() for cap in slots.values()
+                if _grant(cap.rights) & set("GP")}
+
+    def _vertex(self, g: SchemaGraph, name: str, o: _Obj, irq_of: dict[str, int],
+                granted: bool) -> None:
+        """Object ``name``'s vertex (``granted``: some cap to it has grant rights)."""
+        assert o.type is not None                   # every object is typed by now
+        attrs: dict[str, Any] = {"source_type": o.type}
+        for k in ("size_bits", "paddr"):
+            if k in o.params:
+                attrs[k] = o.params[k]
+        if o.covered_by is not None:
+            attrs["covered_by"] = o.covered_by
+        if name in irq_of:
+            attrs["irq"] = irq_of[name]
+        g.vertex(name, _kind(o.type, granted), **attrs)
+        if o.type == "frame":
+            g.graph.nodes[name]["device"] = "paddr" in o.params or "device" in o.params
+
+    def _edge(self, g: SchemaGraph, c: str, slot: int, cap: _Cap, tcb: bool) -> None:
+        """The key in ``slot`` of container ``c`` (a special target gets its vertex)."""
+        if cap.target not in g.graph:
+            g.vertex(cap.target, "misc", source_type=cap.target)
+        kt, ro, sk = self._key(cap, tcb, slot, g.graph.nodes[cap.target]["kind"])
+        extra: dict[str, Any] = {k: cap.params[k] for k in ("badge", "guard", "guard_size")
+                                 if k in cap.params}
+        if tcb:
+            extra["slot_name"] = _SLOT_NAME.get(slot, str(slot))
+        g.key(c, cap.target, kt, read_only=ro, slot=slot, slot_kind=sk,
+              capdl_rights=cap.rights, **extra)
 
     def _key(self, cap: _Cap, tcb: bool, slot: int, kind: str) -> tuple[str, bool, str]:
         w = "W" in cap.rights

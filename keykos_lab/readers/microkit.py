@@ -1,7 +1,8 @@
 """Reading seL4 Microkit System Description Files (SDF, ``*.system``) as capability graphs.
 
-An SDF is an XML document with root ``<system>`` (format summary:
-``shared/external/sel4-microkit-sdf/PROVENANCE.md``). The reader parses it with the
+An SDF is an XML document with root ``<system>`` (format: the chapter "System Description
+File" of the seL4 Microkit manual, ``docs/manual.md`` in https://github.com/seL4/microkit;
+the project's overview: docs/analyses.md#analyses-real-systems). The reader parses it with the
 standard library's expat (streaming, every element with its line; DTDs and entity
 declarations are refused), checks that each element is one the SDF allows where it
 stands, then resolves names in a second linear pass, so that an element may name one
@@ -70,6 +71,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 from xml.parsers import expat
 
 import networkx as nx
@@ -78,6 +81,9 @@ from keykos_lab.readers.errors import FormatError
 from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_microkit", "read_microkit_text"]
+
+#: A file name as the readers take it (only ever shown in messages).
+_Path = str | os.PathLike[str]
 
 _LEAF: frozenset[str] = frozenset()
 #: Which child elements each element may have (the root is ``system``).
@@ -138,7 +144,7 @@ def read_microkit(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
             parser.ParseFile(f)
         except expat.ExpatError as e:
             raise FormatError(path, e.lineno, f"XML: {expat.errors.messages[e.code]}") from None
-    return _build(path, _root(path, stack))
+    return _Builder(path, _root(path, stack)).build()
 
 
 def read_microkit_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
@@ -165,12 +171,12 @@ def read_microkit_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
     except UnicodeEncodeError as e:          # lone surrogates: text that is not Unicode
         line = text.count("\n", 0, e.start) + 1
         raise FormatError(name, line, f"not valid Unicode text ({e.reason})") from None
-    return _build(name, _root(name, stack))
+    return _Builder(name, _root(name, stack)).build()
 
 
 # --- parsing -------------------------------------------------------------------------------
 
-def _parser(path) -> tuple[expat.XMLParserType, list[_Elem]]:
+def _parser(path: _Path) -> tuple[expat.XMLParserType, list[_Elem]]:
     """An expat parser that builds ``_Elem``s; the stack's bottom is a sentinel."""
     parser = expat.ParserCreate()
     top = _Elem("#document", {}, 0)
@@ -194,7 +200,7 @@ def _parser(path) -> tuple[expat.XMLParserType, list[_Elem]]:
     def end(tag: str) -> None:
         stack.pop()
 
-    def no_dtd(*args) -> None:
+    def no_dtd(*args: object) -> None:
         raise FormatError(path, parser.CurrentLineNumber, "DTDs and entities are not allowed")
 
     parser.StartElementHandler = start
@@ -204,13 +210,13 @@ def _parser(path) -> tuple[expat.XMLParserType, list[_Elem]]:
     return parser, stack
 
 
-def _root(path, stack: list[_Elem]) -> _Elem:
+def _root(path: _Path, stack: list[_Elem]) -> _Elem:
     if len(stack) != 1 or not stack[0].children:
         raise FormatError(path, None, "no <system> element")
     return stack[0].children[0]
 
 
-def _number(path, e: _Elem, attr: str) -> int:
+def _number(path: _Path, e: _Elem, attr: str) -> int:
     s = e.attrs[attr].strip()
     if not _NUMBER.fullmatch(s):
         raise FormatError(path, e.line, f"<{e.tag}> {attr}={s!r} is not a number")
@@ -218,7 +224,7 @@ def _number(path, e: _Elem, attr: str) -> int:
     return int(s[2:], 16) if s[:2] in ("0x", "0X") else int(s)
 
 
-def _bool(path, e: _Elem, attr: str, default: bool) -> bool:
+def _bool(path: _Path, e: _Elem, attr: str, default: bool) -> bool:
     s = e.attrs.get(attr)
     if s is None:
         return default
@@ -229,169 +235,240 @@ def _bool(path, e: _Elem, attr: str, default: bool) -> bool:
 
 # --- building ------------------------------------------------------------------------------
 
-def _build(path, system: _Elem) -> nx.MultiDiGraph:
-    g = SchemaGraph()
-    taken: dict[str, int] = {}          # vertex ids of PDs/VMs and regions → line
+#: A ``<protection_domain>`` or ``<virtual_machine>`` and the PD element it sits in.
+_Placed = tuple[_Elem, _Elem | None]
+#: A channel ``<end>``: the element, its PD's name, its channel id.
+_End = tuple[_Elem, str, int]
 
-    def new_vertex(vid: str, e: _Elem, what: str) -> None:
-        if vid in taken:
-            raise FormatError(path, e.line, f"duplicate {what} {vid!r} (first on line "
-                              f"{taken[vid]})")
-        taken[vid] = e.line
 
-    # Pass 1: every PD and VM (any depth) and every region, so references may point forward.
-    pds: list[tuple[_Elem, _Elem | None]] = []          # (element, parent PD element)
-    todo = [(c, None) for c in system.children if c.tag == "protection_domain"]
-    while todo:
-        e, parent = todo.pop()
-        pds.append((e, parent))
-        todo.extend((c, e) for c in e.children if c.tag in ("protection_domain",
-                                                             "virtual_machine"))
-    pds.sort(key=lambda p: p[0].line)
-    pd_names: dict[str, _Elem] = {}
-    for e, _ in pds:
-        new_vertex(e.attrs["name"], e, "protection domain or virtual machine name")
-        pd_names[e.attrs["name"]] = e
-    regions: set[str] = set()
-    for e in system.children:
-        if e.tag == "memory_region":
-            attrs: dict[str, object] = {"device": "phys_addr" in e.attrs}
-            for a in ("size", "page_size", "phys_addr"):
-                if a in e.attrs:
-                    attrs[a] = _number(path, e, a)
-            if "size" not in e.attrs and not ("prefill_path" in e.attrs
-                                              or "prefill_bootinfo" in e.attrs):
-                raise FormatError(path, e.line, "<memory_region> needs the attribute 'size'")
-            vid = "mr:" + e.attrs["name"]
-            new_vertex(vid, e, "memory region")
-            g.vertex(vid, "page", e.attrs["name"], **attrs)
-            regions.add(e.attrs["name"])
+class _Builder:
+    """Builds one SDF's capability graph: a method per element kind (mapping: the module
+    docstring). ``build`` calls them in a fixed order, which also fixes the error a file with
+    several faults reports.
 
-    def region(e: _Elem, attr: str = "mr") -> str:
+    ``g`` is the graph being built; ``taken`` maps the vertex ids of PDs, VMs and regions to
+    the line declaring them, ``pd_names`` a PD or VM name to its element, ``regions`` holds
+    the declared region names and ``channel_ids`` maps (PD, channel id) to its end's line.
+    """
+
+    def __init__(self, path: _Path, system: _Elem) -> None:
+        self.path, self.system = path, system
+        self.g = SchemaGraph()
+        self.taken: dict[str, int] = {}
+        self.pd_names: dict[str, _Elem] = {}
+        self.regions: set[str] = set()
+        self.channel_ids: dict[tuple[str, int], int] = {}
+        #: What a PD or VM may hold, by child element; other children convey no authority.
+        self.held: dict[str, Callable[[str, _Elem], None]] = {
+            "map": self.map, "irq": self.irq, "setvar": self.setvar, "ioport": self.ioport,
+            "cspace": self.cspace}
+
+    def build(self) -> nx.MultiDiGraph:
+        # Pass 1: every PD and VM (any depth) and every region, so references may point
+        # forward.
+        pds = self.pds_and_vms()
+        for e, _ in pds:
+            self.new_vertex(e.attrs["name"], e, "protection domain or virtual machine name")
+            self.pd_names[e.attrs["name"]] = e
+        for e in self.top("memory_region"):
+            self.memory_region(e)
+        # Pass 2: the vertices of PDs and VMs, then what each holds.
+        for e, _ in pds:
+            if e.tag == "virtual_machine":
+                self.virtual_machine(e)
+            else:
+                self.protection_domain(e)
+        for e, parent in pds:
+            self.holdings(e, parent)
+        for ch in self.top("channel"):
+            self.channel(ch)
+        for sp in self.top("io_address_space"):        # IOMMU address spaces (x86 DMA)
+            self.io_address_space(sp)
+        return self.g.graph
+
+    # ---- names and vertices
+    def top(self, tag: str) -> Iterator[_Elem]:
+        """The children of ``<system>`` with this tag, in file order."""
+        return (e for e in self.system.children if e.tag == tag)
+
+    def pds_and_vms(self) -> list[_Placed]:
+        """Every PD and VM at any depth, with the PD it sits in, sorted by line (elements
+        on one line keep the order of this depth-first walk, which visits the last first)."""
+        pds: list[_Placed] = []
+        todo: list[_Placed] = [(c, None) for c in self.top("protection_domain")]
+        while todo:
+            e, parent = todo.pop()
+            pds.append((e, parent))
+            todo.extend((c, e) for c in e.children if c.tag in ("protection_domain",
+                                                                 "virtual_machine"))
+        pds.sort(key=lambda p: p[0].line)
+        return pds
+
+    def new_vertex(self, vid: str, e: _Elem, what: str) -> None:
+        if vid in self.taken:
+            raise FormatError(self.path, e.line, f"duplicate {what} {vid!r} (first on line "
+                              f"{self.taken[vid]})")
+        self.taken[vid] = e.line
+
+    def misc_vertex(self, vid: str, e: _Elem, **attrs: Any) -> None:
+        if vid in self.pd_names:
+            raise FormatError(self.path, e.line, f"vertex {vid!r} clashes with a PD name")
+        if vid not in self.g.graph:
+            self.g.vertex(vid, "misc", **attrs)
+
+    def region_ref(self, e: _Elem, attr: str = "mr") -> str:
+        """The vertex of the region ``e``'s ``attr`` names, which must be declared."""
         name = e.attrs[attr]
-        if name not in regions:
-            raise FormatError(path, e.line, f"<{e.tag}> names no declared memory region "
+        if name not in self.regions:
+            raise FormatError(self.path, e.line, f"<{e.tag}> names no declared memory region "
                               f"{name!r}")
         return "mr:" + name
 
-    def pd_ref(e: _Elem, attr: str = "pd") -> str:
+    def pd_ref(self, e: _Elem, attr: str = "pd") -> str:
+        """The PD ``e``'s ``attr`` names, which must be a PD (not a VM)."""
         name = e.attrs[attr]
-        if name not in pd_names or pd_names[name].tag != "protection_domain":
-            raise FormatError(path, e.line, f"<{e.tag}> names no protection domain {name!r}")
+        if name not in self.pd_names or self.pd_names[name].tag != "protection_domain":
+            raise FormatError(self.path, e.line, f"<{e.tag}> names no protection domain "
+                              f"{name!r}")
         return name
 
-    def misc_vertex(vid: str, e: _Elem, **attrs) -> None:
-        if vid in pd_names:
-            raise FormatError(path, e.line, f"vertex {vid!r} clashes with a PD name")
-        if vid not in g.graph:
-            g.vertex(vid, "misc", **attrs)
+    # ---- elements that make vertices
+    def memory_region(self, e: _Elem) -> None:
+        attrs: dict[str, Any] = {"device": "phys_addr" in e.attrs}
+        for a in ("size", "page_size", "phys_addr"):
+            if a in e.attrs:
+                attrs[a] = _number(self.path, e, a)
+        if "size" not in e.attrs and not ("prefill_path" in e.attrs
+                                          or "prefill_bootinfo" in e.attrs):
+            raise FormatError(self.path, e.line, "<memory_region> needs the attribute 'size'")
+        vid = "mr:" + e.attrs["name"]
+        self.new_vertex(vid, e, "memory region")
+        self.g.vertex(vid, "page", e.attrs["name"], **attrs)
+        self.regions.add(e.attrs["name"])
 
-    def add_map(holder: str, m: _Elem) -> None:
-        perms = m.attrs.get("perms", "rw")
-        if not perms or set(perms) - set("rwx") or len(set(perms)) != len(perms):
-            raise FormatError(path, m.line, f"<map> perms={perms!r} is not made of r, w, x")
-        g.key(holder, region(m), "page", read_only="w" not in perms, slot_kind="address",
-              vaddr=_number(path, m, "vaddr"), perms=perms,
-              cached=_bool(path, m, "cached", True))
-
-    # Pass 2: the vertices of PDs and VMs, then what each holds.
-    for e, _parent in pds:
+    def virtual_machine(self, e: _Elem) -> None:
         name = e.attrs["name"]
-        if e.tag == "virtual_machine":
-            g.vertex(name, "domain", name, vm=True,
-                     vcpus=sum(c.tag == "vcpu" for c in e.children))
-            for c in e.children:
-                if c.tag == "vcpu":
-                    _number(path, c, "id")
-            continue
-        attrs = {}
+        self.g.vertex(name, "domain", name, vm=True,
+                      vcpus=sum(c.tag == "vcpu" for c in e.children))
+        for c in e.children:
+            if c.tag == "vcpu":
+                _number(self.path, c, "id")
+
+    def protection_domain(self, e: _Elem) -> None:
+        attrs: dict[str, Any] = {}
         for a in ("priority", "budget", "period", "stack_size", "cpu"):
             if a in e.attrs:
-                attrs[a] = _number(path, e, a)
+                attrs[a] = _number(self.path, e, a)
         for a in ("passive", "pp"):
             if a in e.attrs:
-                attrs[a] = _bool(path, e, a, False)
+                attrs[a] = _bool(self.path, e, a, False)
         if "domain" in e.attrs:
             attrs["sched_domain"] = e.attrs["domain"]
         if "id" in e.attrs:
-            attrs["child_id"] = _number(path, e, "id")
+            attrs["child_id"] = _number(self.path, e, "id")
         images = [c for c in e.children if c.tag == "program_image"]
         if len(images) > 1:
-            raise FormatError(path, images[1].line, "a second <program_image>")
+            raise FormatError(self.path, images[1].line, "a second <program_image>")
         if images:
             attrs["image"] = images[0].attrs["path"]
-        g.vertex(name, "domain", name, **attrs)
-    for e, parent in pds:
+        self.g.vertex(e.attrs["name"], "domain", e.attrs["name"], **attrs)
+
+    # ---- what a PD or VM holds
+    def holdings(self, e: _Elem, parent: _Elem | None) -> None:
+        """The keys of PD or VM ``e``: its parent's key to it, then its children's."""
         name = e.attrs["name"]
         if parent is not None:
-            slot = _number(path, e, "id") if "id" in e.attrs else -1
-            g.key(parent.attrs["name"], name, "domain", slot=slot,
-                  child=e.tag == "protection_domain")
+            self.nested(parent, e)
         for c in e.children:
-            if c.tag == "map":
-                add_map(name, c)
-            elif c.tag == "irq":
-                if "irq" not in c.attrs:
-                    raise FormatError(path, c.line, "<irq> needs the attribute 'irq' "
-                                      "(x86 pin/vector IRQs are not supported)")
-                n = _number(path, c, "irq")
-                misc_vertex(f"irq:{n}", c, irq=n)
-                extra = {"trigger": c.attrs["trigger"]} if "trigger" in c.attrs else {}
-                g.key(name, f"irq:{n}", "misc", slot=_number(path, c, "id"), **extra)
-            elif c.tag == "setvar":
-                if "region_paddr" in c.attrs:
-                    region(c, "region_paddr")
-            elif c.tag == "ioport":
-                addr = _number(path, c, "addr")
-                size = _number(path, c, "size") if "size" in c.attrs else 1
-                misc_vertex(f"ioport:{addr:#x}", c, addr=addr, size=size)
-                g.key(name, f"ioport:{addr:#x}", "misc", slot=_number(path, c, "id"))
-            elif c.tag == "cspace":
-                for cap in c.children:
-                    key_type, what = _CAPS[cap.tag]
-                    g.key(name, pd_ref(cap), key_type, slot=_number(path, cap, "slot"),
-                          slot_kind="slot", cap=what)
+            handle = self.held.get(c.tag)
+            if handle is not None:
+                handle(name, c)
 
-    # Channels.
-    used_ids: dict[tuple[str, int], int] = {}
-    for ch in system.children:
-        if ch.tag != "channel":
-            continue
+    def nested(self, parent: _Elem, e: _Elem) -> None:
+        """A PD or VM inside PD ``parent``: the parent controls it."""
+        slot = _number(self.path, e, "id") if "id" in e.attrs else -1
+        self.g.key(parent.attrs["name"], e.attrs["name"], "domain", slot=slot,
+                   child=e.tag == "protection_domain")
+
+    def map(self, holder: str, m: _Elem) -> None:
+        perms = m.attrs.get("perms", "rw")
+        if not perms or set(perms) - set("rwx") or len(set(perms)) != len(perms):
+            raise FormatError(self.path, m.line, f"<map> perms={perms!r} is not made of r, w, x")
+        self.g.key(holder, self.region_ref(m), "page", read_only="w" not in perms,
+                   slot_kind="address", vaddr=_number(self.path, m, "vaddr"), perms=perms,
+                   cached=_bool(self.path, m, "cached", True))
+
+    def irq(self, holder: str, c: _Elem) -> None:
+        if "irq" not in c.attrs:
+            raise FormatError(self.path, c.line, "<irq> needs the attribute 'irq' "
+                              "(x86 pin/vector IRQs are not supported)")
+        n = _number(self.path, c, "irq")
+        self.misc_vertex(f"irq:{n}", c, irq=n)
+        extra: dict[str, Any] = {"trigger": c.attrs["trigger"]} if "trigger" in c.attrs else {}
+        self.g.key(holder, f"irq:{n}", "misc", slot=_number(self.path, c, "id"), **extra)
+
+    def setvar(self, holder: str, c: _Elem) -> None:
+        """No key; a ``region_paddr`` must name a declared region."""
+        if "region_paddr" in c.attrs:
+            self.region_ref(c, "region_paddr")
+
+    def ioport(self, holder: str, c: _Elem) -> None:
+        addr = _number(self.path, c, "addr")
+        size = _number(self.path, c, "size") if "size" in c.attrs else 1
+        self.misc_vertex(f"ioport:{addr:#x}", c, addr=addr, size=size)
+        self.g.key(holder, f"ioport:{addr:#x}", "misc", slot=_number(self.path, c, "id"))
+
+    def cspace(self, holder: str, c: _Elem) -> None:
+        for cap in c.children:
+            key_type, what = _CAPS[cap.tag]
+            self.g.key(holder, self.pd_ref(cap), key_type,
+                       slot=_number(self.path, cap, "slot"), slot_kind="slot", cap=what)
+
+    # ---- channels
+    def channel(self, ch: _Elem) -> None:
         if len(ch.children) != 2:
-            raise FormatError(path, ch.line, f"<channel> has {len(ch.children)} <end>s, "
+            raise FormatError(self.path, ch.line, f"<channel> has {len(ch.children)} <end>s, "
                               "not 2")
-        ends = []
-        for end in ch.children:
-            pd, cid = pd_ref(end), _number(path, end, "id")
-            if (pd, cid) in used_ids:
-                raise FormatError(path, end.line, f"channel id {cid} of {pd!r} already used "
-                                  f"on line {used_ids[pd, cid]}")
-            used_ids[pd, cid] = end.line
-            ends.append((end, pd, cid))
-        (ea, a, ia), (eb, b, ib) = ends
+        ends = [self.channel_end(end) for end in ch.children]
+        (_, a, ia), (_, b, ib) = ends
         box = f"channel:{a}:{ia}-{b}:{ib}"
-        if box in pd_names:
-            raise FormatError(path, ch.line, f"vertex {box!r} clashes with a PD name")
-        g.vertex(box, "page", box, channel=True)
-        calls: dict[tuple[str, str, int], str] = {}
-        for (e, me, my_id), (_, other, _) in ((ends[0], ends[1]), (ends[1], ends[0])):
-            notify = _bool(path, e, "notify", True)
-            pp = _bool(path, e, "pp", False)
-            g.key(me, box, "page", read_only=not notify, slot=my_id, notify=notify, pp=pp)
-            if pp:
-                calls.setdefault((me, other, my_id), "end")
-        for (_e, me, my_id), (_, other, _) in ((ends[0], ends[1]), (ends[1], ends[0])):
-            if _bool(path, pd_names[other], "pp", False):     # Microkit <= 1.4.1 dialect
+        if box in self.pd_names:
+            raise FormatError(self.path, ch.line, f"vertex {box!r} clashes with a PD name")
+        self.g.vertex(box, "page", box, channel=True)
+        pairs = ((ends[0], ends[1]), (ends[1], ends[0]))
+        calls = self.mailbox_keys(box, pairs)
+        for (_e, me, my_id), (_, other, _) in pairs:
+            if _bool(self.path, self.pd_names[other], "pp", False):   # Microkit <= 1.4.1
                 calls.setdefault((me, other, my_id), "pd")
         for (caller, callee, cid), style in calls.items():
-            g.key(caller, callee, "start", slot=cid, channel=box, pp_style=style)
+            self.g.key(caller, callee, "start", slot=cid, channel=box, pp_style=style)
 
-    # IOMMU address spaces (x86 DMA devices).
-    for sp in system.children:
-        if sp.tag == "io_address_space":
-            vid = "io_address_space:" + sp.attrs["name"]
-            misc_vertex(vid, sp, **{k: v for k, v in sp.attrs.items() if k != "name"})
-            for m in sp.children:
-                g.key(vid, region(m), "page", slot_kind="address",
-                      vaddr=_number(path, m, "iovaddr"), perms="rw")
-    return g.graph
+    def channel_end(self, end: _Elem) -> _End:
+        """An ``<end>``'s PD and channel id, which that PD must not have used already."""
+        pd, cid = self.pd_ref(end), _number(self.path, end, "id")
+        if (pd, cid) in self.channel_ids:
+            raise FormatError(self.path, end.line, f"channel id {cid} of {pd!r} already used "
+                              f"on line {self.channel_ids[pd, cid]}")
+        self.channel_ids[pd, cid] = end.line
+        return end, pd, cid
+
+    def mailbox_keys(self, box: str, pairs: tuple[tuple[_End, _End], ...]
+                     ) -> dict[tuple[str, str, int], str]:
+        """Each end's key to the mailbox; the calls (caller, callee, caller's channel id)
+        that the ends' own ``pp`` allows, with their style ``"end"``."""
+        calls: dict[tuple[str, str, int], str] = {}
+        for (e, me, my_id), (_, other, _) in pairs:
+            notify = _bool(self.path, e, "notify", True)
+            pp = _bool(self.path, e, "pp", False)
+            self.g.key(me, box, "page", read_only=not notify, slot=my_id, notify=notify, pp=pp)
+            if pp:
+                calls.setdefault((me, other, my_id), "end")
+        return calls
+
+    # ---- IOMMU address spaces
+    def io_address_space(self, sp: _Elem) -> None:
+        vid = "io_address_space:" + sp.attrs["name"]
+        self.misc_vertex(vid, sp, **{k: v for k, v in sp.attrs.items() if k != "name"})
+        for m in sp.children:
+            self.g.key(vid, self.region_ref(m), "page", slot_kind="address",
+                       vaddr=_number(self.path, m, "iovaddr"), perms="rw")

@@ -159,4 +159,4 @@ def test_a_forged_key_equal_to_a_held_one_is_a_bad_key(con):
     con.fork(kl.start_key(con, dom), 0)
     con.run()
     ds = con.kernel.domains[con.target(dom)]
-    assert ds.parked is not None and "which it does not hold" in ds.error  # trapped (BADKEY)
+    assert ds.parked is not None and "is not a key" in ds.error  # trapped (BADKEY)

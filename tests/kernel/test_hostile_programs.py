@@ -130,6 +130,13 @@ def test_broken_programs_trap_like_faults(k, con, program, code):
     bystander_intact(con, echo, page)
 
 
+@pytest.mark.parametrize("fn", [lambda dom, msg: 42, print, len])
+def test_registering_a_function_that_is_not_a_generator_is_refused(fn):
+    with pytest.raises(TypeError, match="must be a generator function"):
+        kl.program("t-refused")(fn)
+    assert "t-refused" not in kl.kernel.PROGRAMS
+
+
 def test_exception_without_keeper_parks_and_the_console_goes_on(k, con):
     echo, page = bystander(con)
     dom = kl.build_domain(con, "crasher", keys={15: con["dkc"]})

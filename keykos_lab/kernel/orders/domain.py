@@ -33,6 +33,7 @@ from keykos_lab.kernel.domains import (
     TRAPCODE,
     WAITING,
     DomainState,
+    close_handler,
 )
 from keykos_lab.kernel.keys import DATA, DK, DK0, FAULT, RESUME, RETURN, START, Key
 from keykos_lab.kernel.objects import SLOTS, Node
@@ -273,7 +274,7 @@ def reset(k: KernelState, tds: DomainState, state: int) -> None:
             k.parked.remove(tds)
     if tds.proc is not None:
         proc, tds.proc = tds.proc, None
-        proc.close()
+        close_handler(proc)
     tds.resume_alloc = 0
     tds.on_resume = None
     tds.held = ()

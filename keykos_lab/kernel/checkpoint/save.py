@@ -1,0 +1,246 @@
+"""Writing a checkpoint: the body built from a quiescent kernel, written atomically.
+
+:func:`encode` refuses a kernel with a handler mid-flight (a running handler is a
+Python generator, and cannot be saved: docs/decisions/0005-checkpoint-at-quiescence.md),
+then gives every reachable domain state an index and encodes each part of the state
+with the record encoders of :mod:`keykos_lab.kernel.checkpoint.format`. :func:`save`
+writes header and body to a temporary file in the target's folder, flushes and
+``fsync``-s it, and ``os.replace``-s it over the target, so a crash at any point
+leaves the previous checkpoint intact (docs/reliability.md); on any failure the
+temporary file is removed.
+
+The crash tests replace ``_open_temp`` and ``_discard`` on the *package*
+(``keykos_lab.kernel.checkpoint``), which is where :func:`_write_atomically` looks
+them up, at call time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from types import ModuleType
+from typing import cast
+
+from keykos_lab.kernel.checkpoint.format import (
+    FORMAT,
+    SCHEMAS,
+    VERSION,
+    Json,
+    _digest,
+    _domain_record,
+    _log_record,
+    _node_record,
+    _page_record,
+    _rng_state,
+    _value,
+)
+from keykos_lab.kernel.console import Console
+from keykos_lab.kernel.core import Kernel
+from keykos_lab.kernel.domains import RUNNING, DomainState
+from keykos_lab.kernel.errors import CheckpointError
+from keykos_lab.kernel.objects import Node, Page
+from keykos_lab.kernel.process import PROGRAMS, parse_image
+
+_WRITE_BLOCK = 1 << 20
+_PACKAGE = "keykos_lab.kernel.checkpoint"   # where the crash tests' seams live
+
+
+# ------------------------------------------------------------------ the body
+def busy_domains(kernel: Kernel) -> list[str]:
+    """Domains in the middle of a handler (``'#12 (echo)'``); empty at quiescence.
+
+    >>> from keykos_lab.kernel.core import Kernel
+    >>> busy_domains(Kernel())
+    []
+    """
+    out = [f"#{ds.root} ({ds.program or '?'})" for ds in kernel.domains.values()
+           if ds.proc is not None]
+    con = kernel.console.state
+    if con.state != RUNNING or con.next is not None or con.stalled_on is not None:
+        out.append(f"#{con.root} (the console, waiting for a reply)")
+    return out
+
+
+def encode(kernel: Kernel) -> dict[str, Json]:
+    """The body of a checkpoint of a quiescent ``kernel``, as plain JSON data.
+
+    >>> from keykos_lab.kernel.core import Kernel
+    >>> sorted(encode(Kernel()))
+    ['console', 'domain_states', 'kernel', 'labels', 'log', 'nodes', 'pages']
+    """
+    busy = busy_domains(kernel)
+    if busy:
+        raise CheckpointError("a checkpoint is taken at quiescence, but these domains are "
+                              f"mid-flight (running handlers cannot be saved): {', '.join(busy)}")
+    k = kernel
+    pages, nodes = _object_records(k)
+    # Every DomainState the kernel can reach gets an index: registered ones first,
+    # in kernel.domains order, then any the queues still point at (stale entries).
+    index: dict[int, int] = {}
+    states: list[DomainState] = []
+
+    def ref(ds: DomainState) -> int:
+        i = index.get(id(ds))
+        if i is None:
+            i = index[id(ds)] = len(states)
+            states.append(ds)
+        return i
+
+    for ds in k.domains.values():
+        ref(ds)
+    kern = _kernel_record(k, ref)
+    console = _console_record(k.console, ref)
+    records = []
+    i = 0
+    while i < len(states):  # states grows while stall queues reach further
+        records.append(_domain_record(k, states[i], ref))
+        i += 1
+    return {"kernel": kern, "pages": pages, "nodes": nodes,
+            "labels": [[oid, text] for oid, text in k.store.labels.items()],
+            "domain_states": records, "console": console, "log": _log_record(k.log)}
+
+
+def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
+    """(page records, node records), in object-id order."""
+    pages, nodes = [], []
+    for obj in k.objs:
+        if obj is None:
+            continue
+        if type(obj) is Page:
+            pages.append(_page_record(obj))
+        else:
+            nodes.append(_node_record(cast(Node, obj)))   # not a page: a node
+    return pages, nodes
+
+
+def _kernel_record(k: Kernel, ref: Callable[[DomainState], int]) -> dict[str, Json]:
+    """The kernel's own fields and queues (SCHEMAS['kernel'])."""
+    return {
+        "seed": k.seed,
+        "rng": None if k._rng is None else _rng_state(k._rng),
+        "tick": k.tick, "node_epoch": k.node_epoch, "page_epoch": k.page_epoch,
+        "prime_meter": k.prime_meter, "next_alloc": k.store.next_alloc,
+        "n_objects": len(k.objs),
+        "runq": [ref(ds) for ds in k.runq],
+        "parked": [ref(ds) for ds in k.parked],
+        "borrowers": sorted(ref(ds) for ds in k._borrowers),
+        "meter_stopped": [[mid, [[ref(ds), _value(act), act is ds.on_resume]
+                                 for ds, act in entries]]
+                          for mid, entries in k.meter_stopped.items()],
+    }
+
+
+def _console_record(con: Console, ref: Callable[[DomainState], int]) -> dict[str, Json]:
+    """The console's key ring, names and call state (SCHEMAS['console'])."""
+    return {
+        "root": con.root, "state": ref(con.state), "ring": [n.id for n in con._ring],
+        "where": [[list(key), i] for key, i in con._where.items()], "count": con._count,
+        "names": [[name, h.index] for name, h in con._names.items()],
+        "woken": bool(con._woken), "result": _value(con._result), "step_limit": con.step_limit,
+    }
+
+
+def bound_programs(kernel: Kernel) -> tuple[list[str], list[str]]:
+    """(registered programs the system is bound to, image names registered nowhere).
+
+    >>> import keykos_lab as kl
+    >>> progs, unbound = bound_programs(kl.Kernel())
+    >>> "spacebank" in progs, unbound
+    (True, [])
+    """
+    names = set()
+    for obj in kernel.objs:
+        if type(obj) is Page and obj.data is not None:
+            name = parse_image(bytes(obj.data[:64]))
+            if name is not None:
+                names.add(name)
+    for ds in kernel.domains.values():
+        if ds.program is not None and ds is not kernel.console.state:
+            names.add(ds.program)
+    return sorted(n for n in names if n in PROGRAMS), sorted(n for n in names
+                                                               if n not in PROGRAMS)
+
+
+# ------------------------------------------------------------------ the file
+def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
+    """Write a checkpoint of ``kernel`` to ``path`` atomically; the header written.
+
+    Raises :class:`CheckpointError` (naming them) when domains are mid-flight.
+
+    >>> import os, tempfile
+    >>> from keykos_lab.kernel.core import Kernel
+    >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
+    >>> save(Kernel(), path)["version"] == VERSION
+    True
+    """
+    body = encode(kernel)
+    programs, unbound = bound_programs(kernel)
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    header = {"format": FORMAT, "version": VERSION, "length": len(blob), "programs": programs,
+              "unbound_images": unbound,
+              "counts": {"pages": len(body["pages"]), "nodes": len(body["nodes"]),
+                         "domains": sum(r["registered"] for r in body["domain_states"]),
+                         "events": body["log"]["rows"]},
+              "schemas": SCHEMAS}
+    header["sha256"] = _digest(header, blob)
+    head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    _write_atomically(os.fspath(path), [head, blob])
+    return header
+
+
+def _seams() -> ModuleType:
+    """The package, whose ``_open_temp`` and ``_discard`` the crash tests replace
+    (``monkeypatch.setattr(checkpoint, "_open_temp", ...)``). Looked up when a file
+    is written, never imported from here: the package imports this module."""
+    return sys.modules[_PACKAGE]
+
+
+def _write_atomically(path: str, parts: list[bytes]) -> None:
+    seams = _seams()
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=folder)
+    try:
+        with seams._open_temp(fd) as f:
+            for part in parts:
+                for at in range(0, len(part), _WRITE_BLOCK):
+                    f.write(part[at:at + _WRITE_BLOCK])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        seams._discard(tmp)
+        raise
+    _sync_folder(folder)
+
+
+def _open_temp(fd: int) -> io.BufferedWriter:
+    """The temporary file, open for writing (a seam for the crash tests: replace
+    ``keykos_lab.kernel.checkpoint._open_temp``, not this module's name)."""
+    return os.fdopen(fd, "wb")
+
+
+def _discard(tmp: str) -> None:
+    """Remove a temporary file a failed write left (a seam, like :func:`_open_temp`)."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _sync_folder(folder: str) -> None:
+    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
