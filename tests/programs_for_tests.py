@@ -1,8 +1,8 @@
 """Small programs registered only for the test suite."""
 
 import keykos_lab as kl
-from keykos_lab.kernel.process import PROGRAMS
 from keykos_lab import oc
+from keykos_lab.kernel.process import PROGRAMS
 
 
 @kl.program("t-facets")
