@@ -18,7 +18,7 @@ docs/reliability.md lists the guarantees.
 (1, b'hi')
 >>> _Validator("<doc>").action(['T', [0, ['K', 0, 5, 0, 0]]], "an action")
 Traceback (most recent call last):
-keykos_lab.kernel.errors.CheckpointError: <doc>: invalid checkpoint: an action starts a handler with Key, ...
+keykos_lab.kernel.errors.CheckpointError: <doc>: invalid checkpoint: an action starts a ...
 """
 
 from __future__ import annotations
