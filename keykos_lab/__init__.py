@@ -31,6 +31,7 @@ from keykos_lab.kernel import (
     Message,
     Reply,
     StepLimitExceeded,
+    TimeLimitExceeded,
     format_key_value,
     oc,
     program,
@@ -41,6 +42,7 @@ from keykos_lab.system import (
     KeyNIX,
     build_domain,
     build_factory,
+    build_meter,
     build_segment,
     image,
     is_discreet,
@@ -50,8 +52,8 @@ from keykos_lab.views import Kernel
 
 __version__ = "0.1.0"
 
-__all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_segment", "start_key",
+__all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_meter", "build_segment", "start_key",
            "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
-           "Deadlock", "StepLimitExceeded", "format_key_value", "build_factory", "is_discreet",
+           "Deadlock", "StepLimitExceeded", "TimeLimitExceeded", "format_key_value", "build_factory", "is_discreet",
            "FactoryKeys", "FactoryError", "CheckpointError", "KeyNIX", "analysis", "readers",
            "scenarios", "system", "views"]

@@ -74,7 +74,7 @@ def test_event_log_spans_chunks(k):
 def test_objects_frame(k):
     script(k)
     obj = k.objects()
-    assert list(obj.columns) == ["id", "kind", "label", "domain", "alloc"]
+    assert list(obj.columns) == ["id", "kind", "label", "domain", "alloc", "state", "parked"]
     console = obj[obj["id"] == k.console.root].iloc[0]
     assert console["kind"] == "domain" and console["label"] == "console"
     parts = obj[obj["domain"] == k.console.root]

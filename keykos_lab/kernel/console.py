@@ -16,6 +16,7 @@ arrives, or raises a :class:`KernelError` saying why it cannot.
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import NamedTuple
 
 from keykos_lab.kernel.domains import (
@@ -31,7 +32,12 @@ from keykos_lab.kernel.domains import (
     WAITING,
     hold,
 )
-from keykos_lab.kernel.errors import Deadlock, KernelError, StepLimitExceeded
+from keykos_lab.kernel.errors import (
+    Deadlock,
+    KernelError,
+    StepLimitExceeded,
+    TimeLimitExceeded,
+)
 from keykos_lab.kernel.keys import (
     DATA,
     DISCRIM,
@@ -61,6 +67,8 @@ from keykos_lab.kernel.watchdog import Watchdog
 RING_SLOT = 10        # root slot holding the first key-ring node
 RING_PER_NODE = 15    # slots 0..14 hold keys, slot 15 links the next ring node
 DEFAULT_STEP_LIMIT = 1_000_000
+#: Seconds of wall clock a console call may wait for the kernel (``con.time_limit``).
+DEFAULT_TIME_LIMIT = 5.0
 
 
 class KeyHandle:
@@ -119,6 +127,11 @@ class Console:
         self._woken = False
         self._result = None
         self.step_limit = DEFAULT_STEP_LIMIT
+        #: Seconds a console call (``call``, ``fork``, ``run``) may take; None: no limit.
+        #: Past it, or past ``step_limit`` scheduler steps, the call raises and every
+        #: domain still runnable is stopped (parked, with the reason in ``k.objects()``),
+        #: so that a runaway does not go on in the next call.
+        self.time_limit: float | None = DEFAULT_TIME_LIMIT
         for name, sub in (("returner", RETURNER), ("discrim", DISCRIM), ("dkc", DKC),
                           ("keybits", KEYBITS), ("domtool", DOMTOOL)):
             self.name(name, self.hold(misc_key(sub)))
@@ -249,10 +262,47 @@ class Console:
         k = self.kernel
         steps = 0
         limit = self.step_limit if max_steps is None else max_steps
-        with Watchdog(k, k.handler_time_limit):
-            while steps < limit and k.step():
-                steps += 1
+        deadline = self._deadline()
+        try:
+            with Watchdog(k, k.handler_time_limit):
+                while steps < limit and k.step():
+                    steps += 1
+                    if deadline is not None and monotonic() > deadline:
+                        raise self._fail(TimeLimitExceeded, f"still running after "
+                                         f"{self.time_limit} s (con.time_limit)")
+        except KernelError:
+            raise
+        except Exception as exc:  # a kernel bug must not leave the console wedged
+            raise self._fail(KernelError, f"the kernel failed while running domains: "
+                             f"{exc!r}") from exc
         return steps
+
+    def _deadline(self) -> float | None:
+        limit = self.time_limit
+        if limit is None:
+            return None
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+            raise ValueError(f"con.time_limit is a positive number of seconds or None, "
+                             f"not {limit!r}")
+        return monotonic() + limit
+
+    def _fail(self, error: type[KernelError], what: str) -> KernelError:
+        """Give up: name the domain that was running, stop every runnable domain, and
+        make the console usable again; the error to raise."""
+        k = self.kernel
+        running = k.running
+        stopped = k.runnable()
+        named = "" if running is None or running is self.state else \
+            f"; domain #{running.root} ({running.program or '?'}) was running"
+        why = f"{what}{named}"
+        if stopped:
+            shown = ", ".join(f"#{d.root} ({d.program or '?'})" for d in stopped[:8])
+            more = f" and {len(stopped) - 8} more" if len(stopped) > 8 else ""
+            why += f"; stopped {len(stopped)} runnable domain(s): {shown}{more}"
+        for ds in stopped:
+            k.stop(ds, f"stopped by the console: {what}")
+        self._give_up()
+        return error(why)
 
     def _op(self, code, key, order, keys, data, max_keys):
         if type(order) is not int or not 0 <= order <= MAX_ORDER:
@@ -271,32 +321,37 @@ class Console:
         ds = self.state
         if ds.state != RUNNING or ds.next is not None:
             raise KernelError("the console is not running; it cannot invoke keys now")
-        dog = Watchdog(k, k.handler_time_limit)      # a bad limit is refused before the jump
-        r = k._execute(ds, op)
-        if r is not BLOCKED:
-            return r
-        self._woken = False
-        steps = 0
+        dog = Watchdog(k, k.handler_time_limit)      # bad limits are refused before the jump
+        deadline = self._deadline()
+        k.running = None
         try:
+            r = k._execute(ds, op)
+            if r is not BLOCKED:
+                return r
+            self._woken = False
             with dog:
-                return self._wait(k, steps)
-        except KernelError:
+                return self._wait(k, deadline)
+        except KernelError as exc:
+            if self.state.state != RUNNING or self.state.next is not None:
+                raise self._fail(type(exc), str(exc)) from exc
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged
-            self._give_up()
-            raise KernelError(f"the kernel failed while running domains: {exc!r}") from exc
+            raise self._fail(KernelError, f"the kernel failed while running domains: "
+                             f"{exc!r}") from exc
 
-    def _wait(self, k, steps: int):
+    def _wait(self, k: KernelState, deadline: float | None) -> object:
         step = k.step
+        steps = 0
         while not self._woken:
             if steps >= self.step_limit:
-                why = self._why_waiting()
-                self._give_up()
-                raise StepLimitExceeded(f"no reply after {steps} scheduler steps: {why}")
+                raise self._fail(StepLimitExceeded, f"no reply after {steps} scheduler "
+                                 f"steps (con.step_limit): {self._why_waiting()}")
+            if deadline is not None and monotonic() > deadline:
+                raise self._fail(TimeLimitExceeded, f"no reply after {self.time_limit} s "
+                                 f"(con.time_limit): {self._why_waiting()}")
             if not step():
-                why = self._why_waiting()
-                self._give_up()
-                raise Deadlock(f"no domain can run, so no reply can come: {why}")
+                raise self._fail(Deadlock, f"no domain can run, so no reply can come: "
+                                 f"{self._why_waiting()}")
             steps += 1
         return self._result
 
@@ -401,9 +456,9 @@ def describe_key(kernel, key: Key) -> str:
         bits.append("ro")
     if key.databyte & NOCALL:
         bits.append("nocall")
-    if t != METER:
+    if t != METER_KEY:
         bits.append(f"lss {key.databyte & SIZE_BITS}")
-    kind = "meter" if t == METER else "node"
+    kind = "meter" if t == METER_KEY else "node"
     return f"{key.type_name} key ({', '.join(bits)}) → {kind} {where}"
 
 

@@ -143,7 +143,15 @@ class Kernel(Invocation):
         if ds is self._console_state:
             self.console._wake()
             return True
-        self._dispatch(ds)
+        self.running = ds
+        try:
+            self._dispatch(ds)
+        except Exception as exc:  # a bug of the kernel's own: contain it, say where
+            failed = self.running or ds
+            self.stop(failed, f"the kernel failed while running it: {type(exc).__name__}")
+            raise KernelError(f"the kernel failed while running domain #{failed.root} "
+                              f"({failed.program or '?'}): {type(exc).__name__}: {exc}; "
+                              f"that domain is stopped, the rest goes on") from exc
         return True
 
     def _dispatch(self, ds: DomainState) -> None:
@@ -178,7 +186,7 @@ class Kernel(Invocation):
                 runq.append(runq.popleft())
                 return
             budget -= 1
-            ds = runq.popleft()
+            ds = self.running = runq.popleft()
 
     def _run(self, ds: DomainState, value, budget: int) -> int:
         """Send ``value`` into ds's handler and carry out the ops it yields until it

@@ -13,6 +13,10 @@ class StepLimitExceeded(KernelError):
     """The console waited more scheduler steps than its ``step_limit``."""
 
 
+class TimeLimitExceeded(StepLimitExceeded):
+    """The console waited longer than its ``time_limit`` (seconds of wall clock)."""
+
+
 class CheckpointError(KernelError):
     """A checkpoint could not be written (domains mid-flight) or read back (not a
     checkpoint, a newer or unknown version, truncated, corrupt, dangling references,

@@ -19,45 +19,18 @@ from keykos_lab.kernel.domains import KEYS_NODE, REGS_NODE, SLOT_KINDS, STATE_NA
 from keykos_lab.kernel.keys import (
     DATA,
     DOMAIN,
-    FETCH,
     FRONTEND,
     HOOK,
     METER,
-    MISC,
     NODE,
     NODE_RANGE,
     OBJECT_TYPES,
-    PAGE,
     PAGE_RANGE,
     RESUME,
-    RO,
     SEGMENT,
-    SENSE,
     START,
     Key,
-    is_sensory,
 )
-
-_RIGHTS = {
-    NODE: ("fetch", "store"), FETCH: ("fetch",), SENSE: ("sense",), METER: ("meter",),
-    START: ("call",), RESUME: ("reply",), DOMAIN: ("control",), MISC: ("call",),
-    NODE_RANGE: ("create",), PAGE_RANGE: ("create",), FRONTEND: ("call",),
-}
-
-
-def rights(key: Key) -> frozenset[str]:
-    """The rights a key conveys, in the graph schema's words.
-
-    >>> sorted(rights(Key(PAGE, 1, 0, 1))), sorted(rights(Key(PAGE, 1, RO, 1)))
-    (['read', 'write'], ['read'])
-    """
-    t = key.type
-    out = set(_RIGHTS.get(t, ()))
-    if t in (PAGE, SEGMENT, NODE, FETCH, SENSE, FRONTEND):
-        out.add("read")
-        if not key.databyte & RO and t in (PAGE, SEGMENT, NODE, FRONTEND):
-            out.add("write")
-    return frozenset(out)
 
 
 def misc_vertex(key: Key) -> str:
@@ -177,7 +150,3 @@ class Snapshot:
                     continue
                 yield root, self.target(key), key, -1, "transient"
 
-    @staticmethod
-    def key_attributes(key: Key) -> dict:
-        return {"key_type": key.type_name, "databyte": key.databyte,
-                "rights": rights(key), "sensory": is_sensory(key)}

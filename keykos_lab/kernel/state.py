@@ -114,6 +114,8 @@ class KernelState:
         self.page_epoch = 0       # bumped when page contents change
         self._borrowers: set[DomainState] = set()
         self.parked: list[DomainState] = []
+        #: The domain the scheduler last gave the CPU to (what a console error names).
+        self.running: DomainState | None = None
         #: meter id -> [(domain, action)] stopped by a dry meter with no keeper
         self.meter_stopped: dict[int, list[tuple[DomainState, Action]]] = {}
         prime = self.store.new_node()
@@ -231,6 +233,28 @@ class KernelState:
         self.parked.append(ds)
         self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
                       before, WAITING, C_NOKEEPER)
+
+    def stop(self, ds: DomainState, why: str) -> None:
+        """Stop a domain for good: its handler ended, its resume keys void, parked with
+        ``why`` (``k.objects()`` shows it) until someone resets it (MakeAvailable)."""
+        if ds.next is not None:
+            try:
+                self.runq.remove(ds)
+            except ValueError:
+                pass
+        if ds.proc is not None:
+            proc, ds.proc = ds.proc, None
+            close_handler(proc)
+        ds.held = ()
+        ds.on_resume = None
+        if ds.parked is None:
+            self._park(ds, why)
+
+    def runnable(self) -> list[DomainState]:
+        """The domains that would run if the scheduler went on (the console aside)."""
+        console = getattr(self, "_console_state", None)
+        out = [ds for ds in self.runq if ds is not console]
+        return list(dict.fromkeys(out))
 
     def _become_available(self, ds: DomainState) -> None:
         if ds.proc is not None:

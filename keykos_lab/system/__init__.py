@@ -21,8 +21,16 @@ from keykos_lab.system.factories import (
     trusted_factory,
 )
 from keykos_lab.system.keynix import KeyNIX, KeyNIXError, Setuid, install_setuid
-from keykos_lab.system.recipes import build_domain, build_segment, image, start_key
+from keykos_lab.system.recipes import (
+    MeterKeys,
+    build_domain,
+    build_meter,
+    build_segment,
+    image,
+    start_key,
+)
 
-__all__ = ["FactoryError", "FactoryKeys", "KeyNIX", "KeyNIXError", "Setuid", "build_domain",
+__all__ = ["FactoryError", "FactoryKeys", "KeyNIX", "KeyNIXError", "MeterKeys", "Setuid",
+           "build_domain", "build_meter",
            "build_factory", "build_segment", "compare", "factory_creator", "image",
            "install_setuid", "is_discreet", "start_key", "trusted_factory"]

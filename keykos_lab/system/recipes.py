@@ -14,9 +14,12 @@ b'ping'
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from keykos_lab.kernel import oc
 from keykos_lab.kernel.console import Console, KeyHandle
 from keykos_lab.kernel.domains import KEYS_NODE, REGS_NODE
+from keykos_lab.kernel.meters import METER_COUNTER, METER_KEEPER, METER_SUPERIOR
 from keykos_lab.kernel.process import image_bytes
 from keykos_lab.kernel.segments import format_key_value
 
@@ -115,3 +118,38 @@ def start_key(con: Console, domain: KeyHandle, databyte: int = 0) -> KeyHandle:
     True
     """
     return _ok(con.call(domain, oc.Domain.MakeStart, data=bytes([databyte])), "MakeStart")
+
+
+class MeterKeys(NamedTuple):
+    """What :func:`build_meter` made: the meter key to give a domain or a factory, and a
+    node key to the meter node (refill it: ``Node.Swap + 3`` with a data key)."""
+
+    key: KeyHandle
+    node: KeyHandle
+
+
+def build_meter(con: Console, ticks: int, *, keeper: KeyHandle | None = None,
+                superior: KeyHandle | None = None) -> MeterKeys:
+    """A fresh meter with ``ticks`` of CPU under ``superior`` (the user meter by default).
+
+    Give each experiment, and each factory request, its own meter: a runaway then runs
+    its own meter dry (and calls ``keeper``, or stops) instead of the shared user meter.
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> m = kl.build_meter(con, 10_000)
+    >>> con.describe(m.key)
+    'meter key () → meter #...'
+    >>> con.call(m.node, kl.oc.Node.Fetch + 3).keys[0].key
+    DK(10000)
+    """
+    if isinstance(ticks, bool) or not isinstance(ticks, int) or not 0 <= ticks < 1 << 88:
+        raise ValueError(f"ticks is an int in [0, 2**88), not {ticks!r}")
+    node = _ok(con.call(con["bank"], oc.SB.CreateNode), "buying the meter node")
+    con.call(node, oc.Node.Swap + METER_SUPERIOR, superior or con["meter"])
+    dk = _ok(con.call(con["dkc"], oc.DKC.Create11, data=ticks.to_bytes(11, "big")),
+             "the tick count")
+    con.call(node, oc.Node.Swap + METER_COUNTER, dk)
+    if keeper is not None:
+        con.call(node, oc.Node.Swap + METER_KEEPER, keeper)
+    return MeterKeys(_ok(con.call(node, oc.Node.MakeMeterKey), "the meter key"), node)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from keykos_lab.kernel.domains import STATE_NAMES
 from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
 from keykos_lab.kernel.snapshot import Snapshot
 
@@ -75,15 +76,20 @@ def events(kernel: Kernel) -> pd.DataFrame:
 
 
 def objects(kernel: Kernel) -> pd.DataFrame:
-    """One row per live page and node: id, kind, label, the domain it folds into.
+    """One row per live page and node: id, kind, label, the domain it folds into, its
+    allocation id, and for a domain's root its ``state`` and why it is ``parked`` (a
+    domain that can never run until someone resets it: a trap with no keeper, a runaway
+    the console stopped …; "" when it is not).
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel()
     >>> objs = objects(k); objs[objs["id"] == k.console.root]["kind"].item()
     'domain'
+    >>> objs[objs["id"] == k.console.root][["state", "parked"]].values.tolist()
+    [['running', '']]
     """
     snap = Snapshot(kernel)
-    ids, kinds, labels, owners, allocs = [], [], [], [], []
+    ids, kinds, labels, owners, allocs, states, parked = [], [], [], [], [], [], []
     for obj in kernel.objs:
         if obj is None:
             continue
@@ -94,6 +100,9 @@ def objects(kernel: Kernel) -> pd.DataFrame:
         labels.append(snap.label(obj.id) if kind else snap.label(owner) + " part")
         owners.append(owner)
         allocs.append(obj.alloc)
+        ds = kernel.domains.get(obj.id) if kind == "domain" else None
+        states.append(STATE_NAMES[ds.state] if ds is not None else "")
+        parked.append(ds.parked or "" if ds is not None else "")
     kind_cats = ["page", "node", "segment", "meter", "domain", "domain_part"]
     return pd.DataFrame({
         "id": np.array(ids, dtype=np.int64),
@@ -101,4 +110,6 @@ def objects(kernel: Kernel) -> pd.DataFrame:
         "label": pd.array(labels, dtype="string"),
         "domain": np.array(owners, dtype=np.int64),
         "alloc": np.array(allocs, dtype=np.int64),
+        "state": pd.Categorical(states, categories=["", *STATE_NAMES.values()]),
+        "parked": pd.array(parked, dtype="string"),
     })

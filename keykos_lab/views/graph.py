@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from keykos_lab.kernel.snapshot import Snapshot
+from keykos_lab.views.schema import is_sensory, rights_of
 
 if TYPE_CHECKING:
     from keykos_lab.kernel.core import Kernel
@@ -46,6 +47,7 @@ def capability_graph(kernel: Kernel) -> nx.MultiDiGraph:
     for holder, target, key, slot, slot_kind in snap.edges():
         if target not in G:
             G.add_node(target, kind="misc", label=str(target).removeprefix("misc:"))
-        G.add_edge(holder, target, slot=slot, slot_kind=slot_kind,
-                   **Snapshot.key_attributes(key))
+        name, db = key.type_name, key.databyte
+        G.add_edge(holder, target, slot=slot, slot_kind=slot_kind, key_type=name, databyte=db,
+                   rights=rights_of(name, db), sensory=is_sensory(name, db))
     return G

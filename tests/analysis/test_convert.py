@@ -26,7 +26,7 @@ from keykos_lab.analysis.convert import (
     write_node_link,
 )
 from keykos_lab.kernel import keys
-from keykos_lab.kernel.snapshot import Snapshot
+from keykos_lab.views.schema import is_sensory, rights_of
 
 ARRAYS = ("vertices", "kind", "indptr", "indices", "key_type", "databyte", "slot", "slot_kind",
           "rights", "sensory")
@@ -108,15 +108,18 @@ def test_schema_names_are_known(G):
         assert mask_to_rights(rights_to_mask(d["rights"])) == d["rights"]
 
 
-def test_rights_and_sensory_tables_agree_with_the_kernel():
+def test_rights_and_sensory_tables_agree_with_the_schema_and_the_kernel():
+    """The vectorised tables say what the schema's rules say, key by key; and the schema's
+    sensory rule is the kernel's: a key is sensory when a sense key passes it unchanged."""
     types = [t for t in keys.TYPE_NAMES if t != keys.MISC]
     every = [keys.Key(t, 1, db, 1) for t in types for db in range(256)]
     every += [keys.Key(keys.MISC, sub, db, 0) for sub in range(6) for db in (0, 0x80, 0xC0)]
     for key in every:
-        attrs = Snapshot.key_attributes(key)
-        code = KEY_TYPES.index(attrs["key_type"])
-        assert mask_to_rights(rights_mask(code, key.databyte)) == attrs["rights"], key
-        assert bool(sensory_mask(code, key.databyte)) == attrs["sensory"], key
+        name, db = key.type_name, key.databyte
+        code = KEY_TYPES.index(name)
+        assert mask_to_rights(rights_mask(code, db)) == rights_of(name, db), key
+        assert bool(sensory_mask(code, db)) == is_sensory(name, db), key
+        assert is_sensory(name, db) == (keys.sensory_version(key) == key), key
 
 
 def test_scipy_view_traverses_like_networkx(G):
