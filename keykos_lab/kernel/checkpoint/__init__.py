@@ -79,12 +79,13 @@ from keykos_lab.kernel.checkpoint.format import MAX_CHUNK_ROWS as MAX_CHUNK_ROWS
 from keykos_lab.kernel.checkpoint.format import MAX_DEPTH as MAX_DEPTH
 from keykos_lab.kernel.checkpoint.format import MAX_HEADER as MAX_HEADER
 from keykos_lab.kernel.checkpoint.format import MAX_OBJECTS as MAX_OBJECTS
+from keykos_lab.kernel.checkpoint.format import OBJECTS_FREE as OBJECTS_FREE
 from keykos_lab.kernel.checkpoint.format import _digest as _digest
-from keykos_lab.kernel.checkpoint.load import decode, load, read_header
+from keykos_lab.kernel.checkpoint.load import CheckpointLoaderBug, decode, load, read_header
 from keykos_lab.kernel.checkpoint.save import _discard as _discard
 from keykos_lab.kernel.checkpoint.save import _open_temp as _open_temp
 from keykos_lab.kernel.checkpoint.save import bound_programs, busy_domains, encode, save
 from keykos_lab.kernel.errors import CheckpointError
 
-__all__ = ["CheckpointError", "FORMAT", "VERSION", "SCHEMAS", "save", "load", "encode",
-           "decode", "read_header", "busy_domains", "bound_programs"]
+__all__ = ["CheckpointError", "CheckpointLoaderBug", "FORMAT", "VERSION", "SCHEMAS", "save",
+           "load", "encode", "decode", "read_header", "busy_domains", "bound_programs"]

@@ -38,16 +38,35 @@ from keykos_lab.kernel.keys import (
     DATA,
     DATA_LIMIT,
     DK0,
+    DOMAIN,
     FAULT,
+    FETCH,
+    FRONTEND,
+    METER,
     MISC,
     MISC_NAMES,
+    NODE,
     OBJECT_TYPES,
+    PAGE,
     RESTART,
+    RESUME,
+    SEGMENT,
+    SENSE,
+    START,
     TYPE_NAMES,
     Key,
 )
 from keykos_lab.kernel.objects import Node, Page
-from keykos_lab.kernel.ops import BadOp, Jump, KeeperCall, MemoryOp, Svc, parse, program_form
+from keykos_lab.kernel.ops import (
+    MAX_ACCESS,
+    BadOp,
+    Jump,
+    KeeperCall,
+    MemoryOp,
+    Svc,
+    parse,
+    program_form,
+)
 from keykos_lab.kernel.process import CALL_KEYS, MAX_ORDER, MAX_STRING, Message
 from keykos_lab.kernel.state import KernelState
 
@@ -58,8 +77,17 @@ FORMAT = "keykos_lab-checkpoint"
 VERSION = 2
 MAX_HEADER = 1 << 20          # bytes: a longer first line is not a header
 MAX_OBJECTS = 1 << 25         # object ids a checkpoint may claim (memory bound)
+#: Object ids a body may claim beyond one per byte of it: the loader's list of objects
+#: (8 bytes an id) stays proportional to the file (``save`` pads a body that would not).
+OBJECTS_FREE = 1 << 16
 MAX_CHUNK_ROWS = 1 << 22      # rows per event-log chunk a checkpoint may claim
 MAX_DEPTH = 16                # nesting of a saved value (ops, messages)
+#: Ticks, epochs, allocation ids, counters and limits: what fits the event log's and the
+#: object table's int64 columns.
+INT64 = 1 << 63
+#: A seed is any int of at most this many bits (``random.Random`` takes any int).
+SEED_BITS = 1024
+_VALUE_INT = 1 << 64          # the widest int inside a saved value (an address, an order)
 _LEGACY_IMPLICIT, _LEGACY_CALL_FIELDS = 100, 7  # a version-1 file's keeper call: (100, …6 fields)
 
 #: Every record of the body, field by field (also written into each header).
@@ -77,7 +105,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
                "runq": "[domain-state index]", "parked": "[domain-state index]",
                "borrowers": "[domain-state index]",
                "meter_stopped": "[[meter id, [[domain-state index, action value, same]]]] "
-                                "(same: the action is that domain's on_resume)"},
+                                "(a live node's id, each once; same: true when the action "
+                                "is that domain's on_resume, else false)"},
     "page": {"": "[id, alloc, base64 of the bytes up to the last nonzero one | null "
                  "(never written)]"},
     "node": {"": "[id, alloc, [[slot, type, object, databyte, alloc], ...]] (slots "
@@ -152,8 +181,14 @@ def _domain_record(k: KernelState, ds: DomainState,
 def _log_record(log: EventLog) -> dict[str, Json]:
     """The event log as its packed chunks (SCHEMAS['log']); spilled chunks are read
     back from the sink."""
-    sink: Any = log.sink  # set when chunks were spilled (EventLog.sink is not annotated)
-    spilled = [sink.read(n) for n in range(log._spilled)]   # read back from the sink
+    sink: Any = log.sink  # set when chunks were spilled
+    spilled = []
+    for n in range(log._spilled):     # read back from the sink, which may fail
+        try:
+            spilled.append(bytes(sink.read(n)))
+        except Exception as exc:
+            raise CheckpointError(f"cannot save the event log: spilled chunk {n} does not "
+                                  f"read back: {exc}") from exc
     full = [_b64(bytes(b)) for b in spilled + log._full]
     return {"chunk_rows": log._rows, "enabled": bool(log.enabled), "full": full,
             "current": _b64(bytes(log._buf[:log._off])), "capacity": log._cap,
@@ -193,6 +228,16 @@ def _value(v: object, depth: int = 0) -> Json:
 # ------------------------------------------------------------------ decoding
 _Obj = TypeVar("_Obj", Page, Node)
 
+#: Key types that designate a node (a domain's root for START, RESUME and DOMAIN keys),
+#: and those that designate a page: a key of any other object type names a live object of
+#: the right kind or a destroyed one (ids are never reused, so a kind never changes).
+NODE_KEYS = frozenset({NODE, METER, FETCH, START, RESUME, DOMAIN, SEGMENT, SENSE, FRONTEND})
+PAGE_KEYS = frozenset({PAGE})
+#: Key types that are neither data, misc nor object keys: the kernel makes them only as
+#: ``[type, 0, 0, 0]`` (boot's range keys), so that is the only form a file may hold.
+_PLAIN_KEYS = frozenset(TYPE_NAMES) - OBJECT_TYPES - {DATA, MISC}
+assert NODE_KEYS | PAGE_KEYS == OBJECT_TYPES
+
 
 class _Validator:
     """Checked readers: JSON from a checkpoint in, kernel-owned values out.
@@ -200,7 +245,8 @@ class _Validator:
     Each reader checks one value against its schema and returns it (or the kernel
     value it stands for); anything else raises :class:`CheckpointError` naming the
     file and ``what`` was wrong. Key and object-id checks need the limits of the
-    checkpoint being read, which the decoder sets as it learns them.
+    checkpoint being read, which the decoder sets as it learns them; once the objects
+    are known (``objs``), a key's type is checked against the kind of object it names.
     """
 
     n_objects: int    # object ids ever made + 1 (kernel.n_objects)
@@ -209,14 +255,31 @@ class _Validator:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.n_objects = MAX_OBJECTS + 1
+        self.next_alloc = INT64
+        self.n_states = 0
+        #: The objects by id, once read (None: keys are checked against the limits only).
+        self.objs: list[Page | Node | None] | None = None
+        #: Every resume key read, with where it was (checked once domains are known).
+        self.resume_keys: list[tuple[Key, str]] = []
 
     def fail(self, why: str) -> NoReturn:
         raise CheckpointError(f"{self.path}: invalid checkpoint: {why}")
 
     # -- small checked readers
-    def int_(self, v: Json, what: str, lo: int = 0, hi: int | None = None) -> int:
+    def int_(self, v: Json, what: str, lo: int = 0, hi: int | None = INT64) -> int:
+        """An exact int in ``[lo, hi)`` (``hi`` None: no upper bound)."""
         if type(v) is not int or v < lo or (hi is not None and v >= hi):
-            self.fail(f"{what} is {v!r:.60}, not an int in [{lo}, {hi if hi else '∞'})")
+            if hi is not None and hi <= lo:
+                self.fail(f"{what} is {v!r:.60}, but no value is allowed here (the range "
+                          f"[{lo}, {hi}) is empty)")
+            top = "no upper bound" if hi is None else f"{hi}"
+            self.fail(f"{what} is {v!r:.60}, not an int in [{lo}, {top})")
+        return v
+
+    def bool_(self, v: Json, what: str) -> bool:
+        if v is not True and v is not False:
+            self.fail(f"{what} is {v!r:.20}, not true or false")
         return v
 
     @overload
@@ -237,12 +300,12 @@ class _Validator:
         return v
 
     def _object(self, rec: Json, kind: str, make: type[_Obj],
-                objects: list[Page | Node | None]) -> tuple[_Obj, Json]:
+                objects: dict[int, Page | Node]) -> tuple[_Obj, Json]:
         """A page or node record ``[id, alloc, payload]``: the new object (an id
         not yet taken, an alloc already issued) and its payload, unchecked."""
         oid, alloc, payload = self.list_(rec, f"a {kind} record", 3)
         self.int_(oid, f"a {kind} id", 1, self.n_objects)
-        if objects[oid] is not None:
+        if oid in objects:
             self.fail(f"object #{oid} is saved twice")
         return make(oid, self.int_(alloc, f"{kind} #{oid}'s alloc", 1, self.next_alloc)), payload
 
@@ -254,7 +317,8 @@ class _Validator:
         return v
 
     def bytes_(self, v: Json, what: str, limit: int) -> bytes:
-        if type(v) is not str or len(v) > (limit + 2) // 3 * 4 + 4:
+        """The bytes a base64 text holds: its length checked before it is decoded."""
+        if type(v) is not str or len(v) > (limit + 2) // 3 * 4:
             self.fail(f"{what} is not base64 of at most {limit} bytes")
         try:
             out = base64.b64decode(v.encode("ascii"), validate=True)
@@ -265,29 +329,50 @@ class _Validator:
         return out
 
     def key(self, v: Json, what: str) -> Key:
+        """A key: a known type, each field in its range, and for an object key an object
+        that was made, an allocation id that was issued, and an object of the kind the
+        type designates (a page key names a page, a node or domain key a node)."""
         f = self.list_(v, what, 4)
         if not all(type(x) is int for x in f):
             self.fail(f"{what} {v!r:.60} is not four ints")
         t, o, db, a = f
         if t not in TYPE_NAMES:
-            self.fail(f"{what} has unknown key type {t}")
-        if not 0 <= db <= 255 or a < 0:
-            self.fail(f"{what} {v!r:.60} has a bad databyte or alloc")
+            self.fail(f"{what} has unknown key type {t!r:.30}")
+        if not 0 <= db <= 255:
+            self.fail(f"{what} {v!r:.60} has databyte {db!r:.30}, not 0..255")
         if t == DATA:
             if not 0 <= o < DATA_LIMIT or db or a:
                 self.fail(f"{what} {v!r:.60} is not a valid data key")
             return DK0 if o == 0 else Key(DATA, o, 0, 0)
-        if t == MISC and o not in MISC_NAMES:
-            self.fail(f"{what} names unknown misc key {o}")
-        if t in OBJECT_TYPES:
-            if not 0 < o < self.n_objects:
-                self.fail(f"{what} {v!r:.60} dangles: object #{o} was never made")
-            if a >= self.next_alloc:
-                self.fail(f"{what} {v!r:.60} dangles: alloc id {a} was never issued")
-        return Key(t, o, db, a)
+        if t == MISC:
+            if o not in MISC_NAMES:
+                self.fail(f"{what} names unknown misc key {o!r:.30}")
+            if db or a:
+                self.fail(f"{what} {v!r:.60}: a misc key has databyte 0 and alloc 0")
+            return Key(MISC, o, 0, 0)
+        if t in _PLAIN_KEYS:
+            if o or db or a:
+                self.fail(f"{what} {v!r:.60}: a {TYPE_NAMES[t]} key is [{t}, 0, 0, 0]")
+            return Key(t, 0, 0, 0)
+        if not 0 < o < self.n_objects:
+            self.fail(f"{what} {v!r:.60} dangles: object #{o} was never made")
+        if not 0 < a < self.next_alloc:
+            self.fail(f"{what} {v!r:.60} dangles: alloc id {a} was never issued")
+        objs = self.objs
+        if objs is not None:
+            obj = objs[o]
+            if obj is not None and type(obj) is not (Page if t in PAGE_KEYS else Node):
+                self.fail(f"{what} {v!r:.60}: a {TYPE_NAMES[t]} key names {obj.kind} #{o}, "
+                          f"not a {'page' if t in PAGE_KEYS else 'node'}")
+        key = Key(t, o, db, a)
+        if t == RESUME:
+            self.resume_keys.append((key, what))
+        return key
 
     def value(self, v: Json, what: str, depth: int = 0) -> Any:
         if v is None or type(v) is int:
+            if v is not None and not -_VALUE_INT <= v <= _VALUE_INT:
+                self.fail(f"{what} holds {v!r:.30}, more than 64 bits")
             return v
         if depth > MAX_DEPTH:
             self.fail(f"{what} is nested too deeply")
@@ -296,8 +381,8 @@ class _Validator:
         tag = v[0]
         if tag == "K" and len(v) == 5:
             return self.key(v[1:], what)
-        if tag == "B" and len(v) == 2:
-            return self.bytes_(v[1], what, 1 << 21)
+        if tag == "B" and len(v) == 2:   # a memory access's bytes (a read's result, a write's)
+            return self.bytes_(v[1], what, MAX_ACCESS)
         if tag == "S" and len(v) == 2:
             return self.str_(v[1], what, none=False)
         if tag == "T" and len(v) == 2:
@@ -312,8 +397,9 @@ class _Validator:
             return self.keeper_call(v[1:], what)
         if tag == "M" and len(v) == 5:
             k0, k1, k2, k3 = (self.key(x, what) for x in self.list_(v[2], what, 4))
-            return Message(self.int_(v[1], what, -(1 << 63), 1 << 64), (k0, k1, k2, k3),
-                           self.bytes_(v[3], what, 1 << 21), self.int_(v[4], what, 0, 256))
+            return Message(self.int_(v[1], f"{what}'s order", -INT64, INT64), (k0, k1, k2, k3),
+                           self.bytes_(v[3], f"{what}'s string", MAX_STRING),
+                           self.int_(v[4], f"{what}'s databyte", 0, 256))
         self.fail(f"{what} has unknown tag {tag!r:.20}")
 
     def keeper_call(self, v: Json, what: str) -> KeeperCall:
@@ -357,7 +443,8 @@ class _Validator:
         elif kind == A_RETRY:
             self.op(value, what)
         elif kind == A_TRAP:
-            if type(value) is not tuple or len(value) != 2 or type(value[0]) is not int:
+            if type(value) is not tuple or len(value) != 2 or type(value[0]) is not int \
+                    or not 0 <= value[0] <= MAX_ORDER:
                 self.fail(f"{what} traps with no (code, on_resume)")
             if value[1] is not None:
                 self.checked_action(value[1], what, depth + 1)
@@ -366,4 +453,24 @@ class _Validator:
         return act
 
     def state_ref(self, v: Json, what: str) -> int:
-        return self.int_(v, what, 0, self.n_states)
+        if self.n_states == 0:
+            self.fail(f"{what} is {v!r:.30}, but the checkpoint holds no domain states")
+        return self.int_(v, f"{what} (a domain-state index)", 0, self.n_states)
+
+
+def needs_handler(act: Action | None) -> bool:
+    """True when carrying out ``act`` resumes a running handler (a value sent into it,
+    or a program's own op retried): no such action can be pending at quiescence, when
+    no domain has a handler, so a checkpoint never holds one where it could run.
+
+    >>> needs_handler((A_SEND, None)), needs_handler((A_START, None)), needs_handler(None)
+    (True, False, False)
+    """
+    while act is not None:
+        kind, value = act
+        if kind == A_SEND or (kind == A_RETRY and type(value) is not KeeperCall):
+            return True
+        if kind != A_TRAP:
+            return False
+        act = value[1]
+    return False

@@ -16,6 +16,7 @@ them up, at call time.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -27,7 +28,9 @@ from typing import cast
 
 from keykos_lab.kernel.checkpoint.format import (
     FORMAT,
+    OBJECTS_FREE,
     SCHEMAS,
+    SEED_BITS,
     VERSION,
     Json,
     _digest,
@@ -92,7 +95,7 @@ def encode(kernel: Kernel) -> dict[str, Json]:
 
     for ds in k.domains.values():
         ref(ds)
-    kern = _kernel_record(k, ref)
+    kern = _kernel_record(k, ref, index)
     console = _console_record(k.console, ref)
     records = []
     i = 0
@@ -117,8 +120,12 @@ def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
     return pages, nodes
 
 
-def _kernel_record(k: Kernel, ref: Callable[[DomainState], int]) -> dict[str, Json]:
+def _kernel_record(k: Kernel, ref: Callable[[DomainState], int],
+                   index: dict[int, int]) -> dict[str, Json]:
     """The kernel's own fields and queues (SCHEMAS['kernel'])."""
+    if k.seed is not None and k.seed.bit_length() > SEED_BITS:
+        raise CheckpointError(f"a checkpoint saves a seed of at most {SEED_BITS} bits, not "
+                              f"{k.seed.bit_length()}")
     return {
         "seed": k.seed,
         "rng": None if k._rng is None else _rng_state(k._rng),
@@ -127,11 +134,23 @@ def _kernel_record(k: Kernel, ref: Callable[[DomainState], int]) -> dict[str, Js
         "n_objects": len(k.objs),
         "runq": [ref(ds) for ds in k.runq],
         "parked": [ref(ds) for ds in k.parked],
-        "borrowers": sorted(ref(ds) for ds in k._borrowers),
+        "borrowers": sorted(ref(ds) for ds in _in_order(k._borrowers, index)),
         "meter_stopped": [[mid, [[ref(ds), _value(act), act is ds.on_resume]
                                  for ds, act in entries]]
                           for mid, entries in k.meter_stopped.items()],
     }
+
+
+def _in_order(states: set[DomainState], index: dict[int, int]) -> list[DomainState]:
+    """A set of domain states in an order that does not depend on memory addresses (a
+    set of them iterates by ``id()``): those already indexed by index, the others by
+    root, then by what their record would hold. The saved file is then byte-identical
+    from run to run."""
+    def order(ds: DomainState) -> tuple:
+        i = index.get(id(ds))
+        return (0, i, 0, "") if i is not None else (1, ds.root, ds.state, repr(
+            (ds.next, ds.on_resume, ds.resume_alloc, ds.cpu, ds.program, ds.parked)))
+    return sorted(states, key=order)
 
 
 def _console_record(con: Console, ref: Callable[[DomainState], int]) -> dict[str, Json]:
@@ -169,17 +188,27 @@ def bound_programs(kernel: Kernel) -> tuple[list[str], list[str]]:
 def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     """Write a checkpoint of ``kernel`` to ``path`` atomically; the header written.
 
-    Raises :class:`CheckpointError` (naming them) when domains are mid-flight.
+    Raises :class:`CheckpointError` naming them when domains are mid-flight, and
+    saying why when the file cannot be written (a missing or unwritable folder, a
+    full disk, a folder at ``path``); then no temporary file is left behind and a
+    previous checkpoint at ``path`` is intact.
 
     >>> import os, tempfile
     >>> from keykos_lab.kernel.core import Kernel
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
     >>> save(Kernel(), path)["version"] == VERSION
     True
+    >>> save(Kernel(), os.path.join(path, "no", "such.ckpt"))
+    Traceback (most recent call last):
+    ...
+    keykos_lab.kernel.errors.CheckpointError: cannot write the checkpoint .../such.ckpt: ...
     """
     body = encode(kernel)
     programs, unbound = bound_programs(kernel)
     blob = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    short = body["kernel"]["n_objects"] - OBJECTS_FREE - len(blob)
+    if short > 0:   # the loader wants a byte of file per object id (load.decode's bound)
+        blob += b" " * short
     header = {"format": FORMAT, "version": VERSION, "length": len(blob), "programs": programs,
               "unbound_images": unbound,
               "counts": {"pages": len(body["pages"]), "nodes": len(body["nodes"]),
@@ -188,7 +217,12 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
               "schemas": SCHEMAS}
     header["sha256"] = _digest(header, blob)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-    _write_atomically(os.fspath(path), [head, blob])
+    try:
+        target = os.fspath(path)
+    except TypeError:
+        raise CheckpointError(f"a checkpoint's path is a str or os.PathLike, not "
+                              f"{type(path).__name__}") from None
+    _write_atomically(target, [head, blob])
     return header
 
 
@@ -200,11 +234,17 @@ def _seams() -> ModuleType:
 
 
 def _write_atomically(path: str, parts: list[bytes]) -> None:
+    """Write ``parts`` to a temporary file beside ``path``, sync it, rename it over
+    ``path``. Any failure of the file system is a :class:`CheckpointError`, and the
+    temporary file is removed (a crash, a ``BaseException``, goes on as it is)."""
     seams = _seams()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
+    tmp = None
     try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                   dir=folder)
         with seams._open_temp(fd) as f:
             for part in parts:
                 for at in range(0, len(part), _WRITE_BLOCK):
@@ -212,8 +252,14 @@ def _write_atomically(path: str, parts: list[bytes]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, ValueError) as exc:   # ValueError: a NUL in the path, a closed file
+        if tmp is not None:
+            seams._discard(tmp)
+        raise CheckpointError(f"cannot write the checkpoint {path}: "
+                              f"{type(exc).__name__}: {exc}") from exc
     except BaseException:
-        seams._discard(tmp)
+        if tmp is not None:
+            seams._discard(tmp)
         raise
     _sync_folder(folder)
 
