@@ -20,67 +20,101 @@ STATES = {keeper.FREE: "free", keeper.EMBRYO: "embryo", keeper.RUNNING: "running
 
 
 def admin(dom, msg):
-    """The operator's orders (a sub-generator of the keeper's handler)."""
-    order, resume = msg.order, msg.resume
+    """The operator's orders (a sub-generator of the keeper's handler): one handler each
+    in :data:`ORDERS`; an unknown order answers ``RC.INVALIDOC``."""
     try:
         ints, payload = abi.unpack(msg.data)
     except ValueError:
-        yield dom.return_(resume, abi.EINVAL)
+        yield dom.return_(msg.resume, abi.EINVAL)
         return
-    root = dom.keys[K_ROOT]
-    if order == A_INIT:
-        bank, fmt = dom.keys[K_BANK], dom.keys[K_FORMAT]
-        dom.keys[K_ROOT] = yield from fs.new_inode(dom, bank, fmt, fs.DIR)
-        dom.keys[K_TTY] = yield from pipe.new_pipe(dom, bank)
-        yield dom.return_(resume, 0)
-    elif order in (A_MKDIR, A_WRITE, A_LINK):
-        path, _, data = payload.partition(b"\0")
-        err, inode, parent, name = yield from fs.lookup(dom, root, path)
-        if err == abi.ENOENT and parent != DK0:
-            kind = {A_MKDIR: fs.DIR, A_WRITE: fs.FILE, A_LINK: fs.COMMAND}[order]
-            inode = yield from fs.new_inode(dom, dom.keys[K_BANK], dom.keys[K_FORMAT], kind,
-                                            ints[0] if ints else 0)
-            err = yield from fs.dir_add(dom, parent, name, inode)
-        if not err and order == A_WRITE:
-            yield from fs.truncate(dom, inode)
-            rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], 0, data)
-            err = -rc if rc < 0 else 0
-            if path == b"/dev/tty":
-                dom.keys[K_TTYOUT] = inode
-        if not err and order == A_LINK:
-            yield dom.call(inode, oc.Node.Swap + 0, msg.keys[0])
-        yield dom.return_(resume, err)
-    elif order == A_READ:
-        err, inode, _, _ = yield from fs.lookup(dom, root, payload)
-        data = b"" if err else (yield from fs.file_read(dom, inode, ints[0] if ints else 0,
-                                                        abi.PAGE))
-        yield dom.return_(resume, err, data=data)
-    elif order == A_SPAWN:
-        yield from _spawn(dom, resume, ints, payload)
-    elif order == A_TYPE:
-        tty = dom.keys[K_TTY]
-        rc = yield from pipe.put(dom, tty, payload)
-        yield from keeper.wake_reader(dom, tty)
-        yield dom.return_(resume, 0 if rc >= 0 else -rc, data=max(rc, 0).to_bytes(4, "big"))
-    elif order == A_EOF:
-        tty = dom.keys[K_TTY]
-        yield from pipe.set_field(dom, tty, pipe.WRITERS, 0)
-        yield from keeper.wake_reader(dom, tty)
-        yield dom.return_(resume, 0)
-    elif order == A_STATUS:
-        pid = ints[0] if ints and 0 < ints[0] <= abi.MAX_PROCS else 0
-        state, _, _, status, _ = yield from keeper.table_entry(dom, pid)
-        yield dom.return_(resume, state, data=status.to_bytes(4, "big", signed=True))
-    elif order == A_PROC:
-        pid = ints[0] if ints and 0 < ints[0] <= abi.MAX_PROCS else 0
-        node = (yield from keeper.proc_node(dom, pid)) if pid else DK0
-        dkey = DK0 if node == DK0 else (yield from keeper.slot(dom, node, keeper.P_DOM))
-        yield dom.return_(resume, 0 if node != DK0 else abi.ESRCH, keys=(dkey, node))
-    elif order == A_INODE:
-        err, inode, _, _ = yield from fs.lookup(dom, root, payload)
-        yield dom.return_(resume, err, keys=(inode,))
-    else:
-        yield dom.return_(resume, oc.RC.INVALIDOC)
+    handler = ORDERS.get(msg.order)
+    if handler is None:
+        yield dom.return_(msg.resume, oc.RC.INVALIDOC)
+        return
+    yield from handler(dom, msg, ints, payload)
+
+
+def _init(dom, msg, ints, payload):
+    """The root directory and the terminal's input pipe."""
+    bank, fmt = dom.keys[K_BANK], dom.keys[K_FORMAT]
+    dom.keys[K_ROOT] = yield from fs.new_inode(dom, bank, fmt, fs.DIR)
+    dom.keys[K_TTY] = yield from pipe.new_pipe(dom, bank)
+    yield dom.return_(msg.resume, 0)
+
+
+_MADE = {A_MKDIR: fs.DIR, A_WRITE: fs.FILE, A_LINK: fs.COMMAND}
+
+
+def _make(dom, msg, ints, payload):
+    """mkdir, write a file (created if missing), link a command (a requestor's key)."""
+    order = msg.order
+    path, _, data = payload.partition(b"\0")
+    err, inode, parent, name = yield from fs.lookup(dom, dom.keys[K_ROOT], path)
+    if err == abi.ENOENT and parent != DK0:
+        inode = yield from fs.new_inode(dom, dom.keys[K_BANK], dom.keys[K_FORMAT],
+                                        _MADE[order], ints[0] if ints else 0)
+        err = yield from fs.dir_add(dom, parent, name, inode)
+    if not err and order == A_WRITE:
+        yield from fs.truncate(dom, inode)
+        rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], 0, data)
+        err = -rc if rc < 0 else 0
+        if path == b"/dev/tty":
+            dom.keys[K_TTYOUT] = inode
+    if not err and order == A_LINK:
+        yield dom.call(inode, oc.Node.Swap + 0, msg.keys[0])
+    yield dom.return_(msg.resume, err)
+
+
+def _read(dom, msg, ints, payload):
+    """A page of a file, from an offset."""
+    err, inode, _, _ = yield from fs.lookup(dom, dom.keys[K_ROOT], payload)
+    data = b"" if err else (yield from fs.file_read(dom, inode, ints[0] if ints else 0,
+                                                    abi.PAGE))
+    yield dom.return_(msg.resume, err, data=data)
+
+
+def _spawn_order(dom, msg, ints, payload):
+    yield from _spawn(dom, msg.resume, ints, payload)
+
+
+def _type(dom, msg, ints, payload):
+    """Typing at the terminal: the bytes go into the tty pipe."""
+    tty = dom.keys[K_TTY]
+    rc = yield from pipe.put(dom, tty, payload)
+    yield from keeper.wake_reader(dom, tty)
+    yield dom.return_(msg.resume, 0 if rc >= 0 else -rc, data=max(rc, 0).to_bytes(4, "big"))
+
+
+def _eof(dom, msg, ints, payload):
+    """End of input at the terminal."""
+    tty = dom.keys[K_TTY]
+    yield from pipe.set_field(dom, tty, pipe.WRITERS, 0)
+    yield from keeper.wake_reader(dom, tty)
+    yield dom.return_(msg.resume, 0)
+
+
+def _pid(ints):
+    return ints[0] if ints and 0 < ints[0] <= abi.MAX_PROCS else 0
+
+
+def _status(dom, msg, ints, payload):
+    """A process's state (rc) and exit status."""
+    state, _, _, status, _ = yield from keeper.table_entry(dom, _pid(ints))
+    yield dom.return_(msg.resume, state, data=status.to_bytes(4, "big", signed=True))
+
+
+def _proc(dom, msg, ints, payload):
+    """A process's domain key and process node."""
+    pid = _pid(ints)
+    node = (yield from keeper.proc_node(dom, pid)) if pid else DK0
+    dkey = DK0 if node == DK0 else (yield from keeper.slot(dom, node, keeper.P_DOM))
+    yield dom.return_(msg.resume, 0 if node != DK0 else abi.ESRCH, keys=(dkey, node))
+
+
+def _inode(dom, msg, ints, payload):
+    """A node key to the inode at a path."""
+    err, inode, _, _ = yield from fs.lookup(dom, dom.keys[K_ROOT], payload)
+    yield dom.return_(msg.resume, err, keys=(inode,))
 
 
 def _spawn(dom, resume, ints, payload):
@@ -112,3 +146,7 @@ def _spawn(dom, resume, ints, payload):
     yield dom.return_(resume, 0, data=pid.to_bytes(4, "big"))
 
 
+#: The operator's orders, by order code.
+ORDERS = {A_INIT: _init, A_MKDIR: _make, A_WRITE: _make, A_LINK: _make, A_READ: _read,
+          A_SPAWN: _spawn_order, A_TYPE: _type, A_EOF: _eof, A_STATUS: _status,
+          A_PROC: _proc, A_INODE: _inode}
