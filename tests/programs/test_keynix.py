@@ -290,8 +290,9 @@ def test_sys_run_of_a_non_command_is_enoexec():
 
 
 def test_an_unknown_operator_order_is_refused_by_the_dispatch_table():
+    from keykos_lab.kernel.oc import RC
     from keykos_lab.programs.keynix import admin
     knx = KeyNIX()
     r = knx.con.call(knx.admin, max(admin.ORDERS) + 1, data=abi.pack(payload=b""))
-    assert r.rc == kl.oc.RC.INVALIDOC
+    assert r.rc == RC.INVALIDOC
     assert sorted(admin.ORDERS) == list(range(len(admin.ORDERS)))   # every order has a handler

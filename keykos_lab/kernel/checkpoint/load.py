@@ -686,12 +686,12 @@ class _Decoder(_Validator):
         the next, as many as ``count`` keys fill."""
         ring = []
         ids = self.list_(v, "console.ring")
+        nodes = [self._live_node(oid, "a key-ring node") for oid in ids]
         if len(ids) != -(-count // RING_PER_NODE):
             self.fail(f"console.ring has {len(ids)} nodes for {count} keys "
                       f"({RING_PER_NODE} a node)")
         link, where = root.slots[RING_SLOT], "the console's root"
-        for oid in ids:
-            node = self._live_node(oid, "a key-ring node")
+        for oid, node in zip(ids, nodes):
             if link.type != NODE or link.obj != oid or link.alloc != node.alloc:
                 self.fail(f"key-ring node #{oid} is not the node {where} links to")
             ring.append(node)
