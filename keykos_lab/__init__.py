@@ -50,10 +50,12 @@ from keykos_lab.system import (
 )
 from keykos_lab.views import Kernel
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
-__all__ = ["Kernel", "oc", "program", "image", "build_domain", "build_meter", "build_segment", "start_key",
-           "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
-           "Deadlock", "StepLimitExceeded", "TimeLimitExceeded", "format_key_value", "build_factory", "is_discreet",
-           "FactoryKeys", "FactoryError", "CheckpointError", "KeyNIX", "analysis", "readers",
-           "scenarios", "system", "views"]
+__all__ = [
+    "Kernel", "oc", "program", "image", "build_domain", "build_meter", "build_segment",
+    "start_key", "Key", "DK", "DK0", "KeyHandle", "Reply", "Message", "Dom", "KernelError",
+    "Deadlock", "StepLimitExceeded", "TimeLimitExceeded", "format_key_value", "build_factory",
+    "is_discreet", "FactoryKeys", "FactoryError", "CheckpointError", "KeyNIX", "analysis",
+    "readers", "scenarios", "system", "views",
+]

@@ -19,7 +19,9 @@ from keykos_lab.kernel.keys import DK, DK0, Key, is_sensory, sensory_version
 from keykos_lab.kernel.process import PROGRAMS, Dom, Message, image_bytes, program
 from keykos_lab.kernel.segments import format_key_value
 
-__all__ = ["Kernel", "Console", "KeyHandle", "Reply", "KernelError", "Deadlock", "TimeLimitExceeded",
-           "StepLimitExceeded", "Key", "DK", "DK0", "sensory_version", "is_sensory",
-           "program", "PROGRAMS", "Dom", "Message", "image_bytes", "format_key_value", "oc",
-           "describe_key", "CheckpointError"]
+__all__ = [
+    "Kernel", "Console", "KeyHandle", "Reply", "KernelError", "Deadlock", "TimeLimitExceeded",
+    "StepLimitExceeded", "Key", "DK", "DK0", "sensory_version", "is_sensory", "program",
+    "PROGRAMS", "Dom", "Message", "image_bytes", "format_key_value", "oc", "describe_key",
+    "CheckpointError",
+]
