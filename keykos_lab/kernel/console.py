@@ -198,18 +198,27 @@ class Console:
     def __contains__(self, name: str) -> bool:
         return name in self._names
 
-    def name(self, name: str, handle: KeyHandle) -> KeyHandle:
-        """Give a held key a well-known name: ``con[name]`` afterwards.
+    def name(self, name: str, handle: KeyHandle, *, label: bool = True) -> KeyHandle:
+        """Give a held key a well-known name: ``con[name]`` afterwards. With ``label`` (the
+        default) the object the key designates takes the name as its label too, unless it
+        has one already, so graphs, frames and analyses' witnesses show it.
 
-        >>> from keykos_lab.kernel.core import Kernel
-        >>> con = Kernel().console
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
         >>> _ = con.name("d", con["discrim"]); con["d"] == con["discrim"]
         True
+        >>> echo = con.name("echo", kl.start_key(con, kl.build_domain(con, "echo")))
+        >>> k.capability_graph().nodes[con.target(echo)]["label"]
+        'echo'
         """
         self._check(handle)
         if not isinstance(name, str) or not name:
             raise ValueError(f"a key name is a non-empty string, not {name!r}")
         self._names[name] = handle
+        target = self.target(handle)
+        labels = self.kernel.store.labels
+        if label and target is not None and target not in labels:
+            labels[target] = name
         return handle
 
     def names(self) -> list[str]:
