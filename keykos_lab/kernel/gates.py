@@ -48,6 +48,7 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.meters import Meters
 from keykos_lab.kernel.oc import Trap
+from keykos_lab.kernel.ops import Jump, KeeperCall
 from keykos_lab.kernel.process import (
     EMPTY,
     KEYS_PER_MESSAGE,
@@ -121,7 +122,8 @@ class Gates(Meters):
             return BLOCKED
         tgt.stall.append((ds, op))
         ds.stalled_on = tgt
-        n_keys = sum(k != DK0 for k in op[3]) + (jump in (J_CALL, J_IMPLICIT))
+        passed = op.keys if type(op) is Jump or type(op) is KeeperCall else op[3]  # (a raw jump)
+        n_keys = sum(k != DK0 for k in passed) + (jump in (J_CALL, J_IMPLICIT))
         self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(key.type, key.obj), tgt.root,
                       key.databyte, order, -1, n_keys, len(data), before, ds.state, C_STALL)
         return BLOCKED

@@ -78,7 +78,9 @@ class Meters(KernelState):
         if chain is None:
             self._park(ds, "no valid meter chain to the prime meter")
             return False
-        amount = BORROW_TICKS
+        # A quantum of CPU, or what this op needs when it costs more (a large memory access):
+        # the domain's borrowed CPU never goes below zero.
+        amount = max(BORROW_TICKS, cost - ds.cpu)
         for node in chain:
             c = node.slots[METER_COUNTER]
             have = c.obj if c.type == DATA else 0
