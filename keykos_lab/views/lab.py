@@ -47,8 +47,10 @@ class Kernel(_BareKernel):
     def checkpoint(self, path: str | os.PathLike) -> dict:
         """Save the whole system to ``path`` at quiescence, atomically; the header written.
 
-        Raises ``kl.CheckpointError`` naming the domains that are mid-flight.
-        Format and guarantees: ``keykos_lab.kernel.checkpoint``.
+        Raises ``kl.CheckpointError`` naming the domains that are mid-flight, or
+        saying why the file cannot be written (then no temporary file is left and a
+        previous checkpoint at ``path`` is intact). Format and guarantees:
+        ``keykos_lab.kernel.checkpoint``.
 
         >>> import os, tempfile, keykos_lab as kl
         >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
@@ -61,8 +63,8 @@ class Kernel(_BareKernel):
     def restore(cls, path: str | os.PathLike) -> Kernel:
         """The system saved at ``path``, as it was (boot is not re-run).
 
-        Raises ``kl.CheckpointError`` saying what is wrong with the file; nothing
-        is half-loaded.
+        Raises ``kl.CheckpointError`` saying what is wrong with the file (any file:
+        docs/reliability.md#reliability-strangers); nothing is half-loaded.
 
         >>> import os, tempfile, keykos_lab as kl
         >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")

@@ -32,11 +32,15 @@ Two parts, both UTF-8 JSON, and nothing in them is ever executed:
 
 Writing goes to a temporary file in the same folder, flushed and ``fsync``-ed,
 then ``os.replace``-d over the target: a crash at any point leaves the previous
-checkpoint intact. Reading checks the format name, the version, the length, the
-checksum, every record against its schema and every reference (object ids,
-domains, allocation ids), then builds a complete new kernel; anything wrong
-raises :class:`CheckpointError` saying what, and the caller never sees a
-half-loaded kernel.
+checkpoint intact, and any failure of the file system is a :class:`CheckpointError`
+that leaves no temporary file. Reading opens only a regular file (never blocking on a
+FIFO), checks the format name, the version, the length, the checksum, every record
+against its schema, every reference (object ids and the kind of object each key
+names, domains, allocation ids), every integer's range and that the state is one a
+quiescent kernel can be in, with memory proportional to the file, then builds a
+complete new kernel; anything wrong raises :class:`CheckpointError` saying what, and
+the caller never sees a half-loaded kernel. The file may come from a stranger:
+docs/reliability.md#reliability-strangers says what is tried and promised.
 
 docs/decisions/0005-checkpoint-at-quiescence.md is the design record;
 docs/reliability.md lists the guarantees and how the tests try to break them.

@@ -596,7 +596,9 @@ class _Decoder(_Validator):
         first = min(rows, FIRST_ROWS) * ROW.size
         cap = self.int_(rec["capacity"], "log.capacity", first, size + 1)
         cur = self.bytes_(rec["current"], "log.current", cap - 1)
-        if cap % ROW.size or len(cur) % ROW.size:
+        if cap % ROW.size:
+            self.fail(f"log.capacity is {cap} bytes, not whole rows of {ROW.size}")
+        if len(cur) % ROW.size:
             self.fail("the event log's current chunk is not whole rows")
         if not log._full and cap > max(first, 2 * len(cur)):
             self.fail(f"log.capacity is {cap} bytes for {len(cur)} bytes of rows; the kernel "
@@ -728,8 +730,8 @@ class _Decoder(_Validator):
             if ds.cpu and ds not in k._borrowers:
                 self.fail(f"{w} holds {ds.cpu} borrowed ticks but is no borrower")
         for key, what in self.resume_keys:
-            ds = k.domains.get(key.obj)
-            if ds is not None and ds.resume_alloc == key.alloc and ds.state != WAITING:
+            tgt = k.domains.get(key.obj)
+            if tgt is not None and tgt.resume_alloc == key.alloc and tgt.state != WAITING:
                 self.fail(f"{what} {key!r} is a live resume key to domain #{key.obj}, "
                           "which is not waiting")
         for ds in states:
