@@ -58,9 +58,10 @@ from keykos_lab.kernel.keys import (
     misc_key,
 )
 from keykos_lab.kernel.keys import METER as METER_KEY
+from keykos_lab.kernel.ops import describe, describe_exception
 from keykos_lab.kernel.orders import reset
 from keykos_lab.kernel.orders.segment import SIZE_BITS
-from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, OP_CALL, OP_FORK
+from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, OP_CALL, OP_FORK, SYSTEM_PROGRAMS
 from keykos_lab.kernel.state import KernelState
 from keykos_lab.kernel.watchdog import Watchdog
 
@@ -176,13 +177,16 @@ class Console:
         """The live key a handle names."""
         return self.kernel.live(self._slot(self._check(handle)))
 
-    def _check(self, handle) -> int:
-        if not isinstance(handle, KeyHandle):
-            raise TypeError(f"the console uses key handles it holds, not {type(handle).__name__}"
+    def _check(self, handle: object) -> int:
+        if type(handle) is not KeyHandle:
+            raise TypeError(f"the console uses key handles it holds, not {describe(handle)}"
                             " (keys come from replies and con[name])")
         if handle.console is not self:
             raise ValueError("that key handle belongs to another kernel's console")
-        return handle.index
+        index = handle.index
+        if type(index) is not int or not 0 <= index < self._count:
+            raise ValueError(f"no key handle {describe(index)} in this console's key ring")
+        return index
 
     def _unwrap(self, handle) -> Key:
         return self._slot(self._check(handle))
@@ -283,10 +287,17 @@ class Console:
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged
             raise self._fail(KernelError, f"the kernel failed while running domains: "
-                             f"{exc!r}") from exc
+                             f"{describe_exception(exc)}") from exc
+        except BaseException:     # Ctrl-C: stop the runaways, let the interrupt go on
+            self._fail(KernelError, "interrupted")
+            raise
         return steps
 
     def _deadline(self) -> float | None:
+        """When this call must give up; both budgets checked before anything runs."""
+        steps = self.step_limit
+        if type(steps) is not int or steps < 1:
+            raise ValueError(f"con.step_limit is an int ≥ 1, not {describe(steps)}")
         limit = self.time_limit
         if limit is None:
             return None
@@ -296,11 +307,20 @@ class Console:
         return monotonic() + limit
 
     def _fail(self, error: type[KernelError], what: str) -> KernelError:
-        """Give up: name the domain that was running, stop every runnable domain, and
-        make the console usable again; the error to raise."""
+        """Give up: name the domain that was running, stop every runaway (unless nothing
+        could run: a deadlock leaves every domain as it is, a stopped meter's domains
+        waiting for a refill), and make the console usable again; the error to raise."""
         k = self.kernel
+        if issubclass(error, Deadlock):
+            self._give_up()
+            return error(what)
         running = k.running
-        stopped = k.runnable()
+        # Runaways are stopped; the system's own domains (a bank serving a runaway's
+        # last request …) finish what they are doing in the next call.
+        stopped = [d for d in k.runnable() if d.program not in SYSTEM_PROGRAMS]
+        stopped += [d for d in k.domains.values()      # and whatever they had in flight
+                    if d.proc is not None and d is not self.state and d not in stopped
+                    and d.program not in SYSTEM_PROGRAMS]
         named = "" if running is None or running is self.state else \
             f"; domain #{running.root} ({running.program or '?'}) was running"
         why = f"{what}{named}"
@@ -346,7 +366,10 @@ class Console:
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged
             raise self._fail(KernelError, f"the kernel failed while running domains: "
-                             f"{exc!r}") from exc
+                             f"{describe_exception(exc)}") from exc
+        except BaseException:     # Ctrl-C: the console stays usable, the interrupt goes on
+            self._fail(KernelError, "interrupted")
+            raise
 
     def _wait(self, k: KernelState, deadline: float | None) -> object:
         step = k.step

@@ -30,6 +30,7 @@ from keykos_lab.kernel.domains import (
     AVAILABLE,
     BLOCKED,
     RUNNING,
+    WAITING,
     DomainState,
     hold,
 )
@@ -56,7 +57,8 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
-from keykos_lab.kernel.ops import parse
+from keykos_lab.kernel.ops import describe_exception, parse
+from keykos_lab.kernel.orders import reset
 from keykos_lab.kernel.process import (
     CALL_KEYS,
     EMPTY,
@@ -79,6 +81,8 @@ from keykos_lab.kernel.state import (
 
 _JUMP_FIELDS = 5          # a jump op: (code, key, order, keys, string)
 _KEY_FIELDS = 4           # (type, object, databyte, alloc); ops.is_key, inline
+#: What ``checked`` holds before any key passed: no value a program yields is this object.
+_NONE_CHECKED = object()
 QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
 _pack = ROW.pack_into
 _ROW_SIZE = ROW.size
@@ -121,6 +125,13 @@ class Kernel(Invocation):
                               f"cannot be copied): {names}")
         return copy.deepcopy(self)
 
+    def stop(self, ds: DomainState, why: str) -> None:
+        """Stop a domain for good: its handler ended, its resume keys void, out of every
+        queue (run queue, stall queues), parked with ``why`` (``k.objects()`` shows it)
+        until someone resets it (Domain MakeAvailable)."""
+        reset(self, ds, WAITING)
+        self._park(ds, why)
+
     def step(self) -> bool:
         """Run the first domain of the run queue for one quantum (a seeded kernel
         takes one at random). False when nothing is runnable.
@@ -146,6 +157,9 @@ class Kernel(Invocation):
         self.running = ds
         try:
             self._dispatch(ds)
+        except KeyboardInterrupt:  # Ctrl-C: the domain it stopped in stops, the interrupt goes on
+            self.stop(self.running or ds, "interrupted (Ctrl-C) while it ran")
+            raise
         except Exception as exc:  # a bug of the kernel's own: contain it, say where
             failed = self.running or ds
             self.stop(failed, f"the kernel failed while running it: {type(exc).__name__}")
@@ -197,7 +211,7 @@ class Kernel(Invocation):
         objs = self.objs
         log = self.log
         root = ds.root
-        checked = None  # the last key found genuine and held (``held`` only grows)
+        checked = _NONE_CHECKED  # the last key found genuine and held (``held`` only grows)
         while budget:
             budget -= 1
             try:
@@ -205,8 +219,10 @@ class Kernel(Invocation):
             except StopIteration:
                 self._end_handler(ds)
                 return budget
-            except Exception as exc:  # the program's bug is the domain's fault, not ours
+            except BaseException as exc:  # the program's bug is the domain's fault, not ours
                 self._program_exception(ds, exc)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise  # the researcher's Ctrl-C: the domain is contained, the call stops
                 return budget
             # Fast paths for a jump _jump would accept as it is: a genuine held key,
             # a 32-bit order, bytes of at most 4096, a tuple of at most 3 held keys,
@@ -215,7 +231,7 @@ class Kernel(Invocation):
             if type(op) is tuple and len(op) == _JUMP_FIELDS:
                 code, key, order, keys, data = op
                 if key is not checked and type(key) is Key and len(key) == _KEY_FIELDS:
-                    checked = None  # until this key passes
+                    checked = _NONE_CHECKED  # until this key passes
                     t, o, db, a = key
                     if type(t) is int and type(o) is int and type(db) is int \
                             and type(a) is int and key in held:
@@ -224,7 +240,8 @@ class Kernel(Invocation):
                         gate = GATES.get(t)
                         target = o if t != MISC else -1  # misc keys designate no object
                         keyf = (t + 1 if t != MISC else MISC_BASE + o + 1) | (db + 1) << 8
-                if key is checked and type(order) is int and 0 <= order <= MAX_ORDER \
+                if key is checked and type(code) is int and type(order) is int \
+                        and 0 <= order <= MAX_ORDER \
                         and (data is _NO_DATA or type(data) is bytes and len(data) <= MAX_STRING) \
                         and ds.cpu > len(data) >> 10 and type(keys) is tuple \
                         and (not keys or (len(keys) <= CALL_KEYS and all_held(held, keys))):
@@ -272,7 +289,7 @@ class Kernel(Invocation):
             if value is BLOCKED:
                 return budget
             held = ds.held
-            checked = None
+            checked = _NONE_CHECKED
         self._ready(ds, (A_SEND, value))
         return 0
 
@@ -304,8 +321,10 @@ class Kernel(Invocation):
         ds.held = msg.keys  # hold() makes it a set when the handler gets more
         try:
             proc = fn(dom, msg)
-        except Exception as exc:
+        except BaseException as exc:
             self._program_exception(ds, exc)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             return False
         if type(proc) is not GeneratorType:
             ds.error = f"program {name!r} is not a generator function"
@@ -332,7 +351,7 @@ class Kernel(Invocation):
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
         ds.proc = None
         ds.held = ()
-        ds.error = f"{type(exc).__name__}: {exc}"
+        ds.error = describe_exception(exc)  # runs none of the program's code
         self._trap(ds, Trap.EXCEPTION, C_EXCEPTION, (A_START, EMPTY))
 
     def _end_handler(self, ds: DomainState) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from keykos_lab.kernel.eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
 from keykos_lab.kernel.keys import Key
 from keykos_lab.kernel.objects import Node
+from keykos_lab.kernel.ops import describe_exception
 
 #: What carrying out an op answers when its domain does not carry on now (it
 #: waits, stalls, traps or ends): the scheduler does not resume it.
@@ -128,18 +129,26 @@ def close_handler(proc: Handler) -> str | None:
     ...             pass
     >>> g = stubborn(); next(g)
     >>> close_handler(g)
-    'RuntimeError in its clean-up: generator ignored GeneratorExit'
+    "RuntimeError: 'generator ignored GeneratorExit' in its clean-up"
     """
+    chain: list[Any] = []        # the handler and the generators it delegates to
+    gen: Any = proc
+    while gen is not None and len(chain) < _CHAIN_LIMIT:
+        chain.append(gen)
+        gen = getattr(gen, "gi_yieldfrom", None)
     try:
         proc.close()
-    except Exception as exc:  # the program's failure, contained; KeyboardInterrupt goes on
-        if getattr(proc, "gi_frame", None) is not None:
-            # It refused to end (it yielded again): keep it, so that the garbage collector
-            # never runs its clean-up again at some moment in the middle of kernel code.
-            UNCLOSABLE.append(proc)
-        return f"{type(exc).__name__} in its clean-up: {exc}"[:200]
+    except BaseException as exc:  # the program's failure, contained; Ctrl-C goes on below
+        # What refused to end (it yielded again) is kept, so that the garbage collector
+        # never runs its clean-up again at some moment in the middle of kernel code.
+        UNCLOSABLE.extend(g for g in chain if getattr(g, "gi_frame", None) is not None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return f"{describe_exception(exc)} in its clean-up"[:200]
+    UNCLOSABLE.extend(g for g in chain[1:] if getattr(g, "gi_frame", None) is not None)
     return None
 
 
 #: Handlers that would not end when closed, kept alive for the rest of the process.
+_CHAIN_LIMIT = 1000
 UNCLOSABLE: list[Handler] = []

@@ -53,7 +53,7 @@ class Keepers(Gates):
         self.node_epoch += 1
         keeper = self.live(root.slots[KEEPER])
         dkey = Key(DOMAIN, ds.root, 0, root.alloc)
-        data = (ds.error or "").encode()[:MAX_STRING]
+        data = (ds.error or "").encode("utf-8", "backslashreplace")[:MAX_STRING]
         self._keeper_call(ds, keeper, code & MAX_ORDER, dkey, data, FAULT, cause, on_resume)
 
     def _keeper_call(self, ds, keeper: Key, order: int, k3: Key, data: bytes, flavour: int,

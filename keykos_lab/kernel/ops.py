@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import NamedTuple, cast
 
 from keykos_lab.kernel.eventlog import C_BADJUMP, C_BADKEY
-from keykos_lab.kernel.keys import Key
+from keykos_lab.kernel.keys import DATA_LIMIT, Key
 from keykos_lab.kernel.process import (
     CALL_KEYS,
     KEYS_PER_MESSAGE,
@@ -46,6 +46,9 @@ from keykos_lab.kernel.process import (
 
 #: The most bytes one ``dom.read`` or ``dom.write`` moves.
 MAX_ACCESS = 1 << 20
+_KEY_FIELDS = 4
+_TYPE_LIMIT, _BYTE, _ALLOC_LIMIT = 256, 256, 1 << 63
+_SHOWN = 10**20              # ints shown in full in messages; larger ones by their size
 #: The top of the address space.
 ADDRESS_LIMIT = 1 << 64
 _JUMP_FIELDS, _MEMORY_FIELDS, _TRAP_FIELDS = 5, 3, 3
@@ -101,14 +104,21 @@ Op = Jump | MemoryOp | Svc | KeeperCall
 
 def is_key(key: object) -> bool:
     """A genuine-looking Key: the Key type itself, four fields, each exactly an int
-    (``5.0 == 5``, ``True == 1`` and int subclasses must not pass).
+    (``5.0 == 5``, ``True == 1`` and int subclasses must not pass) in the range the
+    kernel's keys have, so no key a program names carries a number of a million digits.
 
     >>> from keykos_lab.kernel.keys import DK
     >>> is_key(DK(3)), is_key((1, 3, 0, 0)), is_key(tuple.__new__(Key, (1, 3, 0, 0, 9)))
     (True, False, False)
+    >>> is_key(tuple.__new__(Key, (1, 10**5000, 0, 0)))
+    False
     """
-    return type(key) is Key and len(key) == 4 and type(key[0]) is int \
-        and type(key[1]) is int and type(key[2]) is int and type(key[3]) is int
+    if type(key) is not Key or len(key) != _KEY_FIELDS:
+        return False
+    t, o, db, a = key
+    return type(t) is int and type(o) is int and type(db) is int and type(a) is int \
+        and 0 <= t < _TYPE_LIMIT and 0 <= o < DATA_LIMIT and 0 <= db < _BYTE \
+        and 0 <= a < _ALLOC_LIMIT
 
 
 def describe(value: object) -> str:
@@ -117,17 +127,22 @@ def describe(value: object) -> str:
     >>> describe(3), describe(b"ab"), describe([1, 2])
     ('3', "b'ab'", 'a list of 2')
     """
-    if type(value) is int or type(value) is float or value is None:
+    if type(value) is int:
+        return repr(value) if -_SHOWN < value < _SHOWN else f"an int of {value.bit_length()} bits"
+    if type(value) is float or value is None:
         return repr(value)[:40]
     if type(value) is bool:
         return f"{value} (a bool)"
     if type(value) is str or type(value) is bytes:
-        return repr(value[:24]) + ("…" if len(value) > 24 else "")
+        text = repr(value[:24])
+        if type(value) is str:  # a lone surrogate must not reach an encoder later
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return text + ("…" if len(value) > 24 else "")
     if type(value) is Key:
         return f"a Key of fields ({', '.join(type(f).__name__ for f in value)})"
     if type(value) is tuple or type(value) is list or type(value) is bytearray:
         return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__} object"
+    return f"a {type_name(type(value))} object"
 
 
 def _string(data: object, limit: int, what: str) -> bytes | BadOp:
@@ -137,12 +152,20 @@ def _string(data: object, limit: int, what: str) -> bytes | BadOp:
     elif type(data) is bytearray:
         n = len(data)
     elif type(data) is memoryview:
-        n = data.nbytes
+        try:
+            n = data.nbytes
+        except ValueError:  # released
+            return BadOp(C_BADJUMP, f"{what} is a released memoryview")
     else:
         return BadOp(C_BADJUMP, f"{what} is bytes, not {describe(data)}")
     if n > limit:
         return BadOp(C_BADJUMP, f"{what} of {n} bytes; at most {limit}")
-    return data if type(data) is bytes else bytes(data)
+    if type(data) is bytes:
+        return data
+    try:
+        return bytes(data)
+    except (ValueError, TypeError, BufferError) as exc:
+        return BadOp(C_BADJUMP, f"{what} could not be read: {type(exc).__name__}")
 
 
 def _jump(raw: tuple[object, ...]) -> Jump | BadOp:
@@ -183,7 +206,7 @@ def _memory(raw: tuple[object, ...]) -> MemoryOp | BadOp:
         if type(arg) is not int or arg < 0:
             return BadOp(C_BADJUMP, f"a read's length is an int ≥ 0, not {describe(arg)}")
         if arg > MAX_ACCESS:
-            return BadOp(C_BADJUMP, f"a memory access of {arg} bytes; at most {MAX_ACCESS} "
+            return BadOp(C_BADJUMP, f"a memory access of {describe(arg)} bytes; at most {MAX_ACCESS} "
                                     f"at a time")
         return MemoryOp(False, address, arg, b"")
     data = _string(arg, MAX_ACCESS, "a write's data")
@@ -240,3 +263,31 @@ def program_form(op: Jump | MemoryOp | Svc) -> tuple[object, ...]:
         return (OP_WRITE, op.address, op.data) if op.write else (OP_READ, op.address, op.length)
     assert type(op) is Svc
     return (OP_TRAP, op.code, op.data)
+
+
+def type_name(cls: type) -> str:
+    """A class's own name, read without running a metaclass's code.
+
+    >>> type_name(ValueError)
+    'ValueError'
+    """
+    name = type.__dict__["__name__"].__get__(cls, type)
+    return name if type(name) is str else "?"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Name: message`` for a program's exception, running none of its code: the class's
+    own name, and the arguments only where they are plain text or numbers.
+
+    >>> class Nasty(Exception):
+    ...     def __str__(self):
+    ...         raise RuntimeError("no")
+    >>> describe_exception(Nasty("x")), describe_exception(ValueError("bad", 3))
+    ("Nasty: 'x'", "ValueError: 'bad', 3")
+    """
+    args = BaseException.__dict__["args"].__get__(exc)
+    shown = ", ".join(
+        (repr(a[:200].encode("utf-8", "backslashreplace").decode("ascii", "replace"))
+         if type(a) is str else describe(a))
+        for a in (args if type(args) is tuple else ())[:4])
+    return f"{type_name(type(exc))}: {shown}" if shown else type_name(type(exc))

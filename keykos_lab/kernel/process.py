@@ -43,8 +43,15 @@ Handler = Callable[["Dom", "Message"], Generator[Any, Any, None]]
 PROGRAMS: dict[str, Handler] = {}
 
 
-def program(name: str) -> Callable[[Handler], Handler]:
-    """Register a generator function as the program called ``name``.
+#: Programs of the system itself (the space bank, domain creators, the factory code, the
+#: Unix keeper): trusted code that serves others. A console that gives up on a runaway
+#: stops runaway domains, never these: they finish the request they are serving.
+SYSTEM_PROGRAMS: set[str] = set()
+
+
+def program(name: str, *, system: bool = False) -> Callable[[Handler], Handler]:
+    """Register a generator function as the program called ``name`` (``system``: one of
+    the system's own programs, see :data:`SYSTEM_PROGRAMS`).
 
     >>> @program("doc-noop")
     ... def noop(dom, msg):
@@ -65,6 +72,8 @@ def program(name: str) -> Callable[[Handler], Handler]:
             raise ValueError(f"a program called {name!r} is already registered "
                              f"({'.'.join(_origin(known))}); choose another name")
         PROGRAMS[name] = fn
+        if system:
+            SYSTEM_PROGRAMS.add(name)
         fn.program_name = name  # type: ignore[attr-defined]
         return fn
 

@@ -44,6 +44,7 @@ from keykos_lab.kernel.eventlog import (
 )
 from keykos_lab.kernel.keys import (
     DATA,
+    DATA_LIMIT,
     DK,
     DK0,
     NODE,
@@ -75,9 +76,9 @@ def all_held(held: set[Key] | tuple[Key, ...], keys: tuple[object, ...]) -> bool
     return True
 
 
-def check_slot(n) -> None:
+def check_slot(n: object) -> None:
     if type(n) is not int or not 0 <= n < SLOTS:
-        raise IndexError(f"slots and registers are numbered 0..15, not {n!r}")
+        raise IndexError(f"slots and registers are numbered 0..15, not {describe(n)}")
 
 
 PLAIN_REPLIES = {rc: Message(rc, NO_KEYS, b"", 0) for rc in range(8)}
@@ -208,6 +209,8 @@ class KernelState:
 
     def _set_register(self, ds: DomainState, n: int, value: int) -> None:
         check_slot(n)
+        if type(value) is not int or not 0 <= value < DATA_LIMIT:
+            raise ValueError(f"a register holds an int in [0, 2**88), not {describe(value)}")
         wf = self.wellformed(ds)
         if wf is None:
             raise KernelError(f"domain #{ds.root} is malformed: no registers node")
@@ -233,22 +236,6 @@ class KernelState:
         self.parked.append(ds)
         self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
                       before, WAITING, C_NOKEEPER)
-
-    def stop(self, ds: DomainState, why: str) -> None:
-        """Stop a domain for good: its handler ended, its resume keys void, parked with
-        ``why`` (``k.objects()`` shows it) until someone resets it (MakeAvailable)."""
-        if ds.next is not None:
-            try:
-                self.runq.remove(ds)
-            except ValueError:
-                pass
-        if ds.proc is not None:
-            proc, ds.proc = ds.proc, None
-            close_handler(proc)
-        ds.held = ()
-        ds.on_resume = None
-        if ds.parked is None:
-            self._park(ds, why)
 
     def runnable(self) -> list[DomainState]:
         """The domains that would run if the scheduler went on (the console aside)."""
@@ -298,6 +285,9 @@ class KernelState:
 
     def settle_meters(self) -> None:
         raise NotImplementedError  # meters.Meters
+
+    def stop(self, ds: DomainState, why: str) -> None:
+        raise NotImplementedError  # core.Kernel
 
     def meter_refilled(self, meter_id: int) -> None:
         raise NotImplementedError  # meters.Meters

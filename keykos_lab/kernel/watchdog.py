@@ -14,7 +14,14 @@ a program's exception then traps the domain (``Trap.EXCEPTION``, its keeper
 called or the domain parked), exactly as for any other bug of the program.
 
 Only the handler's frame is ever interrupted — a tick that finds kernel code
-running does nothing — so the kernel's own state is never torn. The timer needs
+running does nothing — so the kernel's own state is never torn.
+
+What the watchdog cannot stop (pure Python has no way to): a program that catches
+:class:`ProgramTimeLimit` — ``except BaseException`` — and loops on, in its body or
+in a ``finally``, and a program stuck in one long call into C (a huge ``**``, a
+catastrophic regular expression). The console call then does not come back; such a
+program is hostile to the Python process itself, outside the program interface
+(docs/reliability.md#reliability-trust). The timer needs
 ``signal.setitimer`` and the main thread (as in a notebook or a script); where
 either is missing the watchdog is off, and says so in ``Watchdog.active``.
 

@@ -66,7 +66,7 @@ class FCC:
     Create = 0
 
 
-@program("fcc")
+@program("fcc", system=True)
 def fcc(dom, msg):
     """FCC, FC and factory, by the ROLE register; BIRTH starts a fork's child."""
     role, born = dom.regs[f.ROLE], msg.databyte == BIRTH

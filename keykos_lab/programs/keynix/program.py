@@ -52,7 +52,7 @@ CALLS = {abi.SYS_GETPID: sys_getpid, abi.SYS_EXIT: sys_exit, abi.SYS_OPEN: sys_o
          abi.SYS_RUN: sys_run, abi.SYS_GETEUID: sys_geteuid, abi.SYS_PTRACE: sys_ptrace}
 
 
-@program("keynix")
+@program("keynix", system=True)
 def keynix(dom, msg):
     """Dispatch: databyte 0 is the operator, any other the pid of a trapped process."""
     if msg.databyte == 0:

@@ -81,7 +81,7 @@ def build_branded_domain(dom, bank, brand):
     return 0, r.keys[0], root
 
 
-@program("dcc")
+@program("dcc", system=True)
 def dcc(dom, msg):
     order = msg.order
     if order == DCC.Create:
@@ -109,7 +109,7 @@ def dcc(dom, msg):
         yield dom.return_(msg.resume, rc=RC.INVALIDOC)
 
 
-@program("dc")
+@program("dc", system=True)
 def dc(dom, msg):
     order = msg.order
     domtool, brand = dom.keys[DOMTOOL_REG], dom.keys[SELF_REG]

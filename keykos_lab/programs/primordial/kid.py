@@ -48,7 +48,7 @@ class KIDC:
     Create = 0
 
 
-@program("kidc")
+@program("kidc", system=True)
 def kidc(dom, msg):
     """Create(bank, meter; capacity as 4 bytes) → a new, empty KID."""
     if msg.order == KT:
@@ -129,7 +129,7 @@ def other_kid(dom, kid_key):
     return (yield from kid_entries(dom, khead, vhead, count))
 
 
-@program("kid")
+@program("kid", system=True)
 def kid(dom, msg):
     order = msg.order
     if order == KT:

@@ -224,7 +224,7 @@ def _reap(dom, child_domain_key, nodes_used: int, pages_used: int):
 
 
 # ------------------------------------------------------------------ programs
-@program("spacebank")
+@program("spacebank", system=True)
 def spacebank(dom, msg):
     order, rights = msg.order, msg.databyte
     if rights & INTERNAL:
@@ -311,7 +311,7 @@ def _change_limit(dom, is_node: bool, data: bytes, width: int) -> int:
     return 0
 
 
-@program("sbt")
+@program("sbt", system=True)
 def sbt(dom, msg):
     """Space bank transformer: order 0 tells whether a key is an official, prompt bank
     (rc 0, or with bit 0x80 set when it is not acceptable). Key registers: 0 domain
