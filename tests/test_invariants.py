@@ -212,8 +212,10 @@ class Driver:
         t = key.type
         if t in (SEGMENT, FRONTEND) and not key.databyte & (NOCALL | 0x0F):
             keeper = k._front_end(k.objs[key.obj])
-            if keeper is not None and keeper.type in (START, RESUME):
+            if keeper is not None and keeper.type in (START, RESUME, FRONTEND):
                 return None  # goes to the red node's keeper
+        if t in (START, RESUME) and k.wellformed(DomainState(key.obj)) is None:
+            return MUST  # a malformed domain: KT+1 at once (Base/jresumec.c:135-143)
         if t == START:
             ds = k.domains.get(key.obj)
             if ds is not None and ds.state != AVAILABLE:
@@ -386,7 +388,7 @@ class Driver:
         elif ro:
             assert r.rc == RC.INVALIDOC
         elif off + len(data) > 4096:
-            assert r.rc == RC.BADSTRING
+            assert r.rc == oc.Page.PAST_END  # Base/jpagec.c:235: simplest(1)
         else:
             assert r.rc == 0
             back = self.ok(h, oc.Page.ReadData + off, data=len(data).to_bytes(4, "big"))
@@ -509,7 +511,10 @@ class Driver:
 
     def _resume(self, fork: bool, h: kl.KeyHandle, order: int, idxs: list[int]):
         key = self.live(h)
-        if self.invoke(fork, h, order, self.picks(idxs)) is not SKIPPED:
+        # (A resume key to a malformed domain answers KT+1 and is not spent:
+        # Base/jresumec.c:135-143.)
+        malformed = self.k.wellformed(DomainState(key.obj)) is None
+        if self.invoke(fork, h, order, self.picks(idxs)) is not SKIPPED and not malformed:
             assert self.k.live(key) == kl.DK0, "resume keys are one-shot"
 
     def busy_then_resume(self, i: int, make: int, fork: bool, order: int, idxs: list[int]):
@@ -644,11 +649,9 @@ class Driver:
             return
         root = self.live(h).obj
         r = self.invoke(False, h, oc.Domain.MakeStart, [], bytes([databyte]))
-        if self.k.wellformed(DomainState(root)) is None:
-            assert r.rc == 2
-        else:
-            root_alloc = self.k.objs[root].alloc
-            assert self.raw(r.keys[0]) == kl.Key(START, root, databyte, root_alloc)
+        # Base/jdomainc.c:226: MakeStart does not prepare the domain, malformed or not.
+        root_alloc = self.k.objs[root].alloc
+        assert self.raw(r.keys[0]) == kl.Key(START, root, databyte, root_alloc)
 
     def run(self, steps: int):
         self.con.run(steps)

@@ -44,7 +44,7 @@ def test_readme_analysis_example_runs(capsys):
 
 def test_readme_real_systems_example_runs(capsys):
     exec(compile(python_blocks()[4], "README.md", "exec"), {})
-    assert capsys.readouterr().out == "True False\n"
+    assert capsys.readouterr().out == "True True\nTrue False\n"
 
 
 def test_readme_stepper_example_runs(capsys):

@@ -36,11 +36,13 @@ from keykos_lab.kernel.domains import (
     BLOCKED,
     RUNNING,
     WAITING,
+    DomainState,
     hold,
 )
 from keykos_lab.kernel.eventlog import EV_DELIVER, EV_INVOKE, J_CALL, J_RETURN, ROW
 from keykos_lab.kernel.keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, START, Key
 from keykos_lab.kernel.process import KEYS_PER_MESSAGE, NO_KEYS, OP_CALL, OP_RETURN, Message
+from keykos_lab.kernel.state import KernelState
 
 GENERAL = object()      # "not my case": take the general path (nothing was changed)
 
@@ -89,8 +91,8 @@ def call_start(k, ds, code, key, order, keys, data, op):
     obj = k.objs[o]
     tgt = k.domains.get(o)
     if code != OP_CALL or obj is None or obj.alloc != a or tgt is None \
-            or tgt.state != AVAILABLE or ds.state != RUNNING:
-        return GENERAL  # dead key, no domain state yet, busy target: stall or trap
+            or tgt.state != AVAILABLE or ds.state != RUNNING or not _known_wellformed(k, tgt):
+        return GENERAL  # dead key, no domain state yet, busy or malformed target …
     cost = 1 + (len(data) >> 10)
     ds.cpu -= cost
     k.tick = tick = k.tick + cost
@@ -117,8 +119,8 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     _, o, db, a = key
     tgt = k.domains.get(o)
     if code != OP_RETURN or tgt is None or tgt.resume_alloc != a or tgt is ds or db != RETURN \
-            or k.objs[o] is None or ds.state != RUNNING:
-        return GENERAL  # dead key, another flavour, or a domain resuming itself
+            or k.objs[o] is None or ds.state != RUNNING or not _known_wellformed(k, tgt):
+        return GENERAL  # dead key, another flavour, a domain resuming itself, malformed …
     cost = 1 + (len(data) >> 10)
     ds.cpu -= cost
     k.tick = tick = k.tick + cost
@@ -155,3 +157,11 @@ GATES = {START: call_start, RESUME: return_resume}
 PRIMARY_CALLS: dict[int, orders.Handler] = {**orders.FAST, MISC: orders.misc_key}
 
 assert all(t in OBJECT_TYPES for t in orders.FAST)
+
+
+def _known_wellformed(k: KernelState, tgt: DomainState) -> bool:
+    """The target was well-formed when its program image was last found and no node slot
+    or page changed since (``Kernel._start_program`` caches it with both epochs). Anything
+    else — a malformed domain included, which gets KT+1 — goes the general way."""
+    cache = tgt.image
+    return cache is not None and cache[0] == k.page_epoch and cache[1] == k.node_epoch

@@ -4,7 +4,9 @@ A CALL makes a resume key to the caller and leaves it waiting; a start key to a
 busy domain stalls the invoker on that domain's queue; a resume key is one-shot
 (every resume key to a domain dies when one is used). The domain jumped to gets
 the CPU at once, as ``jresume`` ends in ``startdom(jumpee)`` in the C release
-(``Base/jresumec.c``; docs/decisions/0009-cpu-goes-with-the-message.md).
+(``Base/jresumec.c``; docs/decisions/0009-cpu-goes-with-the-message.md), for a
+FORK too: the forker waits at the back of the run queue (``handlejumper``,
+``Base/primcomc.c``).
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ class Gates(Meters):
         """Deliver a message through a start or resume key (docs/primer.md#primer-start-resume,
         docs/primer.md#primer-domain-states)."""
         t, _, db, _ = key
+        if jump == J_IMPLICIT and tgt is not ds and self.wellformed(tgt) is None:
+            # A keeper in a malformed domain: the jumper goes on the junk queue
+            # (jresumec.c:137-140). (An explicit jump gets KT+1: Invocation._invoke.)
+            self._park(ds, "its keeper's domain is malformed")
+            return BLOCKED
         if t == START and tgt.state != AVAILABLE:
             return self._busy(ds, op, jump, key, tgt, order, data, before)
         if jump == J_CALL or jump == J_IMPLICIT:
@@ -92,20 +99,36 @@ class Gates(Meters):
             tstate = tgt.state
             tgt.state = RUNNING
             tgt.next = (A_START, new_tuple(Message, (order, keys, data, db)))
-            if jump == J_FORK:
-                self.runq.append(tgt)
+            if self._hands_over(ds, jump):
+                self._run_at_once(tgt)  # startdom(jedib), jresumec.c:310, a FORK too
             else:
-                self._run_at_once(tgt)
+                self.runq.append(tgt)
             if log.enabled:
                 log.emit_packed(tick, EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
                                 tgt.root, keyf, tgt.root, order, -1, slen)
         else:
-            self._deliver_resume(key, tgt, order, keys, data, jump != J_FORK)
+            self._deliver_resume(key, tgt, order, keys, data, self._hands_over(ds, jump))
         if jump == J_RETURN:
             self._become_available(ds)
             return BLOCKED
         if jump == J_FORK:
+            return self._forked(ds)
+        return BLOCKED
+
+    def _hands_over(self, ds: DomainState, jump: int) -> bool:
+        """Whether the domain jumped to (or the returnee) runs at once: after every jump
+        (``startdom``, jresumec.c:310, primcomc.c:256) but a FORK by the console, whose
+        program is the Python code calling it and goes on: what it forks is queued at
+        the back, in the order it forked them (docs/fidelity.md)."""
+        return jump != J_FORK or ds is not getattr(self, "_console_state", None)
+
+    def _forked(self, ds: DomainState) -> object:
+        """The forker after its FORK: on the CPU queue (``handlejumper``'s ``rundom``,
+        primcomc.c:281), here the back of the run queue, to be resumed with None; the
+        domain jumped to (or the returnee) runs first. The console goes on at once."""
+        if ds is getattr(self, "_console_state", None):
             return None
+        self._ready(ds, (A_SEND, None))
         return BLOCKED
 
     def _busy(self, ds, op, jump, key, tgt: DomainState, order, data, before):

@@ -23,6 +23,7 @@ from keykos_lab.kernel.domains import (
 )
 from keykos_lab.kernel.errors import KernelError
 from keykos_lab.kernel.eventlog import (
+    C_BADJUMP,
     C_BADKEY,
     C_NONE,
     EV_INVOKE,
@@ -36,8 +37,6 @@ from keykos_lab.kernel.keys import (
     DK0,
     FRONTEND,
     MISC,
-    NOCALL,
-    NODE,
     OBJECT_TYPES,
     RESUME,
     RETURNER,
@@ -46,15 +45,15 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.memory import Memory
-from keykos_lab.kernel.oc import RC, Trap
+from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import BadOp, Jump, KeeperCall, MemoryOp, Svc, describe, parse
+from keykos_lab.kernel.orders.segment import keeper_slot, red_format
 from keykos_lab.kernel.process import (
     EMPTY,
     KEYS_PER_MESSAGE,
     NO_KEYS,
     Message,
 )
-from keykos_lab.kernel.segments import NO_SLOT, decode_format
 from keykos_lab.kernel.state import JUMPS, new_tuple
 
 
@@ -121,25 +120,28 @@ class Invocation(Memory):
                 tgt = self.domains.get(o)
                 if tgt is None or tgt.resume_alloc != a:
                     t = DATA
-                else:
+                elif tgt is ds or self.wellformed(tgt) is not None:
                     return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
+                else:
+                    t = DATA  # a malformed domain: jdata(key) (jresumec.c:135-143)
             elif obj.alloc != a:
                 t = DATA
             elif t == START:
                 tgt = self.domains.get(o) or self.domain_state(o)
-                return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
-            elif (t == SEGMENT or t == FRONTEND) and not db & NOCALL and db & 0x0F == 0:
-                keeper = self._front_end(obj)
-                if keeper is not None:
-                    # A red segment with a keeper slot jumps to whatever it holds
-                    # (jsegment): a gate gets the message, anything else is DK(0).
-                    if keeper.type not in (START, RESUME):
-                        keeper = DK0
-                    elif t == FRONTEND and keeper.type != START:
-                        keeper = DK0
-                    k3 = Key(NODE, o, db, a)
+                if tgt is ds or self.wellformed(tgt) is not None:
+                    return self._gate(ds, op, jump, key, tgt, order, keys, data, before)
+                t = DATA  # a malformed domain: jdata(key) (jresumec.c:135-143)
+            elif t == SEGMENT or t == FRONTEND:
+                # A red segment key (or a frontend key) sends the message on to its
+                # node's keeper slot (jsegment, jfrontend: orders/segment.py).
+                routed = orders.front_end(self, key, keys[2])
+                if isinstance(routed, str):
+                    return self._bad(ds, C_BADJUMP, "a chain of frontend keepers too long "
+                                     "to follow (jsegmntc.c:222)")
+                if routed is not None:
+                    target, k3 = routed
                     keys = (keys[0], keys[1], k3, keys[3])
-                    return self._invoke(ds, op, jump, keeper, order, keys, data)
+                    return self._invoke(ds, op, jump, target, order, keys, data)
         else:
             obj = None
         rkeys: Sequence[Key]
@@ -151,8 +153,8 @@ class Invocation(Memory):
                 keys = (keys[0], keys[1], keys[2], DK0)
                 return self._invoke(ds, op, jump, fwd, order, keys, data)
             rc, rkeys, rdata = 0, NO_KEYS, b""
-        elif t == DATA:
-            rc, rkeys, rdata = RC.DATAKEY, NO_KEYS, b""
+        elif t == DATA:  # a data key or a dead one: KT+1 and its value (jdatac.c:14)
+            rc, rkeys, rdata = orders.data_answer(key if key.type == DATA else DK0, order)
         else:
             rc, rkeys, rdata = reply = orders.invoke(self, ds, t, key, obj, order, keys, data)
             if reply is orders.DISCARD:  # the invoker's own process is gone: no reply
@@ -178,16 +180,16 @@ class Invocation(Memory):
         ret = keys[3]
         if ret.type == RESUME and self.live(ret) == ret:
             tgt = self.domains[ret.obj]
-            self._deliver_resume(ret, tgt, rc, rkeys, rdata, jump == J_RETURN)
+            # getreturnee: startdom(returnee), primcomc.c:256 (after a FORK too)
+            self._deliver_resume(ret, tgt, rc, rkeys, rdata, self._hands_over(ds, jump))
         if jump == J_RETURN:
             self._become_available(ds)
             return BLOCKED
-        return None
+        return self._forked(ds)  # a FORK: handlejumper's rundom (primcomc.c:281)
 
     def _front_end(self, node):
-        """The key in a red segment node's keeper slot, or None when the node has
-        no keeper slot or a bad format (then the key acts as a black segment key)."""
-        fmt = decode_format(node.slots[15])
-        if isinstance(fmt, int) or fmt[2] == NO_SLOT:
-            return None
-        return self.live(node.slots[fmt[2]])
+        """The key in a red segment node's keeper slot, or None when the node's format
+        names no keeper slot or is bad (then keys to it act as black segment keys;
+        ``check_format_key``, jsegmntc.c:33)."""
+        fmt = red_format(self, node)
+        return None if fmt is None else self.live(node.slots[keeper_slot(fmt)])

@@ -38,6 +38,7 @@ class Page:
     AKT = 0x202
     ROAKT = 0x1202
     NOT_ZERO = 1         #: TestForZeroes: the page holds a nonzero byte
+    PAST_END = 1         #: WriteData: the string runs past the end of the page (jpagec.c:235)
 
 
 class Node:
@@ -63,11 +64,20 @@ class Node:
 
 
 class Segment:
-    """Black segment key orders (Base/jsegmntc.c, format_black)."""
+    """Black segment key orders (Base/jsegmntc.c, format_black).
+
+    A red segment key (or a frontend key) with a keeper forwards every order to
+    the keeper (``jsegment``'s ``format_red``); only a black one answers these.
+    """
 
     MakeReadOnly = 0
     AKT = 5              #: | (databyte & 15) << 8, | RO_AKT for a read-only key
     RO_AKT = 0x1000
+    # The red node's format key (slot 15), as jsegmntc.c:33 check_format_key reads it.
+    FORMAT_KEEPER_SHIFT = 12     #: bits 12-15: the keeper slot (15: none, the key is black)
+    FORMAT_NO_PASS_NODE = 0x10000000  #: bit 28: do not pass a node key as the third key
+    FORMAT_SUPERNODE = 0x40000000     #: bit 30: a kernel supernode (not simulated)
+    FRONTEND_DEPTH = 20          #: jsegmntc.c:220: frontend keepers followed, at most
 
 
 class Meter:
@@ -77,9 +87,10 @@ class Meter:
 
 
 class Domain:
-    """Domain key orders (domain.h, Base/jdomainc.c)."""
+    """Domain key orders (domain.h, Base/jdomainc.c; 68-71, 74, 75 machine-dependent:
+    Base/sparc_jdomain.c, and the simulator's own form, docs/fidelity.md)."""
 
-    Get = 0              #: + special slot (1 meter, 2 keeper, 3 memory, 10, 11, 13)
+    Get = 0              #: + special slot (1 meter, 2 keeper, 3 memory, 10, 11: jdomainc.c:207)
     GetMeter = 1
     GetKeeper = 2
     GetMemory = 3
@@ -125,12 +136,13 @@ class DKC:
     """Data key creator (Base/jmiscc.c datamisckey)."""
 
     Create6 = 0
-    Create11 = 1
+    Create11 = 1         #: a 16-byte string is read as jmiscc.c:344 reads it (docs/fidelity.md)
     AKT = 0x309
+    PAD_ZERO = 1         #: Create11, 16-byte form: the five leading bytes were zero (jmiscc.c:349)
 
 
 class KeyBits:
-    """KeyBits (Base/jmiscc.c keybitsmisckey)."""
+    """KeyBits (Base/jmiscc.c keybitsmisckey): order 0 only; KT too answers KT+2."""
 
     Get = 0
 

@@ -206,8 +206,8 @@ def _memory(raw: tuple[object, ...]) -> MemoryOp | BadOp:
         if type(arg) is not int or arg < 0:
             return BadOp(C_BADJUMP, f"a read's length is an int ≥ 0, not {describe(arg)}")
         if arg > MAX_ACCESS:
-            return BadOp(C_BADJUMP, f"a memory access of {describe(arg)} bytes; at most {MAX_ACCESS} "
-                                    f"at a time")
+            return BadOp(C_BADJUMP, f"a memory access of {describe(arg)} bytes; at most "
+                                    f"{MAX_ACCESS} at a time")
         return MemoryOp(False, address, arg, b"")
     data = _string(arg, MAX_ACCESS, "a write's data")
     if isinstance(data, BadOp):

@@ -19,9 +19,9 @@ to hold to the target, by the rights it conveys (:func:`strength`):
 >>> G = readers.read_microkit_text(SYSTEM)
 >>> ax = plot_reachability(G, ["a", "b"])
 >>> [t.get_text() for t in ax.get_xticklabels()]
-['b', 'channel:a:0-b:0']
+['b', 'monitor:fault_ep', 'channel:a:0-b:0', 'notification:a', 'notification:b']
 >>> ax.images[0].get_array().tolist()
-[[2, 3], [2, 3]]
+[[2, 2, 3, 3, 3], [2, 2, 3, 3, 3]]
 >>> plt.close("all")
 """
 

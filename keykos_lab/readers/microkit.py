@@ -2,66 +2,158 @@
 
 An SDF is an XML document with root ``<system>`` (format: the chapter "System Description
 File" of the seL4 Microkit manual, ``docs/manual.md`` in https://github.com/seL4/microkit;
-the project's overview: docs/analyses.md#analyses-real-systems). The reader parses it with the
-standard library's expat (streaming, every element with its line; DTDs and entity
-declarations are refused), checks that each element is one the SDF allows where it
+its checks: ``tool/microkit/src/sdf.rs``; the capabilities each element becomes:
+``tool/microkit/src/capdl/builder.rs``). The reader parses it with the standard library's
+expat as UTF-8 (the Microkit tool reads UTF-8 only), every element with its line; DTDs and
+entity declarations are refused. It checks that each element is one the SDF allows where it
 stands, then resolves names in a second linear pass, so that an element may name one
-declared later in the file. Bad input of any kind raises :class:`FormatError` with the
-file, the line and the reason, and nothing partially read is returned.
+declared later in the file. Bad input of any kind raises :class:`FormatError` with the file,
+the line and the reason, and nothing partially read is returned. Hostile input is bounded by
+:mod:`keykos_lab.readers.limits` (file size, numbers, nesting depth, elements, vertices,
+edges).
 
-Mapping onto the schema (:mod:`keykos_lab.views.schema`, rights and sensory computed there):
+Mapping
+-------
+The analyses may over-approximate, never under-approximate
+(docs/analyses.md#analyses-readers-mapping). "builder" is ``tool/microkit/src/capdl/
+builder.rs``, "sdf" ``tool/microkit/src/sdf.rs``; rows marked **over** give more than the
+system allows.
 
-* ``<protection_domain>`` → vertex kind ``"domain"`` (``program ""``: it acts freely),
-  id and label the PD's name; attributes ``priority``, ``budget``, ``period``,
-  ``passive``, ``stack_size``, ``cpu``, ``sched_domain``, ``pp``, ``image``
-  (the program image path) and ``child_id`` when given.
-* ``<virtual_machine>`` → vertex kind ``"domain"`` with ``vm=True`` (same name space as
-  the PDs), ``vcpus`` its number of ``<vcpu>``; the PD it sits in (its VMM) gets a
-  ``"domain"`` key to it (the VMM controls the vCPUs and handles their faults).
-* ``<memory_region>`` → vertex ``mr:<name>`` kind ``"page"``, ``device=True`` iff it has
-  a ``phys_addr`` (the SDF cannot tell device registers from pinned RAM otherwise),
-  ``size`` / ``page_size`` / ``phys_addr`` when given.
-* ``<map>`` (in a PD or a VM) → key holder → region, type ``"page"``, read-only unless
-  ``perms`` (default ``"rw"``) contains ``w``, ``slot_kind "address"``, attributes
-  ``vaddr``, ``perms``, ``cached`` (default true).
-* ``<channel>`` → a mailbox vertex ``channel:<pdA>:<idA>-<pdB>:<idB>`` kind ``"page"``;
-  each end's PD gets a ``"page"`` key to it in ``slot_kind "key_register"``, ``slot`` the
-  end's channel id: read-write, except read-only when that end says ``notify="false"``
-  (it may then be signalled but not signal). Protected procedure calls: the Microkit 2.0
-  ``pp="true"`` on an ``<end>`` lets *that end* call the other end; the Microkit <= 1.4.1
-  ``pp="true"`` on a ``<protection_domain>`` means "every channel peer may call me",
-  i.e. it lets the *other* end call the PD that carries it. Each calling direction of a
-  channel gives one ``"start"`` key caller → callee (``slot`` the caller's channel id;
-  the flow analysis treats a start key as the call and its reply: both ways), with
-  ``pp_style`` ``"end"`` or ``"pd"``.
-* ``<irq irq= id=>`` → vertex ``irq:<number>`` kind ``"misc"``; key PD → IRQ of type
-  ``"misc"``, ``slot`` the id, ``trigger`` when given.
-* a ``<protection_domain>`` inside another → key parent → child of type ``"domain"``
-  (thread control and fault handling), ``slot_kind "key_register"``, ``slot`` the child's
-  ``id`` (-1 if absent).
-* ``<cspace>``: ``<cap_tcb>`` and ``<cap_vspace>`` → ``"domain"`` key PD → named PD
-  (a thread or an address space is control of that PD), ``<cap_sc>`` → ``"meter"`` key
-  (a scheduling context is CPU time); ``slot_kind "slot"``, ``slot`` the given slot.
-* ``<ioport id addr size>`` (x86) → vertex ``ioport:<addr>`` kind ``"misc"``, key PD →
-  port of type ``"misc"``.
-* ``<io_address_space name>`` (an IOMMU domain of a DMA device) → vertex
-  ``io_address_space:<name>`` kind ``"misc"``; each ``<iomap mr iovaddr>`` a read-write
-  ``"page"`` key device → region (``slot_kind "address"``). No domain holds the device.
-* ``<program_image>``, ``<setvar>`` (symbol patching; a ``region_paddr`` must name a
-  region) and the scheduling elements ``<domains>``, ``<domain>``, ``<domain_schedule>``,
-  ``<schedule_entry>``, ``<schedule_end_marker>`` convey no authority: checked, no edges.
++--------------------------+--------------------------------------+--------------------------------+
+| SDF                      | graph                                | follows                        |
++==========================+======================================+================================+
+| ``<protection_domain>``  | vertex ``domain`` (``program ""``:   |                                |
+|                          | it acts freely), id the PD's name;   |                                |
+|                          | attributes ``priority``, ``budget``, |                                |
+|                          | ``period``, ``passive``,             |                                |
+|                          | ``stack_size``, ``cpu``,             |                                |
+|                          | ``sched_domain``, ``pp``, ``image``, |                                |
+|                          | ``child_id``                         |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| the PD's notification    | vertex ``page``                      | builder step 3-7 (made with    |
+| object                   | ``notification:<pd>``; the PD's      | read and write)                |
+|                          | read-write ``page`` key to it (bound |                                |
+|                          | to its TCB: it waits on it)          |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<channel>``            | vertex ``page``                      |                                |
+|                          | ``channel:<A>:<i>-<B>:<j>``          |                                |
+|                          | (``channel=True``): the channel as   |                                |
+|                          | the SDF declares it; each end's      |                                |
+|                          | ``page`` key to it, ``slot`` the     |                                |
+|                          | end's id, read-write when that end   |                                |
+|                          | may notify, read-only otherwise. On  |                                |
+|                          | its own this would under-approximate |                                |
+|                          | (next row); it names the channel     |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<channel>`` end with   | read-write ``page`` key that end's   | builder step 4 (the notify cap |
+| ``notify`` (default      | PD → ``notification:<other PD>``,    | is made with read and write)   |
+| true)                    | ``slot`` the end's id, ``channel``   |                                |
+|                          | the channel's name: the cap has      |                                |
+|                          | **Read** as well as Write, so a PD   |                                |
+|                          | that can notify another can also     |                                |
+|                          | wait on its notification and take    |                                |
+|                          | the signals every other PD and IRQ   |                                |
+|                          | sends it                             |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<end pp="true">``      | ``start`` key caller → callee,       | builder step 4 (read, write    |
+| (Microkit 2.0) /         | ``slot`` the caller's id,            | and grant)                     |
+| ``<protection_domain     | ``pp_style`` ``end`` or ``pd``       |                                |
+| pp="true">`` (<= 1.4.1)  | (calls and replies; the endpoint cap |                                |
+|                          | is Read-Write-Grant, so caps cross   |                                |
+|                          | both ways: the start key's link)     |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``pp="true"`` on both    | refused                              | sdf ("cannot ppc               |
+| ends, a PPC to a PD of   |                                      | bidirectionally"; "PPCs must   |
+| equal or lower priority  |                                      | be to protection domains of    |
+|                          |                                      | strictly higher priorities")   |
++--------------------------+--------------------------------------+--------------------------------+
+| channel and IRQ ``id``   | 0 to 61 (``PD_MAX_ID``; the manual   | sdf ``PD_MAX_ID``, "duplicate  |
+|                          | says "less than 63", the tool        | channel id"                    |
+|                          | refuses 62), one id space per PD     |                                |
+|                          | shared by channels and IRQs          |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| the monitor's fault      | vertex ``domain``                    | builder steps 3-5, 3-6         |
+| endpoint                 | ``monitor:fault_ep``                 | (``PD_FAULT_EP_CAP_IDX``,      |
+|                          | (``relay=True``); a ``start`` key    | ``PD_MONITOR_EP_CAP_IDX``)     |
+|                          | from every top-level PD (its CSpace  |                                |
+|                          | slot 2 holds a Read-Write-Grant cap  |                                |
+|                          | to it) and from every passive PD     |                                |
+|                          | (slot 5): through it a PD can        |                                |
+|                          | receive another's faults and send it |                                |
+|                          | caps (**over** for Microkit <= 2.0,  |                                |
+|                          | where only passive PDs held it;      |                                |
+|                          | faults still went there).            |                                |
+|                          | ``monitor=False`` leaves it out --   |                                |
+|                          | unsound, for studying the channels   |                                |
+|                          | the SDF itself declares              |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| a                        | ``domain`` key parent → child        | builder step 3-5               |
+| ``<protection_domain>``  | (``slot`` the child's ``id``; the    |                                |
+| inside another           | parent holds its TCB cap and handles |                                |
+|                          | its faults) and ``start`` key child  |                                |
+|                          | → parent (slot 2: the child's fault  |                                |
+|                          | endpoint is the parent's endpoint,   |                                |
+|                          | Read-Write-Grant)                    |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<virtual_machine>``    | vertex ``domain`` with ``vm=True``,  | sdf ``VCPU_MAX_ID``, builder   |
+|                          | ``vcpus``; ``domain`` key from the   | step 3-11                      |
+|                          | PD it sits in (its VMM); vCPU ids 0  |                                |
+|                          | to 61, unique, not a child PD's id   |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<memory_region>``      | vertex ``page`` ``mr:<name>``,       |                                |
+|                          | ``device=True`` iff ``phys_addr``    |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<map>`` (in a PD or a  | ``page`` key holder → region,        | sdf ``SysMap::from_xml``       |
+| VM)                      | ``slot_kind`` ``address``, read-only |                                |
+|                          | unless ``perms`` (default ``rw``)    |                                |
+|                          | has ``w``; ``perms="w"`` refused (no |                                |
+|                          | write-only mappings)                 |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<irq irq= id=>``       | vertex ``misc`` ``irq:<number>``;    | sdf ("duplicate irq")          |
+|                          | ``misc`` key PD → IRQ; an IRQ number |                                |
+|                          | held by two PDs refused              |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<cspace>``:            | ``domain`` key PD → named PD         | sdf ``CapMap::from_xml``,      |
+| ``<cap_tcb>``,           | (**over** for ``cap_vspace``: a      | builder step 6                 |
+| ``<cap_vspace>``         | VSpace cap alone maps nothing);      |                                |
+|                          | ``<cap_sc>`` → ``meter`` key;        |                                |
+|                          | ``slot_kind`` ``key_register`` (the  |                                |
+|                          | PD invokes what its CSpace holds),   |                                |
+|                          | ``slot`` the given slot, 1 to 127    |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<ioport>`` (x86)       | vertex ``misc`` ``ioport:<addr>``;   |                                |
+|                          | ``misc`` key PD → port; ids unique   |                                |
+|                          | per PD                               |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<io_address_space>``   | vertex ``domain``                    |                                |
+|                          | ``io_address_space:<name>`` with     |                                |
+|                          | ``device=True``: a DMA device does   |                                |
+|                          | what its driver programs it to do    |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<iomap perms>``        | ``page`` key device → region,        | sdf ``SysIOMapPerms``          |
+|                          | ``address``; ``r`` read-only, ``w``  |                                |
+|                          | or ``rw`` read-write (**over** for   |                                |
+|                          | ``w``: there are no write-only keys) |                                |
++--------------------------+--------------------------------------+--------------------------------+
+| ``<program_image>``,     | no edges (``setvar region_paddr``    |                                |
+| ``<setvar>``,            | must name a region)                  |                                |
+| ``<domains>`` ...        |                                      |                                |
++--------------------------+--------------------------------------+--------------------------------+
 
-Numbers are decimal or ``0x`` hexadecimal with optional ``_`` separators; booleans are
-``true`` / ``false``. Attributes the reader does not use are ignored; unknown elements,
-missing required attributes, bad numbers, duplicate names or channel ids and references
-to undeclared PDs or regions are errors. A missing file raises ``OSError`` as usual.
+The text must be UTF-8, and an XML declaration naming another encoding is refused (the
+Microkit tool reads UTF-8 only; no codec is ever looked up by name). Numbers are decimal or
+``0x`` hexadecimal with optional ``_`` separators and must fit 64
+bits; booleans are ``true`` / ``false``. Attributes the reader does not use are ignored;
+unknown elements, missing required attributes, bad numbers, duplicate names or ids and
+references to undeclared PDs or regions are errors. Not supported: x86 IRQs given by
+``pin`` or ``pcidev`` (refused, not guessed).
 
 >>> G = read_microkit_text('''<system>
 ...   <memory_region name="buf" size="0x1_000" />
 ...   <protection_domain name="a"><map mr="buf" vaddr="0x2000000" perms="r" /></protection_domain>
 ... </system>''')
 >>> sorted(G.nodes(data="kind"))
-[('a', 'domain'), ('mr:buf', 'page')]
+[('a', 'domain'), ('monitor:fault_ep', 'domain'), ('mr:buf', 'page'), ('notification:a', 'page')]
 >>> d = G.get_edge_data("a", "mr:buf")[0]
 >>> d["key_type"], sorted(d["rights"]), d["vaddr"], d["slot_kind"]
 ('page', ['read'], 33554432, 'address')
@@ -77,13 +169,22 @@ from xml.parsers import expat
 
 import networkx as nx
 
+from keykos_lab.readers import limits
 from keykos_lab.readers.errors import FormatError
+from keykos_lab.readers.limits import Budget, shown
 from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_microkit", "read_microkit_text"]
 
 #: A file name as the readers take it (only ever shown in messages).
 _Path = str | os.PathLike[str]
+
+#: Channel, IRQ, I/O port and vCPU ids run from 0 to this (sdf.rs ``PD_MAX_ID``).
+PD_MAX_ID = 61
+#: Slots of ``<cspace>`` caps run from 1 to this minus one (sdf.rs ``CAP_MAP_MAX_SLOT``).
+CAP_MAP_MAX_SLOT = 128
+#: The vertex of the monitor's fault endpoint.
+MONITOR = "monitor:fault_ep"
 
 _LEAF: frozenset[str] = frozenset()
 #: Which child elements each element may have (the root is ``system``).
@@ -126,8 +227,10 @@ class _Elem:
         self.children: list[_Elem] = []
 
 
-def read_microkit(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
+def read_microkit(path: str | os.PathLike[str], *, monitor: bool = True) -> nx.MultiDiGraph:
     """Read the SDF file at ``path`` into a capability graph (mapping: module docstring).
+    Only a regular file is read (a FIFO or a device is refused without blocking), at most
+    ``limits.MAX_FILE_BYTES``, as UTF-8.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
@@ -138,58 +241,84 @@ def read_microkit(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
     >>> dict(G.nodes["hello"])
     {'kind': 'domain', 'label': 'hello', 'image': 'hello.elf', 'program': ''}
     """
-    parser, stack = _parser(path)
-    with open(path, "rb") as f:
-        try:
-            parser.ParseFile(f)
-        except expat.ExpatError as e:
-            raise FormatError(path, e.lineno, f"XML: {expat.errors.messages[e.code]}") from None
-    return _Builder(path, _root(path, stack)).build()
+    text = limits.decode_utf8(limits.read_file(path), path)
+    return _read(text, path, monitor)
 
 
-def read_microkit_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
+def read_microkit_text(text: str, name: str = "<string>", *, monitor: bool = True
+                       ) -> nx.MultiDiGraph:
     """Read an SDF given as text; ``name`` stands for the file in error messages.
 
     >>> G = read_microkit_text('''<system>
-    ...   <protection_domain name="server" passive="true" />
-    ...   <protection_domain name="client" />
+    ...   <protection_domain name="server" passive="true" priority="2" />
+    ...   <protection_domain name="client" priority="1" />
     ...   <channel><end pd="server" id="0" /><end pd="client" id="0" pp="true" /></channel>
-    ... </system>''')
+    ... </system>''', monitor=False)
     >>> sorted((u, v, k) for u, v, k in G.edges(data="key_type"))
-    [('client', 'channel:server:0-client:0', 'page'), ('client', 'server', 'start'),
-     ('server', 'channel:server:0-client:0', 'page')]
+    [('client', 'channel:server:0-client:0', 'page'), ('client', 'notification:client', 'page'),
+     ('client', 'notification:server', 'page'), ('client', 'server', 'start'),
+     ('server', 'channel:server:0-client:0', 'page'), ('server', 'notification:client', 'page'),
+     ('server', 'notification:server', 'page')]
     >>> read_microkit_text('<system><bogus /></system>', "x.system")
     Traceback (most recent call last):
     ...
     keykos_lab.readers.errors.FormatError: x.system:1: element <bogus> is not allowed in <system>
     """
-    parser, stack = _parser(name)
-    try:
-        parser.Parse(text, True)
-    except expat.ExpatError as e:
-        raise FormatError(name, e.lineno, f"XML: {expat.errors.messages[e.code]}") from None
-    except UnicodeEncodeError as e:          # lone surrogates: text that is not Unicode
-        line = text.count("\n", 0, e.start) + 1
-        raise FormatError(name, line, f"not valid Unicode text ({e.reason})") from None
-    return _Builder(name, _root(name, stack)).build()
+    return _read(text, name, monitor)
+
+
+_DECLARED = re.compile(r"""\A\ufeff?<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _read(text: str, path: _Path, monitor: bool) -> nx.MultiDiGraph:
+    parser, stack = _parser(path)
+    with limits.reading(path, lambda: parser.CurrentLineNumber):
+        if len(text) > limits.MAX_FILE_BYTES:
+            raise FormatError(path, text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
+                              f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: "
+                              "refused")
+        declared = _DECLARED.match(text[:512])
+        if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise FormatError(path, 1, f"encoding {shown(declared.group(1))} declared: the "
+                              "Microkit tool reads UTF-8 only")
+        try:
+            parser.Parse(text, True)
+        except expat.ExpatError as e:
+            raise FormatError(path, e.lineno, f"XML: {expat.errors.messages[e.code]}") \
+                from None
+        except UnicodeEncodeError as e:          # lone surrogates: text that is not Unicode
+            line = text.count("\n", 0, e.start) + 1
+            raise FormatError(path, line, f"not valid Unicode text ({e.reason})") from None
+        return _Builder(path, _root(path, stack), monitor).build()
 
 
 # --- parsing -------------------------------------------------------------------------------
 
 def _parser(path: _Path) -> tuple[expat.XMLParserType, list[_Elem]]:
-    """An expat parser that builds ``_Elem``s; the stack's bottom is a sentinel."""
-    parser = expat.ParserCreate()
+    """An expat parser that builds ``_Elem``s; the stack's bottom is a sentinel. The text is
+    read as UTF-8 whatever its declaration says (no codec is ever looked up by name)."""
+    parser = expat.ParserCreate(encoding="UTF-8")
     top = _Elem("#document", {}, 0)
     stack = [top]
+    count = [0]
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         line = parser.CurrentLineNumber
         parent = stack[-1]
         if parent is top:
             if tag != "system" or parent.children:
-                raise FormatError(path, line, f"the root element must be <system>, not <{tag}>")
+                raise FormatError(path, line, f"the root element must be <system>, not "
+                                  f"<{shown(tag)[1:-1]}>")
         elif tag not in _CHILDREN[parent.tag]:
-            raise FormatError(path, line, f"element <{tag}> is not allowed in <{parent.tag}>")
+            raise FormatError(path, line, f"element <{shown(tag)[1:-1]}> is not allowed in "
+                              f"<{parent.tag}>")
+        if len(stack) > limits.MAX_NESTING:
+            raise FormatError(path, line, f"elements nested deeper than MAX_NESTING = "
+                              f"{limits.MAX_NESTING}: refused")
+        count[0] += 1
+        if count[0] > limits.MAX_EDGES:
+            raise FormatError(path, line, f"more than MAX_EDGES = {limits.MAX_EDGES:,} "
+                              "elements: refused")
         for a in _REQUIRED.get(tag, ()):
             if a not in attrs:
                 raise FormatError(path, line, f"<{tag}> needs the attribute {a!r}")
@@ -218,10 +347,16 @@ def _root(path: _Path, stack: list[_Elem]) -> _Elem:
 
 def _number(path: _Path, e: _Elem, attr: str) -> int:
     s = e.attrs[attr].strip()
+    if len(s) > limits.MAX_NUMBER_CHARS:
+        raise FormatError(path, e.line, f"<{e.tag}> {attr}= has {len(s):,} characters (more "
+                          f"than MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused")
     if not _NUMBER.fullmatch(s):
-        raise FormatError(path, e.line, f"<{e.tag}> {attr}={s!r} is not a number")
+        raise FormatError(path, e.line, f"<{e.tag}> {attr}={shown(s)} is not a number")
     s = s.replace("_", "")
-    return int(s[2:], 16) if s[:2] in ("0x", "0X") else int(s)
+    value = int(s[2:], 16) if s[:2] in ("0x", "0X") else int(s)
+    if value >= 1 << 64:
+        raise FormatError(path, e.line, f"<{e.tag}> {attr}={shown(s)} does not fit 64 bits")
+    return value
 
 
 def _bool(path: _Path, e: _Elem, attr: str, default: bool) -> bool:
@@ -229,7 +364,7 @@ def _bool(path: _Path, e: _Elem, attr: str, default: bool) -> bool:
     if s is None:
         return default
     if s not in ("true", "false"):
-        raise FormatError(path, e.line, f"<{e.tag}> {attr}={s!r} is not true or false")
+        raise FormatError(path, e.line, f"<{e.tag}> {attr}={shown(s)} is not true or false")
     return s == "true"
 
 
@@ -248,20 +383,33 @@ class _Builder:
 
     ``g`` is the graph being built; ``taken`` maps the vertex ids of PDs, VMs and regions to
     the line declaring them, ``pd_names`` a PD or VM name to its element, ``regions`` holds
-    the declared region names and ``channel_ids`` maps (PD, channel id) to its end's line.
+    the declared region names, ``ids`` maps (PD, channel or IRQ id) to its line and ``irqs``
+    an IRQ number to its line.
     """
 
-    def __init__(self, path: _Path, system: _Elem) -> None:
-        self.path, self.system = path, system
+    def __init__(self, path: _Path, system: _Elem, monitor: bool) -> None:
+        self.path, self.system, self.monitor = path, system, monitor
         self.g = SchemaGraph()
+        self.budget = Budget(path)
         self.taken: dict[str, int] = {}
         self.pd_names: dict[str, _Elem] = {}
         self.regions: set[str] = set()
-        self.channel_ids: dict[tuple[str, int], int] = {}
+        self.ids: dict[tuple[str, int], int] = {}
+        self.irqs: dict[int, int] = {}
+        self.ioport_ids: dict[tuple[str, int], int] = {}
+        self.vcpu_ids: dict[str, dict[int, int]] = {}
         #: What a PD or VM may hold, by child element; other children convey no authority.
         self.held: dict[str, Callable[[str, _Elem], None]] = {
             "map": self.map, "irq": self.irq, "setvar": self.setvar, "ioport": self.ioport,
             "cspace": self.cspace}
+
+    def vertex(self, vid: str, kind: str, line: int | None, *args: Any, **attrs: Any) -> None:
+        self.budget.vertices(1, line)
+        self.g.vertex(vid, kind, *args, **attrs)
+
+    def key(self, u: str, v: str, key_type: str, line: int | None, **attrs: Any) -> None:
+        self.budget.edges(1, line)
+        self.g.key(u, v, key_type, **attrs)
 
     def build(self) -> nx.MultiDiGraph:
         # Pass 1: every PD and VM (any depth) and every region, so references may point
@@ -278,6 +426,8 @@ class _Builder:
                 self.virtual_machine(e)
             else:
                 self.protection_domain(e)
+        if self.monitor and any(e.tag == "protection_domain" for e, _ in pds):
+            self.misc_vertex(MONITOR, self.system, kind="domain", relay=True)
         for e, parent in pds:
             self.holdings(e, parent)
         for ch in self.top("channel"):
@@ -306,22 +456,22 @@ class _Builder:
 
     def new_vertex(self, vid: str, e: _Elem, what: str) -> None:
         if vid in self.taken:
-            raise FormatError(self.path, e.line, f"duplicate {what} {vid!r} (first on line "
-                              f"{self.taken[vid]})")
+            raise FormatError(self.path, e.line, f"duplicate {what} {shown(vid)} (first on "
+                              f"line {self.taken[vid]})")
         self.taken[vid] = e.line
 
-    def misc_vertex(self, vid: str, e: _Elem, **attrs: Any) -> None:
+    def misc_vertex(self, vid: str, e: _Elem, kind: str = "misc", **attrs: Any) -> None:
         if vid in self.pd_names:
-            raise FormatError(self.path, e.line, f"vertex {vid!r} clashes with a PD name")
+            raise FormatError(self.path, e.line, f"vertex {shown(vid)} clashes with a PD name")
         if vid not in self.g.graph:
-            self.g.vertex(vid, "misc", **attrs)
+            self.vertex(vid, kind, e.line, **attrs)
 
     def region_ref(self, e: _Elem, attr: str = "mr") -> str:
         """The vertex of the region ``e``'s ``attr`` names, which must be declared."""
         name = e.attrs[attr]
         if name not in self.regions:
             raise FormatError(self.path, e.line, f"<{e.tag}> names no declared memory region "
-                              f"{name!r}")
+                              f"{shown(name)}")
         return "mr:" + name
 
     def pd_ref(self, e: _Elem, attr: str = "pd") -> str:
@@ -329,8 +479,21 @@ class _Builder:
         name = e.attrs[attr]
         if name not in self.pd_names or self.pd_names[name].tag != "protection_domain":
             raise FormatError(self.path, e.line, f"<{e.tag}> names no protection domain "
-                              f"{name!r}")
+                              f"{shown(name)}")
         return name
+
+    def channel_id(self, e: _Elem, pd: str, attr: str = "id") -> int:
+        """An ``id`` (channel or IRQ) of ``pd``: 0 to ``PD_MAX_ID``, not used before by that PD
+        (channels and IRQs share one id space: sdf.rs, "duplicate channel id")."""
+        cid = _number(self.path, e, attr)
+        if cid > PD_MAX_ID:
+            raise FormatError(self.path, e.line, f"<{e.tag}> id={cid}: must be < "
+                              f"{PD_MAX_ID + 1}")
+        if (pd, cid) in self.ids:
+            raise FormatError(self.path, e.line, f"channel id {cid} of {shown(pd)} already "
+                              f"used on line {self.ids[pd, cid]}")
+        self.ids[pd, cid] = e.line
+        return cid
 
     # ---- elements that make vertices
     def memory_region(self, e: _Elem) -> None:
@@ -343,16 +506,24 @@ class _Builder:
             raise FormatError(self.path, e.line, "<memory_region> needs the attribute 'size'")
         vid = "mr:" + e.attrs["name"]
         self.new_vertex(vid, e, "memory region")
-        self.g.vertex(vid, "page", e.attrs["name"], **attrs)
+        self.vertex(vid, "page", e.line, e.attrs["name"], **attrs)
         self.regions.add(e.attrs["name"])
 
     def virtual_machine(self, e: _Elem) -> None:
         name = e.attrs["name"]
-        self.g.vertex(name, "domain", name, vm=True,
-                      vcpus=sum(c.tag == "vcpu" for c in e.children))
+        vcpus: dict[int, int] = {}
         for c in e.children:
             if c.tag == "vcpu":
-                _number(self.path, c, "id")
+                vid = _number(self.path, c, "id")
+                if vid > PD_MAX_ID:
+                    raise FormatError(self.path, c.line, f"<vcpu> id={vid}: must be < "
+                                      f"{PD_MAX_ID + 1}")
+                if vid in vcpus:
+                    raise FormatError(self.path, c.line, f"duplicate vcpu id {vid} (first "
+                                      f"on line {vcpus[vid]})")
+                vcpus[vid] = c.line
+        self.vertex(name, "domain", e.line, name, vm=True, vcpus=len(vcpus))
+        self.vcpu_ids[name] = vcpus
 
     def protection_domain(self, e: _Elem) -> None:
         attrs: dict[str, Any] = {}
@@ -371,41 +542,75 @@ class _Builder:
             raise FormatError(self.path, images[1].line, "a second <program_image>")
         if images:
             attrs["image"] = images[0].attrs["path"]
-        self.g.vertex(e.attrs["name"], "domain", e.attrs["name"], **attrs)
+        name = e.attrs["name"]
+        if name == MONITOR or name.startswith("notification:"):
+            raise FormatError(self.path, e.line, f"the PD name {shown(name)} is reserved")
+        self.vertex(name, "domain", e.line, name, **attrs)
+        ntfn = "notification:" + name
+        self.misc_vertex(ntfn, e, kind="page", notification=True)
+        self.key(name, ntfn, "page", e.line, slot=-1, cap="notification")
 
     # ---- what a PD or VM holds
     def holdings(self, e: _Elem, parent: _Elem | None) -> None:
-        """The keys of PD or VM ``e``: its parent's key to it, then its children's."""
+        """The keys of PD or VM ``e``: its parent's key to it, its fault endpoint, then its
+        children's."""
         name = e.attrs["name"]
         if parent is not None:
             self.nested(parent, e)
+        elif self.monitor and e.tag == "protection_domain":
+            self.key(name, MONITOR, "start", e.line, slot=2, cap="fault_ep")
+        if self.monitor and e.tag == "protection_domain" and \
+                _bool(self.path, e, "passive", False):
+            self.key(name, MONITOR, "start", e.line, slot=5, cap="monitor_ep")
         for c in e.children:
             handle = self.held.get(c.tag)
             if handle is not None:
                 handle(name, c)
 
     def nested(self, parent: _Elem, e: _Elem) -> None:
-        """A PD or VM inside PD ``parent``: the parent controls it."""
+        """A PD or VM inside PD ``parent``: the parent controls it; a child PD's fault
+        endpoint, in its own CSpace, is the parent's endpoint."""
         slot = _number(self.path, e, "id") if "id" in e.attrs else -1
-        self.g.key(parent.attrs["name"], e.attrs["name"], "domain", slot=slot,
-                   child=e.tag == "protection_domain")
+        pname, name = parent.attrs["name"], e.attrs["name"]
+        if e.tag == "protection_domain":
+            siblings = [c for c in parent.children if c.tag == "protection_domain"
+                        and c is not e and c.line < e.line and "id" in c.attrs]
+            if slot >= 0 and any(_number(self.path, c, "id") == slot for c in siblings):
+                raise FormatError(self.path, e.line, f"duplicate child id {slot} in "
+                                  f"{shown(pname)}")
+            vms = [c.attrs["name"] for c in parent.children if c.tag == "virtual_machine"]
+            if any(slot in self.vcpu_ids.get(vm, {}) for vm in vms):
+                raise FormatError(self.path, e.line, f"child id {slot} clashes with a vCPU id "
+                                  f"of {shown(pname)}")
+        self.key(pname, name, "domain", e.line, slot=slot, child=e.tag == "protection_domain")
+        if e.tag == "protection_domain":
+            self.key(name, pname, "start", e.line, slot=2, cap="fault_ep")
 
     def map(self, holder: str, m: _Elem) -> None:
         perms = m.attrs.get("perms", "rw")
-        if not perms or set(perms) - set("rwx") or len(set(perms)) != len(perms):
-            raise FormatError(self.path, m.line, f"<map> perms={perms!r} is not made of r, w, x")
-        self.g.key(holder, self.region_ref(m), "page", read_only="w" not in perms,
-                   slot_kind="address", vaddr=_number(self.path, m, "vaddr"), perms=perms,
-                   cached=_bool(self.path, m, "cached", True))
+        if set(perms) - set("rwx"):
+            raise FormatError(self.path, m.line, f"<map> perms={shown(perms)}: must be made "
+                              "of 'r', 'w' and 'x'")
+        if set(perms) == {"w"}:
+            raise FormatError(self.path, m.line, "<map> perms='w': write-only mappings are "
+                              "not allowed")
+        self.key(holder, self.region_ref(m), "page", m.line, read_only="w" not in perms,
+                 slot_kind="address", vaddr=_number(self.path, m, "vaddr"), perms=perms,
+                 cached=_bool(self.path, m, "cached", True))
 
     def irq(self, holder: str, c: _Elem) -> None:
         if "irq" not in c.attrs:
             raise FormatError(self.path, c.line, "<irq> needs the attribute 'irq' "
                               "(x86 pin/vector IRQs are not supported)")
         n = _number(self.path, c, "irq")
+        cid = self.channel_id(c, holder)
+        if n in self.irqs:
+            raise FormatError(self.path, c.line, f"duplicate irq {n} (first on line "
+                              f"{self.irqs[n]})")
+        self.irqs[n] = c.line
         self.misc_vertex(f"irq:{n}", c, irq=n)
         extra: dict[str, Any] = {"trigger": c.attrs["trigger"]} if "trigger" in c.attrs else {}
-        self.g.key(holder, f"irq:{n}", "misc", slot=_number(self.path, c, "id"), **extra)
+        self.key(holder, f"irq:{n}", "misc", c.line, slot=cid, **extra)
 
     def setvar(self, holder: str, c: _Elem) -> None:
         """No key; a ``region_paddr`` must name a declared region."""
@@ -415,14 +620,26 @@ class _Builder:
     def ioport(self, holder: str, c: _Elem) -> None:
         addr = _number(self.path, c, "addr")
         size = _number(self.path, c, "size") if "size" in c.attrs else 1
+        pid = _number(self.path, c, "id")
+        if pid > PD_MAX_ID:
+            raise FormatError(self.path, c.line, f"<ioport> id={pid}: must be < "
+                              f"{PD_MAX_ID + 1}")
+        if (holder, pid) in self.ioport_ids:
+            raise FormatError(self.path, c.line, f"duplicate I/O port id {pid} (first on "
+                              f"line {self.ioport_ids[holder, pid]})")
+        self.ioport_ids[holder, pid] = c.line
         self.misc_vertex(f"ioport:{addr:#x}", c, addr=addr, size=size)
-        self.g.key(holder, f"ioport:{addr:#x}", "misc", slot=_number(self.path, c, "id"))
+        self.key(holder, f"ioport:{addr:#x}", "misc", c.line, slot=pid)
 
     def cspace(self, holder: str, c: _Elem) -> None:
         for cap in c.children:
             key_type, what = _CAPS[cap.tag]
-            self.g.key(holder, self.pd_ref(cap), key_type,
-                       slot=_number(self.path, cap, "slot"), slot_kind="slot", cap=what)
+            slot = _number(self.path, cap, "slot")
+            if not 0 < slot < CAP_MAP_MAX_SLOT:
+                raise FormatError(self.path, cap.line, f"<{cap.tag}> slot={slot}: must be 1 "
+                                  f"to {CAP_MAP_MAX_SLOT - 1}")
+            self.key(holder, self.pd_ref(cap), key_type, cap.line, slot=slot,
+                     slot_kind="key_register", cap=what)    # in its CSpace: it invokes them
 
     # ---- channels
     def channel(self, ch: _Elem) -> None:
@@ -430,45 +647,59 @@ class _Builder:
             raise FormatError(self.path, ch.line, f"<channel> has {len(ch.children)} <end>s, "
                               "not 2")
         ends = [self.channel_end(end) for end in ch.children]
-        (_, a, ia), (_, b, ib) = ends
-        box = f"channel:{a}:{ia}-{b}:{ib}"
-        if box in self.pd_names:
-            raise FormatError(self.path, ch.line, f"vertex {box!r} clashes with a PD name")
-        self.g.vertex(box, "page", box, channel=True)
+        (ea, a, ia), (eb, b, ib) = ends
+        if _bool(self.path, ea, "pp", False) and _bool(self.path, eb, "pp", False):
+            raise FormatError(self.path, ch.line, "pp=\"true\" on both ends: cannot ppc "
+                              "bidirectionally")
+        name = f"channel:{a}:{ia}-{b}:{ib}"
+        if name in self.pd_names:
+            raise FormatError(self.path, ch.line, f"vertex {shown(name)} clashes with a PD "
+                              "name")
+        self.vertex(name, "page", ch.line, name, channel=True)
         pairs = ((ends[0], ends[1]), (ends[1], ends[0]))
-        calls = self.mailbox_keys(box, pairs)
-        for (_e, me, my_id), (_, other, _) in pairs:
-            if _bool(self.path, self.pd_names[other], "pp", False):   # Microkit <= 1.4.1
-                calls.setdefault((me, other, my_id), "pd")
-        for (caller, callee, cid), style in calls.items():
-            self.g.key(caller, callee, "start", slot=cid, channel=box, pp_style=style)
-
-    def channel_end(self, end: _Elem) -> _End:
-        """An ``<end>``'s PD and channel id, which that PD must not have used already."""
-        pd, cid = self.pd_ref(end), _number(self.path, end, "id")
-        if (pd, cid) in self.channel_ids:
-            raise FormatError(self.path, end.line, f"channel id {cid} of {pd!r} already used "
-                              f"on line {self.channel_ids[pd, cid]}")
-        self.channel_ids[pd, cid] = end.line
-        return end, pd, cid
-
-    def mailbox_keys(self, box: str, pairs: tuple[tuple[_End, _End], ...]
-                     ) -> dict[tuple[str, str, int], str]:
-        """Each end's key to the mailbox; the calls (caller, callee, caller's channel id)
-        that the ends' own ``pp`` allows, with their style ``"end"``."""
         calls: dict[tuple[str, str, int], str] = {}
         for (e, me, my_id), (_, other, _) in pairs:
             notify = _bool(self.path, e, "notify", True)
             pp = _bool(self.path, e, "pp", False)
-            self.g.key(me, box, "page", read_only=not notify, slot=my_id, notify=notify, pp=pp)
-            if pp:
+            self.key(me, name, "page", e.line, read_only=not notify, slot=my_id,
+                     notify=notify, pp=pp)
+            if notify:
+                self.key(me, "notification:" + other, "page", e.line, slot=my_id,
+                         channel=name, notify=True)
+            if _bool(self.path, e, "pp", False):
+                self.check_priority(e, me, other)
                 calls.setdefault((me, other, my_id), "end")
-        return calls
+            if _bool(self.path, self.pd_names[other], "pp", False):   # Microkit <= 1.4.1
+                calls.setdefault((me, other, my_id), "pd")
+        for (caller, callee, cid), style in calls.items():
+            self.key(caller, callee, "start", ch.line, slot=cid, channel=name, pp_style=style)
+
+    def check_priority(self, e: _Elem, caller: str, callee: str) -> None:
+        """A PPC must go to a PD of strictly higher priority (sdf.rs)."""
+        def prio(pd: str) -> int:
+            el = self.pd_names[pd]
+            return _number(self.path, el, "priority") if "priority" in el.attrs else 0
+        if prio(callee) <= prio(caller):
+            raise FormatError(self.path, e.line, f"PPCs must be to protection domains of "
+                              f"strictly higher priorities: {shown(caller)} ({prio(caller)}) "
+                              f"to {shown(callee)} ({prio(callee)})")
+
+    def channel_end(self, end: _Elem) -> _End:
+        """An ``<end>``'s PD and channel id, which that PD must not have used already."""
+        pd = self.pd_ref(end)
+        return end, pd, self.channel_id(end, pd)
 
     # ---- IOMMU address spaces
     def io_address_space(self, sp: _Elem) -> None:
         vid = "io_address_space:" + sp.attrs["name"]
-        self.misc_vertex(vid, sp, **{k: v for k, v in sp.attrs.items() if k != "name"})
+        if vid in self.g.graph:
+            raise FormatError(self.path, sp.line, f"duplicate name {shown(sp.attrs['name'])}")
+        self.misc_vertex(vid, sp, kind="domain", device=True,
+                         **{k: v for k, v in sp.attrs.items() if k != "name"})
         for m in sp.children:
-            self.g.key(vid, self.region_ref(m), "page", slot_kind="address",
-                       vaddr=_number(self.path, m, "iovaddr"), perms="rw")
+            perms = m.attrs.get("perms", "rw")
+            if not perms or set(perms) - set("rw"):
+                raise FormatError(self.path, m.line, f"<iomap> perms={shown(perms)}: must be "
+                                  "'r', 'w' or 'rw'")
+            self.key(vid, self.region_ref(m), "page", m.line, read_only="w" not in perms,
+                     slot_kind="address", vaddr=_number(self.path, m, "iovaddr"), perms=perms)

@@ -133,19 +133,29 @@ PATHOLOGICAL = {
               "arch arm11 objects { f = frame (4G) }",
               "arch arm11 objects { " + "a = tcb " * 20000 + "}",
               "arch arm11 objects { x = tcb { " * 5000 + "}" * 5000 + " }",
-              "/*" * 50000],
+              "/*" * 50000,
+              # issue 15: limits per file, not per construct
+              "arch arm11 objects { " + "u = ut { " * 20000 + "}" * 20000 + " }",
+              "arch arm11 objects { c = cnode (" + "9" * 5000 + " bits) }",
+              "arch arm11 objects { frame@0x" + "f" * 20000 + "[4096] = frame (4k) }",
+              "arch arm11 objects { f[65536] = frame (4k) c[64] = cnode (20 bits) } "
+              "caps { c[] { f[] } }"],
     "microkit": ["<system>" + "<protection_domain name='a'>" * 20000 + "</system>",
                  "<!DOCTYPE s [<!ENTITY a 'xxxxxxxxxx'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>"
                  "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;'>"
                  "<!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;'><!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;'>]>"
                  "<system><protection_domain name='&f;&f;&f;&f;&f;&f;&f;&f;' /></system>",
                  "<system><memory_region name='m' size='0xffffffffffffffffffff' /></system>",
-                 "<system>" + "<channel>" * 30000],
+                 "<system>" + "<channel>" * 30000,
+                 "<?xml version='1.0' encoding='bogus-enc'?><system />",
+                 "<system><memory_region name='m' size='" + "9" * 5000 + "' /></system>"],
     "cml": ["[" * 100000 + "]" * 100000,
             "{a:" * 50000 + "1" + "}" * 50000,
             "{use: [" + "{protocol: 'p'}, " * 20000 + "]}",
             "{children: [{name: 'c', url: '" + "x" * 60000 + "'}]}",
-            "'" + "\\" * 60000],
+            "'" + "\\" * 60000,
+            "{facets: {n: " + "7" * 5000 + "}}",
+            "\n" * 200000 + "{a: [1,"],
 }
 
 
@@ -280,3 +290,40 @@ def test_text_that_is_not_unicode_is_a_format_error(kind):
     raise UnicodeEncodeError."""
     _only_format_errors(kind, "\ud800" * 50)
     _only_format_errors(kind, "<system>\udfff</system>")
+
+
+KEY_FIELDS = st.one_of(st.integers(-2, 20), st.integers(0, 200), st.just(2**63),
+                       st.just(2**88), st.integers(-2**70, 2**70))
+
+
+@settings(max_examples=examples(60), **_SETTINGS)
+@given(data=st.data())
+def test_forged_keys_name_objects_of_their_kind(good_checkpoint, tmp_path_factory, data):
+    """Keys of any type, object, databyte and alloc, put in node slots with the checksum
+    fixed: refused with CheckpointError (never a loader bug), or, when restored, each names
+    an object of the kind its type designates."""
+    from keykos_lab.kernel.checkpoint.format import NODE_KEYS, PAGE_KEYS
+
+    head, body = good_checkpoint.split(b"\n", 1)
+    doc = json.loads(body)
+    ids = [rec[0] for rec in doc["pages"] + doc["nodes"]]
+    allocs = [rec[1] for rec in doc["pages"] + doc["nodes"]]
+    for _ in range(data.draw(st.integers(1, 3))):
+        node = data.draw(st.sampled_from(doc["nodes"]))
+        key = [data.draw(st.integers(0, 19)), data.draw(st.sampled_from(ids) | KEY_FIELDS),
+               data.draw(st.integers(0, 255) | KEY_FIELDS),
+               data.draw(st.sampled_from(allocs) | KEY_FIELDS)]
+        node[2].append([data.draw(st.integers(0, 15)), *key])
+    new_body = json.dumps(doc).encode()
+    header = json.loads(head)
+    header.update(length=len(new_body))
+    header["sha256"] = ckpt._digest(header, new_body)
+    r = _restore_only_checkpoint_errors(tmp_path_factory.mktemp("f"),
+                                        json.dumps(header).encode() + b"\n" + new_body)
+    if r is not None:
+        for obj in r.objs:
+            if obj is not None and obj.kind == "node":
+                for key in obj.slots:
+                    target = r.objs[key.obj] if key.type in NODE_KEYS | PAGE_KEYS else None
+                    if target is not None:
+                        assert target.kind == ("page" if key.type in PAGE_KEYS else "node")

@@ -392,7 +392,11 @@ def test_data_key_invoked_gives_datakey(con, value, order):
     key = dk(con, value)
     r = con.call(key, order, con["dkc"], data=b"x")
     assert r.rc == RC.DATAKEY == KT + 1
-    assert [con.key(h) for h in r.keys] == [kl.DK0] * 4 and r.data == b""
+    # Base/jdatac.c:17-25: the value comes back as a string, 6 bytes (its low six), or
+    # 16 for order 1 (five zero bytes, then all eleven).
+    want = bytes(5) + value.to_bytes(11, "big") if order == 1 else \
+        (value % 2**48).to_bytes(6, "big")
+    assert [con.key(h) for h in r.keys] == [kl.DK0] * 4 and r.data == want
 
 
 def test_destroyed_node_kills_every_key_to_it(con, new_node):

@@ -14,7 +14,8 @@ def big_writer(dom, msg):
 
 
 def test_an_op_costing_more_than_a_quantum_never_leaves_borrowed_cpu_negative():
-    k = kl.Kernel(); con = k.console
+    k = kl.Kernel()
+    con = k.console
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
     seg = kl.build_segment(con, [kl.image(con, "rf-big-writer"), page])
     dom = kl.build_domain(con, memory=seg)
@@ -29,7 +30,8 @@ def test_an_op_costing_more_than_a_quantum_never_leaves_borrowed_cpu_negative():
 
 def test_a_stalled_keeper_call_logs_its_keys_not_its_string_bytes():
     """A trap whose keeper is busy stalls: the row counts the keys passed (3 at most)."""
-    k = kl.Kernel(); con = k.console
+    k = kl.Kernel()
+    con = k.console
     keeper = kl.build_domain(con, "echo")
     con.call(keeper, oc.Domain.MakeBusy)                       # busy: calls to it stall
     dom = kl.build_domain(con, "crasher", keeper=kl.start_key(con, keeper),

@@ -151,6 +151,10 @@ def test_destroying_a_dc_returns_its_nodes_and_keeps_its_domains(con):
     assert con.call(weak, oc.DESTROY).rc == oc.RC.INVALIDOC
     assert usage(con, bank) == (3, 0)
     assert con.call(dc, oc.DESTROY).rc == 0
+    # The DC FORKs its reply, then sells its nodes: after a FORK the forker waits on the
+    # CPU queue while the one it answered runs (Base/primcomc.c:281 handlejumper's rundom,
+    # primcomc.c:256 getreturnee's startdom), so the sale comes when it gets the CPU back.
+    con.run()
     assert usage(con, bank) == (0, 0)
     assert con.call(dc, oc.KT).rc == oc.RC.DATAKEY
     assert con.call(kl.start_key(con, dom), 4).rc == 4      # what it made lives on

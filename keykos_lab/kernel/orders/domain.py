@@ -25,7 +25,6 @@ from keykos_lab.kernel.domains import (
     AVAILABLE,
     GENERAL_A,
     GENERAL_B,
-    HOOK_SLOT,
     KEEPER,
     METER,
     PSW,
@@ -52,15 +51,17 @@ from keykos_lab.kernel.orders.reply import (
 from keykos_lab.kernel.process import EMPTY, Message
 from keykos_lab.kernel.state import KernelState
 
-#: Root slots Get + slot reads (jdomainc.c:207; 3 is machine-dependent there).
-GETTABLE = (METER, KEEPER, ADDRESS, GENERAL_A, GENERAL_B, HOOK_SLOT)
+#: Root slots Get + slot reads (jdomainc.c:207-214: 1, 2, 3, 10, 11; domain.h).
+GETTABLE = (METER, KEEPER, ADDRESS, GENERAL_A, GENERAL_B)
 #: Root slots Swap + slot writes (jdomainc.c:217; Swap+3 is sparc_jdomain.c:57).
 SWAPPABLE = (METER, KEEPER, ADDRESS, GENERAL_A, GENERAL_B)
-#: Orders that act on the key registers or the process: rc 2 if malformed.
+#: Orders that act on the key registers or the process: rc 2 if malformed (prepare_domain
+#: and dry_run_prepare_domain, primcomc.c:764-841). MakeStart does not prepare the domain
+#: (jdomainc.c:226), Get and Swap of the root's slots neither (jdomainc.c:207-223).
 _NEEDS_WELLFORMED = frozenset([
     *range(DomainOC.GetKey, DomainOC.GetKey + SLOTS),
     *range(DomainOC.SwapKey, DomainOC.SwapKey + SLOTS),
-    *range(DomainOC.MakeStart, DomainOC.PutRegs + 1),
+    *range(DomainOC.MakeAvailable, DomainOC.PutRegs + 1),
     DomainOC.MakeReturnKey, DomainOC.ReplaceMemory, DomainOC.PutStuff])
 #: Key registers from which a program loaded by ReplaceMemory on itself gets its
 #: first message's keys (the scratch registers of ``fcc.ck``).
@@ -79,10 +80,12 @@ def domain_key(k: KernelState, ds: DomainState, key: Key, root: Node, order: int
     tds = k.domain_state(root.id)
     if order < DomainOC.GetKey:                   # Get + slot: jdomainc.c:207
         if order not in GETTABLE:
-            return INVALID
+            return INVALID                        # sparc_jdomain.c:572
         return one_key(k.live(root.slots[order]))
     if order == KT:                               # jdomainc.c:257
         return answer(DomainOC.AKT)
+    if order == DomainOC.MakeStart:               # jdomainc.c:226: malformed or not
+        return one_key(Key(START, root.id, data[0] if data else 0, root.alloc))
     if order == DomainOC.Compare:                 # jdomainc.c:237
         other = k.live(keys[0])
         same = other.obj == root.id and (other.type == START or
@@ -91,7 +94,9 @@ def domain_key(k: KernelState, ds: DomainState, key: Key, root: Node, order: int
     if DomainOC.Swap <= order < DomainOC.SwapKey:  # Swap + slot: jdomainc.c:217
         n = order - DomainOC.Swap
         if n not in SWAPPABLE:
-            return INVALID
+            return INVALID                        # sparc_jdomain.c:572
+        if n == ADDRESS and k.wellformed(tds) is None:
+            return answer(DomainOC.MALFORMED)     # sparc_jdomain.c:62: dry_run_prepare_domain
         if n == METER:
             k.settle_meters()
         old = k.live(root.slots[n])
@@ -116,11 +121,6 @@ def domain_key(k: KernelState, ds: DomainState, key: Key, root: Node, order: int
     if handler is None:
         return INVALID
     return handler(k, ds, tds, root, regs_node, keys_node, keys, data)
-
-
-def _make_start(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
-    """MakeStart: a start key with the string's first byte as databyte (jdomainc.c:226)."""
-    return one_key(Key(START, root.id, data[0] if data else 0, root.alloc))
 
 
 def _make_available(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
@@ -176,7 +176,8 @@ def _put_regs(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
 
 
 def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
-    """ReplaceMemory: a new address key and start address (sparc_jdomain.c:81).
+    """ReplaceMemory: a new address key and start address; the old address key comes
+    back (sparc_jdomain.c:81-112: ``cpup1key = rn->dommemroot``).
 
     On one's own domain (``repmem``, ``cfstart.s``) the running handler is
     replaced by the new program, which starts with the entry message.
@@ -184,6 +185,7 @@ def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
     if len(data) not in (0, _START_ADDRESS) and (tds is not ds or
                                                  len(data) < _START_ADDRESS + _ENTRY_ORDER):
         return BADSTRING
+    old = k.live(root.slots[ADDRESS])
     root.slots[ADDRESS] = k.live(keys[0])
     if data:
         root.slots[PSW] = DK(_U64.unpack(data[:_START_ADDRESS])[0])
@@ -193,7 +195,7 @@ def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
         reset(k, ds, RUNNING)
         k._ready(ds, (A_START, entry))
         return DISCARD
-    return OK
+    return one_key(old)
 
 
 def _put_stuff(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
@@ -208,7 +210,6 @@ def _put_stuff(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
 
 #: The orders on a well-formed domain's process and registers, by order code.
 _PROCESS_ORDERS = {
-    DomainOC.MakeStart: _make_start,
     DomainOC.MakeAvailable: _make_available,
     DomainOC.MakeFaultKey: _make_resume(FAULT),        # jdomainc.c:130
     DomainOC.MakeBusy: _make_busy_order,

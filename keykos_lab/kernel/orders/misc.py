@@ -21,6 +21,7 @@ from keykos_lab.kernel.keys import (
     DKC,
     DOMAIN,
     DOMTOOL,
+    FRONTEND,
     HOOK,
     KEYBITS,
     METER,
@@ -42,23 +43,26 @@ from keykos_lab.kernel.oc import KT
 from keykos_lab.kernel.oc import Discrim as DiscrimOC
 from keykos_lab.kernel.oc import DomTool as DomToolOC
 from keykos_lab.kernel.oc import KeyBits as KeyBitsOC
+from keykos_lab.kernel.oc import Segment as SegmentOC
 from keykos_lab.kernel.orders.reply import INVALID, NO, NOT_MINE, OK, Reply, answer, one_key
 from keykos_lab.kernel.orders.segment import SIZE_BITS
-from keykos_lab.kernel.segments import decode_format
+from keykos_lab.kernel.segments import FORMAT_SLOT
 from keykos_lab.kernel.state import KernelState
 
 _KEYBITS = struct.Struct(">4xBB12s")    # KeyBits: type, databyte, 12 bytes of body
 _DATA_BYTES = {DKC_OC.Create6: 6, DKC_OC.Create11: 11}
+_PAD, _LONG_FORM = 5, 16                # DKC Create11's C form: 5 bytes, then 11
 _KEEPER_SLOT_SHIFT = 8                  # identify keeper: rc = slot << 8 | databyte
 _ALLOC_MASK = 0xFFFFFFFF
+SLOT_MASK = 0x0F
 
 
 def misc_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int,
              keys: tuple[Key, ...], data: bytes) -> Reply:
     """A CALL on a misc key; which one is the key's object field."""
     sub = key.obj
-    if sub == RETURNER:                 # jmiscc.c:211: a CALL returns the three keys
-        return (order, keys[:3], data)
+    if sub == RETURNER:                 # jmiscc.c:211: a CALL returns the three keys, the
+        return (order, keys[:3], data)  # order as rc and the string (RETURN, FORK: invocation)
     if sub == DISCRIM:
         return _discrim(k, order, keys)
     if sub == DKC:
@@ -67,21 +71,33 @@ def misc_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int
         return _keybits(k, order, keys)
     if sub == DOMTOOL:
         return _domtool(k, order, keys)
-    return INVALID
+    return INVALID                      # jmiscc.c:653
 
 
 def _dkc(order: int, data: bytes) -> Reply:
     """The data key creator (jmiscc.c:333)."""
+    if order == DKC_OC.Create11 and len(data) >= _LONG_FORM:
+        # jmiscc.c:344: five bytes, then the 11-byte value; rc 1 when the five were zero
+        # (jmiscc.c:349, Memcmp == 0), else 0. The 16-byte form a data key answers order 1
+        # with (jdatac.c:17) comes back as the same key.
+        pad, value = data[:_PAD], data[_PAD:_LONG_FORM]
+        return one_key(DK(int.from_bytes(value, "big")), 0 if any(pad) else DKC_OC.PAD_ZERO)
     width = _DATA_BYTES.get(order)
-    if width is not None:               # jmiscc.c:335, 344
+    if width is not None:               # jmiscc.c:335; a shorter Create11 string: the
+        # simulator's 11-byte form (docs/fidelity.md, DKC Create11)
         return one_key(DK(int.from_bytes(data[:width].ljust(width, b"\0"), "big")))
-    return answer(DKC_OC.AKT) if order == KT else INVALID
+    return answer(DKC_OC.AKT) if order == KT else INVALID   # jmiscc.c:356
 
 
 def _keybits(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
-    """KeyBits: what a key is, as bytes (jmiscc.c:318)."""
+    """KeyBits: what a key is, as bytes (jmiscc.c:318).
+
+    Four zero bytes, then the simulator's own form: type, databyte, a 12-byte body.
+    The C release's is ``key2dsk``'s 12-byte disk key (type, CDA, allocation id,
+    databyte last); docs/fidelity.md (KeyBits) says why the simulator's differs.
+    """
     if order != KeyBitsOC.Get:
-        return INVALID
+        return INVALID                  # jmiscc.c:330: every other order, KT too
     kk = k.live(keys[0])
     body = (kk.obj.to_bytes(12, "big") if kk.type == DATA else
             kk.obj.to_bytes(8, "big") + (kk.alloc & _ALLOC_MASK).to_bytes(4, "big"))
@@ -114,13 +130,15 @@ def _discrim(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
 
 _IDENTIFY = {DomToolOC.IdentifyStart: START, DomToolOC.IdentifyResume: RESUME,
              DomToolOC.IdentifyDomain: DOMAIN}
+#: order -> (key types identified, keeper key type). Segment orders take a frontend key
+#: too (jmiscc.c:280, 289, 296).
 _IDENTIFY_KEEPER = {
-    DomToolOC.IdentifySegmentStart: (SEGMENT, START),
-    DomToolOC.IdentifySegmentResume: (SEGMENT, RESUME),
-    DomToolOC.IdentifySegmentDomain: (SEGMENT, DOMAIN),
-    DomToolOC.IdentifyMeterStart: (METER, START),
-    DomToolOC.IdentifyMeterResume: (METER, RESUME),
-    DomToolOC.IdentifyMeterDomain: (METER, DOMAIN),
+    DomToolOC.IdentifySegmentStart: ((SEGMENT, FRONTEND), START),
+    DomToolOC.IdentifySegmentResume: ((SEGMENT, FRONTEND), RESUME),
+    DomToolOC.IdentifySegmentDomain: ((SEGMENT, FRONTEND), DOMAIN),
+    DomToolOC.IdentifyMeterStart: ((METER,), START),
+    DomToolOC.IdentifyMeterResume: ((METER,), RESUME),
+    DomToolOC.IdentifyMeterDomain: ((METER,), DOMAIN),
 }
 
 
@@ -150,21 +168,22 @@ def _identify(k: KernelState, root_id: int, databyte: int, brand: Key) -> Reply:
     return one_key(Key(NODE, root_id, 0, root.alloc), databyte)
 
 
-def _identify_keeper(k: KernelState, kinds: tuple[int, int], kept: Key, brand: Key) -> Reply:
+def _identify_keeper(k: KernelState, kinds: tuple[tuple[int, ...], int], kept: Key,
+                     brand: Key) -> Reply:
     """Domain tool 5-7 / 9-11 (jmiscc.c:34 ``identify_keeper``): is the keeper of this
     segment or meter a domain of ``brand``? Then rc = keeper slot * 256 + the
     keeper key's databyte, and a node key to the segment or meter node."""
-    kept_type, kind = kinds
-    if kept.type != kept_type or kept.databyte & (NOCALL | SIZE_BITS):
-        return NOT_MINE
+    kept_types, kind = kinds
+    if kept.type not in kept_types or kept.databyte & (NOCALL | SIZE_BITS):
+        return NOT_MINE                    # jmiscc.c:46
     node = k.node(kept.obj)
-    if kept_type == SEGMENT:
-        fmt = decode_format(node.slots[15])
-        if isinstance(fmt, int):
-            return NOT_MINE
-        slot = fmt[2]
+    if kept.type == METER:
+        slot = KEEPER                      # jmiscc.c:53
     else:
-        slot = KEEPER
+        fmt = k.live(node.slots[FORMAT_SLOT])
+        if fmt.type != DATA:               # jmiscc.c:56: only "a data key" is asked of it
+            return NOT_MINE
+        slot = fmt.obj >> SegmentOC.FORMAT_KEEPER_SHIFT & SLOT_MASK   # jmiscc.c:60
     keeper = k.live(node.slots[slot])
     if keeper.type != kind or (kind == RESUME and keeper.databyte == RESTART):
         return NOT_MINE

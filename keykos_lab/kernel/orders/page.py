@@ -22,6 +22,7 @@ from keykos_lab.kernel.state import KernelState
 #: ReadData's optional string: a 4-byte length.
 READ_LENGTH_BYTES = 4
 _ZERO, _NONZERO = answer(0), answer(PageOC.NOT_ZERO)
+_PAST_END = answer(PageOC.PAST_END)
 _WRITE_END = PageOC.WriteData + PAGE_SIZE
 _READ_END = PageOC.ReadData + PAGE_SIZE
 
@@ -30,6 +31,8 @@ def page_key(k: KernelState, ds: DomainState, key: Key, page: Page, order: int,
              keys: tuple[Key, ...], data: bytes) -> Reply:
     """A CALL on a page key."""
     if order == PageOC.TestForZeroes:    # jpagec.c:190, first: the commonest page order
+        # Every byte is tested: jpagec.c:199's loop (``for (; i == 0; i--)``) never runs, so
+        # an in-core page always answers 0 there (docs/fidelity.md, TestForZeroes).
         body = page.data  # (Page.is_zero, inline)
         return _ZERO if body is None or not any(body) else _NONZERO
     ro = key.databyte & RO
@@ -38,7 +41,7 @@ def page_key(k: KernelState, ds: DomainState, key: Key, page: Page, order: int,
             return INVALID                       # jpagec.c:246: a read-only key falls to KT+2
         off = order - PageOC.WriteData
         if off + len(data) > PAGE_SIZE:
-            return BADSTRING                     # jpagec.c:233 answers 1 (docs/fidelity.md)
+            return _PAST_END                     # jpagec.c:235: simplest(1)
         page.write(off, data)
         k.page_epoch += 1
         return OK
@@ -51,13 +54,13 @@ def page_key(k: KernelState, ds: DomainState, key: Key, page: Page, order: int,
             n = min(n, int.from_bytes(data, "big"))
         return (0, (), page.read(off, n))
     if order == PageOC.MakeReadOnlyKey:          # jpagec.c:143
-        return one_key(key._replace(databyte=key.databyte | RO))
+        return one_key(key._replace(databyte=RO))  # jpagec.c:145: databyte = readonly
     if order == PageOC.Clear:                    # jpagec.c:151
         if ro:
-            return INVALID
+            return INVALID                       # jpagec.c:153
         page.data = None
         k.page_epoch += 1
         return OK
     if order == KT:                              # jpagec.c:242
         return answer(PageOC.ROAKT if ro else PageOC.AKT)
-    return INVALID
+    return INVALID                               # jpagec.c:246
