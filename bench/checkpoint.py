@@ -42,7 +42,7 @@ TARGET_SECONDS = 10.0
 def system(objects: int) -> tuple[kl.Kernel, kl.KeyHandle]:
     """About ``objects`` live objects; the console holds a node key to the tree."""
     k = kl.Kernel()
-    domains = objects * 10 // 31            # 3 nodes each, a page per ten, the tree
+    domains = objects * 10 // 31  # 3 nodes each, a page per ten, the tree
     tree, _ = build(k, domains)
     con = k.console
     for n in range(domains // 10):
@@ -87,15 +87,27 @@ def main(argv=None) -> dict:
     before = len(k.log)
     con.call(server, 7, data=b"after")
     rcon = restored.console
-    rcon.call(rcon.hold(con.key(server)), 7, data=b"after")     # the same key, no events
-    same = k.events().iloc[before:].reset_index(drop=True).equals(
-        restored.events().iloc[before:].reset_index(drop=True))
+    rcon.call(rcon.hold(con.key(server)), 7, data=b"after")  # the same key, no events
+    same = (
+        k.events()
+        .iloc[before:]
+        .reset_index(drop=True)
+        .equals(restored.events().iloc[before:].reset_index(drop=True))
+    )
     os.remove(path)
     os.rmdir(folder)
-    log_bytes = before * 64 * 4 // 3       # the packed rows, base64
-    result = {"objects": live, "events": before, "write_s": write_s, "restore_s": read_s,
-              "bytes": size, "bytes_per_object": size / live, "log_bytes": log_bytes,
-              "state_bytes_per_object": (size - log_bytes) / live, "continues_the_same": same}
+    log_bytes = before * 64 * 4 // 3  # the packed rows, base64
+    result = {
+        "objects": live,
+        "events": before,
+        "write_s": write_s,
+        "restore_s": read_s,
+        "bytes": size,
+        "bytes_per_object": size / live,
+        "log_bytes": log_bytes,
+        "state_bytes_per_object": (size - log_bytes) / live,
+        "continues_the_same": same,
+    }
     report(result)
     return result
 
@@ -103,10 +115,13 @@ def main(argv=None) -> dict:
 def report(r: dict) -> None:
     ok = r["write_s"] < TARGET_SECONDS and r["restore_s"] < TARGET_SECONDS
     lines = [
-        "# keykos_lab checkpoint benchmark", "",
+        "# keykos_lab checkpoint benchmark",
+        "",
         f"{datetime.now():%Y-%m-%d %H:%M} · Python {platform.python_version()} · "
-        f"{platform.machine()} · best of 3", "",
-        "| measure | value |", "| --- | --- |",
+        f"{platform.machine()} · best of 3",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
         f"| live objects (pages and nodes) | {r['objects']:,} |",
         f"| events in the log | {r['events']:,} |",
         f"| `k.checkpoint(path)` | {r['write_s']:.2f} s |",
@@ -116,9 +131,11 @@ def report(r: dict) -> None:
         f"| of which the event log (base64 of 64-byte rows) | {r['log_bytes'] / 2**20:.1f} MiB |",
         f"| the rest: objects, domains, console | {r['state_bytes_per_object']:.0f} bytes per "
         "object |",
-        f"| restored system continues with the same events | {r['continues_the_same']} |", "",
+        f"| restored system continues with the same events | {r['continues_the_same']} |",
+        "",
         f"Target (issue 9): written and restored in seconds (< {TARGET_SECONDS:.0f} s each): "
-        f"**{'PASS' if ok else 'MISS'}**.", "",
+        f"**{'PASS' if ok else 'MISS'}**.",
+        "",
     ]
     text = "\n".join(lines)
     print(text)

@@ -46,10 +46,10 @@ from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS
 
 oc = kl.oc
 RESULTS = Path(__file__).resolve().parent / "results-eventlog.md"
-SIZES = {"full": (1_000_000, 3), "quick": (200_000, 3)}   # events, repeats
+SIZES = {"full": (1_000_000, 3), "quick": (200_000, 3)}  # events, repeats
 EVENTS_PER_ROUND = 5
-TARGET = 50.0             # k.events() at least this many times faster (issue 9)
-SAMPLE = 100_000          # rows sampled for the bytes of a list of tuples
+TARGET = 50.0  # k.events() at least this many times faster (issue 9)
+SAMPLE = 100_000  # rows sampled for the bytes of a list of tuples
 
 
 @kl.program("bench-log-mix")
@@ -69,8 +69,7 @@ def logged_kernel(n_events: int):
     con.step_limit = 10**12
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
     server = kl.start_key(con, kl.build_domain(con, "echo"))
-    client = kl.start_key(con, kl.build_domain(con, "bench-log-mix",
-                                               keys={0: server, 1: page}))
+    client = kl.start_key(con, kl.build_domain(con, "bench-log-mix", keys={0: server, 1: page}))
     rounds = -(-(n_events - len(k.log)) // EVENTS_PER_ROUND)
     t0 = time.perf_counter()
     reply = con.call(client, rounds)
@@ -136,13 +135,13 @@ def main(argv=None) -> int:
     n = len(k.log)
     gc.collect()
     t_rows = time.perf_counter()
-    rows = list(k.log.rows())                        # the baseline's input, made once
+    rows = list(k.log.rows())  # the baseline's input, made once
     t_rows = time.perf_counter() - t_rows
     columns = ["seq", *COLUMNS]
 
     times: dict[str, list[float]] = {"events": [], "tuples": [], "typed": []}
     ev = plain = None
-    for _ in range(repeats):                         # interleaved, so drift hits all alike
+    for _ in range(repeats):  # interleaved, so drift hits all alike
         dt, ev = best(k.events, 1)
         times["events"].append(dt)
         dt, plain = best(lambda: pd.DataFrame(rows, columns=columns), 1)
@@ -158,7 +157,7 @@ def main(argv=None) -> int:
     b_frame = ev.memory_usage(index=True, deep=True).sum() / n
     b_plain = plain.memory_usage(index=True, deep=True).sum() / n
     b_tuples = tuple_bytes(rows)
-    rows = plain = None              # free the baseline before the summary
+    rows = plain = None  # free the baseline before the summary
 
     mix = ev["event"].value_counts()
     lines = [
@@ -170,7 +169,8 @@ def main(argv=None) -> int:
         "",
         f"{n:,} events logged by a client ⇄ echo + page loop in {t_run:.1f} s "
         f"({n / t_run:,.0f} events/s); kinds: "
-        + ", ".join(f"{name} {count:,}" for name, count in mix.items() if count) + ".",
+        + ", ".join(f"{name} {count:,}" for name, count in mix.items() if count)
+        + ".",
         "",
         "## To a DataFrame",
         "",

@@ -56,15 +56,20 @@ def large(n_objects: int, n_keys: int, n_subjects: int) -> list[tuple[str, str]]
     t_flows, matrix = timed(lambda: engine.flows(domains[:n_subjects]))
     groups = int((engine.group == np.arange(len(engine.group))).sum())
     return [
-        (f"system: {n_objects:,} objects, {n_keys:,} keys (generated in {t_gen:.1f} s)",
-         f"{csr.bytes_per_key:.1f} bytes per key in CSR form"),
-        ("fast engine: groups (connected components, a few rounds)",
-         f"{t_groups:.2f} s ({groups:,} groups)"),
+        (
+            f"system: {n_objects:,} objects, {n_keys:,} keys (generated in {t_gen:.1f} s)",
+            f"{csr.bytes_per_key:.1f} bytes per key in CSR form",
+        ),
+        (
+            "fast engine: groups (connected components, a few rounds)",
+            f"{t_groups:.2f} s ({groups:,} groups)",
+        ),
         ("fast engine: authority of one subject", f"{t_auth:.2f} s ({len(keys):,} keys)"),
-        (f"fast engine: flow matrix of {n_subjects} subjects",
-         f"{t_flows:.2f} s ({matrix.mean():.0%} of pairs flow)"),
-        ("fast engine: total, from arrays to both answers",
-         f"{t_groups + t_auth + t_flows:.2f} s"),
+        (
+            f"fast engine: flow matrix of {n_subjects} subjects",
+            f"{t_flows:.2f} s ({matrix.mean():.0%} of pairs flow)",
+        ),
+        ("fast engine: total, from arrays to both answers", f"{t_groups + t_auth + t_flows:.2f} s"),
     ]
 
 
@@ -81,6 +86,7 @@ def same_graph(n_objects: int) -> tuple[float, float, int]:
         held = closure.held(subjects[0])
         F = flow_graph(G, closure)
         import networkx as nx
+
         reach = [nx.descendants(F, s) | {s} for s in subjects]
         return len(held), sum(len(r) for r in reach)
 
@@ -107,18 +113,28 @@ def main(argv=None) -> None:
         t_ref, t_fast, n_keys = same_graph(n)
         same.append((n, t_ref, t_fast, n_keys))
     lines = [
-        "# keykos_lab analysis benchmark", "",
+        "# keykos_lab analysis benchmark",
+        "",
         f"{datetime.now():%Y-%m-%d %H:%M} · Python {platform.python_version()} · "
-        f"{platform.machine()} · mode {mode}", "",
-        "## The fast engine on a large system", "",
-        "| measure | value |", "| --- | --- |",
-        *[f"| {a} | {b} |" for a, b in rows], "",
-        "## Same graph: reference (networkx, dicts, witnesses) against the fast engine", "",
-        "Authority of one subject and the flow matrix of 20 subjects, groups included.", "",
+        f"{platform.machine()} · mode {mode}",
+        "",
+        "## The fast engine on a large system",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        *[f"| {a} | {b} |" for a, b in rows],
+        "",
+        "## Same graph: reference (networkx, dicts, witnesses) against the fast engine",
+        "",
+        "Authority of one subject and the flow matrix of 20 subjects, groups included.",
+        "",
         "| objects | keys | keys held | reference | fast | ratio |",
         "| --- | --- | --- | --- | --- | --- |",
-        *[f"| {n:,} | {KEYS_PER_OBJECT * n:,} | {k:,} | {r:.2f} s | {f:.3f} s | "
-          f"{r / f:.0f}× |" for n, r, f, k in same], "",
+        *[
+            f"| {n:,} | {KEYS_PER_OBJECT * n:,} | {k:,} | {r:.2f} s | {f:.3f} s | {r / f:.0f}× |"
+            for n, r, f, k in same
+        ],
+        "",
         f"wall time of the run: {time.perf_counter() - started:.0f} s",
     ]
     text = "\n".join(lines) + "\n"

@@ -57,8 +57,8 @@ from keykos_lab.kernel.process import Dom, Message
 
 oc = kl.oc
 RESULTS = Path(__file__).resolve().parent / "results-kernel.md"
-STEP_LIMIT = 10**12       # scheduler steps the console waits for a reply
-TARGETS = (               # (what, ratio key, target, issue)
+STEP_LIMIT = 10**12  # scheduler steps the console waits for a reply
+TARGETS = (  # (what, ratio key, target, issue)
     ("primary-key invocations", "primary", 0.2, "issue 2"),
     ("CALL/RETURN round trips", "roundtrip", 0.06, "issue 2"),
     ("primary-key invocations", "primary", 0.3, "issue 9"),
@@ -297,8 +297,10 @@ def _table(head, rows):
 def profile(mode: str) -> str:
     n_primary, n_rt = PROFILE_SIZES[mode]
     out = []
-    for title, setup, n in (("primary-key loop", setup_primary, n_primary),
-                            ("CALL/RETURN round-trip loop", setup_roundtrip, n_rt)):
+    for title, setup, n in (
+        ("primary-key loop", setup_primary, n_primary),
+        ("CALL/RETURN round-trip loop", setup_roundtrip, n_rt),
+    ):
         k, start = setup()
         prof = cProfile.Profile()
         prof.enable()
@@ -317,8 +319,9 @@ def profile(mode: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (under ~10 s)")
-    ap.add_argument("--profile", action="store_true",
-                    help="also cProfile the primary-key and round-trip loops")
+    ap.add_argument(
+        "--profile", action="store_true", help="also cProfile the primary-key and round-trip loops"
+    )
     args = ap.parse_args(argv)
     mode = "quick" if args.quick else "full"
     n_base, n_primary, n_rt, repeats = SIZES[mode]
@@ -354,8 +357,10 @@ def main(argv=None) -> int:
         times["rt"].append(dt)
     t = {name: min(v) for name, v in times.items()}
     base = _rate(n_base, t["base"])
-    rate = {name: _rate(n_primary if name.startswith("primary") else n_rt, t[name])
-            for name in ("primary", "primary_op", "primary_off", "rt", "rt_op", "rt_off")}
+    rate = {
+        name: _rate(n_primary if name.startswith("primary") else n_rt, t[name])
+        for name in ("primary", "primary_op", "primary_off", "rt", "rt_op", "rt_off")
+    }
     emit_rate = _rate(n_base, t["emit"])
     ev_primary, ev_rt = n_primary + 4, 4 * n_rt + 4
     t_ev, t_df, rows = frame_times(k_rt, repeats)
@@ -380,10 +385,14 @@ def main(argv=None) -> int:
     lines += _table(
         ["measure", "n", "per second", "µs each", "ratio to baseline"],
         [
-            ["baseline: generator send + tuple append", f"{n_base:,}", _fmt_rate(base),
-             f"{1e6 / base:.3f}", "1"],
-            row("primary-key CALL (Page TestForZeroes), op built once", "primary_op",
-                n_primary),
+            [
+                "baseline: generator send + tuple append",
+                f"{n_base:,}",
+                _fmt_rate(base),
+                f"{1e6 / base:.3f}",
+                "1",
+            ],
+            row("primary-key CALL (Page TestForZeroes), op built once", "primary_op", n_primary),
             row("CALL/RETURN round trip (client → echo), op built once", "rt_op", n_rt),
             row("  primary-key CALL, op built per call (dom.call)", "primary", n_primary),
             row("  round trip, op built per call (dom.call)", "rt", n_rt),
@@ -391,18 +400,36 @@ def main(argv=None) -> int:
             row("  round trip, op built once, log off", "rt_off", n_rt),
         ],
     )
-    lines += ["", "The targets are read on the op-built-once loops: there the program only",
-              "yields, as the baseline's generator does; the loops that build their op with",
-              "`dom.call` each time add the program's own work.", ""]
+    lines += [
+        "",
+        "The targets are read on the op-built-once loops: there the program only",
+        "yields, as the baseline's generator does; the loops that build their op with",
+        "`dom.call` each time add the program's own work.",
+        "",
+    ]
     lines += ["## Targets", ""]
     lines += _table(
-        ["target", "issue", "ratio", "needed", "result", "speed-up still needed",
-         "ratio, op built per call"],
-        [[what, issue, f"{ratios[key]:.4f}", f">= {target}",
-          "PASS" if ratios[key] >= target else "MISS",
-          "-" if ratios[key] >= target else f"{target / ratios[key]:.1f}x",
-          f"{with_ops[key]:.4f}"]
-         for what, key, target, issue in TARGETS],
+        [
+            "target",
+            "issue",
+            "ratio",
+            "needed",
+            "result",
+            "speed-up still needed",
+            "ratio, op built per call",
+        ],
+        [
+            [
+                what,
+                issue,
+                f"{ratios[key]:.4f}",
+                f">= {target}",
+                "PASS" if ratios[key] >= target else "MISS",
+                "-" if ratios[key] >= target else f"{target / ratios[key]:.1f}x",
+                f"{with_ops[key]:.4f}",
+            ]
+            for what, key, target, issue in TARGETS
+        ],
     )
     us = {name: t[name] / n_rt * 1e6 for name in ("lifecycle", "opbuild", "tworows")}
     rt_us = 1e6 / rate["rt_op"]
@@ -411,39 +438,72 @@ def main(argv=None) -> int:
     lines += _table(
         ["part (measured alone)", "per round trip", "µs", "share"],
         [
-            ["handler generator: start, run to its yield, close (D3)", "1",
-             f"{us['lifecycle']:.2f}", f"{us['lifecycle'] / rt_us:.0%}"],
-            ["echo builds its RETURN (Dom.return_)", "1", f"{us['opbuild']:.2f}",
-             f"{us['opbuild'] / rt_us:.0%}"],
-            ["two log rows packed at once (fastpath._two_rows)", "2",
-             f"{2 * us['tworows']:.2f}", f"{2 * us['tworows'] / rt_us:.0%}"],
-            ["generator send + tuple append (the baseline)", "2", f"{2e6 / base:.2f}",
-             f"{2e6 / base / rt_us:.0%}"],
-            ["sum: a floor under any kernel on this design", "", f"{floor:.2f}",
-             f"{floor / rt_us:.0%}"],
-            ["the kernel's own work (checks, state, keys, switches)", "",
-             f"{rt_us - floor:.2f}", f"{(rt_us - floor) / rt_us:.0%}"],
+            [
+                "handler generator: start, run to its yield, close (D3)",
+                "1",
+                f"{us['lifecycle']:.2f}",
+                f"{us['lifecycle'] / rt_us:.0%}",
+            ],
+            [
+                "echo builds its RETURN (Dom.return_)",
+                "1",
+                f"{us['opbuild']:.2f}",
+                f"{us['opbuild'] / rt_us:.0%}",
+            ],
+            [
+                "two log rows packed at once (fastpath._two_rows)",
+                "2",
+                f"{2 * us['tworows']:.2f}",
+                f"{2 * us['tworows'] / rt_us:.0%}",
+            ],
+            [
+                "generator send + tuple append (the baseline)",
+                "2",
+                f"{2e6 / base:.2f}",
+                f"{2e6 / base / rt_us:.0%}",
+            ],
+            [
+                "sum: a floor under any kernel on this design",
+                "",
+                f"{floor:.2f}",
+                f"{floor / rt_us:.0%}",
+            ],
+            [
+                "the kernel's own work (checks, state, keys, switches)",
+                "",
+                f"{rt_us - floor:.2f}",
+                f"{(rt_us - floor) / rt_us:.0%}",
+            ],
             ["round trip, op built once", "", f"{rt_us:.2f}", "100%"],
         ],
     )
-    lines += ["", f"With nothing but the floor a round trip would reach "
-              f"{1e6 / floor / base:.3f} of the baseline.", ""]
+    lines += [
+        "",
+        f"With nothing but the floor a round trip would reach "
+        f"{1e6 / floor / base:.3f} of the baseline.",
+        "",
+    ]
     n_rows = len(k_rt.log)
     lines += ["", "## Event log", ""]
     lines += _table(
         ["measure", "value"],
         [
-            ["events/s, primary-key loop (1 event per CALL)",
-             _fmt_rate(_rate(ev_primary, t['primary']))],
-            ["events/s, round-trip loop (4 events per round trip)",
-             _fmt_rate(_rate(ev_rt, t['rt']))],
+            [
+                "events/s, primary-key loop (1 event per CALL)",
+                _fmt_rate(_rate(ev_primary, t["primary"])),
+            ],
+            [
+                "events/s, round-trip loop (4 events per round trip)",
+                _fmt_rate(_rate(ev_rt, t["rt"])),
+            ],
             ["events/s, EventLog.emit alone", _fmt_rate(emit_rate)],
             ["EventLog.emit alone, ratio to baseline", f"{emit_rate / base:.3f}"],
             ["bytes/event, packed row", f"{ROW.size}"],
-            ["bytes/event, allocated (incl. unused room in the chunks)",
-             f"{log_bytes(k_rt.log):.1f}"],
-            ["bytes/event, same rows as a list of tuples (approx.)",
-             f"{tuple_bytes(rows):.0f}"],
+            [
+                "bytes/event, allocated (incl. unused room in the chunks)",
+                f"{log_bytes(k_rt.log):.1f}",
+            ],
+            ["bytes/event, same rows as a list of tuples (approx.)", f"{tuple_bytes(rows):.0f}"],
             [f"k.events() on {n_rows:,} rows (round-trip run)", f"{t_ev * 1e3:.2f} ms"],
             ["pd.DataFrame(list of tuples), same rows", f"{t_df * 1e3:.2f} ms"],
             ["k.events() time / tuple DataFrame time", f"{t_ev / t_df:.3f}"],

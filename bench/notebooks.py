@@ -34,8 +34,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 RESULTS = Path(__file__).resolve().parent / "results-notebooks.md"
-TARGET = 120.0            # seconds for the whole folder (issue 9)
-PER_NOTEBOOK = 60.0       # seconds each notebook should stay under (the notebook rules)
+TARGET = 120.0  # seconds for the whole folder (issue 9)
+PER_NOTEBOOK = 60.0  # seconds each notebook should stay under (the notebook rules)
 EXTERNAL = {"06_real_systems.ipynb": ("sel4-capdl", "sel4-microkit-sdf", "fuchsia-cml")}
 
 try:
@@ -65,9 +65,13 @@ def _stamp(text: str | None) -> float | None:
 
 def run(nb: nbformat.NotebookNode, timeout: float) -> dict:
     """Execute ``nb`` in a fresh kernel; wall seconds, the slowest cell, and any error."""
-    client = NotebookClient(nb, timeout=int(timeout), kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}},
-                            record_timing=True)
+    client = NotebookClient(
+        nb,
+        timeout=int(timeout),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        record_timing=True,
+    )
     error = None
     t0 = time.perf_counter()
     try:
@@ -83,8 +87,13 @@ def run(nb: nbformat.NotebookNode, timeout: float) -> dict:
         end = _stamp(timing.get("shell.execute_reply"))
         if start is not None and end is not None and end - start > slowest:
             slowest, cell_no = end - start, i
-    return {"seconds": seconds, "slowest": slowest, "cell": cell_no,
-            "cells": len(code_cells), "error": error}
+    return {
+        "seconds": seconds,
+        "slowest": slowest,
+        "cell": cell_no,
+        "cells": len(code_cells),
+        "error": error,
+    }
 
 
 def empty_notebook() -> nbformat.NotebookNode:
@@ -95,8 +104,12 @@ def empty_notebook() -> nbformat.NotebookNode:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("notebooks", nargs="*", type=Path,
-                    help="notebooks to run (default: every notebooks/*.ipynb)")
+    ap.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="notebooks to run (default: every notebooks/*.ipynb)",
+    )
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
     args = ap.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -115,11 +128,13 @@ def main(argv=None) -> int:
         total += r["seconds"]
         if r["error"]:
             failed.append(path.name)
-        status = r["error"] or ("ok" if r["seconds"] < PER_NOTEBOOK
-                                else f"ok, over {PER_NOTEBOOK:.0f} s")
+        status = r["error"] or (
+            "ok" if r["seconds"] < PER_NOTEBOOK else f"ok, over {PER_NOTEBOOK:.0f} s"
+        )
         slowest = f"{r['slowest']:.1f} s (cell {r['cell']} of {r['cells']})" if r["cell"] else "-"
-        rows.append([path.name, f"{r['seconds']:.1f}", f"{r['seconds'] / base:.1f}", slowest,
-                     status])
+        rows.append(
+            [path.name, f"{r['seconds']:.1f}", f"{r['seconds'] / base:.1f}", slowest, status]
+        )
         print(f"{path.name}: {r['seconds']:.1f} s  {status}", flush=True)
 
     ok = not failed and total < TARGET
@@ -142,7 +157,8 @@ def main(argv=None) -> int:
         f"Target (issue 9): the whole folder in under {TARGET:.0f} s: "
         f"**{'PASS' if ok else 'MISS'}** ({total:.1f} s"
         + (f"; failed: {', '.join(failed)}" if failed else "")
-        + (f"; skipped: {', '.join(skipped)}" if skipped else "") + ").",
+        + (f"; skipped: {', '.join(skipped)}" if skipped else "")
+        + ").",
         "",
         f"wall time of the run: {time.perf_counter() - wall:.0f} s",
     ]

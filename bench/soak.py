@@ -89,7 +89,7 @@ def build(k, n: int) -> tuple[Key, int]:
         parents = []
         for at in range(0, len(level), 16):
             node = store.new_node()
-            node.slots[: len(level[at:at + 16])] = level[at:at + 16]
+            node.slots[: len(level[at : at + 16])] = level[at : at + 16]
             parents.append(Key(NODE, node.id, 0, node.alloc))
         level = parents
         depth += 1
@@ -115,8 +115,11 @@ def main(argv=None) -> dict:
     top_handle = con.hold(top)
     client = kl.start_key(con, kl.build_domain(con, "soak-client"))
     built = time.perf_counter() - t0
-    print(f"built {args.domains:,} domains ({len(k.objs):,} objects) in {built:.1f} s, "
-          f"RSS {rss_mib():.0f} MiB", flush=True)
+    print(
+        f"built {args.domains:,} domains ({len(k.objs):,} objects) in {built:.1f} s, "
+        f"RSS {rss_mib():.0f} MiB",
+        flush=True,
+    )
 
     # Subtrees one level down: one console call each (an RSS sample between them).
     subtrees = []
@@ -148,18 +151,27 @@ def main(argv=None) -> dict:
         if passes == 1:
             warm_at = len(samples)
     elapsed = time.perf_counter() - t1
-    warm = samples[warm_at:] if len(samples) - warm_at >= 3 else samples[len(samples) // 2:]
+    warm = samples[warm_at:] if len(samples) - warm_at >= 3 else samples[len(samples) // 2 :]
     slope = _slope(warm)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     disk = sum(p.stat().st_size for p in Path(folder).glob("*.parquet"))
-    out = {"domains": args.domains, "invocations": invokes, "events": len(k.log),
-           "server calls": calls, "passes": passes, "build s": built, "run s": elapsed,
-           "invocations/s": invokes / elapsed, "peak RSS MiB": peak,
-           "RSS at warm MiB": warm[0][1] if warm else float("nan"),
-           "RSS at end MiB": samples[-1][1],
-           "RSS slope once warm MiB per 1M invocations": slope * 1e6,
-           "spilled chunks": sink.chunks, "spilled MiB on disk": disk / 2**20,
-           "log chunks in memory": len(k.log._full) + 1}
+    out = {
+        "domains": args.domains,
+        "invocations": invokes,
+        "events": len(k.log),
+        "server calls": calls,
+        "passes": passes,
+        "build s": built,
+        "run s": elapsed,
+        "invocations/s": invokes / elapsed,
+        "peak RSS MiB": peak,
+        "RSS at warm MiB": warm[0][1] if warm else float("nan"),
+        "RSS at end MiB": samples[-1][1],
+        "RSS slope once warm MiB per 1M invocations": slope * 1e6,
+        "spilled chunks": sink.chunks,
+        "spilled MiB on disk": disk / 2**20,
+        "log chunks in memory": len(k.log._full) + 1,
+    }
     width = max(map(len, out))
     for key, v in out.items():
         print(f"{key:<{width}}  {v:,.2f}" if isinstance(v, float) else f"{key:<{width}}  {v:,}")
@@ -169,6 +181,7 @@ def main(argv=None) -> dict:
 def _count_invokes(k, start: int, end: int) -> int:
     """EV_INVOKE rows among ``start``..``end`` (reads whole chunks, spilled or not)."""
     import numpy as np
+
     rows_per = k.log._rows
     n = 0
     views = None
@@ -177,7 +190,7 @@ def _count_invokes(k, start: int, end: int) -> int:
         if c < k.log._spilled:
             buf = k.log.sink.read(c)
         else:
-            views = views or ([bytes(b) for b in k.log._full] + [bytes(k.log._buf[:k.log._off])])
+            views = views or ([bytes(b) for b in k.log._full] + [bytes(k.log._buf[: k.log._off])])
             buf = views[c - k.log._spilled]
         rows = np.frombuffer(buf, dtype="<i8").reshape(-1, 8)
         lo = max(start - c * rows_per, 0)

@@ -93,16 +93,16 @@ def _with_binder_link(text: str, name: str) -> str:
     """The notebook ``text`` with a Binder launch line under the title of its first cell."""
     nb = json.loads(text)
     cells = nb.get("cells", [])
-    link = (f"[Launch on Binder]({BINDER}{name}) · "
-            f"[source]({REPOSITORY}/blob/HEAD/notebooks/{name})")
+    link = f"[Launch on Binder]({BINDER}{name}) · [source]({REPOSITORY}/blob/HEAD/notebooks/{name})"
     if cells and cells[0].get("cell_type") == "markdown":
         source = cells[0]["source"]
         source = "".join(source) if isinstance(source, list) else source
         title, sep, rest = source.partition("\n")
         cells[0]["source"] = f"{title}\n\n{link}\n{sep}{rest}"
     else:
-        cells.insert(0, {"cell_type": "markdown", "id": "binder-link", "metadata": {},
-                         "source": link})
+        cells.insert(
+            0, {"cell_type": "markdown", "id": "binder-link", "metadata": {}, "source": link}
+        )
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -145,5 +145,6 @@ def _visit_displaymath(self, node) -> None:
 
 
 def setup(app) -> None:
-    app.add_html_math_renderer("plain", inline_renderers=(_visit_math, None),
-                               block_renderers=(_visit_displaymath, None))
+    app.add_html_math_renderer(
+        "plain", inline_renderers=(_visit_math, None), block_renderers=(_visit_displaymath, None)
+    )

@@ -100,18 +100,20 @@ SYSTEM = """<system>
   <channel><end pd="a" id="0" pp="true"/><end pd="b" id="0"/></channel>
 </system>
 """
-SHOWN = 8          # how many valid names an "unknown subject" message lists
+SHOWN = 8  # how many valid names an "unknown subject" message lists
 #: Input files larger than this are refused (exit 3).
 MAX_INPUT = 256 * 2**20
 #: An error message is cut after this many characters, a name in it after NAME_LIMIT.
 MESSAGE_LIMIT, NAME_LIMIT = 1000, 80
 #: Node-link JSON: attribute values may nest lists and objects this deep.
 MAX_DEPTH = 32
-EXIT_TABLE = ("exit codes: 0 ok (analyze --sink: flow yes); 1 analyze --sink: no flow; "
-              "2 usage (the command line does not parse); 3 bad input (a missing, unreadable "
-              "or non-regular file, a spec the reader rejects, an unknown subject/sink/"
-              "highlight, an output that cannot be written); 4 internal error, a bug "
-              f"(set {DEBUG_ENV}=1 for the traceback); 130 interrupted")
+EXIT_TABLE = (
+    "exit codes: 0 ok (analyze --sink: flow yes); 1 analyze --sink: no flow; "
+    "2 usage (the command line does not parse); 3 bad input (a missing, unreadable "
+    "or non-regular file, a spec the reader rejects, an unknown subject/sink/"
+    "highlight, an output that cannot be written); 4 internal error, a bug "
+    f"(set {DEBUG_ENV}=1 for the traceback); 130 interrupted"
+)
 
 
 class CLIError(Exception):
@@ -140,8 +142,9 @@ def xml_text(text: str) -> str:
     """
     if _XML_BAD.search(text) is None:
         return text
-    return _XML_BAD.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
-                        else f"\\u{ord(m[0]):04x}", text)
+    return _XML_BAD.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
 
 
 def _show(v: Any) -> str:
@@ -159,7 +162,7 @@ def _repr(v: Any) -> str:
 def _name(v: Any) -> str:
     """A name for an error message: its repr, cut at NAME_LIMIT characters."""
     text = _repr(v)
-    return text if len(text) <= NAME_LIMIT else text[:NAME_LIMIT - 1] + "…"
+    return text if len(text) <= NAME_LIMIT else text[: NAME_LIMIT - 1] + "…"
 
 
 def _file(path: Any) -> str:
@@ -185,7 +188,7 @@ def _encodable(text: str, stream: Any) -> str:
 def _out(text: str) -> None:
     """Print a line of results; a failure to write is bad input (exit 3), not a crash."""
     stream = sys.stdout
-    if stream is None:                  # started with file descriptor 1 closed
+    if stream is None:  # started with file descriptor 1 closed
         raise _StdoutFailed("cannot write to standard output: it is closed")
     try:
         stream.write(_encodable(text, stream) + "\n")
@@ -210,20 +213,20 @@ def _silence_stdout() -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, fd)
         os.close(null)
-    except Exception:                   # no real file descriptor (tests, notebooks)
+    except Exception:  # no real file descriptor (tests, notebooks)
         pass
 
 
 def _err(text: str) -> None:
     if len(text) > MESSAGE_LIMIT:
-        text = text[:MESSAGE_LIMIT - 1] + "…"
+        text = text[: MESSAGE_LIMIT - 1] + "…"
     stream = sys.stderr
     if stream is None:
         return
     try:
         stream.write(_encodable(f"{PROG}: error: {text}", stream) + "\n")
         stream.flush()
-    except Exception:                   # standard error closed too: the exit code says it
+    except Exception:  # standard error closed too: the exit code says it
         pass
 
 
@@ -254,18 +257,29 @@ def input_format(path: Path) -> str:
     if path.is_dir():
         return "cml"
     suffix = path.suffix.lower()
-    formats = {".cdl": "capdl", ".right": "capdl", ".system": "microkit", ".cml": "cml",
-               ".json": "node-link"}
+    formats = {
+        ".cdl": "capdl",
+        ".right": "capdl",
+        ".system": "microkit",
+        ".cml": "cml",
+        ".json": "node-link",
+    }
     if suffix not in formats:
-        raise CLIError(f"{_file(path)}: cannot tell the format from the suffix "
-                       f"{_name(suffix or '(none)')}; use .cdl/.right (capDL), .system "
-                       "(Microkit), a folder of .cml (Fuchsia CML) or .json (node-link)")
+        raise CLIError(
+            f"{_file(path)}: cannot tell the format from the suffix "
+            f"{_name(suffix or '(none)')}; use .cdl/.right (capDL), .system "
+            "(Microkit), a folder of .cml (Fuchsia CML) or .json (node-link)"
+        )
     return formats[suffix]
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _kind(mode: int) -> str:
@@ -278,9 +292,9 @@ def _stat(path: Path) -> os.stat_result:
         return os.stat(path)
     except FileNotFoundError:
         raise CLIError(f"{_file(path)}: no such file or folder") from None
-    except OSError as exc:                  # a symlink loop, a name too long, no permission
+    except OSError as exc:  # a symlink loop, a name too long, no permission
         raise CLIError(f"{_file(path)}: {_os_reason(exc)}") from None
-    except ValueError as exc:               # an embedded NUL
+    except ValueError as exc:  # an embedded NUL
         raise CLIError(f"{_file(path)}: not a usable path ({exc})") from None
 
 
@@ -303,22 +317,29 @@ def read_input(path: Path) -> bytes:
     keykos_lab.cli.CLIError: .../pipe.cdl: a FIFO, not a regular file: give a file ...
     """
     st = _stat(path)
-    refuse = (f"{_file(path)}: {{}}, not a regular file: give a file (or, for CML, a "
-              "folder of .cml files)")
+    refuse = (
+        f"{_file(path)}: {{}}, not a regular file: give a file (or, for CML, a "
+        "folder of .cml files)"
+    )
     if not stat.S_ISREG(st.st_mode):
         raise CLIError(refuse.format(_kind(st.st_mode)))
     if st.st_size > MAX_INPUT:
-        raise CLIError(f"{_file(path)}: {st.st_size} bytes, more than the {MAX_INPUT} "
-                       "a specification may have")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
-        getattr(os, "O_CLOEXEC", 0)
+        raise CLIError(
+            f"{_file(path)}: {st.st_size} bytes, more than the {MAX_INPUT} a specification may have"
+        )
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_NOCTTY", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, flags)
     except OSError as exc:
         raise CLIError(f"{_file(path)}: cannot open: {_os_reason(exc)}") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):      # swapped for something else meanwhile
+        if not stat.S_ISREG(st.st_mode):  # swapped for something else meanwhile
             raise CLIError(refuse.format(_kind(st.st_mode)))
         chunks, size = [], 0
         while size <= MAX_INPUT:
@@ -332,8 +353,7 @@ def read_input(path: Path) -> bytes:
     finally:
         os.close(fd)
     if size > MAX_INPUT:
-        raise CLIError(f"{_file(path)}: more than the {MAX_INPUT} bytes a specification "
-                       "may have")
+        raise CLIError(f"{_file(path)}: more than the {MAX_INPUT} bytes a specification may have")
     return b"".join(chunks)
 
 
@@ -341,8 +361,9 @@ def _text(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CLIError(f"{_file(path)}: not UTF-8 text ({exc.reason} at byte "
-                       f"{exc.start})") from None
+        raise CLIError(
+            f"{_file(path)}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def _check_cml_folder(path: Path) -> None:
@@ -354,8 +375,10 @@ def _check_cml_folder(path: Path) -> None:
     for f in files:
         st = _stat(f)
         if not stat.S_ISREG(st.st_mode):
-            raise CLIError(f"{_file(f)}: {_kind(st.st_mode)}, not a regular file: a CML "
-                           "folder may hold only regular .cml files")
+            raise CLIError(
+                f"{_file(f)}: {_kind(st.st_mode)}, not a regular file: a CML "
+                "folder may hold only regular .cml files"
+            )
 
 
 def load_graph(path: str | os.PathLike[str]) -> tuple[nx.MultiDiGraph, str]:
@@ -365,12 +388,13 @@ def load_graph(path: str | os.PathLike[str]) -> tuple[nx.MultiDiGraph, str]:
     file, an unknown suffix, or a file the reader rejects (its ``FormatError``
     message, ``file:line``).
     """
-    if os.fspath(path) == "":           # Path("") would be the current folder
+    if os.fspath(path) == "":  # Path("") would be the current folder
         raise CLIError("'': no such file or folder (an empty file name)")
     p = Path(path)
     st = _stat(p)
     fmt = input_format(p) if not stat.S_ISDIR(st.st_mode) else "cml"
     from keykos_lab import readers as spec
+
     try:
         if stat.S_ISDIR(st.st_mode):
             _check_cml_folder(p)
@@ -384,7 +408,7 @@ def load_graph(path: str | os.PathLike[str]) -> tuple[nx.MultiDiGraph, str]:
             return spec.read_cml_text(_text(p, data), str(p)), fmt
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError:      # another encoding, declared in the XML: expat's job
+        except UnicodeDecodeError:  # another encoding, declared in the XML: expat's job
             return spec.read_microkit(p), fmt
         # The whole text in one call: expat fed in chunks is quadratic in a huge token.
         return spec.read_microkit_text(text, str(p)), fmt
@@ -407,8 +431,15 @@ def _no_constant(name: str) -> Any:
 
 
 def _json_type(v: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-             int: "an integer", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(v), type(v).__name__)
 
 
@@ -491,8 +522,9 @@ def node_link_problem(data: Any) -> str | None:
             return f"{where}: the ids {_name(texts[str(v)])} and {_name(v)} are the same text"
         ids[v], texts[str(v)] = i, v
         if n.get("kind") not in VERTEX_KINDS:
-            return f"{where}: 'kind' is one of {', '.join(VERTEX_KINDS)}, not " \
-                   f"{_name(n.get('kind'))}"
+            return (
+                f"{where}: 'kind' is one of {', '.join(VERTEX_KINDS)}, not {_name(n.get('kind'))}"
+            )
         for name in ("label", "program"):
             if name in n and not isinstance(n[name], str):
                 return f"{where}: {name!r} is a string, not {_json_type(n[name])}"
@@ -507,23 +539,27 @@ def node_link_problem(data: Any) -> str | None:
         if "key" in e and (isinstance(e["key"], bool) or not isinstance(e["key"], int | str)):
             return f"{where}: 'key' is an integer or a string, not {_json_type(e['key'])}"
         if e.get("key_type") not in KEY_TYPES:
-            return f"{where}: 'key_type' is a key type of the schema, not " \
-                   f"{_name(e.get('key_type'))}"
+            return (
+                f"{where}: 'key_type' is a key type of the schema, not {_name(e.get('key_type'))}"
+            )
         databyte = _integral(e.get("databyte"))
         if databyte is None or not 0 <= databyte <= 255:
             return f"{where}: 'databyte' is an integer in 0..255, not {_name(e.get('databyte'))}"
         if "slot" in e and (_integral(e["slot"]) is None or abs(e["slot"]) >= 2**31):
             return f"{where}: 'slot' is an integer, not {_name(e['slot'])}"
         if "slot_kind" in e and e["slot_kind"] not in SLOT_KINDS:
-            return f"{where}: 'slot_kind' is a slot kind of the schema, not " \
-                   f"{_name(e['slot_kind'])}"
+            return f"{where}: 'slot_kind' is a slot kind of the schema, not {_name(e['slot_kind'])}"
         if "rights" in e:
             r = e["rights"]
             words = r.split(",") if isinstance(r, str) else r if isinstance(r, list) else None
-            if words is None or not all(isinstance(w, str) and (w in RIGHTS or (
-                    w == "" and isinstance(r, str))) for w in words):
-                return f"{where}: 'rights' are words of the schema ({', '.join(RIGHTS)}), " \
-                       f"not {_name(r)}"
+            if words is None or not all(
+                isinstance(w, str) and (w in RIGHTS or (w == "" and isinstance(r, str)))
+                for w in words
+            ):
+                return (
+                    f"{where}: 'rights' are words of the schema ({', '.join(RIGHTS)}), "
+                    f"not {_name(r)}"
+                )
         if "sensory" in e and not isinstance(e["sensory"], bool):
             return f"{where}: 'sensory' is true or false, not {_json_type(e['sensory'])}"
     return None
@@ -535,21 +571,23 @@ def _read_node_link(path: Path, data: bytes) -> nx.MultiDiGraph:
     import networkx as nx
 
     try:
-        parsed = json.loads(_text(path, data), parse_float=_finite,
-                            parse_constant=_no_constant)
+        parsed = json.loads(_text(path, data), parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
         raise CLIError(f"{_file(path)}: JSON nested too deeply to read") from None
-    except ValueError as exc:                       # JSONDecodeError, numbers
+    except ValueError as exc:  # JSONDecodeError, numbers
         raise CLIError(f"{_file(path)}: not JSON: {exc}") from None
     problem = node_link_problem(parsed)
     if problem is not None:
         raise CLIError(f"{_file(path)}: {problem}")
     read = nx.node_link_graph(parsed, directed=True, multigraph=True, edges="edges")
     G = read if isinstance(read, nx.MultiDiGraph) else nx.MultiDiGraph(read)
-    for *_, d in G.edges(data=True):               # the schema's types, as read_node_link
+    for *_, d in G.edges(data=True):  # the schema's types, as read_node_link
         if isinstance(d.get("rights"), str | list):
-            d["rights"] = frozenset(w for w in (d["rights"].split(",") if isinstance(
-                d["rights"], str) else d["rights"]) if w)
+            d["rights"] = frozenset(
+                w
+                for w in (d["rights"].split(",") if isinstance(d["rights"], str) else d["rights"])
+                if w
+            )
         for name in ("databyte", "slot"):
             if isinstance(d.get(name), float | str):
                 d[name] = int(d[name])
@@ -558,9 +596,10 @@ def _read_node_link(path: Path, data: bytes) -> nx.MultiDiGraph:
 
 # ------------------------------------------------------------------------------ names
 def _few(names: Sequence[Any]) -> str:
-    shown = ", ".join(_name(v) if not (isinstance(v, str) and v.isprintable()
-                                       and len(v) <= NAME_LIMIT) else v
-                      for v in names[:SHOWN])
+    shown = ", ".join(
+        _name(v) if not (isinstance(v, str) and v.isprintable() and len(v) <= NAME_LIMIT) else v
+        for v in names[:SHOWN]
+    )
     more = len(names) - SHOWN
     return shown + (f" (and {more} more)" if more > 0 else "") if names else "(none)"
 
@@ -569,8 +608,11 @@ def _check_subject(G: nx.MultiDiGraph, subject: Any) -> None:
     domains = sorted((v for v in G if G.nodes[v].get("kind") == "domain"), key=str)
     if subject in G and G.nodes[subject].get("kind") == "domain":
         return
-    what = (f"{_name(subject)} is a {_show(G.nodes[subject].get('kind') or 'vertex')}, "
-            "not a domain" if subject in G else f"unknown subject {_name(subject)}")
+    what = (
+        f"{_name(subject)} is a {_show(G.nodes[subject].get('kind') or 'vertex')}, not a domain"
+        if subject in G
+        else f"unknown subject {_name(subject)}"
+    )
     raise CLIError(f"{what}; subjects (domains) in this file: {_few(domains)}")
 
 
@@ -591,6 +633,7 @@ def summarize(G: nx.MultiDiGraph, subject: str, sink: str | None = None) -> dict
     (True, True, ['a', 'b'])
     """
     from keykos_lab import analysis
+
     a = analysis.authority(G, subject)
     counts = a.key_type.astype(str).value_counts()
     summary: dict[str, Any] = {
@@ -602,8 +645,12 @@ def summarize(G: nx.MultiDiGraph, subject: str, sink: str | None = None) -> dict
     }
     if sink is not None:
         path = analysis.can_flow(G, subject, sink, witness=True)
-        summary["flow"] = {"source": subject, "sink": sink, "can_flow": path is not None,
-                           "witness": path}
+        summary["flow"] = {
+            "source": subject,
+            "sink": sink,
+            "can_flow": path is not None,
+            "witness": path,
+        }
     return summary
 
 
@@ -633,6 +680,7 @@ def _stages(total: int, what: str):
     """A progress bar on standard error for work that can take a while; tqdm leaves it
     out when standard error is not a terminal (pipes, scripts, tests)."""
     from tqdm.auto import tqdm
+
     return tqdm(total=total, desc=what, unit="step", disable=None, file=sys.stderr, leave=False)
 
 
@@ -647,12 +695,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         s = summarize(G, args.subject, args.sink)
         bar.update()
     if args.json:
-        out = {"file": str(args.file), "format": fmt, "vertices": G.number_of_nodes(),
-               "edges": G.number_of_edges(), **s}
+        out = {
+            "file": str(args.file),
+            "format": fmt,
+            "vertices": G.number_of_nodes(),
+            "edges": G.number_of_edges(),
+            **s,
+        }
         _out(json.dumps(out, default=str, allow_nan=False))
     else:
-        _out(f"{_show(str(args.file))} ({fmt}): {G.number_of_nodes()} vertices, "
-             f"{G.number_of_edges()} keys")
+        _out(
+            f"{_show(str(args.file))} ({fmt}): {G.number_of_nodes()} vertices, "
+            f"{G.number_of_edges()} keys"
+        )
         _out(format_summary(s))
     if "flow" in s and not s["flow"]["can_flow"]:
         return EXIT_NO
@@ -664,12 +719,16 @@ def _check_graph_output(out: str) -> str:
     suffix = Path(out).suffix.lower()
     if suffix in PICTURE_SUFFIXES:
         if importlib.util.find_spec("matplotlib") is None:
-            raise CLIError(f"{_file(out)}: drawing a {suffix} needs matplotlib, which is not "
-                           "installed; write .graphml (Gephi, Cytoscape, yEd) or .json instead")
+            raise CLIError(
+                f"{_file(out)}: drawing a {suffix} needs matplotlib, which is not "
+                "installed; write .graphml (Gephi, Cytoscape, yEd) or .json instead"
+            )
         return suffix
     if suffix not in GRAPH_SUFFIXES:
-        raise CLIError(f"{_file(out)}: write .graphml or .json (node-link), or draw .png or "
-                       f".svg, not {_name(suffix or '(none)')}")
+        raise CLIError(
+            f"{_file(out)}: write .graphml or .json (node-link), or draw .png or "
+            f".svg, not {_name(suffix or '(none)')}"
+        )
     return suffix
 
 
@@ -687,8 +746,9 @@ def _check_output_path(out: str) -> Path:
     except (OSError, ValueError) as exc:
         raise CLIError(f"{_file(out)}: cannot write: {_os_reason(exc)}") from None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        raise CLIError(f"{_file(out)}: {_kind(st.st_mode)}, not a regular file: cannot "
-                       "write the output there")
+        raise CLIError(
+            f"{_file(out)}: {_kind(st.st_mode)}, not a regular file: cannot write the output there"
+        )
     try:
         parent = os.stat(real.parent)
     except (OSError, ValueError):
@@ -703,8 +763,9 @@ def _write_atomically(out: str, write: Callable[[str], None]) -> None:
     the output is complete or not there (a failed write leaves an old file as it was)."""
     real = _check_output_path(out)
     try:
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name[:100]}.",
-                                   suffix=real.suffix)
+        fd, tmp = tempfile.mkstemp(
+            dir=real.parent, prefix=f".{real.name[:100]}.", suffix=real.suffix
+        )
     except OSError as exc:
         raise CLIError(f"{_file(out)}: cannot write: {_os_reason(exc)}") from None
     os.close(fd)
@@ -772,8 +833,9 @@ def exportable(G: nx.MultiDiGraph, *, xml: bool) -> tuple[nx.MultiDiGraph, dict[
     for v in G:
         w = xml_text(v) if xml and isinstance(v, str) else v
         if w in taken and taken[w] != v:
-            raise CLIError(f"the vertices {_name(taken[w])} and {_name(v)} would both be "
-                           f"written as {_name(w)}")
+            raise CLIError(
+                f"the vertices {_name(taken[w])} and {_name(v)} would both be written as {_name(w)}"
+            )
         ids[v], taken[w] = w, v
 
     def attrs(d: dict) -> dict:
@@ -786,8 +848,10 @@ def exportable(G: nx.MultiDiGraph, *, xml: bool) -> tuple[nx.MultiDiGraph, dict[
     H: nx.MultiDiGraph = nx.MultiDiGraph()
     H.graph.update(attrs(G.graph))
     H.add_nodes_from((ids[v], attrs(d)) for v, d in G.nodes(data=True))
-    H.add_edges_from((ids[u], ids[v], _clean(k, xml), attrs(d))  # type: ignore[misc]
-                     for u, v, k, d in G.edges(keys=True, data=True))  # (nx stubs: 4-tuples)
+    H.add_edges_from(
+        (ids[u], ids[v], _clean(k, xml), attrs(d))  # type: ignore[misc]
+        for u, v, k, d in G.edges(keys=True, data=True)
+    )  # (nx stubs: 4-tuples)
     return H, ids
 
 
@@ -814,19 +878,24 @@ def draw_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
     or .svg, on the Agg backend (no display needed); labels are drawn as plain text
     (no ``$…$`` mathtext) from the XML-safe copy of the graph."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from keykos_lab.plot import draw_capability_graph
+
     H, ids = exportable(G, xml=True)
     suffix = Path(out).suffix.lower()[1:]
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}), \
-            warnings.catch_warnings():
+    with (
+        matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}),
+        warnings.catch_warnings(),
+    ):
         warnings.filterwarnings("ignore", "Glyph .* missing from", UserWarning)
         ax = draw_capability_graph(H, highlight=ids.get(highlight, highlight))
         try:
-            _write_atomically(out, lambda tmp: ax.figure.savefig(
-                tmp, format=suffix, dpi=110, bbox_inches="tight"))
+            _write_atomically(
+                out, lambda tmp: ax.figure.savefig(tmp, format=suffix, dpi=110, bbox_inches="tight")
+            )
         finally:
             plt.close(ax.figure)
 
@@ -835,14 +904,16 @@ def write_graph(G: nx.MultiDiGraph, out: str, highlight: Any = None) -> None:
     """Write ``G`` as GraphML or node-link JSON, or draw it as PNG or SVG, by
     ``out``'s suffix (``highlight``: a subject whose authority the drawing shades)."""
     from keykos_lab.analysis import write_graphml, write_node_link
+
     suffix = _check_graph_output(out)
     _check_output_path(out)
     if suffix in PICTURE_SUFFIXES:
         draw_graph(G, out, highlight)
         return
     H, _ = exportable(G, xml=suffix == ".graphml")
-    _write_atomically(out, lambda tmp: (write_graphml if suffix == ".graphml"
-                                        else write_node_link)(H, tmp))
+    _write_atomically(
+        out, lambda tmp: (write_graphml if suffix == ".graphml" else write_node_link)(H, tmp)
+    )
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -856,8 +927,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         highlight = resolve_vertex(G, args.highlight)
         _check_subject(G, highlight)
     write_graph(G, args.output, highlight)
-    _out(f"wrote {_show(args.output)}: {G.number_of_nodes()} vertices, "
-         f"{G.number_of_edges()} keys")
+    _out(f"wrote {_show(args.output)}: {G.number_of_nodes()} vertices, {G.number_of_edges()} keys")
     return EXIT_OK
 
 
@@ -865,11 +935,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def _check_events_output(out: str) -> str:
     suffix = Path(out).suffix.lower()
     if suffix not in EVENT_SUFFIXES:
-        raise CLIError(f"{_file(out)}: write the event log as .csv or .parquet, "
-                       f"not {_name(suffix or '(none)')}")
+        raise CLIError(
+            f"{_file(out)}: write the event log as .csv or .parquet, "
+            f"not {_name(suffix or '(none)')}"
+        )
     if suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise CLIError(f"{_file(out)}: writing .parquet needs pyarrow, which is not "
-                       "installed; use .csv")
+        raise CLIError(
+            f"{_file(out)}: writing .parquet needs pyarrow, which is not installed; use .csv"
+        )
     return suffix
 
 
@@ -885,6 +958,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_graph_output(args.graph)
         _check_output_path(args.graph)
     from keykos_lab import scenarios
+
     rec = getattr(scenarios, args.scenario)()
     width = max([len("step")] + [len(st.name) for st in rec.steps])
     _out(f"{'step':<{width}}  events  description")
@@ -896,14 +970,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.events is not None:
         ev = rec.kernel.events()
         parquet = args.events.lower().endswith(".parquet")
-        _write_atomically(args.events, lambda tmp: ev.to_parquet(tmp, index=False) if parquet
-                          else ev.to_csv(tmp, index=False))
+        _write_atomically(
+            args.events,
+            lambda tmp: ev.to_parquet(tmp, index=False) if parquet else ev.to_csv(tmp, index=False),
+        )
         _out(f"wrote {_show(args.events)}: {len(ev)} events")
     if args.graph is not None:
         G = rec.kernel.capability_graph()
         write_graph(G, args.graph)
-        _out(f"wrote {_show(args.graph)}: {G.number_of_nodes()} vertices, "
-             f"{G.number_of_edges()} keys")
+        _out(
+            f"wrote {_show(args.graph)}: {G.number_of_nodes()} vertices, {G.number_of_edges()} keys"
+        )
     return EXIT_OK
 
 
@@ -919,9 +996,11 @@ def lab_command() -> list[str] | None:
     return [jupyter, "lab", str(notebooks) if notebooks.is_dir() else "notebooks/"]
 
 
-MAKE_LAB = ("JupyterLab is not installed here. From a clone of the project run\n"
-            "    make lab\n"
-            "(it creates .venv, installs everything and opens notebooks/00_start_here.ipynb).")
+MAKE_LAB = (
+    "JupyterLab is not installed here. From a clone of the project run\n"
+    "    make lab\n"
+    "(it creates .venv, installs everything and opens notebooks/00_start_here.ipynb)."
+)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -932,12 +1011,12 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if args.print:
         _out(shlex.join(cmd))
         return EXIT_OK
-    _flush_stdout()                                     # pragma: no cover - replaces us
-    try:                                                # pragma: no cover
+    _flush_stdout()  # pragma: no cover - replaces us
+    try:  # pragma: no cover
         os.execv(cmd[0], cmd)
-    except OSError as exc:                              # pragma: no cover
+    except OSError as exc:  # pragma: no cover
         raise CLIError(f"cannot start {_file(cmd[0])}: {_os_reason(exc)}") from None
-    return EXIT_OK                                      # pragma: no cover
+    return EXIT_OK  # pragma: no cover
 
 
 # ------------------------------------------------------------------------------ parser
@@ -945,24 +1024,29 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one subcommand per task."""
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
-        prog=PROG, formatter_class=fmt,
+        prog=PROG,
+        formatter_class=fmt,
         description="KeyKOS lab: authority and information flow in real capability systems "
-                    "(seL4 capDL, seL4 Microkit, Fuchsia CML), graph exports, and the "
-                    "simulator's scenarios.",
-        epilog=EXIT_TABLE)
+        "(seL4 capDL, seL4 Microkit, Fuchsia CML), graph exports, and the "
+        "simulator's scenarios.",
+        epilog=EXIT_TABLE,
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     a = sub.add_parser(
-        "analyze", formatter_class=fmt, help="authority of a subject, and flow to a sink",
+        "analyze",
+        formatter_class=fmt,
+        help="authority of a subject, and flow to a sink",
         description="Read FILE and print what SUBJECT (a domain: a TCB, a protection domain, "
-                    "a component) can come to hold: key counts by type and the targets it "
-                    "can write to or call. With --sink, whether information can flow from "
-                    "SUBJECT to SINK over overt channels, with a witness path.",
+        "a component) can come to hold: key counts by type and the targets it "
+        "can write to or call. With --sink, whether information can flow from "
+        "SUBJECT to SINK over overt channels, with a witness path.",
         epilog="FILE: .cdl/.right (capDL), .system (Microkit), a folder of .cml or one .cml "
-               "(CML), .json (node-link); a regular file (FIFOs, devices are refused).\n"
-               "exit codes: 0 ok (and flow: yes); 1 flow: no; 2 usage; 3 bad input (missing "
-               "or unreadable file, spec rejected, unknown subject/sink); 4 internal error "
-               f"(a bug; {DEBUG_ENV}=1 shows the traceback); 130 interrupted")
+        "(CML), .json (node-link); a regular file (FIFOs, devices are refused).\n"
+        "exit codes: 0 ok (and flow: yes); 1 flow: no; 2 usage; 3 bad input (missing "
+        "or unreadable file, spec rejected, unknown subject/sink); 4 internal error "
+        f"(a bug; {DEBUG_ENV}=1 shows the traceback); 130 interrupted",
+    )
     a.add_argument("file", metavar="FILE", help="specification file, or a folder of .cml")
     a.add_argument("--subject", required=True, metavar="X", help="the domain to analyse")
     a.add_argument("--sink", metavar="Y", help="a vertex: can information flow from X to Y?")
@@ -970,51 +1054,69 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyze)
 
     g = sub.add_parser(
-        "graph", formatter_class=fmt,
+        "graph",
+        formatter_class=fmt,
         help="export a capability graph (GraphML, JSON) or draw it (PNG, SVG)",
         description="Read FILE (as for analyze) and write its capability graph: .graphml "
-                    "for Gephi, Cytoscape or yEd, .json for node-link JSON "
-                    "(keykos_lab.analysis.read_node_link reads it back), or draw it as "
-                    ".png or .svg with matplotlib (keykos_lab.plot.draw_capability_graph: "
-                    "vertices by kind, keys coloured by type, sensory keys dashed; graphs "
-                    "of more than 200 vertices drawn as a kind-to-kind summary). With "
-                    "--highlight X the drawing shades what X can come to hold. Characters "
-                    "XML cannot hold are written as \\xNN escapes in .graphml and .svg.",
+        "for Gephi, Cytoscape or yEd, .json for node-link JSON "
+        "(keykos_lab.analysis.read_node_link reads it back), or draw it as "
+        ".png or .svg with matplotlib (keykos_lab.plot.draw_capability_graph: "
+        "vertices by kind, keys coloured by type, sensory keys dashed; graphs "
+        "of more than 200 vertices drawn as a kind-to-kind summary). With "
+        "--highlight X the drawing shades what X can come to hold. Characters "
+        "XML cannot hold are written as \\xNN escapes in .graphml and .svg.",
         epilog="exit codes: 0 ok; 2 usage; 3 bad input (missing or unreadable file, spec "
-               "rejected, unknown subject, unsupported or unwritable output: .png/.svg need "
-               f"matplotlib); 4 internal error (a bug; {DEBUG_ENV}=1 shows the traceback)")
+        "rejected, unknown subject, unsupported or unwritable output: .png/.svg need "
+        f"matplotlib); 4 internal error (a bug; {DEBUG_ENV}=1 shows the traceback)",
+    )
     g.add_argument("file", metavar="FILE", help="specification file, or a folder of .cml")
-    g.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="OUT.graphml, OUT.json, OUT.png or OUT.svg")
-    g.add_argument("--highlight", metavar="X",
-                   help="with .png/.svg: a domain (id or label) whose authority is shaded")
+    g.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="OUT.graphml, OUT.json, OUT.png or OUT.svg",
+    )
+    g.add_argument(
+        "--highlight",
+        metavar="X",
+        help="with .png/.svg: a domain (id or label) whose authority is shaded",
+    )
     g.set_defaults(func=cmd_graph)
 
     r = sub.add_parser(
-        "run", formatter_class=fmt, help="run a scenario: steps, answers, event log, graph",
+        "run",
+        formatter_class=fmt,
+        help="run a scenario: steps, answers, event log, graph",
         description="Run a scenario in a fresh simulated KeyKOS system and print its steps "
-                    "(with the number of kernel events each produced) and the answers it "
-                    "found.\n\n"
-                    "  empty_child     the empty child, built by hand (the KeyKOS fork recipe)\n"
-                    "  tso_domain_key  Ts'o: what right lets one process touch another?\n"
-                    "  tso_setuid      Ts'o: what about setuid? (a factory yield)",
+        "(with the number of kernel events each produced) and the answers it "
+        "found.\n\n"
+        "  empty_child     the empty child, built by hand (the KeyKOS fork recipe)\n"
+        "  tso_domain_key  Ts'o: what right lets one process touch another?\n"
+        "  tso_setuid      Ts'o: what about setuid? (a factory yield)",
         epilog="exit codes: 0 ok; 2 usage (an unknown scenario); 3 an unsupported or "
-               "unwritable output (.parquet needs pyarrow); 4 internal error (a bug; "
-               f"{DEBUG_ENV}=1 shows the traceback)")
-    r.add_argument("scenario", choices=SCENARIOS, metavar="SCENARIO",
-                   help="one of: " + ", ".join(SCENARIOS))
+        "unwritable output (.parquet needs pyarrow); 4 internal error (a bug; "
+        f"{DEBUG_ENV}=1 shows the traceback)",
+    )
+    r.add_argument(
+        "scenario", choices=SCENARIOS, metavar="SCENARIO", help="one of: " + ", ".join(SCENARIOS)
+    )
     r.add_argument("--events", metavar="OUT", help="write the event log, OUT.csv or OUT.parquet")
-    r.add_argument("--graph", metavar="OUT",
-                   help="write the final capability graph, OUT.graphml or OUT.json, or "
-                        "draw it, OUT.png or OUT.svg")
+    r.add_argument(
+        "--graph",
+        metavar="OUT",
+        help="write the final capability graph, OUT.graphml or OUT.json, or "
+        "draw it, OUT.png or OUT.svg",
+    )
     r.set_defaults(func=cmd_run)
 
     lab = sub.add_parser(
-        "lab", help="start JupyterLab on the notebooks",
+        "lab",
+        help="start JupyterLab on the notebooks",
         description="Start JupyterLab on the project's notebooks (runs `jupyter lab "
-                    "notebooks/` when jupyter is installed; otherwise says to run `make lab`).")
-    lab.add_argument("--print", action="store_true",
-                     help="print the command instead of running it")
+        "notebooks/` when jupyter is installed; otherwise says to run `make lab`).",
+    )
+    lab.add_argument("--print", action="store_true", help="print the command instead of running it")
     lab.set_defaults(func=cmd_lab)
     return p
 
@@ -1033,7 +1135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:           # --help (0) or a usage error (2)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
         try:
             _flush_stdout()
         except _StdoutFailed as failed:
@@ -1053,15 +1155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_INTERRUPTED
-    except BaseException as exc:        # a bug (SystemExit from a command included)
+    except BaseException as exc:  # a bug (SystemExit from a command included)
         if _debug():
             try:
                 traceback.print_exception(exc, file=sys.stderr)
             except Exception:
                 pass
-        _err(f"internal error (a bug in keykos-lab, please report it): "
-             f"{_exception_text(exc)[:MESSAGE_LIMIT // 2]}"
-             + ("" if _debug() else f" (set {DEBUG_ENV}=1 for the traceback)"))
+        _err(
+            f"internal error (a bug in keykos-lab, please report it): "
+            f"{_exception_text(exc)[: MESSAGE_LIMIT // 2]}"
+            + ("" if _debug() else f" (set {DEBUG_ENV}=1 for the traceback)")
+        )
         return EXIT_INTERNAL
 
 

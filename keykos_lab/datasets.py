@@ -300,7 +300,7 @@ def _target(folder: Path, relpath: str) -> Path:
 def _fetch(relpath: str, sha: str, url: str, dest: Path) -> None:
     """Download ``url``, check it against ``sha`` and move it into place at ``dest``."""
     if url.startswith(RAW_GITHUB):
-        url = UPSTREAM_BASE.rstrip("/") + url[len(RAW_GITHUB):]
+        url = UPSTREAM_BASE.rstrip("/") + url[len(RAW_GITHUB) :]
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             data = response.read()
@@ -384,7 +384,7 @@ def _expand_braces(pattern: str) -> list[str]:
     m = _BRACES.search(pattern)
     if m is None:
         return [pattern]
-    head, tail = pattern[: m.start()], pattern[m.end():]
+    head, tail = pattern[: m.start()], pattern[m.end() :]
     return [x for alt in m.group(1).split(",") for x in _expand_braces(head + alt + tail)]
 
 
@@ -442,8 +442,7 @@ def parse_provenance(text: str) -> dict[str, dict[str, str]]:
         hits = {
             (f, r, c)
             for f, r, c, pats in rules
-            if path.startswith(f)
-            and any(fnmatch.fnmatchcase(path[len(f):], p) for p in pats)
+            if path.startswith(f) and any(fnmatch.fnmatchcase(path[len(f) :], p) for p in pats)
         }
         if len(hits) > 1:
             raise ValueError(f"{path}: several commits match: {sorted(h[2] for h in hits)}")
@@ -455,5 +454,5 @@ def parse_provenance(text: str) -> dict[str, dict[str, str]]:
             raise ValueError(f"{path}: no commit found for it")
         if r is None:
             raise ValueError(f"{path}: no GitHub repository found for it")
-        urls[path] = f"{RAW_GITHUB}/{r}/{c}/{path[len(f):]}"
+        urls[path] = f"{RAW_GITHUB}/{r}/{c}/{path[len(f) :]}"
     return {"files": dict(sorted(files.items())), "url": dict(sorted(urls.items()))}

@@ -32,8 +32,10 @@ def main() -> None:
     print(rec.steps[5].events(k)[cols].to_string(index=False))
     G = k.capability_graph()
     child = con.target(rec.keys["child"])
-    print(f"\ncapability graph: {G.number_of_nodes()} vertices, {G.number_of_edges()} keys; "
-          "the child holds:")
+    print(
+        f"\ncapability graph: {G.number_of_nodes()} vertices, {G.number_of_edges()} keys; "
+        "the child holds:"
+    )
     for _, target, data in G.out_edges(child, data=True):
         print(f"  {data['slot_kind']:>8}: {data['key_type']} key → {G.nodes[target]['label']}")
 

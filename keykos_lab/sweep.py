@@ -158,16 +158,28 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["PointCrashed", "PointError", "PointTimeout", "point_seed", "points", "sweep",
-           "sweep_iter"]
+__all__ = [
+    "PointCrashed",
+    "PointError",
+    "PointTimeout",
+    "point_seed",
+    "points",
+    "sweep",
+    "sweep_iter",
+]
 
 #: Columns the sweep sets itself: no parameter may use these names.
 RESERVED = ("repeat", "seed", "error")
 #: The LocalCluster ``client="local"`` starts: no dashboard; the scheduler's HTTP
 #: endpoint (health checks) on a free port of 127.0.0.1, not on 8787.
-LOCAL_CLUSTER = {"n_workers": 2, "threads_per_worker": 1, "processes": True,
-                 "host": "127.0.0.1", "dashboard_address": None,
-                 "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
+LOCAL_CLUSTER = {
+    "n_workers": 2,
+    "threads_per_worker": 1,
+    "processes": True,
+    "host": "127.0.0.1",
+    "dashboard_address": None,
+    "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+}
 #: Dask configuration while ``client="local"`` starts its cluster: a task whose worker
 #: died is not retried by the scheduler (this module re-runs it, isolated).
 LOCAL_CONFIG = {"distributed.scheduler.allowed-failures": 0}
@@ -175,11 +187,13 @@ LOCAL_CONFIG = {"distributed.scheduler.allowed-failures": 0}
 ERROR_LIMIT = 2000
 #: At most this many points in the first Dask task, which times them.
 TIMING_POINTS = 256
-_INSTALL = ("needs Dask's distributed scheduler, an optional extra: "
-            "pip install 'keykos_lab[dask]'  (or: pip install 'dask[distributed]')")
+_INSTALL = (
+    "needs Dask's distributed scheduler, an optional extra: "
+    "pip install 'keykos_lab[dask]'  (or: pip install 'dask[distributed]')"
+)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-_POLL = 0.1                  # seconds between checks that an isolated child still lives
-_ORPHAN_POLL = 0.5           # seconds between a child's checks that its parent still lives
+_POLL = 0.1  # seconds between checks that an isolated child still lives
+_ORPHAN_POLL = 0.5  # seconds between a child's checks that its parent still lives
 
 Grid = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 Result = Mapping[str, Any] | pd.Series | pd.DataFrame
@@ -199,7 +213,7 @@ class PointError(RuntimeError):
 
 
 class _Point(NamedTuple):
-    index: int                 # position in the expanded grid (repeats innermost)
+    index: int  # position in the expanded grid (repeats innermost)
     params: dict[str, Any]
     repeat: int
     seed: int
@@ -210,11 +224,11 @@ class _Point(NamedTuple):
 
 
 class _Failed(NamedTuple):
-    error: str                 # "ExceptionType: message"
+    error: str  # "ExceptionType: message"
 
 
 class _Raised(NamedTuple):
-    exc: BaseException         # on_error="raise", from an isolated point: raise it here
+    exc: BaseException  # on_error="raise", from an isolated point: raise it here
 
 
 # ------------------------------------------------------------------- the grid
@@ -259,17 +273,22 @@ def _canon(value: Any) -> str:
         return "{" + ",".join(f"{k}={v}" for k, v in items) + "}"
     if callable(value) and hasattr(value, "__qualname__"):
         return f"c{value.__module__}.{value.__qualname__}"
-    raise TypeError(f"cannot derive a seed from a parameter value of type "
-                    f"{type(value).__name__}: use None, bools, numbers, strings, bytes, lists, "
-                    "tuples, dicts or functions (or pass other objects to fn by closure)")
+    raise TypeError(
+        f"cannot derive a seed from a parameter value of type "
+        f"{type(value).__name__}: use None, bools, numbers, strings, bytes, lists, "
+        "tuples, dicts or functions (or pass other objects to fn by closure)"
+    )
 
 
 def _values(name: str, values: Any) -> list:
     if isinstance(values, str | bytes) or not isinstance(
-            values, Sequence | np.ndarray | pd.Series | pd.Index | range):
+        values, Sequence | np.ndarray | pd.Series | pd.Index | range
+    ):
         if isinstance(values, Mapping | set | frozenset | Iterator):
-            raise TypeError(f"grid[{name!r}] is a {type(values).__name__}: give a list of "
-                            "values (or one value that is not a collection)")
+            raise TypeError(
+                f"grid[{name!r}] is a {type(values).__name__}: give a list of "
+                "values (or one value that is not a collection)"
+            )
         return [values]
     return list(values)
 
@@ -292,8 +311,9 @@ def _expand(grid: Grid, repeat: int, seed: int) -> tuple[list[_Point], list[str]
             combos.append(dict(combo))
         names = list(dict.fromkeys(name for combo in combos for name in combo))
     else:
-        raise TypeError(f"grid is a dict of parameter lists or a list of dicts, "
-                        f"not a {type(grid).__name__}")
+        raise TypeError(
+            f"grid is a dict of parameter lists or a list of dicts, not a {type(grid).__name__}"
+        )
     for name in names:
         _check_name(name)
     out: list[_Point] = []
@@ -307,8 +327,9 @@ def _check_name(name: Any) -> None:
     if not isinstance(name, str):
         raise TypeError(f"parameter names are strings, not {name!r}")
     if name in RESERVED:
-        raise ValueError(f"{name!r} is set by the sweep; rename the parameter "
-                         f"(reserved: {', '.join(RESERVED)})")
+        raise ValueError(
+            f"{name!r} is set by the sweep; rename the parameter (reserved: {', '.join(RESERVED)})"
+        )
 
 
 def points(grid: Grid, *, repeat: int = 1, seed: int = 0) -> list[dict[str, Any]]:
@@ -333,16 +354,17 @@ def _seconds(name: str, value: Any, *, zero: bool = False, infinite: bool = Fals
         out = float(value)
     except (OverflowError, ValueError, TypeError):
         out = math.nan
-    if math.isnan(out) or out < 0 or (out == 0 and not zero) or (
-            math.isinf(out) and not infinite):
+    if math.isnan(out) or out < 0 or (out == 0 and not zero) or (math.isinf(out) and not infinite):
         what = "a positive" + ("" if infinite else " finite")
-        raise ValueError(f"{name} is {what} number of seconds"
-                         f"{' (or 0)' if zero else ''}, not {value!r}")
+        raise ValueError(
+            f"{name} is {what} number of seconds{' (or 0)' if zero else ''}, not {value!r}"
+        )
     return out
 
 
-def _options(fn: Any, on_error: Any, timeout: Any, isolate: Any, batch_seconds: Any,
-             every: Any) -> tuple[float | None, bool]:
+def _options(
+    fn: Any, on_error: Any, timeout: Any, isolate: Any, batch_seconds: Any, every: Any
+) -> tuple[float | None, bool]:
     """Check the sweep's options before anything runs: (timeout, isolate)."""
     if not callable(fn):
         raise TypeError(f"fn is a function of one point, not a {type(fn).__name__}")
@@ -352,14 +374,18 @@ def _options(fn: Any, on_error: Any, timeout: Any, isolate: Any, batch_seconds: 
     if isolate is not None and not isinstance(isolate, bool | np.bool_):
         raise TypeError(f"isolate is None, True or False, not {isolate!r}")
     if seconds is not None and isolate is not None and not isolate:
-        raise ValueError("timeout needs isolate: a point past it is stopped by killing the "
-                         "process it runs in; leave isolate=None (or True)")
+        raise ValueError(
+            "timeout needs isolate: a point past it is stopped by killing the "
+            "process it runs in; leave isolate=None (or True)"
+        )
     _seconds("batch_seconds", batch_seconds)
     _seconds("every", every, zero=True, infinite=True)
     isolated = bool(isolate) if isolate is not None else seconds is not None
     if isolated and not hasattr(os, "fork"):
-        raise NotImplementedError("timeout and isolate=True run points in a forked child "
-                                  "process, and this platform has no os.fork")
+        raise NotImplementedError(
+            "timeout and isolate=True run points in a forked child "
+            "process, and this platform has no os.fork"
+        )
     return seconds, isolated
 
 
@@ -374,21 +400,26 @@ def _result(result: Any, point: dict[str, Any]) -> dict[str, Any] | pd.DataFrame
             out = result.reset_index()
         for name in [c for c in out.columns if c in point or c in RESERVED]:
             if name not in point or not all(_same(v, point[name]) for v in out[name]):
-                raise ValueError(f"fn returned a column {name!r} that the sweep sets "
-                                 "(a parameter, repeat, seed or error): rename it")
+                raise ValueError(
+                    f"fn returned a column {name!r} that the sweep sets "
+                    "(a parameter, repeat, seed or error): rename it"
+                )
             out = out.drop(columns=name)
         return out
     if isinstance(result, pd.Series):
         result = result.to_dict()
     if not isinstance(result, Mapping):
-        raise TypeError(f"fn returned a {type(result).__name__}: return a dict (one row) "
-                        "or a DataFrame")
+        raise TypeError(
+            f"fn returned a {type(result).__name__}: return a dict (one row) or a DataFrame"
+        )
     row = {}
     for name, value in result.items():
         if name in point or name in RESERVED:
             if name not in point or not _same(value, point[name]):
-                raise ValueError(f"fn returned {name!r}, which the sweep sets (a parameter, "
-                                 "repeat, seed or error), with another value: rename it")
+                raise ValueError(
+                    f"fn returned {name!r}, which the sweep sets (a parameter, "
+                    "repeat, seed or error), with another value: rename it"
+                )
             continue
         row[name] = value
     return row
@@ -414,7 +445,7 @@ def _error_text(exc: BaseException) -> str:
         raise
     except BaseException:
         message = f"<the message of this {name} could not be made into text>"
-    text = f"{name}: {message[:4 * ERROR_LIMIT]}"
+    text = f"{name}: {message[: 4 * ERROR_LIMIT]}"
     text = _ADDRESS.sub("", text).encode("utf-8", "backslashreplace").decode("utf-8")
     if len(text) > ERROR_LIMIT or len(message) > 4 * ERROR_LIMIT:
         text = f"{text[:ERROR_LIMIT]}… (cut; the message had {len(message)} characters)"
@@ -424,7 +455,7 @@ def _error_text(exc: BaseException) -> str:
 def _note(exc: BaseException, text: str) -> None:
     try:
         exc.add_note(text)
-    except Exception:                  # a __notes__ that is not a list, a frozen exception
+    except Exception:  # a __notes__ that is not a list, a frozen exception
         pass
 
 
@@ -439,9 +470,11 @@ def _outcome(fn: Callable, point: dict[str, Any], on_error: str) -> tuple[Any, A
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            raise TypeError(f"fn returned a result that cannot be serialised "
-                            f"({_error_text(exc)}): return plain data — numbers, strings, "
-                            "lists, dicts, arrays, frames") from None
+            raise TypeError(
+                f"fn returned a result that cannot be serialised "
+                f"({_error_text(exc)}): return plain data — numbers, strings, "
+                "lists, dicts, arrays, frames"
+            ) from None
         return out, data
     except KeyboardInterrupt:
         raise
@@ -496,8 +529,9 @@ def _orphan_guard(parent: int) -> None:
             os._exit(71)
 
 
-def _child(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str,
-           writer: Any, parent: int) -> None:
+def _child(
+    fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str, writer: Any, parent: int
+) -> None:
     """The forked child's work: each point's time, then its outcome, through ``writer``."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
@@ -508,7 +542,7 @@ def _child(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str,
             _, data = _outcome(fn, point, on_error)
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:                  # on_error="raise"
+        except BaseException as exc:  # on_error="raise"
             data = ForkingPickler.dumps(_Raised(_portable(exc)))
         writer.send_bytes(struct.pack("!d", time.perf_counter() - t0))
         writer.send_bytes(data)
@@ -532,16 +566,18 @@ def _portable(exc: BaseException) -> BaseException:
 class _Isolated:
     """A forked child running a list of points; its results, one at a time."""
 
-    def __init__(self, fn: Callable, batch: list[tuple[int, dict[str, Any]]],
-                 on_error: str) -> None:
+    def __init__(
+        self, fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str
+    ) -> None:
         reader, writer = Pipe(duplex=False)
         _flush_std()
         parent = os.getpid()
-        with warnings.catch_warnings():     # 3.12+: "multi-threaded, use of fork()": the
-            warnings.filterwarnings(        # module documentation says what this risks
-                "ignore", r"This process .* is multi-threaded", DeprecationWarning)
+        with warnings.catch_warnings():  # 3.12+: "multi-threaded, use of fork()": the
+            warnings.filterwarnings(  # module documentation says what this risks
+                "ignore", r"This process .* is multi-threaded", DeprecationWarning
+            )
             pid = os.fork()
-        if pid == 0:                                    # the child: never returns
+        if pid == 0:  # the child: never returns
             code = 0
             try:
                 reader.close()
@@ -555,7 +591,7 @@ class _Isolated:
                     os._exit(code)
         writer.close()
         self.pid, self.reader = pid, reader
-        self.status: int | None = None                 # the wait status, once reaped
+        self.status: int | None = None  # the wait status, once reaped
         self.reaped = False
 
     def _poll_exit(self) -> bool:
@@ -563,7 +599,7 @@ class _Isolated:
         if not self.reaped:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:                   # reaped by someone else
+            except ChildProcessError:  # reaped by someone else
                 self.reaped = True
                 return True
             if pid == 0:
@@ -586,19 +622,24 @@ class _Isolated:
                     return seconds, self.reader.recv()
                 except (EOFError, OSError):
                     return self._crashed()
-                except Exception as exc:                # the outcome would not load here
-                    return seconds, _Failed(f"PointError: the point's result could not be "
-                                            f"read back ({_error_text(exc)})")
+                except Exception as exc:  # the outcome would not load here
+                    return seconds, _Failed(
+                        f"PointError: the point's result could not be "
+                        f"read back ({_error_text(exc)})"
+                    )
             if deadline is not None and time.monotonic() >= deadline:
-                return f"PointTimeout: the point ran longer than timeout={timeout:g} s and " \
-                       "was stopped"
+                return (
+                    f"PointTimeout: the point ran longer than timeout={timeout:g} s and was stopped"
+                )
             if self._poll_exit() and not self.reader.poll(0):
                 return self._crashed()
 
     def _crashed(self) -> str:
         self.stop()
-        return f"PointCrashed: the process running the point died before the point " \
-               f"returned ({_wait_status(self.status)})"
+        return (
+            f"PointCrashed: the process running the point died before the point "
+            f"returned ({_wait_status(self.status)})"
+        )
 
     def stop(self) -> None:
         """Kill the child if it still runs, and reap it."""
@@ -631,8 +672,9 @@ def _wait_status(status: int | None) -> str:
         return f"killed by signal {-code}"
 
 
-def _isolated(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str,
-              timeout: float | None):
+def _isolated(
+    fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str, timeout: float | None
+):
     """Run the points of ``batch`` in forked children, in order: ``(index, outcome,
     seconds)`` each. One child runs them all unless one times out or kills it; then
     that point fails and a new child goes on with the next."""
@@ -645,14 +687,14 @@ def _isolated(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: s
                 t0 = time.perf_counter()
                 got = child.receive(timeout)
                 i += 1
-                if isinstance(got, str):                # a timeout or a crash
+                if isinstance(got, str):  # a timeout or a crash
                     if on_error == "raise":
                         kind = PointTimeout if got.startswith("PointTimeout") else PointCrashed
                         exc = kind(got.partition(": ")[2])
                         _note(exc, f"in the sweep point {_describe(point)}")
                         raise exc
                     yield index, _Failed(got), time.perf_counter() - t0
-                    break                               # this child is gone: a new one
+                    break  # this child is gone: a new one
                 seconds, outcome = got
                 if isinstance(outcome, _Raised):
                     raise outcome.exc
@@ -663,9 +705,14 @@ def _isolated(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: s
             child.close()
 
 
-def _run_batch(fn: Callable, batch: list[tuple[int, dict[str, Any]]], on_error: str,
-               isolate: bool = False, timeout: float | None = None,
-               stop_after: float | None = None) -> list[tuple[int, Any, float]]:
+def _run_batch(
+    fn: Callable,
+    batch: list[tuple[int, dict[str, Any]]],
+    on_error: str,
+    isolate: bool = False,
+    timeout: float | None = None,
+    stop_after: float | None = None,
+) -> list[tuple[int, Any, float]]:
     """One Dask task: run the points of ``batch`` (index, point) in order, here or
     isolated; ``[(index, outcome, seconds)]``. With ``stop_after``, stop once a point
     or all of them together took that long (the first task, which times points)."""
@@ -709,7 +756,7 @@ def _assemble(pts: list[_Point], names: list[str], done: Mapping[int, Any]) -> p
     first = [*names, "repeat", "seed"]
     if not blocks:
         return pd.DataFrame(columns=first)
-    with warnings.catch_warnings():      # all-NaN columns of failed points: no dtype noise
+    with warnings.catch_warnings():  # all-NaN columns of failed points: no dtype noise
         warnings.simplefilter("ignore", FutureWarning)
         frame = blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
     rest = [c for c in frame.columns if c not in first and c != "error"]
@@ -745,8 +792,10 @@ def _connect(client: Any, stack: ExitStack):
         c = distributed.Client(client, set_as_default=False)
         stack.callback(c.close)
         return c
-    raise TypeError(f"client is None, 'local', a scheduler address or a distributed.Client, "
-                    f"not {type(client).__name__}")
+    raise TypeError(
+        f"client is None, 'local', a scheduler address or a distributed.Client, "
+        f"not {type(client).__name__}"
+    )
 
 
 def _check_client(client: Any) -> None:
@@ -758,8 +807,10 @@ def _check_client(client: Any) -> None:
     except ImportError as exc:
         raise ImportError(f"client={client!r} {_INSTALL}") from exc
     if not isinstance(client, str | distributed.Client):
-        raise TypeError(f"client is None, 'local', a scheduler address or a "
-                        f"distributed.Client, not {type(client).__name__}")
+        raise TypeError(
+            f"client is None, 'local', a scheduler address or a "
+            f"distributed.Client, not {type(client).__name__}"
+        )
 
 
 @contextlib.contextmanager
@@ -784,11 +835,13 @@ def _check_sendable(fn: Callable) -> None:
             serialize(fn, on_error="raise")
     except Exception as exc:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
-        raise TypeError(f"fn cannot be sent to the Dask workers: {_error_text(cause)}. Dask "
-                        "serialises fn (with cloudpickle): define it at the top level of a "
-                        "module or a notebook cell, and let it make what it needs (kernels, "
-                        "locks, open files, connections) instead of capturing them; or run "
-                        "the sweep serially (client=None)") from exc
+        raise TypeError(
+            f"fn cannot be sent to the Dask workers: {_error_text(cause)}. Dask "
+            "serialises fn (with cloudpickle): define it at the top level of a "
+            "module or a notebook cell, and let it make what it needs (kernels, "
+            "locks, open files, connections) instead of capturing them; or run "
+            "the sweep serially (client=None)"
+        ) from exc
 
 
 def _progress(total: int, enabled: bool):
@@ -797,11 +850,20 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="sweep", unit="point", disable=not enabled, leave=True)
 
 
-def sweep_iter(fn: Callable[[dict[str, Any]], Result], grid: Grid, *, client: Any = None,
-               repeat: int = 1, seed: int = 0,
-               on_error: Literal["record", "raise"] = "record", batch_seconds: float = 0.1,
-               every: float = 1.0, progress: bool = True, timeout: float | None = None,
-               isolate: bool | None = None) -> Iterator[pd.DataFrame]:
+def sweep_iter(
+    fn: Callable[[dict[str, Any]], Result],
+    grid: Grid,
+    *,
+    client: Any = None,
+    repeat: int = 1,
+    seed: int = 0,
+    on_error: Literal["record", "raise"] = "record",
+    batch_seconds: float = 0.1,
+    every: float = 1.0,
+    progress: bool = True,
+    timeout: float | None = None,
+    isolate: bool | None = None,
+) -> Iterator[pd.DataFrame]:
     """:func:`sweep`, streaming: yields the frame of the points finished so far (in grid
     order) whenever results have come back and ``every`` seconds have passed since the
     last, then the complete frame — the one :func:`sweep` returns. Closing the iterator
@@ -816,13 +878,34 @@ def sweep_iter(fn: Callable[[dict[str, Any]], Result], grid: Grid, *, client: An
     seconds, isolated = _options(fn, on_error, timeout, isolate, batch_seconds, every)
     _check_client(client)
     pts, names = _expand(grid, repeat, seed)
-    return _frames(fn, pts, names, client, on_error, float(batch_seconds), float(every),
-                   progress, seconds, isolated, 2)
+    return _frames(
+        fn,
+        pts,
+        names,
+        client,
+        on_error,
+        float(batch_seconds),
+        float(every),
+        progress,
+        seconds,
+        isolated,
+        2,
+    )
 
 
-def _frames(fn, pts: list[_Point], names: list[str], client, on_error: str,
-            batch_seconds: float, every: float, progress, timeout: float | None,
-            isolate: bool, stacklevel: int) -> Iterator[pd.DataFrame]:
+def _frames(
+    fn,
+    pts: list[_Point],
+    names: list[str],
+    client,
+    on_error: str,
+    batch_seconds: float,
+    every: float,
+    progress,
+    timeout: float | None,
+    isolate: bool,
+    stacklevel: int,
+) -> Iterator[pd.DataFrame]:
     done: dict[int, Any] = {}
     failures: list[int] = []
     last = time.perf_counter()
@@ -849,42 +932,69 @@ def _frames(fn, pts: list[_Point], names: list[str], client, on_error: str,
 
         if client is None:
             batch = [(p.index, p.call()) for p in pts]
-            runs = stack.enter_context(closing(
-                _isolated(fn, batch, on_error, timeout) if isolate
-                else _here(fn, batch, on_error)))
+            runs = stack.enter_context(
+                closing(
+                    _isolated(fn, batch, on_error, timeout)
+                    if isolate
+                    else _here(fn, batch, on_error)
+                )
+            )
             for index, outcome, _ in runs:
                 record(index, outcome)
                 if due():
                     yield frame()
         elif pts:
             dask = _connect(client, stack)
-            yield from _dask(dask, fn, pts, on_error, batch_seconds, isolate, timeout,
-                             record, due, frame)
+            yield from _dask(
+                dask, fn, pts, on_error, batch_seconds, isolate, timeout, record, due, frame
+            )
     if failures:
         first = pts[min(failures)]
-        warnings.warn(f"{len(failures)} of {len(pts)} sweep points failed (see the error "
-                      f"column); the first: {_describe(first.call())}: "
-                      f"{done[first.index].error}", RuntimeWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{len(failures)} of {len(pts)} sweep points failed (see the error "
+            f"column); the first: {_describe(first.call())}: "
+            f"{done[first.index].error}",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
     yield frame()
 
 
-def _dask(client, fn, todo: list[_Point], on_error: str, batch_seconds: float, isolate: bool,
-          timeout: float | None, record, due, frame) -> Iterator[pd.DataFrame]:
+def _dask(
+    client,
+    fn,
+    todo: list[_Point],
+    on_error: str,
+    batch_seconds: float,
+    isolate: bool,
+    timeout: float | None,
+    record,
+    due,
+    frame,
+) -> Iterator[pd.DataFrame]:
     from distributed import KilledWorker, as_completed
 
     _check_sendable(fn)
     # The first task times points (on a worker: no point runs here); the rest go out in
     # batches of about batch_seconds of work once it is back.
     first = [(p.index, p.call()) for p in todo[:TIMING_POINTS]]
-    futures: dict[Any, tuple[list, bool, bool]] = {}     # future -> (batch, isolated, timing)
+    futures: dict[Any, tuple[list, bool, bool]] = {}  # future -> (batch, isolated, timing)
     queue = as_completed([], loop=client.loop)
 
     def send(batch: list, isolated: bool, timing: bool) -> BaseException | None:
         """Submit a task; the error if Dask cannot serialise it (a parameter value)."""
         try:
             with _quiet_serialiser():
-                future = client.submit(_run_batch, fn, batch, on_error, isolated, timeout,
-                                       batch_seconds if timing else None, pure=False)
+                future = client.submit(
+                    _run_batch,
+                    fn,
+                    batch,
+                    on_error,
+                    isolated,
+                    timeout,
+                    batch_seconds if timing else None,
+                    pure=False,
+                )
         except Exception as exc:
             if on_error == "raise":
                 raise
@@ -899,8 +1009,13 @@ def _dask(client, fn, todo: list[_Point], on_error: str, batch_seconds: float, i
             exc = send([one], isolated, False)
             if exc is not None:
                 cause = exc.__cause__ if exc.__cause__ is not None else exc
-                record(one[0], _Failed(f"TypeError: the point cannot be sent to the Dask "
-                                       f"workers ({_error_text(cause)})"))
+                record(
+                    one[0],
+                    _Failed(
+                        f"TypeError: the point cannot be sent to the Dask "
+                        f"workers ({_error_text(cause)})"
+                    ),
+                )
 
     try:
         if send(first, isolate, True) is not None:
@@ -911,7 +1026,7 @@ def _dask(client, fn, todo: list[_Point], on_error: str, batch_seconds: float, i
                 results = future.result()
             except Exception as exc:
                 if not isolated and (on_error == "record" or isinstance(exc, KilledWorker)):
-                    send(batch, True, timing)     # its worker died: again, isolated
+                    send(batch, True, timing)  # its worker died: again, isolated
                     continue
                 if on_error == "raise":
                     raise
@@ -919,12 +1034,12 @@ def _dask(client, fn, todo: list[_Point], on_error: str, batch_seconds: float, i
             for index, outcome, _ in results:
                 record(index, outcome)
             if timing:
-                rest = todo[len(results):]
+                rest = todo[len(results) :]
                 times = [seconds for _, _, seconds in results]
                 typical = statistics.median(times[1:] if len(times) > 1 else times)
                 size = max(1, math.ceil(batch_seconds / typical) if typical > 0 else len(rest))
                 for i in range(0, len(rest), size):
-                    batch = [(p.index, p.call()) for p in rest[i:i + size]]
+                    batch = [(p.index, p.call()) for p in rest[i : i + size]]
                     if send(batch, isolate, False) is not None:
                         send_each(batch, isolate)
             if due():
@@ -933,10 +1048,19 @@ def _dask(client, fn, todo: list[_Point], on_error: str, batch_seconds: float, i
         client.cancel([f for f in futures if not f.done()])
 
 
-def sweep(fn: Callable[[dict[str, Any]], Result], grid: Grid, *, client: Any = None,
-          repeat: int = 1, seed: int = 0, on_error: Literal["record", "raise"] = "record",
-          batch_seconds: float = 0.1, progress: bool = True, timeout: float | None = None,
-          isolate: bool | None = None) -> pd.DataFrame:
+def sweep(
+    fn: Callable[[dict[str, Any]], Result],
+    grid: Grid,
+    *,
+    client: Any = None,
+    repeat: int = 1,
+    seed: int = 0,
+    on_error: Literal["record", "raise"] = "record",
+    batch_seconds: float = 0.1,
+    progress: bool = True,
+    timeout: float | None = None,
+    isolate: bool | None = None,
+) -> pd.DataFrame:
     """Run ``fn`` on every point of ``grid`` (``repeat`` times each) and return one tidy
     frame: the parameters, ``repeat``, ``seed``, then ``fn``'s columns, in grid order.
 
@@ -975,6 +1099,17 @@ def sweep(fn: Callable[[dict[str, Any]], Result], grid: Grid, *, client: Any = N
     seconds, isolated = _options(fn, on_error, timeout, isolate, batch_seconds, math.inf)
     _check_client(client)
     pts, names = _expand(grid, repeat, seed)
-    frames = _frames(fn, pts, names, client, on_error, float(batch_seconds), math.inf,
-                     progress, seconds, isolated, 3)
-    return collections.deque(frames, maxlen=1)[0]      # the last: the complete frame
+    frames = _frames(
+        fn,
+        pts,
+        names,
+        client,
+        on_error,
+        float(batch_seconds),
+        math.inf,
+        progress,
+        seconds,
+        isolated,
+        3,
+    )
+    return collections.deque(frames, maxlen=1)[0]  # the last: the complete frame

@@ -17,11 +17,13 @@ def con(k):
 
 # --- kernel primary-key tests (tests/kernel): buying objects, building domains by hand ---
 
+
 def _buyer(con, order):
     def make():
         r = con.call(con["bank"], order)
         assert r.rc == 0
         return r.keys[0]
+
     return make
 
 
@@ -45,6 +47,7 @@ def new_domain(con, new_node):
     slot 0; the domain runs under ``con["meter"]`` and has ``program``'s image (if
     any) as its memory. Pass ``keys_node=False`` for a malformed domain.
     """
+
     def make(program="echo", brand=None, keys_node=True):
         root = new_node()
         if keys_node:
@@ -57,6 +60,7 @@ def new_domain(con, new_node):
         if program is not None:
             con.call(dom, kl.oc.Domain.SwapMemory, kl.image(con, program))
         return dom, root
+
     return make
 
 

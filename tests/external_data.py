@@ -9,8 +9,10 @@ from pathlib import Path
 
 from keykos_lab import datasets
 
-REASON = ("external specifications not found locally (set $KEYKOS_LAB_EXTERNAL, or run "
-          "keykos_lab.datasets.external(name) once online)")
+REASON = (
+    "external specifications not found locally (set $KEYKOS_LAB_EXTERNAL, or run "
+    "keykos_lab.datasets.external(name) once online)"
+)
 
 
 def found(name: str) -> Path | None:

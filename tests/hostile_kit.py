@@ -79,12 +79,12 @@ Trap = oc.Trap
 
 # The hostile domain's key registers.
 R_PAGE, R_DKC, R_ECHO, R_SECRET, R_RETURNER, R_DISCRIM = 0, 1, 2, 3, 4, 5
-R_PAUSE = 6          # (test_yield_anything) a start key to a domain that holds the CALL
-R_NODE = 7           # a node key to a node of its own (slot 0: the echo start key), on request
-R_DOMAIN = 13        # its own domain key, when the case asks for it
-R_SELF = 14          # a start key to itself
+R_PAUSE = 6  # (test_yield_anything) a start key to a domain that holds the CALL
+R_NODE = 7  # a node key to a node of its own (slot 0: the echo start key), on request
+R_DOMAIN = 13  # its own domain key, when the case asks for it
+R_SELF = 14  # a start key to itself
 MYPAGE_ADDRESS = 4096
-SURVIVED = 0x5AFE    # the rc a hostile body returns with when the kernel let it go on
+SURVIVED = 0x5AFE  # the rc a hostile body returns with when the kernel let it go on
 VICTIM_TEXT = b"untouched"
 SECRET_TEXT = b"secret"
 HOSTILE_TICKS = 20_000
@@ -110,8 +110,7 @@ def driver(dom, msg):
     """CALLs key register 0 (the hostile domain) with the message; records the reply:
     register 0 counts replies, register 1 is the rc, register 2 the string's length;
     the reply's keys go to key registers 4–7."""
-    r = yield dom.call(dom.keys[0], msg.order, msg.keys[0], msg.keys[1], msg.keys[2],
-                       data=msg.data)
+    r = yield dom.call(dom.keys[0], msg.order, msg.keys[0], msg.keys[1], msg.keys[2], data=msg.data)
     dom.regs[0] = dom.regs[0] + 1
     if r is None:
         dom.regs[1] = 0xDEAD
@@ -237,8 +236,11 @@ def derivable(p: Key, key: Key) -> bool:
     if pt == SENSE:
         return t == SENSE
     if pt in (SEGMENT, FRONTEND):
-        return t == pt and key.databyte & 0x0F == p.databyte & 0x0F \
+        return (
+            t == pt
+            and key.databyte & 0x0F == p.databyte & 0x0F
             and key.databyte | p.databyte == key.databyte
+        )
     if pt == DOMAIN:
         return t in (START, DOMAIN)
     return False
@@ -283,7 +285,8 @@ def reachable(k, start, key: Key, fresh: int) -> bool:
     if key in start:
         return True
     return key.type in OBJECT_TYPES and any(
-        p.obj == key.obj and p.alloc == key.alloc and derivable(p, key) for p in start)
+        p.obj == key.obj and p.alloc == key.alloc and derivable(p, key) for p in start
+    )
 
 
 class Touched(list):
@@ -297,15 +300,23 @@ TOUCHED = Touched()
 class Lab:
     """A booted kernel with a hostile domain running ``body`` (see the module docstring)."""
 
-    def __init__(self, body: Callable, *, warm: bool = False, keeper: bool = True,
-                 own_domain_key: bool = False, second: bool = False, pause: bool = False,
-                 node: bool = False,
-                 ticks: int = HOSTILE_TICKS) -> None:
+    def __init__(
+        self,
+        body: Callable,
+        *,
+        warm: bool = False,
+        keeper: bool = True,
+        own_domain_key: bool = False,
+        second: bool = False,
+        pause: bool = False,
+        node: bool = False,
+        ticks: int = HOSTILE_TICKS,
+    ) -> None:
         self.body, self.warm = body, warm
         self.k = k = kl.Kernel()
         self.con = con = k.console
         con.step_limit = STEP_LIMIT
-        self.state: dict = {}                   # scratch space a body may use across runs
+        self.state: dict = {}  # scratch space a body may use across runs
         CURRENT[:] = [self]
         TOUCHED.clear()
         bank = con["bank"]
@@ -320,9 +331,14 @@ class Lab:
         self.keeper = kl.start_key(con, self.keeper_dom)
         self.mypage = con.call(bank, oc.SB.CreatePage).keys[0]
         self.meter, self.meter_node = small_meter(con, ticks)
-        regs = {R_PAGE: self.mypage, R_DKC: con["dkc"], R_ECHO: self.echo,
-                R_SECRET: self.secret_ro, R_RETURNER: con["returner"],
-                R_DISCRIM: con["discrim"]}
+        regs = {
+            R_PAGE: self.mypage,
+            R_DKC: con["dkc"],
+            R_ECHO: self.echo,
+            R_SECRET: self.secret_ro,
+            R_RETURNER: con["returner"],
+            R_DISCRIM: con["discrim"],
+        }
         if node:
             self.node = con.call(bank, oc.SB.CreateNode).keys[0]
             con.call(self.node, oc.Node.Swap + 0, self.echo)
@@ -336,10 +352,9 @@ class Lab:
         self.start = kl.start_key(con, self.dom)
         con.call(self.dom, oc.Domain.SwapKey + R_SELF, self.start)
         self.root = con.target(self.dom)
-        if second:      # another domain running the same program, with keys of its own
+        if second:  # another domain running the same program, with keys of its own
             page2 = con.call(bank, oc.SB.CreatePage).keys[0]
-            self.dom2 = self._hostile_domain({R_PAGE: page2, R_DKC: con["dkc"]}, keeper,
-                                             False)
+            self.dom2 = self._hostile_domain({R_PAGE: page2, R_DKC: con["dkc"]}, keeper, False)
             self.start2 = kl.start_key(con, self.dom2)
             self.root2 = con.target(self.dom2)
         self.driver_dom = kl.build_domain(con, "adv-driver", keys={0: self.start})
@@ -349,14 +364,24 @@ class Lab:
         #: Genuine keys the hostile domain does NOT hold, for it to guess.
         raw = con.key
         self.raw = {
-            "victim": raw(self.victim), "secret_rw": raw(self.secret),
-            "secret_ro": raw(self.secret_ro), "mypage": raw(self.mypage),
-            "keeper": raw(self.keeper), "keeper_dom": raw(self.keeper_dom),
-            "driver": raw(self.driver), "driver_dom": raw(self.driver_dom),
-            "echo_dom": raw(self.echo_dom), "self_dom": raw(self.dom), "self": raw(self.start),
-            "bank": raw(bank), "dcc": raw(con["dcc"]), "meter": raw(con["meter"]),
-            "meter_node": raw(con["meter_service"]), "domtool": raw(con["domtool"]),
-            "keybits": raw(con["keybits"]), "my_meter": raw(self.meter),
+            "victim": raw(self.victim),
+            "secret_rw": raw(self.secret),
+            "secret_ro": raw(self.secret_ro),
+            "mypage": raw(self.mypage),
+            "keeper": raw(self.keeper),
+            "keeper_dom": raw(self.keeper_dom),
+            "driver": raw(self.driver),
+            "driver_dom": raw(self.driver_dom),
+            "echo_dom": raw(self.echo_dom),
+            "self_dom": raw(self.dom),
+            "self": raw(self.start),
+            "bank": raw(bank),
+            "dcc": raw(con["dcc"]),
+            "meter": raw(con["meter"]),
+            "meter_node": raw(con["meter_service"]),
+            "domtool": raw(con["domtool"]),
+            "keybits": raw(con["keybits"]),
+            "my_meter": raw(self.meter),
         }
         root = k.objs[self.root]
         self.raw["root_node"] = Key(NODE, root.id, 0, root.alloc)
@@ -364,7 +389,7 @@ class Lab:
         self.raw["regs_node"] = root.slots[REGS_NODE]
         self.raw["address"] = root.slots[3]
         for _where, key in system_keys(k):
-            if key.type in (11, 12) and "range" not in self.raw:     # range keys
+            if key.type in (11, 12) and "range" not in self.raw:  # range keys
                 self.raw["range"] = key
         self.raw.setdefault("range", Key(11, 1, 0, 1))
         self._snapshot()
@@ -372,8 +397,14 @@ class Lab:
     def _hostile_domain(self, regs, keeper: bool, own_domain_key: bool):
         con = self.con
         memory = kl.build_segment(con, [kl.image(con, "adv-hostile"), regs[R_PAGE]])
-        dom = kl.build_domain(con, None, memory=memory, meter=self.meter,
-                              keeper=self.keeper if keeper else None, keys=regs)
+        dom = kl.build_domain(
+            con,
+            None,
+            memory=memory,
+            meter=self.meter,
+            keeper=self.keeper if keeper else None,
+            keys=regs,
+        )
         if own_domain_key:
             con.call(dom, oc.Domain.SwapKey + R_DOMAIN, dom)
         return dom
@@ -388,12 +419,16 @@ class Lab:
         self.pre_log = len(k.log)
         #: What each hostile domain (and the driver) could reach before the run, in the
         #: state before the run: what it holds afterwards must come from here.
-        self.reach_pre = {root: reach(k, self._domain_keys(root, registers_only=True))
-                          for root in self.hostile_roots()}
-        self.root_pre = {root: set(k.objs[root].slots)
-                         for root in self.hostile_roots() + [self.driver_root]}
-        self.reach_driver = reach(k, self._domain_keys(self.driver_root, registers_only=True)) \
-            | set().union(*self.reach_pre.values())
+        self.reach_pre = {
+            root: reach(k, self._domain_keys(root, registers_only=True))
+            for root in self.hostile_roots()
+        }
+        self.root_pre = {
+            root: set(k.objs[root].slots) for root in self.hostile_roots() + [self.driver_root]
+        }
+        self.reach_driver = reach(
+            k, self._domain_keys(self.driver_root, registers_only=True)
+        ) | set().union(*self.reach_pre.values())
 
     def hostile_roots(self) -> list[int]:
         return [self.root] + ([self.root2] if hasattr(self, "root2") else [])
@@ -421,12 +456,12 @@ class Lab:
             self.reach_pre[root] |= sent
         self.reach_driver |= sent
         try:
-            self.con.fork(target if target is not None else self.driver, order, *keys,
-                          data=data)
+            self.con.fork(target if target is not None else self.driver, order, *keys, data=data)
             steps = self.con.run()
         except BaseException as exc:  # noqa: BLE001 - anything out of the kernel is a finding
-            raise AssertionError(f"{type(exc).__name__} escaped the kernel's run: "
-                                 f"{_safe(exc)}\n{_tb(exc)}") from None
+            raise AssertionError(
+                f"{type(exc).__name__} escaped the kernel's run: {_safe(exc)}\n{_tb(exc)}"
+            ) from None
         assert steps < self.con.step_limit, "the hostile run did not settle within the limit"
         return steps
 
@@ -453,18 +488,20 @@ class Lab:
     def expect_trap(self, code: int, count: int = 1, svc: bool = False) -> None:
         n, got = self.traps()
         ds = self.ds
-        assert (n, got) == (count, code), \
-            (f"expected {count} trap(s) with code {code:#x}, keeper saw {n} (last code "
-             f"{got:#x}); hostile state {ds.state}, error {ds.error!r}, reply {self.reply()}")
+        assert (n, got) == (count, code), (
+            f"expected {count} trap(s) with code {code:#x}, keeper saw {n} (last code "
+            f"{got:#x}); hostile state {ds.state}, error {ds.error!r}, reply {self.reply()}"
+        )
         assert ds.state == WAITING, f"trapped domain left {ds!r}"
-        if not svc:   # (a system call keeps its handler: the keeper may answer it)
+        if not svc:  # (a system call keeps its handler: the keeper may answer it)
             assert ds.proc is None, f"the trapped domain's handler is still alive: {ds!r}"
 
     def expect_trap_in(self, low: int, high: int) -> None:
         n, got = self.traps()
-        assert n == 1 and low <= got < high, \
-            f"expected one trap in [{low:#x}, {high:#x}), keeper saw {n} (code {got:#x}); " \
+        assert n == 1 and low <= got < high, (
+            f"expected one trap in [{low:#x}, {high:#x}), keeper saw {n} (code {got:#x}); "
             f"error {self.ds.error!r}"
+        )
 
     def expect_done(self, rc: int | None = SURVIVED) -> None:
         """The handler ended on its own (no trap); the driver got ``rc`` (unless None)."""
@@ -503,8 +540,9 @@ class Lab:
                     assert key.alloc < now_next, f"{where}: {key!r} has an unissued alloc id"
                     continue
                 parents = self.pre_by_obj.get((key.obj, key.alloc), ())
-                assert any(derivable(p, key) for p in parents), \
+                assert any(derivable(p, key) for p in parents), (
                     f"{where}: FORGED {key!r}: no key it could come from existed ({parents})"
+                )
             else:
                 raise AssertionError(f"{where}: FORGED {key!r} (a kernel key nobody had)")
 
@@ -513,21 +551,23 @@ class Lab:
         of them, or keys issued during the run; so does the driver it replies to."""
         k = self.k
         fresh = self.pre_next_alloc
-        checks = [(root, self.reach_pre[root], "hostile domain")
-                  for root in self.hostile_roots()]
+        checks = [(root, self.reach_pre[root], "hostile domain") for root in self.hostile_roots()]
         checks.append((self.driver_root, self.reach_driver, "the driver"))
         for root, start, who in checks:
             ds = k.domains.get(root)
             held = list(ds.held) if ds is not None else []
             for key in k.objs[root].slots:
-                if key not in self.root_pre.get(root, ()) and type(key) is Key \
-                        and not reachable(k, start, key, fresh):
-                    raise AssertionError(f"{who} #{root}'s root holds {key!r}, which it had "
-                                         f"no path to")
+                if (
+                    key not in self.root_pre.get(root, ())
+                    and type(key) is Key
+                    and not reachable(k, start, key, fresh)
+                ):
+                    raise AssertionError(
+                        f"{who} #{root}'s root holds {key!r}, which it had no path to"
+                    )
             for key in self._domain_keys(root, registers_only=True) + held:
                 if type(key) is Key and not reachable(k, start, key, fresh):
-                    raise AssertionError(f"{who} #{root} holds {key!r}, which it had no "
-                                         f"path to")
+                    raise AssertionError(f"{who} #{root} holds {key!r}, which it had no path to")
 
     def check_states(self) -> None:
         k = self.k
@@ -537,15 +577,19 @@ class Lab:
             if ds is console:
                 continue
             if ds.state == RUNNING and ds.stalled_on is None:
-                assert id(ds) in queued, f"domain #{root} ({ds.program}) is RUNNING but will " \
-                                         f"never run: not on the run queue"
+                assert id(ds) in queued, (
+                    f"domain #{root} ({ds.program}) is RUNNING but will "
+                    f"never run: not on the run queue"
+                )
             if ds.state == AVAILABLE:
-                assert ds.proc is None and ds.next is None, \
+                assert ds.proc is None and ds.next is None, (
                     f"available domain #{root} ({ds.program}) still has a handler or action"
-            if ds.parked is not None:   # (one stopped by its meter keeps its handler)
+                )
+            if ds.parked is not None:  # (one stopped by its meter keeps its handler)
                 assert ds.state == WAITING, f"parked #{root} is {ds!r}"
-        assert console.state == RUNNING and console.next is None \
-            and console.stalled_on is None, "the console is not running"
+        assert console.state == RUNNING and console.next is None and console.stalled_on is None, (
+            "the console is not running"
+        )
 
     def check_invariants(self) -> None:
         k = self.k
@@ -558,8 +602,9 @@ class Lab:
                 assert 0 < key.obj < n_objs, f"{where}: {key!r} names no object ever made"
                 assert key.alloc < next_alloc, f"{where}: {key!r} has an unissued alloc"
             if key.type == RESUME and k.live(key) == key:
-                assert k.domains[key.obj].state == WAITING, \
+                assert k.domains[key.obj].state == WAITING, (
                     f"{where}: live {key!r} to a domain that does not wait"
+                )
         assert len(k.log) >= self.pre_log
         ev = k.events()
         assert len(ev) == len(k.log)
@@ -642,6 +687,7 @@ class Isolated:
             self.done = ("error", "the child died without a result", elapsed)
             return self.done
         import ast
+
         status, value = ast.literal_eval(data[4:].decode())
         self.done = (status, ast.literal_eval(value) if status == "ok" else value, elapsed)
         return self.done

@@ -12,14 +12,44 @@ def _tattler(name: str):
     def method(self, *args, **kwargs):
         TOUCHED.append(f"{type(self).__name__}.{name}")
         raise RuntimeError(f"the kernel ran {name} of a program's object")
+
     return method
 
 
-_DUNDERS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__",
-            "__len__", "__iter__", "__getitem__", "__contains__", "__index__", "__int__",
-            "__float__", "__bool__", "__repr__", "__str__", "__format__", "__bytes__",
-            "__add__", "__radd__", "__and__", "__rand__", "__or__", "__ror__", "__mul__",
-            "__rmul__", "__rshift__", "__lshift__", "__sub__", "__rsub__", "__neg__")
+_DUNDERS = (
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__len__",
+    "__iter__",
+    "__getitem__",
+    "__contains__",
+    "__index__",
+    "__int__",
+    "__float__",
+    "__bool__",
+    "__repr__",
+    "__str__",
+    "__format__",
+    "__bytes__",
+    "__add__",
+    "__radd__",
+    "__and__",
+    "__rand__",
+    "__or__",
+    "__ror__",
+    "__mul__",
+    "__rmul__",
+    "__rshift__",
+    "__lshift__",
+    "__sub__",
+    "__rsub__",
+    "__neg__",
+)
 
 #: Every special method records that it ran, then raises.
 Tattle = type("Tattle", (), {n: _tattler(n) for n in _DUNDERS})
@@ -178,5 +208,3 @@ def released() -> memoryview:
     view = memoryview(b"abc")
     view.release()
     return view
-
-

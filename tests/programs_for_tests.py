@@ -109,7 +109,7 @@ def forkbomb(dom, msg):
     child does the same. Replies (if it can) with the number it made."""
     made = 0
     while True:
-        r = yield dom.call(dom.keys[0], 12, dom.keys[1])          # DC CreateDomain
+        r = yield dom.call(dom.keys[0], 12, dom.keys[1])  # DC CreateDomain
         if r.rc != 0:
             break
         child = r.keys[0]
@@ -128,9 +128,14 @@ def raiser(dom, msg):
     """Raises the exception class named by the message's string, after one invocation."""
     yield dom.call(dom.keys[15], 0)
     name = msg.data.decode() or "ValueError"
-    raise {"ValueError": ValueError, "KeyError": KeyError, "RecursionError": RecursionError,
-           "MemoryError": MemoryError, "StopIteration": StopIteration,
-           "AttributeError": AttributeError}[name]("hostile")
+    raise {
+        "ValueError": ValueError,
+        "KeyError": KeyError,
+        "RecursionError": RecursionError,
+        "MemoryError": MemoryError,
+        "StopIteration": StopIteration,
+        "AttributeError": AttributeError,
+    }[name]("hostile")
 
 
 def raise_at_start(dom, msg):
@@ -151,8 +156,10 @@ PROGRAMS["t-not-a-generator"] = not_a_generator
 @kl.program("t-deep-recursion")
 def deep_recursion(dom, msg):
     """Recurses until Python stops it, inside the handler."""
+
     def down(n):
         return down(n + 1) + 1
+
     yield dom.call(dom.keys[15], 0)
     down(0)
 
@@ -181,11 +188,11 @@ def fuzzer(dom, msg):
     and trap to the keeper. Ends by returning to the caller, if it is still there."""
     data = msg.data
     for at in range(0, len(data) - 7, 8):
-        kind, reg, a, b = data[at:at + 4]
-        order = int.from_bytes(data[at + 4:at + 8], "big")
+        kind, reg, a, b = data[at : at + 4]
+        order = int.from_bytes(data[at + 4 : at + 8], "big")
         kind %= 8
         if kind == 0:
-            yield dom.call(dom.keys[reg], order, dom.keys[a % 16], data=data[:order % 64])
+            yield dom.call(dom.keys[reg], order, dom.keys[a % 16], data=data[: order % 64])
         elif kind == 1:
             yield dom.fork(dom.keys[reg], order, dom.keys[a % 16], dom.keys[b % 16])
         elif kind == 2:

@@ -58,7 +58,8 @@ def test_every_dependency_is_pinned_and_satisfies_pyproject():
         name = canonicalize_name(req.name)
         assert name in pins, f"{req.name} (pyproject.toml) is not in binder/requirements.txt"
         assert req.specifier.contains(pins[name], prereleases=True), (
-            f"binder pins {req.name}=={pins[name]}, pyproject.toml wants {req.specifier}")
+            f"binder pins {req.name}=={pins[name]}, pyproject.toml wants {req.specifier}"
+        )
 
 
 def test_binder_pins_only_the_projects_third_party_dependencies():
@@ -74,8 +75,9 @@ def test_runtime_and_postbuild():
     assert os.access(post, os.X_OK), "binder/postBuild must be executable"
     text = post.read_text()
     assert text.startswith("#!/bin/bash") or text.startswith("#!/usr/bin/env bash")
-    commands = [ln.strip() for ln in text.splitlines()
-                if ln.strip() and not ln.lstrip().startswith("#")]
+    commands = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert "pip install --no-deps ." in commands
     assert "labextension install" not in text
 
@@ -97,28 +99,44 @@ STEP_TIMEOUT = 300  # s: postBuild; executing the notebook
 
 def _run(cmd, *, cwd, env, timeout, what):
     try:
-        done = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{what}: no result within {timeout} s\n{exc.stdout or ''}{exc.stderr or ''}")
     assert done.returncode == 0, (
-        f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done
 
 
 def test_binder_environment_runs_the_start_notebook(tmp_path):
     base = getattr(sys, "_base_executable", None) or sys.executable
     venv = tmp_path / "venv"
-    made = subprocess.run([base, "-m", "venv", str(venv)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=STEP_TIMEOUT)
+    made = subprocess.run(
+        [base, "-m", "venv", str(venv)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=STEP_TIMEOUT,
+    )
     if made.returncode != 0:
         pytest.skip(f"`{base} -m venv` is unavailable here: {made.stderr.strip()[-500:]}")
     bin_dir = venv / "bin"
     python = bin_dir / "python"
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-           and not k.startswith("JUPYTER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+        and not k.startswith("JUPYTER")
+    }
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),
@@ -137,37 +155,77 @@ def test_binder_environment_runs_the_start_notebook(tmp_path):
     repo.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "keykos_lab", repo / "keykos_lab",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        ROOT / "keykos_lab",
+        repo / "keykos_lab",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     shutil.copytree(BINDER, repo / "binder")
 
-    _run([str(python), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
-         cwd=repo, env=env, timeout=PIP_TIMEOUT, what="pip install -r binder/requirements.txt")
-    _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=STEP_TIMEOUT,
-         what="binder/postBuild")
+    _run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
+        cwd=repo,
+        env=env,
+        timeout=PIP_TIMEOUT,
+        what="pip install -r binder/requirements.txt",
+    )
+    _run(
+        ["bash", "binder/postBuild"],
+        cwd=repo,
+        env=env,
+        timeout=STEP_TIMEOUT,
+        what="binder/postBuild",
+    )
 
-    where = _run([str(python), "-c", "import keykos_lab; print(keykos_lab.__file__)"],
-                 cwd=tmp_path, env=env, timeout=60, what="import keykos_lab")
+    where = _run(
+        [str(python), "-c", "import keykos_lab; print(keykos_lab.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        what="import keykos_lab",
+    )
     assert Path(where.stdout.strip()).is_relative_to(venv), (
-        f"keykos_lab came from {where.stdout.strip()}, not the Binder environment")
+        f"keykos_lab came from {where.stdout.strip()}, not the Binder environment"
+    )
 
     # the notebook's kernel (python3) is the Binder environment's own
-    specs = _run([str(python), "-m", "jupyter", "kernelspec", "list", "--json"],
-                 cwd=tmp_path, env=env, timeout=60, what="jupyter kernelspec list")
+    specs = _run(
+        [str(python), "-m", "jupyter", "kernelspec", "list", "--json"],
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        what="jupyter kernelspec list",
+    )
     spec = json.loads(specs.stdout)["kernelspecs"]["python3"]
     argv0 = spec["spec"]["argv"][0]
     assert Path(spec["resource_dir"]).is_relative_to(venv) or Path(argv0).is_relative_to(venv), (
-        f"the python3 kernel is not the Binder environment's: {spec}")
+        f"the python3 kernel is not the Binder environment's: {spec}"
+    )
 
     # run the notebook from a folder of its own, so nothing it writes lands in the repository
     work = tmp_path / "notebooks"
     work.mkdir()
     notebook = work / "00_start_here.ipynb"
     shutil.copy2(ROOT / "notebooks" / notebook.name, notebook)
-    _run([str(python), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-          "--ExecutePreprocessor.timeout=240", "--output-dir", str(tmp_path / "out"),
-          str(notebook)],
-         cwd=work, env=env, timeout=STEP_TIMEOUT, what="executing 00_start_here.ipynb")
+    _run(
+        [
+            str(python),
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--ExecutePreprocessor.timeout=240",
+            "--output-dir",
+            str(tmp_path / "out"),
+            str(notebook),
+        ],
+        cwd=work,
+        env=env,
+        timeout=STEP_TIMEOUT,
+        what="executing 00_start_here.ipynb",
+    )
 
     ran = json.loads((tmp_path / "out" / notebook.name).read_text())
     code = [c for c in ran["cells"] if c["cell_type"] == "code"]

@@ -44,25 +44,34 @@ def rich_system(seed=None):
     con.call(page, oc.Page.WriteData + 100, data=b"hello \xff world")
     img = kl.image(con, "counter")
     data = con.call(con["bank"], oc.SB.CreatePage).keys[0]
-    counter = kl.start_key(con, kl.build_domain(con, "counter",
-                                                memory=kl.build_segment(con, [img, data])))
+    counter = kl.start_key(
+        con, kl.build_domain(con, "counter", memory=kl.build_segment(con, [img, data]))
+    )
     for _ in range(3):
         con.call(counter, 0)
     fac = kl.build_factory(con, "echo")
     made = con.call(fac.requestor, 0, con["bank"], con["meter"])
     con.name("made", made.keys[0])
     sub = con.call(con["bank"], SB.CreateBank).keys[0]
-    assert con.call(sub, SB.ChangeNodeLimit64,
-                    data=(5 - UNLIMITED).to_bytes(8, "big", signed=True)).rc == 0
+    assert (
+        con.call(sub, SB.ChangeNodeLimit64, data=(5 - UNLIMITED).to_bytes(8, "big", signed=True)).rc
+        == 0
+    )
     con.call(sub, oc.SB.CreateNode)
     keeper = kl.build_domain(con, "echo")
     faulter = kl.build_domain(con, None, keeper=kl.start_key(con, keeper))
     fault_key = con.call(keeper, oc.Domain.MakeBusy).keys[0]
     con.fork(kl.start_key(con, faulter))
-    con.run()                              # the trap's keeper call stalls on the keeper
+    con.run()  # the trap's keeper call stalls on the keeper
     con.fork(echo, 9, page, data=b"queued")  # delivered, not yet run: in the run queue
-    names = {"echo": echo, "page": page, "counter": counter, "fault_key": fault_key,
-             "fac": fac.requestor, "sub": sub}
+    names = {
+        "echo": echo,
+        "page": page,
+        "counter": counter,
+        "fault_key": fault_key,
+        "fac": fac.requestor,
+        "sub": sub,
+    }
     return k, names
 
 
@@ -70,7 +79,7 @@ def continue_(k, h):
     """The same operations on a kernel and its restored twin."""
     con = k.console
     out = [con.run()]
-    con.fork(h["fault_key"])      # the keeper and the faulter then loop: run a while
+    con.fork(h["fault_key"])  # the keeper and the faulter then loop: run a while
     out.append(con.run(max_steps=300))
     out.append(con.call(h["echo"], 5, data=b"x").rc)
     out.append(con.call(h["counter"], 0).data)
@@ -90,15 +99,17 @@ def test_rich_system_round_trips_and_continues_identically(tmp_path, seed):
     assert continue_(k, h) == continue_(r, hr)
     assert r.events().equals(k.events())
     assert ckpt.encode(r) == ckpt.encode(k)
-    assert [(ds.root, ds.state) for ds in r.domains.values()] == \
-        [(ds.root, ds.state) for ds in k.domains.values()]
+    assert [(ds.root, ds.state) for ds in r.domains.values()] == [
+        (ds.root, ds.state) for ds in k.domains.values()
+    ]
 
 
 def test_every_part_of_the_state_round_trips(tmp_path):
     k, h = rich_system(3)
     r = roundtrip(k, tmp_path)
-    assert [(o is None) or (o.kind, o.id, o.alloc) for o in r.objs] == \
-        [(o is None) or (o.kind, o.id, o.alloc) for o in k.objs]
+    assert [(o is None) or (o.kind, o.id, o.alloc) for o in r.objs] == [
+        (o is None) or (o.kind, o.id, o.alloc) for o in k.objs
+    ]
     for a, b in zip(k.objs, r.objs):
         if a is not None and a.kind == "page":
             assert a.read(0, 4096) == b.read(0, 4096) and (a.data is None) == (b.data is None)
@@ -132,10 +143,11 @@ def test_domain_state_fields_are_all_saved():
 def test_checkpoint_refuses_mid_flight_domains(tmp_path):
     k = kl.Kernel()
     con = k.console
-    meter = con.call(con["bank"], oc.SB.CreateNode).keys[0]   # a small meter, no keeper
+    meter = con.call(con["bank"], oc.SB.CreateNode).keys[0]  # a small meter, no keeper
     con.call(meter, oc.Node.Swap + 1, con["meter"])
-    con.call(meter, oc.Node.Swap + 3, con.call(con["dkc"], 0, data=(500).to_bytes(6, "big"))
-             .keys[0])
+    con.call(
+        meter, oc.Node.Swap + 3, con.call(con["dkc"], 0, data=(500).to_bytes(6, "big")).keys[0]
+    )
     spinner = kl.build_domain(con, "spinner", meter=con.call(meter, oc.Node.MakeMeterKey).keys[0])
     con.fork(kl.start_key(con, spinner))
     con.run()
@@ -143,7 +155,7 @@ def test_checkpoint_refuses_mid_flight_domains(tmp_path):
     with pytest.raises(kl.CheckpointError, match=r"mid-flight.*spinner"):
         k.checkpoint(path)
     assert not path.exists() and not os.listdir(tmp_path)
-    con.call(spinner, oc.Domain.MakeAvailable)                 # quiescent again
+    con.call(spinner, oc.Domain.MakeAvailable)  # quiescent again
     roundtrip(k, tmp_path)
 
 
@@ -185,8 +197,11 @@ def _expect(tmp_path, blob: bytes, match: str):
 
 def test_newer_and_unknown_versions(tmp_path, saved):
     header, body = _split(saved)
-    _expect(tmp_path, _join(dict(header, version=ckpt.VERSION + 1), body),
-            rf"version {ckpt.VERSION + 1} was written by a newer")
+    _expect(
+        tmp_path,
+        _join(dict(header, version=ckpt.VERSION + 1), body),
+        rf"version {ckpt.VERSION + 1} was written by a newer",
+    )
     _expect(tmp_path, _join(dict(header, version="1"), body), r"unknown checkpoint format ver")
     _expect(tmp_path, _join(dict(header, format="other"), body), r"not a keykos_lab checkpoint")
 
@@ -204,10 +219,13 @@ def test_checksum_failures(tmp_path, saved):
         bad = bytearray(saved)
         bad[at] ^= 0x01
         _expect(tmp_path, bytes(bad), r"checksum mismatch")
-    header, body = _split(saved)                    # the header is covered too
+    header, body = _split(saved)  # the header is covered too
     for field, value in (("counts", {}), ("programs", []), ("schemas", {})):
-        _expect(tmp_path, _join(dict(header, **{field: value}), body, fix_digest=False),
-                r"checksum mismatch")
+        _expect(
+            tmp_path,
+            _join(dict(header, **{field: value}), body, fix_digest=False),
+            r"checksum mismatch",
+        )
 
 
 def test_dangling_references(tmp_path, saved):
@@ -229,21 +247,21 @@ def test_dangling_references(tmp_path, saved):
     def stalled_nowhere(d):
         d["domain_states"][0]["stall"].append([999, None])
 
-    for change, match in ((key_to_nowhere, r"dangles: object #1000000 was never made"),
-                          (alloc_never_issued, r"dangles: alloc id"),
-                          (runq_nowhere, r"run queue entry"),
-                          (ring_node_gone, r"key-ring node #\d+ dangles"),
-                          (prime_meter_gone, r"prime meter #\d+ dangles"),
-                          (stalled_nowhere, r"stalled invoker")):
+    for change, match in (
+        (key_to_nowhere, r"dangles: object #1000000 was never made"),
+        (alloc_never_issued, r"dangles: alloc id"),
+        (runq_nowhere, r"run queue entry"),
+        (ring_node_gone, r"key-ring node #\d+ dangles"),
+        (prime_meter_gone, r"prime meter #\d+ dangles"),
+        (stalled_nowhere, r"stalled invoker"),
+    ):
         _expect(tmp_path, _rewrite(saved, change), match)
 
 
 def test_malformed_records(tmp_path, saved):
     _expect(tmp_path, _rewrite(saved, lambda d: d.pop("log")), r"the body has records")
-    _expect(tmp_path, _rewrite(saved, lambda d: d["pages"].append([1, 1, None])),
-            r"saved twice")
-    _expect(tmp_path, _rewrite(saved, lambda d: d["kernel"].update(n_objects=10**12)),
-            r"n_objects")
+    _expect(tmp_path, _rewrite(saved, lambda d: d["pages"].append([1, 1, None])), r"saved twice")
+    _expect(tmp_path, _rewrite(saved, lambda d: d["kernel"].update(n_objects=10**12)), r"n_objects")
     _expect(tmp_path, _rewrite(saved, lambda d: d["log"].update(rows=1)), r"the record says 1")
     header, body = _split(saved)
     _expect(tmp_path, _join(header, b"[" * 100_000 + b"]" * 100_000), r"not valid JSON|body")
@@ -331,8 +349,12 @@ def test_crash_mid_write_leaves_previous_checkpoint(tmp_path, monkeypatch, point
         monkeypatch.setattr(ckpt.os, "replace", lambda a, b: (_ for _ in ()).throw(_Crash()))
     else:
         head = 2000  # bytes of the header line, roughly; "header" aims at its end
-        after = {"header": head, "header+1": head + 1, "mid": head + size // 2,
-                 "last": head + size - 1}.get(point, point)
+        after = {
+            "header": head,
+            "header+1": head + 1,
+            "mid": head + size // 2,
+            "last": head + size - 1,
+        }.get(point, point)
         monkeypatch.setattr(ckpt, "_open_temp", _crashing_writer(after))
     with pytest.raises(_Crash):
         new.checkpoint(path)
@@ -377,7 +399,7 @@ def test_a_killed_writer_leaves_previous_checkpoint(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode == 3, done.stderr.decode()[-2000:]
     assert path.read_bytes() == before
-    assert any(p.endswith(".tmp") for p in os.listdir(tmp_path))   # the dead writer's file
+    assert any(p.endswith(".tmp") for p in os.listdir(tmp_path))  # the dead writer's file
     assert ckpt.encode(kl.Kernel.restore(path)) == ckpt.encode(k)
 
 

@@ -28,8 +28,7 @@ DOMAINS = MICROKIT / "domains" / "domains.system"
 CLIENT, SERVER = "client_client_0_control_tcb", "adder_adder_a_0000_tcb"
 
 needs_capdl = pytest.mark.skipif(not ADDER.is_file(), reason=REASON)
-needs_microkit = pytest.mark.skipif(not PASSIVE.is_file() or not DOMAINS.is_file(),
-                                    reason=REASON)
+needs_microkit = pytest.mark.skipif(not PASSIVE.is_file() or not DOMAINS.is_file(), reason=REASON)
 
 
 def _env() -> dict[str, str]:
@@ -38,10 +37,20 @@ def _env() -> dict[str, str]:
 
 def cli_all(*commands: Sequence[str | Path]) -> list[subprocess.CompletedProcess[str]]:
     """Run several command lines at once (each is a fresh interpreter: ~1 s of imports)."""
-    procs = [(c, subprocess.Popen([sys.executable, "-m", "keykos_lab.cli", *map(str, c)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  cwd=REPO, env=_env()))
-             for c in commands]
+    procs = [
+        (
+            c,
+            subprocess.Popen(
+                [sys.executable, "-m", "keykos_lab.cli", *map(str, c)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=REPO,
+                env=_env(),
+            ),
+        )
+        for c in commands
+    ]
     done = []
     for c, p in procs:
         out, err = p.communicate(timeout=120)
@@ -83,8 +92,10 @@ def test_analyze_capdl_text_and_json_with_flow_witness():
     G = read_capdl(ADDER)
     s = expected(G, CLIENT, SERVER)
     assert s["keys"] > 0 and s["flow"]["can_flow"]
-    r, j = cli_all(("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER),
-                   ("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER, "--json"))
+    r, j = cli_all(
+        ("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER),
+        ("analyze", ADDER, "--subject", CLIENT, "--sink", SERVER, "--json"),
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert f"(capdl): {G.number_of_nodes()} vertices, {G.number_of_edges()} keys" in r.stdout
@@ -106,12 +117,14 @@ def test_analyze_capdl_text_and_json_with_flow_witness():
 def test_analyze_microkit_text_and_json():
     G = read_microkit(PASSIVE)
     s, with_sink = expected(G, "client"), expected(G, "client", "server")
-    r, j = cli_all(("analyze", PASSIVE, "--subject", "client"),
-                   ("analyze", PASSIVE, "--subject", "client", "--sink", "server", "--json"))
+    r, j = cli_all(
+        ("analyze", PASSIVE, "--subject", "client"),
+        ("analyze", PASSIVE, "--subject", "client", "--sink", "server", "--json"),
+    )
     assert r.returncode == 0, r.stderr
     assert f"(microkit): {G.number_of_nodes()} vertices, {G.number_of_edges()} keys" in r.stdout
     check_text(r.stdout, s)
-    assert "server" in s["calls"]                       # the passive server is called
+    assert "server" in s["calls"]  # the passive server is called
     assert "flow" not in r.stdout
     assert j.returncode == (0 if with_sink["flow"]["can_flow"] else 1), j.stderr
     data = json.loads(j.stdout)
@@ -121,10 +134,15 @@ def test_analyze_microkit_text_and_json():
 def test_analyze_no_flow_exits_1(tmp_path):
     """Two domains, no key between them: no flow, exit 1 (text and JSON), never an error."""
     two = tmp_path / "apart.json"
-    two.write_text(json.dumps({"nodes": [{"id": "a", "kind": "domain"},
-                                         {"id": "b", "kind": "domain"}], "edges": []}))
-    r, j = cli_all(("analyze", two, "--subject", "a", "--sink", "b"),
-                   ("analyze", two, "--subject", "a", "--sink", "b", "--json"))
+    two.write_text(
+        json.dumps(
+            {"nodes": [{"id": "a", "kind": "domain"}, {"id": "b", "kind": "domain"}], "edges": []}
+        )
+    )
+    r, j = cli_all(
+        ("analyze", two, "--subject", "a", "--sink", "b"),
+        ("analyze", two, "--subject", "a", "--sink", "b", "--json"),
+    )
     assert r.returncode == 1 and j.returncode == 1, r.stderr
     assert r.stderr == j.stderr == ""
     assert "flow a -> b: no" in r.stdout and "witness" not in r.stdout
@@ -143,21 +161,25 @@ def test_analyze_exit_code_follows_the_verdict():
 
 @needs_capdl
 def test_unknown_subject_and_sink_exit_3():
-    nobody, cnode, nowhere = cli_all(("analyze", ADDER, "--subject", "nobody"),
-                                     ("analyze", ADDER, "--subject", "adder_cnode"),
-                                     ("analyze", ADDER, "--subject", CLIENT, "--sink", "nowhere"))
+    nobody, cnode, nowhere = cli_all(
+        ("analyze", ADDER, "--subject", "nobody"),
+        ("analyze", ADDER, "--subject", "adder_cnode"),
+        ("analyze", ADDER, "--subject", CLIENT, "--sink", "nowhere"),
+    )
     assert nobody.returncode == 3 and nobody.stdout == ""
     assert "unknown subject 'nobody'" in nobody.stderr and CLIENT in nobody.stderr
-    assert cnode.returncode == 3                         # a vertex, but not a domain
+    assert cnode.returncode == 3  # a vertex, but not a domain
     assert "'adder_cnode' is a node, not a domain" in cnode.stderr
     assert nowhere.returncode == 3 and "unknown sink 'nowhere'" in nowhere.stderr
 
 
 def test_missing_file_and_unknown_suffix_exit_3_missing_option_exit_2(tmp_path):
     (tmp_path / "x.txt").write_text("hello")
-    absent, txt, no_subject = cli_all(("analyze", tmp_path / "absent.cdl", "--subject", "t"),
-                                      ("analyze", tmp_path / "x.txt", "--subject", "t"),
-                                      ("analyze", tmp_path / "x.txt"))
+    absent, txt, no_subject = cli_all(
+        ("analyze", tmp_path / "absent.cdl", "--subject", "t"),
+        ("analyze", tmp_path / "x.txt", "--subject", "t"),
+        ("analyze", tmp_path / "x.txt"),
+    )
     assert absent.returncode == 3 and "absent.cdl: no such file" in absent.stderr
     assert txt.returncode == 3 and "'.txt'" in txt.stderr
     assert no_subject.returncode == 2 and "--subject" in no_subject.stderr
@@ -183,7 +205,7 @@ def test_analyze_inline_microkit(tmp_path):
     data = json.loads(r.stdout)
     s = expected(read_microkit(spec), "a", "b")
     assert {k: data[k] for k in s} == s
-    assert "b" in data["calls"] and data["flow"]["witness"] == ["a", "b"]   # a calls b
+    assert "b" in data["calls"] and data["flow"]["witness"] == ["a", "b"]  # a calls b
 
 
 # ------------------------------------------------------------------------------ graph
@@ -204,7 +226,8 @@ def test_graph_exports_read_back(tmp_path):
     assert list(H.edges(keys=True, data=True)) == list(A.edges(keys=True, data=True))
     # the JSON export is an input too, read as read_node_link reads it
     assert list(load_graph(js)[0].edges(keys=True, data=True)) == list(
-        H.edges(keys=True, data=True))
+        H.edges(keys=True, data=True)
+    )
     r = cli("analyze", js, "--subject", CLIENT, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["keys"] == expected(A, CLIENT)["keys"]
@@ -225,8 +248,11 @@ def test_graph_png_svg_and_highlight(tmp_path):
     spec = tmp_path / "s.system"
     spec.write_text(SYSTEM)
     png, svg, hl = tmp_path / "g.png", tmp_path / "g.svg", tmp_path / "hl.png"
-    rp, rs, rh = cli_all(("graph", spec, "-o", png), ("graph", spec, "-o", svg),
-                         ("graph", spec, "-o", hl, "--highlight", "a"))
+    rp, rs, rh = cli_all(
+        ("graph", spec, "-o", png),
+        ("graph", spec, "-o", svg),
+        ("graph", spec, "-o", hl, "--highlight", "a"),
+    )
     G = read_microkit(spec)
     counts = f"{G.number_of_nodes()} vertices, {G.number_of_edges()} keys"
     for r in (rp, rs, rh):
@@ -234,10 +260,10 @@ def test_graph_png_svg_and_highlight(tmp_path):
         assert counts in r.stdout and r.stderr == ""
     w, h = _png_size(png)
     assert w > 200 and h > 200 and png.stat().st_size > 5000
-    assert _png_size(hl)[0] > 200 and hl.read_bytes() != png.read_bytes()   # shaded
+    assert _png_size(hl)[0] > 200 and hl.read_bytes() != png.read_bytes()  # shaded
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    assert f"capability graph: {counts}" in text                              # the title
+    assert f"capability graph: {counts}" in text  # the title
 
 
 def test_graph_highlight_errors_and_unknown_format_exit_3(tmp_path):
@@ -247,7 +273,8 @@ def test_graph_highlight_errors_and_unknown_format_exit_3(tmp_path):
         ("graph", spec, "-o", tmp_path / "g.png", "--highlight", "nobody"),
         ("graph", spec, "-o", tmp_path / "g.png", "--highlight", "channel:a:0-b:0"),
         ("graph", spec, "-o", tmp_path / "g.json", "--highlight", "a"),
-        ("graph", spec, "-o", tmp_path / "g.dot"))
+        ("graph", spec, "-o", tmp_path / "g.dot"),
+    )
     assert nobody.returncode == 3 and "unknown subject 'nobody'" in nobody.stderr
     assert chan.returncode == 3 and "is a page, not a domain" in chan.stderr
     assert js.returncode == 3 and "--highlight" in js.stderr and ".png" in js.stderr
@@ -283,12 +310,15 @@ def test_run_empty_child_writes_events_and_graph(tmp_path):
 
 
 def test_run_bad_outputs_and_unknown_scenario(tmp_path):
-    commands = [("run", "nope"), ("run", "empty_child", "--events", tmp_path / "ev.xlsx"),
-                ("run", "empty_child", "--graph", tmp_path / "g.dot")]
+    commands = [
+        ("run", "nope"),
+        ("run", "empty_child", "--events", tmp_path / "ev.xlsx"),
+        ("run", "empty_child", "--graph", tmp_path / "g.dot"),
+    ]
     if importlib.util.find_spec("pyarrow") is None:
         commands.append(("run", "empty_child", "--events", tmp_path / "ev.parquet"))
     nope, xlsx, dot, *parquet = cli_all(*commands)
-    assert nope.returncode == 2 and "invalid choice" in nope.stderr       # usage
+    assert nope.returncode == 2 and "invalid choice" in nope.stderr  # usage
     assert xlsx.returncode == 3 and ".csv or .parquet" in xlsx.stderr and xlsx.stdout == ""
     assert dot.returncode == 3 and ".png or .svg" in dot.stderr and dot.stdout == ""
     for r in parquet:
@@ -299,7 +329,7 @@ def test_run_bad_outputs_and_unknown_scenario(tmp_path):
 def test_lab_print():
     r = cli("lab", "--print")
     assert r.returncode == 0, r.stderr
-    assert "jupyter lab" in r.stdout or "jupyter\" lab" in r.stdout or "make lab" in r.stdout
+    assert "jupyter lab" in r.stdout or 'jupyter" lab' in r.stdout or "make lab" in r.stdout
     assert "notebooks" in r.stdout
 
 
@@ -332,18 +362,25 @@ def test_analyze_shows_progress_on_a_terminal_only(tmp_path):
     spec.write_text(SYSTEM)
     command = [sys.executable, "-m", "keykos_lab.cli", "analyze", str(spec), "--subject", "a"]
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))   # 80 columns
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 80 columns
     try:
-        done = subprocess.run(command, cwd=REPO, env=_env(), stdout=subprocess.PIPE,
-                              stderr=slave, text=True, timeout=60)
+        done = subprocess.run(
+            command,
+            cwd=REPO,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(slave)
     shown = os.read(master, 1 << 16).decode(errors="replace")
     os.close(master)
     assert done.returncode == 0 and "subject a" in done.stdout
-    assert "analysing" in shown or "reading" in shown          # tqdm drew on the terminal
+    assert "analysing" in shown or "reading" in shown  # tqdm drew on the terminal
     piped = cli("analyze", spec, "--subject", "a")
-    assert piped.stderr == ""                                   # and nothing in a pipe
+    assert piped.stderr == ""  # and nothing in a pipe
 
 
 def test_run_draws_the_final_graph_as_png(tmp_path):
@@ -363,4 +400,4 @@ def test_run_writes_the_event_log_as_parquet(tmp_path):
     assert r.returncode == 0, r.stderr
     ev = pd.read_parquet(out)
     assert list(ev.columns[:4]) == ["seq", "tick", "event", "jump"] and len(ev) > 100
-    assert str(ev.event.dtype) == "category"            # types survive, unlike in CSV
+    assert str(ev.event.dtype) == "category"  # types survive, unlike in CSV

@@ -90,6 +90,7 @@ def _files(folder: Path) -> list[str]:
 
 # --- embedded manifests ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ds.KNOWN)
 def test_embedded_manifest_matches_provenance(name):
     text = (_shared_or_skip(name) / "PROVENANCE.md").read_text(encoding="utf-8")
@@ -109,8 +110,9 @@ def test_manifest_shape():
         f"{ds.RAW_GITHUB}/seL4/microkit/cfd521630a52f718b8140d504c695edbaf27a915"
         "/example/hello/hello.system"
     )
-    assert "/au-ts/lionsos/79c6be53ee3274ed4fb1eab330e835ffe9267a84/examples/webserver/" in (
-        urls["lionsos/examples/webserver/board/odroidc4/webserver.system"]
+    assert (
+        "/au-ts/lionsos/79c6be53ee3274ed4fb1eab330e835ffe9267a84/examples/webserver/"
+        in (urls["lionsos/examples/webserver/board/odroidc4/webserver.system"])
     )
     assert all("/vsrinivas/fuchsia/" in u for _, _, u in ds.manifest("fuchsia-cml"))
 
@@ -133,6 +135,7 @@ def test_unknown_name():
 
 
 # --- finding a local copy ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ds.KNOWN)
 def test_local_copy_found_and_intact(monkeypatch, name):
@@ -164,6 +167,7 @@ def test_env_var_wins(monkeypatch, tmp_path, tiny):
 
 
 # --- downloading --------------------------------------------------------------------------
+
 
 def test_download_to_cache(isolated, server, tiny):
     for path, _, url in ds.manifest("tiny"):
@@ -227,5 +231,5 @@ def test_without_download_a_missing_dataset_is_none(tmp_path, monkeypatch):
     monkeypatch.delenv(ds.ENV_VAR, raising=False)
     monkeypatch.setattr(ds, "SHARED_EXTERNAL", tmp_path / "nowhere")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(ds, "UPSTREAM_BASE", "http://127.0.0.1:9")   # never reached
+    monkeypatch.setattr(ds, "UPSTREAM_BASE", "http://127.0.0.1:9")  # never reached
     assert ds.external("fuchsia-cml", download=False) is None

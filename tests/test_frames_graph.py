@@ -8,8 +8,23 @@ import pytest
 import keykos_lab as kl
 from keykos_lab import oc
 
-SCHEMA = ["seq", "tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",
-          "rc", "n_keys", "string_len", "state_before", "state_after", "cause"]
+SCHEMA = [
+    "seq",
+    "tick",
+    "event",
+    "jump",
+    "actor",
+    "key_type",
+    "target",
+    "databyte",
+    "order",
+    "rc",
+    "n_keys",
+    "string_len",
+    "state_before",
+    "state_after",
+    "cause",
+]
 
 
 def script(k):
@@ -67,7 +82,7 @@ def test_event_log_spans_chunks(k):
         con.call(con["discrim"], oc.KT)
     ev = k.events()
     assert len(ev) == len(k.log) == 3000
-    assert ev.iloc[-1]['order'] == oc.KT and k.log.row(2999)[0] == 2999
+    assert ev.iloc[-1]["order"] == oc.KT and k.log.row(2999)[0] == 2999
     assert (ev["seq"].diff().dropna() == 1).all()
 
 
@@ -78,7 +93,7 @@ def test_objects_frame(k):
     console = obj[obj["id"] == k.console.root].iloc[0]
     assert console["kind"] == "domain" and console["label"] == "console"
     parts = obj[obj["domain"] == k.console.root]
-    assert len(parts) >= 3                       # keys node, registers node, key ring
+    assert len(parts) >= 3  # keys node, registers node, key ring
     assert set(obj["kind"]) >= {"page", "domain", "meter", "domain_part"}
 
 

@@ -80,14 +80,28 @@ from keykos_lab.programs.primordial import spacebank
 
 oc = kl.oc
 
-STEP_LIMIT = 600      # console.step_limit: a call that needs more is stuck in a loop
-RUN_STEPS = 200       # scheduler steps after each operation (keeper loops never end)
-MAX_DOMAINS = 5       # domains a single run may build
+STEP_LIMIT = 600  # console.step_limit: a call that needs more is stuck in a loop
+RUN_STEPS = 200  # scheduler steps after each operation (keeper loops never end)
+MAX_DOMAINS = 5  # domains a single run may build
 SAFE_PROGRAMS = {"echo", "holder", "spacebank"}  # reply to every message without faulting
 BANK_SELL = {oc.SB.DestroyNode, oc.SB.SeverNode, oc.SB.DestroyPage, oc.SB.SeverPage}
 KNOWN_TYPES = frozenset(TYPE_NAMES)
-EVENT_COLUMNS = ["seq", "tick", "event", "jump", "actor", "key_type", "target", "databyte",
-                 "order", "rc", "n_keys", "string_len", "state_before", "state_after"]
+EVENT_COLUMNS = [
+    "seq",
+    "tick",
+    "event",
+    "jump",
+    "actor",
+    "key_type",
+    "target",
+    "databyte",
+    "order",
+    "rc",
+    "n_keys",
+    "string_len",
+    "state_before",
+    "state_after",
+]
 MUST, NEVER = "must complete", "can never complete"
 SKIPPED = kl.Reply(-1, (), b"")
 
@@ -115,7 +129,7 @@ class Driver:
             if name != "meter_service":
                 self._add(con[name])
         self.domains: list[tuple[str, kl.KeyHandle, kl.KeyHandle]] = []
-        self.errors: list[str] = []   # KernelErrors accepted as legitimate
+        self.errors: list[str] = []  # KernelErrors accepted as legitimate
         self.messages: list[str] = []
         call = con.call
 
@@ -148,15 +162,17 @@ class Driver:
 
     def pick(self, i: int, types=None) -> kl.KeyHandle | None:
         """The ``i``-th held key (modulo) whose live type is in ``types``."""
-        cands = self.pool if types is None else [h for h in self.pool
-                                                 if self.live(h).type in types]
+        cands = self.pool if types is None else [h for h in self.pool if self.live(h).type in types]
         return cands[i % len(cands)] if cands else None
 
     def pick_gate(self, i: int) -> kl.KeyHandle | None:
         """A start or resume key to a domain of ours (the bank makes a poor keeper:
         it answers traps with INVALIDOC, a nonzero code that traps again, forever)."""
-        cands = [h for h in self.pool if self.live(h).type in (START, RESUME)
-                 and self.live(h).obj not in self.protected]
+        cands = [
+            h
+            for h in self.pool
+            if self.live(h).type in (START, RESUME) and self.live(h).obj not in self.protected
+        ]
         return cands[i % len(cands)] if cands else None
 
     def picks(self, idxs) -> list[kl.KeyHandle]:
@@ -168,8 +184,9 @@ class Driver:
     # ---------------------------------------------------------- the oracle
     def _quiet(self) -> bool:
         """No other domain can run while the console waits (loops, stalled retries)."""
-        return not self.k.runq and not any(ds.stalled_on is not None
-                                           for ds in self.k.domains.values())
+        return not self.k.runq and not any(
+            ds.stalled_on is not None for ds in self.k.domains.values()
+        )
 
     def program_at(self, root_id: int) -> str | None:
         """The program a domain would run on its next message, if it runs without faulting."""
@@ -238,8 +255,14 @@ class Driver:
         name, never = self._start_outcome(root_id)
         return MUST if name else NEVER if never else None
 
-    def invoke(self, fork: bool, target: kl.KeyHandle, order: int,
-               keys: list[kl.KeyHandle] = (), data: bytes = b""):
+    def invoke(
+        self,
+        fork: bool,
+        target: kl.KeyHandle,
+        order: int,
+        keys: list[kl.KeyHandle] = (),
+        data: bytes = b"",
+    ):
         """CALL (or FORK) through the console, checking the outcome against ``expect``.
 
         Returns the reply, None for a fork or a failed call, SKIPPED for an invocation
@@ -248,12 +271,23 @@ class Driver:
         keys = list(keys)[: 4 if fork else 3]
         raws = [self.raw(h) for h in keys]
         tkey = self.live(target)
-        if raws and order in BANK_SELL and self._is_protected(raws[0]) and (
-                fork or tkey.type in (START, RESUME, SEGMENT, FRONTEND)):
+        if (
+            raws
+            and order in BANK_SELL
+            and self._is_protected(raws[0])
+            and (fork or tkey.type in (START, RESUME, SEGMENT, FRONTEND))
+        ):
             return SKIPPED  # could reach the bank: selling a boot object
-        if len(raws) == 4 and raws[3].type == START and (
-                raws[3].obj in self.protected or tkey.type in (SEGMENT, FRONTEND)
-                or tkey.type == START and tkey.obj in self.protected):
+        if (
+            len(raws) == 4
+            and raws[3].type == START
+            and (
+                raws[3].obj in self.protected
+                or tkey.type in (SEGMENT, FRONTEND)
+                or tkey.type == START
+                and tkey.obj in self.protected
+            )
+        ):
             return SKIPPED  # the bank would RETURN to a start key: to itself (a self-call
             # trap parks it) or to a busy domain (it stalls, maybe for good)
         want = self.expect(fork, target)
@@ -265,8 +299,10 @@ class Driver:
                 reply = self.con.call(target, order, *keys, data=data)
         except kl.KernelError as exc:
             self.messages.append(f"{tkey!r} fork={fork} order={order:#x}: {exc}")
-            assert want != MUST, (f"{'FORK' if fork else 'CALL'} {tkey!r} order {order:#x} "
-                                  f"should complete but raised {type(exc).__name__}: {exc}")
+            assert want != MUST, (
+                f"{'FORK' if fork else 'CALL'} {tkey!r} order {order:#x} "
+                f"should complete but raised {type(exc).__name__}: {exc}"
+            )
             self.errors.append(type(exc).__name__)
         else:
             assert want != NEVER, f"CALL {tkey!r} can never be answered, yet it was"
@@ -283,8 +319,9 @@ class Driver:
     def ok(self, target, order, *keys, data=b""):
         """A call to a primary key that must succeed with rc 0."""
         r = self.invoke(False, target, order, list(keys), data)
-        assert r is not None and r is not SKIPPED and r.rc == 0, \
+        assert r is not None and r is not SKIPPED and r.rc == 0, (
             f"{self.live(target)!r} order {order}: {r}"
+        )
         return r
 
     # ----------------------------------------------------------- operations
@@ -310,12 +347,21 @@ class Driver:
         a = self.live(h)
         if self._is_protected(a):
             return
-        order = ({(False, False): oc.SB.DestroyNode, (True, False): oc.SB.SeverNode,
-                  (False, True): oc.SB.DestroyPage, (True, True): oc.SB.SeverPage})[sever, page]
+        order = (
+            {
+                (False, False): oc.SB.DestroyNode,
+                (True, False): oc.SB.SeverNode,
+                (False, True): oc.SB.DestroyPage,
+                (True, True): oc.SB.SeverPage,
+            }
+        )[sever, page]
         # Only the full key sells or severs: a node key, or a read-write page key.
         obj = self.k.objs[a.obj] if a.type not in (DATA, MISC) else None
-        fits = obj is not None and a.type == (PAGE if page else NODE) and \
-            not (page and a.databyte & RO)
+        fits = (
+            obj is not None
+            and a.type == (PAGE if page else NODE)
+            and not (page and a.databyte & RO)
+        )
         old_alloc = obj.alloc if fits else None
         r = self.invoke(False, self.con["bank"], order, [h])
         if r is None:
@@ -357,9 +403,14 @@ class Driver:
             return
         nk = self.live(h)
         r = self.ok(h, order, data=bytes([databyte]))
-        want = {32: (FETCH, databyte), 33: (SEGMENT, databyte), 34: (METER, 0),
-                35: (NODE, databyte), 36: (SENSE, nk.databyte | RO | NOCALL),
-                37: (FRONTEND, databyte)}[order]
+        want = {
+            32: (FETCH, databyte),
+            33: (SEGMENT, databyte),
+            34: (METER, 0),
+            35: (NODE, databyte),
+            36: (SENSE, nk.databyte | RO | NOCALL),
+            37: (FRONTEND, databyte),
+        }[order]
         assert self.raw(r.keys[0]) == kl.Key(want[0], nk.obj, want[1], nk.alloc)
 
     def sense_fetch(self, i: int, slot: int):
@@ -398,8 +449,9 @@ class Driver:
         h = self.pick(i, (PAGE,))
         if h is None:
             return
-        data = bad if bad and len(bad) != 4 else (
-            b"" if length is None else length.to_bytes(4, "big"))
+        data = (
+            bad if bad and len(bad) != 4 else (b"" if length is None else length.to_bytes(4, "big"))
+        )
         r = self.invoke(False, h, oc.Page.ReadData + off, [], data)
         if off >= 4096:
             assert r.rc == RC.INVALIDOC
@@ -466,8 +518,9 @@ class Driver:
             return
         if name == "echo":
             assert (r.rc, r.data) == (order, data)
-            assert [self.raw(x) for x in r.keys[:3]] == \
-                [self.raw(x) for x in keys[:3]] + [kl.DK0] * (3 - len(keys[:3]))
+            assert [self.raw(x) for x in r.keys[:3]] == [self.raw(x) for x in keys[:3]] + [
+                kl.DK0
+            ] * (3 - len(keys[:3]))
         elif name == "holder":
             assert r.rc == 0
         elif name == "counter":
@@ -574,8 +627,9 @@ class Driver:
         fmt = kl.format_key_value(3, initial=14, keeper=14)
         self.ok(node, oc.Node.Swap + 15, self._data_key(fmt))
         self.ok(node, oc.Node.Swap + 14, gate)
-        seg = self.ok(node, (oc.Node.MakeSegmentKey, oc.Node.MakeFrontendKey)[kind],
-                      data=b"\0").keys[0]
+        seg = self.ok(
+            node, (oc.Node.MakeSegmentKey, oc.Node.MakeFrontendKey)[kind], data=b"\0"
+        ).keys[0]
         self.invoke(fork, seg, order, self.picks(idxs))
 
     def metered(self, i: int, j: int, ticks: int, keeper: bool):
@@ -612,8 +666,17 @@ class Driver:
             assert r.rc == (0 if la == self.live(b) else 1)
         elif order == oc.Discrim.Type:
             t = la.type
-            want = (1 if t == DATA else 2 if t == RESUME else
-                    3 if t in (PAGE, SEGMENT, NODE, SENSE) else 4 if t == METER else 5)
+            want = (
+                1
+                if t == DATA
+                else 2
+                if t == RESUME
+                else 3
+                if t in (PAGE, SEGMENT, NODE, SENSE)
+                else 4
+                if t == METER
+                else 5
+            )
             assert r.rc == want, (la, r.rc)
         elif r.rc == 0:
             assert is_sensory(la) and la.type in (PAGE, SEGMENT, SENSE)
@@ -752,9 +815,14 @@ class Watch:
 IDX = st.integers(0, 1_000)
 SLOT = st.integers(0, 15)
 BYTE = st.integers(0, 255)
-ORDER = st.one_of(st.integers(0, 80), st.integers(4090, 4200), st.integers(8180, 8300),
-                  st.integers(12280, 12300), st.integers(KT, KT + 10),
-                  st.integers(0, 2**32 - 1))
+ORDER = st.one_of(
+    st.integers(0, 80),
+    st.integers(4090, 4200),
+    st.integers(8180, 8300),
+    st.integers(12280, 12300),
+    st.integers(KT, KT + 10),
+    st.integers(0, 2**32 - 1),
+)
 DATA_STR = st.binary(max_size=24)
 KEYS = st.lists(IDX, max_size=4)
 
@@ -766,16 +834,18 @@ OPS = {
     "make_key": st.tuples(IDX, st.integers(32, 37), BYTE),
     "sense_fetch": st.tuples(IDX, SLOT),
     "page_write": st.tuples(IDX, st.integers(0, 4200), st.binary(max_size=40)),
-    "page_read": st.tuples(IDX, st.integers(0, 4200), st.none() | st.integers(0, 5000),
-                           st.binary(max_size=6)),
+    "page_read": st.tuples(
+        IDX, st.integers(0, 4200), st.none() | st.integers(0, 5000), st.binary(max_size=6)
+    ),
     "page_misc": st.tuples(IDX, st.sampled_from([0, 39, 40, 41, 12345, KT])),
     "random_order": st.tuples(st.booleans(), IDX, ORDER, KEYS, DATA_STR),
     "build": st.tuples(st.sampled_from(["echo", "holder", "counter"]), st.integers(0, 3), IDX),
     "call_start": st.tuples(st.booleans(), IDX, ORDER, KEYS, DATA_STR),
     "domain_ctl": st.tuples(IDX, st.sampled_from([65, 66, 67, 73])),
     "invoke_resume": st.tuples(st.booleans(), IDX, st.just(0) | ORDER, KEYS),
-    "busy_then_resume": st.tuples(IDX, st.sampled_from([66, 67, 73]), st.booleans(),
-                                  st.just(0) | ORDER, KEYS),
+    "busy_then_resume": st.tuples(
+        IDX, st.sampled_from([66, 67, 73]), st.booleans(), st.just(0) | ORDER, KEYS
+    ),
     "set_keeper": st.tuples(IDX, IDX),
     "keeper_trap": st.tuples(IDX, IDX, ORDER),
     "domain_put": st.tuples(IDX, st.sampled_from([68, 69, 70, 71, 75]), st.sampled_from([0, 255])),
@@ -790,8 +860,11 @@ OPS = {
     "make_start": st.tuples(IDX, BYTE),
     "run": st.tuples(st.integers(1, 300)),
 }
-SCRIPT = st.lists(st.sampled_from(sorted(OPS)).flatmap(
-    lambda name: st.tuples(st.just(name), OPS[name])), min_size=5, max_size=30)
+SCRIPT = st.lists(
+    st.sampled_from(sorted(OPS)).flatmap(lambda name: st.tuples(st.just(name), OPS[name])),
+    min_size=5,
+    max_size=30,
+)
 
 
 def apply(drv: Driver, op) -> None:
@@ -801,9 +874,14 @@ def apply(drv: Driver, op) -> None:
 
 def setup_script() -> list:
     """The opening every run shares: one domain of each program, a node, a page."""
-    return [("build", ("echo", 0, 0)), ("build", ("holder", 0, 0)),
-            ("build", ("counter", 0, 0)), ("buy", (False,)), ("buy", (True,)),
-            ("make_domain_key", (0,))]
+    return [
+        ("build", ("echo", 0, 0)),
+        ("build", ("holder", 0, 0)),
+        ("build", ("counter", 0, 0)),
+        ("buy", (False,)),
+        ("buy", (True,)),
+        ("make_domain_key", (0,)),
+    ]
 
 
 # ---------------------------------------------------------- state machine
@@ -967,15 +1045,15 @@ class SeededKernelMachine(KernelMachine):
     SEED = 3
 
 
-_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                       HealthCheck.data_too_large])
+_SETTINGS = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 TestKernelInvariants = KernelMachine.TestCase
 TestKernelInvariants.settings = settings(max_examples=40, stateful_step_count=40, **_SETTINGS)
 
 TestSeededKernelInvariants = SeededKernelMachine.TestCase
-TestSeededKernelInvariants.settings = settings(max_examples=15, stateful_step_count=40,
-                                               **_SETTINGS)
+TestSeededKernelInvariants.settings = settings(max_examples=15, stateful_step_count=40, **_SETTINGS)
 
 
 # ------------------------------------------------------- scripted tests
@@ -1009,11 +1087,11 @@ def test_stalled_keeper_call_is_retried():
     con = k.console
     keeper = kl.build_domain(con, "echo")
     faulter = kl.build_domain(con, None, keeper=kl.start_key(con, keeper))  # no program: traps
-    fault_key = con.call(keeper, oc.Domain.MakeBusy).keys[0]               # the keeper is busy
+    fault_key = con.call(keeper, oc.Domain.MakeBusy).keys[0]  # the keeper is busy
     con.fork(kl.start_key(con, faulter))
-    con.run()                                   # the trap's keeper call stalls on the keeper
+    con.run()  # the trap's keeper call stalls on the keeper
     seen = len(k.log)
-    con.fork(fault_key)                         # the keeper runs, returns, becomes available
+    con.fork(fault_key)  # the keeper runs, returns, becomes available
     con.run(max_steps=20)
     ev = k.events().iloc[seen:]
     calls = ev[(ev.event == "keeper") & (ev.actor == con.target(faulter))]
@@ -1025,14 +1103,14 @@ def test_stall_queue_survives_reset_of_woken_invoker():
     con = k.console
     target = kl.build_domain(con, "echo")
     a, b = kl.build_domain(con, "echo"), kl.build_domain(con, "echo")
-    fault_key = con.call(target, oc.Domain.MakeBusy).keys[0]   # the target is busy
+    fault_key = con.call(target, oc.Domain.MakeBusy).keys[0]  # the target is busy
     dk = con["dkc"]
-    for dom in (a, b):      # a, then b, RETURN into the busy target: both stall on it
+    for dom in (a, b):  # a, then b, RETURN into the busy target: both stall on it
         con.fork(kl.start_key(con, dom), 0, dk, dk, dk, kl.start_key(con, target))
         con.run()
     con.fork(fault_key)
-    con.run(max_steps=1)    # the target runs and becomes available: a is woken to retry
-    con.call(a, oc.Domain.MakeAvailable)                        # a's retry is cancelled
+    con.run(max_steps=1)  # the target runs and becomes available: a is woken to retry
+    con.call(a, oc.Domain.MakeAvailable)  # a's retry is cancelled
     con.run()
     b_state = k.domains[con.target(b)]
     assert b_state.stalled_on is None, f"{b_state!r} is still stalled on an available domain"
@@ -1042,19 +1120,19 @@ def test_putregs_on_a_segment_node_invalidates_the_program_image():
     k = kl.Kernel()
     con = k.console
     buy = lambda: con.call(con["bank"], oc.SB.CreateNode).keys[0]  # noqa: E731
-    node = buy()                                   # a red segment node: slot 0 = echo's image
+    node = buy()  # a red segment node: slot 0 = echo's image
     con.call(node, oc.Node.Swap + 0, kl.image(con, "echo"))
     fmt = kl.format_key_value(3, initial=14).to_bytes(11, "big")
     con.call(node, oc.Node.Swap + 15, con.call(con["dkc"], oc.DKC.Create11, data=fmt).keys[0])
     seg = con.call(node, oc.Node.MakeSegmentKey, data=b"\0").keys[0]
     start = kl.start_key(con, kl.build_domain(con, memory=seg))
-    other_root, other_keys = buy(), buy()          # a domain whose registers node is `node`
+    other_root, other_keys = buy(), buy()  # a domain whose registers node is `node`
     con.call(other_root, oc.Node.Swap + 14, other_keys)
     con.call(other_root, oc.Node.Swap + 15, node)
     other = con.call(con["domtool"], oc.DomTool.MakeDomainKey, other_root).keys[0]
-    assert con.call(start, 5).rc == 5              # echo runs (and its image is cached)
-    con.call(other, oc.Domain.PutRegs, data=bytes(128))   # every slot of `node` is DK(0)
-    assert k.objs[con.target(node)].slots[0] == kl.DK0   # the image is gone from the segment
+    assert con.call(start, 5).rc == 5  # echo runs (and its image is cached)
+    con.call(other, oc.Domain.PutRegs, data=bytes(128))  # every slot of `node` is DK(0)
+    assert k.objs[con.target(node)].slots[0] == kl.DK0  # the image is gone from the segment
     # No program at address 0 and no keeper: the domain traps and is parked, no reply.
     with pytest.raises(kl.Deadlock):
         con.call(start, 6)

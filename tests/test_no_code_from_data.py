@@ -17,8 +17,16 @@ import pytest
 import keykos_lab
 
 PACKAGE = Path(keykos_lab.__file__).parent
-FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle",
-                     "joblib"}
+FORBIDDEN_MODULES = {
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "marshal",
+    "shelve",
+    "dill",
+    "cloudpickle",
+    "joblib",
+}
 FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "execfile"}
 
 
@@ -33,8 +41,9 @@ def offences(source: str) -> list[str]:
     out = []
     prev = ""
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.NAME and (tok.string in FORBIDDEN_MODULES or (
-                tok.string in FORBIDDEN_NAMES and prev != ".")):
+        if tok.type == tokenize.NAME and (
+            tok.string in FORBIDDEN_MODULES or (tok.string in FORBIDDEN_NAMES and prev != ".")
+        ):
             out.append(f"{tok.start[0]}: {tok.string}")
         if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
             prev = tok.string

@@ -6,17 +6,27 @@ from keykos_lab import scenarios
 def test_empty_child_steps_each_leave_events():
     rec = scenarios.empty_child()
     names = [s.name for s in rec.steps]
-    assert names == ["domain creator", "empty domain", "address segment", "install", "hold",
-                     "start", "call"]
+    assert names == [
+        "domain creator",
+        "empty domain",
+        "address segment",
+        "install",
+        "hold",
+        "start",
+        "call",
+    ]
     for step in rec.steps:
         ev = step.events(rec.kernel)
         assert len(ev) == step.end_seq - step.first_seq > 0, step.name
     hold = rec.steps[4].events(rec.kernel)
-    assert list(hold["order"]) == [67]                       # Domain MakeBusy
+    assert list(hold["order"]) == [67]  # Domain MakeBusy
     start = rec.steps[5].events(rec.kernel)
     assert str(start.iloc[0]["jump"]) == "fork" and str(start.iloc[1]["key_type"]) == "resume"
-    assert rec.answers == {"count after first call": 2, "child key registers": 0,
-                           "counter address": 4096}
+    assert rec.answers == {
+        "count after first call": 2,
+        "child key registers": 0,
+        "counter address": 4096,
+    }
     assert list(rec.table().columns) == ["step", "description", "events"]
 
 
@@ -45,9 +55,16 @@ def test_demo_runs(capsys):
 
 def test_tso_setuid_the_user_runs_the_privilege_but_cannot_reach_it():
     rec = scenarios.tso_setuid()
-    assert rec.answers == {"wrong": 1, "right": 0, "changed": 0, "page": b"correct horse",
-                           "discreet": False, "user reaches the page": False,
-                           "user reaches memory or a domain": False, "bank after": 0}
+    assert rec.answers == {
+        "wrong": 1,
+        "right": 0,
+        "changed": 0,
+        "page": b"correct horse",
+        "discreet": False,
+        "user reaches the page": False,
+        "user reaches memory or a domain": False,
+        "bank after": 0,
+    }
     k, con = rec.kernel, rec.kernel.console
     # Each check ran in a yield paid by the user's bank, which the yield's exit refunded.
     wrong = rec.steps[[s.name for s in rec.steps].index("wrong")].events(k)

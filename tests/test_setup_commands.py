@@ -23,8 +23,13 @@ def test_the_readme_gives_exactly_two_set_up_commands():
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_lab_opens_jupyterlab_on_the_start_notebook():
-    plan = subprocess.run(["make", "-n", "-W", "pyproject.toml", "lab"], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+    plan = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "lab"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     lab = [line for line in plan.splitlines() if "jupyter lab" in line]
     assert lab and lab[-1].rstrip().endswith("notebooks/00_start_here.ipynb")
     assert (ROOT / "notebooks" / "00_start_here.ipynb").exists()

@@ -26,15 +26,20 @@ def factory_point(point):
     for i in range(point["n"]):
         if rng.random() < point["p"]:
             node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
-            components[i] = rng.choice([con["discrim"], con.hold(kl.DK(i)),
-                                        con.call(node, oc.Node.MakeSenseKey).keys[0]])
+            components[i] = rng.choice(
+                [con["discrim"], con.hold(kl.DK(i)), con.call(node, oc.Node.MakeSenseKey).keys[0]]
+            )
         else:
             holes[i] = con.call(con["bank"], oc.SB.CreatePage).keys[0]
     f = kl.build_factory(con, "echo", components=components, holes=holes)
     if point["n"] == 3 and point["p"] == 0.5:
         raise ValueError("three is unlucky")
-    return {"holes": len(holes), "discreet": kl.is_discreet(con, f.requestor),
-            "events": len(k.log), "draw": rng.random()}
+    return {
+        "holes": len(holes),
+        "discreet": kl.is_discreet(con, f.requestor),
+        "events": len(k.log),
+        "draw": rng.random(),
+    }
 
 
 def event_counts(point):
@@ -60,10 +65,17 @@ GRID = {"n": [0, 1, 3, 5], "p": [0.5, 0.9]}
 def cluster():
     """A two-worker LocalCluster on 127.0.0.1 (processes, one thread each), always closed."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as lc, \
-            distributed.Client(lc, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as lc,
+        distributed.Client(lc, set_as_default=False) as client,
+    ):
         yield lc, client
 
 
@@ -76,7 +88,7 @@ def _sweep(fn, grid, **kw):
 # ------------------------------------------------------------------ the grid
 def test_dict_grid_is_a_cartesian_product_first_key_slowest():
     df = _sweep(lambda p: {"s": f"{p['a']}{p['b']}"}, {"a": [1, 2], "b": "xy", "c": None})
-    assert df.s.tolist() == ["1xy", "2xy"]            # a string or None is one value
+    assert df.s.tolist() == ["1xy", "2xy"]  # a string or None is one value
     assert list(df.columns) == ["a", "b", "c", "repeat", "seed", "s"]
     df = _sweep(lambda p: {"s": f"{p['a']}{p['b']}"}, {"a": [1, 2], "b": ("x", "y")})
     assert df.s.tolist() == ["1x", "1y", "2x", "2y"]
@@ -85,7 +97,7 @@ def test_dict_grid_is_a_cartesian_product_first_key_slowest():
 def test_list_grid_points_may_differ_in_parameters():
     df = _sweep(lambda p: {"k": len(p)}, [{"a": 1}, {"a": 2, "b": "z"}, {"b": "w"}])
     assert df.a.tolist()[:2] == [1, 2] and pd.isna(df.a.iloc[2])
-    assert df.k.tolist() == [2, 3, 2]                  # the point holds its own keys + seed
+    assert df.k.tolist() == [2, 3, 2]  # the point holds its own keys + seed
 
 
 def test_bad_grids_say_what_is_wrong():
@@ -113,7 +125,7 @@ def test_seeds_depend_on_the_point_not_on_the_grid():
 def test_empty_grid():
     df = _sweep(lambda p: {"y": 1}, [])
     assert df.empty and list(df.columns) == ["repeat", "seed"]
-    assert len(_sweep(lambda p: {"y": 1}, {})) == 1                # one point, no parameters
+    assert len(_sweep(lambda p: {"y": 1}, {})) == 1  # one point, no parameters
 
 
 # ------------------------------------------------------------------ results
@@ -131,8 +143,9 @@ def test_results_may_repeat_the_point_but_not_change_it():
     df = _sweep(lambda p: {"x": 0}, {"x": [1]})
     assert df.error.str.startswith("ValueError: fn returned 'x'").all()
     df = _sweep(lambda p: 3, {"x": [1]})
-    assert df.error.tolist() == ["TypeError: fn returned a int: return a dict (one row) or a "
-                                 "DataFrame"]
+    assert df.error.tolist() == [
+        "TypeError: fn returned a int: return a dict (one row) or a DataFrame"
+    ]
 
 
 def test_a_failing_point_is_a_row_and_the_others_survive():
@@ -157,12 +170,11 @@ def test_on_error_raise_names_the_point():
 
 
 def test_sweep_iter_streams_frames_in_grid_order():
-    frames = list(sweep_iter(lambda p: {"y": p["x"]}, {"x": [3, 1, 2]}, every=0,
-                             progress=False))
+    frames = list(sweep_iter(lambda p: {"y": p["x"]}, {"x": [3, 1, 2]}, every=0, progress=False))
     assert [f.x.tolist() for f in frames] == [[3], [3, 1], [3, 1, 2]]
     it = sweep_iter(lambda p: {"y": p["x"]}, {"x": range(100)}, every=0, progress=False)
     assert len(next(it)) == 1
-    it.close()                                         # stopping early is allowed
+    it.close()  # stopping early is allowed
 
 
 def test_serial_runs_are_reproducible():
@@ -184,30 +196,39 @@ def test_dask_and_serial_give_identical_frames(cluster):
     lc, client = cluster
     serial = _sweep(factory_point, GRID, repeat=2, seed=11)
     # batch_seconds tiny: the points go out in many small tasks, not all run here
-    on_dask = _sweep(factory_point, GRID, repeat=2, seed=11, client=client,
-                     batch_seconds=1e-4)
+    on_dask = _sweep(factory_point, GRID, repeat=2, seed=11, client=client, batch_seconds=1e-4)
     pd.testing.assert_frame_equal(serial, on_dask)
     assert serial.error.notna().sum() == 2
-    by_address = _sweep(event_counts, {"n": [0, 2, 4]}, client=lc.scheduler_address,
-                        batch_seconds=1e-4)
+    by_address = _sweep(
+        event_counts, {"n": [0, 2, 4]}, client=lc.scheduler_address, batch_seconds=1e-4
+    )
     pd.testing.assert_frame_equal(_sweep(event_counts, {"n": [0, 2, 4]}), by_address)
 
 
 def test_dask_streams_and_really_runs_on_the_workers(cluster):
     _, client = cluster
-    frames = list(sweep_iter(slow_pid, {"i": range(12)}, client=client, batch_seconds=0.01,
-                             every=0, progress=False))
+    frames = list(
+        sweep_iter(
+            slow_pid, {"i": range(12)}, client=client, batch_seconds=0.01, every=0, progress=False
+        )
+    )
     assert len(frames) >= 3 and frames[-1].i.tolist() == list(range(12))
     assert all(f.i.is_monotonic_increasing for f in frames)
     pids = set(frames[-1].pid)
-    assert os.getpid() not in pids and len(pids) >= 1    # even the timing points: on workers
+    assert os.getpid() not in pids and len(pids) >= 1  # even the timing points: on workers
 
 
 def test_dask_on_error_raise(cluster):
     _, client = cluster
     with pytest.raises(ValueError, match="unlucky"):
-        sweep(factory_point, [{"n": 1, "p": 0.9}] * 3 + [{"n": 3, "p": 0.5}], client=client,
-              batch_seconds=1e-4, on_error="raise", progress=False)
+        sweep(
+            factory_point,
+            [{"n": 1, "p": 0.9}] * 3 + [{"n": 3, "p": 0.5}],
+            client=client,
+            batch_seconds=1e-4,
+            on_error="raise",
+            progress=False,
+        )
 
 
 def test_local_cluster_starts_and_closes():
@@ -216,8 +237,9 @@ def test_local_cluster_starts_and_closes():
     df = _sweep(factory_point, {"n": [0, 2], "p": [0.9]}, client="local", batch_seconds=1e-4)
     pd.testing.assert_frame_equal(df, _sweep(factory_point, {"n": [0, 2], "p": [0.9]}))
     # stopped early, the iterator cancels its tasks and closes its cluster all the same
-    it = sweep_iter(slow_pid, {"i": range(40)}, client="local", batch_seconds=1e-4, every=0,
-                    progress=False)
+    it = sweep_iter(
+        slow_pid, {"i": range(40)}, client="local", batch_seconds=1e-4, every=0, progress=False
+    )
     next(it)
     assert len({p.pid for p in multiprocessing.active_children()} - before) == 2
     it.close()

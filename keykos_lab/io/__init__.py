@@ -12,8 +12,11 @@ from keykos_lab.readers import *  # noqa: F403
 from keykos_lab.readers import capdl, cml, errors, microkit  # noqa: F401
 from keykos_lab.views import schema  # noqa: F401
 
-warnings.warn("keykos_lab.io is now keykos_lab.readers; the old name goes in 0.3",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "keykos_lab.io is now keykos_lab.readers; the old name goes in 0.3",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
 for _name in ("capdl", "cml", "errors", "microkit"):
     sys.modules[f"{__name__}.{_name}"] = getattr(_readers, _name)

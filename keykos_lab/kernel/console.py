@@ -65,8 +65,8 @@ from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING, OP_CALL, OP_FORK, S
 from keykos_lab.kernel.state import KernelState
 from keykos_lab.kernel.watchdog import Watchdog
 
-RING_SLOT = 10        # root slot holding the first key-ring node
-RING_PER_NODE = 15    # slots 0..14 hold keys, slot 15 links the next ring node
+RING_SLOT = 10  # root slot holding the first key-ring node
+RING_PER_NODE = 15  # slots 0..14 hold keys, slot 15 links the next ring node
 DEFAULT_STEP_LIMIT = 1_000_000
 #: Seconds of wall clock a console call may wait for the kernel (``con.time_limit``).
 DEFAULT_TIME_LIMIT = 5.0
@@ -87,8 +87,11 @@ class KeyHandle:
         return self.console.key(self)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, KeyHandle) and other.console is self.console \
+        return (
+            isinstance(other, KeyHandle)
+            and other.console is self.console
             and other.index == self.index
+        )
 
     def __hash__(self) -> int:
         return hash((id(self.console), self.index))
@@ -101,7 +104,7 @@ class Reply(NamedTuple):
     """The answer to a console CALL: return code, four key handles, the string."""
 
     rc: int
-    keys: tuple[KeyHandle, ...]     # always four
+    keys: tuple[KeyHandle, ...]  # always four
     data: bytes
 
 
@@ -121,7 +124,7 @@ class Console:
         self.state = kernel.domain_state(root.id)
         self.state.state = RUNNING
         self.state.program = "console"
-        self._ring: list = []          # ring nodes
+        self._ring: list = []  # ring nodes
         self._where: dict[Key, int] = {}  # key -> ring index (dedupe)
         self._count = 0
         self._names: dict[str, KeyHandle] = {}
@@ -133,8 +136,13 @@ class Console:
         #: domain still runnable is stopped (parked, with the reason in ``k.objects()``),
         #: so that a runaway does not go on in the next call.
         self.time_limit: float | None = DEFAULT_TIME_LIMIT
-        for name, sub in (("returner", RETURNER), ("discrim", DISCRIM), ("dkc", DKC),
-                          ("keybits", KEYBITS), ("domtool", DOMTOOL)):
+        for name, sub in (
+            ("returner", RETURNER),
+            ("discrim", DISCRIM),
+            ("dkc", DKC),
+            ("keybits", KEYBITS),
+            ("domtool", DOMTOOL),
+        ):
             self.name(name, self.hold(misc_key(sub)))
 
     # ------------------------------------------------------------- key ring
@@ -179,8 +187,10 @@ class Console:
 
     def _check(self, handle: object) -> int:
         if type(handle) is not KeyHandle:
-            raise TypeError(f"the console uses key handles it holds, not {describe(handle)}"
-                            " (keys come from replies and con[name])")
+            raise TypeError(
+                f"the console uses key handles it holds, not {describe(handle)}"
+                " (keys come from replies and con[name])"
+            )
         if handle.console is not self:
             raise ValueError("that key handle belongs to another kernel's console")
         index = handle.index
@@ -196,8 +206,9 @@ class Console:
         try:
             return self._names[name]
         except KeyError:
-            raise KeyError(f"the console holds no key named {name!r}; "
-                           f"names: {', '.join(sorted(self._names))}") from None
+            raise KeyError(
+                f"the console holds no key named {name!r}; names: {', '.join(sorted(self._names))}"
+            ) from None
 
     def __contains__(self, name: str) -> bool:
         return name in self._names
@@ -281,14 +292,17 @@ class Console:
                 while steps < limit and k.step():
                     steps += 1
                     if deadline is not None and monotonic() > deadline:
-                        raise self._fail(TimeLimitExceeded, f"still running after "
-                                         f"{self.time_limit} s (con.time_limit)")
+                        raise self._fail(
+                            TimeLimitExceeded,
+                            f"still running after {self.time_limit} s (con.time_limit)",
+                        )
         except KernelError:
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged
-            raise self._fail(KernelError, f"the kernel failed while running domains: "
-                             f"{describe_exception(exc)}") from exc
-        except BaseException:     # Ctrl-C: stop the runaways, let the interrupt go on
+            raise self._fail(
+                KernelError, f"the kernel failed while running domains: {describe_exception(exc)}"
+            ) from exc
+        except BaseException:  # Ctrl-C: stop the runaways, let the interrupt go on
             self._fail(KernelError, "interrupted")
             raise
         return steps
@@ -302,8 +316,9 @@ class Console:
         if limit is None:
             return None
         if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
-            raise ValueError(f"con.time_limit is a positive number of seconds or None, "
-                             f"not {limit!r}")
+            raise ValueError(
+                f"con.time_limit is a positive number of seconds or None, not {limit!r}"
+            )
         return monotonic() + limit
 
     def _fail(self, error: type[KernelError], what: str) -> KernelError:
@@ -318,11 +333,19 @@ class Console:
         # Runaways are stopped; the system's own domains (a bank serving a runaway's
         # last request …) finish what they are doing in the next call.
         stopped = [d for d in k.runnable() if d.program not in SYSTEM_PROGRAMS]
-        stopped += [d for d in k.domains.values()      # and whatever they had in flight
-                    if d.proc is not None and d is not self.state and d not in stopped
-                    and d.program not in SYSTEM_PROGRAMS]
-        named = "" if running is None or running is self.state else \
-            f"; domain #{running.root} ({running.program or '?'}) was running"
+        stopped += [
+            d
+            for d in k.domains.values()  # and whatever they had in flight
+            if d.proc is not None
+            and d is not self.state
+            and d not in stopped
+            and d.program not in SYSTEM_PROGRAMS
+        ]
+        named = (
+            ""
+            if running is None or running is self.state
+            else f"; domain #{running.root} ({running.program or '?'}) was running"
+        )
         why = f"{what}{named}"
         if stopped:
             shown = ", ".join(f"#{d.root} ({d.program or '?'})" for d in stopped[:8])
@@ -350,7 +373,7 @@ class Console:
         ds = self.state
         if ds.state != RUNNING or ds.next is not None:
             raise KernelError("the console is not running; it cannot invoke keys now")
-        dog = Watchdog(k, k.handler_time_limit)      # bad limits are refused before the jump
+        dog = Watchdog(k, k.handler_time_limit)  # bad limits are refused before the jump
         deadline = self._deadline()
         k.running = None
         try:
@@ -365,9 +388,10 @@ class Console:
                 raise self._fail(type(exc), str(exc)) from exc
             raise
         except Exception as exc:  # a kernel bug must not leave the console wedged
-            raise self._fail(KernelError, f"the kernel failed while running domains: "
-                             f"{describe_exception(exc)}") from exc
-        except BaseException:     # Ctrl-C: the console stays usable, the interrupt goes on
+            raise self._fail(
+                KernelError, f"the kernel failed while running domains: {describe_exception(exc)}"
+            ) from exc
+        except BaseException:  # Ctrl-C: the console stays usable, the interrupt goes on
             self._fail(KernelError, "interrupted")
             raise
 
@@ -376,14 +400,20 @@ class Console:
         steps = 0
         while not self._woken:
             if steps >= self.step_limit:
-                raise self._fail(StepLimitExceeded, f"no reply after {steps} scheduler "
-                                 f"steps (con.step_limit): {self._why_waiting()}")
+                raise self._fail(
+                    StepLimitExceeded,
+                    f"no reply after {steps} scheduler "
+                    f"steps (con.step_limit): {self._why_waiting()}",
+                )
             if deadline is not None and monotonic() > deadline:
-                raise self._fail(TimeLimitExceeded, f"no reply after {self.time_limit} s "
-                                 f"(con.time_limit): {self._why_waiting()}")
+                raise self._fail(
+                    TimeLimitExceeded,
+                    f"no reply after {self.time_limit} s (con.time_limit): {self._why_waiting()}",
+                )
             if not step():
-                raise self._fail(Deadlock, f"no domain can run, so no reply can come: "
-                                 f"{self._why_waiting()}")
+                raise self._fail(
+                    Deadlock, f"no domain can run, so no reply can come: {self._why_waiting()}"
+                )
             steps += 1
         return self._result
 
@@ -414,22 +444,28 @@ class Console:
         parts = []
         if ds.stalled_on is not None:
             t = ds.stalled_on
-            parts.append(f"the console is stalled on busy domain #{t.root} "
-                         f"({t.program or '?'}, {STATE_NAMES[t.state]})")
+            parts.append(
+                f"the console is stalled on busy domain #{t.root} "
+                f"({t.program or '?'}, {STATE_NAMES[t.state]})"
+            )
         else:
             parts.append("the console waits for a reply")
         for p in k.parked:
-            parts.append(f"domain #{p.root} ({p.program or '?'}) is parked: {p.parked}"
-                         + (f" [{p.error}]" if p.error else ""))
+            parts.append(
+                f"domain #{p.root} ({p.program or '?'}) is parked: {p.parked}"
+                + (f" [{p.error}]" if p.error else "")
+            )
         for stopped in k.meter_stopped.values():
             for p, _ in stopped:
                 if p.parked is not None:
                     parts.append(f"domain #{p.root} ({p.program or '?'}) is {p.parked}")
-        waiting = [d for d in k.domains.values()
-                   if d is not ds and d.state == WAITING and not d.parked]
+        waiting = [
+            d for d in k.domains.values() if d is not ds and d.state == WAITING and not d.parked
+        ]
         if waiting:
-            parts.append("waiting: " + ", ".join(f"#{d.root} ({d.program or '?'})"
-                                                  for d in waiting[:8]))
+            parts.append(
+                "waiting: " + ", ".join(f"#{d.root} ({d.program or '?'})" for d in waiting[:8])
+            )
         return "; ".join(parts)
 
     def _reply(self, msg) -> Reply:
@@ -479,8 +515,13 @@ def describe_key(kernel, key: Key) -> str:
         ds = kernel.domains.get(key.obj)
         state = STATE_NAMES[ds.state] if ds else "available"
         prog = f"{ds.program}, " if ds and ds.program else ""
-        extra = (f"databyte {key.databyte}" if t == START else
-                 FLAVOUR_NAMES.get(key.databyte, str(key.databyte)) if t == RESUME else "")
+        extra = (
+            f"databyte {key.databyte}"
+            if t == START
+            else FLAVOUR_NAMES.get(key.databyte, str(key.databyte))
+            if t == RESUME
+            else ""
+        )
         head = f"{key.type_name} key" + (f" ({extra})" if extra else "")
         return f"{head} → domain {where} ({prog}{state})"
     bits = []
@@ -494,5 +535,12 @@ def describe_key(kernel, key: Key) -> str:
     return f"{key.type_name} key ({', '.join(bits)}) → {kind} {where}"
 
 
-__all__ = ["Console", "KeyHandle", "Reply", "KernelError", "Deadlock", "StepLimitExceeded",
-           "describe_key"]
+__all__ = [
+    "Console",
+    "KeyHandle",
+    "Reply",
+    "KernelError",
+    "Deadlock",
+    "StepLimitExceeded",
+    "describe_key",
+]

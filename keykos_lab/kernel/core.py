@@ -79,17 +79,16 @@ from keykos_lab.kernel.state import (
     plain_reply,
 )
 
-_JUMP_FIELDS = 5          # a jump op: (code, key, order, keys, string)
-_KEY_FIELDS = 4           # (type, object, databyte, alloc); ops.is_key, inline
+_JUMP_FIELDS = 5  # a jump op: (code, key, order, keys, string)
+_KEY_FIELDS = 4  # (type, object, databyte, alloc); ops.is_key, inline
 #: What ``checked`` holds before any key passed: no value a program yields is this object.
 _NONE_CHECKED = object()
-QUANTUM_OPS = 64          # ops a domain runs before the scheduler moves on
+QUANTUM_OPS = 64  # ops a domain runs before the scheduler moves on
 _pack = ROW.pack_into
 _ROW_SIZE = ROW.size
 #: The ``kind`` field of a primary CALL's row, by the invoker's state (it does not change).
 _PRIMARY_CALL_KIND = tuple(kind_field(EV_INVOKE, J_CALL, s, s, C_NONE) for s in range(4))
 _NO_DATA = b""
-
 
 
 class Kernel(Invocation):
@@ -99,11 +98,9 @@ class Kernel(Invocation):
     ``keykos_lab.system.boot.boot``; ``keykos_lab.Kernel`` does both.
     """
 
-
-
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.console = Console(self)            # the console is kernel code, made last
+        self.console = Console(self)  # the console is kernel code, made last
         self._console_state = self.console.state
 
     def copy(self) -> Kernel:
@@ -121,8 +118,10 @@ class Kernel(Invocation):
         busy = [ds for ds in self.domains.values() if ds.proc is not None]
         if busy:
             names = ", ".join(f"#{ds.root} ({ds.program or '?'})" for ds in busy)
-            raise KernelError(f"cannot copy a kernel while handlers are mid-flight (generators "
-                              f"cannot be copied): {names}")
+            raise KernelError(
+                f"cannot copy a kernel while handlers are mid-flight (generators "
+                f"cannot be copied): {names}"
+            )
         return copy.deepcopy(self)
 
     def stop(self, ds: DomainState, why: str) -> None:
@@ -163,9 +162,11 @@ class Kernel(Invocation):
         except Exception as exc:  # a bug of the kernel's own: contain it, say where
             failed = self.running or ds
             self.stop(failed, f"the kernel failed while running it: {type(exc).__name__}")
-            raise KernelError(f"the kernel failed while running domain #{failed.root} "
-                              f"({failed.program or '?'}): {type(exc).__name__}: {exc}; "
-                              f"that domain is stopped, the rest goes on") from exc
+            raise KernelError(
+                f"the kernel failed while running domain #{failed.root} "
+                f"({failed.program or '?'}): {type(exc).__name__}: {exc}; "
+                f"that domain is stopped, the rest goes on"
+            ) from exc
         return True
 
     def _dispatch(self, ds: DomainState) -> None:
@@ -233,18 +234,28 @@ class Kernel(Invocation):
                 if key is not checked and type(key) is Key and len(key) == _KEY_FIELDS:
                     checked = _NONE_CHECKED  # until this key passes
                     t, o, db, a = key
-                    if type(t) is int and type(o) is int and type(db) is int \
-                            and type(a) is int and key in held:
+                    if (
+                        type(t) is int
+                        and type(o) is int
+                        and type(db) is int
+                        and type(a) is int
+                        and key in held
+                    ):
                         checked = key  # and how the fast paths take it
                         handler = PRIMARY_CALLS.get(t)
                         gate = GATES.get(t)
                         target = o if t != MISC else -1  # misc keys designate no object
                         keyf = (t + 1 if t != MISC else MISC_BASE + o + 1) | (db + 1) << 8
-                if key is checked and type(code) is int and type(order) is int \
-                        and 0 <= order <= MAX_ORDER \
-                        and (data is _NO_DATA or type(data) is bytes and len(data) <= MAX_STRING) \
-                        and ds.cpu > len(data) >> 10 and type(keys) is tuple \
-                        and (not keys or (len(keys) <= CALL_KEYS and all_held(held, keys))):
+                if (
+                    key is checked
+                    and type(code) is int
+                    and type(order) is int
+                    and 0 <= order <= MAX_ORDER
+                    and (data is _NO_DATA or type(data) is bytes and len(data) <= MAX_STRING)
+                    and ds.cpu > len(data) >> 10
+                    and type(keys) is tuple
+                    and (not keys or (len(keys) <= CALL_KEYS and all_held(held, keys)))
+                ):
                     if handler is not None:
                         obj = objs[target] if target >= 0 else None
                         if code == OP_CALL and (target < 0 or obj is not None and obj.alloc == a):
@@ -266,8 +277,18 @@ class Kernel(Invocation):
                             rc, rkeys, rdata = handler(self, ds, key, obj, order, keys, data)
                             if log.enabled:
                                 off = log._off
-                                _pack(log._buf, off, tick, _PRIMARY_CALL_KIND[before], root, kf,
-                                      target, order, rc, slen)
+                                _pack(
+                                    log._buf,
+                                    off,
+                                    tick,
+                                    _PRIMARY_CALL_KIND[before],
+                                    root,
+                                    kf,
+                                    target,
+                                    order,
+                                    rc,
+                                    slen,
+                                )
                                 log._off = off = off + _ROW_SIZE
                                 if off == log._cap:
                                     log.next_chunk()
@@ -312,8 +333,11 @@ class Kernel(Invocation):
             ds.image = (self.page_epoch, self.node_epoch, name)
         fn = PROGRAMS.get(name) if name else None
         if fn is None:
-            ds.error = "no program image at address 0" if name is None else \
-                f"program {name!r} is not registered"
+            ds.error = (
+                "no program image at address 0"
+                if name is None
+                else f"program {name!r} is not registered"
+            )
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
         dom = Dom(self, ds)  # one per activation: a dom kept past its handler is dead
@@ -358,8 +382,9 @@ class Kernel(Invocation):
         """A handler that ends without RETURN returns to DK(0): it becomes available."""
         before = ds.state
         self._become_available(ds)
-        self.log.emit(self.tick, EV_STATE, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
-                      before, AVAILABLE, C_NONE)
+        self.log.emit(
+            self.tick, EV_STATE, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0, before, AVAILABLE, C_NONE
+        )
 
     def retry(self, ds: DomainState, op):
         """Retry a stalled jump; if the domain that woke us is still free (we could

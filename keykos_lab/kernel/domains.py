@@ -32,10 +32,20 @@ STATE_NAMES = {AVAILABLE: "available", RUNNING: "running", WAITING: "waiting"}
 # Root-node slots (D1: the 370 Principles of Operation layout).
 BRAND, METER, KEEPER, ADDRESS, PSW, TRAPCODE = 0, 1, 2, 3, 4, 5
 GENERAL_A, GENERAL_B, PRIORITY, HOOK_SLOT, KEYS_NODE, REGS_NODE = 10, 11, 12, 13, 14, 15
-SLOT_KINDS = {BRAND: "brand", METER: "meter", KEEPER: "keeper", ADDRESS: "address",
-              PSW: "psw", TRAPCODE: "trapcode", GENERAL_A: "general", GENERAL_B: "general",
-              PRIORITY: "priority", HOOK_SLOT: "hook", KEYS_NODE: "keys_node",
-              REGS_NODE: "regs_node"}
+SLOT_KINDS = {
+    BRAND: "brand",
+    METER: "meter",
+    KEEPER: "keeper",
+    ADDRESS: "address",
+    PSW: "psw",
+    TRAPCODE: "trapcode",
+    GENERAL_A: "general",
+    GENERAL_B: "general",
+    PRIORITY: "priority",
+    HOOK_SLOT: "hook",
+    KEYS_NODE: "keys_node",
+    REGS_NODE: "regs_node",
+}
 
 # What to do when the domain next runs (``next``) or is resumed (``on_resume``).
 A_START, A_SEND, A_RETRY, A_TRAP = range(4)
@@ -50,12 +60,28 @@ Handler = Generator[Any, Any, Any]
 class DomainState:
     """Per-domain kernel state; the domain itself lives in its nodes."""
 
-    __slots__ = ("root", "state", "proc", "next", "on_resume", "stall",
-                 "resume_alloc", "held", "cpu", "chain", "chain_epoch", "image",
-                 "stalled_on", "woken_by", "parked", "program", "error")
+    __slots__ = (
+        "root",
+        "state",
+        "proc",
+        "next",
+        "on_resume",
+        "stall",
+        "resume_alloc",
+        "held",
+        "cpu",
+        "chain",
+        "chain_epoch",
+        "image",
+        "stalled_on",
+        "woken_by",
+        "parked",
+        "program",
+        "error",
+    )
 
     root: int
-    state: int                              # AVAILABLE, RUNNING or WAITING
+    state: int  # AVAILABLE, RUNNING or WAITING
     proc: Handler | None
     next: Action | None
     on_resume: Action | None
@@ -75,21 +101,21 @@ class DomainState:
     def __init__(self, root: int) -> None:
         self.root = root
         self.state = AVAILABLE
-        self.proc = None            # the running handler (a generator) or None
-        self.next = None            # action tuple for the scheduler
-        self.on_resume = None       # action tuple for a restart or fault resume
-        self.stall = deque()        # (invoker state, op) waiting for availability
-        self.resume_alloc = 0       # resume keys with this alloc are valid
-        self.held = ()              # keys delivered to the running handler (hold())
-        self.cpu = 0                # ticks borrowed from the meter chain
-        self.chain = None           # cached meter chain (list of meter nodes)
+        self.proc = None  # the running handler (a generator) or None
+        self.next = None  # action tuple for the scheduler
+        self.on_resume = None  # action tuple for a restart or fault resume
+        self.stall = deque()  # (invoker state, op) waiting for availability
+        self.resume_alloc = 0  # resume keys with this alloc are valid
+        self.held = ()  # keys delivered to the running handler (hold())
+        self.cpu = 0  # ticks borrowed from the meter chain
+        self.chain = None  # cached meter chain (list of meter nodes)
         self.chain_epoch = -1
-        self.image = None           # (page epoch, node epoch, program) last found
-        self.stalled_on = None      # the domain whose stall queue holds us
-        self.woken_by = None        # the domain that let us retry a stalled jump
-        self.parked = None          # why the domain can never run, if it cannot
-        self.program = None         # name of the program last started
-        self.error = None           # text of the last exception or trap
+        self.image = None  # (page epoch, node epoch, program) last found
+        self.stalled_on = None  # the domain whose stall queue holds us
+        self.woken_by = None  # the domain that let us retry a stalled jump
+        self.parked = None  # why the domain can never run, if it cannot
+        self.program = None  # name of the program last started
+        self.error = None  # text of the last exception or trap
 
     def __repr__(self) -> str:
         return f"<domain #{self.root} {STATE_NAMES[self.state]}>"
@@ -131,7 +157,7 @@ def close_handler(proc: Handler) -> str | None:
     >>> close_handler(g)
     "RuntimeError: 'generator ignored GeneratorExit' in its clean-up"
     """
-    chain: list[Any] = []        # the handler and the generators it delegates to
+    chain: list[Any] = []  # the handler and the generators it delegates to
     gen: Any = proc
     while gen is not None and len(chain) < _CHAIN_LIMIT:
         chain.append(gen)

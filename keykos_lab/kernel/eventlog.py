@@ -25,18 +25,56 @@ from typing import Protocol
 from keykos_lab.kernel.keys import MISC, MISC_NAMES, TYPE_NAMES
 
 #: Column names, in row order (``seq`` is the row number and is not stored).
-COLUMNS = ("tick", "event", "jump", "actor", "key_type", "target", "databyte", "order",
-           "rc", "n_keys", "string_len", "state_before", "state_after", "cause")
+COLUMNS = (
+    "tick",
+    "event",
+    "jump",
+    "actor",
+    "key_type",
+    "target",
+    "databyte",
+    "order",
+    "rc",
+    "n_keys",
+    "string_len",
+    "state_before",
+    "state_after",
+    "cause",
+)
 #: The stored fields of a row, in order.
 FIELDS = ("tick", "kind", "actor", "keyf", "target", "order", "rc", "string_len")
 ROW = struct.Struct("<8q")
 CHUNK_ROWS = 1 << 14
-FIRST_ROWS = 256          # a new log starts this small and doubles up to a chunk
+FIRST_ROWS = 256  # a new log starts this small and doubles up to a chunk
 
-EVENTS = ("invoke", "deliver", "reply", "stall", "keeper", "fault", "state", "create",
-          "destroy", "sever", "read", "write")
-(EV_INVOKE, EV_DELIVER, EV_REPLY, EV_STALL, EV_KEEPER, EV_FAULT, EV_STATE, EV_CREATE,
- EV_DESTROY, EV_SEVER, EV_READ, EV_WRITE) = range(len(EVENTS))
+EVENTS = (
+    "invoke",
+    "deliver",
+    "reply",
+    "stall",
+    "keeper",
+    "fault",
+    "state",
+    "create",
+    "destroy",
+    "sever",
+    "read",
+    "write",
+)
+(
+    EV_INVOKE,
+    EV_DELIVER,
+    EV_REPLY,
+    EV_STALL,
+    EV_KEEPER,
+    EV_FAULT,
+    EV_STATE,
+    EV_CREATE,
+    EV_DESTROY,
+    EV_SEVER,
+    EV_READ,
+    EV_WRITE,
+) = range(len(EVENTS))
 
 JUMPS = ("none", "call", "return", "fork", "implicit")
 J_NONE, J_CALL, J_RETURN, J_FORK, J_IMPLICIT = range(len(JUMPS))
@@ -44,18 +82,53 @@ J_NONE, J_CALL, J_RETURN, J_FORK, J_IMPLICIT = range(len(JUMPS))
 STATES = ("none", "available", "running", "waiting")
 S_NONE, S_AVAILABLE, S_RUNNING, S_WAITING = range(len(STATES))
 
-CAUSES = ("none", "trap", "segfault", "meter", "selfcall", "exception", "badkey",
-          "badjump", "illegal", "nokeeper", "stall", "svc", "dead", "console")
-(C_NONE, C_TRAP, C_SEGFAULT, C_METER, C_SELFCALL, C_EXCEPTION, C_BADKEY, C_BADJUMP,
- C_ILLEGAL, C_NOKEEPER, C_STALL, C_SVC, C_DEAD, C_CONSOLE) = range(len(CAUSES))
+CAUSES = (
+    "none",
+    "trap",
+    "segfault",
+    "meter",
+    "selfcall",
+    "exception",
+    "badkey",
+    "badjump",
+    "illegal",
+    "nokeeper",
+    "stall",
+    "svc",
+    "dead",
+    "console",
+)
+(
+    C_NONE,
+    C_TRAP,
+    C_SEGFAULT,
+    C_METER,
+    C_SELFCALL,
+    C_EXCEPTION,
+    C_BADKEY,
+    C_BADJUMP,
+    C_ILLEGAL,
+    C_NOKEEPER,
+    C_STALL,
+    C_SVC,
+    C_DEAD,
+    C_CONSOLE,
+) = range(len(CAUSES))
 
 #: key_type codes: kernel key types 0..18, then misc subtypes from MISC_BASE.
 MISC_BASE = 19
 KEY_TYPES = tuple(TYPE_NAMES.get(i, f"type{i}") for i in range(MISC_BASE)) + tuple(
-    MISC_NAMES[i] for i in sorted(MISC_NAMES))
+    MISC_NAMES[i] for i in sorted(MISC_NAMES)
+)
 
-CATEGORIES = {"event": EVENTS, "jump": JUMPS, "key_type": KEY_TYPES,
-              "state_before": STATES, "state_after": STATES, "cause": CAUSES}
+CATEGORIES = {
+    "event": EVENTS,
+    "jump": JUMPS,
+    "key_type": KEY_TYPES,
+    "state_before": STATES,
+    "state_after": STATES,
+    "cause": CAUSES,
+}
 
 
 def kind_field(event: int, jump: int, state_before: int, state_after: int, cause: int) -> int:
@@ -79,8 +152,7 @@ class ChunkSink(Protocol):
 class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 
-    __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled", "sink", "keep",
-                 "_spilled")
+    __slots__ = ("_full", "_buf", "_off", "_cap", "_rows", "enabled", "sink", "keep", "_spilled")
     # The kernel's hot path writes rows in place through _buf, _off and _cap.
 
     def __init__(self, chunk_rows: int = CHUNK_ROWS) -> None:
@@ -99,15 +171,38 @@ class EventLog:
         self.keep = 0
         self._spilled = 0  # chunks handed to the sink (always the oldest)
 
-    def emit(self, tick, event, jump, actor, key_type, target, databyte, order, rc,
-             n_keys, string_len, state_before, state_after, cause) -> None:
+    def emit(
+        self,
+        tick,
+        event,
+        jump,
+        actor,
+        key_type,
+        target,
+        databyte,
+        order,
+        rc,
+        n_keys,
+        string_len,
+        state_before,
+        state_after,
+        cause,
+    ) -> None:
         """Append one row given its schema columns (all ints; -1 for none)."""
         if not self.enabled:
             return
-        ROW.pack_into(self._buf, self._off, tick,
-                      event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16,
-                      actor, (key_type + 1) | (databyte + 1) << 8 | n_keys << 17, target,
-                      order, rc, string_len)
+        ROW.pack_into(
+            self._buf,
+            self._off,
+            tick,
+            event | jump << 4 | state_before << 8 | state_after << 12 | cause << 16,
+            actor,
+            (key_type + 1) | (databyte + 1) << 8 | n_keys << 17,
+            target,
+            order,
+            rc,
+            string_len,
+        )
         self._off += ROW.size
         if self._off == self._cap:
             self.next_chunk()
@@ -154,8 +249,7 @@ class EventLog:
         """Append one row given its stored fields (the kernel's hot paths)."""
         if not self.enabled:
             return
-        ROW.pack_into(self._buf, self._off, tick, kind, actor, keyf, target, order, rc,
-                      string_len)
+        ROW.pack_into(self._buf, self._off, tick, kind, actor, keyf, target, order, rc, string_len)
         self._off += ROW.size
         if self._off == self._cap:
             self.next_chunk()
@@ -188,9 +282,23 @@ class EventLog:
             chunk -= self._spilled
             buf = self._full[chunk] if chunk < len(self._full) else self._buf
         tick, kind, actor, keyf, target, order, rc, slen = ROW.unpack_from(buf, i * ROW.size)
-        return (seq, tick, kind & 15, (kind >> 4) & 15, actor, (keyf & 255) - 1, target,
-                ((keyf >> 8) & 511) - 1, order, rc, keyf >> 17, slen, (kind >> 8) & 15,
-                (kind >> 12) & 15, kind >> 16)
+        return (
+            seq,
+            tick,
+            kind & 15,
+            (kind >> 4) & 15,
+            actor,
+            (keyf & 255) - 1,
+            target,
+            ((keyf >> 8) & 511) - 1,
+            order,
+            rc,
+            keyf >> 17,
+            slen,
+            (kind >> 8) & 15,
+            (kind >> 12) & 15,
+            kind >> 16,
+        )
 
     def rows(self, start: int = 0):
         """Rows from ``start`` on, each as in :meth:`row`."""

@@ -44,7 +44,7 @@ from keykos_lab.kernel.keys import DK0, MISC, OBJECT_TYPES, RESUME, RETURN, STAR
 from keykos_lab.kernel.process import KEYS_PER_MESSAGE, NO_KEYS, OP_CALL, OP_RETURN, Message
 from keykos_lab.kernel.state import KernelState
 
-GENERAL = object()      # "not my case": take the general path (nothing was changed)
+GENERAL = object()  # "not my case": take the general path (nothing was changed)
 
 new_tuple = tuple.__new__
 _ROW_SIZE = ROW.size
@@ -62,8 +62,26 @@ def _two_rows(log, tick, kind1, actor1, kind2, actor2, keyf, target, order, slen
     bytes as two ``EventLog.emit_packed`` calls."""
     off = log._off
     if off + 2 * _ROW_SIZE <= log._cap:
-        _pack2(log._buf, off, tick, kind1, actor1, keyf, target, order, -1, slen,
-               tick, kind2, actor2, keyf, target, order, -1, slen)
+        _pack2(
+            log._buf,
+            off,
+            tick,
+            kind1,
+            actor1,
+            keyf,
+            target,
+            order,
+            -1,
+            slen,
+            tick,
+            kind2,
+            actor2,
+            keyf,
+            target,
+            order,
+            -1,
+            slen,
+        )
         log._off = off = off + 2 * _ROW_SIZE
         if off == log._cap:
             log.next_chunk()
@@ -90,8 +108,15 @@ def call_start(k, ds, code, key, order, keys, data, op):
     _, o, db, a = key
     obj = k.objs[o]
     tgt = k.domains.get(o)
-    if code != OP_CALL or obj is None or obj.alloc != a or tgt is None \
-            or tgt.state != AVAILABLE or ds.state != RUNNING or not _known_wellformed(k, tgt):
+    if (
+        code != OP_CALL
+        or obj is None
+        or obj.alloc != a
+        or tgt is None
+        or tgt.state != AVAILABLE
+        or ds.state != RUNNING
+        or not _known_wellformed(k, tgt)
+    ):
         return GENERAL  # dead key, no domain state yet, busy or malformed target …
     cost = 1 + (len(data) >> 10)
     ds.cpu -= cost
@@ -118,8 +143,16 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     ``_invoke`` → ``_gate`` → ``_deliver_resume``, then ``_become_available``."""
     _, o, db, a = key
     tgt = k.domains.get(o)
-    if code != OP_RETURN or tgt is None or tgt.resume_alloc != a or tgt is ds or db != RETURN \
-            or k.objs[o] is None or ds.state != RUNNING or not _known_wellformed(k, tgt):
+    if (
+        code != OP_RETURN
+        or tgt is None
+        or tgt.resume_alloc != a
+        or tgt is ds
+        or db != RETURN
+        or k.objs[o] is None
+        or ds.state != RUNNING
+        or not _known_wellformed(k, tgt)
+    ):
         return GENERAL  # dead key, another flavour, a domain resuming itself, malformed …
     cost = 1 + (len(data) >> 10)
     ds.cpu -= cost
@@ -145,8 +178,18 @@ def return_resume(k, ds, code, key, order, keys, data, op):
     log = k.log
     if log.enabled:  # the RETURN, then the delivery
         keyf = (RESUME + 1) | (RETURN + 1) << 8 | n_keys << 17
-        _two_rows(log, tick, _RETURN_INVOKE, ds.root, EV_DELIVER | tstate << 8 | RUNNING << 12,
-                  o, keyf, o, order, len(data))
+        _two_rows(
+            log,
+            tick,
+            _RETURN_INVOKE,
+            ds.root,
+            EV_DELIVER | tstate << 8 | RUNNING << 12,
+            o,
+            keyf,
+            o,
+            order,
+            len(data),
+        )
     k._become_available(ds)
     return BLOCKED
 

@@ -64,8 +64,20 @@ from keykos_lab.kernel.state import (
 class Gates(Meters):
     """Gates."""
 
-    def _gate(self, ds, op, jump, key, tgt: DomainState, order, keys, data, before,
-              flavour=RETURN, cause=C_NONE):
+    def _gate(
+        self,
+        ds,
+        op,
+        jump,
+        key,
+        tgt: DomainState,
+        order,
+        keys,
+        data,
+        before,
+        flavour=RETURN,
+        cause=C_NONE,
+    ):
         """Deliver a message through a start or resume key (docs/primer.md#primer-start-resume,
         docs/primer.md#primer-domain-states)."""
         t, _, db, _ = key
@@ -93,8 +105,16 @@ class Gates(Meters):
         slen = len(data)
         if log.enabled:
             event = EV_KEEPER if jump == J_IMPLICIT else EV_INVOKE
-            log.emit_packed(tick, event | jump << 4 | before << 8 | after << 12 | cause << 16,
-                            ds.root, keyf, tgt.root, order, -1, slen)
+            log.emit_packed(
+                tick,
+                event | jump << 4 | before << 8 | after << 12 | cause << 16,
+                ds.root,
+                keyf,
+                tgt.root,
+                order,
+                -1,
+                slen,
+            )
         if t == START:
             tstate = tgt.state
             tgt.state = RUNNING
@@ -104,8 +124,16 @@ class Gates(Meters):
             else:
                 self.runq.append(tgt)
             if log.enabled:
-                log.emit_packed(tick, EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
-                                tgt.root, keyf, tgt.root, order, -1, slen)
+                log.emit_packed(
+                    tick,
+                    EV_DELIVER | jump << 4 | tstate << 8 | RUNNING << 12,
+                    tgt.root,
+                    keyf,
+                    tgt.root,
+                    order,
+                    -1,
+                    slen,
+                )
         else:
             self._deliver_resume(key, tgt, order, keys, data, self._hands_over(ds, jump))
         if jump == J_RETURN:
@@ -147,12 +175,25 @@ class Gates(Meters):
         ds.stalled_on = tgt
         passed = op.keys if type(op) is Jump or type(op) is KeeperCall else op[3]  # (a raw jump)
         n_keys = sum(k != DK0 for k in passed) + (jump in (J_CALL, J_IMPLICIT))
-        self.log.emit(self.tick, EV_STALL, jump, ds.root, key_code(key.type, key.obj), tgt.root,
-                      key.databyte, order, -1, n_keys, len(data), before, ds.state, C_STALL)
+        self.log.emit(
+            self.tick,
+            EV_STALL,
+            jump,
+            ds.root,
+            key_code(key.type, key.obj),
+            tgt.root,
+            key.databyte,
+            order,
+            -1,
+            n_keys,
+            len(data),
+            before,
+            ds.state,
+            C_STALL,
+        )
         return BLOCKED
 
-    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data,
-                        at_once: bool) -> None:
+    def _deliver_resume(self, key: Key, tgt: DomainState, order, keys, data, at_once: bool) -> None:
         """Resume a waiting domain; every resume key to it dies (one-shot rule).
         ``at_once``: the jumper stopped, so the CPU goes to ``tgt``."""
         tstate = tgt.state
@@ -189,5 +230,13 @@ class Gates(Meters):
         log = self.log
         if log.enabled:
             keyf = (RESUME + 1) | (flavour + 1) << 8 | (4 - keys.count(DK0)) << 17
-            log.emit_packed(self.tick, EV_DELIVER | tstate << 8 | RUNNING << 12, tgt.root, keyf,
-                            tgt.root, order, -1, len(data))
+            log.emit_packed(
+                self.tick,
+                EV_DELIVER | tstate << 8 | RUNNING << 12,
+                tgt.root,
+                keyf,
+                tgt.root,
+                order,
+                -1,
+                len(data),
+            )

@@ -81,8 +81,7 @@ class Invocation(Memory):
 
     def _bad(self, ds: DomainState, cause: int, why: str) -> object:
         ds.error = why
-        self._trap(ds, Trap.BADKEY if cause == C_BADKEY else Trap.BADJUMP, cause,
-                   (A_START, EMPTY))
+        self._trap(ds, Trap.BADKEY if cause == C_BADKEY else Trap.BADJUMP, cause, (A_START, EMPTY))
         if ds.proc is not None:
             proc, ds.proc = ds.proc, None
             close_handler(proc)
@@ -136,8 +135,11 @@ class Invocation(Memory):
                 # node's keeper slot (jsegment, jfrontend: orders/segment.py).
                 routed = orders.front_end(self, key, keys[2])
                 if isinstance(routed, str):
-                    return self._bad(ds, C_BADJUMP, "a chain of frontend keepers too long "
-                                     "to follow (jsegmntc.c:222)")
+                    return self._bad(
+                        ds,
+                        C_BADJUMP,
+                        "a chain of frontend keepers too long to follow (jsegmntc.c:222)",
+                    )
                 if routed is not None:
                     target, k3 = routed
                     keys = (keys[0], keys[1], k3, keys[3])
@@ -158,25 +160,65 @@ class Invocation(Memory):
         else:
             rc, rkeys, rdata = reply = orders.invoke(self, ds, t, key, obj, order, keys, data)
             if reply is orders.DISCARD:  # the invoker's own process is gone: no reply
-                self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o), o, db, order,
-                              -1, 4 - keys.count(DK0), len(data), before, ds.state, C_NONE)
+                self.log.emit(
+                    self.tick,
+                    EV_INVOKE,
+                    jump,
+                    ds.root,
+                    key_code(t, o),
+                    o,
+                    db,
+                    order,
+                    -1,
+                    4 - keys.count(DK0),
+                    len(data),
+                    before,
+                    ds.state,
+                    C_NONE,
+                )
                 return BLOCKED
         return self._primary_reply(ds, jump, key, order, keys, data, rc, rkeys, rdata, before)
 
     def _primary_reply(self, ds, jump, key, order, keys, data, rc, rkeys, rdata, before):
         if len(rkeys) < KEYS_PER_MESSAGE:
-            rkeys = tuple(rkeys) + NO_KEYS[len(rkeys):]
+            rkeys = tuple(rkeys) + NO_KEYS[len(rkeys) :]
         t, o, db, a = key
         if jump == J_CALL:
-            self.log.emit(self.tick, EV_INVOKE, J_CALL, ds.root, key_code(t, o),
-                          o if t in OBJECT_TYPES else -1, db, order, rc,
-                          4 - keys.count(DK0), len(data), before, before, C_NONE)
+            self.log.emit(
+                self.tick,
+                EV_INVOKE,
+                J_CALL,
+                ds.root,
+                key_code(t, o),
+                o if t in OBJECT_TYPES else -1,
+                db,
+                order,
+                rc,
+                4 - keys.count(DK0),
+                len(data),
+                before,
+                before,
+                C_NONE,
+            )
             hold(ds, rkeys)
             return new_tuple(Message, (rc, rkeys, rdata, 0))
         after = RUNNING if jump == J_FORK else AVAILABLE
-        self.log.emit(self.tick, EV_INVOKE, jump, ds.root, key_code(t, o),
-                      o if t in OBJECT_TYPES else -1, db, order, rc,
-                      4 - keys.count(DK0), len(data), before, after, C_NONE)
+        self.log.emit(
+            self.tick,
+            EV_INVOKE,
+            jump,
+            ds.root,
+            key_code(t, o),
+            o if t in OBJECT_TYPES else -1,
+            db,
+            order,
+            rc,
+            4 - keys.count(DK0),
+            len(data),
+            before,
+            after,
+            C_NONE,
+        )
         ret = keys[3]
         if ret.type == RESUME and self.live(ret) == ret:
             tgt = self.domains[ret.obj]

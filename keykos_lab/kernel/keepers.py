@@ -37,7 +37,7 @@ from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import KeeperCall, Svc
 from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING
 
-TRAP_CODE_MASK = (1 << 48) - 1   # a trap code is a 6-byte data key
+TRAP_CODE_MASK = (1 << 48) - 1  # a trap code is a 6-byte data key
 
 
 class Keepers(Gates):
@@ -56,8 +56,9 @@ class Keepers(Gates):
         data = (ds.error or "").encode("utf-8", "backslashreplace")[:MAX_STRING]
         self._keeper_call(ds, keeper, code & MAX_ORDER, dkey, data, FAULT, cause, on_resume)
 
-    def _keeper_call(self, ds, keeper: Key, order: int, k3: Key, data: bytes, flavour: int,
-                     cause: int, on_resume) -> None:
+    def _keeper_call(
+        self, ds, keeper: Key, order: int, k3: Key, data: bytes, flavour: int, cause: int, on_resume
+    ) -> None:
         ds.on_resume = on_resume
         if keeper.type not in (START, RESUME):
             self._park(ds, f"trap ({ds.error or 'fault'}) with no keeper to call")
@@ -77,8 +78,9 @@ class Keepers(Gates):
             self._park(ds, "its keeper key died before the call could be made")
             return BLOCKED
         ds.state = WAITING
-        self._gate(ds, op, J_IMPLICIT, keeper, tgt, order, keys + (DK0,), data, before,
-                   flavour, cause)
+        self._gate(
+            ds, op, J_IMPLICIT, keeper, tgt, order, keys + (DK0,), data, before, flavour, cause
+        )
         return BLOCKED
 
     def _svc(self, ds: DomainState, op: Svc) -> object:
@@ -91,6 +93,14 @@ class Keepers(Gates):
         self.node_epoch += 1
         ds.error = None
         keeper = self.live(root.slots[KEEPER])
-        self._keeper_call(ds, keeper, Trap.SVC + code, Key(DOMAIN, ds.root, 0, root.alloc),
-                          data, FAULT, C_SVC, (A_SEND, None))
+        self._keeper_call(
+            ds,
+            keeper,
+            Trap.SVC + code,
+            Key(DOMAIN, ds.root, 0, root.alloc),
+            data,
+            FAULT,
+            C_SVC,
+            (A_SEND, None),
+        )
         return BLOCKED

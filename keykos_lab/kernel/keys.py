@@ -35,9 +35,20 @@ SENSE = 15
 FRONTEND = 18
 
 TYPE_NAMES: dict[int, str] = {
-    DATA: "data", PAGE: "page", SEGMENT: "segment", NODE: "node", METER: "meter",
-    FETCH: "fetch", START: "start", RESUME: "resume", DOMAIN: "domain", HOOK: "hook",
-    MISC: "misc", NODE_RANGE: "node_range", PAGE_RANGE: "page_range", SENSE: "sense",
+    DATA: "data",
+    PAGE: "page",
+    SEGMENT: "segment",
+    NODE: "node",
+    METER: "meter",
+    FETCH: "fetch",
+    START: "start",
+    RESUME: "resume",
+    DOMAIN: "domain",
+    HOOK: "hook",
+    MISC: "misc",
+    NODE_RANGE: "node_range",
+    PAGE_RANGE: "page_range",
+    SENSE: "sense",
     FRONTEND: "frontend",
 }
 
@@ -58,12 +69,18 @@ DOMTOOL = 1
 KEYBITS = 2
 DKC = 3
 DISCRIM = 4
-MISC_NAMES = {RETURNER: "returner", DOMTOOL: "domtool", KEYBITS: "keybits",
-              DKC: "dkc", DISCRIM: "discrim"}
+MISC_NAMES = {
+    RETURNER: "returner",
+    DOMTOOL: "domtool",
+    KEYBITS: "keybits",
+    DKC: "dkc",
+    DISCRIM: "discrim",
+}
 
 #: Types that designate a page or node in the object store.
-OBJECT_TYPES = frozenset({PAGE, SEGMENT, NODE, METER, FETCH, START, RESUME, DOMAIN,
-                          SENSE, FRONTEND})
+OBJECT_TYPES = frozenset(
+    {PAGE, SEGMENT, NODE, METER, FETCH, START, RESUME, DOMAIN, SENSE, FRONTEND}
+)
 #: Segmode keys (docs/primer.md#primer-key-types): may stand for memory and be walked by address
 #: translation.
 SEGMODE_TYPES = frozenset({SEGMENT, NODE, FETCH, SENSE, FRONTEND})
@@ -100,8 +117,10 @@ class Key(NamedTuple):
             return f"DK({self.obj})"
         if self.type == MISC:
             return f"Key({self.type_name})"
-        return (f"Key({self.type_name}, obj={self.obj}, databyte={self.databyte:#04x}, "
-                f"alloc={self.alloc})")
+        return (
+            f"Key({self.type_name}, obj={self.obj}, databyte={self.databyte:#04x}, "
+            f"alloc={self.alloc})"
+        )
 
 
 def DK(value: int = 0) -> Key:

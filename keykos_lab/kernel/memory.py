@@ -60,15 +60,29 @@ class Memory(Keepers):
             page, off = found
             n = min(PAGE_SIZE - off, end - pos)
             if write:
-                page.write(off, arg[pos - address:pos - address + n])
+                page.write(off, arg[pos - address : pos - address + n])
             else:
                 out.append(page.read(off, n))
             target = page.id
             pos += n
         if write:
             self.page_epoch += 1
-        self.log.emit(self.tick, EV_WRITE if write else EV_READ, J_NONE, ds.root, -1, target, -1,
-                      address & 0x7FFFFFFFFFFFFFFF, 0, 0, length, RUNNING, RUNNING, C_NONE)
+        self.log.emit(
+            self.tick,
+            EV_WRITE if write else EV_READ,
+            J_NONE,
+            ds.root,
+            -1,
+            target,
+            -1,
+            address & 0x7FFFFFFFFFFFFFFF,
+            0,
+            0,
+            length,
+            RUNNING,
+            RUNNING,
+            C_NONE,
+        )
         return None if write else b"".join(out)
 
     def _memory_fault(self, ds: DomainState, op, fault: Fault):
@@ -77,8 +91,16 @@ class Memory(Keepers):
             node, slot = fault.keeper
             keeper = self.live(node.slots[slot])
             data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & _ADDRESS_MASK)
-            self._keeper_call(ds, keeper, KeeperOC.Segment, self.key_to(NODE, node.id), data,
-                              RESTART, C_SEGFAULT, (A_RETRY, op))
+            self._keeper_call(
+                ds,
+                keeper,
+                KeeperOC.Segment,
+                self.key_to(NODE, node.id),
+                data,
+                RESTART,
+                C_SEGFAULT,
+                (A_RETRY, op),
+            )
         else:
             self._trap(ds, Trap.MEMORY + fault.code, C_SEGFAULT, (A_RETRY, op))
         return BLOCKED

@@ -39,9 +39,9 @@ from keykos_lab.kernel.state import (
     KernelState,
 )
 
-MAX_METER_DEPTH = 20       # meters in a chain, at most
-METER_SUPERIOR, METER_KEEPER, METER_COUNTER = 1, 2, 3   # a meter node's slots (meterc.c)
-BORROW_TICKS = 256         # CPU ticks a domain borrows from its meters at a time
+MAX_METER_DEPTH = 20  # meters in a chain, at most
+METER_SUPERIOR, METER_KEEPER, METER_COUNTER = 1, 2, 3  # a meter node's slots (meterc.c)
+BORROW_TICKS = 256  # CPU ticks a domain borrows from its meters at a time
 
 
 class Meters(KernelState):
@@ -116,11 +116,33 @@ class Meters(KernelState):
             ds.on_resume = action = (A_RETRY, op)
             ds.parked = f"stopped: meter #{meter.id} is dry and has no keeper"
             self.meter_stopped.setdefault(meter.id, []).append((ds, action))
-            self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, meter.id, -1, 0, -1, 0, 0,
-                          RUNNING, WAITING, C_METER)
+            self.log.emit(
+                self.tick,
+                EV_FAULT,
+                J_NONE,
+                ds.root,
+                -1,
+                meter.id,
+                -1,
+                0,
+                -1,
+                0,
+                0,
+                RUNNING,
+                WAITING,
+                C_METER,
+            )
             return
-        self._keeper_call(ds, keeper, KeeperOC.Meter, self.key_to(NODE, meter.id),
-                          self.tick.to_bytes(8, "big"), RESTART, C_METER, (A_RETRY, op))
+        self._keeper_call(
+            ds,
+            keeper,
+            KeeperOC.Meter,
+            self.key_to(NODE, meter.id),
+            self.tick.to_bytes(8, "big"),
+            RESTART,
+            C_METER,
+            (A_RETRY, op),
+        )
 
     def meter_refilled(self, meter_id: int) -> None:
         """A meter's counter was written: domains it stopped try again."""

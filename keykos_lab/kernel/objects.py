@@ -34,14 +34,14 @@ class Page:
     def read(self, offset: int, length: int) -> bytes:
         if self.data is None:
             return bytes(length)
-        return bytes(self.data[offset:offset + length])
+        return bytes(self.data[offset : offset + length])
 
     def write(self, offset: int, data: bytes) -> None:
         if self.data is None:
             if not any(data):
                 return
             self.data = bytearray(PAGE_SIZE)
-        self.data[offset:offset + len(data)] = data
+        self.data[offset : offset + len(data)] = data
 
     def is_zero(self) -> bool:
         return self.data is None or not any(self.data)

@@ -20,10 +20,10 @@ class RC:
     """Return codes (ocrc.h), and the yes/no answers of test orders."""
 
     OK = 0
-    NO = 1               #: a test's "no": Compare found them different, a page not zero …
-    DATAKEY = KT + 1     #: a data key, or a dead key, was invoked
-    INVALIDOC = KT + 2   #: order code not recognised
-    BADSTRING = KT + 3   #: string format wrong
+    NO = 1  #: a test's "no": Compare found them different, a page not zero …
+    DATAKEY = KT + 1  #: a data key, or a dead key, was invoked
+    INVALIDOC = KT + 2  #: order code not recognised
+    BADSTRING = KT + 3  #: string format wrong
     NOT_MINE = 0xFFFFFFFF  #: "-1": identify failed
 
 
@@ -33,19 +33,19 @@ class Page:
     MakeReadOnlyKey = 0
     Clear = 39
     TestForZeroes = 41
-    WriteData = 4096     #: + offset
-    ReadData = 8192      #: + offset; simulator extension (README, Fidelity)
+    WriteData = 4096  #: + offset
+    ReadData = 8192  #: + offset; simulator extension (README, Fidelity)
     AKT = 0x202
     ROAKT = 0x1202
-    NOT_ZERO = 1         #: TestForZeroes: the page holds a nonzero byte
-    PAST_END = 1         #: WriteData: the string runs past the end of the page (jpagec.c:235)
+    NOT_ZERO = 1  #: TestForZeroes: the page holds a nonzero byte
+    PAST_END = 1  #: WriteData: the string runs past the end of the page (jpagec.c:235)
 
 
 class Node:
     """Node, fetch and sense key orders (node.h, Base/jnodec.c, Base/jsensec.c)."""
 
-    Fetch = 0            #: + slot
-    Swap = 16            #: + slot
+    Fetch = 0  #: + slot
+    Swap = 16  #: + slot
     MakeFetchKey = 32
     MakeSegmentKey = 33
     MakeMeterKey = 34
@@ -59,8 +59,8 @@ class Node:
     AKT = 3
     FetchAKT = 4
     SenseAKT = 1
-    BAD_SLOT = 1         #: WriteData: the first or last slot is past 15
-    NOT_ZERO_PAD = 2     #: WriteData: a slot's five leading bytes were not zero
+    BAD_SLOT = 1  #: WriteData: the first or last slot is past 15
+    NOT_ZERO_PAD = 2  #: WriteData: a slot's five leading bytes were not zero
 
 
 class Segment:
@@ -71,13 +71,13 @@ class Segment:
     """
 
     MakeReadOnly = 0
-    AKT = 5              #: | (databyte & 15) << 8, | RO_AKT for a read-only key
+    AKT = 5  #: | (databyte & 15) << 8, | RO_AKT for a read-only key
     RO_AKT = 0x1000
     # The red node's format key (slot 15), as jsegmntc.c:33 check_format_key reads it.
-    FORMAT_KEEPER_SHIFT = 12     #: bits 12-15: the keeper slot (15: none, the key is black)
+    FORMAT_KEEPER_SHIFT = 12  #: bits 12-15: the keeper slot (15: none, the key is black)
     FORMAT_NO_PASS_NODE = 0x10000000  #: bit 28: do not pass a node key as the third key
-    FORMAT_SUPERNODE = 0x40000000     #: bit 30: a kernel supernode (not simulated)
-    FRONTEND_DEPTH = 20          #: jsegmntc.c:220: frontend keepers followed, at most
+    FORMAT_SUPERNODE = 0x40000000  #: bit 30: a kernel supernode (not simulated)
+    FRONTEND_DEPTH = 20  #: jsegmntc.c:220: frontend keepers followed, at most
 
 
 class Meter:
@@ -90,16 +90,16 @@ class Domain:
     """Domain key orders (domain.h, Base/jdomainc.c; 68-71, 74, 75 machine-dependent:
     Base/sparc_jdomain.c, and the simulator's own form, docs/fidelity.md)."""
 
-    Get = 0              #: + special slot (1 meter, 2 keeper, 3 memory, 10, 11: jdomainc.c:207)
+    Get = 0  #: + special slot (1 meter, 2 keeper, 3 memory, 10, 11: jdomainc.c:207)
     GetMeter = 1
     GetKeeper = 2
     GetMemory = 3
-    GetKey = 16          #: + key register
-    Swap = 32            #: + special slot
+    GetKey = 16  #: + key register
+    Swap = 32  #: + special slot
     SwapMeter = 33
     SwapKeeper = 34
     SwapMemory = 35
-    SwapKey = 48         #: + key register
+    SwapKey = 48  #: + key register
     MakeStart = 64
     MakeAvailable = 65
     MakeFaultKey = 66
@@ -113,8 +113,8 @@ class Domain:
     PutStuff = 75
     Compare = 80
     AKT = 7
-    WAS_BUSY = 1         #: MakeAvailable, MakeBusy: the domain was not available
-    MALFORMED = 2        #: the domain has no keys node or registers node
+    WAS_BUSY = 1  #: MakeAvailable, MakeBusy: the domain was not available
+    MALFORMED = 2  #: the domain has no keys node or registers node
 
 
 class Discrim:
@@ -125,20 +125,20 @@ class Discrim:
     Compare = 2
     AKT = 0x409
     # Type's answers: the class of the key.
-    DATA = 1             #: a data key (or a hook)
-    RESUME = 2           #: a resume key
-    MEMORY = 3           #: a page, segment, node or sense key
-    METER = 4            #: a meter key
-    OTHER = 5            #: anything else (start, domain, fetch, misc …)
+    DATA = 1  #: a data key (or a hook)
+    RESUME = 2  #: a resume key
+    MEMORY = 3  #: a page, segment, node or sense key
+    METER = 4  #: a meter key
+    OTHER = 5  #: anything else (start, domain, fetch, misc …)
 
 
 class DKC:
     """Data key creator (Base/jmiscc.c datamisckey)."""
 
     Create6 = 0
-    Create11 = 1         #: a 16-byte string is read as jmiscc.c:344 reads it (docs/fidelity.md)
+    Create11 = 1  #: a 16-byte string is read as jmiscc.c:344 reads it (docs/fidelity.md)
     AKT = 0x309
-    PAD_ZERO = 1         #: Create11, 16-byte form: the five leading bytes were zero (jmiscc.c:349)
+    PAD_ZERO = 1  #: Create11, 16-byte form: the five leading bytes were zero (jmiscc.c:349)
 
 
 class KeyBits:
@@ -154,10 +154,10 @@ class DomTool:
     IdentifyStart = 1
     IdentifyResume = 2
     IdentifyDomain = 3
-    IdentifySegmentStart = 5     #: … keeper of a segment, by its key type
+    IdentifySegmentStart = 5  #: … keeper of a segment, by its key type
     IdentifySegmentResume = 6
     IdentifySegmentDomain = 7
-    IdentifyMeterStart = 9       #: … keeper of a meter, by its key type
+    IdentifyMeterStart = 9  #: … keeper of a meter, by its key type
     IdentifyMeterResume = 10
     IdentifyMeterDomain = 11
     AKT = 0x109
@@ -188,13 +188,13 @@ class SB:
 class Trap:
     """Trap codes set in root slot 5 (370 program-interrupt style, simulator table)."""
 
-    SVC = 0x100          #: a program's explicit trap (system call), + code
-    ILLEGAL = 0x201      #: no runnable program image at address 0
-    EXCEPTION = 0x202    #: the program raised a Python exception
-    BADKEY = 0x203       #: named a key it does not hold
-    BADJUMP = 0x204      #: malformed jump (too many keys, string too long, bad order)
-    SELFCALL = 0x300     #: jump to itself through a start key while busy
-    MEMORY = 0x400       #: + fault code: memory fault no segment keeper handled
+    SVC = 0x100  #: a program's explicit trap (system call), + code
+    ILLEGAL = 0x201  #: no runnable program image at address 0
+    EXCEPTION = 0x202  #: the program raised a Python exception
+    BADKEY = 0x203  #: named a key it does not hold
+    BADJUMP = 0x204  #: malformed jump (too many keys, string too long, bad order)
+    SELFCALL = 0x300  #: jump to itself through a start key while busy
+    MEMORY = 0x400  #: + fault code: memory fault no segment keeper handled
 
 
 class Keeper:

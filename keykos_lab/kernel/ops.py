@@ -48,7 +48,7 @@ from keykos_lab.kernel.process import (
 MAX_ACCESS = 1 << 20
 _KEY_FIELDS = 4
 _TYPE_LIMIT, _BYTE, _ALLOC_LIMIT = 256, 256, 1 << 63
-_SHOWN = 10**20              # ints shown in full in messages; larger ones by their size
+_SHOWN = 10**20  # ints shown in full in messages; larger ones by their size
 #: The top of the address space.
 ADDRESS_LIMIT = 1 << 64
 _JUMP_FIELDS, _MEMORY_FIELDS, _TRAP_FIELDS = 5, 3, 3
@@ -70,7 +70,7 @@ class MemoryOp(NamedTuple):
     write: bool
     address: int
     length: int
-    data: bytes                     # what to write; b"" for a read
+    data: bytes  # what to write; b"" for a read
 
 
 class Svc(NamedTuple):
@@ -87,8 +87,8 @@ class KeeperCall(NamedTuple):
     order: int
     keys: tuple[Key, ...]
     data: bytes
-    flavour: int                    # of the resume key the keeper gets: FAULT or RESTART
-    cause: int                      # the event log's cause code
+    flavour: int  # of the resume key the keeper gets: FAULT or RESTART
+    cause: int  # the event log's cause code
 
 
 class BadOp(NamedTuple):
@@ -116,9 +116,16 @@ def is_key(key: object) -> bool:
     if type(key) is not Key or len(key) != _KEY_FIELDS:
         return False
     t, o, db, a = key
-    return type(t) is int and type(o) is int and type(db) is int and type(a) is int \
-        and 0 <= t < _TYPE_LIMIT and 0 <= o < DATA_LIMIT and 0 <= db < _BYTE \
+    return (
+        type(t) is int
+        and type(o) is int
+        and type(db) is int
+        and type(a) is int
+        and 0 <= t < _TYPE_LIMIT
+        and 0 <= o < DATA_LIMIT
+        and 0 <= db < _BYTE
         and 0 <= a < _ALLOC_LIMIT
+    )
 
 
 def describe(value: object) -> str:
@@ -170,8 +177,9 @@ def _string(data: object, limit: int, what: str) -> bytes | BadOp:
 
 def _jump(raw: tuple[object, ...]) -> Jump | BadOp:
     if len(raw) != _JUMP_FIELDS:
-        return BadOp(C_BADJUMP, f"a jump is (code, key, order, keys, string), not {len(raw)} "
-                                f"fields")
+        return BadOp(
+            C_BADJUMP, f"a jump is (code, key, order, keys, string), not {len(raw)} fields"
+        )
     code, key, order, keys, data = raw
     if type(order) is not int or not 0 <= order <= MAX_ORDER:
         return BadOp(C_BADJUMP, f"order code {describe(order)} is not a 32-bit unsigned int")
@@ -183,8 +191,11 @@ def _jump(raw: tuple[object, ...]) -> Jump | BadOp:
         return BadOp(C_BADJUMP, f"the keys passed are a tuple or list, not {describe(keys)}")
     most = CALL_KEYS if code == OP_CALL else KEYS_PER_MESSAGE
     if len(passed) > most:
-        return BadOp(C_BADJUMP, f"{len(passed)} keys passed; CALL takes {CALL_KEYS}, RETURN "
-                                f"and FORK {KEYS_PER_MESSAGE}")
+        return BadOp(
+            C_BADJUMP,
+            f"{len(passed)} keys passed; CALL takes {CALL_KEYS}, RETURN "
+            f"and FORK {KEYS_PER_MESSAGE}",
+        )
     if not is_key(key):
         return BadOp(C_BADKEY, f"invoked {describe(key)}, which is not a key")
     for each in passed:
@@ -206,8 +217,10 @@ def _memory(raw: tuple[object, ...]) -> MemoryOp | BadOp:
         if type(arg) is not int or arg < 0:
             return BadOp(C_BADJUMP, f"a read's length is an int ≥ 0, not {describe(arg)}")
         if arg > MAX_ACCESS:
-            return BadOp(C_BADJUMP, f"a memory access of {describe(arg)} bytes; at most "
-                                    f"{MAX_ACCESS} at a time")
+            return BadOp(
+                C_BADJUMP,
+                f"a memory access of {describe(arg)} bytes; at most {MAX_ACCESS} at a time",
+            )
         return MemoryOp(False, address, arg, b"")
     data = _string(arg, MAX_ACCESS, "a write's data")
     if isinstance(data, BadOp):
@@ -235,8 +248,9 @@ def parse(raw: object) -> Op | BadOp:
     refused without running any of its code.
     """
     if type(raw) is not tuple or not raw:
-        return BadOp(C_BADJUMP, f"yielded {describe(raw)}, not an op (build ops with "
-                                f"dom.call, dom.read …)")
+        return BadOp(
+            C_BADJUMP, f"yielded {describe(raw)}, not an op (build ops with dom.call, dom.read …)"
+        )
     code = raw[0]
     if type(code) is int:
         if code == OP_CALL or code == OP_RETURN or code == OP_FORK:
@@ -245,8 +259,11 @@ def parse(raw: object) -> Op | BadOp:
             return _memory(raw)
         if code == OP_TRAP:
             return _svc(raw)
-    return BadOp(C_BADJUMP, f"yielded a tuple starting with {describe(code)}, not an op "
-                            f"(build ops with dom.call, dom.read …)")
+    return BadOp(
+        C_BADJUMP,
+        f"yielded a tuple starting with {describe(code)}, not an op "
+        f"(build ops with dom.call, dom.read …)",
+    )
 
 
 def program_form(op: Jump | MemoryOp | Svc) -> tuple[object, ...]:
@@ -287,7 +304,11 @@ def describe_exception(exc: BaseException) -> str:
     """
     args = BaseException.__dict__["args"].__get__(exc)
     shown = ", ".join(
-        (repr(a[:200].encode("utf-8", "backslashreplace").decode("ascii", "replace"))
-         if type(a) is str else describe(a))
-        for a in (args if type(args) is tuple else ())[:4])
+        (
+            repr(a[:200].encode("utf-8", "backslashreplace").decode("ascii", "replace"))
+            if type(a) is str
+            else describe(a)
+        )
+        for a in (args if type(args) is tuple else ())[:4]
+    )
     return f"{type_name(type(exc))}: {shown}" if shown else type_name(type(exc))

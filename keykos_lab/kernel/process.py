@@ -64,13 +64,17 @@ def program(name: str, *, system: bool = False) -> Callable[[Handler], Handler]:
 
     def register(fn: Handler) -> Handler:
         if not inspect.isgeneratorfunction(fn):
-            raise TypeError(f"program {name!r} must be a generator function (a def with a "
-                            f"yield in it, resumed with each op's result), not "
-                            f"{type(fn).__name__} {getattr(fn, '__qualname__', fn)!r}")
+            raise TypeError(
+                f"program {name!r} must be a generator function (a def with a "
+                f"yield in it, resumed with each op's result), not "
+                f"{type(fn).__name__} {getattr(fn, '__qualname__', fn)!r}"
+            )
         known = PROGRAMS.get(name)
         if known is not None and _origin(known) != _origin(fn):
-            raise ValueError(f"a program called {name!r} is already registered "
-                             f"({'.'.join(_origin(known))}); choose another name")
+            raise ValueError(
+                f"a program called {name!r} is already registered "
+                f"({'.'.join(_origin(known))}); choose another name"
+            )
         PROGRAMS[name] = fn
         if system:
             SYSTEM_PROGRAMS.add(name)
@@ -101,7 +105,7 @@ def parse_image(head: bytes) -> str | None:
     if end < 0:
         return None
     try:
-        return head[len(IMAGE_MAGIC):end].decode()
+        return head[len(IMAGE_MAGIC) : end].decode()
     except UnicodeDecodeError:
         return None
 
@@ -115,7 +119,7 @@ class Message(NamedTuple):
     """
 
     order: int
-    keys: tuple[Key, ...]           # always four
+    keys: tuple[Key, ...]  # always four
     data: bytes
     databyte: int
 
@@ -197,8 +201,10 @@ class Dom:
     def _live(self) -> Dom:
         proc = self._proc
         if proc is None or self._state.proc is not proc or not proc.gi_running:
-            raise DeadDomain(f"this dom belongs to an activation of domain #{self._state.root} "
-                             f"that is not the one running")
+            raise DeadDomain(
+                f"this dom belongs to an activation of domain #{self._state.root} "
+                f"that is not the one running"
+            )
         return self
 
     @property

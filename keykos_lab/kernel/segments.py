@@ -25,10 +25,10 @@ from keykos_lab.kernel.objects import PAGE_SIZE, Node
 from keykos_lab.kernel.oc import Fault as FaultCode
 
 MAX_DEPTH = 40
-MIN_LSS, MAX_LSS = 3, 12   # a node's slot size: log16 of the span of one slot
-SIZE_BITS = 0x0F           # a segment key's databyte: its lss (0: a red node)
-FORMAT_SLOT = 15           # a red node's format key
-NO_SLOT = 15               # "no keeper" / "no background" in a format key
+MIN_LSS, MAX_LSS = 3, 12  # a node's slot size: log16 of the span of one slot
+SIZE_BITS = 0x0F  # a segment key's databyte: its lss (0: a red node)
+FORMAT_SLOT = 15  # a red node's format key
+NO_SLOT = 15  # "no keeper" / "no background" in a format key
 SLOT_COUNT = 16
 FORMAT_FIXED = 0x0FF00F00  # the bits a valid format key has set …
 _FORMAT_FREE = 0x100FF0FF  # … and the bits it may set: together every bit
@@ -45,8 +45,13 @@ class Fault(NamedTuple):
     keeper: tuple[Node, int] | None
 
 
-def format_key_value(lss: int, initial: int = 15, keeper: int = NO_SLOT,
-                     background: int = NO_SLOT, pass_node: bool = True) -> int:
+def format_key_value(
+    lss: int,
+    initial: int = 15,
+    keeper: int = NO_SLOT,
+    background: int = NO_SLOT,
+    pass_node: bool = True,
+) -> int:
     """The value of a red node's format key (slot 15), as memoryc.c decodes it.
 
     >>> hex(format_key_value(3, initial=2, keeper=14))

@@ -50,7 +50,7 @@ class Snapshot:
         live = k.live
         self.console = k.console.root
         self.kind: dict[int, str] = {}
-        self.owner: dict[int, int] = {}   # folded node -> domain vertex
+        self.owner: dict[int, int] = {}  # folded node -> domain vertex
         self.slot_kind: dict[int, str] = {}  # node -> kind of its slots when folded
         roots = {r for r in k.domains if objs[r] is not None}
         meters, segments = {k.prime_meter}, set()
@@ -111,8 +111,11 @@ class Snapshot:
         ds = k.domains.get(root)
         nodes = [root] + sorted(n for n, d in self.owner.items() if d == root)
         program = (ds.program if ds else None) or k.program_image(root) or ""
-        return {"nodes": nodes, "state": STATE_NAMES[ds.state] if ds else "available",
-                "program": program}
+        return {
+            "nodes": nodes,
+            "state": STATE_NAMES[ds.state] if ds else "available",
+            "program": program,
+        }
 
     def edges(self):
         """(holder vertex, target vertex, key, slot, slot kind) for every held key."""
@@ -149,4 +152,3 @@ class Snapshot:
                 if key.type in (DATA, HOOK):
                     continue
                 yield root, self.target(key), key, -1, "transient"
-

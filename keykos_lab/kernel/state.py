@@ -62,7 +62,7 @@ from keykos_lab.kernel.process import (
     Message,
 )
 
-PRIME_CPU = 1 << 80        # ticks the prime meter holds
+PRIME_CPU = 1 << 80  # ticks the prime meter holds
 JUMPS = {OP_CALL: J_CALL, OP_RETURN: J_RETURN, OP_FORK: J_FORK}
 new_tuple = tuple.__new__  # builds a NamedTuple without its checks (hot path)
 
@@ -90,7 +90,6 @@ def plain_reply(rc: int) -> Message:
     return msg if msg is not None else new_tuple(Message, (rc, NO_KEYS, b"", 0))
 
 
-
 class KernelState:
     """What the kernel knows, and the operations every part of it uses."""
 
@@ -111,8 +110,8 @@ class KernelState:
         self.domains: dict[int, DomainState] = {}
         self.runq: deque[DomainState] = deque()
         self.jumpee: DomainState | None = None  # got the CPU from the last jump
-        self.node_epoch = 0       # bumped when node slots change (caches check it)
-        self.page_epoch = 0       # bumped when page contents change
+        self.node_epoch = 0  # bumped when node slots change (caches check it)
+        self.page_epoch = 0  # bumped when page contents change
         self._borrowers: set[DomainState] = set()
         self.parked: list[DomainState] = []
         #: The domain the scheduler last gave the CPU to (what a console error names).
@@ -123,7 +122,6 @@ class KernelState:
         prime.slots[3] = DK(PRIME_CPU)
         self.prime_meter = prime.id
         self.store.labels[prime.id] = "prime meter"
-
 
     def live(self, key: Key) -> Key:
         """``key`` if it still designates what it did, else DK(0) (docs/primer.md#primer-keys).
@@ -234,8 +232,22 @@ class KernelState:
         ds.resume_alloc = 0
         ds.next = None
         self.parked.append(ds)
-        self.log.emit(self.tick, EV_FAULT, J_NONE, ds.root, -1, -1, -1, 0, -1, 0, 0,
-                      before, WAITING, C_NOKEEPER)
+        self.log.emit(
+            self.tick,
+            EV_FAULT,
+            J_NONE,
+            ds.root,
+            -1,
+            -1,
+            -1,
+            0,
+            -1,
+            0,
+            0,
+            before,
+            WAITING,
+            C_NOKEEPER,
+        )
 
     def runnable(self) -> list[DomainState]:
         """The domains that would run if the scheduler went on (the console aside)."""
@@ -267,8 +279,17 @@ class KernelState:
     def _trap(self, ds: DomainState, code: int, cause: int, on_resume: Action) -> None:
         raise NotImplementedError  # keepers.Keepers
 
-    def _keeper_call(self, ds: DomainState, keeper: Key, order: int, k3: Key, data: bytes,
-                     flavour: int, cause: int, on_resume: Action) -> None:
+    def _keeper_call(
+        self,
+        ds: DomainState,
+        keeper: Key,
+        order: int,
+        k3: Key,
+        data: bytes,
+        flavour: int,
+        cause: int,
+        on_resume: Action,
+    ) -> None:
         raise NotImplementedError  # keepers.Keepers
 
     def _bad(self, ds: DomainState, cause: int, why: str) -> object:

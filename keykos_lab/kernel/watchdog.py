@@ -59,13 +59,18 @@ class Watchdog:
     """Context manager: the timer runs while the console waits for the kernel."""
 
     def __init__(self, kernel, limit: float | None) -> None:
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float))
-                                  or not limit > 0):
-            raise KernelError(f"handler_time_limit must be a positive number of seconds or "
-                              f"None, not {limit!r}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0
+        ):
+            raise KernelError(
+                f"handler_time_limit must be a positive number of seconds or None, not {limit!r}"
+            )
         self.kernel, self.limit = kernel, limit
-        self.active = bool(limit) and hasattr(signal, "setitimer") and \
-            threading.current_thread() is threading.main_thread()
+        self.active = (
+            bool(limit)
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
         self._seen: tuple | None = None
         # The kernel's code that resumes handlers (its loop) or ends them (their clean-up):
         # a handler's frame is directly above one of these.
@@ -88,8 +93,10 @@ class Watchdog:
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
             self._seen = None
-            raise ProgramTimeLimit(f"the program ran more than {self.limit} s without "
-                                   f"invoking a key (k.handler_time_limit)")
+            raise ProgramTimeLimit(
+                f"the program ran more than {self.limit} s without "
+                f"invoking a key (k.handler_time_limit)"
+            )
         self._seen = now
 
 
@@ -104,4 +111,3 @@ def _handler_frame(frame, runners):
             return None
         below, frame = frame, frame.f_back
     return None
-

@@ -29,5 +29,12 @@ from keykos_lab.plot.path import draw_path
 from keykos_lab.plot.sequence import plot_sequence
 from keykos_lab.plot.timeline import plot_timeline
 
-__all__ = ["draw_capability_graph", "draw_path", "new_figure", "plot_reachability",
-           "plot_sequence", "plot_timeline", "to_png"]
+__all__ = [
+    "draw_capability_graph",
+    "draw_path",
+    "new_figure",
+    "plot_reachability",
+    "plot_sequence",
+    "plot_timeline",
+    "to_png",
+]

@@ -20,6 +20,7 @@ def new_axes(ax: Any, figsize: tuple[float, float]) -> Any:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
+
     _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
@@ -44,13 +45,16 @@ def vertex_names(labels: Any = None) -> Callable[[Hashable], str]:
     elif hasattr(labels, "nodes"):
         table = {v: d.get("label", v) for v, d in labels.nodes(data=True)}
     else:
-        raise TypeError("labels is None, a dict id -> name, a graph or a keykos_lab.Kernel, "
-                        f"not {type(labels).__name__}")
+        raise TypeError(
+            "labels is None, a dict id -> name, a graph or a keykos_lab.Kernel, "
+            f"not {type(labels).__name__}"
+        )
 
     def name(v: Hashable) -> str:
         if v in table:
             return str(table[v])
         return v if isinstance(v, str) else f"#{v}"
+
     return name
 
 
@@ -62,17 +66,22 @@ def graph_names(G: Any) -> Callable[[Hashable], str]:
 def require_frame(events: Any, columns: Iterable[str], what: str) -> pd.DataFrame:
     """``events`` if it is a DataFrame holding ``columns``; a clear error if not."""
     if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"{what} takes the event log DataFrame (k.events()), "
-                        f"not {type(events).__name__}")
+        raise TypeError(
+            f"{what} takes the event log DataFrame (k.events()), not {type(events).__name__}"
+        )
     missing = [c for c in columns if c not in events.columns]
     if missing:
-        raise ValueError(f"{what}: the frame lacks the event-log column(s) {missing}; "
-                         "pass k.events() (docs/analyses.md#analyses-event-log)")
+        raise ValueError(
+            f"{what}: the frame lacks the event-log column(s) {missing}; "
+            "pass k.events() (docs/analyses.md#analyses-event-log)"
+        )
     return events
 
 
 def require_graph(G: Any, what: str) -> None:
     """A clear error unless ``G`` looks like a capability graph (a networkx graph)."""
     if not (hasattr(G, "nodes") and hasattr(G, "edges")):
-        raise TypeError(f"{what} takes a capability graph (networkx MultiDiGraph, e.g. "
-                        f"k.capability_graph()), not {type(G).__name__}")
+        raise TypeError(
+            f"{what} takes a capability graph (networkx MultiDiGraph, e.g. "
+            f"k.capability_graph()), not {type(G).__name__}"
+        )

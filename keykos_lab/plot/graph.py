@@ -44,11 +44,17 @@ from keykos_lab.plot.layout import layered_layout
 from keykos_lab.plot.style import HALO, SUBJECT, key_colour, kind_rank, kind_style
 from keykos_lab.plot.summary import draw_summary
 
-LABEL_ALL = 80         # up to this many vertices every vertex is labelled; above, domains only
+LABEL_ALL = 80  # up to this many vertices every vertex is labelled; above, domains only
 
 
-def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes | None = None,
-                          max_vertices: int = 200, labels: bool = True) -> Axes:
+def draw_capability_graph(
+    G: Any,
+    highlight: Hashable | None = None,
+    *,
+    ax: Axes | None = None,
+    max_vertices: int = 200,
+    labels: bool = True,
+) -> Axes:
     """Draw capability graph ``G``: domains, nodes, pages, meters, segments and misc
     objects as distinct shapes and colours, keys as arrows coloured by key type
     (sensory keys dashed), a legend for the kinds and key types present.
@@ -80,10 +86,14 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
         reached, n_keys = _authority(G, highlight)
     n = G.number_of_nodes()
     if n > max_vertices:
-        return draw_summary(G, highlight=highlight, reached=reached, ax=ax,
-                            max_vertices=max_vertices)
-    roots = [highlight] if highlight is not None else \
-        [v for v in G if G.nodes[v].get("kind") == "domain"] or list(G)[:1]
+        return draw_summary(
+            G, highlight=highlight, reached=reached, ax=ax, max_vertices=max_vertices
+        )
+    roots = (
+        [highlight]
+        if highlight is not None
+        else [v for v in G if G.nodes[v].get("kind") == "domain"] or list(G)[:1]
+    )
     pos = layered_layout(G, roots)
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
@@ -97,9 +107,16 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
     for kind in kinds:
         vs = [v for v in G if G.nodes[v].get("kind", "") == kind]
         st = kind_style(kind)
-        sc = ax.scatter([pos[v][0] for v in vs], [pos[v][1] for v in vs], s=st["size"] * scale,
-                        marker=st["marker"], c=st["color"], edgecolors="#222222",
-                        linewidths=0.8, zorder=3)
+        sc = ax.scatter(
+            [pos[v][0] for v in vs],
+            [pos[v][1] for v in vs],
+            s=st["size"] * scale,
+            marker=st["marker"],
+            c=st["color"],
+            edgecolors="#222222",
+            linewidths=0.8,
+            zorder=3,
+        )
         sc.set_gid(f"vertices:{kind}")
         sc.set_urls([str(v) for v in vs])
     key_types, sensory = _draw_keys(ax, G, pos, scale, highlight, reached)
@@ -114,8 +131,9 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
     m = G.number_of_edges()
     if highlight is not None:
         name = G.nodes[highlight].get("label", highlight)
-        ax.set_title(f"authority of {name}: {len(reached)} of {n} vertices reachable, "
-                     f"{n_keys} keys")
+        ax.set_title(
+            f"authority of {name}: {len(reached)} of {n} vertices reachable, {n_keys} keys"
+        )
     else:
         ax.set_title(f"capability graph: {n} vertices, {m} keys")
     return ax
@@ -123,25 +141,40 @@ def draw_capability_graph(G: Any, highlight: Hashable | None = None, *, ax: Axes
 
 def _authority(G, subject) -> tuple[set, int]:
     from keykos_lab.analysis import authority
-    a = authority(G, subject)            # its ValueError names an unknown or non-domain subject
+
+    a = authority(G, subject)  # its ValueError names an unknown or non-domain subject
     return {t for t in a.target if _in(G, t)}, len(a)
 
 
 def _in(G, v) -> bool:
     try:
         return v in G
-    except TypeError:                 # an unhashable summary vertex
+    except TypeError:  # an unhashable summary vertex
         return False
 
 
 def _draw_highlight(ax, pos, subject, reached, scale) -> None:
     vs = sorted(reached, key=str)
-    halo = ax.scatter([pos[v][0] for v in vs], [pos[v][1] for v in vs], s=1400 * scale,
-                      c=HALO, alpha=0.45, linewidths=0, zorder=1)
+    halo = ax.scatter(
+        [pos[v][0] for v in vs],
+        [pos[v][1] for v in vs],
+        s=1400 * scale,
+        c=HALO,
+        alpha=0.45,
+        linewidths=0,
+        zorder=1,
+    )
     halo.set_gid("authority")
     halo.set_urls([str(v) for v in vs])
-    ring = ax.scatter([pos[subject][0]], [pos[subject][1]], s=1100 * scale, facecolors="none",
-                      edgecolors=SUBJECT, linewidths=3.0, zorder=4)
+    ring = ax.scatter(
+        [pos[subject][0]],
+        [pos[subject][1]],
+        s=1100 * scale,
+        facecolors="none",
+        edgecolors=SUBJECT,
+        linewidths=3.0,
+        zorder=4,
+    )
     ring.set_gid("subject")
     ring.set_urls([str(subject)])
 
@@ -167,35 +200,66 @@ def _draw_keys(ax, G, pos, scale, highlight, reached) -> tuple[list, bool]:
                 _self_loop(ax, pos[u], ktype, sens, groups[g], scale)
                 continue
             arrow = FancyArrowPatch(
-                pos[u], pos[v], connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                mutation_scale=9, color=key_colour(ktype), linewidth=1.1,
-                linestyle="--" if sens else "-", alpha=0.25 if faded else 0.85,
-                shrinkA=shrink, shrinkB=shrink, zorder=2)
+                pos[u],
+                pos[v],
+                connectionstyle=f"arc3,rad={rad}",
+                arrowstyle="-|>",
+                mutation_scale=9,
+                color=key_colour(ktype),
+                linewidth=1.1,
+                linestyle="--" if sens else "-",
+                alpha=0.25 if faded else 0.85,
+                shrinkA=shrink,
+                shrinkB=shrink,
+                zorder=2,
+            )
             arrow.set_gid(f"key:{ktype}" + (":sensory" if sens else ""))
             ax.add_patch(arrow)
             if groups[g] > 1:
                 (x0, y0), (x1, y1) = pos[u], pos[v]
                 mx, my = (x0 + x1) / 2, (y0 + y1) / 2
                 mx, my = mx + rad * (y1 - y0) / 2, my - rad * (x1 - x0) / 2
-                ax.text(mx, my, f"×{groups[g]}", fontsize=6, color=key_colour(ktype),
-                        ha="center", va="center", zorder=5, alpha=0.4 if faded else 1.0,
-                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
-                              "alpha": 0.7})
+                ax.text(
+                    mx,
+                    my,
+                    f"×{groups[g]}",
+                    fontsize=6,
+                    color=key_colour(ktype),
+                    ha="center",
+                    va="center",
+                    zorder=5,
+                    alpha=0.4 if faded else 1.0,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+                )
     present = sorted({g[2] for g in groups})
     return present, any(g[3] for g in groups)
 
 
 def _self_loop(ax, p, ktype, sens, count, scale) -> None:
     d = 0.07
-    arrow = FancyArrowPatch((p[0] - d, p[1] + 0.08), (p[0] + d, p[1] + 0.08),
-                            connectionstyle="arc3,rad=-1.4", arrowstyle="-|>",
-                            mutation_scale=7, color=key_colour(ktype), linewidth=1.0,
-                            linestyle="--" if sens else "-", zorder=2)
+    arrow = FancyArrowPatch(
+        (p[0] - d, p[1] + 0.08),
+        (p[0] + d, p[1] + 0.08),
+        connectionstyle="arc3,rad=-1.4",
+        arrowstyle="-|>",
+        mutation_scale=7,
+        color=key_colour(ktype),
+        linewidth=1.0,
+        linestyle="--" if sens else "-",
+        zorder=2,
+    )
     arrow.set_gid(f"key:{ktype}" + (":sensory" if sens else ""))
     ax.add_patch(arrow)
     if count > 1:
-        ax.text(p[0], p[1] + 0.25, f"×{count}", fontsize=6, color=key_colour(ktype),
-                ha="center", zorder=5)
+        ax.text(
+            p[0],
+            p[1] + 0.25,
+            f"×{count}",
+            fontsize=6,
+            color=key_colour(ktype),
+            ha="center",
+            zorder=5,
+        )
 
 
 def _draw_labels(ax, G, pos, scale, highlight) -> None:
@@ -207,28 +271,71 @@ def _draw_labels(ax, G, pos, scale, highlight) -> None:
         if n > LABEL_ALL and kind != "domain" and v != highlight:
             continue
         text = shorten(str(G.nodes[v].get("label", v)), 22)
-        ax.text(x, y - off, text, fontsize=size, ha="center", va="top", zorder=6,
-                fontweight="bold" if v == highlight else "normal",
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
+        ax.text(
+            x,
+            y - off,
+            text,
+            fontsize=size,
+            ha="center",
+            va="top",
+            zorder=6,
+            fontweight="bold" if v == highlight else "normal",
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6},
+        )
 
 
 def _legend(ax, kinds, key_types, sensory, highlighted) -> None:
     handles = []
     for kind in kinds:
         st = kind_style(kind)
-        handles.append(Line2D([], [], linestyle="none", marker=st["marker"], markersize=8,
-                              markerfacecolor=st["color"], markeredgecolor="#222222",
-                              label=kind or "(no kind)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker=st["marker"],
+                markersize=8,
+                markerfacecolor=st["color"],
+                markeredgecolor="#222222",
+                label=kind or "(no kind)",
+            )
+        )
     for kt in key_types:
         handles.append(Line2D([], [], color=key_colour(kt), linewidth=2, label=f"{kt} key"))
     if sensory:
         handles.append(Line2D([], [], color="#555555", linestyle="--", label="sensory key"))
     if highlighted:
-        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=12,
-                              markerfacecolor=HALO, markeredgecolor="none", alpha=0.6,
-                              label="in its authority"))
-        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=12,
-                              markerfacecolor="none", markeredgecolor=SUBJECT,
-                              markeredgewidth=2, label="subject"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7,
-              frameon=False, borderaxespad=0.2)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=12,
+                markerfacecolor=HALO,
+                markeredgecolor="none",
+                alpha=0.6,
+                label="in its authority",
+            )
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=12,
+                markerfacecolor="none",
+                markeredgecolor=SUBJECT,
+                markeredgewidth=2,
+                label="subject",
+            )
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=7,
+        frameon=False,
+        borderaxespad=0.2,
+    )

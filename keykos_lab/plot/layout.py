@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable
 
 from keykos_lab.plot.style import kind_rank
 
-SUB_GAP = 0.45        # x offset between the sub-columns of a wrapped layer
+SUB_GAP = 0.45  # x offset between the sub-columns of a wrapped layer
 
 
 def layers(G, roots: Iterable[Hashable]) -> dict:
@@ -36,21 +36,21 @@ def layers(G, roots: Iterable[Hashable]) -> dict:
         if r not in layer:
             layer[r] = 0
             todo.append(r)
-    while todo:                                   # what the roots reach, following keys
+    while todo:  # what the roots reach, following keys
         u = todo.popleft()
         for v in G.successors(u):
             if v not in layer:
                 layer[v] = layer[u] + 1
                 todo.append(v)
     todo = deque(layer)
-    while todo:                                   # then anything linked either way
+    while todo:  # then anything linked either way
         u = todo.popleft()
         for v in (*G.successors(u), *G.predecessors(u)):
             if v not in layer:
                 layer[v] = layer[u] + 1
                 todo.append(v)
     last = max(layer.values(), default=-1) + 1
-    for v in G:                                   # unconnected to the roots
+    for v in G:  # unconnected to the roots
         layer.setdefault(v, last)
     return layer
 
@@ -69,12 +69,14 @@ def layered_layout(G, roots: Iterable[Hashable], max_rows: int | None = None) ->
     pos: dict = {}
     x = 0.0
     for i in sorted(by_layer):
+
         def order(v, i=i):
-            near = [row[u] for u in (*G.predecessors(v), *G.successors(v))
-                    if u in row and layer[u] < i]
+            near = [
+                row[u] for u in (*G.predecessors(v), *G.successors(v)) if u in row and layer[u] < i
+            ]
             centre = sum(near) / len(near) if near else 0.0
-            return (kind_rank(G.nodes[v].get("kind", "")), centre,
-                    str(G.nodes[v].get("label", v)))
+            return (kind_rank(G.nodes[v].get("kind", "")), centre, str(G.nodes[v].get("label", v)))
+
         members = sorted(by_layer[i], key=order)
         subs = math.ceil(len(members) / max_rows)
         rows = math.ceil(len(members) / subs)

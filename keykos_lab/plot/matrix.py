@@ -41,8 +41,12 @@ OBSERVE = frozenset({"read", "fetch", "sense"})
 INVOKE = frozenset({"call", "reply", "meter", "create"})
 MODIFY = frozenset({"write", "store", "control"})
 #: Colour-bar words for the strengths 0–3.
-STRENGTHS = ("none", "observe\n(read, fetch, sense)", "invoke\n(call, reply, meter, create)",
-             "modify\n(write, store, control)")
+STRENGTHS = (
+    "none",
+    "observe\n(read, fetch, sense)",
+    "invoke\n(call, reply, meter, create)",
+    "modify\n(write, store, control)",
+)
 KINDS = ("authority", "flow")
 
 
@@ -60,9 +64,14 @@ def strength(rights: Iterable[str]) -> int:
     return 1 if r & OBSERVE else 0
 
 
-def plot_reachability(G: Any, subjects: Iterable[Hashable] | Hashable,
-                      targets: Iterable[Hashable] | None = None, *, kind: str = "authority",
-                      ax: Axes | None = None) -> Axes:
+def plot_reachability(
+    G: Any,
+    subjects: Iterable[Hashable] | Hashable,
+    targets: Iterable[Hashable] | None = None,
+    *,
+    kind: str = "authority",
+    ax: Axes | None = None,
+) -> Axes:
     """A heat map of what ``subjects`` (domain vertices of ``G``) can reach.
 
     ``kind="authority"``: rows are the subjects, columns ``targets`` (default:
@@ -83,13 +92,16 @@ def plot_reachability(G: Any, subjects: Iterable[Hashable] | Hashable,
     for s in subs:
         k = G.nodes[s].get("kind")
         if kind == "authority" and k != "domain":
-            raise ValueError(f"subject {s!r} is a {k or 'vertex without a kind'}, not a "
-                             "domain: authority is what a domain can come to hold")
+            raise ValueError(
+                f"subject {s!r} is a {k or 'vertex without a kind'}, not a "
+                "domain: authority is what a domain can come to hold"
+            )
     tgts = None if targets is None else _vertices(G, targets, "target")
     if kind == "authority":
         M, tgts = _authority_matrix(G, subs, tgts)
     else:
         from keykos_lab.analysis import flows
+
         tgts = subs if tgts is None else tgts
         both = list(dict.fromkeys([*subs, *tgts]))
         F = flows(G, both)
@@ -109,19 +121,26 @@ def _vertices(G, given, what: str) -> list:
 
 def _authority_matrix(G, subs, tgts) -> tuple[np.ndarray, list]:
     from keykos_lab.analysis import authority
+
     best: list[dict] = []
     for s in subs:
         a = authority(G, s)
         row: dict = {}
         for t, rights in zip(a.target, a.rights):
-            if isinstance(t, tuple) or t not in G:      # a summary: not a vertex yet
+            if isinstance(t, tuple) or t not in G:  # a summary: not a vertex yet
                 continue
             row[t] = max(row.get(t, 0), strength(rights))
         best.append(row)
     if tgts is None:
         reached = {t for row in best for t in row}
-        tgts = sorted(reached, key=lambda v: (kind_rank(G.nodes[v].get("kind", "")),
-                                              str(G.nodes[v].get("label", v)), str(v)))
+        tgts = sorted(
+            reached,
+            key=lambda v: (
+                kind_rank(G.nodes[v].get("kind", "")),
+                str(G.nodes[v].get("label", v)),
+                str(v),
+            ),
+        )
     M = np.array([[row.get(t, 0) for t in tgts] for row in best], dtype=np.int64)
     return M.reshape(len(subs), len(tgts)), tgts
 
@@ -143,10 +162,17 @@ def _draw(G, M, subs, tgts, kind, ax) -> Axes:
 
     def name(v):
         return shorten(str(G.nodes[v].get("label", v)), 24)
+
     size = 8 if max(rows, cols) <= 30 else 6 if max(rows, cols) <= 80 else 4
     ax.set_yticks(range(rows), [name(v) for v in subs], fontsize=size)
-    ax.set_xticks(range(cols), [name(v) for v in tgts], fontsize=size, rotation=60,
-                  ha="right", rotation_mode="anchor")
+    ax.set_xticks(
+        range(cols),
+        [name(v) for v in tgts],
+        fontsize=size,
+        rotation=60,
+        ha="right",
+        rotation_mode="anchor",
+    )
     ax.set_xticks(np.arange(-0.5, cols), minor=True)
     ax.set_yticks(np.arange(-0.5, rows), minor=True)
     ax.grid(which="minor", color="white", linewidth=0.8)

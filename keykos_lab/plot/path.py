@@ -40,10 +40,21 @@ def draw_path(ax: Axes, path: Sequence[Hashable], *, colour: str = "#d62728") ->
     where = positions(ax)
     missing = [v for v in path if str(v) not in where]
     if missing:
-        raise ValueError(f"vertices {missing!r} of the path are not drawn on these Axes "
-                         "(was the graph drawn as a summary, or a subgraph without them?)")
+        raise ValueError(
+            f"vertices {missing!r} of the path are not drawn on these Axes "
+            "(was the graph drawn as a summary, or a subgraph without them?)"
+        )
     xs, ys = zip(*(where[str(v)] for v in path))
-    (line,) = ax.plot(xs, ys, color=colour, linewidth=4, alpha=0.6, zorder=5,
-                      solid_capstyle="round", gid="witness", label="flow witness")
+    (line,) = ax.plot(
+        xs,
+        ys,
+        color=colour,
+        linewidth=4,
+        alpha=0.6,
+        zorder=5,
+        solid_capstyle="round",
+        gid="witness",
+        label="flow witness",
+    )
     ax.scatter([xs[-1]], [ys[-1]], s=260, marker="*", color=colour, zorder=6)
     return line

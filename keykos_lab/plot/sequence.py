@@ -64,8 +64,11 @@ def messages(events: pd.DataFrame) -> pd.DataFrame:
     """
     ev = require_frame(events, COLUMNS, "messages")
     event = ev["event"].astype(str)
-    keep = event.isin(["invoke", "keeper"]) & ev["key_type"].astype(str).isin(GATES) \
+    keep = (
+        event.isin(["invoke", "keeper"])
+        & ev["key_type"].astype(str).isin(GATES)
         & (ev["target"] >= 0)
+    )
     m = ev[keep].copy()
     jump = m["jump"].astype(str)
     m["kind"] = np.where(m["event"].astype(str) == "keeper", "keeper", jump)
@@ -73,9 +76,15 @@ def messages(events: pd.DataFrame) -> pd.DataFrame:
     return m[m["kind"].isin(list(MESSAGE_STYLES))]
 
 
-def plot_sequence(events: pd.DataFrame, *, labels: Any = None, start: int | None = None,
-                  stop: int | None = None, ax: Axes | None = None,
-                  max_arrows: int = 200) -> Axes:
+def plot_sequence(
+    events: pd.DataFrame,
+    *,
+    labels: Any = None,
+    start: int | None = None,
+    stop: int | None = None,
+    ax: Axes | None = None,
+    max_arrows: int = 200,
+) -> Axes:
     """Draw a message-sequence chart of the event log ``events`` (``k.events()``).
 
     ``labels`` names the domains: None (``#id``), a dict id → name, a
@@ -97,8 +106,12 @@ def plot_sequence(events: pd.DataFrame, *, labels: Any = None, start: int | None
         last_seq = msgs["seq"].iloc[max_arrows - 1]
         msgs = msgs.iloc[:max_arrows]
         ev = ev[ev["seq"] <= last_seq]
-    prim = ev[(ev["event"].astype(str) == "invoke") & ~ev.index.isin(msgs.index)
-              & ~ev["key_type"].astype(str).isin(GATES) & (ev["actor"] >= 0)]
+    prim = ev[
+        (ev["event"].astype(str) == "invoke")
+        & ~ev.index.isin(msgs.index)
+        & ~ev["key_type"].astype(str).isin(GATES)
+        & (ev["actor"] >= 0)
+    ]
     # where each primary invocation falls: after how many messages
     slot = np.searchsorted(msgs["seq"].to_numpy(), prim["seq"].to_numpy())
     marks = pd.DataFrame({"after": slot, "actor": prim["actor"].to_numpy()})
@@ -117,9 +130,16 @@ def plot_sequence(events: pd.DataFrame, *, labels: Any = None, start: int | None
         line = Line2D([x, x], [top + 0.4, bottom], color="#9a9a9a", linewidth=1, zorder=1)
         line.set_gid(f"lifeline:{v}")
         ax.add_line(line)
-        t = ax.text(x, top, shorten(name(v), 20), ha="center", va="center", fontsize=8,
-                    zorder=5, bbox={"boxstyle": "round,pad=0.3", "fc": "#e8eef7",
-                                    "ec": "#4C72B0"})
+        t = ax.text(
+            x,
+            top,
+            shorten(name(v), 20),
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=5,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#e8eef7", "ec": "#4C72B0"},
+        )
         t.set_gid("lifeline-label")
     for i, (_, row) in enumerate(msgs.iterrows()):
         _message(ax, i, row, lanes)
@@ -127,8 +147,15 @@ def plot_sequence(events: pd.DataFrame, *, labels: Any = None, start: int | None
         x, y = lanes[int(actor)], after - 0.5
         sq = ax.scatter([x], [y], marker="s", s=30, c="#7f7f7f", zorder=4)
         sq.set_gid(f"primary:{actor}")
-        ax.text(x + 0.06, y, f"{count} kernel" if count > 1 else "kernel", fontsize=6,
-                color="#555555", va="center", zorder=4)
+        ax.text(
+            x + 0.06,
+            y,
+            f"{count} kernel" if count > 1 else "kernel",
+            fontsize=6,
+            color="#555555",
+            va="center",
+            zorder=4,
+        )
     ax.set_xlim(-0.7, max(len(lanes) - 0.3, 0.7))
     ax.set_ylim(bottom + 0.3, top - 0.6)
     step = max(1, n // 60)
@@ -138,8 +165,11 @@ def plot_sequence(events: pd.DataFrame, *, labels: Any = None, start: int | None
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     _legend(ax)
-    what = f"{n} messages" if total <= max_arrows else \
-        f"first {max_arrows} of {total} messages (max_arrows={max_arrows})"
+    what = (
+        f"{n} messages"
+        if total <= max_arrows
+        else f"first {max_arrows} of {total} messages (max_arrows={max_arrows})"
+    )
     span = f", seq {ev['seq'].min()}–{ev['seq'].max()}" if len(ev) else ""
     ax.set_title(f"message sequence: {what} between {len(lanes)} domains{span}", fontsize=10)
     return ax
@@ -156,31 +186,63 @@ def _message(ax, i, row, lanes) -> None:
     st = MESSAGE_STYLES[kind]
     x0, x1 = lanes[int(row["actor"])], lanes[int(row["target"])]
     order = _code(int(row["order"]))
-    word = {"call": f"oc {order}", "return": f"rc {order}", "fork": f"fork oc {order}",
-            "keeper": f"keeper {order}"}[kind]
+    word = {
+        "call": f"oc {order}",
+        "return": f"rc {order}",
+        "fork": f"fork oc {order}",
+        "keeper": f"keeper {order}",
+    }[kind]
     if row["resume"]:
         word = "resume " + word
-    if x0 == x1:                                   # to itself (e.g. its own keeper)
-        arrow = FancyArrowPatch((x0, i - 0.15), (x0, i + 0.15), connectionstyle="arc3,rad=-2",
-                                arrowstyle="-|>", mutation_scale=8, zorder=3, **st)
+    if x0 == x1:  # to itself (e.g. its own keeper)
+        arrow = FancyArrowPatch(
+            (x0, i - 0.15),
+            (x0, i + 0.15),
+            connectionstyle="arc3,rad=-2",
+            arrowstyle="-|>",
+            mutation_scale=8,
+            zorder=3,
+            **st,
+        )
         tx, ha = x0 + 0.15, "left"
     else:
-        arrow = FancyArrowPatch((x0, i), (x1, i), arrowstyle="-|>", mutation_scale=10,
-                                shrinkA=0, shrinkB=0, zorder=3, **st)
+        arrow = FancyArrowPatch(
+            (x0, i),
+            (x1, i),
+            arrowstyle="-|>",
+            mutation_scale=10,
+            shrinkA=0,
+            shrinkB=0,
+            zorder=3,
+            **st,
+        )
         tx, ha = (x0 + x1) / 2, "center"
     arrow.set_gid(f"message:{int(row['seq'])}")
     ax.add_patch(arrow)
     if row["resume"]:
-        ax.scatter([x0], [i], s=22, facecolors="white", edgecolors=st["color"], zorder=4,
-                   linewidths=1.2)
+        ax.scatter(
+            [x0], [i], s=22, facecolors="white", edgecolors=st["color"], zorder=4, linewidths=1.2
+        )
     ax.text(tx, i - 0.08, word, fontsize=6, ha=ha, va="bottom", color=st["color"], zorder=4)
 
 
 def _legend(ax) -> None:
     handles = [Line2D([], [], **st, label=kind) for kind, st in MESSAGE_STYLES.items()]
-    handles.append(Line2D([], [], color="#555555", marker="o", markerfacecolor="white",
-                          label="through a resume key"))
-    handles.append(Line2D([], [], linestyle="none", marker="s", color="#7f7f7f",
-                          label="primary-key invocations"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7,
-              frameon=False)
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            marker="o",
+            markerfacecolor="white",
+            label="through a resume key",
+        )
+    )
+    handles.append(
+        Line2D(
+            [], [], linestyle="none", marker="s", color="#7f7f7f", label="primary-key invocations"
+        )
+    )
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+    )

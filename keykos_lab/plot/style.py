@@ -28,11 +28,25 @@ _UNKNOWN_KIND = {"marker": "X", "color": "#606060", "size": 200.0}
 
 #: Edge colour per key type (all the schema's key types; stable across calls).
 KEY_COLOURS: dict[str, str] = {
-    "start": "#1f77b4", "resume": "#9467bd", "domain": "#d62728", "node": "#8c564b",
-    "fetch": "#bcbd22", "sense": "#17becf", "page": "#2ca02c", "segment": "#5fd35f",
-    "frontend": "#7aa6d6", "meter": "#ff7f0e", "node_range": "#e377c2",
-    "page_range": "#f29ac8", "data": "#b0b0b0", "hook": "#7f7f7f", "returner": "#a58bc9",
-    "domtool": "#ff6f69", "keybits": "#4d4d4d", "dkc": "#a57c6e", "discrim": "#00695c",
+    "start": "#1f77b4",
+    "resume": "#9467bd",
+    "domain": "#d62728",
+    "node": "#8c564b",
+    "fetch": "#bcbd22",
+    "sense": "#17becf",
+    "page": "#2ca02c",
+    "segment": "#5fd35f",
+    "frontend": "#7aa6d6",
+    "meter": "#ff7f0e",
+    "node_range": "#e377c2",
+    "page_range": "#f29ac8",
+    "data": "#b0b0b0",
+    "hook": "#7f7f7f",
+    "returner": "#a58bc9",
+    "domtool": "#ff6f69",
+    "keybits": "#4d4d4d",
+    "dkc": "#a57c6e",
+    "discrim": "#00695c",
     "misc": "#52b8c9",
 }
 _UNKNOWN_KEY = "#333333"
@@ -45,8 +59,8 @@ MESSAGE_STYLES: dict[str, dict] = {
     "keeper": {"color": "#d62728", "linestyle": "-", "linewidth": 2.0},
 }
 
-HALO = "#ffd23f"          # behind the vertices a highlighted subject can reach
-SUBJECT = "#c2185b"       # the ring around the highlighted subject
+HALO = "#ffd23f"  # behind the vertices a highlighted subject can reach
+SUBJECT = "#c2185b"  # the ring around the highlighted subject
 
 
 def kind_style(kind: str) -> dict:

@@ -29,11 +29,17 @@ from matplotlib.axes import Axes
 from keykos_lab.plot._common import new_axes, require_frame, shorten, vertex_names
 
 BY = ("event", "actor")
-TOP_ACTORS = 12        # by="actor": the busiest actors get their own colour, the rest "other"
+TOP_ACTORS = 12  # by="actor": the busiest actors get their own colour, the rest "other"
 
 
-def plot_timeline(events: pd.DataFrame, *, by: str = "event", labels: Any = None,
-                  ax: Axes | None = None, max_bars: int = 200) -> Axes:
+def plot_timeline(
+    events: pd.DataFrame,
+    *,
+    by: str = "event",
+    labels: Any = None,
+    ax: Axes | None = None,
+    max_bars: int = 200,
+) -> Axes:
     """Stacked bars of events per tick, split by event kind (``by="event"``) or by
     the acting domain (``by="actor"``, named through ``labels`` as for
     :func:`~.sequence.plot_sequence`; the 12 busiest, then ``other``)."""
@@ -60,8 +66,9 @@ def plot_timeline(events: pd.DataFrame, *, by: str = "event", labels: Any = None
         top = list(busiest.index[:TOP_ACTORS])
         col = np.where(np.isin(actors, top), actors.astype(object), "other")
         cats = top + (["other"] if len(busiest) > TOP_ACTORS else [])
-        names = {c: (c if c == "other" else
-                     "kernel" if c < 0 else shorten(name(c), 22)) for c in cats}
+        names = {
+            c: (c if c == "other" else "kernel" if c < 0 else shorten(name(c), 22)) for c in cats
+        }
     table = pd.crosstab(binned, col) if len(ev) else pd.DataFrame()
     x = np.arange(first, first + span, width)
     table = table.reindex(index=x, columns=cats, fill_value=0)
@@ -71,14 +78,29 @@ def plot_timeline(events: pd.DataFrame, *, by: str = "event", labels: Any = None
     bottom = np.zeros(n_bars)
     for c, colour in zip(cats, colours):
         h = table[c].to_numpy(dtype=float)
-        ax.bar(x, h, width=0.9 * width, bottom=bottom, align="edge", color=colour,
-               label=names[c], linewidth=0)
+        ax.bar(
+            x,
+            h,
+            width=0.9 * width,
+            bottom=bottom,
+            align="edge",
+            color=colour,
+            label=names[c],
+            linewidth=0,
+        )
         bottom += h
-    ax.set_xlabel("tick (logical time)" if width == 1 else
-                  f"tick (logical time; one bar per {width} ticks)")
+    ax.set_xlabel(
+        "tick (logical time)" if width == 1 else f"tick (logical time; one bar per {width} ticks)"
+    )
     ax.set_ylabel("events" if width == 1 else f"events per {width} ticks")
-    ax.legend(title="event" if by == "event" else "actor", fontsize=7, title_fontsize=8,
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.legend(
+        title="event" if by == "event" else "actor",
+        fontsize=7,
+        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+    )
     ax.set_title(f"{len(ev)} events over {span} ticks, by {by}", fontsize=10)
     ax.margins(x=0.01)
     return ax
@@ -86,5 +108,6 @@ def plot_timeline(events: pd.DataFrame, *, by: str = "event", labels: Any = None
 
 def _colours(n: int) -> list:
     import matplotlib
+
     cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
     return [cmap(i % cmap.N) for i in range(n)]

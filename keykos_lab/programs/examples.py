@@ -121,9 +121,9 @@ def holder(dom, msg):
 
 
 # ----------------------------------------------------------- factory yields
-LEAK = 0x4C45414B     # "LEAK": the order code the adversary sends
-LEAK_OFFSET = 4000    # where it writes b"leak" in a read-write page
-DC_DESTROY_ME = 8     # dc.h
+LEAK = 0x4C45414B  # "LEAK": the order code the adversary sends
+LEAK_OFFSET = 4000  # where it writes b"leak" in a read-write page
+DC_DESTROY_ME = 8  # dc.h
 WALK_LIMIT = 300
 
 
@@ -149,8 +149,11 @@ def password_checker(dom, msg):
     """
     page = (yield dom.call(dom.keys[0], oc.Node.Fetch + 0)).keys[0]
     length = (yield dom.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big"))).data
-    stored = (yield dom.call(page, oc.Page.ReadData + 4,
-                             data=int.from_bytes(length, "big").to_bytes(4, "big"))).data
+    stored = (
+        yield dom.call(
+            page, oc.Page.ReadData + 4, data=int.from_bytes(length, "big").to_bytes(4, "big")
+        )
+    ).data
     rc = 1
     if msg.order == 0:
         rc = 0 if msg.data == stored else 1
@@ -168,8 +171,7 @@ def client(dom, msg):
     """CALLs key register 0 with the message's order and string, passing key
     registers 1–3 (say a bank, a meter and one more key), and replies with the
     answer: a subject that holds its own bank and meter, for factory requests."""
-    r = yield dom.call(dom.keys[0], msg.order, dom.keys[1], dom.keys[2], dom.keys[3],
-                       data=msg.data)
+    r = yield dom.call(dom.keys[0], msg.order, dom.keys[1], dom.keys[2], dom.keys[3], data=msg.data)
     yield dom.return_(msg.resume, rc=r.rc, keys=r.keys[:3], data=r.data)
 
 
@@ -194,7 +196,7 @@ def trojan(dom, msg):
     reach (:func:`try_to_leak`, with the message's keys too) and answer the three
     counts. Component 0 must be Discrim. The factory stepper's last step."""
     if msg.order != LEAK:
-        me = (yield dom.call(dom.keys[3], oc.Domain.MakeStart)).keys[0]   # DOMKEY register
+        me = (yield dom.call(dom.keys[3], oc.Domain.MakeStart)).keys[0]  # DOMKEY register
         yield dom.return_(msg.resume, rc=0, keys=(me,))
         return
     counts = yield from try_to_leak(dom, list(msg.keys[:3]))
@@ -216,8 +218,8 @@ def try_to_leak(dom, given):
             continue
         seen.add(key)
         if (yield dom.call(discrim, oc.Discrim.Type, key)).rc in (1, 2, 4):
-            continue                  # data keys, resume keys (the requestor's), meters
-        alleged = (yield dom.call(key, oc.KT)).rc        # to a start key, already a message
+            continue  # data keys, resume keys (the requestor's), meters
+        alleged = (yield dom.call(key, oc.KT)).rc  # to a start key, already a message
         if alleged == oc.Page.AKT:
             written += (yield dom.call(key, oc.Page.WriteData + LEAK_OFFSET, data=b"leak")).rc == 0
         elif alleged in (oc.Node.AKT, oc.Node.FetchAKT, oc.Node.SenseAKT):

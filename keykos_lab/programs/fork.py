@@ -25,7 +25,18 @@ from keykos_lab.programs.primordial.dc import DC
 # Key registers (fcc.ck). BRAND is where a factory keeps its FC's domain key
 # (fcc.ck keeps it in slot 2 of the memory node, MEMNODEDOMKEY).
 COMP, SB, BRAND, DOMKEY, PSB, METER, DC_REG, UM, TOOLS, SBT, PTOOLS = (
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11)
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    11,
+)
 #: Key registers 12–15 are scratch; ReplaceMemory on oneself moves them into
 #: the new program's first message (the entry message).
 ENTRY = (12, 13, 14, 15)
@@ -46,8 +57,11 @@ def fork(dom, dc, bank, install: dict[int, object] | None = None):
     if made.rc != 0:
         return made.rc, DK0
     child, me = made.keys[0], dom.keys[DOMKEY]
-    for get, swap in ((Domain.GetMemory, Domain.SwapMemory), (Domain.GetMeter, Domain.SwapMeter),
-                      (Domain.GetKeeper, Domain.SwapKeeper)):
+    for get, swap in (
+        (Domain.GetMemory, Domain.SwapMemory),
+        (Domain.GetMeter, Domain.SwapMeter),
+        (Domain.GetKeeper, Domain.SwapKeeper),
+    ):
         yield dom.call(child, swap, (yield dom.call(me, get)).keys[0])
     keys = {n: dom.keys[n] for n in range(16)}
     keys.update(install or {})
@@ -67,8 +81,16 @@ def start_child(dom, child, databyte: int, order: int, *keys, data: bytes = b"")
     yield dom.return_(start, order, *keys, data=data)
 
 
-def spawn(dom, dc, bank, databyte: int, order: int, keys, data: bytes = b"",
-          install: dict[int, object] | None = None):
+def spawn(
+    dom,
+    dc,
+    bank,
+    databyte: int,
+    order: int,
+    keys,
+    data: bytes = b"",
+    install: dict[int, object] | None = None,
+):
     """Sub-generator: :func:`fork`, then :func:`start_child` with the message
     ``(order, keys, data)``. Returns only when the fork failed, with its rc; the
     caller answers whoever waits (``keys[3]``)."""

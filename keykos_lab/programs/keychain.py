@@ -90,5 +90,5 @@ def release(dom, head, bank) -> None:
     node = head
     while node != DK0:
         nxt = (yield dom.call(node, Node.Fetch + 15)).keys[0]
-        yield dom.call(bank, 1, node)                          # SB DestroyNode
+        yield dom.call(bank, 1, node)  # SB DestroyNode
         node = nxt

@@ -21,5 +21,13 @@ from keykos_lab.readers.errors import FormatError
 from keykos_lab.readers.microkit import read_microkit, read_microkit_text
 from keykos_lab.views.schema import SchemaGraph
 
-__all__ = ["FormatError", "SchemaGraph", "read_capdl", "read_capdl_text", "read_cml",
-           "read_cml_text", "read_microkit", "read_microkit_text"]
+__all__ = [
+    "FormatError",
+    "SchemaGraph",
+    "read_capdl",
+    "read_capdl_text",
+    "read_cml",
+    "read_cml_text",
+    "read_microkit",
+    "read_microkit_text",
+]

@@ -205,35 +205,84 @@ from keykos_lab.views.schema import SchemaGraph
 
 __all__ = ["read_capdl", "read_capdl_text"]
 
-ARCHES = {"ia32", "x86_64", "arm11", "aarch32", "arm_hyp", "aarch64", "riscv", "riscv32",
-          "riscv64"}
+ARCHES = {"ia32", "x86_64", "arm11", "aarch32", "arm_hyp", "aarch64", "riscv", "riscv32", "riscv64"}
 #: Page-table object types (a VSpace is a tree of them).
 PT_TYPES = {"pt", "pd", "pud", "pgd", "pml4", "pdpt", "io_pt"}
 NODE_TYPES = {"cnode"} | PT_TYPES
 CHANNEL_TYPES = {"ep", "notification"}
 DEVICE_TYPES = {"io_device", "arm_io_device", "arm_cb"}
-OBJECT_TYPES = NODE_TYPES | CHANNEL_TYPES | DEVICE_TYPES | {
-    "tcb", "frame", "ut", "irq", "asid_pool", "sc", "rtreply", "vcpu", "io_ports",
-    "arm_sgi_signal", "ioapic_irq", "msi_irq", "arm_irq", "arm_sid", "riscv_irq", "streamid",
-    "contextbank", "smc"}
+OBJECT_TYPES = (
+    NODE_TYPES
+    | CHANNEL_TYPES
+    | DEVICE_TYPES
+    | {
+        "tcb",
+        "frame",
+        "ut",
+        "irq",
+        "asid_pool",
+        "sc",
+        "rtreply",
+        "vcpu",
+        "io_ports",
+        "arm_sgi_signal",
+        "ioapic_irq",
+        "msi_irq",
+        "arm_irq",
+        "arm_sid",
+        "riscv_irq",
+        "streamid",
+        "contextbank",
+        "smc",
+    }
+)
 #: Largest ``name[n]`` array the reader expands (each element becomes a vertex);
 #: real specifications declare a few thousand at most.
 MAX_ARRAY = 1 << 16
 #: Largest ``(n bits)`` or ``4G``-style size (2**64 bytes): a CNode of more slots than a
 #: 64-bit word can count is refused, not computed.
 MAX_SIZE_BITS = 64
-SPECIALS = {"irq_control", "asid_control", "sched_control", "domain", "io_space_master",
-            "io_port_control", "arm_sid_control", "arm_cb_control"}
-TCB_SLOTS = {"cspace": 0, "vspace": 1, "reply_slot": 2, "caller_slot": 3, "ipc_buffer_slot": 4,
-             "fault_ep_slot": 5, "sc_slot": 6, "temp_fault_ep_slot": 7,
-             "bound_notification": 8, "bound_vcpu": 9}
-_ALIASES = {"ipc_buffer": 4, "fault_ep": 5, "sc": 6, "temp_fault_ep": 7,
-            "bound_notification_slot": 8, "vcpu_slot": 9, "vcpu": 9, "reply": 2, "caller": 3}
+SPECIALS = {
+    "irq_control",
+    "asid_control",
+    "sched_control",
+    "domain",
+    "io_space_master",
+    "io_port_control",
+    "arm_sid_control",
+    "arm_cb_control",
+}
+TCB_SLOTS = {
+    "cspace": 0,
+    "vspace": 1,
+    "reply_slot": 2,
+    "caller_slot": 3,
+    "ipc_buffer_slot": 4,
+    "fault_ep_slot": 5,
+    "sc_slot": 6,
+    "temp_fault_ep_slot": 7,
+    "bound_notification": 8,
+    "bound_vcpu": 9,
+}
+_ALIASES = {
+    "ipc_buffer": 4,
+    "fault_ep": 5,
+    "sc": 6,
+    "temp_fault_ep": 7,
+    "bound_notification_slot": 8,
+    "vcpu_slot": 9,
+    "vcpu": 9,
+    "reply": 2,
+    "caller": 3,
+}
 _SLOT_NAME = {n: s for s, n in TCB_SLOTS.items()}
 _SECTIONS = ("objects", "caps", "irq", "cdt", "domains")
-_TOKEN = re.compile(r"(?P<ws>[ \t\r\f\v\n]+)|(?P<lc>--[^\n]*)|(?P<bc>/\*)"
-                    r"|(?P<w>[A-Za-z0-9_@]+(?:\.[A-Za-z0-9_@]+)*)|(?P<p>\.\.|[{}()\[\],:;=<>/-])"
-                    r"|(?P<bad>.)", re.S)
+_TOKEN = re.compile(
+    r"(?P<ws>[ \t\r\f\v\n]+)|(?P<lc>--[^\n]*)|(?P<bc>/\*)"
+    r"|(?P<w>[A-Za-z0-9_@]+(?:\.[A-Za-z0-9_@]+)*)|(?P<p>\.\.|[{}()\[\],:;=<>/-])"
+    r"|(?P<bad>.)",
+    re.S,
+)
 _COMMENT = re.compile(r"/\*|\*/|\n")
 _RIGHTS = re.compile(r"[RWGPX]+")
 _SIZE = re.compile(r"(\d+)([kKMG])")
@@ -286,10 +335,10 @@ class _Entry:
 def _tokens(text: str, path: str) -> list[_Tok]:
     out: list[_Tok] = []
     line, pos, n = 1, 0, len(text)
-    seen: dict[str, str] = {}                      # one string object per distinct word
+    seen: dict[str, str] = {}  # one string object per distinct word
     while pos < n:
         m = _TOKEN.match(text, pos)
-        assert m is not None                        # the last alternative matches anything
+        assert m is not None  # the last alternative matches anything
         kind = m.lastgroup
         if kind == "ws":
             line += text.count("\n", pos, m.end())
@@ -309,8 +358,11 @@ def _tokens(text: str, path: str) -> list[_Tok]:
             continue
         elif kind in ("w", "p"):
             if len(out) >= limits.MAX_TOKENS:
-                raise FormatError(path, line, f"more than MAX_TOKENS = {limits.MAX_TOKENS:,} "
-                                  "words and symbols: refused")
+                raise FormatError(
+                    path,
+                    line,
+                    f"more than MAX_TOKENS = {limits.MAX_TOKENS:,} words and symbols: refused",
+                )
             word = m.group()
             out.append(_Tok(kind, seen.setdefault(word, word), line))
         elif kind == "bad":
@@ -323,11 +375,18 @@ def _tokens(text: str, path: str) -> list[_Tok]:
 def _int(text: str, path: str, line: int) -> int:
     """A capDL number: decimal, ``0x`` hex or ``0o`` octal, below 2**64."""
     if len(text) > limits.MAX_NUMBER_CHARS:
-        raise FormatError(path, line, f"number of {len(text):,} characters (more than "
-                          f"MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused")
+        raise FormatError(
+            path,
+            line,
+            f"number of {len(text):,} characters (more than "
+            f"MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused",
+        )
     value = None
-    if text[:2] in ("0x", "0X") and len(text) > 2 and all(
-            c in "0123456789abcdefABCDEF" for c in text[2:]):
+    if (
+        text[:2] in ("0x", "0X")
+        and len(text) > 2
+        and all(c in "0123456789abcdefABCDEF" for c in text[2:])
+    ):
         value = int(text[2:], 16)
     elif text[:2] in ("0o", "0O") and len(text) > 2 and all(c in "01234567" for c in text[2:]):
         value = int(text[2:], 8)
@@ -356,9 +415,9 @@ class _Parser:
         self.memo: dict[int, list[_Cap]] = {}
         self.filled: dict[str, dict[int, _Cap]] = {}
         self.busy: set = set()
-        self.depth = 0                          # nesting: covers, CDT trees, copy chains
+        self.depth = 0  # nesting: covers, CDT trees, copy chains
         self.budget = Budget(path)
-        self.n_entries = 0                      # cap entries across all containers
+        self.n_entries = 0  # cap entries across all containers
 
     # -- tokens ----------------------------------------------------------------------------
     def err(self, reason: str, tok: _Tok | None = None) -> FormatError:
@@ -408,8 +467,11 @@ class _Parser:
         ``MAX_NESTING``."""
         self.depth += 1
         if self.depth > limits.MAX_NESTING:
-            raise FormatError(self.path, line, f"{what} nested deeper than MAX_NESTING = "
-                              f"{limits.MAX_NESTING}: refused")
+            raise FormatError(
+                self.path,
+                line,
+                f"{what} nested deeper than MAX_NESTING = {limits.MAX_NESTING}: refused",
+            )
 
     # -- file ------------------------------------------------------------------------------
     def parse(self) -> None:
@@ -425,8 +487,11 @@ class _Parser:
         while self.peek().kind != "eof":
             t = self.next()
             if t.kind != "w" or t.text not in _SECTIONS:
-                raise self.err(f"unknown section keyword {shown(t.text)} (expected one of "
-                               "objects, caps, irq maps, cdt, domains)", t)
+                raise self.err(
+                    f"unknown section keyword {shown(t.text)} (expected one of "
+                    "objects, caps, irq maps, cdt, domains)",
+                    t,
+                )
             name = t.text
             if name == "irq":
                 m = self.word("'maps' after 'irq'")
@@ -436,13 +501,16 @@ class _Parser:
                 raise self.err(f"second '{name}' section", t)
             seen.add(name)
             if not self.at("{"):
-                raise self.err(f"'{name}' section without '{{' (obsolete capDL dialect, "
-                               "or a missing brace)", t)
+                raise self.err(
+                    f"'{name}' section without '{{' (obsolete capDL dialect, or a missing brace)", t
+                )
             self.next()
             getattr(self, f"_sec_{name}")()
             if self.peek().kind == "eof":
-                raise self.err(f"unexpected end of file: '{name}' section opened at line "
-                               f"{t.line} is not closed")
+                raise self.err(
+                    f"unexpected end of file: '{name}' section opened at line "
+                    f"{t.line} is not closed"
+                )
             self.expect("}", f"to close the '{name}' section opened at line {t.line}")
 
     # -- objects ---------------------------------------------------------------------------
@@ -490,11 +558,11 @@ class _Parser:
             raise self.err("expected a single index", self.toks[self.i - 1])
         names = self.arrays.get(name)
         if names is None:
-            raise FormatError(self.path, line, f"{shown(name)}[{sel[0][0]}]: "
-                              f"{shown(name)} is not an array")
+            raise FormatError(
+                self.path, line, f"{shown(name)}[{sel[0][0]}]: {shown(name)} is not an array"
+            )
         if not 0 <= sel[0][0] < len(names):
-            raise FormatError(self.path, line, f"index {sel[0][0]} out of range for "
-                              f"{shown(name)}")
+            raise FormatError(self.path, line, f"index {sel[0][0]} out of range for {shown(name)}")
         return names[sel[0][0]]
 
     def _decl(self, parent: str | None) -> str:
@@ -531,8 +599,7 @@ class _Parser:
             path.append(self._ref("an object name after '/'"))
         return path
 
-    def _path_untyped(self, name: str, sel: list | None, line: int, parent: str | None
-                      ) -> str:
+    def _path_untyped(self, name: str, sel: list | None, line: int, parent: str | None) -> str:
         """A component before the last of ``a/b/c``: an untyped (implicit until declared),
         covered by ``parent``; it covers the next component."""
         el = self._elem(name, sel, line)
@@ -543,8 +610,9 @@ class _Parser:
             self._cover(parent, el, line)
         return el
 
-    def _decl_names(self, name: str, sel: list | None, line: int, type_: str, params: dict
-                    ) -> tuple[list[str], bool]:
+    def _decl_names(
+        self, name: str, sel: list | None, line: int, type_: str, params: dict
+    ) -> tuple[list[str], bool]:
         """What the declared name denotes: ``n`` itself, one element ``n[i]`` of a declared
         array, or the elements of a new array ``n[size]``; and whether they are already
         counted against ``MAX_VERTICES`` (array elements are, as the array is made)."""
@@ -553,8 +621,7 @@ class _Parser:
         if name in self.arrays:
             return [self._elem(name, sel, line)], True
         if len(sel) != 1 or sel[0][0] is None or sel[0][0] != sel[0][1]:
-            raise FormatError(self.path, line, f"bad array size in declaration of "
-                              f"{shown(name)}")
+            raise FormatError(self.path, line, f"bad array size in declaration of {shown(name)}")
         return self._array(name, sel[0][0], type_, params, line), True
 
     def _cover_block(self, ut: str, eq: _Tok) -> None:
@@ -566,8 +633,10 @@ class _Parser:
                 self.next()
                 continue
             if self.peek().kind == "eof":
-                raise self.err(f"unexpected end of file: untyped {shown(ut)} opened "
-                               f"at line {eq.line} is not closed")
+                raise self.err(
+                    f"unexpected end of file: untyped {shown(ut)} opened "
+                    f"at line {eq.line} is not closed"
+                )
             j = self.i
             ref = self._ref("an object in an untyped's cover")
             if self.at("=") or self.at("/"):
@@ -581,9 +650,13 @@ class _Parser:
         if name in self.objs:
             raise FormatError(self.path, line, f"{shown(name)} declared twice")
         if size > MAX_ARRAY:
-            raise FormatError(self.path, line, f"array {shown(name)} of {size:,} objects: "
-                              f"more than the reader's limit, MAX_ARRAY = {MAX_ARRAY:,}")
-        self.budget.vertices(size, line, size * (len(name) + 8))   # before a name is made
+            raise FormatError(
+                self.path,
+                line,
+                f"array {shown(name)} of {size:,} objects: "
+                f"more than the reader's limit, MAX_ARRAY = {MAX_ARRAY:,}",
+            )
+        self.budget.vertices(size, line, size * (len(name) + 8))  # before a name is made
         m = _ADDR_NAME.fullmatch(name)
         step = params.get("size_bytes")
         if m and step:
@@ -601,24 +674,34 @@ class _Parser:
         if o is None:
             if not counted:
                 self.budget.vertices(1, line, len(name))
-            self.objs[name] = _Obj(type_, line, params)   # elements share one params dict
+            self.objs[name] = _Obj(type_, line, params)  # elements share one params dict
         elif o.type is None:
             if type_ != "ut":
-                raise FormatError(self.path, line, f"{shown(name)} is an untyped (it covers "
-                                  f"objects, line {o.line}) but declared as {type_!r}")
+                raise FormatError(
+                    self.path,
+                    line,
+                    f"{shown(name)} is an untyped (it covers "
+                    f"objects, line {o.line}) but declared as {type_!r}",
+                )
             o.type = type_
             o.params = {**o.params, **params}
         elif o.type != type_:
-            raise FormatError(self.path, line, f"{shown(name)} redeclared as {type_!r}, "
-                              f"declared as {o.type!r} at line {o.line}")
+            raise FormatError(
+                self.path,
+                line,
+                f"{shown(name)} redeclared as {type_!r}, declared as {o.type!r} at line {o.line}",
+            )
         else:
             o.params = {**o.params, **params}
 
     def _cover(self, parent: str, child: str, line: int) -> None:
         o = self.objs[child]
         if o.covered_by is not None and o.covered_by != parent:
-            raise FormatError(self.path, line, f"{shown(child)} covered by both "
-                              f"{shown(o.covered_by)} and {shown(parent)}")
+            raise FormatError(
+                self.path,
+                line,
+                f"{shown(child)} covered by both {shown(o.covered_by)} and {shown(parent)}",
+            )
         o.covered_by = parent
 
     def _params(self) -> dict:
@@ -635,25 +718,32 @@ class _Parser:
             if self.at(":"):
                 self.next()
                 value = self._value(t)
-                if t.text == "masked":              # several masks intersect (getMasked)
+                if t.text == "masked":  # several masks intersect (getMasked)
                     value = value & out.get("masked", value)
                 out[t.text] = value
-            elif _RIGHTS.fullmatch(t.text):         # several rights add up (getRights)
+            elif _RIGHTS.fullmatch(t.text):  # several rights add up (getRights)
                 out["rights"] = out.get("rights", frozenset()) | _rights(t.text)
             elif self.peek().kind == "w" and self.peek().text == "bits":
                 self.next()
                 bits = _int(t.text, self.path, t.line)
                 if bits > MAX_SIZE_BITS:
-                    raise FormatError(self.path, t.line, f"size of {bits:,} bits (more than "
-                                      f"MAX_SIZE_BITS = {MAX_SIZE_BITS}): refused")
+                    raise FormatError(
+                        self.path,
+                        t.line,
+                        f"size of {bits:,} bits (more than "
+                        f"MAX_SIZE_BITS = {MAX_SIZE_BITS}): refused",
+                    )
                 out["size_bits"] = bits
                 out["size_bytes"] = 1 << bits
             elif m := _SIZE.fullmatch(t.text):
                 count = _int(m.group(1), self.path, t.line)
                 bits = _UNITS[m.group(2)] + max(count.bit_length() - 1, 0)
                 if bits > MAX_SIZE_BITS:
-                    raise FormatError(self.path, t.line, f"size {shown(t.text)} is more than "
-                                      f"2**{MAX_SIZE_BITS} bytes: refused")
+                    raise FormatError(
+                        self.path,
+                        t.line,
+                        f"size {shown(t.text)} is more than 2**{MAX_SIZE_BITS} bytes: refused",
+                    )
                 out["size_bits"] = bits
                 out["size_bytes"] = count << _UNITS[m.group(2)]
             else:
@@ -688,7 +778,7 @@ class _Parser:
         t = self.word(f"a value for {shown(key.text)}")
         if key.text in ("badge", "guard", "guard_size", "paddr"):
             return _int(t.text, self.path, t.line)
-        if self.at(":"):                              # PCI address like 0:0.0
+        if self.at(":"):  # PCI address like 0:0.0
             self.next()
             return f"{t.text}:{self.word('a PCI address').text}"
         return t.text
@@ -715,8 +805,10 @@ class _Parser:
             entries: list[_Entry] = []
             while not self.at("}"):
                 if self.peek().kind == "eof":
-                    raise self.err(f"unexpected end of file: caps of {shown(name)} opened at "
-                                   f"line {opened.line} not closed")
+                    raise self.err(
+                        f"unexpected end of file: caps of {shown(name)} opened at "
+                        f"line {opened.line} not closed"
+                    )
                 if self.at(";") or self.at(","):
                     self.next()
                     continue
@@ -724,8 +816,11 @@ class _Parser:
             self.next()
             self.n_entries += len(entries) * len(containers)
             if self.n_entries > limits.MAX_EDGES:
-                raise FormatError(self.path, line, f"more than MAX_EDGES = "
-                                  f"{limits.MAX_EDGES:,} cap entries: refused")
+                raise FormatError(
+                    self.path,
+                    line,
+                    f"more than MAX_EDGES = {limits.MAX_EDGES:,} cap entries: refused",
+                )
             for c in containers:
                 self.entries.setdefault(c, []).extend(entries)
 
@@ -837,8 +932,7 @@ class _Parser:
             if name in self.objs:
                 return [name]
             if name in self.arrays:
-                raise FormatError(self.path, line, f"array {shown(name)} used without an "
-                                  "index")
+                raise FormatError(self.path, line, f"array {shown(name)} used without an index")
             if name in SPECIALS:
                 return [name]
             raise FormatError(self.path, line, f"undeclared object {shown(name)}")
@@ -857,12 +951,17 @@ class _Parser:
             hi = size - 1 if hi is None else hi
             for end in (lo, hi):
                 if not 0 <= end < size:
-                    raise FormatError(self.path, line, f"index {end} out of range for "
-                                      f"{shown(name)} (size {size})")
-            if len(out) + abs(hi - lo) + 1 > budget:     # checked before it is expanded
-                raise FormatError(self.path, line, f"selection of more than {budget:,} "
-                                  f"elements: more than MAX_EDGES = {limits.MAX_EDGES:,} "
-                                  "allows")
+                    raise FormatError(
+                        self.path, line, f"index {end} out of range for {shown(name)} (size {size})"
+                    )
+            if len(out) + abs(hi - lo) + 1 > budget:  # checked before it is expanded
+                raise FormatError(
+                    self.path,
+                    line,
+                    f"selection of more than {budget:,} "
+                    f"elements: more than MAX_EDGES = {limits.MAX_EDGES:,} "
+                    "allows",
+                )
             out.extend(range(lo, hi + 1) if lo <= hi else range(lo, hi - 1, -1))
         return out
 
@@ -884,7 +983,7 @@ class _Parser:
                 src = [src[i] for i in self._indices(sel, len(src), name, line)]
             mask = e.params.get("masked")
             caps = []
-            for c in src:          # a copy keeps the source's parameters, masked (MakeModel.hs)
+            for c in src:  # a copy keeps the source's parameters, masked (MakeModel.hs)
                 r = c.rights if mask is None else c.rights & mask
                 caps.append(_Cap(c.target, r, c.params, line))
         self.depth -= 1
@@ -902,27 +1001,34 @@ class _Parser:
         container = self._select(cname, csel, cline)[0]
         cap = self._fill(container).get(slot)
         if cap is None:
-            raise FormatError(self.path, line, f"cap name {shown(name)} refers to empty slot "
-                              f"{slot} of {shown(container)}")
+            raise FormatError(
+                self.path,
+                line,
+                f"cap name {shown(name)} refers to empty slot {slot} of {shown(container)}",
+            )
         return [cap]
 
     def _fill(self, container: str) -> dict[int, _Cap]:
         if container in self.filled:
             return self.filled[container]
         if container in self.busy:
-            raise FormatError(self.path, self.entries[container][0].line,
-                              f"circular cap reference through {shown(container)}")
+            raise FormatError(
+                self.path,
+                self.entries[container][0].line,
+                f"circular cap reference through {shown(container)}",
+            )
         self.busy.add(container)
         slots: dict[int, _Cap] = {}
         nxt = 0
         for e in self.entries.get(container, ()):
             caps = self._resolve(e)
-            self.budget.edges(len(caps), e.line)      # before the slots are filled
+            self.budget.edges(len(caps), e.line)  # before the slots are filled
             start = nxt if e.slot is None else e.slot
             for k, c in enumerate(caps):
                 if start + k in slots:
-                    raise FormatError(self.path, e.line, f"slot {start + k} of "
-                                      f"{shown(container)} filled twice")
+                    raise FormatError(
+                        self.path, e.line, f"slot {start + k} of {shown(container)} filled twice"
+                    )
                 slots[start + k] = c
             nxt = start + len(caps)
         self.busy.discard(container)
@@ -936,8 +1042,12 @@ class _Parser:
         filled = self._fill_all()
         self.relays, self.callers = self._channels(filled)
         g = SchemaGraph()
-        specials = {cap.target for slots in filled.values() for cap in slots.values()
-                    if cap.target not in self.objs}
+        specials = {
+            cap.target
+            for slots in filled.values()
+            for cap in slots.values()
+            if cap.target not in self.objs
+        }
         self.budget.vertices(len(specials), None)
         for name, o in self.objs.items():
             self._vertex(g, name, o, irq_of)
@@ -977,15 +1087,19 @@ class _Parser:
         """Every container's slots (a special target may hold caps only if declared)."""
         for c in self.entries:
             if c in SPECIALS and c not in self.objs:
-                raise FormatError(self.path, self.entries[c][0].line,
-                                  f"caps for undeclared object {shown(c)}")
-        total = 0                  # every slot, counted before any container is filled
+                raise FormatError(
+                    self.path, self.entries[c][0].line, f"caps for undeclared object {shown(c)}"
+                )
+        total = 0  # every slot, counted before any container is filled
         for entries in self.entries.values():
             for e in entries:
                 total += len(self._resolve(e))
                 if total > limits.MAX_EDGES:
-                    raise FormatError(self.path, e.line, f"more than MAX_EDGES = "
-                                      f"{limits.MAX_EDGES:,} caps in one file: refused")
+                    raise FormatError(
+                        self.path,
+                        e.line,
+                        f"more than MAX_EDGES = {limits.MAX_EDGES:,} caps in one file: refused",
+                    )
         return {c: self._fill(c) for c in self.entries}
 
     def _type(self, name: str) -> str:
@@ -1008,7 +1122,7 @@ class _Parser:
         return granting | (callers if mcs else set()), callers
 
     def _vertex(self, g: SchemaGraph, name: str, o: _Obj, irq_of: dict[str, int]) -> None:
-        assert o.type is not None                   # every object is typed by now
+        assert o.type is not None  # every object is typed by now
         attrs: dict[str, Any] = {"source_type": o.type}
         for k in ("size_bits", "paddr"):
             if k in o.params:
@@ -1021,8 +1135,7 @@ class _Parser:
         if (o.type == "ep" and name in self.relays) or o.type == "rtreply":
             kind, attrs["relay"] = "domain", True
         if o.type == "frame" or o.type in DEVICE_TYPES:
-            attrs["device"] = o.type in DEVICE_TYPES or "paddr" in o.params \
-                or "device" in o.params
+            attrs["device"] = o.type in DEVICE_TYPES or "paddr" in o.params or "device" in o.params
         g.vertex(name, kind, **attrs)
 
     def _edge(self, g: SchemaGraph, c: str, slot: int, cap: _Cap) -> None:
@@ -1033,15 +1146,24 @@ class _Parser:
         if ctype == "tcb":
             kt, ro, sk = self._tcb_key(cap, slot)
         elif ctype in PT_TYPES and self._type(cap.target) in PT_TYPES | {"frame"}:
-            (kt, ro), sk = self._key(cap), "address"   # a mapping, not a slot read through
-        else:                      # a CNode is not memory: "general", never a memory tree
+            (kt, ro), sk = self._key(cap), "address"  # a mapping, not a slot read through
+        else:  # a CNode is not memory: "general", never a memory tree
             (kt, ro), sk = self._key(cap), "general"
-        extra: dict[str, Any] = {k: cap.params[k] for k in ("badge", "guard", "guard_size")
-                                 if k in cap.params}
+        extra: dict[str, Any] = {
+            k: cap.params[k] for k in ("badge", "guard", "guard_size") if k in cap.params
+        }
         if ctype == "tcb":
             extra["slot_name"] = _SLOT_NAME.get(slot, str(slot))
-        g.key(c, cap.target, kt, read_only=ro, slot=slot, slot_kind=sk,
-              capdl_rights=_letters(cap.rights), **extra)
+        g.key(
+            c,
+            cap.target,
+            kt,
+            read_only=ro,
+            slot=slot,
+            slot_kind=sk,
+            capdl_rights=_letters(cap.rights),
+            **extra,
+        )
 
     def _tcb_key(self, cap: _Cap, slot: int) -> tuple[str, bool, str]:
         """A TCB's own slots (module docstring: the TCB rows)."""
@@ -1111,9 +1233,17 @@ class _Parser:
             frames = trees[root]
             self.budget.edges(len(frames), self.objs[holder].line)
             for frame, writable in sorted(frames.items()):
-                g.key(holder, frame, "page", read_only=not writable, slot=slot,
-                      slot_kind="address", vspace=root, mapped=True,
-                      capdl_rights="RW" if writable else "R")
+                g.key(
+                    holder,
+                    frame,
+                    "page",
+                    read_only=not writable,
+                    slot=slot,
+                    slot_kind="address",
+                    vspace=root,
+                    mapped=True,
+                    capdl_rights="RW" if writable else "R",
+                )
 
     def _frames(self, root: str, filled: dict[str, dict[int, _Cap]]) -> dict[str, bool]:
         """Frames mapped anywhere below page table ``root``: frame → writable (by any of
@@ -1131,9 +1261,17 @@ class _Parser:
         return out
 
 
-_KINDS = {"tcb": "domain", "frame": "page", "ep": "page", "notification": "page",
-          "sc": "meter", "vcpu": "page", "rtreply": "domain",
-          **{t: "node" for t in NODE_TYPES}, **{t: "domain" for t in DEVICE_TYPES}}
+_KINDS = {
+    "tcb": "domain",
+    "frame": "page",
+    "ep": "page",
+    "notification": "page",
+    "sc": "meter",
+    "vcpu": "page",
+    "rtreply": "domain",
+    **{t: "node" for t in NODE_TYPES},
+    **{t: "domain" for t in DEVICE_TYPES},
+}
 
 
 def read_capdl_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
@@ -1158,9 +1296,11 @@ def read_capdl_text(text: str, name: str = "<string>") -> nx.MultiDiGraph:
     box: list[_Parser] = []
     with limits.reading(path, lambda: box[0].line() if box else None):
         if len(text) > limits.MAX_FILE_BYTES:
-            raise FormatError(path, text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
-                              f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: "
-                              "refused")
+            raise FormatError(
+                path,
+                text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
+                f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: refused",
+            )
         box.append(_Parser(text, path))
         box[0].parse()
         return box[0].graph()

@@ -188,10 +188,23 @@ class _Arr(list):
 
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_NUMBER = re.compile(r"[+-]?(?:Infinity|NaN|0[xX][0-9a-fA-F]+"
-                     r"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
-_ESC = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0",
-        "\\": "\\", "'": "'", '"': '"', "/": "/"}
+_NUMBER = re.compile(
+    r"[+-]?(?:Infinity|NaN|0[xX][0-9a-fA-F]+"
+    r"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+)
+_ESC = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "0": "\0",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "/": "/",
+}
 
 
 _WS = re.compile("[ \t\r\n\ufeff\u00a0\u2028\u2029]+")
@@ -201,13 +214,13 @@ _RUN = {q: re.compile(f"[^{q}\\\\\n]+") for q in "'\""}
 class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.s, self.path, self.i, self.depth = text, path, 0, 0
-        self._at, self._lines = 0, 0              # newlines before position _at
+        self._at, self._lines = 0, 0  # newlines before position _at
 
     def line(self, pos: int | None = None) -> int:
         """The line of ``pos`` (default: the current position), counted incrementally:
         the parser asks for positions in order, so the text is scanned once."""
         pos = self.i if pos is None else pos
-        if pos < self._at:                        # an earlier position: an error, rarely
+        if pos < self._at:  # an earlier position: an error, rarely
             return self.s.count("\n", 0, pos) + 1
         self._lines += self.s.count("\n", self._at, pos)
         self._at = pos
@@ -244,8 +257,10 @@ class _Parser:
         start = self.i
         if c in "{[":
             if self.depth >= limits.MAX_NESTING:
-                raise self.fail(f"objects and arrays nested deeper than MAX_NESTING = "
-                                f"{limits.MAX_NESTING}: refused")
+                raise self.fail(
+                    f"objects and arrays nested deeper than MAX_NESTING = "
+                    f"{limits.MAX_NESTING}: refused"
+                )
             self.depth += 1
             value = self.obj() if c == "{" else self.arr()
             self.depth -= 1
@@ -256,8 +271,10 @@ class _Parser:
         if m:
             t = m.group()
             if len(t) > limits.MAX_NUMBER_CHARS:
-                raise self.fail(f"number of {len(t):,} characters (more than "
-                                f"MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused")
+                raise self.fail(
+                    f"number of {len(t):,} characters (more than "
+                    f"MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused"
+                )
             self.i = m.end()
             t = t.lstrip("+")
             if "Infinity" in t or "NaN" in t:
@@ -285,7 +302,7 @@ class _Parser:
             if c == "\n":
                 raise self.fail("newline in string")
             if c == "\\":
-                e = s[self.i + 1: self.i + 2]
+                e = s[self.i + 1 : self.i + 2]
                 if e == "\n":
                     self.i += 2
                 elif e in _ESC:
@@ -293,7 +310,7 @@ class _Parser:
                     self.i += 2
                 elif e in ("u", "x"):
                     n = 4 if e == "u" else 2
-                    h = s[self.i + 2: self.i + 2 + n]
+                    h = s[self.i + 2 : self.i + 2 + n]
                     if len(h) != n or not all(ch in "0123456789abcdefABCDEF" for ch in h):
                         raise self.fail(f"bad \\{e} escape")
                     out.append(chr(int(h, 16)))
@@ -304,7 +321,7 @@ class _Parser:
                     out.append(e)
                     self.i += 2
             else:
-                m = _RUN[q].match(s, self.i)         # a run of ordinary characters at once
+                m = _RUN[q].match(s, self.i)  # a run of ordinary characters at once
                 assert m is not None
                 out.append(m.group())
                 self.i = m.end()
@@ -370,9 +387,11 @@ def parse_json5(text: str, path: str = "<text>") -> object:
     p = _Parser(text, path)
     with limits.reading(path, p.line):
         if len(text) > limits.MAX_FILE_BYTES:
-            raise FormatError(path, text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
-                              f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: "
-                              "refused")
+            raise FormatError(
+                path,
+                text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
+                f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: refused",
+            )
         v = p.value()
         p.skip()
         if p.i < len(text):
@@ -382,10 +401,33 @@ def parse_json5(text: str, path: str = "<text>") -> object:
 
 # ------------------------------------------------------------------------ manifests
 
-TOP_KEYS = frozenset({"include", "program", "children", "collections", "environments",
-                      "capabilities", "use", "offer", "expose", "facets", "config"})
-KINDS = ("protocol", "service", "runner", "resolver", "directory", "storage", "event",
-         "event_stream", "config", "dictionary")
+TOP_KEYS = frozenset(
+    {
+        "include",
+        "program",
+        "children",
+        "collections",
+        "environments",
+        "capabilities",
+        "use",
+        "offer",
+        "expose",
+        "facets",
+        "config",
+    }
+)
+KINDS = (
+    "protocol",
+    "service",
+    "runner",
+    "resolver",
+    "directory",
+    "storage",
+    "event",
+    "event_stream",
+    "config",
+    "dictionary",
+)
 _EVENTS = frozenset({"event", "event_stream"})
 #: Entry keys that route through dictionaries, which this reader does not follow.
 _UNSUPPORTED = ("from_dictionary",)
@@ -396,10 +438,10 @@ class _Decl:
     """One routed name of a use/offer/expose entry (or an environment registration)."""
 
     kind: str
-    source: str            # the name at the source
-    target: str            # the name after ``as``
-    frm: str               # "parent", "self", "framework", "void", "debug", "#x"
-    to: tuple              # offer targets ("#x" or "all"); () for use/expose
+    source: str  # the name at the source
+    target: str  # the name after ``as``
+    frm: str  # "parent", "self", "framework", "void", "debug", "#x"
+    to: tuple  # offer targets ("#x" or "all"); () for use/expose
     rights: tuple | None
     line: int
     path: str
@@ -424,15 +466,15 @@ class _Manifest:
     path: str
     rel: str
     line: int
-    children: list = field(default_factory=list)      # (name, url, environment, line)
-    collections: list = field(default_factory=list)   # (name, environment, line)
+    children: list = field(default_factory=list)  # (name, url, environment, line)
+    collections: list = field(default_factory=list)  # (name, environment, line)
     use: list = field(default_factory=list)
     offer: list = field(default_factory=list)
     expose: list = field(default_factory=list)
-    includes: list = field(default_factory=list)      # (include, line, path)
+    includes: list = field(default_factory=list)  # (include, line, path)
     environments: dict = field(default_factory=dict)  # name -> _Env
-    storage: dict = field(default_factory=dict)       # storage name -> _Decl (backing dir)
-    unresolved: bool = False                          # an include was not found
+    storage: dict = field(default_factory=dict)  # storage name -> _Decl (backing dir)
+    unresolved: bool = False  # an include was not found
     _offers: dict | None = None
     _exposes: dict | None = None
 
@@ -465,8 +507,11 @@ def _entries(data: _Obj, key: str, path: str) -> list[_Obj]:
     out: list[_Obj] = []
     for n, e in enumerate(sec):
         if not isinstance(e, _Obj):
-            raise FormatError(path, sec.lines[n] if isinstance(sec, _Arr) else data.line,
-                              f"a {key!r} entry must be an object, not {type(e).__name__}")
+            raise FormatError(
+                path,
+                sec.lines[n] if isinstance(sec, _Arr) else data.line,
+                f"a {key!r} entry must be an object, not {type(e).__name__}",
+            )
         out.append(e)
     return out
 
@@ -475,12 +520,17 @@ def _source(frm: Any, path: str, line: int, section: str) -> str:
     if not isinstance(frm, str) or not frm:
         raise FormatError(path, line, f"a {section!r} entry needs 'from' (a string)")
     if "/" in frm:
-        raise FormatError(path, line, f"'from' {shown(frm)} names a dictionary path: routing "
-                          "through dictionaries is not followed by this reader")
+        raise FormatError(
+            path,
+            line,
+            f"'from' {shown(frm)} names a dictionary path: routing "
+            "through dictionaries is not followed by this reader",
+        )
     allowed = ("parent", "self", "framework", "void") + (("debug",) if section == "use" else ())
     if frm not in allowed and not (frm.startswith("#") and len(frm) > 1):
-        raise FormatError(path, line, f"'from' {shown(frm)} is not parent, self, framework, "
-                          "void or #child")
+        raise FormatError(
+            path, line, f"'from' {shown(frm)} is not parent, self, framework, void or #child"
+        )
     return frm
 
 
@@ -488,12 +538,19 @@ def _decls(e: _Obj, section: str, path: str) -> list[_Decl]:
     line = e.line
     for k in _UNSUPPORTED:
         if k in e:
-            raise FormatError(path, e.key_lines.get(k, line), f"{k!r}: routing through "
-                              "dictionaries is not followed by this reader")
+            raise FormatError(
+                path,
+                e.key_lines.get(k, line),
+                f"{k!r}: routing through dictionaries is not followed by this reader",
+            )
     kinds = [k for k in KINDS if k in e]
     if len(kinds) != 1:
-        raise FormatError(path, line, f"a {section!r} entry needs exactly one capability kind "
-                          f"of {', '.join(KINDS)}; found {kinds or 'none'}")
+        raise FormatError(
+            path,
+            line,
+            f"a {section!r} entry needs exactly one capability kind "
+            f"of {', '.join(KINDS)}; found {kinds or 'none'}",
+        )
     kind = kinds[0]
     names = _names(e[kind], path, line, kind)
     if "as" in e and (len(names) > 1 or not isinstance(e["as"], str)):
@@ -506,8 +563,7 @@ def _decls(e: _Obj, section: str, path: str) -> list[_Decl]:
         to = tuple(_names(e["to"], path, line, "'to'"))
         for t in to:
             if t != "all" and not (t.startswith("#") and len(t) > 1 and "/" not in t):
-                raise FormatError(path, line, f"'to' {shown(t)} is not #child, #collection or "
-                                  "all")
+                raise FormatError(path, line, f"'to' {shown(t)} is not #child, #collection or all")
     rights = e.get("rights")
     if rights is not None:
         rights = tuple(_names(rights, path, line, "'rights'"))
@@ -522,8 +578,11 @@ def _manifest(text: str, path: str, rel: str) -> tuple[_Manifest, _Obj]:
     with limits.reading(path, lambda: data.line):
         for k in data:
             if k not in TOP_KEYS:
-                raise FormatError(path, data.key_lines[k], f"unknown top-level key {shown(k)} "
-                                  f"(known: {', '.join(sorted(TOP_KEYS))})")
+                raise FormatError(
+                    path,
+                    data.key_lines[k],
+                    f"unknown top-level key {shown(k)} (known: {', '.join(sorted(TOP_KEYS))})",
+                )
         m = _Manifest(path, rel, data.line)
         _fill(m, data, path)
         return m, data
@@ -560,43 +619,51 @@ def _fill(m: _Manifest, data: _Obj, path: str) -> None:
             backing = e.get("backing_dir")
             if not isinstance(backing, str):
                 raise FormatError(path, e.line, "a storage capability needs 'backing_dir'")
-            m.storage[e["storage"]] = _Decl("directory", backing, backing, frm, (), None,
-                                            e.line, path)
+            m.storage[e["storage"]] = _Decl(
+                "directory", backing, backing, frm, (), None, e.line, path
+            )
     for sec in ("use", "offer", "expose"):
         for e in _entries(data, sec, path):
             getattr(m, sec).extend(_decls(e, sec, path))
     program = data.get("program")
     if isinstance(program, dict) and isinstance(program.get("runner"), str):
-        line = program.key_lines.get("runner", program.line) if isinstance(program, _Obj) \
+        line = (
+            program.key_lines.get("runner", program.line)
+            if isinstance(program, _Obj)
             else data.line
-        m.use.append(_Decl("runner", program["runner"], program["runner"], "parent", (), None,
-                           line, path))
+        )
+        m.use.append(
+            _Decl("runner", program["runner"], program["runner"], "parent", (), None, line, path)
+        )
     m._offers = m._exposes = None
 
 
 def _environment(m: _Manifest, e: _Obj, path: str) -> None:
     name, extends = e.get("name"), e.get("extends", "none")
     if not isinstance(name, str) or extends not in ("realm", "none"):
-        raise FormatError(path, e.line, "an environment needs a 'name' and 'extends' of "
-                          "realm or none")
+        raise FormatError(
+            path, e.line, "an environment needs a 'name' and 'extends' of realm or none"
+        )
     env = _Env(name, extends, e.line)
-    for section, kind in (("runners", "runner"), ("resolvers", "resolver"),
-                          ("debug", None)):
+    for section, kind in (("runners", "runner"), ("resolvers", "resolver"), ("debug", None)):
         regs = e.get(section, [])
         if not isinstance(regs, list):
             raise FormatError(path, e.line, f"{section!r} must be a list")
         for r in regs:
             if not isinstance(r, _Obj):
                 raise FormatError(path, e.line, f"a {section!r} entry must be an object")
-            if kind is None:                       # debug: any capability kind
+            if kind is None:  # debug: any capability kind
                 getattr(env, section).extend(_decls(r, "expose", path))
                 continue
             if not isinstance(r.get(kind), str):
                 raise FormatError(path, r.line, f"a {section!r} entry needs {kind!r}")
             frm = _source(r.get("from"), path, r.line, section)
             scheme = r.get("scheme") if isinstance(r.get("scheme"), str) else None
-            getattr(env, section).append(_Decl(kind, r[kind], r.get("as", r[kind]), frm, (),
-                                               None, r.line, path, scheme=scheme))
+            getattr(env, section).append(
+                _Decl(
+                    kind, r[kind], r.get("as", r[kind]), frm, (), None, r.line, path, scheme=scheme
+                )
+            )
     m.environments[name] = env
 
 
@@ -619,8 +686,8 @@ class _Inst:
     parent: _Inst | None = None
     child_name: str = ""
     url: str = ""
-    env: tuple | None = None                         # (declaring _Inst, _Env) or None: root
-    children: dict = field(default_factory=dict)     # child name -> _Inst
+    env: tuple | None = None  # (declaring _Inst, _Env) or None: root
+    children: dict = field(default_factory=dict)  # child name -> _Inst
     collections: dict = field(default_factory=dict)  # collection name -> (vertex, env)
     depth: int = 0
 
@@ -647,20 +714,21 @@ class _Builder:
         self.edges: set = set()
         self.inst_of: dict[str, _Inst] = {}
 
-    def vertex(self, name: str, kind: str, line: int | None = None,
-               path: str | None = None, **attrs: Any) -> None:
+    def vertex(
+        self, name: str, kind: str, line: int | None = None, path: str | None = None, **attrs: Any
+    ) -> None:
         if name not in self.g.graph:
             self.budget.vertices(1, line, len(name), path)
             self.g.vertex(name, kind, **attrs)
 
-    def key(self, u: str, v: str, key_type: str, line: int | None, path: str | None = None,
-            **attrs: Any) -> None:
-        self.budget.edges(1, line, path)          # path: the manifest whose line it is
+    def key(
+        self, u: str, v: str, key_type: str, line: int | None, path: str | None = None, **attrs: Any
+    ) -> None:
+        self.budget.edges(1, line, path)  # path: the manifest whose line it is
         self.g.key(u, v, key_type, **attrs)
 
     # ---- instances
-    def instantiate(self, root: _Manifest, name: str, by_stem: dict[str, list[_Manifest]]
-                    ) -> _Inst:
+    def instantiate(self, root: _Manifest, name: str, by_stem: dict[str, list[_Manifest]]) -> _Inst:
         """The instance tree under ``root``, iteratively (depth at most ``MAX_NESTING``, and
         the whole system at most ``MAX_VERTICES`` instances)."""
         top = _Inst(name, root)
@@ -672,23 +740,43 @@ class _Builder:
             if m is None:
                 continue
             if m.rel in stack:
-                raise FormatError(m.path, m.line, f"manifest {shown(m.rel)} contains itself "
-                                  f"(via {' -> '.join(stack)})")
+                raise FormatError(
+                    m.path,
+                    m.line,
+                    f"manifest {shown(m.rel)} contains itself (via {' -> '.join(stack)})",
+                )
             if inst.depth >= limits.MAX_NESTING:
-                raise FormatError(m.path, m.line, f"components nested deeper than "
-                                  f"MAX_NESTING = {limits.MAX_NESTING}: refused")
+                raise FormatError(
+                    m.path,
+                    m.line,
+                    f"components nested deeper than MAX_NESTING = {limits.MAX_NESTING}: refused",
+                )
             for cname, curl, cenv, cline in m.children:
                 cands = by_stem.get(_url_stem(curl), [])
                 if len(cands) > 1:
-                    self.ambiguous[f"{inst.name}/{cname}: {len(cands)} manifests named "
-                                   f"{_url_stem(curl)!r}"] = None
+                    self.ambiguous[
+                        f"{inst.name}/{cname}: {len(cands)} manifests named {_url_stem(curl)!r}"
+                    ] = None
                 sub = cands[0] if len(cands) == 1 else None
-                child = _Inst(f"{inst.name}/{cname}", sub, inst, cname, curl,
-                              self._env(inst, cenv, m, cline), depth=inst.depth + 1)
-                self.vertex(child.name, "domain", cline, m.path,
-                            manifest=sub.rel if sub else "", url=curl, opaque=sub is None)
-                self.key(inst.name, child.name, "domain", cline, m.path,
-                         slot_kind="key_register")
+                child = _Inst(
+                    f"{inst.name}/{cname}",
+                    sub,
+                    inst,
+                    cname,
+                    curl,
+                    self._env(inst, cenv, m, cline),
+                    depth=inst.depth + 1,
+                )
+                self.vertex(
+                    child.name,
+                    "domain",
+                    cline,
+                    m.path,
+                    manifest=sub.rel if sub else "",
+                    url=curl,
+                    opaque=sub is None,
+                )
+                self.key(inst.name, child.name, "domain", cline, m.path, slot_kind="key_register")
                 inst.children[cname] = child
                 todo.append((child, (*stack, m.rel)))
             for cname, cenv, cline in m.collections:
@@ -703,8 +791,7 @@ class _Builder:
         if env is None:
             return inst.env
         if env not in m.environments:
-            raise FormatError(m.path, line, f"no environment #{shown(env)[1:-1]} in this "
-                              "manifest")
+            raise FormatError(m.path, line, f"no environment #{shown(env)[1:-1]} in this manifest")
         return (inst, m.environments[env])
 
     @staticmethod
@@ -735,23 +822,27 @@ class _Builder:
             if frm == "parent":
                 p = inst.parent
                 if p is None:
-                    if kind in _EVENTS:        # component manager's events: the whole tree
+                    if kind in _EVENTS:  # component manager's events: the whole tree
                         return _Found("framework", name, scope=inst)
                     if kind in ("runner", "resolver"):
                         return _Found("builtin", name, via_environment=True)
                     return _Found("outside", name)
-                assert p.m is not None             # only a manifest has children
+                assert p.m is not None  # only a manifest has children
                 hops.append(p.name)
                 targets = (f"#{inst.child_name}", "all")
-                offer = next((o for o in p.m.offers(kind, name)
-                              if any(t in o.to for t in targets)), None)
+                offer = next(
+                    (o for o in p.m.offers(kind, name) if any(t in o.to for t in targets)), None
+                )
                 if offer is None:
                     if kind == "runner":
                         return self.environment(inst, "runners", kind, name, hops, rights)
                     if p.m.unresolved:
                         return _Found(p.name, name, verified=False)
-                    return _Found(None, name, reason=f"{p.name} offers no {kind} {name!r} to "
-                                  f"#{inst.child_name}")
+                    return _Found(
+                        None,
+                        name,
+                        reason=f"{p.name} offers no {kind} {name!r} to #{inst.child_name}",
+                    )
                 inst, d = p, offer
                 continue
             child = frm[1:]
@@ -760,8 +851,9 @@ class _Builder:
                 return _Found(inst.collections[child][0], name, verified=False)
             c = inst.children.get(child)
             if c is None:
-                return _Found(None, name, reason=f"{inst.name} has no child {frm} (routing "
-                              f"{kind} {name!r})")
+                return _Found(
+                    None, name, reason=f"{inst.name} has no child {frm} (routing {kind} {name!r})"
+                )
             hops.append(c.name)
             if c.m is None:
                 return _Found(c.name, name, verified=False)
@@ -773,8 +865,16 @@ class _Builder:
             inst, d = c, e
         return _Found(None, d.source, reason=f"route of {kind} {d.source!r} does not end")
 
-    def environment(self, inst: _Inst, section: str, kind: str, name: str, hops: list[str],
-                    rights: list[tuple], scheme: str | None = None) -> _Found:
+    def environment(
+        self,
+        inst: _Inst,
+        section: str,
+        kind: str,
+        name: str,
+        hops: list[str],
+        rights: list[tuple],
+        scheme: str | None = None,
+    ) -> _Found:
         """A runner, resolver (by ``scheme``) or debug capability from ``inst``'s
         environment, up the ``extends: realm`` chain; component manager's built-ins when
         the root's environment is reached."""
@@ -782,20 +882,26 @@ class _Builder:
         while env is not None:
             decl_inst, e = env
             for reg in getattr(e, section):
-                if (scheme is not None and reg.scheme == scheme) or \
-                        (scheme is None and reg.target == name and reg.kind == kind):
+                if (scheme is not None and reg.scheme == scheme) or (
+                    scheme is None and reg.target == name and reg.kind == kind
+                ):
                     found = self.resolve(decl_inst, reg, hops, rights)
                     found.via_environment = True
                     return found
             if e.extends == "none":
                 if section == "debug":
                     break
-                return _Found(None, name, reason=f"environment {e.name!r} of "
-                              f"{decl_inst.name} registers no {kind} {name!r}")
+                return _Found(
+                    None,
+                    name,
+                    reason=f"environment {e.name!r} of "
+                    f"{decl_inst.name} registers no {kind} {name!r}",
+                )
             env = decl_inst.env
         if section == "debug":
-            return _Found(None, name, reason=f"no environment of {inst.name} registers debug "
-                          f"{kind} {name!r}")
+            return _Found(
+                None, name, reason=f"no environment of {inst.name} registers debug {kind} {name!r}"
+            )
         return _Found("builtin", name, via_environment=True)
 
     def use(self, user: str, inst: _Inst, d: _Decl, **extra: Any) -> None:
@@ -806,8 +912,12 @@ class _Builder:
         rights: list[tuple] = []
         found = self.resolve(inst, d, hops, rights)
         owner = found.provider
-        if found.provider is not None and d.kind == "storage" and found.verified \
-                and found.provider not in ("outside", "framework", "void"):
+        if (
+            found.provider is not None
+            and d.kind == "storage"
+            and found.verified
+            and found.provider not in ("outside", "framework", "void")
+        ):
             found = self.backing(found, hops)
         if found.provider is None:
             self.dangling[f"{user} uses {d.kind} {d.target!r}: {found.reason}"] = None
@@ -817,9 +927,13 @@ class _Builder:
         self.edges.add(key)
         provider = found.provider
         attrs: dict[str, Any] = dict(
-            capability=d.target, kind=d.kind, source_name=found.name,
+            capability=d.target,
+            kind=d.kind,
+            source_name=found.name,
             route=" -> ".join(hops + ([provider] if provider != hops[-1] else [])),
-            verified=found.verified, **extra)
+            verified=found.verified,
+            **extra,
+        )
         if found.via_environment:
             attrs["via_environment"] = True
         if d.kind == "directory":
@@ -829,8 +943,16 @@ class _Builder:
         if d.kind == "storage":
             attrs["storage_owner"] = owner
         if provider == "framework" and found.scope is not None and found.scope.name != user:
-            self.key(user, found.scope.name, "domain", d.line, d.path,
-                     slot_kind="key_register", via="framework", **attrs)
+            self.key(
+                user,
+                found.scope.name,
+                "domain",
+                d.line,
+                d.path,
+                slot_kind="key_register",
+                via="framework",
+                **attrs,
+            )
             return
         if provider == "outside":
             self.vertex("outside", "domain", outside=True)
@@ -840,11 +962,22 @@ class _Builder:
             obj = f"config:{provider}:{found.name}"
             if obj not in self.g.graph:
                 self.vertex(obj, "page", provider=provider, capability_kind="config")
-                self.key(provider, obj, "page", d.line, d.path, slot_kind="key_register",
-                         capability=found.name, kind="config", source_name=found.name,
-                         route=provider, verified=True)
-            self.key(user, obj, "page", d.line, d.path, read_only=True,
-                     slot_kind="key_register", **attrs)
+                self.key(
+                    provider,
+                    obj,
+                    "page",
+                    d.line,
+                    d.path,
+                    slot_kind="key_register",
+                    capability=found.name,
+                    kind="config",
+                    source_name=found.name,
+                    route=provider,
+                    verified=True,
+                )
+            self.key(
+                user, obj, "page", d.line, d.path, read_only=True, slot_kind="key_register", **attrs
+            )
             return
         self.key(user, provider, "start", d.line, d.path, slot_kind="key_register", **attrs)
 
@@ -857,8 +990,12 @@ class _Builder:
             return _Found(found.provider, found.name, verified=False)
         back = self.resolve(owner, decl, hops, [])
         if back.provider is None:
-            return _Found(None, found.name, reason=f"backing directory {decl.source!r} of "
-                          f"storage {found.name!r} in {owner.name}: {back.reason}")
+            return _Found(
+                None,
+                found.name,
+                reason=f"backing directory {decl.source!r} of "
+                f"storage {found.name!r} in {owner.name}: {back.reason}",
+            )
         if back.provider == "framework":
             return _Found(owner.name, found.name, verified=False)
         return _Found(back.provider, found.name, back.verified)
@@ -875,7 +1012,7 @@ class _Builder:
                     continue
                 for d in m.use:
                     self.use(inst.name, inst, d)
-                if m.unresolved and inst.parent is None:    # a child: as opaque ones, below
+                if m.unresolved and inst.parent is None:  # a child: as opaque ones, below
                     self.use(inst.name, inst, star, unresolved_include=True)
                 # opaque children, collections and children with unresolved includes use
                 # everything offered to them
@@ -889,7 +1026,7 @@ class _Builder:
                                 self.use(inst.collections[nm][0], inst, o)
                 for cname, (v, env) in inst.collections.items():
                     member = _Inst(v, None, inst, cname, "", env, depth=inst.depth + 1)
-                    for scheme in self.schemes(env):      # members' URLs are not known
+                    for scheme in self.schemes(env):  # members' URLs are not known
                         self.resolved_by(member, scheme)
 
     def schemes(self, env: tuple | None) -> list[str]:
@@ -918,9 +1055,17 @@ class _Builder:
         key = (found.provider, "resolves", inst.name)
         if key not in self.edges and found.provider != inst.name:
             self.edges.add(key)
-            self.key(found.provider, inst.name, "domain", None, slot_kind="key_register",
-                     kind="resolver", scheme=scheme, via_environment=True,
-                     verified=found.verified)
+            self.key(
+                found.provider,
+                inst.name,
+                "domain",
+                None,
+                slot_kind="key_register",
+                kind="resolver",
+                scheme=scheme,
+                via_environment=True,
+                verified=found.verified,
+            )
 
     @staticmethod
     def _targets(inst: _Inst, t: str) -> list[str]:
@@ -933,8 +1078,12 @@ def _build(manifests: list[_Manifest], unresolved: list[str], path: str) -> nx.M
     by_stem: dict[str, list[_Manifest]] = {}
     for m in manifests:
         by_stem.setdefault(Path(m.rel).name.removesuffix(".cml"), []).append(m)
-    named = {id(by_stem[_url_stem(u)][0]) for m in manifests for _, u, _, _ in m.children
-             if len(by_stem.get(_url_stem(u), ())) == 1}
+    named = {
+        id(by_stem[_url_stem(u)][0])
+        for m in manifests
+        for _, u, _, _ in m.children
+        if len(by_stem.get(_url_stem(u), ())) == 1
+    }
     b = _Builder(path)
     roots, used = [], set()
     for m in manifests:
@@ -949,8 +1098,12 @@ def _build(manifests: list[_Manifest], unresolved: list[str], path: str) -> nx.M
         raise FormatError(m.path, m.line, "every manifest is some other's child: a cycle")
     b.route_all(roots)
     G = b.g.graph
-    G.graph.update(source="cml", dangling=list(b.dangling), ambiguous=list(b.ambiguous),
-                   unresolved_includes=list(unresolved))
+    G.graph.update(
+        source="cml",
+        dangling=list(b.dangling),
+        ambiguous=list(b.ambiguous),
+        unresolved_includes=list(unresolved),
+    )
     return G
 
 
@@ -999,8 +1152,11 @@ def _folder(root: Path) -> dict[str, Path]:
             elif entry.name.endswith(".cml"):
                 found[rel] = p
             if len(found) > limits.MAX_VERTICES:
-                raise FormatError(root, None, f"more than MAX_VERTICES = "
-                                  f"{limits.MAX_VERTICES:,} manifests: refused")
+                raise FormatError(
+                    root,
+                    None,
+                    f"more than MAX_VERTICES = {limits.MAX_VERTICES:,} manifests: refused",
+                )
     return dict(sorted(found.items()))
 
 
@@ -1053,8 +1209,12 @@ def read_cml(folder: str | os.PathLike[str]) -> nx.MultiDiGraph:
         while todo:
             inc, line, ipath, src, depth = todo.pop(0)
             if depth > limits.MAX_INCLUDE_DEPTH:
-                raise FormatError(ipath, line, f"includes nested deeper than "
-                                  f"MAX_INCLUDE_DEPTH = {limits.MAX_INCLUDE_DEPTH}: refused")
+                raise FormatError(
+                    ipath,
+                    line,
+                    f"includes nested deeper than "
+                    f"MAX_INCLUDE_DEPTH = {limits.MAX_INCLUDE_DEPTH}: refused",
+                )
             x = find(inc, src)
             if x is None:
                 unresolved.append(f"{ipath}:{line}: include {inc!r} not found")

@@ -55,9 +55,22 @@ MAX_EDGES = 1 << 20
 MAX_NAME_CHARS = 1 << 25
 MAX_ECHO = 60
 
-__all__ = ["MAX_ECHO", "MAX_EDGES", "MAX_FILE_BYTES", "MAX_INCLUDE_DEPTH", "MAX_NAME_CHARS",
-           "MAX_NESTING", "MAX_NUMBER_CHARS", "MAX_TOKENS", "MAX_VERTICES", "Budget",
-           "decode_utf8", "read_file", "reading", "shown"]
+__all__ = [
+    "MAX_ECHO",
+    "MAX_EDGES",
+    "MAX_FILE_BYTES",
+    "MAX_INCLUDE_DEPTH",
+    "MAX_NAME_CHARS",
+    "MAX_NESTING",
+    "MAX_NUMBER_CHARS",
+    "MAX_TOKENS",
+    "MAX_VERTICES",
+    "Budget",
+    "decode_utf8",
+    "read_file",
+    "reading",
+    "shown",
+]
 
 
 def shown(text: object) -> str:
@@ -67,7 +80,7 @@ def shown(text: object) -> str:
     ("'abc'", '12')
     """
     r = repr(text)
-    return r if len(r) <= MAX_ECHO else r[:MAX_ECHO - 5] + "…" + r[-4:]
+    return r if len(r) <= MAX_ECHO else r[: MAX_ECHO - 5] + "…" + r[-4:]
 
 
 def read_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> bytes:
@@ -79,8 +92,7 @@ def read_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> 
     symbolic link is refused too. Errors: :class:`FormatError` with no line (the file as a
     whole) or, past the size limit, the line where the limit falls.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | \
-        getattr(os, "O_NOCTTY", 0)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -90,9 +102,17 @@ def read_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> 
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            kind = (
+                "a directory"
+                if stat.S_ISDIR(mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "not a regular file"
+            )
             raise FormatError(path, None, f"{kind}, not a regular file: refused")
         limit = MAX_FILE_BYTES
         chunks, size = [], 0
@@ -108,8 +128,11 @@ def read_file(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> 
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise FormatError(path, data.count(b"\n", 0, limit) + 1,
-                          f"larger than MAX_FILE_BYTES = {limit:,} bytes: refused")
+        raise FormatError(
+            path,
+            data.count(b"\n", 0, limit) + 1,
+            f"larger than MAX_FILE_BYTES = {limit:,} bytes: refused",
+        )
     return data
 
 
@@ -150,15 +173,16 @@ def reading(path: str | os.PathLike[str], line: Callable[[], int | None]) -> Ite
         raise FormatError(path, _safe(line), "nested too deeply to read") from None
     except MemoryError:
         raise FormatError(path, _safe(line), "too large to read in memory") from None
-    except (ValueError, LookupError, ArithmeticError) as exc:   # UnicodeError is a ValueError
-        raise FormatError(path, _safe(line),
-                          f"cannot read this input ({type(exc).__name__})") from None
+    except (ValueError, LookupError, ArithmeticError) as exc:  # UnicodeError is a ValueError
+        raise FormatError(
+            path, _safe(line), f"cannot read this input ({type(exc).__name__})"
+        ) from None
 
 
 def _safe(line: Callable[[], int | None]) -> int | None:
     try:
         return line()
-    except Exception:                           # the net must not throw
+    except Exception:  # the net must not throw
         return None
 
 
@@ -179,25 +203,35 @@ class Budget:
         self.n_edges = 0
         self.n_chars = 0
 
-    def vertices(self, n: int, line: int | None, chars: int = 0,
-                 path: str | os.PathLike[str] | None = None) -> None:
+    def vertices(
+        self, n: int, line: int | None, chars: int = 0, path: str | os.PathLike[str] | None = None
+    ) -> None:
         """``n`` more vertices whose names have ``chars`` characters in all; an error
         names ``path`` (default: the file the budget is for)."""
         self.n_vertices += n
         self.n_chars += chars
         if self.n_vertices > MAX_VERTICES:
-            raise FormatError(path or self.path, line, f"more than MAX_VERTICES = "
-                              f"{MAX_VERTICES:,} vertices in one file: refused")
+            raise FormatError(
+                path or self.path,
+                line,
+                f"more than MAX_VERTICES = {MAX_VERTICES:,} vertices in one file: refused",
+            )
         if self.n_chars > MAX_NAME_CHARS:
-            raise FormatError(path or self.path, line, f"more than MAX_NAME_CHARS = "
-                              f"{MAX_NAME_CHARS:,} characters of vertex names: refused")
+            raise FormatError(
+                path or self.path,
+                line,
+                f"more than MAX_NAME_CHARS = "
+                f"{MAX_NAME_CHARS:,} characters of vertex names: refused",
+            )
 
-    def edges(self, n: int, line: int | None,
-              path: str | os.PathLike[str] | None = None) -> None:
+    def edges(self, n: int, line: int | None, path: str | os.PathLike[str] | None = None) -> None:
         self.n_edges += n
         if self.n_edges > MAX_EDGES:
-            raise FormatError(path or self.path, line, f"more than MAX_EDGES = "
-                              f"{MAX_EDGES:,} edges in one file: refused")
+            raise FormatError(
+                path or self.path,
+                line,
+                f"more than MAX_EDGES = {MAX_EDGES:,} edges in one file: refused",
+            )
 
     def left(self) -> int:
         """Edges still allowed (a bound for a selection before it is expanded)."""

@@ -189,32 +189,74 @@ MONITOR = "monitor:fault_ep"
 _LEAF: frozenset[str] = frozenset()
 #: Which child elements each element may have (the root is ``system``).
 _CHILDREN: dict[str, frozenset[str]] = {
-    "system": frozenset({"memory_region", "protection_domain", "channel", "domains",
-                         "io_address_space"}),
-    "protection_domain": frozenset({"program_image", "map", "irq", "setvar", "ioport",
-                                    "protection_domain", "virtual_machine", "cspace"}),
+    "system": frozenset(
+        {"memory_region", "protection_domain", "channel", "domains", "io_address_space"}
+    ),
+    "protection_domain": frozenset(
+        {
+            "program_image",
+            "map",
+            "irq",
+            "setvar",
+            "ioport",
+            "protection_domain",
+            "virtual_machine",
+            "cspace",
+        }
+    ),
     "virtual_machine": frozenset({"vcpu", "map"}),
     "channel": frozenset({"end"}),
     "cspace": frozenset({"cap_tcb", "cap_sc", "cap_vspace"}),
     "domains": frozenset({"domain", "domain_schedule"}),
     "domain_schedule": frozenset({"schedule_entry", "schedule_end_marker"}),
     "io_address_space": frozenset({"iomap"}),
-    **{leaf: _LEAF for leaf in ("memory_region", "program_image", "map", "irq", "setvar",
-                                "ioport", "vcpu", "end", "cap_tcb", "cap_sc", "cap_vspace",
-                                "domain", "schedule_entry", "schedule_end_marker", "iomap")},
+    **{
+        leaf: _LEAF
+        for leaf in (
+            "memory_region",
+            "program_image",
+            "map",
+            "irq",
+            "setvar",
+            "ioport",
+            "vcpu",
+            "end",
+            "cap_tcb",
+            "cap_sc",
+            "cap_vspace",
+            "domain",
+            "schedule_entry",
+            "schedule_end_marker",
+            "iomap",
+        )
+    },
 }
 #: Attributes an element must have.
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "memory_region": ("name",), "protection_domain": ("name",), "program_image": ("path",),
-    "map": ("mr", "vaddr"), "irq": ("id",), "setvar": ("symbol",), "ioport": ("id", "addr"),
-    "virtual_machine": ("name",), "vcpu": ("id",), "end": ("pd", "id"),
-    "cap_tcb": ("slot", "pd"), "cap_sc": ("slot", "pd"), "cap_vspace": ("slot", "pd"),
-    "domain": ("name",), "schedule_entry": ("domain", "duration"),
-    "io_address_space": ("name",), "iomap": ("mr", "iovaddr"),
+    "memory_region": ("name",),
+    "protection_domain": ("name",),
+    "program_image": ("path",),
+    "map": ("mr", "vaddr"),
+    "irq": ("id",),
+    "setvar": ("symbol",),
+    "ioport": ("id", "addr"),
+    "virtual_machine": ("name",),
+    "vcpu": ("id",),
+    "end": ("pd", "id"),
+    "cap_tcb": ("slot", "pd"),
+    "cap_sc": ("slot", "pd"),
+    "cap_vspace": ("slot", "pd"),
+    "domain": ("name",),
+    "schedule_entry": ("domain", "duration"),
+    "io_address_space": ("name",),
+    "iomap": ("mr", "iovaddr"),
 }
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*|[0-9][0-9_]*")
-_CAPS = {"cap_tcb": ("domain", "tcb"), "cap_vspace": ("domain", "vspace"),
-         "cap_sc": ("meter", "sc")}
+_CAPS = {
+    "cap_tcb": ("domain", "tcb"),
+    "cap_vspace": ("domain", "vspace"),
+    "cap_sc": ("meter", "sc"),
+}
 
 
 class _Elem:
@@ -245,8 +287,9 @@ def read_microkit(path: str | os.PathLike[str], *, monitor: bool = True) -> nx.M
     return _read(text, path, monitor)
 
 
-def read_microkit_text(text: str, name: str = "<string>", *, monitor: bool = True
-                       ) -> nx.MultiDiGraph:
+def read_microkit_text(
+    text: str, name: str = "<string>", *, monitor: bool = True
+) -> nx.MultiDiGraph:
     """Read an SDF given as text; ``name`` stands for the file in error messages.
 
     >>> G = read_microkit_text('''<system>
@@ -274,25 +317,30 @@ def _read(text: str, path: _Path, monitor: bool) -> nx.MultiDiGraph:
     parser, stack = _parser(path)
     with limits.reading(path, lambda: parser.CurrentLineNumber):
         if len(text) > limits.MAX_FILE_BYTES:
-            raise FormatError(path, text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
-                              f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: "
-                              "refused")
+            raise FormatError(
+                path,
+                text.count("\n", 0, limits.MAX_FILE_BYTES) + 1,
+                f"larger than MAX_FILE_BYTES = {limits.MAX_FILE_BYTES:,}: refused",
+            )
         declared = _DECLARED.match(text[:512])
         if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-            raise FormatError(path, 1, f"encoding {shown(declared.group(1))} declared: the "
-                              "Microkit tool reads UTF-8 only")
+            raise FormatError(
+                path,
+                1,
+                f"encoding {shown(declared.group(1))} declared: the Microkit tool reads UTF-8 only",
+            )
         try:
             parser.Parse(text, True)
         except expat.ExpatError as e:
-            raise FormatError(path, e.lineno, f"XML: {expat.errors.messages[e.code]}") \
-                from None
-        except UnicodeEncodeError as e:          # lone surrogates: text that is not Unicode
+            raise FormatError(path, e.lineno, f"XML: {expat.errors.messages[e.code]}") from None
+        except UnicodeEncodeError as e:  # lone surrogates: text that is not Unicode
             line = text.count("\n", 0, e.start) + 1
             raise FormatError(path, line, f"not valid Unicode text ({e.reason})") from None
         return _Builder(path, _root(path, stack), monitor).build()
 
 
 # --- parsing -------------------------------------------------------------------------------
+
 
 def _parser(path: _Path) -> tuple[expat.XMLParserType, list[_Elem]]:
     """An expat parser that builds ``_Elem``s; the stack's bottom is a sentinel. The text is
@@ -307,18 +355,24 @@ def _parser(path: _Path) -> tuple[expat.XMLParserType, list[_Elem]]:
         parent = stack[-1]
         if parent is top:
             if tag != "system" or parent.children:
-                raise FormatError(path, line, f"the root element must be <system>, not "
-                                  f"<{shown(tag)[1:-1]}>")
+                raise FormatError(
+                    path, line, f"the root element must be <system>, not <{shown(tag)[1:-1]}>"
+                )
         elif tag not in _CHILDREN[parent.tag]:
-            raise FormatError(path, line, f"element <{shown(tag)[1:-1]}> is not allowed in "
-                              f"<{parent.tag}>")
+            raise FormatError(
+                path, line, f"element <{shown(tag)[1:-1]}> is not allowed in <{parent.tag}>"
+            )
         if len(stack) > limits.MAX_NESTING:
-            raise FormatError(path, line, f"elements nested deeper than MAX_NESTING = "
-                              f"{limits.MAX_NESTING}: refused")
+            raise FormatError(
+                path,
+                line,
+                f"elements nested deeper than MAX_NESTING = {limits.MAX_NESTING}: refused",
+            )
         count[0] += 1
         if count[0] > limits.MAX_EDGES:
-            raise FormatError(path, line, f"more than MAX_EDGES = {limits.MAX_EDGES:,} "
-                              "elements: refused")
+            raise FormatError(
+                path, line, f"more than MAX_EDGES = {limits.MAX_EDGES:,} elements: refused"
+            )
         for a in _REQUIRED.get(tag, ()):
             if a not in attrs:
                 raise FormatError(path, line, f"<{tag}> needs the attribute {a!r}")
@@ -348,8 +402,12 @@ def _root(path: _Path, stack: list[_Elem]) -> _Elem:
 def _number(path: _Path, e: _Elem, attr: str) -> int:
     s = e.attrs[attr].strip()
     if len(s) > limits.MAX_NUMBER_CHARS:
-        raise FormatError(path, e.line, f"<{e.tag}> {attr}= has {len(s):,} characters (more "
-                          f"than MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused")
+        raise FormatError(
+            path,
+            e.line,
+            f"<{e.tag}> {attr}= has {len(s):,} characters (more "
+            f"than MAX_NUMBER_CHARS = {limits.MAX_NUMBER_CHARS}): refused",
+        )
     if not _NUMBER.fullmatch(s):
         raise FormatError(path, e.line, f"<{e.tag}> {attr}={shown(s)} is not a number")
     s = s.replace("_", "")
@@ -400,8 +458,12 @@ class _Builder:
         self.vcpu_ids: dict[str, dict[int, int]] = {}
         #: What a PD or VM may hold, by child element; other children convey no authority.
         self.held: dict[str, Callable[[str, _Elem], None]] = {
-            "map": self.map, "irq": self.irq, "setvar": self.setvar, "ioport": self.ioport,
-            "cspace": self.cspace}
+            "map": self.map,
+            "irq": self.irq,
+            "setvar": self.setvar,
+            "ioport": self.ioport,
+            "cspace": self.cspace,
+        }
 
     def vertex(self, vid: str, kind: str, line: int | None, *args: Any, **attrs: Any) -> None:
         self.budget.vertices(1, line)
@@ -432,7 +494,7 @@ class _Builder:
             self.holdings(e, parent)
         for ch in self.top("channel"):
             self.channel(ch)
-        for sp in self.top("io_address_space"):        # IOMMU address spaces (x86 DMA)
+        for sp in self.top("io_address_space"):  # IOMMU address spaces (x86 DMA)
             self.io_address_space(sp)
         return self.g.graph
 
@@ -449,15 +511,19 @@ class _Builder:
         while todo:
             e, parent = todo.pop()
             pds.append((e, parent))
-            todo.extend((c, e) for c in e.children if c.tag in ("protection_domain",
-                                                                 "virtual_machine"))
+            todo.extend(
+                (c, e) for c in e.children if c.tag in ("protection_domain", "virtual_machine")
+            )
         pds.sort(key=lambda p: p[0].line)
         return pds
 
     def new_vertex(self, vid: str, e: _Elem, what: str) -> None:
         if vid in self.taken:
-            raise FormatError(self.path, e.line, f"duplicate {what} {shown(vid)} (first on "
-                              f"line {self.taken[vid]})")
+            raise FormatError(
+                self.path,
+                e.line,
+                f"duplicate {what} {shown(vid)} (first on line {self.taken[vid]})",
+            )
         self.taken[vid] = e.line
 
     def misc_vertex(self, vid: str, e: _Elem, kind: str = "misc", **attrs: Any) -> None:
@@ -470,16 +536,18 @@ class _Builder:
         """The vertex of the region ``e``'s ``attr`` names, which must be declared."""
         name = e.attrs[attr]
         if name not in self.regions:
-            raise FormatError(self.path, e.line, f"<{e.tag}> names no declared memory region "
-                              f"{shown(name)}")
+            raise FormatError(
+                self.path, e.line, f"<{e.tag}> names no declared memory region {shown(name)}"
+            )
         return "mr:" + name
 
     def pd_ref(self, e: _Elem, attr: str = "pd") -> str:
         """The PD ``e``'s ``attr`` names, which must be a PD (not a VM)."""
         name = e.attrs[attr]
         if name not in self.pd_names or self.pd_names[name].tag != "protection_domain":
-            raise FormatError(self.path, e.line, f"<{e.tag}> names no protection domain "
-                              f"{shown(name)}")
+            raise FormatError(
+                self.path, e.line, f"<{e.tag}> names no protection domain {shown(name)}"
+            )
         return name
 
     def channel_id(self, e: _Elem, pd: str, attr: str = "id") -> int:
@@ -487,11 +555,13 @@ class _Builder:
         (channels and IRQs share one id space: sdf.rs, "duplicate channel id")."""
         cid = _number(self.path, e, attr)
         if cid > PD_MAX_ID:
-            raise FormatError(self.path, e.line, f"<{e.tag}> id={cid}: must be < "
-                              f"{PD_MAX_ID + 1}")
+            raise FormatError(self.path, e.line, f"<{e.tag}> id={cid}: must be < {PD_MAX_ID + 1}")
         if (pd, cid) in self.ids:
-            raise FormatError(self.path, e.line, f"channel id {cid} of {shown(pd)} already "
-                              f"used on line {self.ids[pd, cid]}")
+            raise FormatError(
+                self.path,
+                e.line,
+                f"channel id {cid} of {shown(pd)} already used on line {self.ids[pd, cid]}",
+            )
         self.ids[pd, cid] = e.line
         return cid
 
@@ -501,8 +571,9 @@ class _Builder:
         for a in ("size", "page_size", "phys_addr"):
             if a in e.attrs:
                 attrs[a] = _number(self.path, e, a)
-        if "size" not in e.attrs and not ("prefill_path" in e.attrs
-                                          or "prefill_bootinfo" in e.attrs):
+        if "size" not in e.attrs and not (
+            "prefill_path" in e.attrs or "prefill_bootinfo" in e.attrs
+        ):
             raise FormatError(self.path, e.line, "<memory_region> needs the attribute 'size'")
         vid = "mr:" + e.attrs["name"]
         self.new_vertex(vid, e, "memory region")
@@ -516,11 +587,13 @@ class _Builder:
             if c.tag == "vcpu":
                 vid = _number(self.path, c, "id")
                 if vid > PD_MAX_ID:
-                    raise FormatError(self.path, c.line, f"<vcpu> id={vid}: must be < "
-                                      f"{PD_MAX_ID + 1}")
+                    raise FormatError(
+                        self.path, c.line, f"<vcpu> id={vid}: must be < {PD_MAX_ID + 1}"
+                    )
                 if vid in vcpus:
-                    raise FormatError(self.path, c.line, f"duplicate vcpu id {vid} (first "
-                                      f"on line {vcpus[vid]})")
+                    raise FormatError(
+                        self.path, c.line, f"duplicate vcpu id {vid} (first on line {vcpus[vid]})"
+                    )
                 vcpus[vid] = c.line
         self.vertex(name, "domain", e.line, name, vm=True, vcpus=len(vcpus))
         self.vcpu_ids[name] = vcpus
@@ -559,8 +632,7 @@ class _Builder:
             self.nested(parent, e)
         elif self.monitor and e.tag == "protection_domain":
             self.key(name, MONITOR, "start", e.line, slot=2, cap="fault_ep")
-        if self.monitor and e.tag == "protection_domain" and \
-                _bool(self.path, e, "passive", False):
+        if self.monitor and e.tag == "protection_domain" and _bool(self.path, e, "passive", False):
             self.key(name, MONITOR, "start", e.line, slot=5, cap="monitor_ep")
         for c in e.children:
             handle = self.held.get(c.tag)
@@ -573,15 +645,21 @@ class _Builder:
         slot = _number(self.path, e, "id") if "id" in e.attrs else -1
         pname, name = parent.attrs["name"], e.attrs["name"]
         if e.tag == "protection_domain":
-            siblings = [c for c in parent.children if c.tag == "protection_domain"
-                        and c is not e and c.line < e.line and "id" in c.attrs]
+            siblings = [
+                c
+                for c in parent.children
+                if c.tag == "protection_domain"
+                and c is not e
+                and c.line < e.line
+                and "id" in c.attrs
+            ]
             if slot >= 0 and any(_number(self.path, c, "id") == slot for c in siblings):
-                raise FormatError(self.path, e.line, f"duplicate child id {slot} in "
-                                  f"{shown(pname)}")
+                raise FormatError(self.path, e.line, f"duplicate child id {slot} in {shown(pname)}")
             vms = [c.attrs["name"] for c in parent.children if c.tag == "virtual_machine"]
             if any(slot in self.vcpu_ids.get(vm, {}) for vm in vms):
-                raise FormatError(self.path, e.line, f"child id {slot} clashes with a vCPU id "
-                                  f"of {shown(pname)}")
+                raise FormatError(
+                    self.path, e.line, f"child id {slot} clashes with a vCPU id of {shown(pname)}"
+                )
         self.key(pname, name, "domain", e.line, slot=slot, child=e.tag == "protection_domain")
         if e.tag == "protection_domain":
             self.key(name, pname, "start", e.line, slot=2, cap="fault_ep")
@@ -589,24 +667,38 @@ class _Builder:
     def map(self, holder: str, m: _Elem) -> None:
         perms = m.attrs.get("perms", "rw")
         if set(perms) - set("rwx"):
-            raise FormatError(self.path, m.line, f"<map> perms={shown(perms)}: must be made "
-                              "of 'r', 'w' and 'x'")
+            raise FormatError(
+                self.path, m.line, f"<map> perms={shown(perms)}: must be made of 'r', 'w' and 'x'"
+            )
         if set(perms) == {"w"}:
-            raise FormatError(self.path, m.line, "<map> perms='w': write-only mappings are "
-                              "not allowed")
-        self.key(holder, self.region_ref(m), "page", m.line, read_only="w" not in perms,
-                 slot_kind="address", vaddr=_number(self.path, m, "vaddr"), perms=perms,
-                 cached=_bool(self.path, m, "cached", True))
+            raise FormatError(
+                self.path, m.line, "<map> perms='w': write-only mappings are not allowed"
+            )
+        self.key(
+            holder,
+            self.region_ref(m),
+            "page",
+            m.line,
+            read_only="w" not in perms,
+            slot_kind="address",
+            vaddr=_number(self.path, m, "vaddr"),
+            perms=perms,
+            cached=_bool(self.path, m, "cached", True),
+        )
 
     def irq(self, holder: str, c: _Elem) -> None:
         if "irq" not in c.attrs:
-            raise FormatError(self.path, c.line, "<irq> needs the attribute 'irq' "
-                              "(x86 pin/vector IRQs are not supported)")
+            raise FormatError(
+                self.path,
+                c.line,
+                "<irq> needs the attribute 'irq' (x86 pin/vector IRQs are not supported)",
+            )
         n = _number(self.path, c, "irq")
         cid = self.channel_id(c, holder)
         if n in self.irqs:
-            raise FormatError(self.path, c.line, f"duplicate irq {n} (first on line "
-                              f"{self.irqs[n]})")
+            raise FormatError(
+                self.path, c.line, f"duplicate irq {n} (first on line {self.irqs[n]})"
+            )
         self.irqs[n] = c.line
         self.misc_vertex(f"irq:{n}", c, irq=n)
         extra: dict[str, Any] = {"trigger": c.attrs["trigger"]} if "trigger" in c.attrs else {}
@@ -622,11 +714,13 @@ class _Builder:
         size = _number(self.path, c, "size") if "size" in c.attrs else 1
         pid = _number(self.path, c, "id")
         if pid > PD_MAX_ID:
-            raise FormatError(self.path, c.line, f"<ioport> id={pid}: must be < "
-                              f"{PD_MAX_ID + 1}")
+            raise FormatError(self.path, c.line, f"<ioport> id={pid}: must be < {PD_MAX_ID + 1}")
         if (holder, pid) in self.ioport_ids:
-            raise FormatError(self.path, c.line, f"duplicate I/O port id {pid} (first on "
-                              f"line {self.ioport_ids[holder, pid]})")
+            raise FormatError(
+                self.path,
+                c.line,
+                f"duplicate I/O port id {pid} (first on line {self.ioport_ids[holder, pid]})",
+            )
         self.ioport_ids[holder, pid] = c.line
         self.misc_vertex(f"ioport:{addr:#x}", c, addr=addr, size=size)
         self.key(holder, f"ioport:{addr:#x}", "misc", c.line, slot=pid)
@@ -636,53 +730,76 @@ class _Builder:
             key_type, what = _CAPS[cap.tag]
             slot = _number(self.path, cap, "slot")
             if not 0 < slot < CAP_MAP_MAX_SLOT:
-                raise FormatError(self.path, cap.line, f"<{cap.tag}> slot={slot}: must be 1 "
-                                  f"to {CAP_MAP_MAX_SLOT - 1}")
-            self.key(holder, self.pd_ref(cap), key_type, cap.line, slot=slot,
-                     slot_kind="key_register", cap=what)    # in its CSpace: it invokes them
+                raise FormatError(
+                    self.path,
+                    cap.line,
+                    f"<{cap.tag}> slot={slot}: must be 1 to {CAP_MAP_MAX_SLOT - 1}",
+                )
+            self.key(
+                holder,
+                self.pd_ref(cap),
+                key_type,
+                cap.line,
+                slot=slot,
+                slot_kind="key_register",
+                cap=what,
+            )  # in its CSpace: it invokes them
 
     # ---- channels
     def channel(self, ch: _Elem) -> None:
         if len(ch.children) != 2:
-            raise FormatError(self.path, ch.line, f"<channel> has {len(ch.children)} <end>s, "
-                              "not 2")
+            raise FormatError(self.path, ch.line, f"<channel> has {len(ch.children)} <end>s, not 2")
         ends = [self.channel_end(end) for end in ch.children]
         (ea, a, ia), (eb, b, ib) = ends
         if _bool(self.path, ea, "pp", False) and _bool(self.path, eb, "pp", False):
-            raise FormatError(self.path, ch.line, "pp=\"true\" on both ends: cannot ppc "
-                              "bidirectionally")
+            raise FormatError(
+                self.path, ch.line, 'pp="true" on both ends: cannot ppc bidirectionally'
+            )
         name = f"channel:{a}:{ia}-{b}:{ib}"
         if name in self.pd_names:
-            raise FormatError(self.path, ch.line, f"vertex {shown(name)} clashes with a PD "
-                              "name")
+            raise FormatError(self.path, ch.line, f"vertex {shown(name)} clashes with a PD name")
         self.vertex(name, "page", ch.line, name, channel=True)
         pairs = ((ends[0], ends[1]), (ends[1], ends[0]))
         calls: dict[tuple[str, str, int], str] = {}
         for (e, me, my_id), (_, other, _) in pairs:
             notify = _bool(self.path, e, "notify", True)
             pp = _bool(self.path, e, "pp", False)
-            self.key(me, name, "page", e.line, read_only=not notify, slot=my_id,
-                     notify=notify, pp=pp)
+            self.key(
+                me, name, "page", e.line, read_only=not notify, slot=my_id, notify=notify, pp=pp
+            )
             if notify:
-                self.key(me, "notification:" + other, "page", e.line, slot=my_id,
-                         channel=name, notify=True)
+                self.key(
+                    me,
+                    "notification:" + other,
+                    "page",
+                    e.line,
+                    slot=my_id,
+                    channel=name,
+                    notify=True,
+                )
             if _bool(self.path, e, "pp", False):
                 self.check_priority(e, me, other)
                 calls.setdefault((me, other, my_id), "end")
-            if _bool(self.path, self.pd_names[other], "pp", False):   # Microkit <= 1.4.1
+            if _bool(self.path, self.pd_names[other], "pp", False):  # Microkit <= 1.4.1
                 calls.setdefault((me, other, my_id), "pd")
         for (caller, callee, cid), style in calls.items():
             self.key(caller, callee, "start", ch.line, slot=cid, channel=name, pp_style=style)
 
     def check_priority(self, e: _Elem, caller: str, callee: str) -> None:
         """A PPC must go to a PD of strictly higher priority (sdf.rs)."""
+
         def prio(pd: str) -> int:
             el = self.pd_names[pd]
             return _number(self.path, el, "priority") if "priority" in el.attrs else 0
+
         if prio(callee) <= prio(caller):
-            raise FormatError(self.path, e.line, f"PPCs must be to protection domains of "
-                              f"strictly higher priorities: {shown(caller)} ({prio(caller)}) "
-                              f"to {shown(callee)} ({prio(callee)})")
+            raise FormatError(
+                self.path,
+                e.line,
+                f"PPCs must be to protection domains of "
+                f"strictly higher priorities: {shown(caller)} ({prio(caller)}) "
+                f"to {shown(callee)} ({prio(callee)})",
+            )
 
     def channel_end(self, end: _Elem) -> _End:
         """An ``<end>``'s PD and channel id, which that PD must not have used already."""
@@ -694,12 +811,26 @@ class _Builder:
         vid = "io_address_space:" + sp.attrs["name"]
         if vid in self.g.graph:
             raise FormatError(self.path, sp.line, f"duplicate name {shown(sp.attrs['name'])}")
-        self.misc_vertex(vid, sp, kind="domain", device=True,
-                         **{k: v for k, v in sp.attrs.items() if k != "name"})
+        self.misc_vertex(
+            vid,
+            sp,
+            kind="domain",
+            device=True,
+            **{k: v for k, v in sp.attrs.items() if k != "name"},
+        )
         for m in sp.children:
             perms = m.attrs.get("perms", "rw")
             if not perms or set(perms) - set("rw"):
-                raise FormatError(self.path, m.line, f"<iomap> perms={shown(perms)}: must be "
-                                  "'r', 'w' or 'rw'")
-            self.key(vid, self.region_ref(m), "page", m.line, read_only="w" not in perms,
-                     slot_kind="address", vaddr=_number(self.path, m, "iovaddr"), perms=perms)
+                raise FormatError(
+                    self.path, m.line, f"<iomap> perms={shown(perms)}: must be 'r', 'w' or 'rw'"
+                )
+            self.key(
+                vid,
+                self.region_ref(m),
+                "page",
+                m.line,
+                read_only="w" not in perms,
+                slot_kind="address",
+                vaddr=_number(self.path, m, "iovaddr"),
+                perms=perms,
+            )

@@ -18,5 +18,13 @@ from keykos_lab.scenarios.tso import (
     tso_setuid,
 )
 
-__all__ = ["Recording", "Step", "empty_child", "process_creation", "reachable",
-           "setuid_contrast", "tso_domain_key", "tso_setuid"]
+__all__ = [
+    "Recording",
+    "Step",
+    "empty_child",
+    "process_creation",
+    "reachable",
+    "setuid_contrast",
+    "tso_domain_key",
+    "tso_setuid",
+]

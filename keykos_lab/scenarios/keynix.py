@@ -27,8 +27,9 @@ _WRITES = {"write", "store"}
 FIRST_CALL = {"fork": abi.SYS_FORK, "spawn": abi.SYS_SPAWN, "empty child": abi.SYS_CREATE}
 
 
-def primitive_span(events: pd.DataFrame, parent: int, child: int,
-                   primitive: str) -> tuple[int, int]:
+def primitive_span(
+    events: pd.DataFrame, parent: int, child: int, primitive: str
+) -> tuple[int, int]:
     """``(first, last)`` seq of the primitive alone: from the parent's trap that
     begins it (``fork``, ``spawn`` or ``create``) to the kernel delivering the
     child's first message — the moment the child runs (rows ``first..last``).
@@ -42,8 +43,12 @@ def primitive_span(events: pd.DataFrame, parent: int, child: int,
     (0, 2)
     """
     from keykos_lab.kernel.oc import Trap
-    trap = events[(events.event == "keeper") & (events.actor == parent)
-                  & (events.order == Trap.SVC + FIRST_CALL[primitive])]
+
+    trap = events[
+        (events.event == "keeper")
+        & (events.actor == parent)
+        & (events.order == Trap.SVC + FIRST_CALL[primitive])
+    ]
     born = events[(events.event == "deliver") & (events.target == child)]
     if trap.empty or born.empty:
         raise ValueError(f"no {primitive} from {parent} to a running {child} in these events")
@@ -63,10 +68,16 @@ def child_authority(knx: KeyNIX, child: int, V=None) -> dict:
     targets = set(a.target)
     writable = {t for t, r in zip(a.target, a.rights, strict=True) if set(r) & _WRITES}
     secret = _secret_vertices(knx, V)
-    flows = any(analysis.can_flow(V, page, child) for page in secret
-                if V.nodes[page].get("kind") == "page")
-    return {"keys": len(a), "objects": len(targets), "writable": len(writable),
-            "secret_by_keys": bool(targets & secret), "secret_flows": flows}
+    flows = any(
+        analysis.can_flow(V, page, child) for page in secret if V.nodes[page].get("kind") == "page"
+    )
+    return {
+        "keys": len(a),
+        "objects": len(targets),
+        "writable": len(writable),
+        "secret_by_keys": bool(targets & secret),
+        "secret_flows": flows,
+    }
 
 
 def measure(primitive: str, kernel: Kernel | None = None) -> dict:
@@ -77,7 +88,7 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     before = len(k.log)
     tick0 = k.tick
     parent = knx.spawn("/bin/probe", ["probe", PRIMITIVES[primitive], "/home/secret"])
-    knx.run()                                  # the child waits for a line on the tty
+    knx.run()  # the child waits for a line on the tty
     ev = k.events().iloc[before:]
     kinds = ev[ev.event == "create"].target.map(_kinds(k))
     G = k.capability_graph()
@@ -89,7 +100,7 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     span_kinds = span[span.event == "create"].target.map(_kinds(k))
     auth = child_authority(knx, child, analysis_view(knx, G))
     memory = _child_memory(knx, G, pnode)
-    for _ in range(2):                         # the fork child waits once more, after exec
+    for _ in range(2):  # the fork child waits once more, after exec
         if knx.status(child_pid)[0] != "running":
             break
         knx.type("go\n")
@@ -126,10 +137,16 @@ def _secret_vertices(knx: KeyNIX, G) -> set:
     """The objects holding the secret file: its data pages and the inodes (or
     any node) mapping them."""
     store = knx.kernel.store.objects
-    pages = {v for v, d in G.nodes(data=True) if d.get("kind") == "page"
-             and isinstance(v, int) and store[v].read(0, len(SECRET)) == SECRET}
-    return pages | {u for u, v in G.edges() if v in pages
-                    and G.nodes[u].get("kind") in ("node", "segment")}
+    pages = {
+        v
+        for v, d in G.nodes(data=True)
+        if d.get("kind") == "page"
+        and isinstance(v, int)
+        and store[v].read(0, len(SECRET)) == SECRET
+    }
+    return pages | {
+        u for u, v in G.edges() if v in pages and G.nodes[u].get("kind") in ("node", "segment")
+    }
 
 
 def _child_memory(knx: KeyNIX, G, pnode) -> bytes:
@@ -199,9 +216,15 @@ def process_creation() -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ setuid
-ATTACKS = ["open /etc/shadow directly", "LD_PRELOAD=steal", "CHECKPW_DEBUG=1",
-           "reach its memory or domain", "a crafted bank", "a crafted key (W)",
-           "legitimate use"]
+ATTACKS = [
+    "open /etc/shadow directly",
+    "LD_PRELOAD=steal",
+    "CHECKPW_DEBUG=1",
+    "reach its memory or domain",
+    "a crafted bank",
+    "a crafted key (W)",
+    "legitimate use",
+]
 
 
 def _run(knx: KeyNIX, argv: list, env: dict | None = None) -> tuple[int, str]:
@@ -223,8 +246,14 @@ def _midyield(knx: KeyNIX, argv: list) -> dict:
     pid = knx.spawn("/bin/intruder", argv)
     y = None
     while y is None and k.step():
-        y = next((r for r, ds in k.domains.items() if ds.program == setuid.YIELD_PROGRAM
-                  and ds.proc is not None), None)
+        y = next(
+            (
+                r
+                for r, ds in k.domains.items()
+                if ds.program == setuid.YIELD_PROGRAM and ds.proc is not None
+            ),
+            None,
+        )
     G = k.capability_graph()
     procs = {p: (dom, node) for p, dom, node in processes(G, con.target(knx.keeper))}
     requestor = procs[pid][0]
@@ -232,28 +261,43 @@ def _midyield(knx: KeyNIX, argv: list) -> dict:
     memory |= {t for m in list(memory) for t in nx.descendants(G, m)}
     shadow = _shadow_vertices(knx, G)
     targets = {"the yield's domain": {y}, "its memory": memory, "the shadow file": shadow}
-    holders = {what: sorted({u for u, v in G.edges() if v in vs and u not in vs}, key=str)
-               for what, vs in targets.items()}
+    holders = {
+        what: sorted({u for u, v in G.edges() if v in vs and u not in vs}, key=str)
+        for what, vs in targets.items()
+    }
     V = analysis_view(knx, G)
     a = analysis.authority(V, requestor)
     reached = set(a.target)
     pages = [v for v in shadow if G.nodes[v].get("kind") == "page"]
     knx.run()
-    return {"graph": G, "view": V, "requestor": requestor, "yield": y, "targets": targets,
-            "holders": holders, "authority": a,
-            "requestor reaches": {what: bool(vs & reached) for what, vs in targets.items()},
-            "shadow flows to requestor": any(analysis.can_flow(V, p, requestor)
-                                             for p in pages),
-            "requestor holds": {what: any(v in vs for _, v in G.out_edges(requestor))
-                                for what, vs in targets.items()}}
+    return {
+        "graph": G,
+        "view": V,
+        "requestor": requestor,
+        "yield": y,
+        "targets": targets,
+        "holders": holders,
+        "authority": a,
+        "requestor reaches": {what: bool(vs & reached) for what, vs in targets.items()},
+        "shadow flows to requestor": any(analysis.can_flow(V, p, requestor) for p in pages),
+        "requestor holds": {
+            what: any(v in vs for _, v in G.out_edges(requestor)) for what, vs in targets.items()
+        },
+    }
 
 
 def _shadow_vertices(knx: KeyNIX, G) -> set:
     store = knx.kernel.store.objects
-    pages = {v for v, d in G.nodes(data=True) if d.get("kind") == "page" and isinstance(v, int)
-             and store[v].read(0, len(setuid.PASSWORD)) == setuid.PASSWORD}
-    return pages | {u for u, v in G.edges() if v in pages
-                    and G.nodes[u].get("kind") in ("node", "segment")}
+    pages = {
+        v
+        for v, d in G.nodes(data=True)
+        if d.get("kind") == "page"
+        and isinstance(v, int)
+        and store[v].read(0, len(setuid.PASSWORD)) == setuid.PASSWORD
+    }
+    return pages | {
+        u for u, v in G.edges() if v in pages and G.nodes[u].get("kind") in ("node", "segment")
+    }
 
 
 def setuid_contrast() -> dict:
@@ -284,20 +328,23 @@ def setuid_contrast() -> dict:
     parts = install_setuid(cap)
     for knx, col, how in ((unix, "unix_way", "unix"), (cap, "capability_way", "cap")):
         rows["open /etc/shadow directly"][col] = _run(knx, ["intruder", "open"])[1]
-        rows["LD_PRELOAD=steal"][col] = _run(knx, ["intruder", how, "guess"],
-                                             {"LD_PRELOAD": "steal"})[1]
-        rows["CHECKPW_DEBUG=1"][col] = _run(knx, ["intruder", how, "guess"],
-                                            {"CHECKPW_DEBUG": "1"})[1]
+        rows["LD_PRELOAD=steal"][col] = _run(
+            knx, ["intruder", how, "guess"], {"LD_PRELOAD": "steal"}
+        )[1]
+        rows["CHECKPW_DEBUG=1"][col] = _run(
+            knx, ["intruder", how, "guess"], {"CHECKPW_DEBUG": "1"}
+        )[1]
         rows["legitimate use"][col] = _run(knx, ["intruder", how, pw])[1]
     pid, out = _run(unix, ["intruder", "unix", "guess"])
     rows["reach its memory or domain"]["unix_way"] = (
         f"checkpw ran as pid {pid}, the intruder's own process: its memory and domain are "
-        f"the intruder's (exit status {unix.status(pid)[1]})")
+        f"the intruder's (exit status {unix.status(pid)[1]})"
+    )
     mid = _midyield(cap, ["intruder", "cap", "guess"])
-    rows["reach its memory or domain"]["capability_way"] = (
-        "holders while it runs: " + "; ".join(
-            f"{w}: {len(h)} (requestor: {'yes' if mid['requestor holds'][w] else 'no'})"
-            for w, h in mid["holders"].items()))
+    rows["reach its memory or domain"]["capability_way"] = "holders while it runs: " + "; ".join(
+        f"{w}: {len(h)} (requestor: {'yes' if mid['requestor holds'][w] else 'no'})"
+        for w, h in mid["holders"].items()
+    )
     con = cap.con
     fake = system.start_key(con, system.build_domain(con, "echo"))
     made = sum(ds.program == setuid.YIELD_PROGRAM for ds in cap.kernel.domains.values())
@@ -306,15 +353,16 @@ def setuid_contrast() -> dict:
     rows["a crafted bank"]["capability_way"] = f"rc={rc}, yields built: {after - made}"
     rows["a crafted bank"]["unix_way"] = "— (Unix takes no keys)"
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
-    rc = con.call(parts.factory.requestor, 0, con["bank"], con["meter"], page,
-                  data=b"guess").rc
+    rc = con.call(parts.factory.requestor, 0, con["bank"], con["meter"], page, data=b"guess").rc
     data = con.call(page, oc.Page.ReadData, data=(64).to_bytes(4, "big")).data
-    rows["a crafted key (W)"]["capability_way"] = \
+    rows["a crafted key (W)"]["capability_way"] = (
         f"rc={rc}, the page passed: {'untouched' if not data.strip(bytes(1)) else repr(data)}"
+    )
     rows["a crafted key (W)"]["unix_way"] = "— (Unix takes no keys)"
     table = pd.DataFrame.from_dict(rows, orient="index")[["unix_way", "capability_way"]]
     table.index.name = "attack"
     table["unix_leaks"] = [pw in s and a != "legitimate use" for a, s in table.unix_way.items()]
-    table["capability_leaks"] = [pw in s and a != "legitimate use"
-                                 for a, s in table.capability_way.items()]
+    table["capability_leaks"] = [
+        pw in s and a != "legitimate use" for a, s in table.capability_way.items()
+    ]
     return {"table": table, "unix": unix, "capability": cap, "midyield": mid, "parts": parts}

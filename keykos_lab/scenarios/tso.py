@@ -34,11 +34,11 @@ class Step:
     name: str
     description: str
     first_seq: int
-    end_seq: int   # one past the last row
+    end_seq: int  # one past the last row
 
     def events(self, kernel: Kernel) -> pd.DataFrame:
         ev = kernel.events()
-        return ev.iloc[self.first_seq:self.end_seq]
+        return ev.iloc[self.first_seq : self.end_seq]
 
 
 @dataclass
@@ -56,8 +56,12 @@ class Recording:
 
     def table(self) -> pd.DataFrame:
         """One row per step: name, description, event rows."""
-        return pd.DataFrame([{"step": s.name, "description": s.description,
-                              "events": s.end_seq - s.first_seq} for s in self.steps])
+        return pd.DataFrame(
+            [
+                {"step": s.name, "description": s.description, "events": s.end_seq - s.first_seq}
+                for s in self.steps
+            ]
+        )
 
 
 class _StepRecorder:
@@ -69,8 +73,9 @@ class _StepRecorder:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.rec.steps.append(Step(self.name, self.description, self.start,
-                                   len(self.rec.kernel.log)))
+        self.rec.steps.append(
+            Step(self.name, self.description, self.start, len(self.rec.kernel.log))
+        )
 
 
 def _ok(reply, what: str) -> KeyHandle:
@@ -96,11 +101,17 @@ def empty_child(kernel: Kernel | None = None) -> Recording:
     rec = Recording(k)
     with rec.step("domain creator", "DCC Create(bank, meter) → a DC of our own"):
         dc = _ok(con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]), "DCC Create")
-    with rec.step("empty domain", "DC CreateDomain(bank) → a domain key; the child is "
-                  "available, with no memory, meter or keys"):
+    with rec.step(
+        "empty domain",
+        "DC CreateDomain(bank) → a domain key; the child is "
+        "available, with no memory, meter or keys",
+    ):
         child = _ok(con.call(dc, DC.CreateDomain, con["bank"]), "CreateDomain")
-    with rec.step("address segment", "buy a node and two pages; write the program image; "
-                  "a red node maps the image at 0 and a data page at 4096"):
+    with rec.step(
+        "address segment",
+        "buy a node and two pages; write the program image; "
+        "a red node maps the image at 0 and a data page at 4096",
+    ):
         data_page = _ok(con.call(con["bank"], oc.SB.CreatePage), "CreatePage")
         segment = system.build_segment(con, [system.image(con, "counter"), data_page])
     with rec.step("install", "SwapMemory and SwapMeter through the domain key"):
@@ -108,8 +119,9 @@ def empty_child(kernel: Kernel | None = None) -> Recording:
         con.call(child, oc.Domain.SwapMeter, con["meter"])
     with rec.step("hold", "MakeBusy → a fault key; the child waits, nothing runs yet"):
         fault = con.call(child, oc.Domain.MakeBusy).keys[0]
-    with rec.step("start", "FORK the fault key: the child runs its program once and "
-                  "becomes available"):
+    with rec.step(
+        "start", "FORK the fault key: the child runs its program once and becomes available"
+    ):
         con.fork(fault, 0)
         con.run()
     with rec.step("call", "MakeStart, then CALL the child through its start key"):
@@ -139,8 +151,10 @@ def tso_domain_key(kernel: Kernel | None = None) -> Recording:
         con.call(child, oc.Domain.SwapKey + 5, con["discrim"])
         got = con.call(child, oc.Domain.GetKey + 5).keys[0]
     rec.answers["after start"] = con.key(got) == con.key(con["discrim"])
-    with rec.step("non-parent", "an unrelated domain holding the domain key makes a start "
-                  "key to the child through it"):
+    with rec.step(
+        "non-parent",
+        "an unrelated domain holding the domain key makes a start key to the child through it",
+    ):
         stranger = system.build_domain(con, "proxy", keys={0: child})
         made = con.call(system.start_key(con, stranger), oc.Domain.MakeStart).keys[0]
         count = int.from_bytes(con.call(made, 0).data, "big")
@@ -197,14 +211,20 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
     with rec.step("secret", "the administrator buys a page and writes the password"):
         page = _ok(con.call(con["bank"], oc.SB.CreatePage), "CreatePage")
         con.call(page, oc.Page.WriteData, data=(7).to_bytes(4, "big") + b"hunter2")
-    with rec.step("factory", "a factory with password_checker as its program and the "
-                  "page as a hole: every yield will hold it"):
+    with rec.step(
+        "factory",
+        "a factory with password_checker as its program and the "
+        "page as a hole: every yield will hold it",
+    ):
         factory = build_factory(con, "password_checker", holes={0: page})
-    with rec.step("user", "a user domain holding the requestor's key, a bank of its own "
-                  "and the meter — nothing else"):
-        user_bank = _ok(con.call(con["bank"], 67), "CreateBank")     # SB.CreateBank
-        user = system.build_domain(con, "client", keys={0: factory.requestor, 1: user_bank,
-                                                        2: con["meter"]})
+    with rec.step(
+        "user",
+        "a user domain holding the requestor's key, a bank of its own and the meter — nothing else",
+    ):
+        user_bank = _ok(con.call(con["bank"], 67), "CreateBank")  # SB.CreateBank
+        user = system.build_domain(
+            con, "client", keys={0: factory.requestor, 1: user_bank, 2: con["meter"]}
+        )
         as_user = system.start_key(con, user)
     with rec.step("wrong", "the user runs the checker with a wrong password"):
         wrong = con.call(as_user, 0, data=b"guess").rc
@@ -215,17 +235,25 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
     with rec.step("authority", "what the user can reach, from the capability graph"):
         G = k.capability_graph()
         held = reachable(G, con.target(user))
-        own = {con.target(user)} | {t for _, t, d in G.out_edges(con.target(user), data=True)
-                                    if d["slot_kind"] == "address"}     # its program image
-    length = int.from_bytes(con.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big")).data,
-                            "big")
+        own = {con.target(user)} | {
+            t for _, t, d in G.out_edges(con.target(user), data=True) if d["slot_kind"] == "address"
+        }  # its program image
+    length = int.from_bytes(
+        con.call(page, oc.Page.ReadData, data=(4).to_bytes(4, "big")).data, "big"
+    )
     rec.answers.update(
-        wrong=wrong, right=right, changed=changed,
+        wrong=wrong,
+        right=right,
+        changed=changed,
         page=con.call(page, oc.Page.ReadData + 4, data=length.to_bytes(4, "big")).data,
         discreet=is_discreet(con, factory.requestor),
-        **{"user reaches the page": any(t == con.target(page) for t, _ in held),
-           "user reaches memory or a domain": any(
-               kind in _REACHING | {"page"} and t not in own for t, kind in held),
-           "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big")})
+        **{
+            "user reaches the page": any(t == con.target(page) for t, _ in held),
+            "user reaches memory or a domain": any(
+                kind in _REACHING | {"page"} and t not in own for t, kind in held
+            ),
+            "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big"),
+        },
+    )
     rec.keys.update(page=page, requestor=factory.requestor, user=user, user_bank=user_bank)
     return rec

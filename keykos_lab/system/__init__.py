@@ -30,7 +30,22 @@ from keykos_lab.system.recipes import (
     start_key,
 )
 
-__all__ = ["FactoryError", "FactoryKeys", "KeyNIX", "KeyNIXError", "MeterKeys", "Setuid",
-           "build_domain", "build_meter",
-           "build_factory", "build_segment", "compare", "factory_creator", "image",
-           "install_setuid", "is_discreet", "start_key", "trusted_factory"]
+__all__ = [
+    "FactoryError",
+    "FactoryKeys",
+    "KeyNIX",
+    "KeyNIXError",
+    "MeterKeys",
+    "Setuid",
+    "build_domain",
+    "build_meter",
+    "build_factory",
+    "build_segment",
+    "compare",
+    "factory_creator",
+    "image",
+    "install_setuid",
+    "is_discreet",
+    "start_key",
+    "trusted_factory",
+]

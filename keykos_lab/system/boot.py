@@ -84,12 +84,16 @@ def boot(k: _Kernel) -> None:
     bank.slots[0] = brand
     keys_node = store.objects[bank.slots[KEYS_NODE].obj]
     regs_node = store.objects[bank.slots[REGS_NODE].obj]
-    for reg, key in ((spacebank.NODE_RANGE, Key(NODE_RANGE, 0, 0, 0)),
-                     (spacebank.PAGE_RANGE, Key(PAGE_RANGE, 0, 0, 0)),
-                     (spacebank.SELF, Key(DOMAIN, bank.id, 0, bank.alloc)),
-                     (spacebank.DOMTOOL_REG, misc_key(DOMTOOL)), (spacebank.BRAND, brand),
-                     (spacebank.DISCRIM, misc_key(DISCRIM)), (spacebank.IMAGE, bank_image),
-                     (spacebank.KEYBITS_REG, misc_key(KEYBITS))):
+    for reg, key in (
+        (spacebank.NODE_RANGE, Key(NODE_RANGE, 0, 0, 0)),
+        (spacebank.PAGE_RANGE, Key(PAGE_RANGE, 0, 0, 0)),
+        (spacebank.SELF, Key(DOMAIN, bank.id, 0, bank.alloc)),
+        (spacebank.DOMTOOL_REG, misc_key(DOMTOOL)),
+        (spacebank.BRAND, brand),
+        (spacebank.DISCRIM, misc_key(DISCRIM)),
+        (spacebank.IMAGE, bank_image),
+        (spacebank.KEYBITS_REG, misc_key(KEYBITS)),
+    ):
         keys_node.slots[reg] = key
     regs_node.slots[spacebank.NODE_LIMIT] = DK(spacebank.UNLIMITED)
     regs_node.slots[spacebank.PAGE_LIMIT] = DK(spacebank.UNLIMITED)
@@ -126,15 +130,30 @@ def boot(k: _Kernel) -> None:
     fdc = _primordial_dc(k, meter_key, dc_image, sbt_key, "factories' DC")
     tools = store.new_node()
     store.labels[tools.id] = "factory tools"
-    for slot, key in ((factory.T_FCC, fcc_key), (factory.T_FCDC, fcdc), (factory.T_KIDC, kidc_key),
-                      (factory.T_SBT, sbt_key), (factory.T_DCC, Key(START, dcc.id, 0, dcc.alloc)),
-                      (factory.T_FDC, fdc), (factory.T_DKC, misc_key(DKC)),
-                      (factory.T_RETURNER, misc_key(RETURNER)),
-                      (factory.T_DISCRIM, misc_key(DISCRIM)), (factory.T_METER, meter_key)):
+    for slot, key in (
+        (factory.T_FCC, fcc_key),
+        (factory.T_FCDC, fcdc),
+        (factory.T_KIDC, kidc_key),
+        (factory.T_SBT, sbt_key),
+        (factory.T_DCC, Key(START, dcc.id, 0, dcc.alloc)),
+        (factory.T_FDC, fdc),
+        (factory.T_DKC, misc_key(DKC)),
+        (factory.T_RETURNER, misc_key(RETURNER)),
+        (factory.T_DISCRIM, misc_key(DISCRIM)),
+        (factory.T_METER, meter_key),
+    ):
         tools.slots[slot] = key
-    _set_keys(k, fcc, {fork.DOMKEY: Key(DOMAIN, fcc.id, 0, fcc.alloc), fork.DC_REG: fcdc,
-                       fork.TOOLS: Key(FETCH, tools.id, 0, tools.alloc), fork.SBT: sbt_key,
-                       fork.METER: meter_key})
+    _set_keys(
+        k,
+        fcc,
+        {
+            fork.DOMKEY: Key(DOMAIN, fcc.id, 0, fcc.alloc),
+            fork.DC_REG: fcdc,
+            fork.TOOLS: Key(FETCH, tools.id, 0, tools.alloc),
+            fork.SBT: sbt_key,
+            fork.METER: meter_key,
+        },
+    )
     con.name("fcc", con.hold(fcc_key))
 
 

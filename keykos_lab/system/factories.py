@@ -58,12 +58,18 @@ def factory_creator(con: Console) -> KeyHandle:
     return con["fc"]
 
 
-def build_factory(con: Console, program: str | KeyHandle, *,
-                  components: Mapping[int, KeyHandle] | None = None,
-                  holes: Mapping[int, KeyHandle] | None = None,
-                  keeper: KeyHandle | None = None, ordinal: int | None = None,
-                  alleged_type: int | None = None, hole_capacity: int | None = None,
-                  complete: bool = True) -> FactoryKeys:
+def build_factory(
+    con: Console,
+    program: str | KeyHandle,
+    *,
+    components: Mapping[int, KeyHandle] | None = None,
+    holes: Mapping[int, KeyHandle] | None = None,
+    keeper: KeyHandle | None = None,
+    ordinal: int | None = None,
+    alleged_type: int | None = None,
+    hole_capacity: int | None = None,
+    complete: bool = True,
+) -> FactoryKeys:
     """Build a factory through its builder's key and (by default) complete it.
 
     ``program`` is a registered program's name (its image page becomes component
@@ -83,8 +89,14 @@ def build_factory(con: Console, program: str | KeyHandle, *,
     if hole_capacity is None:
         r = con.call(fc, FC.Create, con["bank"])
     else:
-        r = con.call(fc, FC.CreateMHF, con["bank"], con.hold(DK0), con["bank"],
-                     data=hole_capacity.to_bytes(4, "big"))
+        r = con.call(
+            fc,
+            FC.CreateMHF,
+            con["bank"],
+            con.hold(DK0),
+            con["bank"],
+            data=hole_capacity.to_bytes(4, "big"),
+        )
     if r.rc != 0:
         raise FactoryError("FC Create", r.rc)
     builder = r.keys[0]
@@ -113,9 +125,14 @@ def _install(con: Console, builder: KeyHandle, n: int, key: KeyHandle) -> None:
     if rc == 2:
         rc = con.call(builder, FactoryB.InstallFactory + n, key, data=data).rc
     if rc != 0:
-        raise FactoryError(f"installing component {n}", rc,
-                           "neither sensory nor a factory of this FCC; "
-                           "pass it in holes= if the factory may hold it" if rc == 2 else "")
+        raise FactoryError(
+            f"installing component {n}",
+            rc,
+            "neither sensory nor a factory of this FCC; "
+            "pass it in holes= if the factory may hold it"
+            if rc == 2
+            else "",
+        )
 
 
 def trusted_factory(con: Console) -> KeyHandle:
@@ -139,5 +156,12 @@ def is_discreet(con: Console, suspect: KeyHandle) -> bool:
     return compare(con, suspect) == 0
 
 
-__all__ = ["FactoryError", "FactoryKeys", "build_factory", "compare", "factory_creator",
-           "is_discreet", "trusted_factory"]
+__all__ = [
+    "FactoryError",
+    "FactoryKeys",
+    "build_factory",
+    "compare",
+    "factory_creator",
+    "is_discreet",
+    "trusted_factory",
+]

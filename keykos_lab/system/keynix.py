@@ -70,11 +70,21 @@ class KeyNIX:
         table = _ok(con.call(self.bank, oc.SB.CreatePage), "the process table page")
         ptab = _ok(con.call(self.bank, oc.SB.CreateNode), "the process table node")
         fmt = format_key_value(3, initial=abi.FILE_PAGES, keeper=15)
-        fmt_key = _ok(con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")),
-                      "the format key")
-        self.keeper = build_domain(con, "keynix", keys={
-            keeper.K_PTAB: ptab, K_BANK: self.bank, keeper.K_DC: dc, keeper.K_METER: con["meter"],
-            K_FORMAT: fmt_key, K_TABLE: table})
+        fmt_key = _ok(
+            con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")), "the format key"
+        )
+        self.keeper = build_domain(
+            con,
+            "keynix",
+            keys={
+                keeper.K_PTAB: ptab,
+                K_BANK: self.bank,
+                keeper.K_DC: dc,
+                keeper.K_METER: con["meter"],
+                K_FORMAT: fmt_key,
+                K_TABLE: table,
+            },
+        )
         con.call(self.keeper, oc.Domain.SwapKey + keeper.K_SELF, self.keeper)
         self.kernel.store.labels[con.target(self.keeper)] = "Unix keeper"
         self.admin = start_key(con, self.keeper, 0)
@@ -123,8 +133,13 @@ class KeyNIX:
         """Start ``path`` on the terminal; its pid. Run it with :meth:`run`."""
         block = abi.argv_block(argv)
         envb = abi.argv_block([f"{k}={v}" for k, v in (env or {}).items()])
-        r = self._order(A_SPAWN, euid, len(block), payload=path.encode() + b"\0" + block + envb,
-                        what=f"spawn {path}")
+        r = self._order(
+            A_SPAWN,
+            euid,
+            len(block),
+            payload=path.encode() + b"\0" + block + envb,
+            what=f"spawn {path}",
+        )
         return int.from_bytes(r.data, "big")
 
     def run(self) -> int:
@@ -175,8 +190,9 @@ def install_setuid(knx: KeyNIX) -> Setuid:
     knx.write_file(setuid.SHADOW, setuid.PASSWORD + b"\n", mode=fs.PRIVILEGED)
     for d in ("/sbin", "/cmd"):
         knx.mkdir(d)
-    knx.write_file(setuid.SETUID_PATH, image_bytes(libc.UNIX_PREFIX + "checkpw"),
-                   mode=fs.READONLY | fs.SETUID)
+    knx.write_file(
+        setuid.SETUID_PATH, image_bytes(libc.UNIX_PREFIX + "checkpw"), mode=fs.READONLY | fs.SETUID
+    )
     shadow = knx.inode(setuid.SHADOW)
     factory = build_factory(knx.con, setuid.YIELD_PROGRAM, holes={setuid.HOLE_SLOT: shadow})
     knx.link_command(setuid.COMMAND_PATH, factory.requestor)

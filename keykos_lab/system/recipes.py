@@ -44,9 +44,15 @@ def image(con: Console, name: str) -> KeyHandle:
     return _ok(con.call(page, oc.Page.MakeReadOnlyKey), "making the image read-only")
 
 
-def build_domain(con: Console, program: str | None = None, *, memory: KeyHandle | None = None,
-                 meter: KeyHandle | None = None, keeper: KeyHandle | None = None,
-                 keys: dict[int, KeyHandle] | None = None) -> KeyHandle:
+def build_domain(
+    con: Console,
+    program: str | None = None,
+    *,
+    memory: KeyHandle | None = None,
+    meter: KeyHandle | None = None,
+    keeper: KeyHandle | None = None,
+    keys: dict[int, KeyHandle] | None = None,
+) -> KeyHandle:
     """Build a domain from three bank nodes with ordinary invocations; its domain key.
 
     The empty-child recipe in small (docs/primer.md#primer-fork-routine): buy a root, a keys node
@@ -81,8 +87,13 @@ def build_domain(con: Console, program: str | None = None, *, memory: KeyHandle 
     return dom
 
 
-def build_segment(con: Console, pages: list[KeyHandle], *, keeper: KeyHandle | None = None,
-                  read_only: bool = False) -> KeyHandle:
+def build_segment(
+    con: Console,
+    pages: list[KeyHandle],
+    *,
+    keeper: KeyHandle | None = None,
+    read_only: bool = False,
+) -> KeyHandle:
     """A segment of up to 15 pages: a red node (keeper optional) with the pages in slots.
 
     Address ``n * 4096`` falls in ``pages[n]``; addresses past the pages fault to
@@ -128,8 +139,9 @@ class MeterKeys(NamedTuple):
     node: KeyHandle
 
 
-def build_meter(con: Console, ticks: int, *, keeper: KeyHandle | None = None,
-                superior: KeyHandle | None = None) -> MeterKeys:
+def build_meter(
+    con: Console, ticks: int, *, keeper: KeyHandle | None = None, superior: KeyHandle | None = None
+) -> MeterKeys:
     """A fresh meter with ``ticks`` of CPU under ``superior`` (the user meter by default).
 
     Give each experiment, and each factory request, its own meter: a runaway then runs
@@ -147,8 +159,9 @@ def build_meter(con: Console, ticks: int, *, keeper: KeyHandle | None = None,
         raise ValueError(f"ticks is an int in [0, 2**88), not {ticks!r}")
     node = _ok(con.call(con["bank"], oc.SB.CreateNode), "buying the meter node")
     con.call(node, oc.Node.Swap + METER_SUPERIOR, superior or con["meter"])
-    dk = _ok(con.call(con["dkc"], oc.DKC.Create11, data=ticks.to_bytes(11, "big")),
-             "the tick count")
+    dk = _ok(
+        con.call(con["dkc"], oc.DKC.Create11, data=ticks.to_bytes(11, "big")), "the tick count"
+    )
     con.call(node, oc.Node.Swap + METER_COUNTER, dk)
     if keeper is not None:
         con.call(node, oc.Node.Swap + METER_KEEPER, keeper)

@@ -16,5 +16,12 @@ from keykos_lab.views.lab import Kernel
 from keykos_lab.views.schema import SchemaGraph
 from keykos_lab.views.spill import ParquetSpill, spill_events
 
-__all__ = ["Kernel", "ParquetSpill", "SchemaGraph", "capability_graph", "events", "objects",
-           "spill_events"]
+__all__ = [
+    "Kernel",
+    "ParquetSpill",
+    "SchemaGraph",
+    "capability_graph",
+    "events",
+    "objects",
+    "spill_events",
+]

@@ -25,15 +25,24 @@ if TYPE_CHECKING:
 
 _NFIELD = len(FIELDS)
 #: Column dtypes other than int64: small ints, and int8 codes of the categoricals.
-_DTYPES: dict[str, type[np.integer]] = {"databyte": np.int16, "n_keys": np.int8,
-                                        **{name: np.int8 for name in CATEGORIES}}
+_DTYPES: dict[str, type[np.integer]] = {
+    "databyte": np.int16,
+    "n_keys": np.int8,
+    **{name: np.int8 for name in CATEGORIES},
+}
 
 
 #: How the packed fields hold the small columns: (column, field, shift, mask, minus).
-_PACKED = (("event", "kind", 0, 15, 0), ("jump", "kind", 4, 15, 0),
-           ("state_before", "kind", 8, 15, 0), ("state_after", "kind", 12, 15, 0),
-           ("cause", "kind", 16, 0, 0), ("key_type", "keyf", 0, 255, 1),
-           ("databyte", "keyf", 8, 511, 1), ("n_keys", "keyf", 17, 0, 0))
+_PACKED = (
+    ("event", "kind", 0, 15, 0),
+    ("jump", "kind", 4, 15, 0),
+    ("state_before", "kind", 8, 15, 0),
+    ("state_after", "kind", 12, 15, 0),
+    ("cause", "kind", 16, 0, 0),
+    ("key_type", "keyf", 0, 255, 1),
+    ("databyte", "keyf", 8, 511, 1),
+    ("n_keys", "keyf", 17, 0, 0),
+)
 
 
 def events(kernel: Kernel) -> pd.DataFrame:
@@ -54,11 +63,12 @@ def events(kernel: Kernel) -> pd.DataFrame:
     # Decode chunk by chunk into arrays allocated once: no stacked copy of the whole
     # log and no log-length temporaries, so memory stays near the frame's own size.
     cols: dict[str, npt.NDArray[np.integer]] = {
-        name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS}
+        name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS
+    }
     at = 0
     for rows in chunks:
         part = slice(at, at + len(rows))
-        f = dict(zip(FIELDS, np.ascontiguousarray(rows.T)))   # one pass: fields contiguous
+        f = dict(zip(FIELDS, np.ascontiguousarray(rows.T)))  # one pass: fields contiguous
         for name in ("tick", "actor", "target", "order", "rc", "string_len"):
             cols[name][part] = f[name]
         for name, field, shift, mask, minus in _PACKED:
@@ -69,9 +79,13 @@ def events(kernel: Kernel) -> pd.DataFrame:
     data: dict[str, object] = {"seq": np.arange(n, dtype=np.int64)}
     for name in COLUMNS:
         cats = CATEGORIES.get(name)
-        data[name] = (cols[name] if cats is None else
-                      pd.Categorical.from_codes(cols[name], categories=pd.Index(list(cats)),
-                                                validate=False))
+        data[name] = (
+            cols[name]
+            if cats is None
+            else pd.Categorical.from_codes(
+                cols[name], categories=pd.Index(list(cats)), validate=False
+            )
+        )
     return pd.DataFrame(data, copy=False)
 
 
@@ -104,12 +118,14 @@ def objects(kernel: Kernel) -> pd.DataFrame:
         states.append(STATE_NAMES[ds.state] if ds is not None else "")
         parked.append(ds.parked or "" if ds is not None else "")
     kind_cats = ["page", "node", "segment", "meter", "domain", "domain_part"]
-    return pd.DataFrame({
-        "id": np.array(ids, dtype=np.int64),
-        "kind": pd.Categorical(kinds, categories=kind_cats),
-        "label": pd.array(labels, dtype="string"),
-        "domain": np.array(owners, dtype=np.int64),
-        "alloc": np.array(allocs, dtype=np.int64),
-        "state": pd.Categorical(states, categories=["", *STATE_NAMES.values()]),
-        "parked": pd.array(parked, dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.array(ids, dtype=np.int64),
+            "kind": pd.Categorical(kinds, categories=kind_cats),
+            "label": pd.array(labels, dtype="string"),
+            "domain": np.array(owners, dtype=np.int64),
+            "alloc": np.array(allocs, dtype=np.int64),
+            "state": pd.Categorical(states, categories=["", *STATE_NAMES.values()]),
+            "parked": pd.array(parked, dtype="string"),
+        }
+    )

@@ -48,6 +48,14 @@ def capability_graph(kernel: Kernel) -> nx.MultiDiGraph:
         if target not in G:
             G.add_node(target, kind="misc", label=str(target).removeprefix("misc:"))
         name, db = key.type_name, key.databyte
-        G.add_edge(holder, target, slot=slot, slot_kind=slot_kind, key_type=name, databyte=db,
-                   rights=rights_of(name, db), sensory=is_sensory(name, db))
+        G.add_edge(
+            holder,
+            target,
+            slot=slot,
+            slot_kind=slot_kind,
+            key_type=name,
+            databyte=db,
+            rights=rights_of(name, db),
+            sensory=is_sensory(name, db),
+        )
     return G

@@ -33,28 +33,67 @@ import networkx as nx
 RO, NOCALL = 0x80, 0x40  # databyte bits: read-only, no-call (docs/primer.md)
 
 #: Key-type names; a key type's code is its index (not the kernel's type number).
-KEY_TYPES = ("data", "page", "segment", "node", "meter", "fetch", "start", "resume", "domain",
-             "hook", "returner", "domtool", "keybits", "dkc", "discrim", "misc", "node_range",
-             "page_range", "sense", "frontend")
+KEY_TYPES = (
+    "data",
+    "page",
+    "segment",
+    "node",
+    "meter",
+    "fetch",
+    "start",
+    "resume",
+    "domain",
+    "hook",
+    "returner",
+    "domtool",
+    "keybits",
+    "dkc",
+    "discrim",
+    "misc",
+    "node_range",
+    "page_range",
+    "sense",
+    "frontend",
+)
 #: Slot kinds; ``register`` is a slot of a folded registers node.
-SLOT_KINDS = ("key_register", "address", "meter", "keeper", "brand", "ring", "slot",
-              "transient", "psw", "trapcode", "general", "priority", "hook", "keys_node",
-              "regs_node", "register")
+SLOT_KINDS = (
+    "key_register",
+    "address",
+    "meter",
+    "keeper",
+    "brand",
+    "ring",
+    "slot",
+    "transient",
+    "psw",
+    "trapcode",
+    "general",
+    "priority",
+    "hook",
+    "keys_node",
+    "regs_node",
+    "register",
+)
 #: Rights words; bit ``i`` of a rights mask is ``RIGHTS[i]``.
-RIGHTS = ("read", "write", "fetch", "store", "sense", "call", "reply", "control", "meter",
-          "create")
+RIGHTS = ("read", "write", "fetch", "store", "sense", "call", "reply", "control", "meter", "create")
 #: Vertex kinds.
 VERTEX_KINDS = ("domain", "node", "page", "segment", "meter", "misc")
 
 
-
-
 # Rights a key conveys (kernel/snapshot.py ``rights``); RO takes ``write`` away from these.
 _BASE_RIGHTS = {
-    "page": ("read", "write"), "segment": ("read", "write"), "frontend": ("read", "write", "call"),
-    "node": ("read", "write", "fetch", "store"), "fetch": ("read", "fetch"),
-    "sense": ("read", "sense"), "meter": ("meter",), "start": ("call",), "resume": ("reply",),
-    "domain": ("control",), "node_range": ("create",), "page_range": ("create",),
+    "page": ("read", "write"),
+    "segment": ("read", "write"),
+    "frontend": ("read", "write", "call"),
+    "node": ("read", "write", "fetch", "store"),
+    "fetch": ("read", "fetch"),
+    "sense": ("read", "sense"),
+    "meter": ("meter",),
+    "start": ("call",),
+    "resume": ("reply",),
+    "domain": ("control",),
+    "node_range": ("create",),
+    "page_range": ("create",),
     **{name: ("call",) for name in ("returner", "domtool", "keybits", "dkc", "discrim", "misc")},
 }
 _RO_DROPS_WRITE = {"page", "segment", "node", "frontend"}
@@ -71,7 +110,6 @@ def rights_of(key_type: str, databyte: int) -> frozenset[str]:
     if databyte & RO and key_type in _RO_DROPS_WRITE:
         words.discard("write")
     return frozenset(words)
-
 
 
 #: Keys that pass through a sense key unchanged (docs/primer.md#primer-sense-keys).
@@ -115,10 +153,6 @@ def is_sensory(key_type: str, databyte: int) -> bool:
     return sensory(key_type, databyte) == (key_type, databyte)
 
 
-
-
-
-
 class SchemaGraph:
     """A ``networkx.MultiDiGraph`` in the schema, built a vertex and a key at a time."""
 
@@ -133,9 +167,18 @@ class SchemaGraph:
             attrs.setdefault("program", "")
         self.graph.add_node(name, kind=kind, label=label or str(name), **attrs)
 
-    def key(self, holder: Hashable, target: Hashable, key_type: str, *, read_only: bool = False,
-            databyte: int = 0, slot: int = -1, slot_kind: str = "key_register",
-            **attrs: Any) -> None:
+    def key(
+        self,
+        holder: Hashable,
+        target: Hashable,
+        key_type: str,
+        *,
+        read_only: bool = False,
+        databyte: int = 0,
+        slot: int = -1,
+        slot_kind: str = "key_register",
+        **attrs: Any,
+    ) -> None:
         """Add a capability ``holder`` → ``target``; both vertices must exist."""
         if key_type not in KEY_TYPES:
             raise ValueError(f"key type {key_type!r} is not one of {KEY_TYPES}")
@@ -145,6 +188,14 @@ class SchemaGraph:
             if v not in self.graph:
                 raise ValueError(f"no vertex {v!r}: add it with vertex() first")
         db = databyte | (RO if read_only else 0)
-        self.graph.add_edge(holder, target, key_type=key_type, databyte=db, slot=slot,
-                            slot_kind=slot_kind, rights=rights_of(key_type, db),
-                            sensory=is_sensory(key_type, db), **attrs)
+        self.graph.add_edge(
+            holder,
+            target,
+            key_type=key_type,
+            databyte=db,
+            slot=slot,
+            slot_kind=slot_kind,
+            rights=rights_of(key_type, db),
+            sensory=is_sensory(key_type, db),
+            **attrs,
+        )

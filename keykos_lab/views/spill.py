@@ -58,14 +58,14 @@ if TYPE_CHECKING:
     from keykos_lab.kernel.core import Kernel
 
 _N = len(FIELDS)
-MANIFEST = "_keykos_spill.json"   # a leading "_": pyarrow and DuckDB globs skip it
+MANIFEST = "_keykos_spill.json"  # a leading "_": pyarrow and DuckDB globs skip it
 SPILL_FORMAT = "keykos_lab-spill"
 SPILL_VERSION = 1
 #: Rows a spilled chunk may hold when a folder is read (a bound on what a stranger's
 #: folder can make the reader allocate: about 120 bytes a row).
 MAX_CHUNK_ROWS = 1 << 20
-MAX_MANIFEST = 16 << 20          # bytes of manifest a reader accepts
-_RAW_KEY = b"keykos_lab.raw"     # Parquet metadata: rows the public columns cannot hold
+MAX_MANIFEST = 16 << 20  # bytes of manifest a reader accepts
+_RAW_KEY = b"keykos_lab.raw"  # Parquet metadata: rows the public columns cannot hold
 _SCHEMA_COLUMNS = ("seq", *COLUMNS)
 _FIELD_AT = {name: i for i, name in enumerate(FIELDS)}
 
@@ -83,8 +83,7 @@ def _schema() -> pa.Schema:
             fields.append(pa.field(name, pa.dictionary(pa.int8(), pa.string())))
         else:
             dtype = _DTYPES.get(name, np.int64)
-            fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(dtype)),
-                                   nullable=False))
+            fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(dtype)), nullable=False))
     return pa.schema(fields)
 
 
@@ -118,9 +117,12 @@ def chunk_table(chunk: bytes, first_seq: int) -> pa.Table:
             continue
         codes = cols[name]
         bad = (codes < 0) | (codes >= len(cats))
-        arrays.append(pa.DictionaryArray.from_arrays(
-            pa.array(np.where(bad, 0, codes).astype(np.int8), mask=bad),
-            pa.array(list(cats), pa.string())))
+        arrays.append(
+            pa.DictionaryArray.from_arrays(
+                pa.array(np.where(bad, 0, codes).astype(np.int8), mask=bad),
+                pa.array(list(cats), pa.string()),
+            )
+        )
     table = pa.Table.from_arrays(arrays, schema=SCHEMA)
     back = _packed(table, n)
     odd = np.flatnonzero((back != rows).any(axis=1))
@@ -140,13 +142,18 @@ def _packed(table: pa.Table, n: int) -> np.ndarray:
         if name in CATEGORIES:
             col = table.column(name).combine_chunks()
             idx = pc.fill_null(col.indices, 0).to_numpy(zero_copy_only=False)
-            codes[name] = np.where(col.is_null().to_numpy(zero_copy_only=False), -1,
-                                   idx.astype(np.int64))
+            codes[name] = np.where(
+                col.is_null().to_numpy(zero_copy_only=False), -1, idx.astype(np.int64)
+            )
     nk = table.column("n_keys").to_numpy().astype(np.int64)
     db = table.column("databyte").to_numpy().astype(np.int64)
-    out[:, _FIELD_AT["kind"]] = (codes["event"] | codes["jump"] << 4
-                                 | codes["state_before"] << 8 | codes["state_after"] << 12
-                                 | codes["cause"] << 16)
+    out[:, _FIELD_AT["kind"]] = (
+        codes["event"]
+        | codes["jump"] << 4
+        | codes["state_before"] << 8
+        | codes["state_after"] << 12
+        | codes["cause"] << 16
+    )
     out[:, _FIELD_AT["keyf"]] = (codes["key_type"] + 1) | (db + 1) << 8 | nk << 17
     return out
 
@@ -155,36 +162,43 @@ def table_rows(table: pa.Table, first_seq: int, n_rows: int, what: str) -> bytes
     """The packed rows of a chunk read back: its schema, ``seq`` numbers and codes
     checked (:class:`SpillError` otherwise)."""
     if table.column_names != list(_SCHEMA_COLUMNS):
-        raise SpillError(f"{what}: columns {table.column_names[:20]!r:.300}, not the event "
-                         f"schema's {list(_SCHEMA_COLUMNS)}")
+        raise SpillError(
+            f"{what}: columns {table.column_names[:20]!r:.300}, not the event "
+            f"schema's {list(_SCHEMA_COLUMNS)}"
+        )
     if table.num_rows != n_rows:
         raise SpillError(f"{what}: {table.num_rows} rows, not {n_rows}")
     holes: dict[str, np.ndarray] = {}
     for field in SCHEMA:
         col = table.column(field.name)
         if field.name in CATEGORIES:
-            if not pa.types.is_dictionary(col.type) or not pa.types.is_integer(
-                    col.type.index_type):
-                raise SpillError(f"{what}: column {field.name!r} is {col.type}, not "
-                                 "a dictionary column")
+            if not pa.types.is_dictionary(col.type) or not pa.types.is_integer(col.type.index_type):
+                raise SpillError(
+                    f"{what}: column {field.name!r} is {col.type}, not a dictionary column"
+                )
             cats = list(CATEGORIES[field.name])
             for piece in col.chunks:
                 if piece.dictionary.to_pylist() != cats:
-                    raise SpillError(f"{what}: column {field.name!r} has categories "
-                                     f"{piece.dictionary.to_pylist()[:30]!r:.200}, not the "
-                                     "schema's")
-            if field.name != "key_type" and col.null_count:   # only where a raw row is kept
-                holes[field.name] = np.flatnonzero(col.is_null().to_numpy(
-                    zero_copy_only=False))
+                    raise SpillError(
+                        f"{what}: column {field.name!r} has categories "
+                        f"{piece.dictionary.to_pylist()[:30]!r:.200}, not the "
+                        "schema's"
+                    )
+            if field.name != "key_type" and col.null_count:  # only where a raw row is kept
+                holes[field.name] = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
         else:
             if col.type != field.type or col.null_count:
-                raise SpillError(f"{what}: column {field.name!r} is {col.type}"
-                                 f"{' with nulls' if col.null_count else ''}, not "
-                                 f"{field.type}")
+                raise SpillError(
+                    f"{what}: column {field.name!r} is {col.type}"
+                    f"{' with nulls' if col.null_count else ''}, not "
+                    f"{field.type}"
+                )
     seq = table.column("seq").to_numpy()
     if n_rows and not np.array_equal(seq, np.arange(first_seq, first_seq + n_rows)):
-        raise SpillError(f"{what}: its seq numbers are not {first_seq}..{first_seq + n_rows - 1}"
-                         " (a chunk of another place or run?)")
+        raise SpillError(
+            f"{what}: its seq numbers are not {first_seq}..{first_seq + n_rows - 1}"
+            " (a chunk of another place or run?)"
+        )
     rows = _packed(table, n_rows)
     raw = (table.schema.metadata or {}).get(_RAW_KEY)
     fixed: set[int] = set()
@@ -194,9 +208,12 @@ def table_rows(table: pa.Table, first_seq: int, n_rows: int, what: str) -> bytes
             if type(fixes) is not list or len(fixes) > n_rows:
                 raise ValueError(fixes)
             for fix in fixes:
-                if type(fix) is not list or len(fix) != _N + 1 or not all(
-                        type(x) is int and -(1 << 63) <= x < 1 << 63 for x in fix) \
-                        or not 0 <= fix[0] < n_rows:
+                if (
+                    type(fix) is not list
+                    or len(fix) != _N + 1
+                    or not all(type(x) is int and -(1 << 63) <= x < 1 << 63 for x in fix)
+                    or not 0 <= fix[0] < n_rows
+                ):
                     raise ValueError(fix)
                 rows[fix[0]] = fix[1:]
                 fixed.add(fix[0])
@@ -248,25 +265,34 @@ class ParquetSpill:
             fd = os.open(manifest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             other = _peek_run(manifest)
-            raise SpillError(f"{self.folder} already holds the event log of another run "
-                             f"({other}): a spill folder belongs to one kernel run; give "
-                             "this one an empty folder") from None
+            raise SpillError(
+                f"{self.folder} already holds the event log of another run "
+                f"({other}): a spill folder belongs to one kernel run; give "
+                "this one an empty folder"
+            ) from None
         except OSError as exc:
             raise SpillError(f"cannot claim the spill folder {self.folder}: {exc}") from None
         os.close(fd)
         leftovers = sorted(p.name for p in self.folder.glob("events-*.parquet"))
         if leftovers:
             os.unlink(manifest)
-            raise SpillError(f"{self.folder} already holds spilled chunks of an unknown run "
-                             f"({', '.join(leftovers[:3])}…): give this run an empty folder")
+            raise SpillError(
+                f"{self.folder} already holds spilled chunks of an unknown run "
+                f"({', '.join(leftovers[:3])}…): give this run an empty folder"
+            )
         self._save_manifest()
 
     def _manifest(self) -> dict[str, Any]:
-        return {"format": SPILL_FORMAT, "version": SPILL_VERSION, "run": self.run,
-                "columns": list(_SCHEMA_COLUMNS),
-                "chunks": [{"n": n, "rows": rows, "first_seq": first, "bytes": size,
-                            "sha256": digest}
-                           for n, (rows, first, size, digest) in enumerate(self._index)]}
+        return {
+            "format": SPILL_FORMAT,
+            "version": SPILL_VERSION,
+            "run": self.run,
+            "columns": list(_SCHEMA_COLUMNS),
+            "chunks": [
+                {"n": n, "rows": rows, "first_seq": first, "bytes": size, "sha256": digest}
+                for n, (rows, first, size, digest) in enumerate(self._index)
+            ],
+        }
 
     def _save_manifest(self) -> None:
         data = json.dumps(self._manifest(), indent=1).encode()
@@ -283,7 +309,7 @@ class ParquetSpill:
         n = self.chunks
         first = self._index[-1][0] + self._index[-1][1] if self._index else 0
         rows = len(chunk) // ROW.size
-        if self._memory is not None:      # a copy's chunk: the folder is not its own
+        if self._memory is not None:  # a copy's chunk: the folder is not its own
             self._memory[n] = bytes(chunk)
             self._index.append((rows, first, len(chunk), ""))
             self.chunks += 1
@@ -310,8 +336,10 @@ class ParquetSpill:
         what = f"spilled chunk {n} ({self.path(n)})"
         data = _read_regular(self.path(n), size, what)
         if hashlib.sha256(data).hexdigest() != digest:
-            raise SpillError(f"{what} was changed since it was written (its SHA-256 is not "
-                             "the one recorded): the event log cannot be read back")
+            raise SpillError(
+                f"{what} was changed since it was written (its SHA-256 is not "
+                "the one recorded): the event log cannot be read back"
+            )
         return table_rows(_parse(data, what), first, rows, what)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ParquetSpill:
@@ -356,8 +384,9 @@ def _read_regular(path: Path, size: int | None, what: str, limit: int | None = N
     with f:
         most = size if size is not None else limit
         if size is not None and st.st_size != size:
-            raise SpillError(f"{what} holds {st.st_size} bytes, not the {size} written "
-                             "(truncated or replaced)")
+            raise SpillError(
+                f"{what} holds {st.st_size} bytes, not the {size} written (truncated or replaced)"
+            )
         if most is not None and st.st_size > most:
             raise SpillError(f"{what} holds {st.st_size} bytes, more than {most}")
         data = f.read(most + 1 if most is not None else -1)
@@ -375,9 +404,11 @@ def _parse(data: bytes, what: str, rows: int | None = None) -> pa.Table:
         if rows is not None:
             if meta.num_rows != rows:
                 raise SpillError(f"{what}: {meta.num_rows} rows, not the {rows} of its chunk")
-            declared = sum(meta.row_group(g).column(c).total_uncompressed_size
-                           for g in range(meta.num_row_groups)
-                           for c in range(meta.num_columns))
+            declared = sum(
+                meta.row_group(g).column(c).total_uncompressed_size
+                for g in range(meta.num_row_groups)
+                for c in range(meta.num_columns)
+            )
             if declared > rows * 8 * len(_SCHEMA_COLUMNS) * 2 + (1 << 20):
                 raise SpillError(f"{what}: declares {declared} bytes of data for {rows} rows")
         return f.read()
@@ -388,8 +419,9 @@ def _parse(data: bytes, what: str, rows: int | None = None) -> pa.Table:
 
 
 # ------------------------------------------------------------------ the folder
-def read_spill(folder: str | os.PathLike[str],
-               max_chunk_rows: int = MAX_CHUNK_ROWS) -> pd.DataFrame:
+def read_spill(
+    folder: str | os.PathLike[str], max_chunk_rows: int = MAX_CHUNK_ROWS
+) -> pd.DataFrame:
     """Every spilled event of a spill folder as a DataFrame in the event schema,
     checked: the manifest, each chunk's size and SHA-256, its schema and ``seq``
     numbers. A folder from someone else gets the same checks; anything wrong raises
@@ -404,7 +436,7 @@ def read_spill(folder: str | os.PathLike[str],
         if hashlib.sha256(data).hexdigest() != digest:
             raise SpillError(f"{what}: its SHA-256 is not the one the manifest records")
         table = _parse(data, what, rows)
-        table_rows(table, first, rows, what)          # the schema and seq checked
+        table_rows(table, first, rows, what)  # the schema and seq checked
         frames.append(table.replace_schema_metadata(None).to_pandas())
     if not frames:
         return chunk_table(b"", 0).to_pandas()
@@ -437,27 +469,32 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
     return doc
 
 
-def _chunk_list(doc: dict[str, Any], folder: Path,
-                max_rows: int) -> list[tuple[int, int, int, int, str]]:
+def _chunk_list(
+    doc: dict[str, Any], folder: Path, max_rows: int
+) -> list[tuple[int, int, int, int, str]]:
     what = f"the spill manifest {folder / MANIFEST}"
     chunks = doc.get("chunks")
     if type(chunks) is not list:
         raise SpillError(f"{what}: 'chunks' is not a list")
     out = []
     first = 0
-    is_int: Callable[[Any], bool] = lambda v: type(v) is int   # noqa: E731
+    is_int: Callable[[Any], bool] = lambda v: type(v) is int  # noqa: E731
     for n, c in enumerate(chunks):
         if type(c) is not dict or set(c) != {"n", "rows", "first_seq", "bytes", "sha256"}:
-            raise SpillError(f"{what}: chunk entry {n} is not {{n, rows, first_seq, bytes, "
-                             "sha256}")
+            raise SpillError(
+                f"{what}: chunk entry {n} is not {{n, rows, first_seq, bytes, sha256}}"
+            )
         if c["n"] != n or not is_int(c["n"]):
             raise SpillError(f"{what}: chunk entry {n} is numbered {c['n']!r:.20}")
         if not is_int(c["rows"]) or not 0 < c["rows"] <= max_rows:
-            raise SpillError(f"{what}: chunk {n} claims {c['rows']!r:.20} rows (at most "
-                             f"{max_rows})")
+            raise SpillError(
+                f"{what}: chunk {n} claims {c['rows']!r:.20} rows (at most {max_rows})"
+            )
         if c["first_seq"] != first or not is_int(c["first_seq"]):
-            raise SpillError(f"{what}: chunk {n} starts at seq {c['first_seq']!r:.20}, not "
-                             f"{first}: chunks missing or out of order")
+            raise SpillError(
+                f"{what}: chunk {n} starts at seq {c['first_seq']!r:.20}, not "
+                f"{first}: chunks missing or out of order"
+            )
         if not is_int(c["bytes"]) or not 0 < c["bytes"] < 1 << 40:
             raise SpillError(f"{what}: chunk {n}'s size {c['bytes']!r:.20} is not valid")
         digest = c["sha256"]
@@ -465,16 +502,21 @@ def _chunk_list(doc: dict[str, Any], folder: Path,
             raise SpillError(f"{what}: chunk {n}'s sha256 is not a hex digest")
         out.append((n, c["rows"], first, c["bytes"], digest))
         first += c["rows"]
-    extra = sorted(p.name for p in folder.glob("events-*.parquet")
-                   if p.name not in {f"events-{n:06d}.parquet" for n, *_ in out})
+    extra = sorted(
+        p.name
+        for p in folder.glob("events-*.parquet")
+        if p.name not in {f"events-{n:06d}.parquet" for n, *_ in out}
+    )
     if extra:
-        raise SpillError(f"{what}: the folder holds chunks the manifest does not list: "
-                         f"{', '.join(extra[:3])}")
+        raise SpillError(
+            f"{what}: the folder holds chunks the manifest does not list: {', '.join(extra[:3])}"
+        )
     return out
 
 
-def spill_events(kernel: Kernel, folder: str | os.PathLike[str], keep: int = 0,
-                 chunk_rows: int | None = None) -> ParquetSpill:
+def spill_events(
+    kernel: Kernel, folder: str | os.PathLike[str], keep: int = 0, chunk_rows: int | None = None
+) -> ParquetSpill:
     """Make ``kernel``'s event log spill full chunks past ``keep`` to Parquet in ``folder``.
 
     ``chunk_rows`` (rows per chunk, default the log's) can be set only while the log
@@ -485,8 +527,10 @@ def spill_events(kernel: Kernel, folder: str | os.PathLike[str], keep: int = 0,
     log = kernel.log
     if log.sink is not None:
         where = getattr(log.sink, "folder", log.sink)
-        raise SpillError(f"this kernel's event log already spills to {where}; a log "
-                         "spills to one folder for good")
+        raise SpillError(
+            f"this kernel's event log already spills to {where}; a log "
+            "spills to one folder for good"
+        )
     if type(keep) is not int or keep < 0:
         raise ValueError(f"keep is a count of chunks, not {keep!r}")
     if chunk_rows is not None and (type(chunk_rows) is not int or chunk_rows < 1):
@@ -500,7 +544,7 @@ def spill_events(kernel: Kernel, folder: str | os.PathLike[str], keep: int = 0,
     if chunk_rows is not None and chunk_rows != log._rows:
         log._rows = chunk_rows
         if log._cap > ROW.size * chunk_rows:
-            del log._buf[ROW.size * chunk_rows:]
+            del log._buf[ROW.size * chunk_rows :]
             log._cap = len(log._buf)
         if log._off == log._cap:
             log.next_chunk()

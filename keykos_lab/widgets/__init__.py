@@ -14,5 +14,12 @@ from keykos_lab.widgets.explorer import ConfinementExplorer
 from keykos_lab.widgets.factory_steps import CHOICES, FactorySteps, StepperState
 from keykos_lab.widgets.stepper import FactoryStepper
 
-__all__ = ["Answer", "CHOICES", "ConfinementExplorer", "FactorySteps", "FactoryStepper",
-           "StepperState", "ask"]
+__all__ = [
+    "Answer",
+    "CHOICES",
+    "ConfinementExplorer",
+    "FactorySteps",
+    "FactoryStepper",
+    "StepperState",
+    "ask",
+]

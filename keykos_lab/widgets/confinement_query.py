@@ -40,12 +40,16 @@ class Answer:
 
     def describe(self, name=str) -> str:
         """One sentence, vertices named by ``name`` (e.g. their labels)."""
-        head = (f"{name(self.subject)} can come to hold keys to {len(self.region) - 1} "
-                f"objects. ")
+        head = f"{name(self.subject)} can come to hold keys to {len(self.region) - 1} objects. "
         if not self.flows:
             return head + f"No overt channel carries its information to {name(self.sink)}."
-        return head + ("Information flows to " + name(self.sink) + ": "
-                       + " → ".join(name(v) for v in self.witness) + ".")
+        return head + (
+            "Information flows to "
+            + name(self.sink)
+            + ": "
+            + " → ".join(name(v) for v in self.witness)
+            + "."
+        )
 
 
 def ask(G, subject: Hashable, sink: Hashable) -> Answer:

@@ -24,8 +24,9 @@ class ConfinementExplorer:
     the HTML line that states it, ``picture`` the drawing (a PNG ``Image``). ``draw=False`` leaves
     the drawing out (tests)."""
 
-    def __init__(self, G, subject: Hashable | None = None, sink: Hashable | None = None, *,
-                 draw: bool = True) -> None:
+    def __init__(
+        self, G, subject: Hashable | None = None, sink: Hashable | None = None, *, draw: bool = True
+    ) -> None:
         domains = [v for v, d in G.nodes(data=True) if d.get("kind") == "domain"]
         if not domains:
             raise ValueError("the graph has no domain to be a subject")
@@ -33,19 +34,24 @@ class ConfinementExplorer:
         labels = [d.get("label", str(v)) for v, d in G.nodes(data=True)]
         self._repeated = {x for x in labels if labels.count(x) > 1}
         name = self.name
-        self.subject = w.Dropdown(options=[(name(v), v) for v in domains],
-                                  value=domains[0] if subject is None else subject,
-                                  description="subject")
+        self.subject = w.Dropdown(
+            options=[(name(v), v) for v in domains],
+            value=domains[0] if subject is None else subject,
+            description="subject",
+        )
         everything = sorted(G, key=lambda v: (G.nodes[v].get("kind", ""), name(v)))
-        self.sink = w.Dropdown(options=[(f"{name(v)} ({G.nodes[v].get('kind')})", v)
-                                        for v in everything],
-                               value=(domains[-1] if sink is None else sink), description="sink")
+        self.sink = w.Dropdown(
+            options=[(f"{name(v)} ({G.nodes[v].get('kind')})", v) for v in everything],
+            value=(domains[-1] if sink is None else sink),
+            description="sink",
+        )
         self.verdict = w.HTML().add_class("keykos-explorer-verdict")
         self.picture = w.Image(format="png", layout=w.Layout(max_width="720px"))
         for dropdown in (self.subject, self.sink):
             dropdown.observe(lambda _: self._update(), names="value")
-        self.widget = w.VBox([w.HBox([self.subject, self.sink]), self.verdict, self.picture]
-                             ).add_class("keykos-explorer")
+        self.widget = w.VBox(
+            [w.HBox([self.subject, self.sink]), self.verdict, self.picture]
+        ).add_class("keykos-explorer")
         self._update()
 
     def name(self, v: Hashable) -> str:
@@ -57,8 +63,9 @@ class ConfinementExplorer:
         self.answer: Answer = ask(self.G, self.subject.value, self.sink.value)
         a = self.answer
         colour = "#b00020" if a.flows else "#1b7f3b"
-        self.verdict.value = (f"<span style='color:{colour}'>"
-                              f"{html.escape(a.describe(self.name))}</span>")
+        self.verdict.value = (
+            f"<span style='color:{colour}'>{html.escape(a.describe(self.name))}</span>"
+        )
         if self.draw:
             self.picture.value = self._draw()
 

@@ -48,10 +48,10 @@ from keykos_lab.views.lab import Kernel
 CHOICES: dict[str, str] = {
     "empty": "nothing: the component stays DK(0)",
     "sensory key": "a sense key to a node holding the secret page: installed as sensory "
-                   "(everything fetched through it is diminished)",
+    "(everything fetched through it is diminished)",
     "data key": "DK(7), a data key: installed as sensory",
     "factory": "the requestor's key of a discreet echo factory: installed as a factory "
-               "(its holes, none, join this factory's)",
+    "(its holes, none, join this factory's)",
     "RW page": "the secret page, read-write: a hole",
     "logger": "a start key to a logger domain (a counter): a hole",
 }
@@ -62,8 +62,14 @@ PICKABLE = (1, 2, *range(4, 16))
 DEFAULT_COMPONENTS = {1: "sensory key", 2: "data key", 4: "factory", 5: "empty", 6: "empty"}
 SECRET = b"secret"
 #: What the walk's keys designate, for labels (first name wins for one object).
-ROLES = {"image page": "image page", "secret page": "secret page", "builder": "factory",
-         "logger": "logger", "logger page": "logger's page", "yield": "yield (trojan)"}
+ROLES = {
+    "image page": "image page",
+    "secret page": "secret page",
+    "builder": "factory",
+    "logger": "logger",
+    "logger page": "logger's page",
+    "yield": "yield (trojan)",
+}
 
 
 @dataclass(frozen=True)
@@ -109,15 +115,18 @@ class FactorySteps:
     (True, 'buy pages', 18)
     """
 
-    def __init__(self, kernel: Kernel | None = None,
-                 components: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self, kernel: Kernel | None = None, components: Mapping[int, str] | None = None
+    ) -> None:
         if kernel is not None and not isinstance(kernel, Kernel):
             raise TypeError(f"kernel must be a keykos_lab.Kernel, not {type(kernel).__name__}")
         chosen = dict(DEFAULT_COMPONENTS if components is None else components)
         for n, choice in chosen.items():
             if n not in PICKABLE:
-                raise ValueError(f"component {n!r} cannot be picked: choose from {PICKABLE} "
-                                 "(0 holds Discrim for the yield, 3 is the factory's copy key)")
+                raise ValueError(
+                    f"component {n!r} cannot be picked: choose from {PICKABLE} "
+                    "(0 holds Discrim for the yield, 3 is the factory's copy key)"
+                )
             if choice not in CHOICES:
                 raise ValueError(f"component {n}: {choice!r} is not one of {list(CHOICES)}")
         self.components = dict(sorted(chosen.items()))
@@ -163,9 +172,11 @@ class FactorySteps:
         while self.index < target:
             self.next()
         replayed = self.kernel.events()
-        if not replayed.equals(before.iloc[:len(replayed)].reset_index(drop=True)):
-            raise RuntimeError("replay diverged from the recorded event log: the kernel given "
-                               "to the stepper was changed behind its back")
+        if not replayed.equals(before.iloc[: len(replayed)].reset_index(drop=True)):
+            raise RuntimeError(
+                "replay diverged from the recorded event log: the kernel given "
+                "to the stepper was changed behind its back"
+            )
         return True
 
     def goto(self, index: int) -> None:
@@ -187,12 +198,19 @@ class FactorySteps:
     def state(self) -> StepperState:
         """The current step and the verdict so far."""
         f = self.facts
-        return StepperState(self.step.name, self.index, len(self._plan), self._verdict(),
-                            f.get("discreet"), f.get("confined"), f.get("leaked"))
+        return StepperState(
+            self.step.name,
+            self.index,
+            len(self._plan),
+            self._verdict(),
+            f.get("discreet"),
+            f.get("confined"),
+            f.get("leaked"),
+        )
 
     def events(self) -> pd.DataFrame:
         """The event-log rows the current step produced."""
-        return self.kernel.events().iloc[self._first_seq:self._end_seq]
+        return self.kernel.events().iloc[self._first_seq : self._end_seq]
 
     def graph(self):
         """The capability graph now (``kl.Kernel.capability_graph``)."""
@@ -228,37 +246,79 @@ class FactorySteps:
     def _make_plan(self) -> list[PlannedStep]:
         s = PlannedStep
         plan = [
-            s("start", "A booted system: the console holds a space bank, a meter, the FCC "
-              "and the kernel's misc keys.", None),
-            s("buy pages", "SB CreatePage twice: a page for the program image and the "
-              "builder's secret page (it writes b'secret' at 0).", self._buy_pages),
-            s("build the program segment", "Write the trojan program's image into its page "
-              "and make the read-only page key: a one-page address segment, discreet.",
-              self._build_segment),
-            s("create the factory", "FC Create(bank) → a builder's key to a new, nascent "
-              "factory (the FC is made from the FCC on first use).",
-              self._create_factory),
-            s("install component 0", "InstallSensory+0 with Discrim: discreet, so accepted; "
-              "the yield uses it to tell keys apart.", self._install_discrim),
+            s(
+                "start",
+                "A booted system: the console holds a space bank, a meter, the FCC "
+                "and the kernel's misc keys.",
+                None,
+            ),
+            s(
+                "buy pages",
+                "SB CreatePage twice: a page for the program image and the "
+                "builder's secret page (it writes b'secret' at 0).",
+                self._buy_pages,
+            ),
+            s(
+                "build the program segment",
+                "Write the trojan program's image into its page "
+                "and make the read-only page key: a one-page address segment, discreet.",
+                self._build_segment,
+            ),
+            s(
+                "create the factory",
+                "FC Create(bank) → a builder's key to a new, nascent "
+                "factory (the FC is made from the FCC on first use).",
+                self._create_factory,
+            ),
+            s(
+                "install component 0",
+                "InstallSensory+0 with Discrim: discreet, so accepted; "
+                "the yield uses it to tell keys apart.",
+                self._install_discrim,
+            ),
         ]
         for n, choice in self.components.items():
             if choice != "empty":
-                plan.append(s(f"install component {n}", f"{choice}: {CHOICES[choice]}.",
-                              self._installer(n, choice)))
+                plan.append(
+                    s(
+                        f"install component {n}",
+                        f"{choice}: {CHOICES[choice]}.",
+                        self._installer(n, choice),
+                    )
+                )
         plan += [
-            s("install the program", "InstallSensory+17 with the program segment (and its "
-              "start address, 0).", self._install_program),
-            s("complete", "MakeRequestor → the requestor's and the fetcher key; the factory "
-              "is complete and can admit no new holes.", self._complete),
-            s("check discretion", "Compare through a trusted, hole-free factory of the same "
-              "FCC (0: discreet, 1: it has holes), then the static confinement analysis of "
-              "the same requestor's key.", self._check),
-            s("request a yield", "CALL the requestor's key with our bank and meter: the "
-              "factory forks a yield that runs the program and answers with a start key "
-              "to itself.", self._request),
-            s("let the yield try to leak", "CALL the yield with LEAK: it tries every key "
-              "it can reach (writes every read-write page, sends to every start key). "
-              "Did the secret page or the logger change?", self._leak),
+            s(
+                "install the program",
+                "InstallSensory+17 with the program segment (and its start address, 0).",
+                self._install_program,
+            ),
+            s(
+                "complete",
+                "MakeRequestor → the requestor's and the fetcher key; the factory "
+                "is complete and can admit no new holes.",
+                self._complete,
+            ),
+            s(
+                "check discretion",
+                "Compare through a trusted, hole-free factory of the same "
+                "FCC (0: discreet, 1: it has holes), then the static confinement analysis of "
+                "the same requestor's key.",
+                self._check,
+            ),
+            s(
+                "request a yield",
+                "CALL the requestor's key with our bank and meter: the "
+                "factory forks a yield that runs the program and answers with a start key "
+                "to itself.",
+                self._request,
+            ),
+            s(
+                "let the yield try to leak",
+                "CALL the yield with LEAK: it tries every key "
+                "it can reach (writes every read-write page, sends to every start key). "
+                "Did the secret page or the logger change?",
+                self._leak,
+            ),
         ]
         return plan
 
@@ -278,13 +338,13 @@ class FactorySteps:
     def _build_segment(self) -> None:
         con, page = self.con, self.keys["image page"]
         con.call(page, oc.Page.WriteData, data=image_bytes("trojan"))
-        self.keys["program"] = self._ok(con.call(page, oc.Page.MakeReadOnlyKey),
-                                        "MakeReadOnlyKey")
+        self.keys["program"] = self._ok(con.call(page, oc.Page.MakeReadOnlyKey), "MakeReadOnlyKey")
 
     def _create_factory(self) -> None:
         con = self.con
-        self.keys["builder"] = self._ok(con.call(factory_creator(con), FC.Create, con["bank"]),
-                                        "FC Create")
+        self.keys["builder"] = self._ok(
+            con.call(factory_creator(con), FC.Create, con["bank"]), "FC Create"
+        )
 
     def _install(self, order: int, n: int, key: KeyHandle, data: bytes = b"") -> None:
         rc = self.con.call(self.keys["builder"], order + n, key, data=data).rc
@@ -297,9 +357,15 @@ class FactorySteps:
     def _installer(self, n: int, choice: str) -> Callable[[], None]:
         def run() -> None:
             key = self._offer(choice)
-            order = (FactoryB.InstallHole if choice in HOLE_CHOICES else
-                     FactoryB.InstallFactory if choice == "factory" else FactoryB.InstallSensory)
+            order = (
+                FactoryB.InstallHole
+                if choice in HOLE_CHOICES
+                else FactoryB.InstallFactory
+                if choice == "factory"
+                else FactoryB.InstallSensory
+            )
             self._install(order, n, key)
+
         return run
 
     def _offer(self, choice: str) -> KeyHandle:
@@ -315,7 +381,7 @@ class FactorySteps:
             return self._ok(con.call(node, oc.Node.MakeSenseKey), "MakeSenseKey")
         if choice == "factory":
             return build_factory(con, "echo").requestor
-        if "logger" not in self.keys:           # one logger, however many components name it
+        if "logger" not in self.keys:  # one logger, however many components name it
             log_page = self._ok(con.call(con["bank"], oc.SB.CreatePage), "CreatePage")
             memory = build_segment(con, [image(con, "counter"), log_page])
             self.keys["logger page"] = log_page
@@ -334,46 +400,70 @@ class FactorySteps:
         con = self.con
         rc = con.call(trusted_factory(con), FactoryR.Compare, self.keys["requestor"]).rc
         verdict = analysis.confinement(self.kernel, self.keys["requestor"])
-        self.facts.update(compare_rc=rc, discreet=rc == 0, confined=verdict.confined,
-                          holes=len(verdict.holes), analysis=verdict)
+        self.facts.update(
+            compare_rc=rc,
+            discreet=rc == 0,
+            confined=verdict.confined,
+            holes=len(verdict.holes),
+            analysis=verdict,
+        )
 
     def _request(self) -> None:
         con = self.con
-        self.keys["yield"] = self._ok(con.call(self.keys["requestor"], 0, con["bank"],
-                                               con["meter"]), "requesting a yield")
+        self.keys["yield"] = self._ok(
+            con.call(self.keys["requestor"], 0, con["bank"], con["meter"]), "requesting a yield"
+        )
 
     def _leak(self) -> None:
         con = self.con
         r = con.call(self.keys["yield"], LEAK)
-        con.run()                     # let the messages it FORKed be delivered
-        reached, written, sent = (int.from_bytes(r.data[i:i + 4], "big") for i in (0, 4, 8))
-        mark = con.call(self.keys["secret page"], oc.Page.ReadData + LEAK_OFFSET,
-                        data=(4).to_bytes(4, "big")).data
+        con.run()  # let the messages it FORKed be delivered
+        reached, written, sent = (int.from_bytes(r.data[i : i + 4], "big") for i in (0, 4, 8))
+        mark = con.call(
+            self.keys["secret page"], oc.Page.ReadData + LEAK_OFFSET, data=(4).to_bytes(4, "big")
+        ).data
         calls = 0
         if "logger page" in self.keys:
-            raw = con.call(self.keys["logger page"],
-                           oc.Page.ReadData + COUNTER_ADDRESS - 4096, data=(8).to_bytes(4, "big"))
+            raw = con.call(
+                self.keys["logger page"],
+                oc.Page.ReadData + COUNTER_ADDRESS - 4096,
+                data=(8).to_bytes(4, "big"),
+            )
             calls = int.from_bytes(raw.data, "big")
-        self.facts.update(reached=reached, written=written, sent=sent,
-                          page_written=mark == b"leak", logger_calls=calls,
-                          leaked=mark == b"leak" or calls > 0)
+        self.facts.update(
+            reached=reached,
+            written=written,
+            sent=sent,
+            page_written=mark == b"leak",
+            logger_calls=calls,
+            leaked=mark == b"leak" or calls > 0,
+        )
 
     # -------------------------------------------------------------- verdict
     def _verdict(self) -> str:
         f = self.facts
         if "leaked" in f:
             if not f["leaked"]:
-                return (f"confined: the yield reached {f['reached']} keys and sent "
-                        f"{f['sent']} messages, yet wrote no page of ours and called no logger")
-            what = [w for w, hit in (("wrote the secret page", f["page_written"]),
-                                     (f"sent the logger {f['logger_calls']} message(s)",
-                                      f["logger_calls"] > 0)) if hit]
+                return (
+                    f"confined: the yield reached {f['reached']} keys and sent "
+                    f"{f['sent']} messages, yet wrote no page of ours and called no logger"
+                )
+            what = [
+                w
+                for w, hit in (
+                    ("wrote the secret page", f["page_written"]),
+                    (f"sent the logger {f['logger_calls']} message(s)", f["logger_calls"] > 0),
+                )
+                if hit
+            ]
             return "LEAKED: the yield " + " and ".join(what)
         if "discreet" in f:
             if f["discreet"]:
                 return "discreet (Compare 0); the analysis finds it confined"
-            return (f"not discreet (Compare {f['compare_rc']}); the analysis finds "
-                    f"{f['holes']} hole(s), {'confined' if f['confined'] else 'not confined'}")
+            return (
+                f"not discreet (Compare {f['compare_rc']}); the analysis finds "
+                f"{f['holes']} hole(s), {'confined' if f['confined'] else 'not confined'}"
+            )
         return "not checked yet"
 
 

@@ -43,25 +43,38 @@ class FactoryStepper:
     (True, True)
     """
 
-    def __init__(self, kernel: Kernel | None = None,
-                 components: Mapping[int, str] | None = None, *, draw: bool = True,
-                 max_events: int = 12) -> None:
+    def __init__(
+        self,
+        kernel: Kernel | None = None,
+        components: Mapping[int, str] | None = None,
+        *,
+        draw: bool = True,
+        max_events: int = 12,
+    ) -> None:
         self.controller = FactorySteps(kernel, components)
         self._kernel, self.draw, self.max_events = kernel, draw, max_events
-        self.buttons = {name: w.Button(description=name, tooltip=tip, icon=icon)
-                        for name, tip, icon in (
-                            ("back", "undo the last step (deterministic replay)", "step-backward"),
-                            ("next", "do the next kernel-level step", "step-forward"),
-                            ("reset", "start over from the booted system", "undo"))}
+        self.buttons = {
+            name: w.Button(description=name, tooltip=tip, icon=icon)
+            for name, tip, icon in (
+                ("back", "undo the last step (deterministic replay)", "step-backward"),
+                ("next", "do the next kernel-level step", "step-forward"),
+                ("reset", "start over from the booted system", "undo"),
+            )
+        }
         self.buttons["next"].button_style = "primary"
         self.buttons["next"].on_click(lambda _: self.next())
         self.buttons["back"].on_click(lambda _: self.back())
         self.buttons["reset"].on_click(lambda _: self.reset())
-        self.pickers = {n: w.Dropdown(options=list(CHOICES), value=choice,
-                                      description=f"component {n}",
-                                      style={"description_width": "initial"},
-                                      layout=w.Layout(width="230px"))
-                        for n, choice in self.controller.components.items()}
+        self.pickers = {
+            n: w.Dropdown(
+                options=list(CHOICES),
+                value=choice,
+                description=f"component {n}",
+                style={"description_width": "initial"},
+                layout=w.Layout(width="230px"),
+            )
+            for n, choice in self.controller.components.items()
+        }
         for picker in self.pickers.values():
             picker.observe(self._picked, names="value")
         self.status = w.HTML().add_class("keykos-stepper-status")
@@ -70,12 +83,18 @@ class FactoryStepper:
         self.graph = w.Image(format="png", layout=w.Layout(max_width="640px"))
         self.events = w.HTML().add_class("keykos-stepper-events")
         self.errors = w.Output()
-        self.widget = w.VBox([
-            w.HBox([self.buttons["back"], self.buttons["next"], self.buttons["reset"]]),
-            w.HBox(list(self.pickers.values()), layout=w.Layout(flex_flow="row wrap")),
-            self.status, self.description, self.verdict,
-            self.graph, self.events, self.errors,
-        ]).add_class("keykos-stepper")
+        self.widget = w.VBox(
+            [
+                w.HBox([self.buttons["back"], self.buttons["next"], self.buttons["reset"]]),
+                w.HBox(list(self.pickers.values()), layout=w.Layout(flex_flow="row wrap")),
+                self.status,
+                self.description,
+                self.verdict,
+                self.graph,
+                self.events,
+                self.errors,
+            ]
+        ).add_class("keykos-stepper")
         self._render()
 
     # ------------------------------------------------------------ actions
@@ -100,7 +119,7 @@ class FactoryStepper:
         self.errors.outputs = ()
         try:
             action()
-        except Exception as exc:        # shown in the widget, never lost in a callback
+        except Exception as exc:  # shown in the widget, never lost in a callback
             self.errors.append_stderr(f"{type(exc).__name__}: {exc}\n")
             raise
         finally:
@@ -123,11 +142,14 @@ class FactoryStepper:
         self.verdict.value = _witnesses(c.facts, state)
         rows = c.events()[EVENT_COLUMNS]
         more = len(rows) - self.max_events
-        self.events.value = (f"<p>{len(rows)} event rows in this step"
-                             + (f"; the last {self.max_events}:" if more > 0 else ":") + "</p>"
-                             + "<div style='font-size:85%'>"
-                             + rows.tail(self.max_events).to_html(index=False, na_rep="")
-                             + "</div>")
+        self.events.value = (
+            f"<p>{len(rows)} event rows in this step"
+            + (f"; the last {self.max_events}:" if more > 0 else ":")
+            + "</p>"
+            + "<div style='font-size:85%'>"
+            + rows.tail(self.max_events).to_html(index=False, na_rep="")
+            + "</div>"
+        )
         if self.draw:
             self.graph.value = self._draw()
 
@@ -160,14 +182,18 @@ def _witnesses(facts: dict, state: StepperState) -> str:
         analysis = ("confined" if ok else f"not confined: {facts['holes']} hole(s)", ok)
     if state.leaked is not None:
         experiment = (state.verdict, not state.leaked)
-    rows = [("Compare (the factory's own check)", compare, "not asked yet"),
-            ("static analysis (analysis.confinement)", analysis, "not run yet"),
-            ("experiment (the trojan yield)", experiment, "not let loose yet")]
+    rows = [
+        ("Compare (the factory's own check)", compare, "not asked yet"),
+        ("static analysis (analysis.confinement)", analysis, "not run yet"),
+        ("experiment (the trojan yield)", experiment, "not let loose yet"),
+    ]
     cells = []
     for name, known, pending in rows:
         text, colour = (known[0], green if known[1] else red) if known else (pending, grey)
-        cells.append(f"<tr><td style='padding-right:1em'>{html.escape(name)}</td>"
-                     f"<td style='color:{colour}'>{html.escape(text)}</td></tr>")
+        cells.append(
+            f"<tr><td style='padding-right:1em'>{html.escape(name)}</td>"
+            f"<td style='color:{colour}'>{html.escape(text)}</td></tr>"
+        )
     return "<table>" + "".join(cells) + "</table>"
 
 

@@ -23,8 +23,8 @@ ORDERS = [0, 1, 2, 39, 4096, KT, KT + 4, 0xFFFFFFFF]
 def expected(value: int, order: int) -> bytes:
     """jdatac.c:17-25."""
     if order == 1:
-        return bytes(5) + value.to_bytes(11, "big")    # dk11.databody11 after 5 zeros
-    return (value % 2**48).to_bytes(6, "big")          # dk6.databody6: the last six bytes
+        return bytes(5) + value.to_bytes(11, "big")  # dk11.databody11 after 5 zeros
+    return (value % 2**48).to_bytes(6, "big")  # dk6.databody6: the last six bytes
 
 
 @pytest.mark.parametrize("value", VALUES)
@@ -43,19 +43,32 @@ def _dead_keys(con, new_page, new_node, new_domain):
     ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
     con.call(con["bank"], SB.DestroyPage, page)
     node = new_node()
-    made = {name: con.call(node, order).keys[0] for name, order in
-            (("fetch", N.MakeFetchKey), ("segment", N.MakeSegmentKey),
-             ("sense", N.MakeSenseKey), ("meter", N.MakeMeterKey),
-             ("frontend", N.MakeFrontendKey))}
+    made = {
+        name: con.call(node, order).keys[0]
+        for name, order in (
+            ("fetch", N.MakeFetchKey),
+            ("segment", N.MakeSegmentKey),
+            ("sense", N.MakeSenseKey),
+            ("meter", N.MakeMeterKey),
+            ("frontend", N.MakeFrontendKey),
+        )
+    }
     con.call(con["bank"], SB.DestroyNode, node)
     dom, _ = new_domain()
     fault = con.call(dom, D.MakeFaultKey).keys[0]
-    con.call(dom, D.MakeAvailable)                      # zapresumes: the fault key dies
+    con.call(dom, D.MakeAvailable)  # zapresumes: the fault key dies
     dom2, root2 = new_domain()
     start2 = kl.start_key(con, dom2)
     con.call(con["bank"], SB.DestroyNode, root2)
-    return {"page": page, "ro page": ro, "node": node, **made, "domain": dom2,
-            "start": start2, "resume": fault}
+    return {
+        "page": page,
+        "ro page": ro,
+        "node": node,
+        **made,
+        "domain": dom2,
+        "start": start2,
+        "resume": fault,
+    }
 
 
 @pytest.mark.parametrize("order", [0, 1, KT])

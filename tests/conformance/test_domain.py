@@ -119,10 +119,25 @@ def test_swap_key(con, new_domain, dk, n):
     assert fetch(con, fetch_handle(con, root, 14), n) == kl.DK(9)
 
 
-@pytest.mark.parametrize("order", [D.GetKey, D.GetKey + 15, D.SwapKey, D.SwapKey + 15,
-                                   D.MakeAvailable, D.MakeFaultKey, D.MakeBusy,
-                                   D.MakeReturnKey, D.ReplaceMemory, D.GetControl,
-                                   D.PutControl, D.GetRegs, D.PutRegs, D.PutStuff])
+@pytest.mark.parametrize(
+    "order",
+    [
+        D.GetKey,
+        D.GetKey + 15,
+        D.SwapKey,
+        D.SwapKey + 15,
+        D.MakeAvailable,
+        D.MakeFaultKey,
+        D.MakeBusy,
+        D.MakeReturnKey,
+        D.ReplaceMemory,
+        D.GetControl,
+        D.PutControl,
+        D.GetRegs,
+        D.PutRegs,
+        D.PutStuff,
+    ],
+)
 def test_orders_that_prepare_a_malformed_domain_give_2(con, malformed, order):
     """jdomainc.c:52-56, 83-87 (prepare_domain → simplest(2)) and primcomc.c:828-835
     (dry_run_prepare_domain: rc 2, no keys, no string); sparc_jdomain.c:62, 87, 117-121."""
@@ -163,11 +178,14 @@ def test_make_fault_key(con, new_domain):
     dom, root = new_domain()
     r = con.call(dom, D.MakeFaultKey)
     rk = con.key(root)
-    assert r.rc == 0 and (keys(con, r)[0].type, keys(con, r)[0].obj,
-                          keys(con, r)[0].databyte) == (RESUME, rk.obj, FAULT)
+    assert r.rc == 0 and (keys(con, r)[0].type, keys(con, r)[0].obj, keys(con, r)[0].databyte) == (
+        RESUME,
+        rk.obj,
+        FAULT,
+    )
     again = con.call(dom, D.MakeFaultKey)
     assert again.rc == 1 and keys(con, again)[0] == kl.DK0
-    assert con.key(r.keys[0]).type == RESUME        # the first one still works
+    assert con.key(r.keys[0]).type == RESUME  # the first one still works
 
 
 # -------------------------------------------------------------- 67 MakeBusy
@@ -207,8 +225,9 @@ def test_replace_memory_returns_the_old_memory_key(con, new_domain, new_page):
 
 
 # ------------------------------------------- 68-71, 75: the simulator's own form
-@pytest.mark.parametrize("get, put, size", [(D.GetControl, D.PutControl, 16),
-                                            (D.GetRegs, D.PutRegs, 128)])
+@pytest.mark.parametrize(
+    "get, put, size", [(D.GetControl, D.PutControl, 16), (D.GetRegs, D.PutRegs, 128)]
+)
 def test_control_and_registers_are_the_simulators_form(con, new_domain, get, put, size):
     """Departure (docs/fidelity.md, Domain orders 68-75): over the 370 root layout the
     simulator has GetControl/PutControl (PSW and trap code, 8 bytes each), GetRegs/PutRegs
@@ -242,7 +261,7 @@ def test_compare(con, new_domain, raw, dk):
         assert con.call(dom, D.Compare, k).rc == 1
     ret = con.call(dom, D.MakeReturnKey).keys[0]
     assert con.call(dom, D.Compare, ret).rc == 0
-    restart = raw(con.key(ret)._replace(databyte=RESTART))   # (the same call's restart key)
+    restart = raw(con.key(ret)._replace(databyte=RESTART))  # (the same call's restart key)
     assert con.call(dom, D.Compare, restart).rc == 0
     con.call(dom, D.MakeAvailable)
     fault = con.call(dom, D.MakeFaultKey).keys[0]

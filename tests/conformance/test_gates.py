@@ -114,7 +114,7 @@ def test_call_to_a_malformed_domain_answers_kt1(con, new_domain, order):
     a malformed domain): the C release's are bytes of the prepared key (kernel
     addresses); the simulator's are those of DK(0)."""
     dom, _ = new_domain(keys_node=False)
-    start = kl.start_key(con, dom)                     # MakeStart does not prepare it
+    start = kl.start_key(con, dom)  # MakeStart does not prepare it
     r = con.call(start, order, con["dkc"])
     assert (r.rc, r.data) == (DATAKEY, bytes(16 if order == 1 else 6))
     assert keys(con, r) == [kl.DK0] * 4
@@ -134,11 +134,11 @@ def test_resume_key_to_a_domain_made_malformed(con, new_domain):
     (no zapresumes)."""
     dom, root = new_domain("echo")
     ret = con.call(dom, D.MakeReturnKey).keys[0]
-    keys_node = con.call(root, N.Swap + 14).keys[0]     # DK(0) in slot 14: malformed
+    keys_node = con.call(root, N.Swap + 14).keys[0]  # DK(0) in slot 14: malformed
     assert con.call(ret, 5).rc == DATAKEY
     assert con.key(ret).type == RESUME
     con.call(root, N.Swap + 14, keys_node)
-    assert con.call(ret, 5).rc == 5                     # well formed again: delivered
+    assert con.call(ret, 5).rc == 5  # well formed again: delivered
 
 
 def test_keeper_in_a_malformed_domain_parks_the_jumper(k, con, new_domain):
@@ -174,7 +174,7 @@ def test_restart_key_discards_the_message(k, con, new_domain, raw):
     con.fork(restart, 99, data=b"dropped")
     con.run()
     regs = struct.unpack(">16Q", con.call(dom, D.GetRegs).data)
-    assert regs[0] == 0 and regs[1] == 1               # it ran, and got order 0
+    assert regs[0] == 0 and regs[1] == 1  # it ran, and got order 0
     assert k.domains[con.target(dom)].state == AVAILABLE
 
 
@@ -206,8 +206,9 @@ def test_fork_runs_the_jumpee_before_the_forker(k, con):
     (primcomc.c:281 ``rundom``) and ``startdom(jedib)`` runs the jumpee: its RETURN comes
     before the forker's next invocation."""
     target = kl.build_domain(con, "cf-record")
-    forker = kl.build_domain(con, "cf-fork-then-call",
-                             keys={0: kl.start_key(con, target), 2: con["dkc"]})
+    forker = kl.build_domain(
+        con, "cf-fork-then-call", keys={0: kl.start_key(con, target), 2: con["dkc"]}
+    )
     con.fork(kl.start_key(con, forker), 3)
     before = len(k.log)
     con.run()
@@ -224,14 +225,13 @@ def test_fork_to_a_primary_key_runs_the_returnee_first(k, con):
     forker = kl.build_domain(con, "cf-fork-then-call", keys={2: con["dkc"]})
     # The caller CALLs the forker; the forker FORKs the Discrim with the caller's resume
     # key as key 4 — cf-fork-then-call takes key 4 from register 1, so relay it there.
-    relay = kl.build_domain(con, "cf-relay-resume", keys={0: kl.start_key(con, forker),
-                                                         3: forker})
+    relay = kl.build_domain(con, "cf-relay-resume", keys={0: kl.start_key(con, forker), 3: forker})
     con.call(forker, D.SwapKey + 0, con["discrim"])
     caller_dom = kl.build_domain(con, "cf-call", keys={0: kl.start_key(con, relay)})
     before = len(k.log)
     r = con.call(kl.start_key(con, caller_dom), KT)
     assert r.rc == kl.oc.Discrim.AKT
-    con.run()                                          # the forker goes on: its CALL
+    con.run()  # the forker goes on: its CALL
     ev = k.events().iloc[before:]
     rows = list(zip(ev["event"].astype(str), ev["jump"].astype(str), ev["actor"]))
     c, f = con.target(caller_dom), con.target(forker)

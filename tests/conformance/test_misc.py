@@ -35,10 +35,11 @@ def reply_by_returner(dom, msg):
     """RETURN (order 1) or FORK (order 2) to the Returner with the caller's resume key as
     key 4; rc order + 40, the first two keys and the string go on."""
     send = dom.return_ if msg.order == 1 else dom.fork
-    yield send(dom.keys[0], msg.order + 40, msg.keys[0], msg.keys[1], kl.DK0, msg.resume,
-               data=msg.data)
+    yield send(
+        dom.keys[0], msg.order + 40, msg.keys[0], msg.keys[1], kl.DK0, msg.resume, data=msg.data
+    )
     if msg.order == 2:
-        yield dom.call(dom.keys[0], 0)        # still running after its FORK
+        yield dom.call(dom.keys[0], 0)  # still running after its FORK
 
 
 @kl.program("cf-returner-no-resume")
@@ -47,7 +48,6 @@ def returner_no_resume(dom, msg):
     to it with none (the domain becomes available)."""
     yield dom.fork(dom.keys[0], 5)
     yield dom.return_(dom.keys[0], 6)
-
 
 
 # ================================================================ Returner
@@ -66,8 +66,9 @@ def test_returner_call_returns_three_keys_the_order_and_string(con, new_page, dk
 def test_returner_return_or_fork_goes_through_key_4(con, dk, how):
     """jmiscc.c:218-233: RETURN or FORK with a resume key as key 4: jresume(rk), the keys
     and string passed on (the fourth DK(0): the resume key is spent)."""
-    start = kl.start_key(con, kl.build_domain(con, "cf-reply-by-returner",
-                                              keys={0: con["returner"]}))
+    start = kl.start_key(
+        con, kl.build_domain(con, "cf-reply-by-returner", keys={0: con["returner"]})
+    )
     r = con.call(start, how, dk(1), dk(2), data=b"x")
     assert (r.rc, r.data) == (how + 40, b"x")
     assert keys(con, r) == [kl.DK(1), kl.DK(2), kl.DK0, kl.DK0]
@@ -81,8 +82,7 @@ def test_returner_with_no_resume_key(k, con):
     con.run()
     ev = k.events()
     mine = ev[(ev["actor"] == con.target(dom)) & (ev["event"] == "invoke")]
-    assert list(mine["order"]) == [5, 6] and list(mine["jump"].astype(str)) == ["fork",
-                                                                             "return"]
+    assert list(mine["order"]) == [5, 6] and list(mine["jump"].astype(str)) == ["fork", "return"]
     assert k.domains[con.target(dom)].state == AVAILABLE
 
 
@@ -100,8 +100,12 @@ def test_domtool_make_domain_key(con, new_node):
 def test_domtool_make_domain_key_needs_a_node_key(con, new_node, new_page, dk):
     """jmiscc.c:250-253: anything but a node key: rc -1."""
     node = new_node()
-    for other in (new_page(), dk(3), con.call(node, N.MakeFetchKey).keys[0],
-                  con.call(node, N.MakeSegmentKey).keys[0]):
+    for other in (
+        new_page(),
+        dk(3),
+        con.call(node, N.MakeFetchKey).keys[0],
+        con.call(node, N.MakeSegmentKey).keys[0],
+    ):
         r = con.call(con["domtool"], T.MakeDomainKey, other)
         assert r.rc == MINUS_1 and keys(con, r)[0] == kl.DK0
 
@@ -115,8 +119,7 @@ def branded(con, new_domain, new_node):
 
 
 def _identify_cases(con, dom):
-    return {T.IdentifyStart: (kl.start_key(con, dom, 77), 77),
-            T.IdentifyDomain: (dom, 0)}
+    return {T.IdentifyStart: (kl.start_key(con, dom, 77), 77), T.IdentifyDomain: (dom, 0)}
 
 
 @pytest.mark.parametrize("order", [T.IdentifyStart, T.IdentifyDomain, T.IdentifyResume])
@@ -164,23 +167,34 @@ def test_domtool_identify_keeper(con, branded, red_node, new_node, kind, via):
     slot * 256 + the keeper key's databyte (110), a node key to the node with the
     identified key's databyte (105-108)."""
     dom, _, brand = branded
-    keeper, db = {"start": (kl.start_key(con, dom, 9), 9),
-                  "resume": (con.call(dom, D.MakeReturnKey).keys[0], 2),
-                  "domain": (dom, 0)}[kind]
+    keeper, db = {
+        "start": (kl.start_key(con, dom, 9), 9),
+        "resume": (con.call(dom, D.MakeReturnKey).keys[0], 2),
+        "domain": (dom, 0),
+    }[kind]
     if via == "meter":
         node, key = _meter(con, new_node, keeper)
-        slot, order = 2, {"start": T.IdentifyMeterStart, "resume": T.IdentifyMeterResume,
-                          "domain": T.IdentifyMeterDomain}[kind]
+        slot, order = (
+            2,
+            {
+                "start": T.IdentifyMeterStart,
+                "resume": T.IdentifyMeterResume,
+                "domain": T.IdentifyMeterDomain,
+            }[kind],
+        )
         kdb = 0
     else:
         node, seg, fe = red_node(keeper=keeper, keeper_slot=13, databyte=0x20)
         key, slot, kdb = (seg if via == "segment" else fe), 13, 0x20
-        order = {"start": T.IdentifySegmentStart, "resume": T.IdentifySegmentResume,
-                 "domain": T.IdentifySegmentDomain}[kind]
+        order = {
+            "start": T.IdentifySegmentStart,
+            "resume": T.IdentifySegmentResume,
+            "domain": T.IdentifySegmentDomain,
+        }[kind]
     r = con.call(con["domtool"], order, key, brand)
     nk = con.key(node)
     assert r.rc == slot * 256 + db and keys(con, r)[0] == Key(NODE, nk.obj, kdb, nk.alloc)
-    assert con.call(con["domtool"], order, key, new_node()).rc == MINUS_1     # 101-103
+    assert con.call(con["domtool"], order, key, new_node()).rc == MINUS_1  # 101-103
 
 
 def test_domtool_identify_keeper_refuses(con, branded, red_node, new_node, dk):
@@ -197,8 +211,9 @@ def test_domtool_identify_keeper_refuses(con, branded, red_node, new_node, dk):
     assert con.call(con["domtool"], T.IdentifySegmentStart, seg, brand).rc == MINUS_1
 
 
-def test_domtool_identify_keeper_reads_only_the_keeper_slot_of_the_format(con, branded,
-                                                                         new_node, dk):
+def test_domtool_identify_keeper_reads_only_the_keeper_slot_of_the_format(
+    con, branded, new_node, dk
+):
     """jmiscc.c:55-60: only "a data key" is asked of slot 15, and its keeper-slot bits
     (12-15) read: DK(0) there names slot 0."""
     dom, _, brand = branded
@@ -227,10 +242,10 @@ def test_keybits_is_the_simulators_form(con, new_page, dk):
     page = con.key(new_page())
     r = con.call(con["keybits"], kl.oc.KeyBits.Get, con.hold(page))
     assert r.rc == 0 and keys(con, r) == [kl.DK0] * 4
-    assert r.data == bytes(4) + bytes([1, 0]) + page.obj.to_bytes(8, "big") + \
-        page.alloc.to_bytes(4, "big")
-    assert con.call(con["keybits"], 0, dk(5)).data == bytes(4) + bytes(2) + (5).to_bytes(12,
-                                                                                       "big")
+    assert r.data == bytes(4) + bytes([1, 0]) + page.obj.to_bytes(8, "big") + page.alloc.to_bytes(
+        4, "big"
+    )
+    assert con.call(con["keybits"], 0, dk(5)).data == bytes(4) + bytes(2) + (5).to_bytes(12, "big")
 
 
 @pytest.mark.parametrize("order", [1, 2, KT, KT + 1])
@@ -240,9 +255,15 @@ def test_keybits_other_orders_are_kt2(con, order):
 
 
 # ===================================================================== DKC
-@pytest.mark.parametrize("data, value", [(b"", 0), (b"\x01", 1 << 40),
-                                         (bytes.fromhex("0102030405ff"), 0x0102030405FF),
-                                         (bytes.fromhex("00000000000799"), 7)])
+@pytest.mark.parametrize(
+    "data, value",
+    [
+        (b"", 0),
+        (b"\x01", 1 << 40),
+        (bytes.fromhex("0102030405ff"), 0x0102030405FF),
+        (bytes.fromhex("00000000000799"), 7),
+    ],
+)
 def test_dkc_create6(con, data, value):
     """jmiscc.c:335-342: five zero bytes, then six from the string (pad_move_arg: zeros
     after a short one, the rest ignored); rc 0."""
@@ -262,8 +283,15 @@ def test_dkc_create11_reads_the_16_byte_form(con, pad, rc):
     assert keys(con, con.call(con["dkc"], 1, data=round_trip))[0] == kl.DK(value)
 
 
-@pytest.mark.parametrize("data, value", [(b"", 0), ((7).to_bytes(11, "big"), 7),
-                                         (b"\x01", 1 << 80), (b"\x02" * 15, int("02" * 11, 16))])
+@pytest.mark.parametrize(
+    "data, value",
+    [
+        (b"", 0),
+        ((7).to_bytes(11, "big"), 7),
+        (b"\x01", 1 << 80),
+        (b"\x02" * 15, int("02" * 11, 16)),
+    ],
+)
 def test_dkc_create11_short_string_is_the_simulators_form(con, data, value):
     """Departure (docs/fidelity.md, DKC Create11): a string shorter than 16 bytes is the
     value itself, 11 bytes (zeros after a shorter one); rc 0. jmiscc.c:345 would read its
@@ -320,9 +348,28 @@ def zoo(con, new_node, new_page, new_domain, dk, raw):
     }
 
 
-NAMES = ["data", "hook", "dead page", "resume", "page", "ro page", "segment", "ro segment",
-         "ro nocall segment", "node", "sense", "meter", "fetch", "start", "domain",
-         "frontend", "returner", "discrim", "node range", "page range"]
+NAMES = [
+    "data",
+    "hook",
+    "dead page",
+    "resume",
+    "page",
+    "ro page",
+    "segment",
+    "ro segment",
+    "ro nocall segment",
+    "node",
+    "sense",
+    "meter",
+    "fetch",
+    "start",
+    "domain",
+    "frontend",
+    "returner",
+    "discrim",
+    "node range",
+    "page range",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -346,10 +393,16 @@ def test_discrim_compare(con, new_page, new_node, dk):
     in type, object and databyte, else 1."""
     page, node = new_page(), new_node()
     ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
-    same = con.call(node, N.Fetch + 0).keys[0]         # DK(0)
-    for a, b, rc in ((page, page, 0), (page, ro, 1), (dk(3), dk(3), 0), (dk(3), dk(4), 1),
-                     (same, None, 0), (node, con.call(node, N.MakeNodeKey).keys[0], 0),
-                     (node, con.call(node, N.MakeFetchKey).keys[0], 1)):
+    same = con.call(node, N.Fetch + 0).keys[0]  # DK(0)
+    for a, b, rc in (
+        (page, page, 0),
+        (page, ro, 1),
+        (dk(3), dk(3), 0),
+        (dk(3), dk(4), 1),
+        (same, None, 0),
+        (node, con.call(node, N.MakeNodeKey).keys[0], 0),
+        (node, con.call(node, N.MakeFetchKey).keys[0], 1),
+    ):
         passed = (a, b) if b is not None else (a,)
         assert con.call(con["discrim"], DI.Compare, *passed).rc == rc
 

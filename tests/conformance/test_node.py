@@ -51,14 +51,21 @@ def test_node_swap(con, new_node, new_page, slot):
     node, page = new_node(), new_page()
     r = con.call(node, N.Swap + slot, page)
     assert r.rc == 0 and keys(con, r)[0] == kl.DK0
-    r = con.call(node, N.Swap + slot)                    # no key passed: ld1() is dk0
+    r = con.call(node, N.Swap + slot)  # no key passed: ld1() is dk0
     assert keys(con, r)[0] == con.key(page)
     assert con.key(made(con, node, N.Fetch + slot)) == kl.DK0
 
 
 # ------------------------------------------------------------ node 32-37 Make…Key
-@pytest.mark.parametrize("order, ktype", [(N.MakeFetchKey, FETCH), (N.MakeSegmentKey, SEGMENT),
-                                          (N.MakeNodeKey, NODE), (N.MakeFrontendKey, FRONTEND)])
+@pytest.mark.parametrize(
+    "order, ktype",
+    [
+        (N.MakeFetchKey, FETCH),
+        (N.MakeSegmentKey, SEGMENT),
+        (N.MakeNodeKey, NODE),
+        (N.MakeFrontendKey, FRONTEND),
+    ],
+)
 @pytest.mark.parametrize("data, databyte", [(b"", 0), (b"\x83", 0x83), (b"\x05\xff", 5)])
 def test_make_key_with_databyte_from_the_string(con, new_node, order, ktype, data, databyte):
     """jnodec.c:283-326: the node key retyped; ``pad_move_arg(&databyte, 1)``
@@ -89,8 +96,17 @@ def test_make_sense_key_adds_readonly_and_nocall(con, new_node, node_databyte):
 
 
 # --------------------------------------------------------------------- 38 Compare
-@pytest.mark.parametrize("order", [N.MakeFetchKey, N.MakeSegmentKey, N.MakeMeterKey,
-                                   N.MakeNodeKey, N.MakeSenseKey, N.MakeFrontendKey])
+@pytest.mark.parametrize(
+    "order",
+    [
+        N.MakeFetchKey,
+        N.MakeSegmentKey,
+        N.MakeMeterKey,
+        N.MakeNodeKey,
+        N.MakeSenseKey,
+        N.MakeFrontendKey,
+    ],
+)
 def test_compare_node_like_keys_to_this_node(con, new_node, order):
     """jnodec.c:225-243: rc 0 when the key passed designates this node and is a fetch,
     node, segment, meter, sense or frontend key (235-238), whatever its databyte."""
@@ -132,12 +148,13 @@ def test_data_byte(con, new_node, databyte):
 
 # ------------------------------------------------------------------- 45 WriteData
 def _slots(first, last, *values, pad=b"\0" * 5):
-    return struct.pack(">II", first, last) + b"".join(pad + v.to_bytes(11, "big")
-                                                      for v in values)
+    return struct.pack(">II", first, last) + b"".join(pad + v.to_bytes(11, "big") for v in values)
 
 
-@pytest.mark.parametrize("first, last, values", [(0, 0, [7]), (3, 5, [1, 2, 3]),
-                                                 (14, 1, [10, 11, 12, 13]), (6, 6, [2**88 - 1])])
+@pytest.mark.parametrize(
+    "first, last, values",
+    [(0, 0, [7]), (3, 5, [1, 2, 3]), (14, 1, [10, 11, 12, 13]), (6, 6, [2**88 - 1])],
+)
 def test_write_data(con, new_node, first, last, values):
     """jnodec.c:337-419: first and last slot (4 bytes each, pad_move_arg), then 16 bytes a
     slot (5 zero, the 11-byte value: 376-381), first to last wrapping 15 → 0 (384); rc 0."""
@@ -165,8 +182,10 @@ def test_write_data_nonzero_pad_is_2_and_still_writes(con, new_node):
     assert con.key(made(con, node, N.Fetch + 4)) == kl.DK(77)
 
 
-@pytest.mark.parametrize("data, slot_values", [(b"", {0: 0}), (struct.pack(">II", 2, 3) + b"\0" * 10
-                                                                + b"\x05", {2: 5 << 8 * 5, 3: 0})])
+@pytest.mark.parametrize(
+    "data, slot_values",
+    [(b"", {0: 0}), (struct.pack(">II", 2, 3) + b"\0" * 10 + b"\x05", {2: 5 << 8 * 5, 3: 0})],
+)
 def test_write_data_pads_a_short_string_with_zeros(con, new_node, dk, data, slot_values):
     """pad_move_arg (primcomc.c:35-56): a string too short is read as if zero-padded (an
     empty one means slots 0 to 0, DK(0))."""
@@ -195,7 +214,7 @@ def test_node_other_orders_are_kt2(con, new_node, order):
 def test_fetch_key_fetch(con, new_node, dk, slot):
     """jnodec.c:206-207: orders below 16 go to jnode1: the slot's key, unchanged."""
     node = new_node()
-    con.call(node, N.Swap + slot, node)                 # a node key comes out as it is
+    con.call(node, N.Swap + slot, node)  # a node key comes out as it is
     r = con.call(made(con, node, N.MakeFetchKey), N.Fetch + slot)
     assert r.rc == 0 and keys(con, r)[0] == con.key(node)
 
@@ -212,8 +231,10 @@ def test_fetch_key_kt(con, new_node):
     assert con.call(made(con, new_node(), N.MakeFetchKey), KT).rc == N.FetchAKT == 4
 
 
-@pytest.mark.parametrize("order", [N.Swap, N.Swap + 15, N.MakeFetchKey, N.MakeNodeKey,
-                                   N.Compare, N.Clear, N.WriteData, KT + 1])
+@pytest.mark.parametrize(
+    "order",
+    [N.Swap, N.Swap + 15, N.MakeFetchKey, N.MakeNodeKey, N.Compare, N.Clear, N.WriteData, KT + 1],
+)
 def test_fetch_key_other_orders_are_kt2(con, new_node, dk, order):
     """jnodec.c:213: ``else simplest(KT+2)`` — a fetch key never writes."""
     node = new_node()
@@ -230,18 +251,20 @@ def _zoo(con, new_node, new_page, new_domain, dk):
     dom, _ = new_domain()
     seg = made(con, node, N.MakeSegmentKey, b"\x03")
     return {
-        "data": (dk(42), kl.DK(42)),                                      # 20-21
-        "page": (page, pk._replace(databyte=RO)),                          # 25-27
+        "data": (dk(42), kl.DK(42)),  # 20-21
+        "page": (page, pk._replace(databyte=RO)),  # 25-27
         "ro page": (con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0], pk._replace(databyte=RO)),
         "segment": (seg, Key(SEGMENT, nk.obj, 3 | RO | NOCALL, nk.alloc)),  # 22-24
-        "node": (made(con, node, N.MakeNodeKey, b"\x04"),
-                 Key(SENSE, nk.obj, 4 | RO | NOCALL, nk.alloc)),            # 28-33
+        "node": (
+            made(con, node, N.MakeNodeKey, b"\x04"),
+            Key(SENSE, nk.obj, 4 | RO | NOCALL, nk.alloc),
+        ),  # 28-33
         "fetch": (made(con, node, N.MakeFetchKey), Key(SENSE, nk.obj, RO | NOCALL, nk.alloc)),
         "sense": (made(con, node, N.MakeSenseKey), Key(SENSE, nk.obj, RO | NOCALL, nk.alloc)),
-        "returner": (con["returner"], con.key(con["returner"])),           # 34-39
+        "returner": (con["returner"], con.key(con["returner"])),  # 34-39
         "dkc": (con["dkc"], con.key(con["dkc"])),
         "discrim": (con["discrim"], con.key(con["discrim"])),
-        "keybits": (con["keybits"], kl.DK0),                               # 40-42
+        "keybits": (con["keybits"], kl.DK0),  # 40-42
         "domtool": (con["domtool"], kl.DK0),
         "meter": (con["meter"], kl.DK0),
         "start": (kl.start_key(con, dom), kl.DK0),
@@ -251,11 +274,29 @@ def _zoo(con, new_node, new_page, new_domain, dk):
     }
 
 
-@pytest.mark.parametrize("name", ["data", "page", "ro page", "segment", "node", "fetch",
-                                  "sense", "returner", "dkc", "discrim", "keybits", "domtool",
-                                  "meter", "start", "domain", "resume", "frontend"])
-def test_sense_key_fetch_gives_the_sensory_version(con, new_node, new_page, new_domain, dk,
-                                                    name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "data",
+        "page",
+        "ro page",
+        "segment",
+        "node",
+        "fetch",
+        "sense",
+        "returner",
+        "dkc",
+        "discrim",
+        "keybits",
+        "domtool",
+        "meter",
+        "start",
+        "domain",
+        "resume",
+        "frontend",
+    ],
+)
+def test_sense_key_fetch_gives_the_sensory_version(con, new_node, new_page, new_domain, dk, name):
     """jsensec.c:52-67 (``make_key_sensory``, 17-44): data keys as they are; page keys
     read-only; segment keys read-only and no-call; node, fetch and sense keys a
     read-only no-call sense key; Returner, DKC and Discrim as they are; the rest DK(0)."""
@@ -285,8 +326,9 @@ def test_sense_key_kt(con, new_node):
     assert con.call(made(con, new_node(), N.MakeSenseKey), KT).rc == N.SenseAKT == 1
 
 
-@pytest.mark.parametrize("order", [N.Swap, N.Swap + 3, N.MakeNodeKey, N.Compare, N.Clear,
-                                   N.WriteData, KT + 2])
+@pytest.mark.parametrize(
+    "order", [N.Swap, N.Swap + 3, N.MakeNodeKey, N.Compare, N.Clear, N.WriteData, KT + 2]
+)
 def test_sense_key_other_orders_are_kt2(con, new_node, order):
     """jsensec.c:100: ``else simplest(KT+2)``."""
     assert con.call(made(con, new_node(), N.MakeSenseKey), order).rc == INVALID

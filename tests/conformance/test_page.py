@@ -102,7 +102,7 @@ def test_read_data_is_the_simulators_extension(con, new_page, off, length, want)
     con.call(page, P.WriteData, data=bytes(range(256)) * 16)
     data = b"" if length is None else length.to_bytes(4, "big")
     r = con.call(ro_of(con, page), P.ReadData + off, data=data)
-    assert r.rc == 0 and r.data == (bytes(range(256)) * 16)[off:off + want]
+    assert r.rc == 0 and r.data == (bytes(range(256)) * 16)[off : off + want]
 
 
 # --------------------------------------------------------------------------- KT
@@ -116,8 +116,9 @@ def test_kt(con, new_page, readonly, akt):
 
 
 # -------------------------------------------------------------------- unknown
-@pytest.mark.parametrize("order", [1, 38, 40, 42, 4095, 12288, 0x7FFFFFFF, KT + 1, KT + 4,
-                                   0xFFFFFFFF])
+@pytest.mark.parametrize(
+    "order", [1, 38, 40, 42, 4095, 12288, 0x7FFFFFFF, KT + 1, KT + 4, 0xFFFFFFFF]
+)
 @pytest.mark.parametrize("readonly", [False, True])
 def test_other_orders_are_kt2(con, new_page, order, readonly):
     """jpagec.c:246: ``else simplest(KT+2)``."""

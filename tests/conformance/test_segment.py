@@ -87,7 +87,7 @@ def test_format_the_translation_rules_refuse_is_black(con, new_node, dk):
     seg = segment(con, node, 0)
     assert con.call(seg, KT).rc == 5
     con.call(node, N.Swap + 15, dk(kl.format_key_value(3, keeper=0) | 0x40000000))
-    assert con.call(seg, KT).rc == 5                   # bit 30, the kernel supernode
+    assert con.call(seg, KT).rc == 5  # bit 30, the kernel supernode
 
 
 # ================================================================ red segment keys
@@ -119,19 +119,22 @@ def test_red_segment_keeper_a_return_key(con, new_domain, red_node):
     ret = con.call(dom, D.MakeReturnKey).keys[0]
     _, seg, _ = red_node(keeper=ret)
     r = con.call(seg, 4)
-    assert r.rc == 4 and con.key(ret) == kl.DK0        # echo answered; the key is spent
+    assert r.rc == 4 and con.key(ret) == kl.DK0  # echo answered; the key is spent
 
 
 @pytest.mark.parametrize("kind", ["page", "node", "fetch", "meter", "segment"])
 @pytest.mark.parametrize("order", [0, 1, KT])
-def test_red_segment_keeper_of_these_types_is_dk0(con, new_node, new_page, red_node, kind,
-                                                  order):
+def test_red_segment_keeper_of_these_types_is_dk0(con, new_node, new_page, red_node, kind, order):
     """jsegmntc.c:362-364: a page, node, fetch, meter or segment key in the keeper slot is
     treated as DK(0): KT+1 and zeros (jdatac.c)."""
     other = new_node()
-    keeper = {"page": new_page(), "node": other, "meter": con["meter"],
-              "fetch": con.call(other, N.MakeFetchKey).keys[0],
-              "segment": segment(con, other, 3)}[kind]
+    keeper = {
+        "page": new_page(),
+        "node": other,
+        "meter": con["meter"],
+        "fetch": con.call(other, N.MakeFetchKey).keys[0],
+        "segment": segment(con, other, 3),
+    }[kind]
     _, seg, _ = red_node(keeper=keeper)
     r = con.call(seg, order)
     assert (r.rc, r.data) == (DATAKEY, bytes(16 if order == 1 else 6))
@@ -172,8 +175,12 @@ def test_frontend_sends_to_a_start_key_keeper(con, red_node, dk):
 def test_frontend_keeper_not_a_start_key_is_dk0(con, new_domain, red_node, kind):
     """jsegmntc.c:243-247: ``if (type != startkey) keyjump(&dk0)``: KT+1 and zeros."""
     dom, _ = new_domain()
-    keeper = {"return": con.call(dom, D.MakeReturnKey).keys[0], "domain": dom,
-              "discrim": con["discrim"], "none": None}[kind]
+    keeper = {
+        "return": con.call(dom, D.MakeReturnKey).keys[0],
+        "domain": dom,
+        "discrim": con["discrim"],
+        "none": None,
+    }[kind]
     _, _, fe = red_node(keeper=keeper)
     r = con.call(fe, 1)
     assert (r.rc, r.data) == (DATAKEY, bytes(16))
@@ -210,7 +217,7 @@ def test_frontend_chain_too_deep_traps(con, red_node):
     the jumper traps (0x600+76 there; the simulator's trap table is its own,
     docs/fidelity.md, Trap codes). The console, which has no keeper, is stopped."""
     node, _, fe = red_node()
-    con.call(node, N.Swap + 14, fe)                    # its own keeper: a loop
+    con.call(node, N.Swap + 14, fe)  # its own keeper: a loop
     with pytest.raises(kl.KernelError):
         con.call(fe, 0)
 

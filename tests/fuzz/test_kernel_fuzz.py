@@ -37,7 +37,7 @@ from keykos_lab.programs.primordial import spacebank
 oc = kl.oc
 MAX_FUZZERS = 3
 INSTRUCTIONS = st.binary(min_size=0, max_size=8 * 6)
-CHECKED: dict[str, int] = {}   # invariant name -> times checked (reported by the last test)
+CHECKED: dict[str, int] = {}  # invariant name -> times checked (reported by the last test)
 
 
 def _count(name: str) -> None:
@@ -59,11 +59,13 @@ def bank_accounting(drv: Driver) -> None:
         if ds.proc is None:  # (between a bank's invocations; mid-handler counts move)
             assert val[spacebank.NODES] <= val[spacebank.NODE_LIMIT], f"bank #{root} nodes"
             assert val[spacebank.PAGES] <= val[spacebank.PAGE_LIMIT], f"bank #{root} pages"
-        if root == prime and not any(d.proc is not None and d.program == "spacebank"
-                                     for d in k.domains.values()):
+        if root == prime and not any(
+            d.proc is not None and d.program == "spacebank" for d in k.domains.values()
+        ):
             pages = sum(1 for o in k.objs if type(o) is Page) - boot_pages
-            assert val[spacebank.PAGES] == pages, \
+            assert val[spacebank.PAGES] == pages, (
                 f"the prime bank counts {val[spacebank.PAGES]} pages, {pages} exist"
+            )
 
 
 def graph_consistent(drv: Driver) -> None:
@@ -94,8 +96,7 @@ def graph_consistent(drv: Driver) -> None:
             key = k.live(raw)
             if key.type in (DATA, HOOK):
                 continue
-            target = folded.get(key.obj, key.obj) if key.type in OBJECT_TYPES \
-                else misc_vertex(key)
+            target = folded.get(key.obj, key.obj) if key.type in OBJECT_TYPES else misc_vertex(key)
             if key.type == MISC or key.type in OBJECT_TYPES:
                 assert (v, target, slot) in edges, f"node #{v} slot {slot}: {key!r} no edge"
 
@@ -125,8 +126,13 @@ class FuzzMachine(KernelMachine):
         drv._add(self.fuzzers[-1])
         _count("program ops")
 
-    @rule(i=IDX, code=INSTRUCTIONS, order=st.integers(0, 2**32 - 1), fork=st.booleans(),
-          keys=st.lists(IDX, max_size=3))
+    @rule(
+        i=IDX,
+        code=INSTRUCTIONS,
+        order=st.integers(0, 2**32 - 1),
+        fork=st.booleans(),
+        keys=st.lists(IDX, max_size=3),
+    )
     def run_fuzzer(self, i, code, order, fork, keys):
         drv = self.drv
         if not self.fuzzers:
@@ -140,14 +146,18 @@ class FuzzMachine(KernelMachine):
             else:
                 drv.con.call(start, order, *drv.picks(keys), data=code)
         except kl.KernelError:
-            pass   # random code may never answer: Deadlock / StepLimitExceeded is fine
+            pass  # random code may never answer: Deadlock / StepLimitExceeded is fine
         drv.con.run(200)
         _count("program ops")
 
     # (the same rule twice: hypothesis picks rules uniformly, this doubles its share)
-    run_fuzzer_again = rule(i=IDX, code=INSTRUCTIONS, order=st.integers(0, 2**32 - 1),
-                            fork=st.booleans(), keys=st.lists(IDX, max_size=3))(
-        lambda self, **kw: FuzzMachine.run_fuzzer(self, **kw))
+    run_fuzzer_again = rule(
+        i=IDX,
+        code=INSTRUCTIONS,
+        order=st.integers(0, 2**32 - 1),
+        fork=st.booleans(),
+        keys=st.lists(IDX, max_size=3),
+    )(lambda self, **kw: FuzzMachine.run_fuzzer(self, **kw))
 
     @rule()
     def checkpoint_and_restore(self):
@@ -185,8 +195,7 @@ class FuzzMachine(KernelMachine):
 _SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
 
 TestFuzzMachine = FuzzMachine.TestCase
-TestFuzzMachine.settings = settings(max_examples=examples(25), stateful_step_count=25,
-                                    **_SETTINGS)
+TestFuzzMachine.settings = settings(max_examples=examples(25), stateful_step_count=25, **_SETTINGS)
 
 
 # --------------------------------------------- restore in the middle of a script
@@ -196,8 +205,10 @@ def rebind(drv: Driver, k: kl.Kernel) -> Driver:
     new.__dict__.update(drv.__dict__)
     new.k, new.con = k, k.console
     new.pool = [kl.KeyHandle(k.console, h.index) for h in drv.pool]
-    new.domains = [(p, kl.KeyHandle(k.console, d.index), kl.KeyHandle(k.console, s.index))
-                   for p, d, s in drv.domains]
+    new.domains = [
+        (p, kl.KeyHandle(k.console, d.index), kl.KeyHandle(k.console, s.index))
+        for p, d, s in drv.domains
+    ]
     new.obtained = set(drv.obtained)
     new._pooled = set(drv._pooled)
     new.errors, new.messages = [], []

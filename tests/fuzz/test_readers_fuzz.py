@@ -21,29 +21,40 @@ from keykos_lab.readers.capdl import read_capdl_text
 from keykos_lab.readers.cml import read_cml_text
 from keykos_lab.readers.microkit import read_microkit_text
 
-MAX_INPUT = 64 * 1024          # bytes of input a fuzz example may use
+MAX_INPUT = 64 * 1024  # bytes of input a fuzz example may use
 MEMORY_BOUND = 64 * 1024 * 1024  # bytes a pathological input may make a reader allocate
 _SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
 
 INLINE = {
-    "capdl": ["arch arm11\nobjects { t = tcb  cn = cnode (2 bits)  e = ep  f = frame (4k) }\n"
-              "caps { t { cspace: cn  ipc_buffer_slot: f (RW) }\n cn { e (R)  e (W, badge: 3) } }",
-              "arch ia32 objects { a = tcb  b = ep  c[4] = frame (4k) } caps { a { 5: b } }"],
-    "microkit": ['<system><protection_domain name="server" passive="true" />'
-                 '<protection_domain name="client" priority="3"><program_image path="c.elf"/>'
-                 '<map mr="buf" vaddr="0x4000000" perms="rw"/></protection_domain>'
-                 '<memory_region name="buf" size="0x1000"/>'
-                 '<channel><end pd="server" id="0" /><end pd="client" id="0" pp="true" />'
-                 '</channel></system>'],
-    "cml": ["{use: [{protocol: 'p'}], expose: [{directory: '/d', from: 'self', rights: ['r*']}]}",
-            "{children: [{name: 'c', url: '#meta/c.cm'}], offer: [{protocol: ['a', 'b'], "
-            "from: 'parent', to: '#c'}], capabilities: [{protocol: 'x'}], include: ['y.shard']}"],
+    "capdl": [
+        "arch arm11\nobjects { t = tcb  cn = cnode (2 bits)  e = ep  f = frame (4k) }\n"
+        "caps { t { cspace: cn  ipc_buffer_slot: f (RW) }\n cn { e (R)  e (W, badge: 3) } }",
+        "arch ia32 objects { a = tcb  b = ep  c[4] = frame (4k) } caps { a { 5: b } }",
+    ],
+    "microkit": [
+        '<system><protection_domain name="server" passive="true" />'
+        '<protection_domain name="client" priority="3"><program_image path="c.elf"/>'
+        '<map mr="buf" vaddr="0x4000000" perms="rw"/></protection_domain>'
+        '<memory_region name="buf" size="0x1000"/>'
+        '<channel><end pd="server" id="0" /><end pd="client" id="0" pp="true" />'
+        "</channel></system>"
+    ],
+    "cml": [
+        "{use: [{protocol: 'p'}], expose: [{directory: '/d', from: 'self', rights: ['r*']}]}",
+        "{children: [{name: 'c', url: '#meta/c.cm'}], offer: [{protocol: ['a', 'b'], "
+        "from: 'parent', to: '#c'}], capabilities: [{protocol: 'x'}], include: ['y.shard']}",
+    ],
 }
-READERS = {"capdl": lambda t: read_capdl_text(t, "fuzz.cdl"),
-           "microkit": lambda t: read_microkit_text(t, "fuzz.system"),
-           "cml": lambda t: read_cml_text(t, "fuzz")}
-EXTERNAL = {"capdl": ("sel4-capdl", "*.cdl"), "microkit": ("sel4-microkit-sdf", "*.system"),
-            "cml": ("fuchsia-cml", "*.cml")}
+READERS = {
+    "capdl": lambda t: read_capdl_text(t, "fuzz.cdl"),
+    "microkit": lambda t: read_microkit_text(t, "fuzz.system"),
+    "cml": lambda t: read_cml_text(t, "fuzz"),
+}
+EXTERNAL = {
+    "capdl": ("sel4-capdl", "*.cdl"),
+    "microkit": ("sel4-microkit-sdf", "*.system"),
+    "cml": ("fuchsia-cml", "*.cml"),
+}
 
 
 def corpus(kind: str) -> list[str]:
@@ -59,11 +70,58 @@ def corpus(kind: str) -> list[str]:
     return texts
 
 
-TOKENS = ["{", "}", "[", "]", "(", ")", "<", ">", "/>", "</", "=", ":", ",", "'", '"', "\\",
-          "0x", "-1", "99999999999999999999", "4G", "64 bits", "\0", "\n", "&#0;", "&amp;",
-          "<!DOCTYPE x [<!ENTITY a 'aaaa'>]>", "&a;", "--", "/*", "*/", "NaN", "Infinity",
-          "\ud800", "é", "tcb", "cnode", "frame", "ep", "name=", "protection_domain", "use",
-          "offer", "from", "to", "#", "include", "[1000000000]", "..", "@", "badge:"]
+TOKENS = [
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "<",
+    ">",
+    "/>",
+    "</",
+    "=",
+    ":",
+    ",",
+    "'",
+    '"',
+    "\\",
+    "0x",
+    "-1",
+    "99999999999999999999",
+    "4G",
+    "64 bits",
+    "\0",
+    "\n",
+    "&#0;",
+    "&amp;",
+    "<!DOCTYPE x [<!ENTITY a 'aaaa'>]>",
+    "&a;",
+    "--",
+    "/*",
+    "*/",
+    "NaN",
+    "Infinity",
+    "\ud800",
+    "é",
+    "tcb",
+    "cnode",
+    "frame",
+    "ep",
+    "name=",
+    "protection_domain",
+    "use",
+    "offer",
+    "from",
+    "to",
+    "#",
+    "include",
+    "[1000000000]",
+    "..",
+    "@",
+    "badge:",
+]
 
 
 @st.composite
@@ -128,39 +186,45 @@ def test_arbitrary_text_raises_only_format_errors(kind):
 
 
 PATHOLOGICAL = {
-    "capdl": ["arch arm11 objects { " + "x" * 10 + "[1000000000] = tcb }",
-              "arch arm11 objects { c = cnode (64 bits) } caps { c { 0xffffffffffff: c } }",
-              "arch arm11 objects { f = frame (4G) }",
-              "arch arm11 objects { " + "a = tcb " * 20000 + "}",
-              "arch arm11 objects { x = tcb { " * 5000 + "}" * 5000 + " }",
-              "/*" * 50000,
-              # issue 15: limits per file, not per construct
-              "arch arm11 objects { " + "u = ut { " * 20000 + "}" * 20000 + " }",
-              "arch arm11 objects { c = cnode (" + "9" * 5000 + " bits) }",
-              "arch arm11 objects { frame@0x" + "f" * 20000 + "[4096] = frame (4k) }",
-              "arch arm11 objects { f[65536] = frame (4k) c[64] = cnode (20 bits) } "
-              "caps { c[] { f[] } }"],
-    "microkit": ["<system>" + "<protection_domain name='a'>" * 20000 + "</system>",
-                 "<!DOCTYPE s [<!ENTITY a 'xxxxxxxxxx'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>"
-                 "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;'>"
-                 "<!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;'><!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;'>]>"
-                 "<system><protection_domain name='&f;&f;&f;&f;&f;&f;&f;&f;' /></system>",
-                 "<system><memory_region name='m' size='0xffffffffffffffffffff' /></system>",
-                 "<system>" + "<channel>" * 30000,
-                 "<?xml version='1.0' encoding='bogus-enc'?><system />",
-                 "<system><memory_region name='m' size='" + "9" * 5000 + "' /></system>"],
-    "cml": ["[" * 100000 + "]" * 100000,
-            "{a:" * 50000 + "1" + "}" * 50000,
-            "{use: [" + "{protocol: 'p'}, " * 20000 + "]}",
-            "{children: [{name: 'c', url: '" + "x" * 60000 + "'}]}",
-            "'" + "\\" * 60000,
-            "{facets: {n: " + "7" * 5000 + "}}",
-            "\n" * 200000 + "{a: [1,"],
+    "capdl": [
+        "arch arm11 objects { " + "x" * 10 + "[1000000000] = tcb }",
+        "arch arm11 objects { c = cnode (64 bits) } caps { c { 0xffffffffffff: c } }",
+        "arch arm11 objects { f = frame (4G) }",
+        "arch arm11 objects { " + "a = tcb " * 20000 + "}",
+        "arch arm11 objects { x = tcb { " * 5000 + "}" * 5000 + " }",
+        "/*" * 50000,
+        # issue 15: limits per file, not per construct
+        "arch arm11 objects { " + "u = ut { " * 20000 + "}" * 20000 + " }",
+        "arch arm11 objects { c = cnode (" + "9" * 5000 + " bits) }",
+        "arch arm11 objects { frame@0x" + "f" * 20000 + "[4096] = frame (4k) }",
+        "arch arm11 objects { f[65536] = frame (4k) c[64] = cnode (20 bits) } caps { c[] { f[] } }",
+    ],
+    "microkit": [
+        "<system>" + "<protection_domain name='a'>" * 20000 + "</system>",
+        "<!DOCTYPE s [<!ENTITY a 'xxxxxxxxxx'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;'>"
+        "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;'>"
+        "<!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;'><!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;'>]>"
+        "<system><protection_domain name='&f;&f;&f;&f;&f;&f;&f;&f;' /></system>",
+        "<system><memory_region name='m' size='0xffffffffffffffffffff' /></system>",
+        "<system>" + "<channel>" * 30000,
+        "<?xml version='1.0' encoding='bogus-enc'?><system />",
+        "<system><memory_region name='m' size='" + "9" * 5000 + "' /></system>",
+    ],
+    "cml": [
+        "[" * 100000 + "]" * 100000,
+        "{a:" * 50000 + "1" + "}" * 50000,
+        "{use: [" + "{protocol: 'p'}, " * 20000 + "]}",
+        "{children: [{name: 'c', url: '" + "x" * 60000 + "'}]}",
+        "'" + "\\" * 60000,
+        "{facets: {n: " + "7" * 5000 + "}}",
+        "\n" * 200000 + "{a: [1,",
+    ],
 }
 
 
-@pytest.mark.parametrize("kind, i", [(k, i) for k in sorted(PATHOLOGICAL)
-                                     for i in range(len(PATHOLOGICAL[k]))])
+@pytest.mark.parametrize(
+    "kind, i", [(k, i) for k in sorted(PATHOLOGICAL) for i in range(len(PATHOLOGICAL[k]))]
+)
 def test_pathological_inputs_stay_in_memory_bounds(kind, i):
     text = PATHOLOGICAL[kind][i]
     tracemalloc.start()
@@ -196,14 +260,19 @@ def _restore_only_checkpoint_errors(tmp: Path, blob: bytes):
 
 
 @settings(max_examples=examples(40), **_SETTINGS)
-@given(edits=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 3), st.binary(max_size=8)),
-                      min_size=1, max_size=4))
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**9), st.integers(0, 3), st.binary(max_size=8)),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_mutated_checkpoint_bytes(good_checkpoint, tmp_path_factory, edits):
     blob = bytearray(good_checkpoint)
     for at, how, data in edits:
         at %= len(blob) + 1
         if how == 0:
-            del blob[at:at + 1 + len(data)]
+            del blob[at : at + 1 + len(data)]
         elif how == 1:
             blob[at:at] = data
         elif how == 2 and at < len(blob):
@@ -218,10 +287,12 @@ def test_mutated_checkpoint_bytes(good_checkpoint, tmp_path_factory, edits):
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
-                                                                 max_size=3),
-    max_leaves=8)
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def _paths(doc, prefix=()):
@@ -256,7 +327,7 @@ def test_forged_checkpoints_with_valid_checksums(good_checkpoint, tmp_path_facto
     header["sha256"] = ckpt._digest(header, new_body)
     blob = json.dumps(header).encode() + b"\n" + new_body
     r = _restore_only_checkpoint_errors(tmp_path_factory.mktemp("f"), blob)
-    if r is not None:   # a harmless change: the kernel must still be sound
+    if r is not None:  # a harmless change: the kernel must still be sound
         for obj in r.objs:
             if obj is not None and obj.kind == "node":
                 assert all(type(key) is kl.Key and len(key) == 4 for key in obj.slots)
@@ -292,8 +363,13 @@ def test_text_that_is_not_unicode_is_a_format_error(kind):
     _only_format_errors(kind, "<system>\udfff</system>")
 
 
-KEY_FIELDS = st.one_of(st.integers(-2, 20), st.integers(0, 200), st.just(2**63),
-                       st.just(2**88), st.integers(-2**70, 2**70))
+KEY_FIELDS = st.one_of(
+    st.integers(-2, 20),
+    st.integers(0, 200),
+    st.just(2**63),
+    st.just(2**88),
+    st.integers(-(2**70), 2**70),
+)
 
 
 @settings(max_examples=examples(60), **_SETTINGS)
@@ -310,16 +386,20 @@ def test_forged_keys_name_objects_of_their_kind(good_checkpoint, tmp_path_factor
     allocs = [rec[1] for rec in doc["pages"] + doc["nodes"]]
     for _ in range(data.draw(st.integers(1, 3))):
         node = data.draw(st.sampled_from(doc["nodes"]))
-        key = [data.draw(st.integers(0, 19)), data.draw(st.sampled_from(ids) | KEY_FIELDS),
-               data.draw(st.integers(0, 255) | KEY_FIELDS),
-               data.draw(st.sampled_from(allocs) | KEY_FIELDS)]
+        key = [
+            data.draw(st.integers(0, 19)),
+            data.draw(st.sampled_from(ids) | KEY_FIELDS),
+            data.draw(st.integers(0, 255) | KEY_FIELDS),
+            data.draw(st.sampled_from(allocs) | KEY_FIELDS),
+        ]
         node[2].append([data.draw(st.integers(0, 15)), *key])
     new_body = json.dumps(doc).encode()
     header = json.loads(head)
     header.update(length=len(new_body))
     header["sha256"] = ckpt._digest(header, new_body)
-    r = _restore_only_checkpoint_errors(tmp_path_factory.mktemp("f"),
-                                        json.dumps(header).encode() + b"\n" + new_body)
+    r = _restore_only_checkpoint_errors(
+        tmp_path_factory.mktemp("f"), json.dumps(header).encode() + b"\n" + new_body
+    )
     if r is not None:
         for obj in r.objs:
             if obj is not None and obj.kind == "node":

@@ -19,6 +19,7 @@ def test_io_is_readers_with_a_warning():
     with pytest.warns(DeprecationWarning, match="keykos_lab.readers"):
         io = _fresh_import("keykos_lab.io")
     from keykos_lab import readers
+
     assert io.read_capdl is readers.read_capdl and io.FormatError is readers.FormatError
 
 
@@ -34,14 +35,46 @@ def test_io_submodules_still_import(sub):
 def test_public_api_unchanged():
     """What the README and the notebooks use from the top of the package."""
     import keykos_lab as kl
-    for name in ["Kernel", "oc", "program", "image", "build_domain", "build_segment",
-                 "start_key", "build_factory", "is_discreet", "Key", "DK", "DK0", "KeyHandle",
-                 "Reply", "Message", "Dom", "KernelError", "Deadlock", "StepLimitExceeded",
-                 "CheckpointError", "KeyNIX", "analysis", "readers", "views", "system",
-                 "scenarios", "sweep"]:
+
+    for name in [
+        "Kernel",
+        "oc",
+        "program",
+        "image",
+        "build_domain",
+        "build_segment",
+        "start_key",
+        "build_factory",
+        "is_discreet",
+        "Key",
+        "DK",
+        "DK0",
+        "KeyHandle",
+        "Reply",
+        "Message",
+        "Dom",
+        "KernelError",
+        "Deadlock",
+        "StepLimitExceeded",
+        "CheckpointError",
+        "KeyNIX",
+        "analysis",
+        "readers",
+        "views",
+        "system",
+        "scenarios",
+        "sweep",
+    ]:
         assert hasattr(kl, name), name
     k = kl.Kernel()
     assert hasattr(k, "events") and hasattr(k, "capability_graph") and hasattr(k, "objects")
-    for name in ["authority", "can_flow", "flows", "confinement", "takegrant", "explore",
-                 "soundness"]:
+    for name in [
+        "authority",
+        "can_flow",
+        "flows",
+        "confinement",
+        "takegrant",
+        "explore",
+        "soundness",
+    ]:
         assert hasattr(kl.analysis, name), name

@@ -17,9 +17,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_docs_build_without_warnings(tmp_path):
     env = {**os.environ, "KEYKOS_LAB_DOCS_EXECUTE": "0"}
     r = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"), str(tmp_path / "html")],
-        capture_output=True, text=True, env=env, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(ROOT / "docs"),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-4000:]
     html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
     assert "keykos_lab" in html
@@ -30,10 +46,25 @@ def test_docs_build_without_warnings(tmp_path):
 def test_docs_load_nothing_from_the_network(tmp_path):
     """The built pages reference no script or stylesheet on another host."""
     out = tmp_path / "html"
-    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", "-d",
-                    str(tmp_path / "doctrees"), str(ROOT / "docs"), str(out)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(ROOT / "docs"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     import re
+
     remote = re.compile(r"""<(?:script|link)[^>]+(?:src|href)=["']https?://""")
     offenders = [p.name for p in out.rglob("*.html") if remote.search(p.read_text("utf-8"))]
     assert not offenders, offenders
@@ -43,6 +74,7 @@ def test_no_citation_points_outside_the_repository():
     """Code, tests, notebooks and benchmarks cite docs/ or the original sources, never
     the design documents beside the checkout."""
     import re
+
     pattern = re.compile(r"(?<!docs/)\b(KEYKOS|DESIGN|CONFINEMENT)\.md\b|\.\./shared/[A-Z]")
     found = []
     for folder in ("keykos_lab", "tests", "notebooks", "bench"):
@@ -59,6 +91,7 @@ def test_cited_docs_anchors_exist():
     (A line that names another repository, with its URL, cites that repository's docs.)
     """
     import re
+
     cite = re.compile(r"docs/([\w/.-]+?\.md)(?:#([\w-]+))?")
     missing = set()
     for folder in ("keykos_lab", "tests", "notebooks"):

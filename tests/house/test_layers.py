@@ -69,11 +69,13 @@ def test_every_top_level_module_has_a_layer():
 def upward(module: str, found: list[tuple[int, str]]) -> list[str]:
     """The imports in ``found`` that reach a layer above ``module``'s."""
     mine = layer_of(module)
-    if mine is None:                          # keykos_lab/__init__.py: the face imports all
+    if mine is None:  # keykos_lab/__init__.py: the face imports all
         return []
-    return [f"line {line}: {target} (layer {layer_of(target)}: {LAYERS[layer_of(target)]})"
-            for line, target in found
-            if layer_of(target) is not None and layer_of(target) > mine]
+    return [
+        f"line {line}: {target} (layer {layer_of(target)}: {LAYERS[layer_of(target)]})"
+        for line, target in found
+        if layer_of(target) is not None and layer_of(target) > mine
+    ]
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -84,15 +86,21 @@ def test_no_import_reaches_up(module):
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == 0))
 def test_kernel_imports_only_the_standard_library(module):
-    outside = sorted({target.split(".")[0] for _, target in imports(MODULES[module])}
-                     - {"keykos_lab", "__future__"} - set(sys.stdlib_module_names))
+    outside = sorted(
+        {target.split(".")[0] for _, target in imports(MODULES[module])}
+        - {"keykos_lab", "__future__"}
+        - set(sys.stdlib_module_names)
+    )
     assert not outside, f"{module} imports {outside}; the kernel is standard-library only"
 
 
 def _graph() -> dict[str, set[str]]:
     faces = {m for m, p in MODULES.items() if p.name == "__init__.py"}
-    return {m: {t for _, t in imports(p) if t in MODULES and t != m and t not in faces}
-            for m, p in MODULES.items() if m not in faces}
+    return {
+        m: {t for _, t in imports(p) if t in MODULES and t != m and t not in faces}
+        for m, p in MODULES.items()
+        if m not in faces
+    }
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[str]:
@@ -104,7 +112,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[str]:
         colour[m] = 1
         for t in sorted(graph.get(m, ())):
             if colour.get(t) == 1:
-                cycles.append(" -> ".join(path[path.index(t):] + [t]))
+                cycles.append(" -> ".join(path[path.index(t) :] + [t]))
             elif t not in colour:
                 visit(t, path + [t])
         colour[m] = 2

@@ -48,88 +48,67 @@ needs_sdf = pytest.mark.skipif(not SDF.is_dir(), reason=REASON)
 # fault endpoint, a child's fault endpoint, and io_address_space as a domain (misc before).
 GOLDEN = [
     # path, V domain, V page, V misc, E page, E misc, E domain, E meter, E start
-    ("lionsos/examples/fileio/board/maaxboard/fileio.system",
-     13, 69, 4, 140, 4, 0, 0, 19),
-    ("lionsos/examples/fileio/board/qemu_virt_aarch64/fileio.system",
-     13, 66, 4, 137, 4, 0, 0, 18),
-    ("lionsos/examples/kitty/board/odroidc4/kitty.system",
-     16, 98, 20, 199, 20, 1, 0, 19),
-    ("lionsos/examples/kitty/board/qemu_virt_aarch64/kitty.system",
-     14, 74, 7, 162, 7, 1, 0, 18),
-    ("lionsos/examples/webserver/board/odroidc4/webserver.system",
-     11, 58, 3, 131, 3, 0, 0, 13),
-    ("lionsos/examples/webserver/board/qemu_virt_aarch64/webserver.system",
-     11, 57, 3, 130, 3, 0, 0, 13),
-    ("microkit/example/arm_smc/arm_smc.system",
-     2, 1, 0, 1, 0, 0, 0, 1),
-    ("microkit/example/bootinfo/bootinfo.system",
-     2, 2, 0, 2, 0, 0, 0, 1),
-    ("microkit/example/cap_sharing/cap_sharing.system",
-     3, 3, 0, 6, 0, 2, 2, 2),
-    ("microkit/example/domains/domains.system",
-     3, 3, 0, 5, 0, 0, 0, 2),
-    ("microkit/example/ethernet/ethernet.system",
-     5, 32, 3, 42, 3, 0, 0, 5),
-    ("microkit/example/hello/hello.system",
-     2, 1, 0, 1, 0, 0, 0, 1),
-    ("microkit/example/hierarchy/hierarchy.system",
-     4, 3, 0, 3, 0, 2, 0, 3),
-    ("microkit/example/mr_prefill/mr_prefill.system",
-     2, 2, 0, 2, 0, 0, 0, 1),
-    ("microkit/example/passive_server/passive_server.system",
-     3, 3, 0, 6, 0, 0, 0, 4),
-    ("microkit/example/rust/rust.system",
-     2, 1, 0, 1, 0, 0, 0, 1),
-    ("microkit/example/setvar/setvar.system",
-     2, 5, 0, 2, 0, 0, 0, 1),
-    ("microkit/example/timer/timer.system",
-     2, 2, 1, 2, 1, 0, 0, 1),
-    ("microkit/example/x86_64_iommu_dma_test/x86_64_iommu_dma_test.system",
-     3, 3, 1, 4, 1, 0, 0, 1),
-    ("microkit/example/x86_64_ioport/x86_64_ioport.system",
-     2, 1, 1, 1, 1, 0, 0, 1),
-    ("microkit/tests/capfault/capfault.system",
-     2, 1, 0, 1, 0, 0, 0, 1),
-    ("microkit/tests/overlapping_pages/overlapping_pages.system",
-     2, 3, 0, 3, 0, 0, 0, 1),
-    ("microkit/tests/simplemrs/simplemrs.system",
-     2, 3, 0, 3, 0, 0, 0, 1),
-    ("sddf/examples/blk/board/qemu_virt_aarch64/blk.system",
-     4, 16, 1, 29, 1, 0, 0, 3),
-    ("sddf/examples/echo_server/board/imx8mm_evk/echo_server.system",
-     13, 63, 3, 145, 3, 10, 0, 15),
-    ("sddf/examples/echo_server/board/imx8mp_evk/echo_server.system",
-     13, 63, 3, 145, 3, 10, 0, 15),
-    ("sddf/examples/echo_server/board/maaxboard/echo_server.system",
-     13, 63, 3, 145, 3, 10, 0, 15),
-    ("sddf/examples/echo_server/board/odroidc4/echo_server.system",
-     13, 63, 3, 145, 3, 10, 0, 15),
-    ("sddf/examples/echo_server/board/qemu_virt_aarch64/echo_server.system",
-     13, 62, 3, 144, 3, 10, 0, 15),
-    ("sddf/examples/gpu/board/qemu_virt_aarch64/gpu.system",
-     5, 18, 2, 35, 2, 0, 0, 6),
-    ("sddf/examples/i2c/board/odroidc4/i2c.system",
-     6, 22, 3, 45, 3, 0, 0, 11),
-    ("sddf/examples/mmc/board/imx8mm_evk/mmc.system",
-     5, 17, 2, 33, 2, 0, 0, 6),
-    ("sddf/examples/mmc/board/maaxboard/mmc.system",
-     5, 17, 2, 33, 2, 0, 0, 6),
-    ("sddf/examples/serial/board/imx8mm_evk/serial.system",
-     6, 24, 1, 54, 1, 0, 0, 5),
-    ("sddf/examples/serial/board/maaxboard/serial.system",
-     6, 24, 1, 54, 1, 0, 0, 5),
-    ("sddf/examples/serial/board/odroidc4/serial.system",
-     6, 24, 1, 54, 1, 0, 0, 5),
-    ("sddf/examples/serial/board/qemu_virt_aarch64/serial.system",
-     6, 24, 1, 54, 1, 0, 0, 5),
-    ("sddf/examples/serial/board/star64/serial.system",
-     6, 24, 1, 54, 1, 0, 0, 5),
-    ("sddf/examples/timer/board/odroidc4/timer.system",
-     3, 4, 1, 7, 1, 0, 0, 4),
-    ("sddf/examples/timer/board/qemu_virt_aarch64/timer.system",
-     3, 3, 1, 6, 1, 0, 0, 4),
-    ("sddf/examples/timer/board/star64/timer.system",
-     3, 4, 2, 7, 2, 0, 0, 3),
+    ("lionsos/examples/fileio/board/maaxboard/fileio.system", 13, 69, 4, 140, 4, 0, 0, 19),
+    ("lionsos/examples/fileio/board/qemu_virt_aarch64/fileio.system", 13, 66, 4, 137, 4, 0, 0, 18),
+    ("lionsos/examples/kitty/board/odroidc4/kitty.system", 16, 98, 20, 199, 20, 1, 0, 19),
+    ("lionsos/examples/kitty/board/qemu_virt_aarch64/kitty.system", 14, 74, 7, 162, 7, 1, 0, 18),
+    ("lionsos/examples/webserver/board/odroidc4/webserver.system", 11, 58, 3, 131, 3, 0, 0, 13),
+    (
+        "lionsos/examples/webserver/board/qemu_virt_aarch64/webserver.system",
+        11,
+        57,
+        3,
+        130,
+        3,
+        0,
+        0,
+        13,
+    ),
+    ("microkit/example/arm_smc/arm_smc.system", 2, 1, 0, 1, 0, 0, 0, 1),
+    ("microkit/example/bootinfo/bootinfo.system", 2, 2, 0, 2, 0, 0, 0, 1),
+    ("microkit/example/cap_sharing/cap_sharing.system", 3, 3, 0, 6, 0, 2, 2, 2),
+    ("microkit/example/domains/domains.system", 3, 3, 0, 5, 0, 0, 0, 2),
+    ("microkit/example/ethernet/ethernet.system", 5, 32, 3, 42, 3, 0, 0, 5),
+    ("microkit/example/hello/hello.system", 2, 1, 0, 1, 0, 0, 0, 1),
+    ("microkit/example/hierarchy/hierarchy.system", 4, 3, 0, 3, 0, 2, 0, 3),
+    ("microkit/example/mr_prefill/mr_prefill.system", 2, 2, 0, 2, 0, 0, 0, 1),
+    ("microkit/example/passive_server/passive_server.system", 3, 3, 0, 6, 0, 0, 0, 4),
+    ("microkit/example/rust/rust.system", 2, 1, 0, 1, 0, 0, 0, 1),
+    ("microkit/example/setvar/setvar.system", 2, 5, 0, 2, 0, 0, 0, 1),
+    ("microkit/example/timer/timer.system", 2, 2, 1, 2, 1, 0, 0, 1),
+    ("microkit/example/x86_64_iommu_dma_test/x86_64_iommu_dma_test.system", 3, 3, 1, 4, 1, 0, 0, 1),
+    ("microkit/example/x86_64_ioport/x86_64_ioport.system", 2, 1, 1, 1, 1, 0, 0, 1),
+    ("microkit/tests/capfault/capfault.system", 2, 1, 0, 1, 0, 0, 0, 1),
+    ("microkit/tests/overlapping_pages/overlapping_pages.system", 2, 3, 0, 3, 0, 0, 0, 1),
+    ("microkit/tests/simplemrs/simplemrs.system", 2, 3, 0, 3, 0, 0, 0, 1),
+    ("sddf/examples/blk/board/qemu_virt_aarch64/blk.system", 4, 16, 1, 29, 1, 0, 0, 3),
+    ("sddf/examples/echo_server/board/imx8mm_evk/echo_server.system", 13, 63, 3, 145, 3, 10, 0, 15),
+    ("sddf/examples/echo_server/board/imx8mp_evk/echo_server.system", 13, 63, 3, 145, 3, 10, 0, 15),
+    ("sddf/examples/echo_server/board/maaxboard/echo_server.system", 13, 63, 3, 145, 3, 10, 0, 15),
+    ("sddf/examples/echo_server/board/odroidc4/echo_server.system", 13, 63, 3, 145, 3, 10, 0, 15),
+    (
+        "sddf/examples/echo_server/board/qemu_virt_aarch64/echo_server.system",
+        13,
+        62,
+        3,
+        144,
+        3,
+        10,
+        0,
+        15,
+    ),
+    ("sddf/examples/gpu/board/qemu_virt_aarch64/gpu.system", 5, 18, 2, 35, 2, 0, 0, 6),
+    ("sddf/examples/i2c/board/odroidc4/i2c.system", 6, 22, 3, 45, 3, 0, 0, 11),
+    ("sddf/examples/mmc/board/imx8mm_evk/mmc.system", 5, 17, 2, 33, 2, 0, 0, 6),
+    ("sddf/examples/mmc/board/maaxboard/mmc.system", 5, 17, 2, 33, 2, 0, 0, 6),
+    ("sddf/examples/serial/board/imx8mm_evk/serial.system", 6, 24, 1, 54, 1, 0, 0, 5),
+    ("sddf/examples/serial/board/maaxboard/serial.system", 6, 24, 1, 54, 1, 0, 0, 5),
+    ("sddf/examples/serial/board/odroidc4/serial.system", 6, 24, 1, 54, 1, 0, 0, 5),
+    ("sddf/examples/serial/board/qemu_virt_aarch64/serial.system", 6, 24, 1, 54, 1, 0, 0, 5),
+    ("sddf/examples/serial/board/star64/serial.system", 6, 24, 1, 54, 1, 0, 0, 5),
+    ("sddf/examples/timer/board/odroidc4/timer.system", 3, 4, 1, 7, 1, 0, 0, 4),
+    ("sddf/examples/timer/board/qemu_virt_aarch64/timer.system", 3, 3, 1, 6, 1, 0, 0, 4),
+    ("sddf/examples/timer/board/star64/timer.system", 3, 4, 2, 7, 2, 0, 0, 3),
 ]
 KINDS = ("domain", "page", "misc")
 KEY_TYPES = ("page", "misc", "domain", "meter", "start")
@@ -148,8 +127,7 @@ def _regex_counts(text: str) -> tuple[int, ...]:
         return len(re.findall(pat, t))
 
     pd_tags = re.findall(r"<protection_domain\b[^>]*>", t)
-    pp_pds = {re.search(r'\bname="([^"]+)"', tag).group(1) for tag in pd_tags
-              if 'pp="true"' in tag}
+    pp_pds = {re.search(r'\bname="([^"]+)"', tag).group(1) for tag in pd_tags if 'pp="true"' in tag}
     start = notify = 0
     for body in re.findall(r"<channel>(.*?)</channel>", t, flags=re.S):
         ends = re.findall(r"<end\b([^>]*)>", body)
@@ -161,14 +139,16 @@ def _regex_counts(text: str) -> tuple[int, ...]:
     n_pd = len(pd_tags)
     children = sum(bool(re.search(r"\bid=", tag)) for tag in pd_tags)
     passive = sum('passive="true"' in tag for tag in pd_tags)
-    return (n_pd + n(r"<virtual_machine\b") + n(r"<io_address_space\b") + (n_pd > 0),
-            n(r"<memory_region\b") + n(r"<channel\b") + n_pd,
-            len(irqs) + len(ports),
-            n(r"<map\b") + n(r"<iomap\b") + 2 * n(r"<channel\b") + n_pd + notify,
-            n(r"<irq\b") + n(r"<ioport\b"),
-            children + n(r"<virtual_machine\b") + n(r"<cap_tcb\b") + n(r"<cap_vspace\b"),
-            n(r"<cap_sc\b"),
-            start + (n_pd - children) + passive + children)
+    return (
+        n_pd + n(r"<virtual_machine\b") + n(r"<io_address_space\b") + (n_pd > 0),
+        n(r"<memory_region\b") + n(r"<channel\b") + n_pd,
+        len(irqs) + len(ports),
+        n(r"<map\b") + n(r"<iomap\b") + 2 * n(r"<channel\b") + n_pd + notify,
+        n(r"<irq\b") + n(r"<ioport\b"),
+        children + n(r"<virtual_machine\b") + n(r"<cap_tcb\b") + n(r"<cap_vspace\b"),
+        n(r"<cap_sc\b"),
+        start + (n_pd - children) + passive + children,
+    )
 
 
 def _counts(G) -> tuple[int, ...]:
@@ -180,11 +160,12 @@ def _counts(G) -> tuple[int, ...]:
 
 # --- the real files --------------------------------------------------------------------------
 
+
 @needs_sdf
 def test_every_system_file_is_in_the_table_and_parses():
     found = sorted(p.relative_to(SDF).as_posix() for p in SDF.rglob("*.system"))
     assert found == sorted(row[0] for row in GOLDEN)
-    assert len(found) == 41      # PROVENANCE.md lists 41 files
+    assert len(found) == 41  # PROVENANCE.md lists 41 files
     for rel in found:
         G = read_microkit(SDF / rel)
         assert G.number_of_nodes() > 0
@@ -222,7 +203,7 @@ def test_nested_protection_domains():
         (d,) = G.get_edge_data("restarter", child).values()
         assert d["key_type"] == "domain" and d["slot"] == cid
         assert d["slot_kind"] == "key_register" and d["rights"] == {"control"}
-        (f,) = G.get_edge_data(child, "restarter").values()    # its fault endpoint
+        (f,) = G.get_edge_data(child, "restarter").values()  # its fault endpoint
         assert (f["key_type"], f["slot"], f["cap"]) == ("start", 2, "fault_ep")
     assert not G.has_edge("crasher", "hello")
 
@@ -243,13 +224,17 @@ def test_cspace_caps():
     G = read_microkit(SDF / "microkit/example/cap_sharing/cap_sharing.system")
     # Semantic change (issue 16): the caps a <cspace> puts in a PD's CSpace are in
     # key_register slots (held: the PD invokes them); "slot" gave the PD nothing.
-    caps = sorted((v, d["cap"], d["key_type"], d["slot"], d["slot_kind"])
-                  for _, v, d in G.out_edges("primary", data=True) if "cap" in d
-                  and d["cap"] in ("sc", "tcb", "vspace"))
-    assert caps == [("primary", "sc", "meter", 3, "key_register"),
-                    ("primary", "tcb", "domain", 4, "key_register"),
-                    ("secondary", "sc", "meter", 1, "key_register"),
-                    ("secondary", "tcb", "domain", 2, "key_register")]
+    caps = sorted(
+        (v, d["cap"], d["key_type"], d["slot"], d["slot_kind"])
+        for _, v, d in G.out_edges("primary", data=True)
+        if "cap" in d and d["cap"] in ("sc", "tcb", "vspace")
+    )
+    assert caps == [
+        ("primary", "sc", "meter", 3, "key_register"),
+        ("primary", "tcb", "domain", 4, "key_register"),
+        ("secondary", "sc", "meter", 1, "key_register"),
+        ("secondary", "tcb", "domain", 2, "key_register"),
+    ]
 
 
 @needs_sdf
@@ -269,7 +254,10 @@ def test_domains_example_one_way_channel_is_two_way_upstream():
     assert can_flow(G, "emitter", "collector")
     assert can_flow(G, "collector", "emitter")
     assert can_flow(G, "collector", "emitter", witness=True) == [
-        "collector", "notification:collector", "emitter"]
+        "collector",
+        "notification:collector",
+        "emitter",
+    ]
 
 
 @needs_sdf
@@ -285,13 +273,17 @@ def test_truncated_real_file(tmp_path):
 
 # --- small inline systems ---------------------------------------------------------------------
 
+
 def _starts(G) -> list[tuple[str, str, str]]:
     """The protected procedure calls: start keys with a ``pp_style``."""
-    return sorted((u, v, d["pp_style"]) for u, v, d in G.edges(data=True)
-                  if d["key_type"] == "start" and "pp_style" in d)
+    return sorted(
+        (u, v, d["pp_style"])
+        for u, v, d in G.edges(data=True)
+        if d["key_type"] == "start" and "pp_style" in d
+    )
 
 
-def test_pp_on_the_channel_end():      # Microkit 2.0: the end that may call
+def test_pp_on_the_channel_end():  # Microkit 2.0: the end that may call
     G = read_microkit_text("""<system>
       <protection_domain name="server" passive="true" priority="2" />
       <protection_domain name="client" priority="1" />
@@ -305,7 +297,7 @@ def test_pp_on_the_channel_end():      # Microkit 2.0: the end that may call
     assert box["kind"] == "page" and box["channel"] is True
 
 
-def test_pp_on_the_protection_domain():     # Microkit <= 1.4.1: the PD that may be called
+def test_pp_on_the_protection_domain():  # Microkit <= 1.4.1: the PD that may be called
     G = read_microkit_text("""<system>
       <protection_domain name="timer" pp="true" passive="true" />
       <protection_domain name="client" />
@@ -355,10 +347,16 @@ def test_irq_map_perms_and_numbers():
     </system>""")
     assert G.nodes["drv"]["priority"] == 254 and G.nodes["drv"]["budget"] == 1000
     assert G.nodes["mr:uart"]["device"] is True and G.nodes["mr:code"]["device"] is False
-    perms = sorted((d["vaddr"], d["perms"], sorted(d["rights"]))
-                   for _, _, d in G.out_edges("drv", data=True) if "vaddr" in d)
-    assert perms == [(0x2000000, "rw", ["read", "write"]), (0x3000000, "rx", ["read"]),
-                     (0x4000000, "rw", ["read", "write"])]
+    perms = sorted(
+        (d["vaddr"], d["perms"], sorted(d["rights"]))
+        for _, _, d in G.out_edges("drv", data=True)
+        if "vaddr" in d
+    )
+    assert perms == [
+        (0x2000000, "rw", ["read", "write"]),
+        (0x3000000, "rx", ["read"]),
+        (0x4000000, "rw", ["read", "write"]),
+    ]
     d = one(G, "drv", "irq:33")
     assert d["key_type"] == "misc" and d["slot"] == 1 and d["trigger"] == "edge"
     assert G.nodes["irq:33"]["kind"] == "misc"
@@ -380,43 +378,101 @@ BAD = [
     # (reason, text, line, words in the message)
     ("truncated", '<system>\n  <protection_domain name="a">\n', 3, "XML"),
     ("truncated tag", '<system>\n  <protection_domain name="a"\n', 2, "XML"),
-    ("not XML", '<system>\n<protection_domain name="a"></channel>\n</system>', 2,
-     "XML: mismatched tag"),
-    ("unknown element", '<system>\n\n  <protection_domain name="a">\n    <frobnicate />\n'
-     "  </protection_domain>\n</system>", 4, "<frobnicate>"),
-    ("element in the wrong place", '<system>\n  <map mr="x" vaddr="0" />\n</system>', 2,
-     "<map> is not allowed in <system>"),
-    ("wrong root", '<sys>\n</sys>', 1, "root element"),
-    ("missing attribute", '<system>\n  <memory_region name="m" size="0x1000" />\n'
-     '  <protection_domain name="a">\n    <map vaddr="0x1000" />\n'
-     "  </protection_domain>\n</system>", 4, "'mr'"),
+    (
+        "not XML",
+        '<system>\n<protection_domain name="a"></channel>\n</system>',
+        2,
+        "XML: mismatched tag",
+    ),
+    (
+        "unknown element",
+        '<system>\n\n  <protection_domain name="a">\n    <frobnicate />\n'
+        "  </protection_domain>\n</system>",
+        4,
+        "<frobnicate>",
+    ),
+    (
+        "element in the wrong place",
+        '<system>\n  <map mr="x" vaddr="0" />\n</system>',
+        2,
+        "<map> is not allowed in <system>",
+    ),
+    ("wrong root", "<sys>\n</sys>", 1, "root element"),
+    (
+        "missing attribute",
+        '<system>\n  <memory_region name="m" size="0x1000" />\n'
+        '  <protection_domain name="a">\n    <map vaddr="0x1000" />\n'
+        "  </protection_domain>\n</system>",
+        4,
+        "'mr'",
+    ),
     ("missing size", '<system>\n  <memory_region name="m" />\n</system>', 2, "'size'"),
-    ("unknown PD in a channel end", '<system>\n  <protection_domain name="a" />\n'
-     '  <channel>\n    <end pd="a" id="0" />\n    <end pd="ghost" id="0" />\n'
-     "  </channel>\n</system>", 5, "'ghost'"),
-    ("unknown region", '<system>\n  <protection_domain name="a">\n'
-     '    <map mr="nope" vaddr="0x1000" />\n  </protection_domain>\n</system>', 3, "'nope'"),
-    ("bad number", '<system>\n  <memory_region name="m" size="0x1000" />\n'
-     '  <protection_domain name="a">\n    <map mr="m" vaddr="0x20zz" />\n'
-     "  </protection_domain>\n</system>", 4, "not a number"),
-    ("negative number", '<system>\n  <memory_region name="m" size="-4096" />\n</system>', 2,
-     "not a number"),
-    ("bad boolean", '<system>\n  <protection_domain name="a" passive="yes" />\n</system>', 2,
-     "true or false"),
-    ("bad perms", '<system>\n  <memory_region name="m" size="0x1000" />\n'
-     '  <protection_domain name="a">\n    <map mr="m" vaddr="0" perms="rq" />\n'
-     "  </protection_domain>\n</system>", 4, "perms"),
-    ("duplicate PD", '<system>\n  <protection_domain name="a" />\n'
-     '  <protection_domain name="a" />\n</system>', 3, "duplicate"),
-    ("one-ended channel", '<system>\n  <protection_domain name="a" />\n'
-     '  <channel><end pd="a" id="0" /></channel>\n</system>', 3, "not 2"),
-    ("reused channel id", '<system>\n  <protection_domain name="a" />\n'
-     '  <protection_domain name="b" />\n'
-     '  <channel><end pd="a" id="0" /><end pd="b" id="0" /></channel>\n'
-     '  <channel><end pd="a" id="0" /><end pd="b" id="1" /></channel>\n</system>', 5,
-     "already used"),
-    ("DTD", '<?xml version="1.0"?>\n<!DOCTYPE system [<!ENTITY x "y">]>\n<system />', 2,
-     "DTD"),
+    (
+        "unknown PD in a channel end",
+        '<system>\n  <protection_domain name="a" />\n'
+        '  <channel>\n    <end pd="a" id="0" />\n    <end pd="ghost" id="0" />\n'
+        "  </channel>\n</system>",
+        5,
+        "'ghost'",
+    ),
+    (
+        "unknown region",
+        '<system>\n  <protection_domain name="a">\n'
+        '    <map mr="nope" vaddr="0x1000" />\n  </protection_domain>\n</system>',
+        3,
+        "'nope'",
+    ),
+    (
+        "bad number",
+        '<system>\n  <memory_region name="m" size="0x1000" />\n'
+        '  <protection_domain name="a">\n    <map mr="m" vaddr="0x20zz" />\n'
+        "  </protection_domain>\n</system>",
+        4,
+        "not a number",
+    ),
+    (
+        "negative number",
+        '<system>\n  <memory_region name="m" size="-4096" />\n</system>',
+        2,
+        "not a number",
+    ),
+    (
+        "bad boolean",
+        '<system>\n  <protection_domain name="a" passive="yes" />\n</system>',
+        2,
+        "true or false",
+    ),
+    (
+        "bad perms",
+        '<system>\n  <memory_region name="m" size="0x1000" />\n'
+        '  <protection_domain name="a">\n    <map mr="m" vaddr="0" perms="rq" />\n'
+        "  </protection_domain>\n</system>",
+        4,
+        "perms",
+    ),
+    (
+        "duplicate PD",
+        '<system>\n  <protection_domain name="a" />\n  <protection_domain name="a" />\n</system>',
+        3,
+        "duplicate",
+    ),
+    (
+        "one-ended channel",
+        '<system>\n  <protection_domain name="a" />\n'
+        '  <channel><end pd="a" id="0" /></channel>\n</system>',
+        3,
+        "not 2",
+    ),
+    (
+        "reused channel id",
+        '<system>\n  <protection_domain name="a" />\n'
+        '  <protection_domain name="b" />\n'
+        '  <channel><end pd="a" id="0" /><end pd="b" id="0" /></channel>\n'
+        '  <channel><end pd="a" id="0" /><end pd="b" id="1" /></channel>\n</system>',
+        5,
+        "already used",
+    ),
+    ("DTD", '<?xml version="1.0"?>\n<!DOCTYPE system [<!ENTITY x "y">]>\n<system />', 2, "DTD"),
 ]
 
 
@@ -431,8 +487,9 @@ def test_errors_name_the_line(reason, text, line, words):
 
 def test_errors_from_a_file(tmp_path):
     p = tmp_path / "x.system"
-    p.write_text('<system>\n  <protection_domain name="a">\n    <oops/>\n'
-                 "  </protection_domain>\n</system>\n")
+    p.write_text(
+        '<system>\n  <protection_domain name="a">\n    <oops/>\n  </protection_domain>\n</system>\n'
+    )
     with pytest.raises(FormatError) as e:
         read_microkit(p)
     assert (e.value.path, e.value.line) == (str(p), 3)
@@ -443,10 +500,14 @@ def test_large_system_is_linear():
     n = 4000
     parts = ["<system>"]
     parts += [f'<memory_region name="m{i}" size="0x1000" />' for i in range(n)]
-    parts += [f'<protection_domain name="p{i}"><map mr="m{i}" vaddr="0x1000" />'
-              "</protection_domain>" for i in range(n)]
-    parts += [f'<channel><end pd="p{i}" id="0" /><end pd="p{(i + 1) % n}" id="1" /></channel>'
-              for i in range(n)]
+    parts += [
+        f'<protection_domain name="p{i}"><map mr="m{i}" vaddr="0x1000" /></protection_domain>'
+        for i in range(n)
+    ]
+    parts += [
+        f'<channel><end pd="p{i}" id="0" /><end pd="p{(i + 1) % n}" id="1" /></channel>'
+        for i in range(n)
+    ]
     parts.append("</system>")
     G = read_microkit_text("\n".join(parts))
     # domains: n PDs + the monitor's fault endpoint; pages: n regions, n channels, n
@@ -464,8 +525,11 @@ def test_large_system_is_linear():
 
 def one(G, u, v, **match):
     """The attributes of the single edge u -> v whose attributes include ``match``."""
-    found = [d for d in (G.get_edge_data(u, v) or {}).values()
-             if all(d.get(k) == x for k, x in match.items())]
+    found = [
+        d
+        for d in (G.get_edge_data(u, v) or {}).values()
+        if all(d.get(k) == x for k, x in match.items())
+    ]
     assert len(found) == 1, (u, v, match, G.get_edge_data(u, v))
     return found[0]
 
@@ -481,68 +545,94 @@ def error(body: str) -> FormatError:
 
 
 def test_row_protection_domain():
-    G = sdf('<protection_domain name="p" priority="3" budget="5" passive="true" '
-            'stack_size="0x2000"><program_image path="p.elf" /></protection_domain>')
+    G = sdf(
+        '<protection_domain name="p" priority="3" budget="5" passive="true" '
+        'stack_size="0x2000"><program_image path="p.elf" /></protection_domain>'
+    )
     a = G.nodes["p"]
     assert (a["kind"], a["program"], a["priority"], a["budget"], a["passive"], a["image"]) == (
-        "domain", "", 3, 5, True, "p.elf")
+        "domain",
+        "",
+        3,
+        5,
+        True,
+        "p.elf",
+    )
 
 
 def test_row_notification_object():
     G = sdf('<protection_domain name="p" />', monitor=False)
     assert G.nodes["notification:p"]["kind"] == "page"
     d = one(G, "p", "notification:p")
-    assert (d["key_type"], d["rights"], d["slot_kind"]) == ("page", {"read", "write"},
-                                                           "key_register")
+    assert (d["key_type"], d["rights"], d["slot_kind"]) == (
+        "page",
+        {"read", "write"},
+        "key_register",
+    )
 
 
 def test_row_channel_vertex():
-    G = sdf('<protection_domain name="a" /><protection_domain name="b" />'
-            '<channel><end pd="a" id="4" /><end pd="b" id="7" notify="false" /></channel>')
+    G = sdf(
+        '<protection_domain name="a" /><protection_domain name="b" />'
+        '<channel><end pd="a" id="4" /><end pd="b" id="7" notify="false" /></channel>'
+    )
     box = "channel:a:4-b:7"
     assert G.nodes[box]["kind"] == "page" and G.nodes[box]["channel"] is True
     assert (one(G, "a", box)["slot"], one(G, "a", box)["rights"]) == (4, {"read", "write"})
     assert (one(G, "b", box)["slot"], one(G, "b", box)["rights"]) == (7, {"read"})
 
 
-CHANNELS = ('<protection_domain name="a" /><protection_domain name="b" />'
-            '<protection_domain name="c" />'
-            '<channel><end pd="a" id="0" /><end pd="b" id="0" notify="false" /></channel>'
-            '<channel><end pd="c" id="0" /><end pd="b" id="1" notify="false" /></channel>')
+CHANNELS = (
+    '<protection_domain name="a" /><protection_domain name="b" />'
+    '<protection_domain name="c" />'
+    '<channel><end pd="a" id="0" /><end pd="b" id="0" notify="false" /></channel>'
+    '<channel><end pd="c" id="0" /><end pd="b" id="1" notify="false" /></channel>'
+)
 
 
 def test_row_notify_caps_read_the_other_pds_notification():
     G = sdf(CHANNELS, monitor=False)
     d = one(G, "a", "notification:b")
     assert (d["key_type"], d["rights"], d["slot"], d["channel"]) == (
-        "page", {"read", "write"}, 0, "channel:a:0-b:0")
-    assert not G.has_edge("b", "notification:a")                  # b may not notify a
+        "page",
+        {"read", "write"},
+        0,
+        "channel:a:0-b:0",
+    )
+    assert not G.has_edge("b", "notification:a")  # b may not notify a
     assert can_flow(G, "a", "b")
     # a and c each notify b only, yet both may wait on b's notification
     assert can_flow(G, "a", "c") and can_flow(G, "c", "a")
-    assert can_flow(G, "b", "a")                 # b signals its own notification; a waits
+    assert can_flow(G, "b", "a")  # b signals its own notification; a waits
 
 
 def test_row_protected_procedure_calls():
-    G = sdf('<protection_domain name="s" priority="9" /><protection_domain name="c" />'
-            '<memory_region name="m" size="0x1000" />'
-            '<protection_domain name="k"><map mr="m" vaddr="0x1000" /></protection_domain>'
-            '<channel><end pd="s" id="0" /><end pd="c" id="0" pp="true" notify="false" />'
-            '</channel>', monitor=False)
+    G = sdf(
+        '<protection_domain name="s" priority="9" /><protection_domain name="c" />'
+        '<memory_region name="m" size="0x1000" />'
+        '<protection_domain name="k"><map mr="m" vaddr="0x1000" /></protection_domain>'
+        '<channel><end pd="s" id="0" /><end pd="c" id="0" pp="true" notify="false" />'
+        "</channel>",
+        monitor=False,
+    )
     d = one(G, "c", "s", key_type="start")
     assert (d["slot"], d["pp_style"], d["channel"]) == (0, "end", "channel:s:0-c:0")
-    assert can_flow(G, "c", "s") and can_flow(G, "s", "c")       # the call and its reply
+    assert can_flow(G, "c", "s") and can_flow(G, "s", "c")  # the call and its reply
     assert not can_flow(G, "k", "c")
 
 
 def test_row_pp_both_ends_and_priority_refused():
-    e = error('<protection_domain name="a" priority="2" /><protection_domain name="b" '
-              'priority="1" />\n<channel><end pd="a" id="0" pp="true" /><end pd="b" id="0" '
-              'pp="true" /></channel>')
+    e = error(
+        '<protection_domain name="a" priority="2" /><protection_domain name="b" '
+        'priority="1" />\n<channel><end pd="a" id="0" pp="true" /><end pd="b" id="0" '
+        'pp="true" /></channel>'
+    )
     assert (e.line, "bidirectionally" in e.reason) == (2, True)
-    e = error('<protection_domain name="a" priority="2" /><protection_domain name="b" '
-              'priority="2" />\n<channel><end pd="a" id="0" pp="true" /><end pd="b" id="0" />'
-              '</channel>')
+    e = error(
+        '<protection_domain name="a" priority="2" /><protection_domain name="b" '
+        'priority="2" />\n<channel><end pd="a" id="0" pp="true" /><end pd="b" id="0" />'
+        "</channel>"
+    )
     assert e.line == 2 and "strictly higher priorities" in e.reason
 
 
@@ -551,139 +641,192 @@ def test_row_channel_and_irq_ids():
     assert one(ok, "a", "irq:5")["slot"] == 61
     e = error('<protection_domain name="a">\n<irq irq="5" id="62" /></protection_domain>')
     assert e.line == 2 and "must be < 62" in e.reason
-    e = error('<protection_domain name="a" /><protection_domain name="b" />\n'
-              '<channel><end pd="a" id="62" /><end pd="b" id="0" /></channel>')
+    e = error(
+        '<protection_domain name="a" /><protection_domain name="b" />\n'
+        '<channel><end pd="a" id="62" /><end pd="b" id="0" /></channel>'
+    )
     assert e.line == 2 and "must be < 62" in e.reason
-    e = error('<protection_domain name="a"><irq irq="5" id="3" /></protection_domain>\n'
-              '<protection_domain name="b" />\n'
-              '<channel><end pd="a" id="3" /><end pd="b" id="0" /></channel>')
-    assert e.line == 3 and "channel id 3" in e.reason          # IRQ and channel ids clash
+    e = error(
+        '<protection_domain name="a"><irq irq="5" id="3" /></protection_domain>\n'
+        '<protection_domain name="b" />\n'
+        '<channel><end pd="a" id="3" /><end pd="b" id="0" /></channel>'
+    )
+    assert e.line == 3 and "channel id 3" in e.reason  # IRQ and channel ids clash
 
 
 def test_row_monitor_fault_endpoint():
-    body = ('<protection_domain name="a" /><protection_domain name="b" />'
-            '<protection_domain name="p" passive="true"><protection_domain name="k" id="1" '
-            'passive="true" /></protection_domain>')
+    body = (
+        '<protection_domain name="a" /><protection_domain name="b" />'
+        '<protection_domain name="p" passive="true"><protection_domain name="k" id="1" '
+        'passive="true" /></protection_domain>'
+    )
     G = sdf(body)
     assert G.nodes["monitor:fault_ep"]["kind"] == "domain"
     assert G.nodes["monitor:fault_ep"]["relay"] is True
     assert one(G, "a", "monitor:fault_ep")["slot"] == 2
-    assert sorted(d["slot"] for _, v, d in G.edges("p", data=True)
-                  if v == "monitor:fault_ep") == [2, 5]                  # top-level, passive
-    assert one(G, "k", "monitor:fault_ep")["slot"] == 5           # passive child: slot 5 only
+    assert sorted(d["slot"] for _, v, d in G.edges("p", data=True) if v == "monitor:fault_ep") == [
+        2,
+        5,
+    ]  # top-level, passive
+    assert one(G, "k", "monitor:fault_ep")["slot"] == 5  # passive child: slot 5 only
     assert can_flow(G, "a", "b") and can_flow(G, "b", "a")
     H = sdf(body, monitor=False)
     assert "monitor:fault_ep" not in H and not can_flow(H, "a", "b")
 
 
 def test_row_nested_protection_domain():
-    G = sdf('<protection_domain name="p"><protection_domain name="c" id="4" />'
-            '</protection_domain>', monitor=False)
+    G = sdf(
+        '<protection_domain name="p"><protection_domain name="c" id="4" /></protection_domain>',
+        monitor=False,
+    )
     d = one(G, "p", "c")
     assert (d["key_type"], d["slot"], d["child"]) == ("domain", 4, True)
     f = one(G, "c", "p")
     assert (f["key_type"], f["slot"], f["cap"]) == ("start", 2, "fault_ep")
     assert can_flow(G, "c", "p") and can_flow(G, "p", "c")
-    e = error('<protection_domain name="p"><protection_domain name="c" id="4" />\n'
-              '<protection_domain name="d" id="4" /></protection_domain>')
+    e = error(
+        '<protection_domain name="p"><protection_domain name="c" id="4" />\n'
+        '<protection_domain name="d" id="4" /></protection_domain>'
+    )
     assert e.line == 2 and "duplicate child id 4" in e.reason
 
 
 def test_row_virtual_machine():
-    G = sdf('<memory_region name="ram" size="0x1000" />'
-            '<protection_domain name="vmm"><virtual_machine name="vm"><vcpu id="0" />'
-            '<map mr="ram" vaddr="0x0" /></virtual_machine></protection_domain>',
-            monitor=False)
+    G = sdf(
+        '<memory_region name="ram" size="0x1000" />'
+        '<protection_domain name="vmm"><virtual_machine name="vm"><vcpu id="0" />'
+        '<map mr="ram" vaddr="0x0" /></virtual_machine></protection_domain>',
+        monitor=False,
+    )
     assert (G.nodes["vm"]["kind"], G.nodes["vm"]["vm"], G.nodes["vm"]["vcpus"]) == (
-        "domain", True, 1)
+        "domain",
+        True,
+        1,
+    )
     assert one(G, "vmm", "vm")["key_type"] == "domain"
     assert can_flow(G, "vm", "vmm") and can_flow(G, "vmm", "mr:ram")
-    e = error('<protection_domain name="vmm"><virtual_machine name="vm">\n<vcpu id="62" />'
-              '</virtual_machine></protection_domain>')
+    e = error(
+        '<protection_domain name="vmm"><virtual_machine name="vm">\n<vcpu id="62" />'
+        "</virtual_machine></protection_domain>"
+    )
     assert e.line == 2 and "must be < 62" in e.reason
-    e = error('<protection_domain name="vmm"><virtual_machine name="vm"><vcpu id="1" />\n'
-              '<vcpu id="1" /></virtual_machine></protection_domain>')
+    e = error(
+        '<protection_domain name="vmm"><virtual_machine name="vm"><vcpu id="1" />\n'
+        '<vcpu id="1" /></virtual_machine></protection_domain>'
+    )
     assert e.line == 2 and "duplicate vcpu id 1" in e.reason
 
 
 def test_row_memory_region():
-    G = sdf('<memory_region name="r" size="0x1000" /><memory_region name="d" size="0x1000" '
-            'phys_addr="0x9000000" />')
+    G = sdf(
+        '<memory_region name="r" size="0x1000" /><memory_region name="d" size="0x1000" '
+        'phys_addr="0x9000000" />'
+    )
     assert (G.nodes["mr:r"]["kind"], G.nodes["mr:r"]["device"]) == ("page", False)
     assert G.nodes["mr:d"]["device"] is True
 
 
 def test_row_map_perms():
-    G = sdf('<memory_region name="m" size="0x1000" />'
-            '<protection_domain name="w"><map mr="m" vaddr="0x1000" perms="rw" />'
-            '</protection_domain><protection_domain name="r"><map mr="m" vaddr="0x1000" '
-            'perms="r" /></protection_domain>', monitor=False)
+    G = sdf(
+        '<memory_region name="m" size="0x1000" />'
+        '<protection_domain name="w"><map mr="m" vaddr="0x1000" perms="rw" />'
+        '</protection_domain><protection_domain name="r"><map mr="m" vaddr="0x1000" '
+        'perms="r" /></protection_domain>',
+        monitor=False,
+    )
     assert one(G, "w", "mr:m")["rights"] == {"read", "write"}
     d = one(G, "r", "mr:m")
     assert (d["rights"], d["slot_kind"]) == ({"read"}, "address")
     assert can_flow(G, "w", "r") and not can_flow(G, "r", "w")
-    e = error('<memory_region name="m" size="0x1000" /><protection_domain name="a">\n'
-              '<map mr="m" vaddr="0x1000" perms="w" /></protection_domain>')
+    e = error(
+        '<memory_region name="m" size="0x1000" /><protection_domain name="a">\n'
+        '<map mr="m" vaddr="0x1000" perms="w" /></protection_domain>'
+    )
     assert e.line == 2 and "write-only" in e.reason
 
 
 def test_row_irq():
-    G = sdf('<protection_domain name="a"><irq irq="40" id="2" trigger="level" />'
-            '</protection_domain>')
+    G = sdf(
+        '<protection_domain name="a"><irq irq="40" id="2" trigger="level" /></protection_domain>'
+    )
     assert G.nodes["irq:40"]["kind"] == "misc"
     assert (one(G, "a", "irq:40")["key_type"], one(G, "a", "irq:40")["slot"]) == ("misc", 2)
-    e = error('<protection_domain name="a"><irq irq="40" id="2" /></protection_domain>\n'
-              '<protection_domain name="b"><irq irq="40" id="2" /></protection_domain>')
+    e = error(
+        '<protection_domain name="a"><irq irq="40" id="2" /></protection_domain>\n'
+        '<protection_domain name="b"><irq irq="40" id="2" /></protection_domain>'
+    )
     assert e.line == 2 and "duplicate irq 40" in e.reason
 
 
 def test_row_cspace_caps():
-    G = sdf('<protection_domain name="a"><cspace><cap_tcb slot="1" pd="b" />'
-            '<cap_vspace slot="2" pd="b" /><cap_sc slot="3" pd="b" /></cspace>'
-            '</protection_domain><protection_domain name="b" />', monitor=False)
-    kinds = sorted((d["slot"], d["cap"], d["key_type"], d["slot_kind"])
-                   for _, v, d in G.out_edges("a", data=True) if v == "b")
-    assert kinds == [(1, "tcb", "domain", "key_register"), (2, "vspace", "domain",
-                                                            "key_register"),
-                     (3, "sc", "meter", "key_register")]
+    G = sdf(
+        '<protection_domain name="a"><cspace><cap_tcb slot="1" pd="b" />'
+        '<cap_vspace slot="2" pd="b" /><cap_sc slot="3" pd="b" /></cspace>'
+        '</protection_domain><protection_domain name="b" />',
+        monitor=False,
+    )
+    kinds = sorted(
+        (d["slot"], d["cap"], d["key_type"], d["slot_kind"])
+        for _, v, d in G.out_edges("a", data=True)
+        if v == "b"
+    )
+    assert kinds == [
+        (1, "tcb", "domain", "key_register"),
+        (2, "vspace", "domain", "key_register"),
+        (3, "sc", "meter", "key_register"),
+    ]
     assert can_flow(G, "a", "b") and can_flow(G, "b", "a")
-    e = error('<protection_domain name="a"><cspace>\n<cap_tcb slot="0" pd="b" /></cspace>'
-              '</protection_domain><protection_domain name="b" />')
+    e = error(
+        '<protection_domain name="a"><cspace>\n<cap_tcb slot="0" pd="b" /></cspace>'
+        '</protection_domain><protection_domain name="b" />'
+    )
     assert e.line == 2 and "slot=0" in e.reason
-    e = error('<protection_domain name="a"><cspace>\n<cap_tcb slot="128" pd="b" /></cspace>'
-              '</protection_domain><protection_domain name="b" />')
+    e = error(
+        '<protection_domain name="a"><cspace>\n<cap_tcb slot="128" pd="b" /></cspace>'
+        '</protection_domain><protection_domain name="b" />'
+    )
     assert e.line == 2 and "slot=128" in e.reason
 
 
 def test_row_ioport():
-    G = sdf('<protection_domain name="a"><ioport id="1" addr="0x3f8" size="8" />'
-            '</protection_domain>')
+    G = sdf(
+        '<protection_domain name="a"><ioport id="1" addr="0x3f8" size="8" /></protection_domain>'
+    )
     assert G.nodes["ioport:0x3f8"]["kind"] == "misc"
     assert one(G, "a", "ioport:0x3f8")["key_type"] == "misc"
-    e = error('<protection_domain name="a"><ioport id="1" addr="0x3f8" />\n'
-              '<ioport id="1" addr="0x2f8" /></protection_domain>')
+    e = error(
+        '<protection_domain name="a"><ioport id="1" addr="0x3f8" />\n'
+        '<ioport id="1" addr="0x2f8" /></protection_domain>'
+    )
     assert e.line == 2 and "duplicate I/O port id 1" in e.reason
 
 
 def test_row_io_address_space_and_iomap_perms():
-    G = sdf('<memory_region name="tx" size="0x1000" /><memory_region name="rx" '
-            'size="0x1000" /><memory_region name="w" size="0x1000" />'
-            '<io_address_space name="nic" peripheral_id="0:1.0" domain_id="1">'
-            '<iomap mr="tx" iovaddr="0x0" perms="r" /><iomap mr="rx" iovaddr="0x1000" />'
-            '<iomap mr="w" iovaddr="0x2000" perms="w" /></io_address_space>')
+    G = sdf(
+        '<memory_region name="tx" size="0x1000" /><memory_region name="rx" '
+        'size="0x1000" /><memory_region name="w" size="0x1000" />'
+        '<io_address_space name="nic" peripheral_id="0:1.0" domain_id="1">'
+        '<iomap mr="tx" iovaddr="0x0" perms="r" /><iomap mr="rx" iovaddr="0x1000" />'
+        '<iomap mr="w" iovaddr="0x2000" perms="w" /></io_address_space>'
+    )
     dev = "io_address_space:nic"
     assert (G.nodes[dev]["kind"], G.nodes[dev]["device"]) == ("domain", True)
     assert one(G, dev, "mr:tx")["rights"] == {"read"}
     assert one(G, dev, "mr:rx")["rights"] == {"read", "write"}
-    assert one(G, dev, "mr:w")["rights"] == {"read", "write"}     # no write-only keys
+    assert one(G, dev, "mr:w")["rights"] == {"read", "write"}  # no write-only keys
     assert can_flow(G, "mr:tx", "mr:rx") and not can_flow(G, "mr:rx", "mr:tx")
-    e = error('<memory_region name="m" size="0x1000" /><io_address_space name="n">\n'
-              '<iomap mr="m" iovaddr="0x0" perms="x" /></io_address_space>')
+    e = error(
+        '<memory_region name="m" size="0x1000" /><io_address_space name="n">\n'
+        '<iomap mr="m" iovaddr="0x0" perms="x" /></io_address_space>'
+    )
     assert e.line == 2 and "perms" in e.reason
 
 
 def test_row_no_authority_elements():
-    G = sdf('<memory_region name="m" size="0x1000" /><protection_domain name="a">'
-            '<program_image path="a.elf" /><setvar symbol="s" region_paddr="m" />'
-            '</protection_domain>', monitor=False)
+    G = sdf(
+        '<memory_region name="m" size="0x1000" /><protection_domain name="a">'
+        '<program_image path="a.elf" /><setvar symbol="s" region_paddr="m" />'
+        "</protection_domain>",
+        monitor=False,
+    )
     assert sorted(v for _, v in G.out_edges("a")) == ["notification:a"]

@@ -70,7 +70,7 @@ def test_a_runaway_call_stops_within_the_time_limit_and_names_the_domain():
     assert f"#{root} (tl-invoking-spinner) was running" in str(info.value)
     state, why = _parked(k, root)
     assert state == "waiting" and "stopped by the console" in why
-    _usable(con, echo)                      # the runaway does not go on in the next call
+    _usable(con, echo)  # the runaway does not go on in the next call
     assert k.domains[root].proc is None and k.domains[root] not in k.runq
 
 
@@ -115,7 +115,7 @@ def test_a_loop_in_finally_is_ended_by_the_watchdog():
     k.handler_time_limit = 0.2
     dom = kl.build_domain(con, "tl-finally-loop")
     started = time.monotonic()
-    with pytest.raises(kl.Deadlock, match="parked"):   # it trapped with no keeper
+    with pytest.raises(kl.Deadlock, match="parked"):  # it trapped with no keeper
         con.call(kl.start_key(con, dom), 0)
     assert time.monotonic() - started < 5
     assert k.domains[con.target(dom)].state == WAITING
@@ -135,6 +135,7 @@ def test_a_kernel_bug_stops_its_domain_and_the_console_goes_on(monkeypatch, tmp_
     monkeypatch.setitem(orders.BY_TYPE, kl.kernel.keys.PAGE, broken)
     monkeypatch.setitem(orders.FAST, kl.kernel.keys.PAGE, broken)
     from keykos_lab.kernel import fastpath
+
     monkeypatch.setitem(fastpath.PRIMARY_CALLS, kl.kernel.keys.PAGE, broken)
     with pytest.raises(kl.KernelError, match=r"domain #\d+ \(proxy\).*ZeroDivisionError"):
         con.call(proxy, oc.Page.TestForZeroes)
@@ -143,7 +144,7 @@ def test_a_kernel_bug_stops_its_domain_and_the_console_goes_on(monkeypatch, tmp_
     assert con.call(page, oc.Page.TestForZeroes).rc == 0
     state, why = _parked(k, con.target(proxy))
     assert "the kernel failed while running it" in why
-    k.checkpoint(tmp_path / "after-the-bug.ckpt")          # quiescent again: it saves
+    k.checkpoint(tmp_path / "after-the-bug.ckpt")  # quiescent again: it saves
 
 
 @pytest.mark.parametrize("limit", [0, -1, "5", True, float("nan")])

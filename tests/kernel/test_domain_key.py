@@ -70,8 +70,7 @@ def test_swap_special_slot(con, dom_root, new_page, n):
 
 def test_swap_names(con, dom_root, new_page):
     dom, root = dom_root
-    for order, slot in ((D.SwapMeter, 1), (D.SwapKeeper, 2), (D.SwapMemory, 3), (42, 10),
-                        (43, 11)):
+    for order, slot in ((D.SwapMeter, 1), (D.SwapKeeper, 2), (D.SwapMemory, 3), (42, 10), (43, 11)):
         page = new_page()
         con.call(dom, order, page)
         assert fetch(con, root, slot) == con.key(page), order
@@ -102,10 +101,26 @@ def test_swap_key_and_get_key(con, dom_root, n):
 
 # MakeStart does not prepare the domain (Base/jdomainc.c:226): it works on a malformed one.
 # SwapMemory does (Base/sparc_jdomain.c:62, dry_run_prepare_domain).
-@pytest.mark.parametrize("order", [D.GetKey, D.GetKey + 15, D.SwapKey, D.SwapKey + 15,
-                                   D.MakeAvailable, D.MakeFaultKey, D.MakeBusy,
-                                   D.GetControl, D.PutControl, D.GetRegs, D.PutRegs,
-                                   D.MakeReturnKey, D.ReplaceMemory, D.PutStuff, D.SwapMemory])
+@pytest.mark.parametrize(
+    "order",
+    [
+        D.GetKey,
+        D.GetKey + 15,
+        D.SwapKey,
+        D.SwapKey + 15,
+        D.MakeAvailable,
+        D.MakeFaultKey,
+        D.MakeBusy,
+        D.GetControl,
+        D.PutControl,
+        D.GetRegs,
+        D.PutRegs,
+        D.MakeReturnKey,
+        D.ReplaceMemory,
+        D.PutStuff,
+        D.SwapMemory,
+    ],
+)
 def test_malformed_domain_gives_rc2(con, new_domain, order):
     dom, _ = new_domain(keys_node=False)
     r = con.call(dom, order, con["meter"])
@@ -186,9 +201,13 @@ def test_get_and_put_control(con, dom_root):
     assert (fetch(con, root, 4), fetch(con, root, 5)) == (kl.DK(0x1234), kl.DK(0x56))
 
 
-@pytest.mark.parametrize("put, get, need, size", [
-    *[(D.PutControl, D.GetControl, 16, size) for size in (0, 8, 15, 17, 144)],
-    *[(D.PutRegs, D.GetRegs, 128, size) for size in (0, 16, 127, 129, 144)]])
+@pytest.mark.parametrize(
+    "put, get, need, size",
+    [
+        *[(D.PutControl, D.GetControl, 16, size) for size in (0, 8, 15, 17, 144)],
+        *[(D.PutRegs, D.GetRegs, 128, size) for size in (0, 16, 127, 129, 144)],
+    ],
+)
 def test_put_control_and_regs_need_exact_sizes(con, dom_root, put, get, need, size):
     dom, _ = dom_root
     assert con.call(dom, put, data=b"\1" * size).rc == kl.oc.RC.BADSTRING
@@ -256,8 +275,14 @@ def test_compare_rejects_fault_keys_and_others(con, dom_root, new_domain):
     dom, root = dom_root
     other, _ = new_domain()
     fault = con.call(dom, D.MakeFaultKey).keys[0]
-    for key in (fault, dom, root, kl.start_key(con, other), dk(con, con.key(root).obj),
-                con["meter"]):
+    for key in (
+        fault,
+        dom,
+        root,
+        kl.start_key(con, other),
+        dk(con, con.key(root).obj),
+        con["meter"],
+    ):
         assert con.call(dom, D.Compare, key).rc == 1, con.describe(key)
     assert con.call(dom, D.Compare).rc == 1
 
@@ -286,13 +311,15 @@ def test_replace_memory_on_oneself_delivers_the_entry_message(k, con, new_page):
     con.call(dom, D.SwapKey + 3, dom)
     page = new_page()
     r = con.call(kl.start_key(con, dom), 0, page, data=b"hi")
-    assert (r.rc, r.data) == (99, b"entry: hi")              # echo, started by the entry
+    assert (r.rc, r.data) == (99, b"entry: hi")  # echo, started by the entry
     assert con.key(r.keys[0]) == con.key(page)
     assert all(con.key(con.call(dom, D.GetKey + n).keys[0]) == kl.DK0 for n in (12, 15))
-    assert con.call(kl.start_key(con, dom), 5).rc == 5       # and echo it stays
+    assert con.call(kl.start_key(con, dom), 5).rc == 5  # and echo it stays
 
 
 def test_replace_memory_string_is_a_start_address(con, dom_root):
     dom, _ = dom_root
-    assert con.call(dom, D.ReplaceMemory, kl.image(con, "echo"), data=bytes(12)).rc == \
-        kl.oc.RC.BADSTRING
+    assert (
+        con.call(dom, D.ReplaceMemory, kl.image(con, "echo"), data=bytes(12)).rc
+        == kl.oc.RC.BADSTRING
+    )

@@ -46,11 +46,11 @@ def worker(dom, msg):
         yield dom.call(discrim, 0, fetched, node)
         yield dom.call(dkc, 0, data=r.data[:4])
         yield dom.call(returner, i, page, data=b"x")
-        yield dom.call(dead, oc.Page.TestForZeroes)                # dead: general path
-        yield dom.call(echo, i, page, fetched, data=b"ping" * i)   # start key
-        yield dom.call(echo, i, data=bytes(4096))                  # 2 ticks
+        yield dom.call(dead, oc.Page.TestForZeroes)  # dead: general path
+        yield dom.call(echo, i, page, fetched, data=b"ping" * i)  # start key
+        yield dom.call(echo, i, data=bytes(4096))  # 2 ticks
     if msg.databyte == 1:
-        yield dom.call(echo, 0, data=bytes(4097))                  # too long: trap
+        yield dom.call(echo, 0, data=bytes(4097))  # too long: trap
     yield dom.return_(msg.resume, rc=msg.order)
 
 
@@ -77,15 +77,23 @@ def _build(k):
     dead = con.call(bank, oc.SB.CreatePage).keys[0]
     con.call(bank, oc.SB.DestroyPage, dead)
     echo = kl.start_key(con, kl.build_domain(con, "tf-echo"))
-    keys = {0: page, 1: node, 2: echo, 3: dead, 4: con["discrim"], 5: con["dkc"],
-            6: con["returner"], 7: con["meter"]}
+    keys = {
+        0: page,
+        1: node,
+        2: echo,
+        3: dead,
+        4: con["discrim"],
+        5: con["dkc"],
+        6: con["returner"],
+        7: con["meter"],
+    }
     workers = [kl.start_key(con, kl.build_domain(con, "tf-worker", keys=keys)) for _ in range(3)]
     return con, page, echo, workers
 
 
 def _workload(k):
     con, page, echo, workers = _build(k)
-    for w in workers:            # three at once: the echo server is often busy
+    for w in workers:  # three at once: the echo server is often busy
         con.fork(w, 20)
     con.run()
     con.call(workers[0], 40)
@@ -101,19 +109,34 @@ def _workload(k):
 def _tiny_meter_workload(k):
     """A worker under a meter with little CPU: the allowance runs dry mid-quantum."""
     con, _, _, workers = _build(k)
-    con.call(con["meter_service"], oc.Node.Swap + 3,
-             con.call(con["dkc"], 0, data=(3000).to_bytes(6, "big")).keys[0])
+    con.call(
+        con["meter_service"],
+        oc.Node.Swap + 3,
+        con.call(con["dkc"], 0, data=(3000).to_bytes(6, "big")).keys[0],
+    )
     con.fork(workers[0], 30)
     con.run()
 
 
 def _state(k):
     k.settle_meters()
-    objects = [(o.id, o.alloc, tuple(o.slots) if o.kind == "node" else
-                bytes(o.data) if o.data else None) for o in k.store.live()]
-    domains = [(root, ds.state, ds.program, ds.resume_alloc, ds.parked, ds.error,
-                sorted(map(tuple, set(ds.held))), len(ds.stall))
-               for root, ds in sorted(k.domains.items())]
+    objects = [
+        (o.id, o.alloc, tuple(o.slots) if o.kind == "node" else bytes(o.data) if o.data else None)
+        for o in k.store.live()
+    ]
+    domains = [
+        (
+            root,
+            ds.state,
+            ds.program,
+            ds.resume_alloc,
+            ds.parked,
+            ds.error,
+            sorted(map(tuple, set(ds.held))),
+            len(ds.stall),
+        )
+        for root, ds in sorted(k.domains.items())
+    ]
     return list(k.log.rows()), k.tick, k.store.next_alloc, objects, domains
 
 
@@ -150,6 +173,7 @@ def _counting(fn, counts, name):
     def counted(*args):
         counts[name] += 1
         return fn(*args)
+
     return counted
 
 

@@ -57,10 +57,10 @@ def test_resume_key_is_one_shot(k, con):
     stash_dom, _ = domain(con, "t-stasher")
     _, client = domain(con, "proxy", keys={0: kl.start_key(con, stash_dom, 0)})
     con.fork(client, 77)
-    con.run()                       # client CALLs the stasher, which keeps the resume key
+    con.run()  # client CALLs the stasher, which keeps the resume key
     release = kl.start_key(con, stash_dom, 1)
-    r = con.call(release, 5)        # FORK the kept resume key, then CALL it again
-    assert r.rc == oc.RC.DATAKEY    # the second use finds a dead key
+    r = con.call(release, 5)  # FORK the kept resume key, then CALL it again
+    assert r.rc == oc.RC.DATAKEY  # the second use finds a dead key
     delivered = events_of(k, event="deliver", key_type="resume")
     assert (delivered["order"] == 5).any()
 
@@ -68,10 +68,10 @@ def test_resume_key_is_one_shot(k, con):
 def test_resume_keys_to_a_domain_die_together(k, con):
     dom, _ = domain(con, "echo")
     first = con.call(dom, oc.Domain.MakeFaultKey).keys[0]
-    assert con.call(dom, oc.Domain.MakeFaultKey).rc == 1      # already busy
+    assert con.call(dom, oc.Domain.MakeFaultKey).rc == 1  # already busy
     again = con.call(dom, oc.Domain.MakeBusy)
     assert again.rc == 1
-    assert con.key(first) == kl.DK0                          # MakeBusy voided it
+    assert con.key(first) == kl.DK0  # MakeBusy voided it
     assert con.describe(again.keys[0]).startswith("resume key (fault)")
 
 
@@ -144,7 +144,7 @@ def test_exception_traps_to_domain_keeper_with_domain_and_fault_key(k, con):
     with pytest.raises(kl.Deadlock):
         con.call(crasher, 0)
     r = regs(con, keeper_dom)
-    assert r[1] == oc.Trap.EXCEPTION and r[2] > 0           # the error text came along
+    assert r[1] == oc.Trap.EXCEPTION and r[2] > 0  # the error text came along
     fault = con.call(keeper_dom, oc.Domain.GetKey + 1).keys[0]
     dkey = con.call(keeper_dom, oc.Domain.GetKey + 2).keys[0]
     assert con.describe(fault).startswith("resume key (fault)")
@@ -172,9 +172,14 @@ def test_svc_trap_answered_by_keeper_through_the_domain_key(con):
     assert con.call(user, 0, data=b"12345").rc == 1005
 
 
-@pytest.mark.parametrize("program,trap", [("t-garbage", oc.Trap.BADJUMP),
-                                          ("t-forger", oc.Trap.BADKEY),
-                                          ("t-longstring", oc.Trap.BADJUMP)])
+@pytest.mark.parametrize(
+    "program,trap",
+    [
+        ("t-garbage", oc.Trap.BADJUMP),
+        ("t-forger", oc.Trap.BADKEY),
+        ("t-longstring", oc.Trap.BADJUMP),
+    ],
+)
 def test_misbehaving_programs_trap(con, program, trap):
     keeper_dom, keeper = domain(con, "t-trap-logger")
     _, bad = domain(con, program, keeper=keeper)
@@ -185,7 +190,7 @@ def test_misbehaving_programs_trap(con, program, trap):
 
 def test_no_program_image_is_an_illegal_instruction(con):
     keeper_dom, keeper = domain(con, "t-trap-logger")
-    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]      # zero page: no image
+    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]  # zero page: no image
     _, dom = domain(con, None, memory=page, keeper=keeper)
     with pytest.raises(kl.Deadlock):
         con.call(dom, 0)
@@ -251,7 +256,7 @@ def test_stopping_a_meter_stops_its_domains_and_refilling_resumes_them(k, con):
     node, meter = make_meter(con, 1000)
     _, work = domain(con, "t-worker", meter=meter)
     assert con.call(work, 5).rc == 5
-    con.call(node, oc.Node.Swap + 3, con.call(con["dkc"], 0).keys[0])   # counter := 0
+    con.call(node, oc.Node.Swap + 3, con.call(con["dkc"], 0).keys[0])  # counter := 0
     with pytest.raises(kl.Deadlock, match="meter .* is dry"):
         con.call(work, 5)
     # The console gave up waiting, but the worker is only stopped: refill the meter
@@ -271,7 +276,7 @@ def test_segment_keeper_supplies_a_missing_page(k, con):
     _, counter = domain(con, None, memory=seg)
     assert con.call(counter, 0).data == (1).to_bytes(8, "big")
     assert con.call(counter, 0).data == (2).to_bytes(8, "big")
-    assert regs(con, pager_dom)[0] == 1                      # one fault, one page
+    assert regs(con, pager_dom)[0] == 1  # one fault, one page
     assert len(events_of(k, cause="segfault")) == 1
 
 
@@ -281,8 +286,11 @@ def red_segment(con, pages, keeper, databyte):
     for i, page in enumerate(pages):
         con.call(node, oc.Node.Swap + i, page)
     fmt = kl.format_key_value(3, initial=14, keeper=14)
-    con.call(node, oc.Node.Swap + 15,
-             con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0])
+    con.call(
+        node,
+        oc.Node.Swap + 15,
+        con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0],
+    )
     con.call(node, oc.Node.Swap + 14, keeper)
     return con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])).keys[0]
 
@@ -313,7 +321,7 @@ def test_front_end_segment_key_sends_to_its_keeper(con):
     seg = kl.build_segment(con, [], keeper=echo)
     r = con.call(seg, 55, data=b"fe")
     assert (r.rc, r.data) == (55, b"fe")
-    assert con.describe(r.keys[2]).startswith("node key")    # key 3: the red node
+    assert con.describe(r.keys[2]).startswith("node key")  # key 3: the red node
 
 
 # ------------------------------------------------------------- empty child
@@ -331,7 +339,7 @@ def test_domain_key_works_while_the_domain_waits(con):
     dom, client = domain(con, "proxy", keys={0: kl.start_key(con, stash_dom, 0)})
     con.fork(client, 1)
     con.run()
-    assert con.call(dom, oc.Domain.GetKey + 0).rc == 0     # running program, key works
+    assert con.call(dom, oc.Domain.GetKey + 0).rc == 0  # running program, key works
     _, echo = domain(con, "echo")
-    con.call(dom, oc.Domain.SwapKey + 0, echo)              # takes effect at once
+    con.call(dom, oc.Domain.SwapKey + 0, echo)  # takes effect at once
     assert con.key(con.call(dom, oc.Domain.GetKey + 0).keys[0]) == con.key(echo)

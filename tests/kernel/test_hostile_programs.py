@@ -38,7 +38,7 @@ def bystander(con):
 def bystander_intact(con, echo, page):
     assert con.call(echo, 77, data=b"still here").rc == 77
     assert con.call(page, oc.Page.ReadData, data=(9).to_bytes(4, "big")).data == b"untouched"
-    assert con.call(con["bank"], oc.SB.CreatePage).rc == 0    # the prime bank still serves
+    assert con.call(con["bank"], oc.SB.CreatePage).rc == 0  # the prime bank still serves
 
 
 def test_endless_loop_is_stopped_by_its_meter(k, con):
@@ -50,9 +50,9 @@ def test_endless_loop_is_stopped_by_its_meter(k, con):
     ds = k.domains[con.target(spinner)]
     assert ds.state == WAITING and ds.parked.startswith("stopped")
     ticks = con.call(node, oc.Node.Fetch + 3).keys[0].key.obj
-    assert ticks < 1 + 0x100                         # spent, bar what it had not borrowed
+    assert ticks < 1 + 0x100  # spent, bar what it had not borrowed
     bystander_intact(con, echo, page)
-    con.call(spinner, oc.Domain.MakeAvailable)       # its owner stops it for good
+    con.call(spinner, oc.Domain.MakeAvailable)  # its owner stops it for good
     assert ds.state == AVAILABLE and ds.proc is None
 
 
@@ -79,10 +79,9 @@ def test_fork_bomb_is_stopped_by_its_banks_limits(k, con):
     meter, _ = small_meter(con, 10**7)
     image = kl.image(con, "t-forkbomb")
     domains_before = len(k.domains)
-    bomb = kl.build_domain(con, "t-forkbomb", meter=meter,
-                           keys={0: dc, 1: sub, 2: meter, 3: image})
+    bomb = kl.build_domain(con, "t-forkbomb", meter=meter, keys={0: dc, 1: sub, 2: meter, 3: image})
     made = con.call(kl.start_key(con, bomb), 0).rc
-    con.run()                                          # every child runs until told no
+    con.run()  # every child runs until told no
     assert 1 <= made <= limit // 3
     stats = con.call(sub, SB.NodeStatistics).data
     used = int.from_bytes(stats[8:16], "big")
@@ -91,38 +90,43 @@ def test_fork_bomb_is_stopped_by_its_banks_limits(k, con):
     assert len(bombs) == 1 + used // 3 and len(bombs) <= 1 + limit // 3
     assert all(ds.state == AVAILABLE for ds in bombs)  # each got "no space" and finished
     assert len(k.domains) <= domains_before + 2 + limit // 3
-    assert con.call(dc, DC.CreateDomain, sub).rc == 2   # the bank still says no
+    assert con.call(dc, DC.CreateDomain, sub).rc == 2  # the bank still says no
     bystander_intact(con, echo, page)
 
 
-@pytest.mark.parametrize("name", ["ValueError", "KeyError", "RecursionError", "MemoryError",
-                                  "StopIteration", "AttributeError"])
+@pytest.mark.parametrize(
+    "name",
+    ["ValueError", "KeyError", "RecursionError", "MemoryError", "StopIteration", "AttributeError"],
+)
 def test_python_exception_traps_to_the_domain_keeper(k, con, name):
     echo, page = bystander(con)
     logger = kl.build_domain(con, "t-trap-logger")
-    dom = kl.build_domain(con, "t-raiser", keeper=kl.start_key(con, logger),
-                          keys={15: con["dkc"]})
+    dom = kl.build_domain(con, "t-raiser", keeper=kl.start_key(con, logger), keys={15: con["dkc"]})
     con.fork(kl.start_key(con, dom), 0, data=name.encode())
     con.run()
     regs = con.call(logger, oc.Domain.GetRegs).data
     count, code = int.from_bytes(regs[:8], "big"), int.from_bytes(regs[8:16], "big")
     assert count == 1 and code == Trap.EXCEPTION
     ds = k.domains[con.target(dom)]
-    want = "RuntimeError" if name == "StopIteration" else name   # PEP 479
+    want = "RuntimeError" if name == "StopIteration" else name  # PEP 479
     assert ds.error.startswith(want) and ds.proc is None and ds.state == WAITING
     bystander_intact(con, echo, page)
 
 
-@pytest.mark.parametrize("program, code", [("t-raise-at-start", Trap.EXCEPTION),
-                                           ("t-not-a-generator", Trap.ILLEGAL),
-                                           ("t-deep-recursion", Trap.EXCEPTION),
-                                           ("t-garbage", Trap.BADJUMP),
-                                           ("t-forger", Trap.BADKEY)])
+@pytest.mark.parametrize(
+    "program, code",
+    [
+        ("t-raise-at-start", Trap.EXCEPTION),
+        ("t-not-a-generator", Trap.ILLEGAL),
+        ("t-deep-recursion", Trap.EXCEPTION),
+        ("t-garbage", Trap.BADJUMP),
+        ("t-forger", Trap.BADKEY),
+    ],
+)
 def test_broken_programs_trap_like_faults(k, con, program, code):
     echo, page = bystander(con)
     logger = kl.build_domain(con, "t-trap-logger")
-    dom = kl.build_domain(con, program, keeper=kl.start_key(con, logger),
-                          keys={15: con["dkc"]})
+    dom = kl.build_domain(con, program, keeper=kl.start_key(con, logger), keys={15: con["dkc"]})
     con.fork(kl.start_key(con, dom), 0)
     con.run()
     regs = con.call(logger, oc.Domain.GetRegs).data
@@ -153,7 +157,7 @@ def test_hog_is_bounded_by_meter_and_kernel_limits(k, con):
     hog = kl.build_domain(con, "t-hog", meter=meter, keys={15: con["dkc"]})
     con.fork(kl.start_key(con, hog), 0)
     steps = con.run(max_steps=10_000)
-    assert steps < 10_000                        # it stopped (a trap or its meter)
+    assert steps < 10_000  # it stopped (a trap or its meter)
     assert k.domains[con.target(hog)].state == WAITING
     bystander_intact(con, echo, page)
 

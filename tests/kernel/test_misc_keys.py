@@ -69,9 +69,29 @@ def zoo(con, new_node, new_page, new_domain):
     }
 
 
-ZOO = ["data", "dead page", "fault resume", "return resume", "page", "ro page", "segment",
-       "ro segment", "node", "sense", "meter", "fetch", "frontend", "start (echo)", "domain",
-       "bank", "discrim", "dkc", "domtool", "returner", "keybits"]
+ZOO = [
+    "data",
+    "dead page",
+    "fault resume",
+    "return resume",
+    "page",
+    "ro page",
+    "segment",
+    "ro segment",
+    "node",
+    "sense",
+    "meter",
+    "fetch",
+    "frontend",
+    "start (echo)",
+    "domain",
+    "bank",
+    "discrim",
+    "dkc",
+    "domtool",
+    "returner",
+    "keybits",
+]
 
 
 @pytest.mark.parametrize("name", [n for n in ZOO if "resume" not in n])
@@ -268,9 +288,15 @@ def test_identify_wants_the_right_kind_of_key(con, branded):
     brand, dom, root = branded
     start = kl.start_key(con, dom, 1)
     ret = con.call(dom, D.MakeReturnKey).keys[0]
-    for order, key in ((T.IdentifyStart, dom), (T.IdentifyStart, ret), (T.IdentifyStart, root),
-                       (T.IdentifyResume, start), (T.IdentifyResume, dom),
-                       (T.IdentifyDomain, start), (T.IdentifyDomain, ret)):
+    for order, key in (
+        (T.IdentifyStart, dom),
+        (T.IdentifyStart, ret),
+        (T.IdentifyStart, root),
+        (T.IdentifyResume, start),
+        (T.IdentifyResume, dom),
+        (T.IdentifyDomain, start),
+        (T.IdentifyDomain, ret),
+    ):
         r = identify(con, order, key, brand)
         assert r.rc == MINUS_1 and con.key(r.keys[0]) == kl.DK0, (order, con.describe(key))
 
@@ -309,15 +335,20 @@ def kept_object(con, new_node, keeper, what):
     return con.call(node, N.MakeMeterKey).keys[0], node, 2
 
 
-KEEPER_CASES = [("segment", "start", 5), ("segment", "resume", 6), ("segment", "domain", 7),
-                ("meter", "start", 9), ("meter", "resume", 10), ("meter", "domain", 11)]
+KEEPER_CASES = [
+    ("segment", "start", 5),
+    ("segment", "resume", 6),
+    ("segment", "domain", 7),
+    ("meter", "start", 9),
+    ("meter", "resume", 10),
+    ("meter", "domain", 11),
+]
 
 
 @pytest.mark.parametrize("what, kind, order", KEEPER_CASES)
 def test_identify_keeper_wants_the_right_keeper_kind(con, branded, new_node, what, kind, order):
     brand, dom, _ = branded
-    keeper, _ = keeper_of(con, dom, {"start": "domain", "resume": "start",
-                                     "domain": "start"}[kind])
+    keeper, _ = keeper_of(con, dom, {"start": "domain", "resume": "start", "domain": "start"}[kind])
     key, _, _ = kept_object(con, new_node, keeper, what)
     assert identify(con, order, key, brand).rc == MINUS_1
 
@@ -344,7 +375,7 @@ def test_identify_keeper_returns_the_kept_node(con, branded, new_node, what, kin
     assert r.rc == slot * 256 + databyte
     nk = con.key(node)
     assert con.key(r.keys[0]) == nk._replace(databyte=con.key(key).databyte)
-    r = identify(con, order, key, new_node())               # another brand
+    r = identify(con, order, key, new_node())  # another brand
     assert r.rc == MINUS_1 and con.key(r.keys[0]) == kl.DK0
 
 
@@ -394,15 +425,18 @@ def test_data_key_invoked_gives_datakey(con, value, order):
     assert r.rc == RC.DATAKEY == KT + 1
     # Base/jdatac.c:17-25: the value comes back as a string, 6 bytes (its low six), or
     # 16 for order 1 (five zero bytes, then all eleven).
-    want = bytes(5) + value.to_bytes(11, "big") if order == 1 else \
-        (value % 2**48).to_bytes(6, "big")
+    want = (
+        bytes(5) + value.to_bytes(11, "big") if order == 1 else (value % 2**48).to_bytes(6, "big")
+    )
     assert [con.key(h) for h in r.keys] == [kl.DK0] * 4 and r.data == want
 
 
 def test_destroyed_node_kills_every_key_to_it(con, new_node):
     node = new_node()
-    keys = [node] + [con.call(node, order).keys[0] for order in
-                     (N.MakeFetchKey, N.MakeSegmentKey, N.MakeSenseKey, N.MakeMeterKey)]
+    keys = [node] + [
+        con.call(node, order).keys[0]
+        for order in (N.MakeFetchKey, N.MakeSegmentKey, N.MakeSenseKey, N.MakeMeterKey)
+    ]
     assert con.call(con["bank"], kl.oc.SB.DestroyNode, node).rc == 0
     for key in keys:
         assert con.describe(key) == "DK(0)"
@@ -420,8 +454,9 @@ def test_severed_node_keeps_slots_under_a_new_key(con, new_node):
 
 
 # ----------------------------------------------------------------- range keys
-@pytest.mark.parametrize("ktype, kt, kind", [(NODE_RANGE, 0x303, "node"),
-                                             (PAGE_RANGE, 0x302, "page")])
+@pytest.mark.parametrize(
+    "ktype, kt, kind", [(NODE_RANGE, 0x303, "node"), (PAGE_RANGE, 0x302, "page")]
+)
 def test_range_keys(con, new_node, new_page, ktype, kt, kind):
     rng = con.hold(kl.Key(ktype, 0, 0, 0))  # the closely held keys the prime bank has
     assert con.call(rng, KT).rc == kt

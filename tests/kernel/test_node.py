@@ -21,8 +21,9 @@ def slots(con, node):
 
 
 def write_data(first, last, values, prefix=bytes(5)):
-    return struct.pack(">II", first, last) + b"".join(prefix + v.to_bytes(11, "big")
-                                                      for v in values)
+    return struct.pack(">II", first, last) + b"".join(
+        prefix + v.to_bytes(11, "big") for v in values
+    )
 
 
 # ------------------------------------------------------------------ node key
@@ -62,14 +63,17 @@ def test_fetch_returns_the_key_unchanged(con, new_node):
     assert con.key(con.call(node, N.Fetch + 0).keys[0]) == con.key(seg)
 
 
-@pytest.mark.parametrize("order, ktype, data, databyte", [
-    (N.MakeFetchKey, FETCH, b"\x83", 0x83),
-    (N.MakeSegmentKey, SEGMENT, b"\x05", 0x05),
-    (N.MakeMeterKey, METER, b"\x05", 0),
-    (N.MakeNodeKey, NODE, b"\x42", 0x42),
-    (N.MakeFrontendKey, FRONTEND, b"\x07", 0x07),
-    (N.MakeSegmentKey, SEGMENT, b"", 0),
-])
+@pytest.mark.parametrize(
+    "order, ktype, data, databyte",
+    [
+        (N.MakeFetchKey, FETCH, b"\x83", 0x83),
+        (N.MakeSegmentKey, SEGMENT, b"\x05", 0x05),
+        (N.MakeMeterKey, METER, b"\x05", 0),
+        (N.MakeNodeKey, NODE, b"\x42", 0x42),
+        (N.MakeFrontendKey, FRONTEND, b"\x07", 0x07),
+        (N.MakeSegmentKey, SEGMENT, b"", 0),
+    ],
+)
 def test_make_keys(con, new_node, order, ktype, data, databyte):
     node = new_node()
     r = con.call(node, order, data=data)
@@ -88,8 +92,14 @@ def test_make_sense_key_adds_ro_and_nocall_to_the_node_keys_databyte(con, new_no
 
 def test_compare(con, new_node, new_page):
     node, other = new_node(), new_node()
-    for order in (N.MakeFetchKey, N.MakeSegmentKey, N.MakeMeterKey, N.MakeNodeKey,
-                  N.MakeSenseKey, N.MakeFrontendKey):
+    for order in (
+        N.MakeFetchKey,
+        N.MakeSegmentKey,
+        N.MakeMeterKey,
+        N.MakeNodeKey,
+        N.MakeSenseKey,
+        N.MakeFrontendKey,
+    ):
         same = con.call(node, order, data=b"\x03").keys[0]
         assert con.call(node, N.Compare, same).rc == 0, order
     assert con.call(node, N.Compare, node).rc == 0
@@ -154,8 +164,12 @@ def test_write_data_wraps_from_slot_15_to_0(con, new_node):
     node = new_node()
     r = con.call(node, N.WriteData, data=write_data(14, 1, [14, 15, 0, 1]))
     assert r.rc == 0
-    assert slots(con, node)[:2] + slots(con, node)[14:] == \
-        [kl.DK(0), kl.DK(1), kl.DK(14), kl.DK(15)]
+    assert slots(con, node)[:2] + slots(con, node)[14:] == [
+        kl.DK(0),
+        kl.DK(1),
+        kl.DK(14),
+        kl.DK(15),
+    ]
 
 
 def test_write_data_short_string_is_padded_with_zeroes(con, new_node, new_page):
@@ -201,9 +215,21 @@ def test_fetch_key_cannot_swap(con, filled, n):
     assert slots(con, filled) == before
 
 
-@pytest.mark.parametrize("order", [N.MakeFetchKey, N.MakeSegmentKey, N.MakeMeterKey,
-                                   N.MakeNodeKey, N.MakeSenseKey, N.MakeFrontendKey, N.Compare,
-                                   N.Clear, N.WriteData, 41])
+@pytest.mark.parametrize(
+    "order",
+    [
+        N.MakeFetchKey,
+        N.MakeSegmentKey,
+        N.MakeMeterKey,
+        N.MakeNodeKey,
+        N.MakeSenseKey,
+        N.MakeFrontendKey,
+        N.Compare,
+        N.Clear,
+        N.WriteData,
+        41,
+    ],
+)
 def test_fetch_key_refuses_node_orders(con, filled, order):
     fetch = con.call(filled, N.MakeFetchKey).keys[0]
     before = slots(con, filled)
@@ -243,8 +269,10 @@ def zoo_node(con, new_node, new_page, new_domain):
         (dk(con, 42), kl.DK(42)),
         (page, page_key._replace(databyte=RO)),
         (con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0], page_key._replace(databyte=RO)),
-        (made(N.MakeSegmentKey, b"\x03"),
-         kl.Key(SEGMENT, inner_key.obj, 0x03 | RO | NOCALL, inner_key.alloc)),
+        (
+            made(N.MakeSegmentKey, b"\x03"),
+            kl.Key(SEGMENT, inner_key.obj, 0x03 | RO | NOCALL, inner_key.alloc),
+        ),
         (made(N.MakeNodeKey, b"\x04"), sense(0x04 | RO | NOCALL)),
         (made(N.MakeFetchKey), sense(RO | NOCALL)),
         (made(N.MakeSenseKey), sense(RO | NOCALL)),
@@ -294,9 +322,21 @@ def test_sense_key_data_byte(con, new_node):
     assert con.call(sense, N.DataByte).rc == 0x05 | RO | NOCALL
 
 
-@pytest.mark.parametrize("order", [N.Swap, N.Swap + 15, N.MakeFetchKey, N.MakeNodeKey,
-                                   N.MakeSegmentKey, N.MakeSenseKey, N.Compare, N.Clear,
-                                   N.WriteData, 41])
+@pytest.mark.parametrize(
+    "order",
+    [
+        N.Swap,
+        N.Swap + 15,
+        N.MakeFetchKey,
+        N.MakeNodeKey,
+        N.MakeSegmentKey,
+        N.MakeSenseKey,
+        N.Compare,
+        N.Clear,
+        N.WriteData,
+        41,
+    ],
+)
 def test_sense_key_refuses_everything_else(con, new_node, order):
     node = new_node()
     con.call(node, N.Swap + 0, dk(con, 3))
@@ -309,4 +349,3 @@ def test_sense_key_refuses_everything_else(con, new_node, order):
 def test_sense_key_alleged_type(con, new_node):
     sense = con.call(new_node(), N.MakeSenseKey).keys[0]
     assert con.call(sense, KT).rc == N.SenseAKT == 1
-

@@ -61,22 +61,23 @@ def test_destroy_page_needs_a_read_write_key(con):
 def test_fault_key_bounce_keeps_the_faulted_instruction(k, con):
     keeper_dom, keeper = domain(con, "t-trap-logger")
     img = kl.image(con, "counter")
-    dom = kl.build_domain(con, None, memory=img, keeper=keeper)   # no page at 4096
+    dom = kl.build_domain(con, None, memory=img, keeper=keeper)  # no page at 4096
     con.fork(kl.start_key(con, dom), 0)
     con.run()
     assert regs(con, keeper_dom)[1] == oc.Trap.MEMORY + oc.Fault.OUTSIDE
     fault = con.call(keeper_dom, oc.Domain.GetKey + 1).keys[0]
-    con.fork(fault, 5)                      # back to the keeper with trap code 5
+    con.fork(fault, 5)  # back to the keeper with trap code 5
     con.run()
     assert regs(con, keeper_dom)[:2] == (2, 5)
     fault = con.call(keeper_dom, oc.Domain.GetKey + 1).keys[0]
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
     con.call(dom, oc.Domain.SwapMemory, kl.build_segment(con, [img, page]))
-    con.fork(fault, 0)                      # fixed: retry the read at 4096
+    con.fork(fault, 0)  # fixed: retry the read at 4096
     con.run()
-    assert con.call(page, oc.Page.ReadData, data=(8).to_bytes(4, "big")).data == \
-        (1).to_bytes(8, "big")
-    assert regs(con, keeper_dom)[0] == 2    # no further trap
+    assert con.call(page, oc.Page.ReadData, data=(8).to_bytes(4, "big")).data == (1).to_bytes(
+        8, "big"
+    )
+    assert regs(con, keeper_dom)[0] == 2  # no further trap
 
 
 # ------------------------------------------------- domain key on the invoker
@@ -111,13 +112,13 @@ def make_meter(con, ticks):
 
 def test_stalled_invokers_are_not_lost_when_the_first_one_cannot_retry(k, con):
     server = kl.start_key(con, kl.build_domain(con, "t-worker"))
-    _, dry = make_meter(con, 1)             # enough for one CALL, not for its retry
+    _, dry = make_meter(con, 1)  # enough for one CALL, not for its retry
     client = kl.start_key(con, kl.build_domain(con, "proxy", meter=dry, keys={0: server}))
-    con.fork(server, 1000)                  # the server is busy for many quanta
+    con.fork(server, 1000)  # the server is busy for many quanta
     con.fork(client, 0)
-    con.run(2)                              # the server's first quantum; client stalls
+    con.run(2)  # the server's first quantum; client stalls
     assert k.domains[con.target(server)].stall
-    assert con.call(server, 1).rc == 1      # the console stalls behind the client
+    assert con.call(server, 1).rc == 1  # the console stalls behind the client
 
 
 # ------------------------------------------------ malformed keys from programs
@@ -133,5 +134,5 @@ def test_program_naming_a_malformed_key_traps_and_the_console_survives(con):
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
     start = kl.start_key(con, kl.build_domain(con, "r-float-key", keys={0: page}))
     with pytest.raises(kl.KernelError):
-        con.call(start, 0)                  # the domain traps, has no keeper: Deadlock
+        con.call(start, 0)  # the domain traps, has no keeper: Deadlock
     assert con.call(con["dkc"], 0, data=b"\0\0\0\0\0\x07").rc == 0

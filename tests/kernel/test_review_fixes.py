@@ -22,9 +22,9 @@ def test_an_op_costing_more_than_a_quantum_never_leaves_borrowed_cpu_negative():
     con.fork(kl.start_key(con, dom), 0)
     con.run()
     ds = k.domains[con.target(dom)]
-    assert ds.error and "memory fault" in ds.error          # it ran, was charged, faulted
+    assert ds.error and "memory fault" in ds.error  # it ran, was charged, faulted
     assert all(d.cpu >= 0 for d in k.domains.values())
-    k.settle_meters()                   # a negative remainder would make a negative counter
+    k.settle_meters()  # a negative remainder would make a negative counter
     assert con.call(con["meter_service"], oc.Node.Fetch + 3).rc == 0
 
 
@@ -33,9 +33,8 @@ def test_a_stalled_keeper_call_logs_its_keys_not_its_string_bytes():
     k = kl.Kernel()
     con = k.console
     keeper = kl.build_domain(con, "echo")
-    con.call(keeper, oc.Domain.MakeBusy)                       # busy: calls to it stall
-    dom = kl.build_domain(con, "crasher", keeper=kl.start_key(con, keeper),
-                          keys={15: con["dkc"]})
+    con.call(keeper, oc.Domain.MakeBusy)  # busy: calls to it stall
+    dom = kl.build_domain(con, "crasher", keeper=kl.start_key(con, keeper), keys={15: con["dkc"]})
     con.fork(kl.start_key(con, dom), 0)
     con.run()
     ev = k.events()

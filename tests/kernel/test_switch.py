@@ -48,11 +48,17 @@ def test_the_callee_runs_before_other_ready_domains(k, con):
     rows = _events(k)[before:]
     server, first, second = con.target(echo), con.target(callers[0]), con.target(callers[1])
     assert ("stall", "call", second) not in rows
-    jumps = [(e, a) for e, j, a in rows if e in ("invoke", "deliver") and j != "fork"
-             and a != con.root]
-    assert jumps[:6] == [("invoke", first), ("deliver", server),    # first CALLs the echo,
-                         ("invoke", server), ("deliver", first),    # which answers at once;
-                         ("invoke", second), ("deliver", server)]   # then the second CALLs
+    jumps = [
+        (e, a) for e, j, a in rows if e in ("invoke", "deliver") and j != "fork" and a != con.root
+    ]
+    assert jumps[:6] == [
+        ("invoke", first),
+        ("deliver", server),  # first CALLs the echo,
+        ("invoke", server),
+        ("deliver", first),  # which answers at once;
+        ("invoke", second),
+        ("deliver", server),
+    ]  # then the second CALLs
 
 
 def test_a_step_is_one_quantum_across_the_switches(k, con):
@@ -90,4 +96,3 @@ def test_a_ping_pong_pair_does_not_starve_the_others(k, con):
     first_bystander = rows.index(("invoke", "call", con.target(bystander)))
     pair_invocations = sum(1 for e, _, _ in rows[:first_bystander] if e == "invoke")
     assert pair_invocations == 2 * (QUANTUM_OPS // 4)
-

@@ -28,12 +28,12 @@ def test_one_marker_per_vertex_by_kind(factory_run):
     drawn = _vertices_by_kind(ax)
     counts = Counter(d["kind"] for _, d in G.nodes(data=True))
     assert {kind: len(c.get_offsets()) for kind, c in drawn.items()} == dict(counts)
-    for kind, c in drawn.items():              # the right vertices, by id
+    for kind, c in drawn.items():  # the right vertices, by id
         assert set(c.get_urls()) == {str(v) for v, d in G.nodes(data=True) if d["kind"] == kind}
     markers = {kind: c.get_paths()[0].vertices.tobytes() for kind, c in drawn.items()}
-    assert len(set(markers.values())) == len(markers)      # each kind its own shape
+    assert len(set(markers.values())) == len(markers)  # each kind its own shape
     colours = {kind: to_hex(c.get_facecolor()[0]) for kind, c in drawn.items()}
-    assert len(set(colours.values())) == len(colours)      # and its own colour
+    assert len(set(colours.values())) == len(colours)  # and its own colour
     assert ax.get_title() == f"capability graph: {len(G)} vertices, {G.number_of_edges()} keys"
 
 
@@ -43,9 +43,10 @@ def test_edge_colours_follow_key_types_and_sensory_is_dashed(factory_run):
     ax = draw_capability_graph(G)
     arrows = _gid(ax.patches, "key:")
     groups = {(u, v, d["key_type"], d["sensory"]) for u, v, d in G.edges(data=True)}
-    assert len(arrows) == len(groups)                    # parallel keys drawn once
+    assert len(arrows) == len(groups)  # parallel keys drawn once
     assert {a.get_gid() for a in arrows} == {
-        f"key:{kt}" + (":sensory" if s else "") for _, _, kt, s in groups}
+        f"key:{kt}" + (":sensory" if s else "") for _, _, kt, s in groups
+    }
     assert any(a.get_gid().endswith(":sensory") for a in arrows)
     for a in arrows:
         kt = a.get_gid().split(":")[1]
@@ -63,8 +64,11 @@ def test_palette_is_stable_across_calls_and_graphs():
     start_a = [p for p in _gid(a.patches, "key:start")]
     start_b = [p for p in _gid(b.patches, "key:start")]
     assert start_a and start_b
-    assert to_hex(start_a[0].get_edgecolor()) == to_hex(start_b[0].get_edgecolor()) \
+    assert (
+        to_hex(start_a[0].get_edgecolor())
+        == to_hex(start_b[0].get_edgecolor())
         == key_colour("start")
+    )
 
 
 def test_parallel_keys_drawn_once_with_a_count():
@@ -72,13 +76,28 @@ def test_parallel_keys_drawn_once_with_a_count():
     G.add_node("d", kind="domain", label="d")
     G.add_node("p", kind="page", label="p")
     for slot in range(3):
-        G.add_edge("d", "p", key_type="page", databyte=0, slot=slot, slot_kind="key_register",
-                   rights=frozenset({"read", "write"}), sensory=False)
-    G.add_edge("d", "p", key_type="page", databyte=0x80, slot=4, slot_kind="key_register",
-               rights=frozenset({"read"}), sensory=True)
+        G.add_edge(
+            "d",
+            "p",
+            key_type="page",
+            databyte=0,
+            slot=slot,
+            slot_kind="key_register",
+            rights=frozenset({"read", "write"}),
+            sensory=False,
+        )
+    G.add_edge(
+        "d",
+        "p",
+        key_type="page",
+        databyte=0x80,
+        slot=4,
+        slot_kind="key_register",
+        rights=frozenset({"read"}),
+        sensory=True,
+    )
     ax = draw_capability_graph(G)
-    assert sorted(a.get_gid() for a in _gid(ax.patches, "key:")) == ["key:page",
-                                                                       "key:page:sensory"]
+    assert sorted(a.get_gid() for a in _gid(ax.patches, "key:")) == ["key:page", "key:page:sensory"]
     assert "×3" in [t.get_text() for t in ax.texts]
 
 
@@ -89,9 +108,9 @@ def test_highlight_shades_exactly_the_authority(factory_run):
     ax = draw_capability_graph(G, highlight=subject)
     a = authority(G, subject)
     expected = {str(t) for t in a.target if not isinstance(t, tuple) and t in G}
-    halo, = _gid(ax.collections, "authority")
+    (halo,) = _gid(ax.collections, "authority")
     assert set(halo.get_urls()) == expected and len(halo.get_offsets()) == len(expected)
-    ring, = _gid(ax.collections, "subject")
+    (ring,) = _gid(ax.collections, "subject")
     assert ring.get_urls() == [str(subject)]
     domains = _vertices_by_kind(ax)["domain"]
     i = domains.get_urls().index(str(subject))
@@ -102,7 +121,7 @@ def test_highlight_shades_exactly_the_authority(factory_run):
 def test_highlight_on_a_reader_graph():
     G = readers.read_microkit_text(SYSTEM)
     ax = draw_capability_graph(G, highlight="b")
-    halo, = _gid(ax.collections, "authority")
+    (halo,) = _gid(ax.collections, "authority")
     assert set(halo.get_urls()) == {str(t) for t in authority(G, "b").target}
     assert "authority of b" in ax.get_title()
 
@@ -117,11 +136,11 @@ def test_fallback_summary_above_max_vertices(factory_run):
     flows = _gid(ax.patches, "flow:")
     kinds = nx.get_node_attributes(G, "kind")
     assert {p.get_gid() for p in flows} == {
-        f"flow:{kinds[u]}->{kinds[v]}:{d['key_type']}" for u, v, d in G.edges(data=True)}
-    assert ax.get_title().startswith(
-        f"summary of {len(G)} vertices / {G.number_of_edges()} keys")
+        f"flow:{kinds[u]}->{kinds[v]}:{d['key_type']}" for u, v, d in G.edges(data=True)
+    }
+    assert ax.get_title().startswith(f"summary of {len(G)} vertices / {G.number_of_edges()} keys")
     assert "max_vertices=10" in ax.get_title()
-    full = draw_capability_graph(G, max_vertices=len(G))       # at the limit: drawn in full
+    full = draw_capability_graph(G, max_vertices=len(G))  # at the limit: drawn in full
     assert _gid(full.collections, "vertices:")
 
 
@@ -135,6 +154,7 @@ def test_summary_with_highlight_counts_the_reach(factory_run):
 
 def test_capdl_graph_labels_domains_only():
     from external_data import root
+
     adder = root("sel4-capdl") / "capDL-tool" / "camkes-adder-arm.cdl"
     if not adder.is_file():
         pytest.skip("external capDL specifications not present")
@@ -148,6 +168,7 @@ def test_capdl_graph_labels_domains_only():
 
 def test_draws_into_a_given_axes_and_empty_graph():
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots()
     assert draw_capability_graph(readers.read_microkit_text(SYSTEM), ax=ax) is ax
     empty = draw_capability_graph(nx.MultiDiGraph())

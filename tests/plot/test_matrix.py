@@ -16,7 +16,7 @@ def _labels(ticks):
 
 
 def _free_domains(G):
-    m = flows(G)                       # rows: the freely acting domains
+    m = flows(G)  # rows: the freely acting domains
     return list(m.index)
 
 
@@ -28,13 +28,14 @@ def test_authority_matrix_matches_the_analysis(factory_run):
     ax = plot_reachability(G, subjects)
     M = np.asarray(ax.images[0].get_array())
     per = [authority(G, s) for s in subjects]
-    targets = sorted({t for a in per for t in a.target if not isinstance(t, tuple) and t in G},
-                     key=str)
+    targets = sorted(
+        {t for a in per for t in a.target if not isinstance(t, tuple) and t in G}, key=str
+    )
     assert M.shape == (len(subjects), len(targets))
     assert _labels(ax.get_yticklabels()) == [G.nodes[s]["label"] for s in subjects]
     names = _labels(ax.get_xticklabels())
     assert sorted(names) == sorted(shorten(G.nodes[t]["label"], 24) for t in targets)
-    assert M.min() >= 1                  # every default column is reached by someone
+    assert M.min() >= 1  # every default column is reached by someone
 
 
 def test_authority_cells_cross_checked():
@@ -46,8 +47,8 @@ def test_authority_cells_cross_checked():
     for j, t in enumerate(targets):
         rights = [r for tt, r in zip(a.target, a.rights) if tt == t]
         assert M[0, j] == max((strength(r) for r in rights), default=0)
-    assert M[0, 1] == 2                  # a start key to b: invoke
-    assert M[0, 2] == 3                  # the channel page, writable: modify
+    assert M[0, 1] == 2  # a start key to b: invoke
+    assert M[0, 2] == 3  # the channel page, writable: modify
     assert _labels(ax.get_xticklabels()) == targets
     bar = ax.figure.axes[-1]
     words = [t.get_text() for t in bar.get_yticklabels()]
@@ -56,6 +57,7 @@ def test_authority_cells_cross_checked():
 
 def test_sensory_key_is_observe_strength():
     import networkx as nx
+
     G = nx.MultiDiGraph()
     G.add_node("d", kind="domain", label="d", program="")
     G.add_node("p", kind="page", label="p")
@@ -83,8 +85,7 @@ def test_flow_with_explicit_targets_and_a_no():
     G = readers.read_microkit_text(spec)
     ax = plot_reachability(G, ["a", "b"], ["a", "b", "channel:a:0-b:0"], kind="flow")
     M = np.asarray(ax.images[0].get_array())
-    expected = [[int(can_flow(G, s, t)) for t in ["a", "b", "channel:a:0-b:0"]]
-                for s in ["a", "b"]]
+    expected = [[int(can_flow(G, s, t)) for t in ["a", "b", "channel:a:0-b:0"]] for s in ["a", "b"]]
     assert M.tolist() == expected
     assert "flow" in ax.get_title()
 

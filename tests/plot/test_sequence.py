@@ -11,8 +11,11 @@ from keykos_lab.plot.style import MESSAGE_STYLES
 
 
 def _gids(ax, prefix):
-    return [a.get_gid() for a in (*ax.patches, *ax.lines, *ax.collections)
-            if (a.get_gid() or "").startswith(prefix)]
+    return [
+        a.get_gid()
+        for a in (*ax.patches, *ax.lines, *ax.collections)
+        if (a.get_gid() or "").startswith(prefix)
+    ]
 
 
 def test_factory_request_lifelines_and_arrows(factory_run):
@@ -20,8 +23,9 @@ def test_factory_request_lifelines_and_arrows(factory_run):
     ev = k.events()
     ax = plot_sequence(ev, labels=k, start=first)
     window = ev[ev.seq >= first]
-    msgs = window[window.event.isin(["invoke", "keeper"])
-                  & window.key_type.isin(["start", "resume"])]
+    msgs = window[
+        window.event.isin(["invoke", "keeper"]) & window.key_type.isin(["start", "resume"])
+    ]
     assert sorted(_gids(ax, "message:")) == sorted(f"message:{s}" for s in msgs.seq)
     prim = window[(window.event == "invoke") & ~window.key_type.isin(["start", "resume"])]
     domains = set(msgs.actor) | set(msgs.target) | set(prim.actor)
@@ -49,14 +53,14 @@ def test_styles_and_resume_labels(factory_run):
     assert n_resume > 0
     assert sum(t.get_text().startswith("resume ") for t in ax.texts) == n_resume
     labels = {t.get_text() for t in ax.texts if t.get_gid() == "lifeline-label"}
-    assert "#2" in labels                                   # no labels: ids
+    assert "#2" in labels  # no labels: ids
 
 
 def test_start_stop_slice_by_seq(factory_run):
     k, _, first = factory_run
     ev = k.events()
     m = messages(ev[ev.seq >= first])
-    stop = int(m.seq.iloc[3])                               # keeps the first three messages
+    stop = int(m.seq.iloc[3])  # keeps the first three messages
     ax = plot_sequence(ev, start=first, stop=stop)
     assert sorted(_gids(ax, "message:")) == sorted(f"message:{s}" for s in m.seq.iloc[:3])
 
@@ -70,15 +74,17 @@ def test_max_arrows_cuts_and_says_so(factory_run):
     assert len(_gids(ax, "message:")) == 10
     assert f"first 10 of {total} messages" in ax.get_title()
     assert sorted(_gids(ax, "message:")) == sorted(
-        f"message:{s}" for s in messages(ev).seq.iloc[:10])
+        f"message:{s}" for s in messages(ev).seq.iloc[:10]
+    )
 
 
 def test_keeper_and_fork_messages():
     k = kl.Kernel()
     con = k.console
     keeper_dom = kl.build_domain(con, "t-trap-logger")
-    crasher = kl.start_key(con, kl.build_domain(con, "crasher",
-                                                keeper=kl.start_key(con, keeper_dom)))
+    crasher = kl.start_key(
+        con, kl.build_domain(con, "crasher", keeper=kl.start_key(con, keeper_dom))
+    )
     first = len(k.events())
     with pytest.raises(kl.Deadlock):
         con.call(crasher, 0)
@@ -94,7 +100,8 @@ def test_keeper_and_fork_messages():
     for seq, kind in zip(m.seq, m["kind"]):
         assert arrows[f"message:{seq}"].get_linestyle() == MESSAGE_STYLES[kind]["linestyle"]
         assert to_hex(arrows[f"message:{seq}"].get_edgecolor()) == to_hex(
-            MESSAGE_STYLES[kind]["color"])
+            MESSAGE_STYLES[kind]["color"]
+        )
     assert "experimenter" in {t.get_text() for t in ax.texts}
 
 

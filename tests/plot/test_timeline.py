@@ -19,7 +19,8 @@ def test_bars_sum_to_the_events_by_kind(factory_run):
     assert sum(x.sum() for x in h.values()) == len(window)
     counts = window.event.astype(str).value_counts()
     assert {name: int(x.sum()) for name, x in h.items()} == {
-        name: int(n) for name, n in counts.items() if n}
+        name: int(n) for name, n in counts.items() if n
+    }
     assert ax.get_xlabel().startswith("tick") and ax.get_ylabel().startswith("events")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(h)
 
@@ -33,8 +34,9 @@ def test_one_bar_per_tick_when_few(factory_run):
     h = _heights(ax)
     total = sum(h.values())
     assert len(total) == ticks.max() - ticks.min() + 1
-    per_tick = window.groupby("tick").size().reindex(
-        range(ticks.min(), ticks.max() + 1), fill_value=0)
+    per_tick = (
+        window.groupby("tick").size().reindex(range(ticks.min(), ticks.max() + 1), fill_value=0)
+    )
     assert total.tolist() == per_tick.tolist()
 
 

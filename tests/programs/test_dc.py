@@ -53,7 +53,7 @@ def test_identify_start_and_resume(con, dc):
     r = con.call(dc, DC.IdentifyStart, start)
     assert r.rc == 42 and con.key(r.keys[0]) == con.key(dom)
     fault = con.call(dom, oc.Domain.MakeFaultKey).keys[0]
-    assert con.call(dc, DC.IdentifyResume, fault).rc == 4      # the fault flavour
+    assert con.call(dc, DC.IdentifyResume, fault).rc == 4  # the fault flavour
     assert con.call(dc, DC.IdentifyStart, fault).rc == NOT_MINE
 
 
@@ -62,7 +62,7 @@ def test_a_domain_built_by_hand_is_not_identified(con, dc):
     assert con.call(dc, DC.IdentifyStart, other).rc == NOT_MINE
     other_dc = con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]).keys[0]
     theirs = kl.start_key(con, new_domain(con, other_dc))
-    assert con.call(dc, DC.IdentifyStart, theirs).rc == NOT_MINE   # another DC's brand
+    assert con.call(dc, DC.IdentifyStart, theirs).rc == NOT_MINE  # another DC's brand
 
 
 def test_destroy_domain_revokes_every_key(con, dc):
@@ -82,8 +82,7 @@ def test_destroy_domain_refuses_strangers(con, dc):
 @kl.program("t-destroy-me")
 def destroy_me(dom, msg):
     """Asks its DC (key register 0) to destroy it, answering the caller with rc 77."""
-    yield dom.call(dom.keys[0], DC.DestroyMe, msg.resume, dom.keys[1],
-                   data=(77).to_bytes(4, "big"))
+    yield dom.call(dom.keys[0], DC.DestroyMe, msg.resume, dom.keys[1], data=(77).to_bytes(4, "big"))
 
 
 def test_destroy_me_answers_the_caller_and_the_domain_is_gone(con, dc):
@@ -107,7 +106,7 @@ def test_weakened_dc_still_creates_and_is_a_dc(con, dc):
 
 
 def test_create_with_something_that_is_not_a_bank_fails_cleanly(k, con, dc):
-    impostor = kl.start_key(con, kl.build_domain(con, "echo"))     # sells "nodes" on request
+    impostor = kl.start_key(con, kl.build_domain(con, "echo"))  # sells "nodes" on request
     nodes_before = k.store.n_nodes
     assert con.call(dc, DC.CreateDomain, con["discrim"]).rc == NOT_A_BANK
     assert con.call(dc, DC.CreateDomain, impostor).rc == NOT_A_BANK
@@ -116,10 +115,10 @@ def test_create_with_something_that_is_not_a_bank_fails_cleanly(k, con, dc):
 
 
 def test_a_bank_out_of_space_gets_its_nodes_back(con, dc):
-    bank = con.call(con["bank"], 67).keys[0]                          # CreateBank
+    bank = con.call(con["bank"], 67).keys[0]  # CreateBank
     con.call(bank, 13, data=(2 - (1 << 62)).to_bytes(8, "big", signed=True))  # 2 nodes
     assert con.call(dc, DC.CreateDomain, bank).rc == 2
-    assert con.call(bank, 14).data == (2).to_bytes(8, "big")        # all 2 available again
+    assert con.call(bank, 14).data == (2).to_bytes(8, "big")  # all 2 available again
 
 
 def test_identify_meter_keeper(con, dc):
@@ -157,7 +156,7 @@ def test_destroying_a_dc_returns_its_nodes_and_keeps_its_domains(con):
     con.run()
     assert usage(con, bank) == (0, 0)
     assert con.call(dc, oc.KT).rc == oc.RC.DATAKEY
-    assert con.call(kl.start_key(con, dom), 4).rc == 4      # what it made lives on
+    assert con.call(kl.start_key(con, dom), 4).rc == 4  # what it made lives on
 
 
 def test_sever_domain_kills_every_old_key(con, dc):
@@ -167,11 +166,10 @@ def test_sever_domain_kills_every_old_key(con, dc):
     assert r.rc == 0
     assert con.key(start) == kl.DK0 and con.key(dom) == kl.DK0
     fresh = r.keys[0]
-    assert con.call(kl.start_key(con, fresh), 6).rc == 6     # same domain, new keys
+    assert con.call(kl.start_key(con, fresh), 6).rc == 6  # same domain, new keys
     assert con.call(dc, DC.IdentifyStart, kl.start_key(con, fresh)).rc == 0
-    assert con.call(dc, DC.SeverDomain, con["bank"], con["bank"]).rc == 3   # not ours
-    assert con.call(dc, DC.SeverDomain, kl.start_key(con, fresh), con["discrim"]).rc == \
-        NOT_A_BANK
+    assert con.call(dc, DC.SeverDomain, con["bank"], con["bank"]).rc == 3  # not ours
+    assert con.call(dc, DC.SeverDomain, kl.start_key(con, fresh), con["discrim"]).rc == NOT_A_BANK
 
 
 def test_sever_me_restarts_the_caller_under_a_new_root(k, con, dc):
@@ -183,12 +181,12 @@ def test_sever_me_restarts_the_caller_under_a_new_root(k, con, dc):
     con.run()
     assert con.key(dom) == kl.DK0 and con.key(start) == kl.DK0
     (root,) = [r for r, d in k.domains.items() if d.program == "t-sever-me"]
-    assert k.objs[k.objs[root].slots[15].obj].slots[0] == kl.DK(1)     # restarted once
-    assert con.call(dc, oc.KT).rc == 0x0D                               # the DC is free
+    assert k.objs[k.objs[root].slots[15].obj].slots[0] == kl.DK(1)  # restarted once
+    assert con.call(dc, oc.KT).rc == 0x0D  # the DC is free
 
 
 def test_destroy_domain_refuses_a_fake_bank(con, dc):
     dom = new_domain(con, dc)
     impostor = kl.start_key(con, kl.build_domain(con, "holder"))
     assert con.call(dc, DC.DestroyDomain, dom, impostor).rc == NOT_A_BANK
-    assert con.call(kl.start_key(con, dom), 2).rc == 2          # untouched
+    assert con.call(kl.start_key(con, dom), 2).rc == 2  # untouched

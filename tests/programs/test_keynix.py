@@ -36,7 +36,7 @@ def t_syscalls(dom, argv, forked):
     d = yield from c.dup(dom, fd)
     say("dup", d)
     _, a = yield from c.read(dom, fd, 3)
-    _, b = yield from c.read(dom, d, 3)          # dup shares the offset
+    _, b = yield from c.read(dom, d, 3)  # dup shares the offset
     say("read", (a + b).decode())
     r, w = yield from c.pipe(dom)
     say("pipe", f"{r},{w}")
@@ -78,15 +78,23 @@ def test_each_system_call(syscalls):
     assert r["pipe"] == "5,6" and r["piperead"] == "through the pipe"
     assert r["env"] == "/home" and r["setenv"] == "1"
     assert knx.read_file("/tmp/f") == b"abcdef"
-    assert knx.status(pid) == ("zombie", 3)                       # exit status
+    assert knx.status(pid) == ("zombie", 3)  # exit status
 
 
 def test_bad_input_gives_errno(syscalls):
     _, _, r = syscalls
-    for name, err in (("ebadf", abi.EBADF), ("enoent", abi.ENOENT),
-                      ("enametoolong", abi.ENAMETOOLONG), ("enosys", abi.ENOSYS),
-                      ("efault", abi.EFAULT), ("echild", abi.ECHILD), ("enoexec", abi.ENOEXEC),
-                      ("eisdir", abi.EISDIR), ("eacces", abi.EACCES), ("einval", abi.EINVAL)):
+    for name, err in (
+        ("ebadf", abi.EBADF),
+        ("enoent", abi.ENOENT),
+        ("enametoolong", abi.ENAMETOOLONG),
+        ("enosys", abi.ENOSYS),
+        ("efault", abi.EFAULT),
+        ("echild", abi.ECHILD),
+        ("enoexec", abi.ENOEXEC),
+        ("eisdir", abi.EISDIR),
+        ("eacces", abi.EACCES),
+        ("einval", abi.EINVAL),
+    ):
         assert r[name] == str(-err), name
 
 
@@ -102,7 +110,7 @@ def test_cat_reads_the_terminal_until_eof():
     knx = KeyNIX()
     pid = knx.spawn("/bin/cat", ["cat"])
     knx.run()
-    assert knx.status(pid)[0] == "running"                        # blocked in read
+    assert knx.status(pid)[0] == "running"  # blocked in read
     knx.type("typed\n")
     knx.run()
     knx.eof()
@@ -172,8 +180,7 @@ def _complex_reach(G, child, node) -> dict:
     from its process node, closed over node, fetch, sense, segment and domain keys,
     never through a start key. ``{object: writable}``."""
     first = [(t, d) for _, t, d in G.out_edges(child, data=True) if d["slot_kind"] != "brand"]
-    first += [(t, d) for _, t, d in G.out_edges(node, data=True)
-              if d["slot"] in (P_FDS, P_ROOT)]
+    first += [(t, d) for _, t, d in G.out_edges(node, data=True) if d["slot"] in (P_FDS, P_ROOT)]
     reach: dict = {}
     todo, seen = list(first), set()
     while todo:
@@ -182,8 +189,9 @@ def _complex_reach(G, child, node) -> dict:
         reach[target] = reach.get(target, False) or writable
         if d["key_type"] in _FOLLOW and target not in seen:
             seen.add(target)
-            todo.extend((t, e) for _, t, e in G.out_edges(target, data=True)
-                        if e["slot_kind"] != "brand")
+            todo.extend(
+                (t, e) for _, t, e in G.out_edges(target, data=True) if e["slot_kind"] != "brand"
+            )
     return reach
 
 
@@ -210,13 +218,16 @@ def test_view_replaces_the_keeper_by_what_it_grants(spawned):
     assert knx.con.target(knx.keeper) not in V and knx.con.root not in V
     assert not any(d["slot_kind"] == "keeper" for _, _, d in V.out_edges(child, data=True))
     via = {d["via"]: d for _, _, d in V.out_edges(child, data=True) if "via" in d}
-    assert via["fd 0"]["key_type"] == "page" and via["fd 0"]["databyte"] == 0x80   # pipe, read
-    assert V.nodes[("writer", parent + 1, 1)]["kind"] == "domain"          # fd 1 write-only
+    assert via["fd 0"]["key_type"] == "page" and via["fd 0"]["databyte"] == 0x80  # pipe, read
+    assert V.nodes[("writer", parent + 1, 1)]["kind"] == "domain"  # fd 1 write-only
     assert via["/bin/cat"]["databyte"] == 0x80 and via["/home/secret"]["databyte"] == 0
-    assert "/etc/private" not in via                                      # PRIVILEGED, euid 100
+    assert "/etc/private" not in via  # PRIVILEGED, euid 100
     # write-only: information goes to the tty, never from it
-    tty = next(t for _, t, d in V.out_edges(("writer", parent + 1, 1), data=True)
-               if d["key_type"] == "segment")
+    tty = next(
+        t
+        for _, t, d in V.out_edges(("writer", parent + 1, 1), data=True)
+        if d["key_type"] == "segment"
+    )
     assert analysis.can_flow(V, child, tty)
 
 
@@ -229,7 +240,7 @@ def test_view_agrees_with_the_hand_written_reach(spawned):
         hand = set(_complex_reach(G, child, node)) & _secret_vertices(knx, G)
         auth = child_authority(knx, child, analysis_view(knx, G))
         assert bool(hand) == auth["secret_by_keys"] == auth["secret_flows"] == expect, how
-        if how == "empty":                     # 3 descriptors, nothing else
+        if how == "empty":  # 3 descriptors, nothing else
             assert auth["objects"] == 3
 
 
@@ -254,7 +265,7 @@ def test_capability_way_refuses_each_attack(contrast):
     assert t.loc["open /etc/shadow directly", "capability_way"] == "open: EACCES\n"
     assert t.loc["a crafted bank", "capability_way"] == "rc=1, yields built: 0"
     assert t.loc["a crafted key (W)", "capability_way"].endswith("untouched")
-    assert t.loc["legitimate use", "capability_way"] == "run: rc=0\n"       # it still works
+    assert t.loc["legitimate use", "capability_way"] == "run: rc=0\n"  # it still works
     assert t.loc["legitimate use", "unix_way"] == "checkpw: ok\n"
 
 
@@ -263,7 +274,7 @@ def test_requestor_holds_and_reaches_nothing_of_the_yield(contrast):
     assert m["yield"] is not None
     assert not any(m["requestor holds"].values())
     assert not any(m["requestor reaches"].values())
-    assert m["shadow flows to requestor"]          # the rc: one bit per question
+    assert m["shadow flows to requestor"]  # the rc: one bit per question
     G = m["graph"]
     assert m["requestor"] not in m["holders"]["the yield's domain"]
     assert G.nodes[m["yield"]]["program"] == setuid.YIELD_PROGRAM
@@ -282,8 +293,11 @@ def test_sys_run_of_a_non_command_is_enoexec():
         yield from c.write(dom, 1, f"{a} {b} {d} {e}\n")
         return 0
 
-    knx.write_file("/tmp/t-run", __import__("keykos_lab.kernel.process", fromlist=["x"])
-                   .image_bytes("unix:t-run"), mode=fs.READONLY)
+    knx.write_file(
+        "/tmp/t-run",
+        __import__("keykos_lab.kernel.process", fromlist=["x"]).image_bytes("unix:t-run"),
+        mode=fs.READONLY,
+    )
     knx.spawn("/tmp/t-run", ["t-run"])
     knx.run()
     assert knx.tty() == f"{-abi.ENOEXEC} {-abi.ENOENT} {-abi.EFAULT} {-abi.ESRCH}\n".encode()
@@ -292,7 +306,8 @@ def test_sys_run_of_a_non_command_is_enoexec():
 def test_an_unknown_operator_order_is_refused_by_the_dispatch_table():
     from keykos_lab.kernel.oc import RC
     from keykos_lab.programs.keynix import admin
+
     knx = KeyNIX()
     r = knx.con.call(knx.admin, max(admin.ORDERS) + 1, data=abi.pack(payload=b""))
     assert r.rc == RC.INVALIDOC
-    assert sorted(admin.ORDERS) == list(range(len(admin.ORDERS)))   # every order has a handler
+    assert sorted(admin.ORDERS) == list(range(len(admin.ORDERS)))  # every order has a handler

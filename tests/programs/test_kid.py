@@ -31,12 +31,12 @@ def test_alleged_types(con):
 
 def test_add_identify_update_and_delete_across_nodes(con):
     kid = new_kid(con)
-    keys = pages(con, 20)                      # more than one node of entries
+    keys = pages(con, 20)  # more than one node of entries
     for i, key in enumerate(keys):
         assert con.call(kid, KID.AddEntry, key, data=(100 + i).to_bytes(4, "big")).rc == 0
     assert [value(con, kid, key) for key in keys] == list(range(100, 120))
     assert con.call(kid, KID.AddEntry, keys[4], data=(7).to_bytes(4, "big")).rc == 0
-    assert value(con, kid, keys[4]) == 7       # the same key is one entry
+    assert value(con, kid, keys[4]) == 7  # the same key is one entry
     assert con.call(kid, KID.DeleteEntry, keys[3]).rc == 0
     assert value(con, kid, keys[3]) is None and value(con, kid, keys[19]) == 119
     assert con.call(kid, KID.DeleteEntry, keys[3]).rc == ERROR
@@ -56,8 +56,12 @@ def test_capacity(con):
     assert con.call(kid, KID.AddEntry, a).rc == 0
     assert con.call(kid, KID.AddEntry, b).rc == 0
     assert con.call(kid, KID.AddEntry, c).rc == ERROR
-    assert con.call(con["kidc"], KIDC.Create, con["bank"], con["meter"],
-                    data=(500_001).to_bytes(4, "big")).rc == ERROR
+    assert (
+        con.call(
+            con["kidc"], KIDC.Create, con["bank"], con["meter"], data=(500_001).to_bytes(4, "big")
+        ).rc
+        == ERROR
+    )
 
 
 def test_inclusion_and_union(con):
@@ -67,7 +71,7 @@ def test_inclusion_and_union(con):
         con.call(big, KID.AddEntry, key)
     for key in keys[:2]:
         con.call(small, KID.AddEntry, key)
-    assert con.call(big, KID.TestInclusion, small).rc == 0       # small ⊆ big
+    assert con.call(big, KID.TestInclusion, small).rc == 0  # small ⊆ big
     assert con.call(small, KID.TestInclusion, big).rc == ERROR
     assert con.call(small, KID.MakeUnion, big).rc == 0
     assert con.call(small, KID.TestInclusion, big).rc == 0
@@ -75,7 +79,7 @@ def test_inclusion_and_union(con):
 
 def test_a_domain_that_merely_answers_like_a_kid_is_refused(con):
     kid = new_kid(con)
-    impostor = kl.start_key(con, kl.build_domain(con, "echo"))     # answers KT with KT …
+    impostor = kl.start_key(con, kl.build_domain(con, "echo"))  # answers KT with KT …
     assert con.call(kid, KID.TestInclusion, impostor).rc == NOT_A_KID
     assert con.call(kid, KID.MakeUnion, con["bank"]).rc == NOT_A_KID
 
@@ -88,7 +92,7 @@ def test_unknown_orders(con, order):
 def test_destroy_returns_every_node_to_the_bank(con):
     bank = sub_bank(con)
     kid = con.call(con["kidc"], KIDC.Create, bank, con["meter"]).keys[0]
-    for page in pages(con, 20):                          # two chain nodes for keys, two for values
+    for page in pages(con, 20):  # two chain nodes for keys, two for values
         assert con.call(kid, KID.AddEntry, page).rc == 0
     assert usage(con, bank) == (7, 0)
     assert con.call(kid, oc.DESTROY).rc == 0

@@ -11,11 +11,13 @@ from keykos_lab.programs.primordial.spacebank import NO_SPACE, NOT_FROM_HERE, SB
 
 def test_buy_and_sell_one_two_three(con):
     bank = sub_bank(con)
-    for buy, sell, n in ((SB.CreatePage, SB.DestroyPage, 1),
-                         (SB.CreatePages2, SB.DestroyPages2, 2),
-                         (SB.CreatePages3, SB.DestroyPages3, 3),
-                         (SB.CreateNode, SB.DestroyNode, 1),
-                         (SB.CreateNodes3, SB.DestroyNodes3, 3)):
+    for buy, sell, n in (
+        (SB.CreatePage, SB.DestroyPage, 1),
+        (SB.CreatePages2, SB.DestroyPages2, 2),
+        (SB.CreatePages3, SB.DestroyPages3, 3),
+        (SB.CreateNode, SB.DestroyNode, 1),
+        (SB.CreateNodes3, SB.DestroyNodes3, 3),
+    ):
         r = con.call(bank, buy)
         got = r.keys[:n]
         assert r.rc == 0 and all(con.key(h).type in (1, 3) for h in got)
@@ -56,12 +58,12 @@ def test_sever_revokes_and_returns_a_fresh_key(con):
     fresh = con.call(bank, SB.SeverPage, page)
     assert fresh.rc == 0 and con.key(page) == kl.DK0
     assert con.call(fresh.keys[0], oc.Page.ReadData, data=(4).to_bytes(4, "big")).data == b"kept"
-    assert con.call(bank, SB.DestroyPage, fresh.keys[0]).rc == 0   # the ledger follows
+    assert con.call(bank, SB.DestroyPage, fresh.keys[0]).rc == 0  # the ledger follows
 
 
 def test_limits_count_against_every_ancestor(con):
     parent = sub_bank(con, pages=3)
-    child = sub_bank(con, parent)               # unlimited itself, but its parent is not
+    child = sub_bank(con, parent)  # unlimited itself, but its parent is not
     assert con.call(child, SB.CreatePages2).rc == 0
     assert usage(con, parent)[1] == 2
     assert con.call(child, SB.CreatePages2).rc == NO_SPACE
@@ -74,14 +76,14 @@ def test_limits_count_against_every_ancestor(con):
 
 def test_forbid_gives_weaker_keys(con):
     bank = sub_bank(con)
-    weak = con.call(bank, SB.Forbid + 2 + 4).keys[0]          # no queries, no limit changes
+    weak = con.call(bank, SB.Forbid + 2 + 4).keys[0]  # no queries, no limit changes
     assert con.call(weak, SB.QueryPageSpace).rc == oc.RC.INVALIDOC
     assert con.call(weak, SB.ChangePageLimit, data=bytes(4)).rc == oc.RC.INVALIDOC
-    page = con.call(weak, SB.CreatePage).keys[0]                  # buying and selling stay
+    page = con.call(weak, SB.CreatePage).keys[0]  # buying and selling stay
     assert con.call(weak, SB.DestroyPage, page).rc == 0
     no_destroy = con.call(weak, SB.Forbid + 1).keys[0]
     assert con.call(no_destroy, SB.DestroyBankAndSpace).rc == oc.RC.INVALIDOC
-    assert con.call(no_destroy, SB.CreateBank).rc == 0            # even it makes sub-banks
+    assert con.call(no_destroy, SB.CreateBank).rc == 0  # even it makes sub-banks
 
 
 def test_destroy_bank_and_space_reclaims_a_whole_complex(con):
@@ -102,12 +104,17 @@ def test_the_prime_bank_is_not_destroyed(con):
     assert con.call(con["bank"], SB.DestroyBankAndSpace).rc == oc.RC.INVALIDOC
 
 
-@pytest.mark.parametrize("who,rc", [("bank", 0), ("sub", 0), ("weak", 0), ("echo", 0x80),
-                                    ("dkc", 0x80)])
+@pytest.mark.parametrize(
+    "who,rc", [("bank", 0), ("sub", 0), ("weak", 0), ("echo", 0x80), ("dkc", 0x80)]
+)
 def test_sbt_and_verify_bank_tell_official_banks(con, who, rc):
-    keys = {"bank": con["bank"], "sub": sub_bank(con), "dkc": con["dkc"],
-            "weak": con.call(con["bank"], SB.Forbid + 7).keys[0],
-            "echo": kl.start_key(con, kl.build_domain(con, "echo"))}
+    keys = {
+        "bank": con["bank"],
+        "sub": sub_bank(con),
+        "dkc": con["dkc"],
+        "weak": con.call(con["bank"], SB.Forbid + 7).keys[0],
+        "echo": kl.start_key(con, kl.build_domain(con, "echo")),
+    }
     assert con.call(con["sbt"], 0, keys[who]).rc == rc
     assert con.call(con["bank"], SB.VerifyBank, keys[who]).rc == (0 if rc == 0 else 1)
 
@@ -120,7 +127,7 @@ def test_alleged_types(con):
 def test_the_bank_stays_prompt_when_handed_a_key_to_a_busy_domain(con):
     dom = kl.build_domain(con, "echo")
     start = kl.start_key(con, dom)
-    con.call(dom, oc.Domain.MakeBusy)            # calling `start` would now wait forever
+    con.call(dom, oc.Domain.MakeBusy)  # calling `start` would now wait forever
     assert con.call(con["bank"], SB.DestroyNode, start).rc == NOT_FROM_HERE
     assert con.call(con["bank"], SB.SeverPage, start).rc == NOT_FROM_HERE
 

@@ -28,8 +28,11 @@ from lab_harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, NOTEBOO
 def _unavailable(reason: str) -> None:
     """Skip, or fail under CI=true (where the browser test must really run)."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}: .ci/run installs Debian's chromium, "
-                    "`make test` installs the dev extras (playwright)", pytrace=False)
+        pytest.fail(
+            f"CI=true and {reason}: .ci/run installs Debian's chromium, "
+            "`make test` installs the dev extras (playwright)",
+            pytrace=False,
+        )
     pytest.skip(reason)
 
 

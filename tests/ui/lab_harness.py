@@ -53,7 +53,10 @@ class LabServer:
 
     def command(self) -> list[str]:
         cmd = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -75,9 +78,13 @@ class LabServer:
         # `jupyter labextension disable` writes the same file: no announcements plugin
         # (it would ask to fetch Jupyter news and check for updates).
         (config / "labconfig").mkdir(parents=True, exist_ok=True)
-        (config / "labconfig" / "page_config.json").write_text(json.dumps({
-            "disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
-        }))
+        (config / "labconfig" / "page_config.json").write_text(
+            json.dumps(
+                {
+                    "disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True},
+                }
+            )
+        )
         env = dict(os.environ)
         env.update(
             JUPYTER_CONFIG_DIR=str(config),
@@ -92,21 +99,31 @@ class LabServer:
 
     def trust(self, notebook: Path) -> None:
         """Sign ``notebook`` with this server's key, as `jupyter trust` does for a user."""
-        subprocess.run([sys.executable, "-m", "jupyter", "trust", str(notebook)],
-                       env=self.environment(), check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-m", "jupyter", "trust", str(notebook)],
+            env=self.environment(),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def start(self) -> None:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                self.command(), cwd=self.root, env=self.environment(),
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                self.command(),
+                cwd=self.root,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, killed at teardown
             )
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited ({self.proc.returncode}):\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"jupyter lab exited ({self.proc.returncode}):\n" + self.log_tail()
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
                     if r.status == 200:
@@ -115,8 +132,9 @@ class LabServer:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                           + self.log_tail())
+        raise RuntimeError(
+            f"jupyter lab did not answer within {SERVER_START_TIMEOUT} s:\n" + self.log_tail()
+        )
 
     def stop(self) -> None:
         """SIGTERM (the server shuts its kernels down), then SIGKILL whatever is left:
@@ -150,5 +168,3 @@ class LabServer:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
-
-

@@ -31,7 +31,7 @@ STDERR = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
 # --- the stepper's DOM contract, built with plain ipywidgets -------------------------------
 
 CONTRACT_CELLS = [
-    '''import ipywidgets as widgets
+    """import ipywidgets as widgets
 
 STEPS = ["start", "buy pages", "buy nodes", "build the domain", "make the factory",
          "install the program", "add components", "seal", "requestor's key", "check",
@@ -58,17 +58,23 @@ buttons["reset"].on_click(lambda _: move(0))
 show()
 stepper = widgets.VBox([widgets.HBox(list(buttons.values())), status])
 stepper.add_class("keykos-stepper")
-stepper''',
-    '''assert status.value.startswith("Step 0/13 · start")
-assert "keykos-stepper" in stepper._dom_classes''',
+stepper""",
+    """assert status.value.startswith("Step 0/13 · start")
+assert "keykos-stepper" in stepper._dom_classes""",
 ]
 
 
 def contract_notebook() -> dict:
     return {
         "cells": [
-            {"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {},
-             "outputs": [], "source": src}
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell-{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
             for i, src in enumerate(CONTRACT_CELLS)
         ],
         "metadata": {
@@ -120,17 +126,19 @@ def open_notebook(page, server, name):
 
 def run_all_cells(page):
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).click()
-    page.locator(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel",
-                 has_text=re.compile(r"^\s*Run All Cells\s*$")).click()
-    page.wait_for_function(RUN_FINISHED, arg=[NOTEBOOK, STDERR], timeout=RUN_TIMEOUT,
-                           polling=250)
+    page.locator(
+        ".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel",
+        has_text=re.compile(r"^\s*Run All Cells\s*$"),
+    ).click()
+    page.wait_for_function(RUN_FINISHED, arg=[NOTEBOOK, STDERR], timeout=RUN_TIMEOUT, polling=250)
 
 
 def button(stepper, description):
     """The ipywidgets Button whose description is ``description`` (its icon, drawn by CSS,
     has no text; the accessible name would include the glyph)."""
-    return stepper.locator("button.jupyter-button",
-                           has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+    return stepper.locator(
+        "button.jupyter-button", has_text=re.compile(rf"^\s*{re.escape(description)}\s*$")
+    )
 
 
 def widget_errors(page):
@@ -149,8 +157,9 @@ def problems_on_page(page, n_code_cells):
     prompts = page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt").all_text_contents()
     unrun = [i for i, t in enumerate(prompts) if not re.search(r"\[\d+\]", t)]
     if len(prompts) != n_code_cells or unrun:
-        found.append(f"{len(prompts)} code cells shown ({n_code_cells} in the file), "
-                     f"not run: {unrun}")
+        found.append(
+            f"{len(prompts)} code cells shown ({n_code_cells} in the file), not run: {unrun}"
+        )
     return found
 
 
@@ -168,8 +177,11 @@ def _save_artifacts(page, tag):
     stepper = page.locator(".keykos-stepper").first
     if stepper.count():
         stepper.screenshot(path=str(ARTIFACTS / f"{tag}-stepper.png"), timeout=5_000)
-    notes = {"url": page.url, "refused_outside_requests": page.refused_requests,
-             "console_errors": page.console_errors}
+    notes = {
+        "url": page.url,
+        "refused_outside_requests": page.refused_requests,
+        "console_errors": page.console_errors,
+    }
     (ARTIFACTS / f"{tag}-notes.json").write_text(json.dumps(notes, indent=2) + "\n")
 
 
@@ -198,14 +210,15 @@ def drive_stepper(page, server, notebook: Path, tag: str):
         from playwright.sync_api import expect
 
         expect(status).to_have_text(
-            re.compile(rf"Step\s+{step + 1}\s*/\s*{total}\b.*verdict", re.S),
-            timeout=CLICK_TIMEOUT)
+            re.compile(rf"Step\s+{step + 1}\s*/\s*{total}\b.*verdict", re.S), timeout=CLICK_TIMEOUT
+        )
         page.wait_for_timeout(300)  # anything the click re-rendered has settled
         assert not widget_errors(page), widget_errors(page)
         assert page.refused_requests == [], f"outside requests: {page.refused_requests}"
     except Exception as exc:
-        raise AssertionError(f"{tag}: {exc}\n--- jupyter lab log (tail) ---\n"
-                             f"{server.log_tail()}") from exc
+        raise AssertionError(
+            f"{tag}: {exc}\n--- jupyter lab log (tail) ---\n{server.log_tail()}"
+        ) from exc
     finally:
         save_artifacts(page, tag)
         print(f"{tag}: {time.monotonic() - started:.1f} s in the browser")
@@ -228,21 +241,39 @@ def test_factory_stepper_in_notebook_04(page, lab_server, lab_root):
 def test_harness_sees_broken_widgets_and_tracebacks(page, lab_server, lab_root):
     """The checks can fail: a stored view of a widget model that no kernel holds shows
     "Error displaying widget", and a raising cell leaves a traceback."""
-    view = {"output_type": "display_data", "metadata": {}, "data": {
-        "application/vnd.jupyter.widget-view+json": {
-            "model_id": "0" * 32, "version_major": 2, "version_minor": 0}}}
+    view = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            "application/vnd.jupyter.widget-view+json": {
+                "model_id": "0" * 32,
+                "version_major": 2,
+                "version_minor": 0,
+            }
+        },
+    }
     nb = contract_notebook()
     nb["cells"] = nb["cells"][:1]
     nb["cells"][0].update(source="print('ok')", outputs=[view], execution_count=1)
-    nb["cells"].append(dict(nb["cells"][0], id="raises", source="raise RuntimeError('boom')",
-                            outputs=[], execution_count=None))
+    nb["cells"].append(
+        dict(
+            nb["cells"][0],
+            id="raises",
+            source="raise RuntimeError('boom')",
+            outputs=[],
+            execution_count=None,
+        )
+    )
     notebook = lab_root / "ui_harness_problems.ipynb"
     notebook.write_text(json.dumps(nb, indent=1))
     lab_server.trust(notebook)  # untrusted, the stored widget view would not render at all
     try:
         open_notebook(page, lab_server, notebook.name)
-        page.wait_for_function("(re) => new RegExp(re, 'i').test(document.body.textContent)",
-                               arg=WIDGET_ERRORS.pattern, timeout=CLICK_TIMEOUT)
+        page.wait_for_function(
+            "(re) => new RegExp(re, 'i').test(document.body.textContent)",
+            arg=WIDGET_ERRORS.pattern,
+            timeout=CLICK_TIMEOUT,
+        )
         run_all_cells(page)
         problems = problems_on_page(page, 2)
         assert any("Traceback" in p and "boom" in p for p in problems), problems

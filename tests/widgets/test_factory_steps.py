@@ -20,12 +20,16 @@ def test_the_default_walk_builds_a_discreet_factory_whose_yield_cannot_leak():
     assert str(walk.state).startswith("Step 0/")
     names = walk.names()
     assert names[:4] == ["start", "buy pages", "build the program segment", "create the factory"]
-    assert names[-4:] == ["complete", "check discretion", "request a yield",
-                          "let the yield try to leak"]
+    assert names[-4:] == [
+        "complete",
+        "check discretion",
+        "request a yield",
+        "let the yield try to leak",
+    ]
     state = walk_to_end(walk)
     assert (state.discreet, state.confined, state.leaked) == (True, True, False)
     assert walk.facts["compare_rc"] == 0 and walk.facts["written"] == 0
-    assert walk.facts["reached"] > 5 and walk.facts["sent"] >= 1     # it did try
+    assert walk.facts["reached"] > 5 and walk.facts["sent"] >= 1  # it did try
     assert state.verdict.startswith("confined")
     assert walk.next() is False and walk.state.index == state.index
 
@@ -90,7 +94,7 @@ def test_each_step_shows_only_its_own_event_rows():
     """The steps' rows tile the log from the booted state to the end, in order."""
     walk = FactorySteps()
     seen = len(walk.kernel.log)
-    assert walk.events().empty                       # "start": nothing done yet
+    assert walk.events().empty  # "start": nothing done yet
     while walk.next():
         ev = walk.events()
         assert len(ev) > 0 and list(ev.seq) == list(range(seen, seen + len(ev)))
@@ -113,12 +117,15 @@ def test_focus_names_the_factory_and_the_yield():
     assert len(focus) < walk.graph().number_of_nodes()
 
 
-@pytest.mark.parametrize("components, message", [
-    ({0: "data key"}, "0 holds Discrim"),
-    ({3: "data key"}, "copy key"),
-    ({16: "data key"}, "cannot be picked"),
-    ({1: "a page"}, "is not one of"),
-])
+@pytest.mark.parametrize(
+    "components, message",
+    [
+        ({0: "data key"}, "0 holds Discrim"),
+        ({3: "data key"}, "copy key"),
+        ({16: "data key"}, "cannot be picked"),
+        ({1: "a page"}, "is not one of"),
+    ],
+)
 def test_bad_components_are_refused_with_a_reason(components, message):
     with pytest.raises(ValueError, match=message):
         FactorySteps(components=components)

@@ -9,8 +9,9 @@ from keykos_lab.widgets import FactoryStepper
 def test_the_buttons_are_real_buttons_named_as_documented():
     s = FactoryStepper(draw=False)
     assert set(s.buttons) == {"next", "back", "reset"}
-    assert all(isinstance(b, ipywidgets.Button) and b.description == name
-               for name, b in s.buttons.items())
+    assert all(
+        isinstance(b, ipywidgets.Button) and b.description == name for name, b in s.buttons.items()
+    )
     assert "keykos-stepper" in s.widget._dom_classes
     assert "keykos-stepper-status" in s.status._dom_classes
 
@@ -53,6 +54,7 @@ def test_an_error_in_a_step_is_shown_in_the_widget(monkeypatch):
 
     def broken():
         raise RuntimeError("bank exhausted")
+
     monkeypatch.setattr(s.controller, "next", broken)
     with pytest.raises(RuntimeError):
         s.next()

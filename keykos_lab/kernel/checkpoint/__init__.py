@@ -91,5 +91,17 @@ from keykos_lab.kernel.checkpoint.save import _open_temp as _open_temp
 from keykos_lab.kernel.checkpoint.save import bound_programs, busy_domains, encode, save
 from keykos_lab.kernel.errors import CheckpointError
 
-__all__ = ["CheckpointError", "CheckpointLoaderBug", "FORMAT", "VERSION", "SCHEMAS", "save",
-           "load", "encode", "decode", "read_header", "busy_domains", "bound_programs"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointLoaderBug",
+    "FORMAT",
+    "VERSION",
+    "SCHEMAS",
+    "save",
+    "load",
+    "encode",
+    "decode",
+    "read_header",
+    "busy_domains",
+    "bound_programs",
+]

@@ -75,59 +75,93 @@ Json = Any
 
 FORMAT = "keykos_lab-checkpoint"
 VERSION = 2
-MAX_HEADER = 1 << 20          # bytes: a longer first line is not a header
-MAX_OBJECTS = 1 << 25         # object ids a checkpoint may claim (memory bound)
+MAX_HEADER = 1 << 20  # bytes: a longer first line is not a header
+MAX_OBJECTS = 1 << 25  # object ids a checkpoint may claim (memory bound)
 #: Object ids a body may claim beyond one per byte of it: the loader's list of objects
 #: (8 bytes an id) stays proportional to the file (``save`` pads a body that would not).
 OBJECTS_FREE = 1 << 16
-MAX_CHUNK_ROWS = 1 << 22      # rows per event-log chunk a checkpoint may claim
-MAX_DEPTH = 16                # nesting of a saved value (ops, messages)
+MAX_CHUNK_ROWS = 1 << 22  # rows per event-log chunk a checkpoint may claim
+MAX_DEPTH = 16  # nesting of a saved value (ops, messages)
 #: Ticks, epochs, allocation ids, counters and limits: what fits the event log's and the
 #: object table's int64 columns.
 INT64 = 1 << 63
 #: A seed is any int of at most this many bits (``random.Random`` takes any int).
 SEED_BITS = 1024
-_VALUE_INT = 1 << 64          # the widest int inside a saved value (an address, an order)
+_VALUE_INT = 1 << 64  # the widest int inside a saved value (an address, an order)
 _LEGACY_IMPLICIT, _LEGACY_CALL_FIELDS = 100, 7  # a version-1 file's keeper call: (100, …6 fields)
 
 #: Every record of the body, field by field (also written into each header).
 SCHEMAS: dict[str, dict[str, str]] = {
     "key": {"": "[type, object, databyte, alloc]: four ints, as keys.Key"},
-    "value": {"": "a saved Python value: int | null | ['K', t, o, d, a] (a key) | "
-                  "['B', base64] (bytes) | ['M', order, [4 keys], base64, databyte] (a "
-                  "Message) | ['S', text] | ['T', [values]] (a tuple) | ['C', keeper key, order, "
-                  "[up to 3 keys], base64, flavour, cause] (a call the kernel was making "
-                  "to a keeper; version 1 wrote ['T', [100, …]])"},
-    "kernel": {"seed": "int | null", "rng": "the scheduler's random.Random state as "
-               "[version, [625 ints], gauss_next] | null", "tick": "int",
-               "node_epoch": "int", "page_epoch": "int", "prime_meter": "object id",
-               "next_alloc": "int", "n_objects": "int: object ids ever made + 1",
-               "runq": "[domain-state index]", "parked": "[domain-state index]",
-               "borrowers": "[domain-state index]",
-               "meter_stopped": "[[meter id, [[domain-state index, action value, same]]]] "
-                                "(a live node's id, each once; same: true when the action "
-                                "is that domain's on_resume, else false)"},
-    "page": {"": "[id, alloc, base64 of the bytes up to the last nonzero one | null "
-                 "(never written)]"},
-    "node": {"": "[id, alloc, [[slot, type, object, databyte, alloc], ...]] (slots "
-                 "holding DK(0) are left out)"},
+    "value": {
+        "": "a saved Python value: int | null | ['K', t, o, d, a] (a key) | "
+        "['B', base64] (bytes) | ['M', order, [4 keys], base64, databyte] (a "
+        "Message) | ['S', text] | ['T', [values]] (a tuple) | ['C', keeper key, order, "
+        "[up to 3 keys], base64, flavour, cause] (a call the kernel was making "
+        "to a keeper; version 1 wrote ['T', [100, …]])"
+    },
+    "kernel": {
+        "seed": "int | null",
+        "rng": "the scheduler's random.Random state as [version, [625 ints], gauss_next] | null",
+        "tick": "int",
+        "node_epoch": "int",
+        "page_epoch": "int",
+        "prime_meter": "object id",
+        "next_alloc": "int",
+        "n_objects": "int: object ids ever made + 1",
+        "runq": "[domain-state index]",
+        "parked": "[domain-state index]",
+        "borrowers": "[domain-state index]",
+        "meter_stopped": "[[meter id, [[domain-state index, action value, same]]]] "
+        "(a live node's id, each once; same: true when the action "
+        "is that domain's on_resume, else false)",
+    },
+    "page": {
+        "": "[id, alloc, base64 of the bytes up to the last nonzero one | null (never written)]"
+    },
+    "node": {
+        "": "[id, alloc, [[slot, type, object, databyte, alloc], ...]] (slots "
+        "holding DK(0) are left out)"
+    },
     "label": {"": "[object id, text]"},
-    "domain_state": {"root": "object id", "registered": "bool: in kernel.domains",
-                     "state": "1 available | 2 running | 3 waiting",
-                     "next": "action value | null", "on_resume": "action value | null",
-                     "stall": "[[domain-state index, op value]]", "resume_alloc": "int",
-                     "held": "[key] (sorted)", "cpu": "int: ticks borrowed",
-                     "chain": "[[meter node id, alloc, live]] | null",
-                     "chain_epoch": "int", "image": "value | null", "stalled_on":
-                     "domain-state index | null", "woken_by": "domain-state index | null",
-                     "parked": "text | null", "program": "text | null",
-                     "error": "text | null"},
-    "console": {"root": "object id", "state": "domain-state index", "ring": "[node id]",
-                "where": "[[key, ring index]]", "count": "int", "names": "[[name, ring index]]",
-                "woken": "bool", "result": "value", "step_limit": "int"},
-    "log": {"chunk_rows": "int", "enabled": "bool", "full": "[base64 of a full chunk]",
-            "current": "base64 of the rows in the chunk being filled",
-            "capacity": "bytes allocated to the chunk being filled", "rows": "int"},
+    "domain_state": {
+        "root": "object id",
+        "registered": "bool: in kernel.domains",
+        "state": "1 available | 2 running | 3 waiting",
+        "next": "action value | null",
+        "on_resume": "action value | null",
+        "stall": "[[domain-state index, op value]]",
+        "resume_alloc": "int",
+        "held": "[key] (sorted)",
+        "cpu": "int: ticks borrowed",
+        "chain": "[[meter node id, alloc, live]] | null",
+        "chain_epoch": "int",
+        "image": "value | null",
+        "stalled_on": "domain-state index | null",
+        "woken_by": "domain-state index | null",
+        "parked": "text | null",
+        "program": "text | null",
+        "error": "text | null",
+    },
+    "console": {
+        "root": "object id",
+        "state": "domain-state index",
+        "ring": "[node id]",
+        "where": "[[key, ring index]]",
+        "count": "int",
+        "names": "[[name, ring index]]",
+        "woken": "bool",
+        "result": "value",
+        "step_limit": "int",
+    },
+    "log": {
+        "chunk_rows": "int",
+        "enabled": "bool",
+        "full": "[base64 of a full chunk]",
+        "current": "base64 of the rows in the chunk being filled",
+        "capacity": "bytes allocated to the chunk being filled",
+        "rows": "int",
+    },
 }
 _BODY_KEYS = frozenset({"kernel", "pages", "nodes", "labels", "domain_states", "console", "log"})
 
@@ -153,28 +187,35 @@ def _page_record(page: Page) -> list[Json]:
 
 def _node_record(node: Node) -> list[Json]:
     """A node as ``[id, alloc, [[slot, *key], ...]]``, DK(0) slots left out (SCHEMAS['node'])."""
-    return [node.id, node.alloc, [[i, *key] for i, key in enumerate(node.slots)
-                                  if key != DK0]]
+    return [node.id, node.alloc, [[i, *key] for i, key in enumerate(node.slots) if key != DK0]]
 
 
-def _domain_record(k: KernelState, ds: DomainState,
-                   ref: Callable[[DomainState], int]) -> dict[str, Json]:
+def _domain_record(
+    k: KernelState, ds: DomainState, ref: Callable[[DomainState], int]
+) -> dict[str, Json]:
     """A domain's kernel state (SCHEMAS['domain_state']); ``ref`` indexes the states it
     names."""
     chain = None
     if ds.chain is not None:
-        chain = [[n.id, n.alloc, 0 < n.id < len(k.objs) and k.objs[n.id] is n]
-                 for n in ds.chain]
+        chain = [[n.id, n.alloc, 0 < n.id < len(k.objs) and k.objs[n.id] is n] for n in ds.chain]
     return {
-        "root": ds.root, "registered": k.domains.get(ds.root) is ds, "state": ds.state,
-        "next": _value(ds.next), "on_resume": _value(ds.on_resume),
+        "root": ds.root,
+        "registered": k.domains.get(ds.root) is ds,
+        "state": ds.state,
+        "next": _value(ds.next),
+        "on_resume": _value(ds.on_resume),
         "stall": [[ref(inv), _value(op)] for inv, op in ds.stall],
-        "resume_alloc": ds.resume_alloc, "held": sorted(list(key) for key in set(ds.held)),
-        "cpu": ds.cpu, "chain": chain, "chain_epoch": ds.chain_epoch,
+        "resume_alloc": ds.resume_alloc,
+        "held": sorted(list(key) for key in set(ds.held)),
+        "cpu": ds.cpu,
+        "chain": chain,
+        "chain_epoch": ds.chain_epoch,
         "image": _value(ds.image),
         "stalled_on": None if ds.stalled_on is None else ref(ds.stalled_on),
         "woken_by": None if ds.woken_by is None else ref(ds.woken_by),
-        "parked": ds.parked, "program": ds.program, "error": ds.error,
+        "parked": ds.parked,
+        "program": ds.program,
+        "error": ds.error,
     }
 
 
@@ -183,16 +224,22 @@ def _log_record(log: EventLog) -> dict[str, Json]:
     back from the sink."""
     sink: Any = log.sink  # set when chunks were spilled
     spilled = []
-    for n in range(log._spilled):     # read back from the sink, which may fail
+    for n in range(log._spilled):  # read back from the sink, which may fail
         try:
             spilled.append(bytes(sink.read(n)))
         except Exception as exc:
-            raise CheckpointError(f"cannot save the event log: spilled chunk {n} does not "
-                                  f"read back: {exc}") from exc
+            raise CheckpointError(
+                f"cannot save the event log: spilled chunk {n} does not read back: {exc}"
+            ) from exc
     full = [_b64(bytes(b)) for b in spilled + log._full]
-    return {"chunk_rows": log._rows, "enabled": bool(log.enabled), "full": full,
-            "current": _b64(bytes(log._buf[:log._off])), "capacity": log._cap,
-            "rows": len(log)}
+    return {
+        "chunk_rows": log._rows,
+        "enabled": bool(log.enabled),
+        "full": full,
+        "current": _b64(bytes(log._buf[: log._off])),
+        "capacity": log._cap,
+        "rows": len(log),
+    }
 
 
 def _rng_state(rng: random.Random) -> list[Json]:
@@ -211,8 +258,15 @@ def _value(v: object, depth: int = 0) -> Json:
     if type(v) is Message:
         return ["M", v.order, [list(key) for key in v.keys], _b64(v.data), v.databyte]
     if type(v) is KeeperCall:
-        return ["C", list(v.keeper), v.order, [list(key) for key in v.keys], _b64(v.data),
-                v.flavour, v.cause]
+        return [
+            "C",
+            list(v.keeper),
+            v.order,
+            [list(key) for key in v.keys],
+            _b64(v.data),
+            v.flavour,
+            v.cause,
+        ]
     if type(v) is Jump or type(v) is MemoryOp or type(v) is Svc:
         v = program_form(v)  # saved as the tuple a program yields: parsed again on restore
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -221,8 +275,9 @@ def _value(v: object, depth: int = 0) -> Json:
         return ["S", v]
     if isinstance(v, (tuple, list)):
         return ["T", [_value(x, depth + 1) for x in v]]
-    raise CheckpointError(f"cannot save a value of type {type(v).__name__} in the kernel "
-                          f"state: {v!r:.80}")
+    raise CheckpointError(
+        f"cannot save a value of type {type(v).__name__} in the kernel state: {v!r:.80}"
+    )
 
 
 # ------------------------------------------------------------------ decoding
@@ -249,9 +304,9 @@ class _Validator:
     are known (``objs``), a key's type is checked against the kind of object it names.
     """
 
-    n_objects: int    # object ids ever made + 1 (kernel.n_objects)
-    next_alloc: int   # the next allocation id (kernel.next_alloc)
-    n_states: int     # domain states in the body
+    n_objects: int  # object ids ever made + 1 (kernel.n_objects)
+    next_alloc: int  # the next allocation id (kernel.next_alloc)
+    n_states: int  # domain states in the body
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -271,8 +326,10 @@ class _Validator:
         """An exact int in ``[lo, hi)`` (``hi`` None: no upper bound)."""
         if type(v) is not int or v < lo or (hi is not None and v >= hi):
             if hi is not None and hi <= lo:
-                self.fail(f"{what} is {v!r:.60}, but no value is allowed here (the range "
-                          f"[{lo}, {hi}) is empty)")
+                self.fail(
+                    f"{what} is {v!r:.60}, but no value is allowed here (the range "
+                    f"[{lo}, {hi}) is empty)"
+                )
             top = "no upper bound" if hi is None else f"{hi}"
             self.fail(f"{what} is {v!r:.60}, not an int in [{lo}, {top})")
         return v
@@ -299,8 +356,9 @@ class _Validator:
             self.fail(f"{what} is not a list" + (f" of {n}" if n is not None else ""))
         return v
 
-    def _object(self, rec: Json, kind: str, make: type[_Obj],
-                objects: dict[int, Page | Node]) -> tuple[_Obj, Json]:
+    def _object(
+        self, rec: Json, kind: str, make: type[_Obj], objects: dict[int, Page | Node]
+    ) -> tuple[_Obj, Json]:
         """A page or node record ``[id, alloc, payload]``: the new object (an id
         not yet taken, an alloc already issued) and its payload, unchecked."""
         oid, alloc, payload = self.list_(rec, f"a {kind} record", 3)
@@ -362,8 +420,10 @@ class _Validator:
         if objs is not None:
             obj = objs[o]
             if obj is not None and type(obj) is not (Page if t in PAGE_KEYS else Node):
-                self.fail(f"{what} {v!r:.60}: a {TYPE_NAMES[t]} key names {obj.kind} #{o}, "
-                          f"not a {'page' if t in PAGE_KEYS else 'node'}")
+                self.fail(
+                    f"{what} {v!r:.60}: a {TYPE_NAMES[t]} key names {obj.kind} #{o}, "
+                    f"not a {'page' if t in PAGE_KEYS else 'node'}"
+                )
         key = Key(t, o, db, a)
         if t == RESUME:
             self.resume_keys.append((key, what))
@@ -381,35 +441,48 @@ class _Validator:
         tag = v[0]
         if tag == "K" and len(v) == 5:
             return self.key(v[1:], what)
-        if tag == "B" and len(v) == 2:   # a memory access's bytes (a read's result, a write's)
+        if tag == "B" and len(v) == 2:  # a memory access's bytes (a read's result, a write's)
             return self.bytes_(v[1], what, MAX_ACCESS)
         if tag == "S" and len(v) == 2:
             return self.str_(v[1], what, none=False)
         if tag == "T" and len(v) == 2:
             t = tuple(self.value(x, what, depth + 1) for x in self.list_(v[1], what))
             if len(t) == _LEGACY_CALL_FIELDS and t[0] == _LEGACY_IMPLICIT:  # a version-1 file
-                return self.keeper_call([list(t[1]) if type(t[1]) is Key else t[1], t[2],
-                                         [list(k) for k in t[3]] if type(t[3]) is tuple
-                                         else t[3], _b64(t[4]) if type(t[4]) is bytes else t[4],
-                                         t[5], t[6]], what)
+                return self.keeper_call(
+                    [
+                        list(t[1]) if type(t[1]) is Key else t[1],
+                        t[2],
+                        [list(k) for k in t[3]] if type(t[3]) is tuple else t[3],
+                        _b64(t[4]) if type(t[4]) is bytes else t[4],
+                        t[5],
+                        t[6],
+                    ],
+                    what,
+                )
             return t
         if tag == "C" and len(v) == _LEGACY_CALL_FIELDS:
             return self.keeper_call(v[1:], what)
         if tag == "M" and len(v) == 5:
             k0, k1, k2, k3 = (self.key(x, what) for x in self.list_(v[2], what, 4))
-            return Message(self.int_(v[1], f"{what}'s order", -INT64, INT64), (k0, k1, k2, k3),
-                           self.bytes_(v[3], f"{what}'s string", MAX_STRING),
-                           self.int_(v[4], f"{what}'s databyte", 0, 256))
+            return Message(
+                self.int_(v[1], f"{what}'s order", -INT64, INT64),
+                (k0, k1, k2, k3),
+                self.bytes_(v[3], f"{what}'s string", MAX_STRING),
+                self.int_(v[4], f"{what}'s databyte", 0, 256),
+            )
         self.fail(f"{what} has unknown tag {tag!r:.20}")
 
     def keeper_call(self, v: Json, what: str) -> KeeperCall:
         """A call the kernel was making to a keeper: each field checked."""
         keeper, order, keys, data, flavour, cause = self.list_(v, what, 6)
-        return KeeperCall(self.key(keeper, what), self.int_(order, what, 0, MAX_ORDER + 1),
-                          tuple(self.key(k, what) for k in self.list_(keys, what, CALL_KEYS)),
-                          self.bytes_(data, what, MAX_STRING),
-                          self.choice(flavour, what, (FAULT, RESTART)),
-                          self.choice(cause, what, range(len(CAUSES))))
+        return KeeperCall(
+            self.key(keeper, what),
+            self.int_(order, what, 0, MAX_ORDER + 1),
+            tuple(self.key(k, what) for k in self.list_(keys, what, CALL_KEYS)),
+            self.bytes_(data, what, MAX_STRING),
+            self.choice(flavour, what, (FAULT, RESTART)),
+            self.choice(cause, what, range(len(CAUSES))),
+        )
 
     def choice(self, v: Json, what: str, allowed: Iterable[int]) -> int:
         if type(v) is not int or v not in allowed:
@@ -430,8 +503,7 @@ class _Validator:
         return None if act is None else self.checked_action(act, what)
 
     def checked_action(self, act: Any, what: str, depth: int = 0) -> Action:
-        if type(act) is not tuple or len(act) != 2 or type(act[0]) is not int \
-                or depth > MAX_DEPTH:
+        if type(act) is not tuple or len(act) != 2 or type(act[0]) is not int or depth > MAX_DEPTH:
             self.fail(f"{what} is not an action (kind, value)")
         kind, value = act
         if kind == A_START:
@@ -443,8 +515,12 @@ class _Validator:
         elif kind == A_RETRY:
             self.op(value, what)
         elif kind == A_TRAP:
-            if type(value) is not tuple or len(value) != 2 or type(value[0]) is not int \
-                    or not 0 <= value[0] <= MAX_ORDER:
+            if (
+                type(value) is not tuple
+                or len(value) != 2
+                or type(value[0]) is not int
+                or not 0 <= value[0] <= MAX_ORDER
+            ):
                 self.fail(f"{what} traps with no (code, on_resume)")
             if value[1] is not None:
                 self.checked_action(value[1], what, depth + 1)

@@ -62,7 +62,7 @@ from keykos_lab.kernel.ops import MAX_ACCESS
 from keykos_lab.kernel.process import KEYS_PER_MESSAGE, MAX_STRING, PROGRAMS, Message
 
 _K = TypeVar("_K", bound=Kernel)
-_RNG_VERSION, _RNG_WORDS = 3, 625   # random.Random.getstate(): version 3, 624 words + index
+_RNG_VERSION, _RNG_WORDS = 3, 625  # random.Random.getstate(): version 3, 624 words + index
 
 
 class CheckpointLoaderBug(KernelError):
@@ -99,8 +99,13 @@ def _open_for_reading(path: str | os.PathLike) -> IO[bytes]:
     keykos_lab.kernel.errors.CheckpointError: /dev/null: not a checkpoint: a character device, ...
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(
+            path,
+            os.O_RDONLY
+            | getattr(os, "O_NONBLOCK", 0)
+            | getattr(os, "O_NOCTTY", 0)
+            | getattr(os, "O_BINARY", 0),
+        )
     except (OSError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: cannot open the checkpoint: {exc}") from None
     try:
@@ -114,9 +119,13 @@ def _open_for_reading(path: str | os.PathLike) -> IO[bytes]:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "a special file"
@@ -125,24 +134,28 @@ def _kind(mode: int) -> str:
 def _strict_json(raw: bytes | str, path: str | os.PathLike, what: str) -> Json:
     """JSON as the writer makes it: no repeated field in an object (the last would
     silently win), no NaN or Infinity."""
+
     def pairs(items: list[tuple[str, Json]]) -> dict[str, Json]:
         out = dict(items)
         if len(out) != len(items):
             seen: set[str] = set()
             twice = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-            raise CheckpointError(f"{path}: invalid checkpoint: {what} repeats the field "
-                                  f"{twice!r:.40}")
+            raise CheckpointError(
+                f"{path}: invalid checkpoint: {what} repeats the field {twice!r:.40}"
+            )
         return out
 
     def constant(name: str) -> Json:
-        raise CheckpointError(f"{path}: invalid checkpoint: {what} holds {name}, which "
-                              "a checkpoint never does")
+        raise CheckpointError(
+            f"{path}: invalid checkpoint: {what} holds {name}, which a checkpoint never does"
+        )
 
     try:
         return json.loads(raw, object_pairs_hook=pairs, parse_constant=constant)
     except (ValueError, RecursionError):
-        raise CheckpointError(f"{path}: {what} is not valid JSON: not a keykos_lab "
-                              "checkpoint, or corrupt") from None
+        raise CheckpointError(
+            f"{path}: {what} is not valid JSON: not a keykos_lab checkpoint, or corrupt"
+        ) from None
 
 
 def _header(f: IO[bytes], path: str | os.PathLike) -> dict[str, Json]:
@@ -150,8 +163,9 @@ def _header(f: IO[bytes], path: str | os.PathLike) -> dict[str, Json]:
     if not line:
         raise CheckpointError(f"{path}: empty file: not a checkpoint (truncated?)")
     if not line.endswith(b"\n"):
-        raise CheckpointError(f"{path}: no header line: not a keykos_lab checkpoint, or "
-                              "truncated inside its header")
+        raise CheckpointError(
+            f"{path}: no header line: not a keykos_lab checkpoint, or truncated inside its header"
+        )
     header = _strict_json(line, path, "the header")
     if type(header) is not dict or header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a keykos_lab checkpoint (format name missing)")
@@ -159,8 +173,10 @@ def _header(f: IO[bytes], path: str | os.PathLike) -> dict[str, Json]:
     if type(version) is not int or version < 1:
         raise CheckpointError(f"{path}: unknown checkpoint format version {version!r:.40}")
     if version > VERSION:
-        raise CheckpointError(f"{path}: format version {version} was written by a newer "
-                              f"keykos_lab; this one reads versions up to {VERSION}")
+        raise CheckpointError(
+            f"{path}: format version {version} was written by a newer "
+            f"keykos_lab; this one reads versions up to {VERSION}"
+        )
     length, digest = header.get("length"), header.get("sha256")
     if type(length) is not int or length < 0 or type(digest) is not str:
         raise CheckpointError(f"{path}: the header has no valid length and sha256")
@@ -209,8 +225,10 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, Json], bytes]:
         length = header["length"]
         size = os.fstat(f.fileno()).st_size
         if f.tell() + length > size:
-            raise CheckpointError(f"{path}: truncated: the body should hold {length} bytes, "
-                                  f"the file has {size - f.tell()}")
+            raise CheckpointError(
+                f"{path}: truncated: the body should hold {length} bytes, "
+                f"the file has {size - f.tell()}"
+            )
         blob = f.read(length + 1)
     return header, blob
 
@@ -225,9 +243,11 @@ def _check_blob(path: str | os.PathLike, header: dict[str, Json], blob: bytes) -
         raise CheckpointError(f"{path}: checksum mismatch: the header or the body is corrupt")
     missing = [p for p in header["programs"] if p not in PROGRAMS]
     if missing:
-        raise CheckpointError(f"{path}: the system runs programs that are not registered "
-                              f"here: {', '.join(missing)} (import the modules that define "
-                              "them, then restore)")
+        raise CheckpointError(
+            f"{path}: the system runs programs that are not registered "
+            f"here: {', '.join(missing)} (import the modules that define "
+            "them, then restore)"
+        )
 
 
 def _check_programs(path: str | os.PathLike, header: dict[str, Json], k: Kernel) -> None:
@@ -239,21 +259,26 @@ def _check_programs(path: str | os.PathLike, header: dict[str, Json], k: Kernel)
     progs, unbound = bound_programs(k)
     hidden = sorted(set(progs + unbound) - named)
     if hidden:
-        raise CheckpointError(f"{path}: invalid checkpoint: the body binds programs its "
-                              f"header does not name: {', '.join(hidden)[:200]}")
+        raise CheckpointError(
+            f"{path}: invalid checkpoint: the body binds programs its "
+            f"header does not name: {', '.join(hidden)[:200]}"
+        )
 
 
 # ------------------------------------------------------------------ the body
 @overload
-def decode(body: Json, cls: None = None, path: str = "<checkpoint>",
-           size: int | None = None) -> Kernel: ...
+def decode(
+    body: Json, cls: None = None, path: str = "<checkpoint>", size: int | None = None
+) -> Kernel: ...
 @overload
-def decode(body: Json, cls: type[_K], path: str = "<checkpoint>",
-           size: int | None = None) -> _K: ...
+def decode(
+    body: Json, cls: type[_K], path: str = "<checkpoint>", size: int | None = None
+) -> _K: ...
 
 
-def decode(body: Json, cls: type[Kernel] | None = None, path: str = "<checkpoint>",
-           size: int | None = None) -> Kernel:
+def decode(
+    body: Json, cls: type[Kernel] | None = None, path: str = "<checkpoint>", size: int | None = None
+) -> Kernel:
     """A new kernel of class ``cls`` from a checkpoint body (as :func:`encode` makes).
 
     ``size`` is the body's length in bytes when it was read from a file: the object
@@ -276,10 +301,12 @@ def decode(body: Json, cls: type[Kernel] | None = None, path: str = "<checkpoint
         return _Decoder(body, path, size).kernel(cls)
     except (CheckpointError, MemoryError, KeyboardInterrupt):
         raise
-    except Exception as exc:   # not the file's fault: every value from it is checked
-        raise CheckpointLoaderBug(f"{path}: the checkpoint loader failed (a bug in "
-                                  f"keykos_lab, please report it): {type(exc).__name__}: "
-                                  f"{exc}") from exc
+    except Exception as exc:  # not the file's fault: every value from it is checked
+        raise CheckpointLoaderBug(
+            f"{path}: the checkpoint loader failed (a bug in "
+            f"keykos_lab, please report it): {type(exc).__name__}: "
+            f"{exc}"
+        ) from exc
 
 
 class _Decoder(_Validator):
@@ -293,7 +320,7 @@ class _Decoder(_Validator):
     the object it names, a domain root against the store).
     """
 
-    objs: list[Page | Node | None] | None   # the rebuilt objects, by id
+    objs: list[Page | Node | None] | None  # the rebuilt objects, by id
 
     def __init__(self, body: Json, path: str, size: int | None) -> None:
         super().__init__(path)
@@ -373,8 +400,9 @@ class _Decoder(_Validator):
             found[oid] = page
             store.n_pages += 1
 
-    def _nodes(self, recs: Json, store: ObjectStore,
-               found: dict[int, Page | Node]) -> list[tuple[Node, list[Json]]]:
+    def _nodes(
+        self, recs: Json, store: ObjectStore, found: dict[int, Page | Node]
+    ) -> list[tuple[Node, list[Json]]]:
         """The nodes, empty; each with its slot records, unchecked."""
         node_slots = []
         for rec in self.list_(recs, "nodes"):
@@ -428,8 +456,7 @@ class _Decoder(_Validator):
         domains: dict[int, DomainState] = {}
         for i, rec in enumerate(recs):
             rec = self.dict_(rec, f"domain state {i}", SCHEMAS["domain_state"])
-            ds = DomainState(self.int_(rec["root"], f"domain state {i}'s root", 1,
-                                       self.n_objects))
+            ds = DomainState(self.int_(rec["root"], f"domain state {i}'s root", 1, self.n_objects))
             states.append(ds)
             if self.bool_(rec["registered"], f"domain state {i}'s 'registered'"):
                 if ds.root in domains:
@@ -437,8 +464,9 @@ class _Decoder(_Validator):
                 domains[ds.root] = ds
         return states, domains
 
-    def _domain_state(self, ds: DomainState, rec: dict[str, Json],
-                      states: list[DomainState]) -> None:
+    def _domain_state(
+        self, ds: DomainState, rec: dict[str, Json], states: list[DomainState]
+    ) -> None:
         """Fill ``ds`` from its record (already checked to have the schema's fields)."""
         w = f"domain #{ds.root}"
         ds.state = self.int_(rec["state"], f"{w}'s state", AVAILABLE, WAITING + 1)
@@ -446,10 +474,13 @@ class _Decoder(_Validator):
         ds.on_resume = self.action(rec["on_resume"], f"{w}'s on_resume action")
         for entry in self.list_(rec["stall"], f"{w}'s stall queue"):
             inv, op = self.list_(entry, f"{w}'s stall entry", 2)
-            ds.stall.append((states[self.state_ref(inv, f"{w}'s stalled invoker")],
-                             self.op(self.value(op, f"{w}'s stalled op"), f"{w}'s stalled op")))
-        ds.resume_alloc = self.int_(rec["resume_alloc"], f"{w}'s resume_alloc", 0,
-                                    self.next_alloc)
+            ds.stall.append(
+                (
+                    states[self.state_ref(inv, f"{w}'s stalled invoker")],
+                    self.op(self.value(op, f"{w}'s stalled op"), f"{w}'s stalled op"),
+                )
+            )
+        ds.resume_alloc = self.int_(rec["resume_alloc"], f"{w}'s resume_alloc", 0, self.next_alloc)
         held = set()
         for x in self.list_(rec["held"], f"{w}'s held keys"):
             key = self.key(x, f"a key held by {w}")
@@ -458,8 +489,9 @@ class _Decoder(_Validator):
             held.add(key)
         ds.held = held or ()  # as a domain with no handler holds them (domains.hold)
         ds.cpu = self.int_(rec["cpu"], f"{w}'s cpu (ticks borrowed)", -INT64, BORROW_TICKS)
-        ds.chain_epoch = self.int_(rec["chain_epoch"], f"{w}'s chain_epoch", -1,
-                                   self.node_epoch + 1)
+        ds.chain_epoch = self.int_(
+            rec["chain_epoch"], f"{w}'s chain_epoch", -1, self.node_epoch + 1
+        )
         if rec["chain"] is not None:
             ds.chain = self._chain(rec["chain"], w)
         ds.image = self._image(rec["image"], w)
@@ -476,21 +508,24 @@ class _Decoder(_Validator):
         chain = []
         entries = self.list_(v, f"{w}'s meter chain")
         if len(entries) > MAX_METER_DEPTH:
-            self.fail(f"{w}'s meter chain has {len(entries)} meters; a chain holds at most "
-                      f"{MAX_METER_DEPTH}")
+            self.fail(
+                f"{w}'s meter chain has {len(entries)} meters; a chain holds at most "
+                f"{MAX_METER_DEPTH}"
+            )
         for c in entries:
             mid, alloc, live = self.list_(c, f"{w}'s meter chain entry", 3)
             if self.bool_(live, f"{w}'s meter chain entry's live flag"):
                 node = self._live_node(mid, f"{w}'s meter chain node")
                 if alloc != node.alloc:
-                    self.fail(f"{w}'s meter chain node #{mid} is live with alloc "
-                              f"{node.alloc}, not {alloc!r:.30}")
+                    self.fail(
+                        f"{w}'s meter chain node #{mid} is live with alloc "
+                        f"{node.alloc}, not {alloc!r:.30}"
+                    )
                 chain.append(node)
             else:  # a node destroyed since: a stand-in, never live
                 self.int_(mid, "a meter id", 1, self.n_objects)
                 if self.objs is not None and self.objs[mid] is not None:
-                    self.fail(f"{w}'s meter chain calls object #{mid} destroyed, but it is "
-                              "live")
+                    self.fail(f"{w}'s meter chain calls object #{mid} destroyed, but it is live")
                 chain.append(Node(mid, self.int_(alloc, "a meter alloc", 1, self.next_alloc)))
         return chain
 
@@ -501,8 +536,13 @@ class _Decoder(_Validator):
         image = self.value(v, f"{w}'s image cache")
         if image is None:
             return None
-        if type(image) is not tuple or len(image) != 3 or type(image[0]) is not int \
-                or type(image[1]) is not int or not (image[2] is None or type(image[2]) is str):
+        if (
+            type(image) is not tuple
+            or len(image) != 3
+            or type(image[0]) is not int
+            or type(image[1]) is not int
+            or not (image[2] is None or type(image[2]) is str)
+        ):
             self.fail(f"{w}'s image cache is not (page epoch, node epoch, program)")
         pe, ne, name = image
         self.int_(pe, f"{w}'s image cache's page epoch", 0, self.page_epoch + 1)
@@ -534,8 +574,7 @@ class _Decoder(_Validator):
         rng.setstate((version, tuple(words), gauss))
         return rng
 
-    def _refs(self, v: Json, field: str, what: str,
-              states: list[DomainState]) -> list[DomainState]:
+    def _refs(self, v: Json, field: str, what: str, states: list[DomainState]) -> list[DomainState]:
         """Domain states by index, each at most once."""
         out = []
         seen: set[int] = set()
@@ -571,8 +610,10 @@ class _Decoder(_Validator):
                     self.fail(f"domain #{ds.root} is meter-stopped with no action")
                 if self.bool_(same, "a meter_stopped entry's 'same' flag"):
                     if ds.on_resume is None or ds.on_resume != action:
-                        self.fail(f"domain #{ds.root} is meter-stopped with its on_resume, "
-                                  "but the action saved is not its on_resume")
+                        self.fail(
+                            f"domain #{ds.root} is meter-stopped with its on_resume, "
+                            "but the action saved is not its on_resume"
+                        )
                     out.append((ds, ds.on_resume))
                 else:
                     out.append((ds, action))
@@ -601,8 +642,10 @@ class _Decoder(_Validator):
         if len(cur) % ROW.size:
             self.fail("the event log's current chunk is not whole rows")
         if not log._full and cap > max(first, 2 * len(cur)):
-            self.fail(f"log.capacity is {cap} bytes for {len(cur)} bytes of rows; the kernel "
-                      "grows a first chunk only as it fills")
+            self.fail(
+                f"log.capacity is {cap} bytes for {len(cur)} bytes of rows; the kernel "
+                "grows a first chunk only as it fills"
+            )
         self._rows(cur, "the event log's current chunk", last)
         log._buf = bytearray(cur) + bytearray(cap - len(cur))
         log._off = len(cur)
@@ -618,20 +661,33 @@ class _Decoder(_Validator):
             return last_tick
         q = memoryview(raw).cast("q")
         ticks, kinds, actors, keyfs = q[0::8], q[1::8], q[2::8], q[3::8]
-        if ticks[0] < last_tick or max(ticks) > self.tick \
-                or not all(map(operator.le, ticks[:-1], ticks[1:])):
+        if (
+            ticks[0] < last_tick
+            or max(ticks) > self.tick
+            or not all(map(operator.le, ticks[:-1], ticks[1:]))
+        ):
             self.fail(f"{what}: ticks go backwards or past kernel.tick {self.tick}")
         for v in set(kinds):
-            if v < 0 or v & 15 >= len(EVENTS) or v >> 4 & 15 >= len(JUMPS) \
-                    or v >> 8 & 15 >= len(STATES) or v >> 12 & 15 >= len(STATES) \
-                    or v >> 16 >= len(CAUSES):
-                self.fail(f"{what}: a row's event, jump, state or cause code ({v}) is not "
-                          "one the schema names")
-        for v in set(keyfs):   # (gates.py's stall rows count a keeper call's bytes as keys)
-            if v < 0 or v & 255 > len(KEY_TYPES) or v >> 8 & 511 > 256 \
-                    or v >> 17 > KEYS_PER_MESSAGE + MAX_STRING:
-                self.fail(f"{what}: a row's key type, databyte or key count ({v}) is out of "
-                          "range")
+            if (
+                v < 0
+                or v & 15 >= len(EVENTS)
+                or v >> 4 & 15 >= len(JUMPS)
+                or v >> 8 & 15 >= len(STATES)
+                or v >> 12 & 15 >= len(STATES)
+                or v >> 16 >= len(CAUSES)
+            ):
+                self.fail(
+                    f"{what}: a row's event, jump, state or cause code ({v}) is not "
+                    "one the schema names"
+                )
+        for v in set(keyfs):  # (gates.py's stall rows count a keeper call's bytes as keys)
+            if (
+                v < 0
+                or v & 255 > len(KEY_TYPES)
+                or v >> 8 & 511 > 256
+                or v >> 17 > KEYS_PER_MESSAGE + MAX_STRING
+            ):
+                self.fail(f"{what}: a row's key type, databyte or key count ({v}) is out of range")
         if min(actors) < -1 or max(actors) >= self.n_objects:
             self.fail(f"{what}: a row's actor is no object id of this checkpoint")
         lens = q[7::8]
@@ -648,8 +704,9 @@ class _Decoder(_Validator):
         if k.domains.get(root) is not ds:
             self.fail(f"the console's domain #{root} is not a registered domain")
         if ds.state != RUNNING or ds.next is not None or ds.stalled_on is not None:
-            self.fail("the console is not running and idle (a checkpoint is taken between "
-                      "console calls)")
+            self.fail(
+                "the console is not running and idle (a checkpoint is taken between console calls)"
+            )
         root_node = self._live_node(root, "the console's root")
         count = self.int_(rec["count"], "console.count", 0, INT64)
         ring = self._ring(rec["ring"], root_node, count)
@@ -674,8 +731,9 @@ class _Decoder(_Validator):
                 self.fail("a console name is not a non-empty string")
             if name in con._names:
                 self.fail(f"the console name {name!r:.40} is saved twice")
-            con._names[name] = KeyHandle(con, self.int_(idx, f"name {name!r:.40}'s ring index",
-                                                        0, count))
+            con._names[name] = KeyHandle(
+                con, self.int_(idx, f"name {name!r:.40}'s ring index", 0, count)
+            )
         con._woken = self.bool_(rec["woken"], "console.woken")
         result = self.value(rec["result"], "console.result")
         if result is not None and type(result) not in (Message, bytes):
@@ -690,8 +748,9 @@ class _Decoder(_Validator):
         ids = self.list_(v, "console.ring")
         nodes = [self._live_node(oid, "a key-ring node") for oid in ids]
         if len(ids) != -(-count // RING_PER_NODE):
-            self.fail(f"console.ring has {len(ids)} nodes for {count} keys "
-                      f"({RING_PER_NODE} a node)")
+            self.fail(
+                f"console.ring has {len(ids)} nodes for {count} keys ({RING_PER_NODE} a node)"
+            )
         link, where = root.slots[RING_SLOT], "the console's root"
         for oid, node in zip(ids, nodes):
             if link.type != NODE or link.obj != oid or link.alloc != node.alloc:
@@ -712,28 +771,34 @@ class _Decoder(_Validator):
                 if ds.next is None:
                     self.fail(f"{w} is in the run queue with nothing to do")
                 if needs_handler(ds.next):
-                    self.fail(f"{w}'s next action resumes a handler, but a checkpoint "
-                              "holds none (it is taken at quiescence)")
+                    self.fail(
+                        f"{w}'s next action resumes a handler, but a checkpoint "
+                        "holds none (it is taken at quiescence)"
+                    )
             if needs_handler(ds.on_resume):
-                self.fail(f"{w}'s on_resume action resumes a handler, but a checkpoint holds "
-                          "none")
+                self.fail(f"{w}'s on_resume action resumes a handler, but a checkpoint holds none")
             for inv, op in ds.stall:
                 if needs_handler((A_RETRY, op)):
-                    self.fail(f"{w}'s stall queue retries a program's op for domain "
-                              f"#{inv.root}, whose handler a checkpoint cannot hold")
+                    self.fail(
+                        f"{w}'s stall queue retries a program's op for domain "
+                        f"#{inv.root}, whose handler a checkpoint cannot hold"
+                    )
         # (a meter_stopped entry runs only while it is its domain's on_resume: checked above)
         for ds in k.domains.values():
             w = f"domain #{ds.root}"
             if ds.resume_alloc and ds.state != WAITING:
-                self.fail(f"{w} has resume keys (resume_alloc {ds.resume_alloc}) but is "
-                          "not waiting")
+                self.fail(
+                    f"{w} has resume keys (resume_alloc {ds.resume_alloc}) but is not waiting"
+                )
             if ds.cpu and ds not in k._borrowers:
                 self.fail(f"{w} holds {ds.cpu} borrowed ticks but is no borrower")
         for key, what in self.resume_keys:
             tgt = k.domains.get(key.obj)
             if tgt is not None and tgt.resume_alloc == key.alloc and tgt.state != WAITING:
-                self.fail(f"{what} {key!r} is a live resume key to domain #{key.obj}, "
-                          "which is not waiting")
+                self.fail(
+                    f"{what} {key!r} is a live resume key to domain #{key.obj}, "
+                    "which is not waiting"
+                )
         for ds in states:
             self._caches(k, ds)
         for ds in k._borrowers:
@@ -741,8 +806,10 @@ class _Decoder(_Validator):
                 if k.objs[node.id] is node:
                     c = node.slots[METER_COUNTER]
                     if c.type != DATA or not 0 <= c.obj + ds.cpu < DATA_LIMIT:
-                        self.fail(f"domain #{ds.root} borrowed from node #{node.id}, whose "
-                                  "slot 3 is no meter counter that can take it back")
+                        self.fail(
+                            f"domain #{ds.root} borrowed from node #{node.id}, whose "
+                            "slot 3 is no meter counter that can take it back"
+                        )
 
     def _caches(self, k: Kernel, ds: DomainState) -> None:
         """A current meter-chain or image cache holds what the kernel would find now."""
@@ -750,18 +817,25 @@ class _Decoder(_Validator):
         if ds.chain_epoch == k.node_epoch:
             fresh = DomainState(ds.root)
             expect = k.meter_chain(fresh)
-            if (expect is None) != (ds.chain is None) or expect is not None and (
+            if (
+                (expect is None) != (ds.chain is None)
+                or expect is not None
+                and (
                     len(expect) != len(ds.chain or ())
-                    or any(a is not b for a, b in zip(expect, ds.chain or ()))):
-                self.fail(f"{w}'s cached meter chain is current (epoch {ds.chain_epoch}) but "
-                          "is not the chain its meter slot leads to")
+                    or any(a is not b for a, b in zip(expect, ds.chain or ()))
+                )
+            ):
+                self.fail(
+                    f"{w}'s cached meter chain is current (epoch {ds.chain_epoch}) but "
+                    "is not the chain its meter slot leads to"
+                )
         image = ds.image
         if image is not None and image[0] == k.page_epoch and image[1] == k.node_epoch:
             if k.wellformed(ds) is None:
                 self.fail(f"{w}'s image cache is current, but the domain is malformed")
             name = k.program_image(ds.root)
             if name != image[2]:
-                self.fail(f"{w}'s image cache names program {image[2]!r:.40}, but its memory "
-                          f"holds {name!r:.40}")
-
-
+                self.fail(
+                    f"{w}'s image cache names program {image[2]!r:.40}, but its memory "
+                    f"holds {name!r:.40}"
+                )

@@ -49,7 +49,7 @@ from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.kernel.process import PROGRAMS, parse_image
 
 _WRITE_BLOCK = 1 << 20
-_PACKAGE = "keykos_lab.kernel.checkpoint"   # where the crash tests' seams live
+_PACKAGE = "keykos_lab.kernel.checkpoint"  # where the crash tests' seams live
 
 
 # ------------------------------------------------------------------ the body
@@ -60,8 +60,9 @@ def busy_domains(kernel: Kernel) -> list[str]:
     >>> busy_domains(Kernel())
     []
     """
-    out = [f"#{ds.root} ({ds.program or '?'})" for ds in kernel.domains.values()
-           if ds.proc is not None]
+    out = [
+        f"#{ds.root} ({ds.program or '?'})" for ds in kernel.domains.values() if ds.proc is not None
+    ]
     con = kernel.console.state
     if con.state != RUNNING or con.next is not None or con.stalled_on is not None:
         out.append(f"#{con.root} (the console, waiting for a reply)")
@@ -77,8 +78,10 @@ def encode(kernel: Kernel) -> dict[str, Json]:
     """
     busy = busy_domains(kernel)
     if busy:
-        raise CheckpointError("a checkpoint is taken at quiescence, but these domains are "
-                              f"mid-flight (running handlers cannot be saved): {', '.join(busy)}")
+        raise CheckpointError(
+            "a checkpoint is taken at quiescence, but these domains are "
+            f"mid-flight (running handlers cannot be saved): {', '.join(busy)}"
+        )
     k = kernel
     pages, nodes = _object_records(k)
     # Every DomainState the kernel can reach gets an index: registered ones first,
@@ -102,9 +105,15 @@ def encode(kernel: Kernel) -> dict[str, Json]:
     while i < len(states):  # states grows while stall queues reach further
         records.append(_domain_record(k, states[i], ref))
         i += 1
-    return {"kernel": kern, "pages": pages, "nodes": nodes,
-            "labels": [[oid, text] for oid, text in k.store.labels.items()],
-            "domain_states": records, "console": console, "log": _log_record(k.log)}
+    return {
+        "kernel": kern,
+        "pages": pages,
+        "nodes": nodes,
+        "labels": [[oid, text] for oid, text in k.store.labels.items()],
+        "domain_states": records,
+        "console": console,
+        "log": _log_record(k.log),
+    }
 
 
 def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
@@ -116,28 +125,34 @@ def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
         if type(obj) is Page:
             pages.append(_page_record(obj))
         else:
-            nodes.append(_node_record(cast(Node, obj)))   # not a page: a node
+            nodes.append(_node_record(cast(Node, obj)))  # not a page: a node
     return pages, nodes
 
 
-def _kernel_record(k: Kernel, ref: Callable[[DomainState], int],
-                   index: dict[int, int]) -> dict[str, Json]:
+def _kernel_record(
+    k: Kernel, ref: Callable[[DomainState], int], index: dict[int, int]
+) -> dict[str, Json]:
     """The kernel's own fields and queues (SCHEMAS['kernel'])."""
     if k.seed is not None and k.seed.bit_length() > SEED_BITS:
-        raise CheckpointError(f"a checkpoint saves a seed of at most {SEED_BITS} bits, not "
-                              f"{k.seed.bit_length()}")
+        raise CheckpointError(
+            f"a checkpoint saves a seed of at most {SEED_BITS} bits, not {k.seed.bit_length()}"
+        )
     return {
         "seed": k.seed,
         "rng": None if k._rng is None else _rng_state(k._rng),
-        "tick": k.tick, "node_epoch": k.node_epoch, "page_epoch": k.page_epoch,
-        "prime_meter": k.prime_meter, "next_alloc": k.store.next_alloc,
+        "tick": k.tick,
+        "node_epoch": k.node_epoch,
+        "page_epoch": k.page_epoch,
+        "prime_meter": k.prime_meter,
+        "next_alloc": k.store.next_alloc,
         "n_objects": len(k.objs),
         "runq": [ref(ds) for ds in k.runq],
         "parked": [ref(ds) for ds in k.parked],
         "borrowers": sorted(ref(ds) for ds in _in_order(k._borrowers, index)),
-        "meter_stopped": [[mid, [[ref(ds), _value(act), act is ds.on_resume]
-                                 for ds, act in entries]]
-                          for mid, entries in k.meter_stopped.items()],
+        "meter_stopped": [
+            [mid, [[ref(ds), _value(act), act is ds.on_resume] for ds, act in entries]]
+            for mid, entries in k.meter_stopped.items()
+        ],
     }
 
 
@@ -146,20 +161,35 @@ def _in_order(states: set[DomainState], index: dict[int, int]) -> list[DomainSta
     set of them iterates by ``id()``): those already indexed by index, the others by
     root, then by what their record would hold. The saved file is then byte-identical
     from run to run."""
+
     def order(ds: DomainState) -> tuple:
         i = index.get(id(ds))
-        return (0, i, 0, "") if i is not None else (1, ds.root, ds.state, repr(
-            (ds.next, ds.on_resume, ds.resume_alloc, ds.cpu, ds.program, ds.parked)))
+        return (
+            (0, i, 0, "")
+            if i is not None
+            else (
+                1,
+                ds.root,
+                ds.state,
+                repr((ds.next, ds.on_resume, ds.resume_alloc, ds.cpu, ds.program, ds.parked)),
+            )
+        )
+
     return sorted(states, key=order)
 
 
 def _console_record(con: Console, ref: Callable[[DomainState], int]) -> dict[str, Json]:
     """The console's key ring, names and call state (SCHEMAS['console'])."""
     return {
-        "root": con.root, "state": ref(con.state), "ring": [n.id for n in con._ring],
-        "where": [[list(key), i] for key, i in con._where.items()], "count": con._count,
+        "root": con.root,
+        "state": ref(con.state),
+        "ring": [n.id for n in con._ring],
+        "where": [[list(key), i] for key, i in con._where.items()],
+        "count": con._count,
         "names": [[name, h.index] for name, h in con._names.items()],
-        "woken": bool(con._woken), "result": _value(con._result), "step_limit": con.step_limit,
+        "woken": bool(con._woken),
+        "result": _value(con._result),
+        "step_limit": con.step_limit,
     }
 
 
@@ -180,8 +210,7 @@ def bound_programs(kernel: Kernel) -> tuple[list[str], list[str]]:
     for ds in kernel.domains.values():
         if ds.program is not None and ds is not kernel.console.state:
             names.add(ds.program)
-    return sorted(n for n in names if n in PROGRAMS), sorted(n for n in names
-                                                               if n not in PROGRAMS)
+    return sorted(n for n in names if n in PROGRAMS), sorted(n for n in names if n not in PROGRAMS)
 
 
 # ------------------------------------------------------------------ the file
@@ -207,21 +236,30 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     programs, unbound = bound_programs(kernel)
     blob = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     short = body["kernel"]["n_objects"] - OBJECTS_FREE - len(blob)
-    if short > 0:   # the loader wants a byte of file per object id (load.decode's bound)
+    if short > 0:  # the loader wants a byte of file per object id (load.decode's bound)
         blob += b" " * short
-    header = {"format": FORMAT, "version": VERSION, "length": len(blob), "programs": programs,
-              "unbound_images": unbound,
-              "counts": {"pages": len(body["pages"]), "nodes": len(body["nodes"]),
-                         "domains": sum(r["registered"] for r in body["domain_states"]),
-                         "events": body["log"]["rows"]},
-              "schemas": SCHEMAS}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "length": len(blob),
+        "programs": programs,
+        "unbound_images": unbound,
+        "counts": {
+            "pages": len(body["pages"]),
+            "nodes": len(body["nodes"]),
+            "domains": sum(r["registered"] for r in body["domain_states"]),
+            "events": body["log"]["rows"],
+        },
+        "schemas": SCHEMAS,
+    }
     header["sha256"] = _digest(header, blob)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     try:
         target = os.fspath(path)
     except TypeError:
-        raise CheckpointError(f"a checkpoint's path is a str or os.PathLike, not "
-                              f"{type(path).__name__}") from None
+        raise CheckpointError(
+            f"a checkpoint's path is a str or os.PathLike, not {type(path).__name__}"
+        ) from None
     _write_atomically(target, [head, blob])
     return header
 
@@ -243,20 +281,22 @@ def _write_atomically(path: str, parts: list[bytes]) -> None:
         if os.path.isdir(path):
             raise IsADirectoryError(errno.EISDIR, "is a folder", path)
         folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                   dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
+        )
         with seams._open_temp(fd) as f:
             for part in parts:
                 for at in range(0, len(part), _WRITE_BLOCK):
-                    f.write(part[at:at + _WRITE_BLOCK])
+                    f.write(part[at : at + _WRITE_BLOCK])
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except (OSError, ValueError) as exc:   # ValueError: a NUL in the path, a closed file
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, a closed file
         if tmp is not None:
             seams._discard(tmp)
-        raise CheckpointError(f"cannot write the checkpoint {path}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        raise CheckpointError(
+            f"cannot write the checkpoint {path}: {type(exc).__name__}: {exc}"
+        ) from exc
     except BaseException:
         if tmp is not None:
             seams._discard(tmp)

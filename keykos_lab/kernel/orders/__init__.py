@@ -61,16 +61,36 @@ from keykos_lab.kernel.state import KernelState
 Handler = Callable[..., Reply]
 
 #: Key types whose handlers never change the invoker's own state (the fast path).
-FAST: dict[int, Handler] = {PAGE: page_key, NODE: node_key, FETCH: fetch_key,
-                            SENSE: sense_key, METER: meter_key}
+FAST: dict[int, Handler] = {
+    PAGE: page_key,
+    NODE: node_key,
+    FETCH: fetch_key,
+    SENSE: sense_key,
+    METER: meter_key,
+}
 
 BY_TYPE: dict[int, Handler] = {
-    **FAST, SEGMENT: segment_key, FRONTEND: segment_key, DOMAIN: domain_key, MISC: misc_key,
-    NODE_RANGE: range_key, PAGE_RANGE: range_key, HOOK: data_key}
+    **FAST,
+    SEGMENT: segment_key,
+    FRONTEND: segment_key,
+    DOMAIN: domain_key,
+    MISC: misc_key,
+    NODE_RANGE: range_key,
+    PAGE_RANGE: range_key,
+    HOOK: data_key,
+}
 
 
-def invoke(k: KernelState, ds: DomainState, t: int, key: Key, obj: object, order: int,
-           keys: tuple[Key, ...], data: bytes) -> Reply:
+def invoke(
+    k: KernelState,
+    ds: DomainState,
+    t: int,
+    key: Key,
+    obj: object,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """Dispatch a primary-key invocation by key type."""
     fn = BY_TYPE.get(t)
     if fn is None:
@@ -78,7 +98,30 @@ def invoke(k: KernelState, ds: DomainState, t: int, key: Key, obj: object, order
     return fn(k, ds, key, obj, order, keys, data)
 
 
-__all__ = ["BY_TYPE", "DATAKEY", "DISCARD", "FAST", "INVALID", "NOT_MINE", "TOO_DEEP", "Handler",
-           "Reply", "data_answer", "data_key", "destroy_object", "domain_key", "fetch_key",
-           "front_end", "invoke", "meter_key", "misc_key", "node_key", "page_key", "range_key",
-           "reset", "segment_key", "sense_key", "sever_object"]
+__all__ = [
+    "BY_TYPE",
+    "DATAKEY",
+    "DISCARD",
+    "FAST",
+    "INVALID",
+    "NOT_MINE",
+    "TOO_DEEP",
+    "Handler",
+    "Reply",
+    "data_answer",
+    "data_key",
+    "destroy_object",
+    "domain_key",
+    "fetch_key",
+    "front_end",
+    "invoke",
+    "meter_key",
+    "misc_key",
+    "node_key",
+    "page_key",
+    "range_key",
+    "reset",
+    "segment_key",
+    "sense_key",
+    "sever_object",
+]

@@ -53,7 +53,14 @@ def data_answer(key: Key, order: int) -> Reply:
     return (RC.DATAKEY, (), data_string(value_of(key), order))
 
 
-def data_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int,
-             keys: tuple[Key, ...], data: bytes) -> Reply:
+def data_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    _obj: object,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A jump to a data key or a hook (``gatec.c:508``, ``gatec.c:633``)."""
     return data_answer(key, order)

@@ -58,11 +58,16 @@ SWAPPABLE = (METER, KEEPER, ADDRESS, GENERAL_A, GENERAL_B)
 #: Orders that act on the key registers or the process: rc 2 if malformed (prepare_domain
 #: and dry_run_prepare_domain, primcomc.c:764-841). MakeStart does not prepare the domain
 #: (jdomainc.c:226), Get and Swap of the root's slots neither (jdomainc.c:207-223).
-_NEEDS_WELLFORMED = frozenset([
-    *range(DomainOC.GetKey, DomainOC.GetKey + SLOTS),
-    *range(DomainOC.SwapKey, DomainOC.SwapKey + SLOTS),
-    *range(DomainOC.MakeAvailable, DomainOC.PutRegs + 1),
-    DomainOC.MakeReturnKey, DomainOC.ReplaceMemory, DomainOC.PutStuff])
+_NEEDS_WELLFORMED = frozenset(
+    [
+        *range(DomainOC.GetKey, DomainOC.GetKey + SLOTS),
+        *range(DomainOC.SwapKey, DomainOC.SwapKey + SLOTS),
+        *range(DomainOC.MakeAvailable, DomainOC.PutRegs + 1),
+        DomainOC.MakeReturnKey,
+        DomainOC.ReplaceMemory,
+        DomainOC.PutStuff,
+    ]
+)
 #: Key registers from which a program loaded by ReplaceMemory on itself gets its
 #: first message's keys (the scratch registers of ``fcc.ck``).
 ENTRY_REGISTERS = range(12, 16)
@@ -70,33 +75,41 @@ _U64 = struct.Struct(">Q")
 _REGS = struct.Struct(">16Q")
 _CONTROL = struct.Struct(">QQ")
 _U64_MASK = (1 << 64) - 1
-_START_ADDRESS = _U64.size        # ReplaceMemory's string: start address, then …
-_ENTRY_ORDER = 4                  # … on one's own domain: 4-byte order code, then the string
+_START_ADDRESS = _U64.size  # ReplaceMemory's string: start address, then …
+_ENTRY_ORDER = 4  # … on one's own domain: 4-byte order code, then the string
 
 
-def domain_key(k: KernelState, ds: DomainState, key: Key, root: Node, order: int,
-               keys: tuple[Key, ...], data: bytes) -> Reply:
+def domain_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    root: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a domain key."""
     tds = k.domain_state(root.id)
-    if order < DomainOC.GetKey:                   # Get + slot: jdomainc.c:207
+    if order < DomainOC.GetKey:  # Get + slot: jdomainc.c:207
         if order not in GETTABLE:
-            return INVALID                        # sparc_jdomain.c:572
+            return INVALID  # sparc_jdomain.c:572
         return one_key(k.live(root.slots[order]))
-    if order == KT:                               # jdomainc.c:257
+    if order == KT:  # jdomainc.c:257
         return answer(DomainOC.AKT)
-    if order == DomainOC.MakeStart:               # jdomainc.c:226: malformed or not
+    if order == DomainOC.MakeStart:  # jdomainc.c:226: malformed or not
         return one_key(Key(START, root.id, data[0] if data else 0, root.alloc))
-    if order == DomainOC.Compare:                 # jdomainc.c:237
+    if order == DomainOC.Compare:  # jdomainc.c:237
         other = k.live(keys[0])
-        same = other.obj == root.id and (other.type == START or
-                                         (other.type == RESUME and other.databyte != FAULT))
+        same = other.obj == root.id and (
+            other.type == START or (other.type == RESUME and other.databyte != FAULT)
+        )
         return OK if same else NO
     if DomainOC.Swap <= order < DomainOC.SwapKey:  # Swap + slot: jdomainc.c:217
         n = order - DomainOC.Swap
         if n not in SWAPPABLE:
-            return INVALID                        # sparc_jdomain.c:572
+            return INVALID  # sparc_jdomain.c:572
         if n == ADDRESS and k.wellformed(tds) is None:
-            return answer(DomainOC.MALFORMED)     # sparc_jdomain.c:62: dry_run_prepare_domain
+            return answer(DomainOC.MALFORMED)  # sparc_jdomain.c:62: dry_run_prepare_domain
         if n == METER:
             k.settle_meters()
         old = k.live(root.slots[n])
@@ -109,9 +122,9 @@ def domain_key(k: KernelState, ds: DomainState, key: Key, root: Node, order: int
     if wf is None:
         return answer(DomainOC.MALFORMED)
     _, keys_node, regs_node = wf
-    if order < DomainOC.Swap:                     # GetKey + n: jdomainc.c:36
+    if order < DomainOC.Swap:  # GetKey + n: jdomainc.c:36
         return one_key(k.live(keys_node.slots[order - DomainOC.GetKey]))
-    if order < DomainOC.MakeStart:                # SwapKey + n: jdomainc.c:67
+    if order < DomainOC.MakeStart:  # SwapKey + n: jdomainc.c:67
         n = order - DomainOC.SwapKey
         old = k.live(keys_node.slots[n])
         keys_node.slots[n] = k.live(keys[0])
@@ -137,6 +150,7 @@ def _make_resume(flavour: int):
         if tds.state != AVAILABLE:
             return (DomainOC.WAS_BUSY, (DK0,), b"")
         return one_key(_make_busy(k, tds, flavour))
+
     return make
 
 
@@ -150,8 +164,13 @@ def _make_busy_order(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
 
 
 def _get_control(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
-    return (0, (), _CONTROL.pack(_value(root.slots[PSW]) & _U64_MASK,
-                                 _value(root.slots[TRAPCODE]) & _U64_MASK))
+    return (
+        0,
+        (),
+        _CONTROL.pack(
+            _value(root.slots[PSW]) & _U64_MASK, _value(root.slots[TRAPCODE]) & _U64_MASK
+        ),
+    )
 
 
 def _put_control(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
@@ -182,8 +201,9 @@ def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
     On one's own domain (``repmem``, ``cfstart.s``) the running handler is
     replaced by the new program, which starts with the entry message.
     """
-    if len(data) not in (0, _START_ADDRESS) and (tds is not ds or
-                                                 len(data) < _START_ADDRESS + _ENTRY_ORDER):
+    if len(data) not in (0, _START_ADDRESS) and (
+        tds is not ds or len(data) < _START_ADDRESS + _ENTRY_ORDER
+    ):
         return BADSTRING
     old = k.live(root.slots[ADDRESS])
     root.slots[ADDRESS] = k.live(keys[0])
@@ -201,9 +221,9 @@ def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
 def _put_stuff(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
     if len(data) != _CONTROL.size + _REGS.size:
         return BADSTRING
-    psw, trap = _CONTROL.unpack(data[:_CONTROL.size])
+    psw, trap = _CONTROL.unpack(data[: _CONTROL.size])
     root.slots[PSW], root.slots[TRAPCODE] = DK(psw), DK(trap)
-    regs.slots[:] = [DK(v) for v in _REGS.unpack(data[_CONTROL.size:])]
+    regs.slots[:] = [DK(v) for v in _REGS.unpack(data[_CONTROL.size :])]
     k.node_epoch += 1
     return OK
 
@@ -211,13 +231,13 @@ def _put_stuff(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
 #: The orders on a well-formed domain's process and registers, by order code.
 _PROCESS_ORDERS = {
     DomainOC.MakeAvailable: _make_available,
-    DomainOC.MakeFaultKey: _make_resume(FAULT),        # jdomainc.c:130
+    DomainOC.MakeFaultKey: _make_resume(FAULT),  # jdomainc.c:130
     DomainOC.MakeBusy: _make_busy_order,
     DomainOC.GetControl: _get_control,
     DomainOC.PutControl: _put_control,
     DomainOC.GetRegs: _get_regs,
     DomainOC.PutRegs: _put_regs,
-    DomainOC.MakeReturnKey: _make_resume(RETURN),      # jdomainc.c:183
+    DomainOC.MakeReturnKey: _make_resume(RETURN),  # jdomainc.c:183
     DomainOC.ReplaceMemory: _replace_memory,
     DomainOC.PutStuff: _put_stuff,
 }

@@ -49,19 +49,26 @@ from keykos_lab.kernel.orders.segment import SIZE_BITS
 from keykos_lab.kernel.segments import FORMAT_SLOT
 from keykos_lab.kernel.state import KernelState
 
-_KEYBITS = struct.Struct(">4xBB12s")    # KeyBits: type, databyte, 12 bytes of body
+_KEYBITS = struct.Struct(">4xBB12s")  # KeyBits: type, databyte, 12 bytes of body
 _DATA_BYTES = {DKC_OC.Create6: 6, DKC_OC.Create11: 11}
-_PAD, _LONG_FORM = 5, 16                # DKC Create11's C form: 5 bytes, then 11
-_KEEPER_SLOT_SHIFT = 8                  # identify keeper: rc = slot << 8 | databyte
+_PAD, _LONG_FORM = 5, 16  # DKC Create11's C form: 5 bytes, then 11
+_KEEPER_SLOT_SHIFT = 8  # identify keeper: rc = slot << 8 | databyte
 _ALLOC_MASK = 0xFFFFFFFF
 SLOT_MASK = 0x0F
 
 
-def misc_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int,
-             keys: tuple[Key, ...], data: bytes) -> Reply:
+def misc_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    _obj: object,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a misc key; which one is the key's object field."""
     sub = key.obj
-    if sub == RETURNER:                 # jmiscc.c:211: a CALL returns the three keys, the
+    if sub == RETURNER:  # jmiscc.c:211: a CALL returns the three keys, the
         return (order, keys[:3], data)  # order as rc and the string (RETURN, FORK: invocation)
     if sub == DISCRIM:
         return _discrim(k, order, keys)
@@ -71,7 +78,7 @@ def misc_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int
         return _keybits(k, order, keys)
     if sub == DOMTOOL:
         return _domtool(k, order, keys)
-    return INVALID                      # jmiscc.c:653
+    return INVALID  # jmiscc.c:653
 
 
 def _dkc(order: int, data: bytes) -> Reply:
@@ -83,10 +90,10 @@ def _dkc(order: int, data: bytes) -> Reply:
         pad, value = data[:_PAD], data[_PAD:_LONG_FORM]
         return one_key(DK(int.from_bytes(value, "big")), 0 if any(pad) else DKC_OC.PAD_ZERO)
     width = _DATA_BYTES.get(order)
-    if width is not None:               # jmiscc.c:335; a shorter Create11 string: the
+    if width is not None:  # jmiscc.c:335; a shorter Create11 string: the
         # simulator's 11-byte form (docs/fidelity.md, DKC Create11)
         return one_key(DK(int.from_bytes(data[:width].ljust(width, b"\0"), "big")))
-    return answer(DKC_OC.AKT) if order == KT else INVALID   # jmiscc.c:356
+    return answer(DKC_OC.AKT) if order == KT else INVALID  # jmiscc.c:356
 
 
 def _keybits(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
@@ -97,17 +104,20 @@ def _keybits(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
     databyte last); docs/fidelity.md (KeyBits) says why the simulator's differs.
     """
     if order != KeyBitsOC.Get:
-        return INVALID                  # jmiscc.c:330: every other order, KT too
+        return INVALID  # jmiscc.c:330: every other order, KT too
     kk = k.live(keys[0])
-    body = (kk.obj.to_bytes(12, "big") if kk.type == DATA else
-            kk.obj.to_bytes(8, "big") + (kk.alloc & _ALLOC_MASK).to_bytes(4, "big"))
+    body = (
+        kk.obj.to_bytes(12, "big")
+        if kk.type == DATA
+        else kk.obj.to_bytes(8, "big") + (kk.alloc & _ALLOC_MASK).to_bytes(4, "big")
+    )
     return (0, (), _KEYBITS.pack(kk.type, kk.databyte, body))
 
 
 def _discrim(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
     """Discrim (jmiscc.c:361)."""
     a = k.live(keys[0])
-    if order == DiscrimOC.Type:         # jmiscc.c:365
+    if order == DiscrimOC.Type:  # jmiscc.c:365
         t = a.type
         if t in (DATA, HOOK):
             return answer(DiscrimOC.DATA)
@@ -118,18 +128,24 @@ def _discrim(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
         if t == METER:
             return answer(DiscrimOC.METER)
         return answer(DiscrimOC.OTHER)
-    if order == DiscrimOC.Discreet:     # jmiscc.c:400
+    if order == DiscrimOC.Discreet:  # jmiscc.c:400
         t, db = a.type, a.databyte
-        ok = (t == SEGMENT and db & (RO | NOCALL) == RO | NOCALL) or \
-             (t == PAGE and db & RO) or t == SENSE
+        ok = (
+            (t == SEGMENT and db & (RO | NOCALL) == RO | NOCALL)
+            or (t == PAGE and db & RO)
+            or t == SENSE
+        )
         return OK if ok else NO
-    if order == DiscrimOC.Compare:      # jmiscc.c:416
+    if order == DiscrimOC.Compare:  # jmiscc.c:416
         return OK if a == k.live(keys[1]) else NO
     return answer(DiscrimOC.AKT) if order == KT else INVALID
 
 
-_IDENTIFY = {DomToolOC.IdentifyStart: START, DomToolOC.IdentifyResume: RESUME,
-             DomToolOC.IdentifyDomain: DOMAIN}
+_IDENTIFY = {
+    DomToolOC.IdentifyStart: START,
+    DomToolOC.IdentifyResume: RESUME,
+    DomToolOC.IdentifyDomain: DOMAIN,
+}
 #: order -> (key types identified, keeper key type). Segment orders take a frontend key
 #: too (jmiscc.c:280, 289, 296).
 _IDENTIFY_KEEPER = {
@@ -145,17 +161,17 @@ _IDENTIFY_KEEPER = {
 def _domtool(k: KernelState, order: int, keys: tuple[Key, ...]) -> Reply:
     """The domain tool (jmiscc.c:241)."""
     a = k.live(keys[0])
-    if order == DomToolOC.MakeDomainKey:   # jmiscc.c:245
+    if order == DomToolOC.MakeDomainKey:  # jmiscc.c:245
         if a.type != NODE:
             return NOT_MINE
         return one_key(Key(DOMAIN, a.obj, 0, a.alloc))
     want = _IDENTIFY.get(order)
-    if want is not None:                   # jmiscc.c:263-271
+    if want is not None:  # jmiscc.c:263-271
         if a.type != want or (want == RESUME and a.databyte == RESTART):
             return NOT_MINE
         return _identify(k, a.obj, a.databyte, keys[1])
     kept = _IDENTIFY_KEEPER.get(order)
-    if kept is not None:                   # jmiscc.c:275-308
+    if kept is not None:  # jmiscc.c:275-308
         return _identify_keeper(k, kept, a, keys[1])
     return answer(DomToolOC.AKT) if order == KT else INVALID
 
@@ -168,27 +184,29 @@ def _identify(k: KernelState, root_id: int, databyte: int, brand: Key) -> Reply:
     return one_key(Key(NODE, root_id, 0, root.alloc), databyte)
 
 
-def _identify_keeper(k: KernelState, kinds: tuple[tuple[int, ...], int], kept: Key,
-                     brand: Key) -> Reply:
+def _identify_keeper(
+    k: KernelState, kinds: tuple[tuple[int, ...], int], kept: Key, brand: Key
+) -> Reply:
     """Domain tool 5-7 / 9-11 (jmiscc.c:34 ``identify_keeper``): is the keeper of this
     segment or meter a domain of ``brand``? Then rc = keeper slot * 256 + the
     keeper key's databyte, and a node key to the segment or meter node."""
     kept_types, kind = kinds
     if kept.type not in kept_types or kept.databyte & (NOCALL | SIZE_BITS):
-        return NOT_MINE                    # jmiscc.c:46
+        return NOT_MINE  # jmiscc.c:46
     node = k.node(kept.obj)
     if kept.type == METER:
-        slot = KEEPER                      # jmiscc.c:53
+        slot = KEEPER  # jmiscc.c:53
     else:
         fmt = k.live(node.slots[FORMAT_SLOT])
-        if fmt.type != DATA:               # jmiscc.c:56: only "a data key" is asked of it
+        if fmt.type != DATA:  # jmiscc.c:56: only "a data key" is asked of it
             return NOT_MINE
-        slot = fmt.obj >> SegmentOC.FORMAT_KEEPER_SHIFT & SLOT_MASK   # jmiscc.c:60
+        slot = fmt.obj >> SegmentOC.FORMAT_KEEPER_SHIFT & SLOT_MASK  # jmiscc.c:60
     keeper = k.live(node.slots[slot])
     if keeper.type != kind or (kind == RESUME and keeper.databyte == RESTART):
         return NOT_MINE
     root = k.objs[keeper.obj]
     if not isinstance(root, Node) or k.live(root.slots[BRAND]) != k.live(brand):
         return NOT_MINE
-    return one_key(Key(NODE, node.id, kept.databyte, node.alloc),
-                   slot << _KEEPER_SLOT_SHIFT | keeper.databyte)
+    return one_key(
+        Key(NODE, node.id, kept.databyte, node.alloc), slot << _KEEPER_SLOT_SHIFT | keeper.databyte
+    )

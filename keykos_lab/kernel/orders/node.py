@@ -44,7 +44,7 @@ from keykos_lab.kernel.state import KernelState
 NODE_LIKE = (NODE, FETCH, SEGMENT, METER, SENSE, FRONTEND)
 METER_PARENT, METER_COUNTER = 1, 3  # meter-node slots (Base/meterc.c): superior, counter
 _FIRST_LAST = struct.Struct(">II")  # WriteData's header: first and last slot
-_SLOT_RECORD = 16                   # WriteData: bytes per slot (5 zero, 11 value)
+_SLOT_RECORD = 16  # WriteData: bytes per slot (5 zero, 11 value)
 _PAD = 5
 
 
@@ -54,12 +54,19 @@ def _fetch(k: KernelState, node: Node, n: int) -> Key:
     return k.live(node.slots[n])
 
 
-def node_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
-             keys: tuple[Key, ...], data: bytes) -> Reply:
+def node_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    node: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a node key."""
-    if order < NodeOC.Swap:                       # Fetch + slot: jnodec.c:101 (jnode1)
+    if order < NodeOC.Swap:  # Fetch + slot: jnodec.c:101 (jnode1)
         return one_key(_fetch(k, node, order))
-    if order < NodeOC.MakeFetchKey:               # Swap + slot: jnodec.c:112 (jnode1)
+    if order < NodeOC.MakeFetchKey:  # Swap + slot: jnodec.c:112 (jnode1)
         n = order - NodeOC.Swap
         if n in (METER_PARENT, METER_COUNTER) and k._borrowers:
             k.settle_meters()
@@ -70,23 +77,23 @@ def node_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
             k.meter_refilled(node.id)
         return one_key(old)
     made = _MAKE.get(order)
-    if made is not None:                          # jnodec.c:283-333
+    if made is not None:  # jnodec.c:283-333
         ktype, db = made(key, data[0] if data else 0)
         return one_key(Key(ktype, node.id, db, node.alloc))
-    if order == NodeOC.Compare:                   # jnodec.c:225
+    if order == NodeOC.Compare:  # jnodec.c:225
         other = k.live(keys[0])
         same = other.type in NODE_LIKE and other.obj == node.id
         return OK if same else NO
-    if order == NodeOC.Clear:                     # jnodec.c:246
+    if order == NodeOC.Clear:  # jnodec.c:246
         k.settle_meters()
         node.slots[:] = [DK0] * SLOTS
         k.node_epoch += 1
         return OK
-    if order == NodeOC.DataByte:                  # jnodec.c:279
+    if order == NodeOC.DataByte:  # jnodec.c:279
         return answer(key.databyte)
-    if order == NodeOC.WriteData:                 # jnodec.c:337
+    if order == NodeOC.WriteData:  # jnodec.c:337
         return _write_data(k, node, data)
-    if order == KT:                               # jnodec.c:421
+    if order == KT:  # jnodec.c:421
         return answer(NodeOC.AKT)
     return INVALID
 
@@ -109,17 +116,17 @@ def _write_data(k: KernelState, node: Node, data: bytes) -> Reply:
     is padded with zeroes; rc 2 if a slot's 5 leading bytes are not zero.
     """
     data = data.ljust(_FIRST_LAST.size, b"\0")
-    first, last = _FIRST_LAST.unpack(data[:_FIRST_LAST.size])
+    first, last = _FIRST_LAST.unpack(data[: _FIRST_LAST.size])
     if first >= SLOTS or last >= SLOTS:
         return answer(NodeOC.BAD_SLOT)
-    body = data[_FIRST_LAST.size:]
+    body = data[_FIRST_LAST.size :]
     rc = 0
     k.settle_meters()
     slot, i = first, 0
     while True:
-        chunk = body[_SLOT_RECORD * i:_SLOT_RECORD * (i + 1)].ljust(_SLOT_RECORD, b"\0")
+        chunk = body[_SLOT_RECORD * i : _SLOT_RECORD * (i + 1)].ljust(_SLOT_RECORD, b"\0")
         if any(chunk[:_PAD]):
-            rc = NodeOC.NOT_ZERO_PAD              # jnodec.c:377
+            rc = NodeOC.NOT_ZERO_PAD  # jnodec.c:377
         node.slots[slot] = DK(int.from_bytes(chunk[_PAD:], "big"))
         if slot == last:
             break
@@ -130,25 +137,39 @@ def _write_data(k: KernelState, node: Node, data: bytes) -> Reply:
     return answer(rc)
 
 
-def fetch_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
-              keys: tuple[Key, ...], data: bytes) -> Reply:
+def fetch_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    node: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a fetch key (jnodec.c:203 ``jfetch``)."""
-    if order < NodeOC.Swap:                       # jnodec.c:206
+    if order < NodeOC.Swap:  # jnodec.c:206
         return one_key(_fetch(k, node, order))
-    if order == NodeOC.DataByte:                  # jnodec.c:208
+    if order == NodeOC.DataByte:  # jnodec.c:208
         return answer(key.databyte)
-    if order == KT:                               # jnodec.c:212
+    if order == KT:  # jnodec.c:212
         return answer(NodeOC.FetchAKT)
     return INVALID
 
 
-def sense_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
-              keys: tuple[Key, ...], data: bytes) -> Reply:
+def sense_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    node: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a sense key (jsensec.c:47 ``jsense``): what it fetches is diminished."""
-    if order < NodeOC.Swap:                       # jsensec.c:52
+    if order < NodeOC.Swap:  # jsensec.c:52
         return one_key(sensory_version(_fetch(k, node, order)))
-    if order == NodeOC.DataByte:                  # jsensec.c:95
+    if order == NodeOC.DataByte:  # jsensec.c:95
         return answer(key.databyte)
-    if order == KT:                               # jsensec.c:99
+    if order == KT:  # jsensec.c:99
         return answer(NodeOC.SenseAKT)
     return INVALID

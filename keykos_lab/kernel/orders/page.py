@@ -27,25 +27,32 @@ _WRITE_END = PageOC.WriteData + PAGE_SIZE
 _READ_END = PageOC.ReadData + PAGE_SIZE
 
 
-def page_key(k: KernelState, ds: DomainState, key: Key, page: Page, order: int,
-             keys: tuple[Key, ...], data: bytes) -> Reply:
+def page_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    page: Page,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a page key."""
-    if order == PageOC.TestForZeroes:    # jpagec.c:190, first: the commonest page order
+    if order == PageOC.TestForZeroes:  # jpagec.c:190, first: the commonest page order
         # Every byte is tested: jpagec.c:199's loop (``for (; i == 0; i--)``) never runs, so
         # an in-core page always answers 0 there (docs/fidelity.md, TestForZeroes).
         body = page.data  # (Page.is_zero, inline)
         return _ZERO if body is None or not any(body) else _NONZERO
     ro = key.databyte & RO
-    if PageOC.WriteData <= order < _WRITE_END:   # jpagec.c:205 (default: 4096 <= oc < 8192)
+    if PageOC.WriteData <= order < _WRITE_END:  # jpagec.c:205 (default: 4096 <= oc < 8192)
         if ro:
-            return INVALID                       # jpagec.c:246: a read-only key falls to KT+2
+            return INVALID  # jpagec.c:246: a read-only key falls to KT+2
         off = order - PageOC.WriteData
         if off + len(data) > PAGE_SIZE:
-            return _PAST_END                     # jpagec.c:235: simplest(1)
+            return _PAST_END  # jpagec.c:235: simplest(1)
         page.write(off, data)
         k.page_epoch += 1
         return OK
-    if PageOC.ReadData <= order < _READ_END:     # simulator extension (docs/fidelity.md)
+    if PageOC.ReadData <= order < _READ_END:  # simulator extension (docs/fidelity.md)
         off = order - PageOC.ReadData
         n = PAGE_SIZE - off
         if data:
@@ -53,14 +60,14 @@ def page_key(k: KernelState, ds: DomainState, key: Key, page: Page, order: int,
                 return BADSTRING
             n = min(n, int.from_bytes(data, "big"))
         return (0, (), page.read(off, n))
-    if order == PageOC.MakeReadOnlyKey:          # jpagec.c:143
+    if order == PageOC.MakeReadOnlyKey:  # jpagec.c:143
         return one_key(key._replace(databyte=RO))  # jpagec.c:145: databyte = readonly
-    if order == PageOC.Clear:                    # jpagec.c:151
+    if order == PageOC.Clear:  # jpagec.c:151
         if ro:
-            return INVALID                       # jpagec.c:153
+            return INVALID  # jpagec.c:153
         page.data = None
         k.page_epoch += 1
         return OK
-    if order == KT:                              # jpagec.c:242
+    if order == KT:  # jpagec.c:242
         return answer(PageOC.ROAKT if ro else PageOC.AKT)
-    return INVALID                               # jpagec.c:246
+    return INVALID  # jpagec.c:246

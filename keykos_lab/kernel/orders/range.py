@@ -18,14 +18,35 @@ from keykos_lab.kernel.orders.reply import INVALID, NOT_MINE, OK, Reply, answer,
 from keykos_lab.kernel.state import KernelState
 
 
-def range_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: int,
-              keys: tuple[Key, ...], data: bytes) -> Reply:
+def range_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    _obj: object,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a node-range or page-range key."""
     kind = NODE if key.type == NODE_RANGE else PAGE
     if order == Range.Create:
         obj = k.store.new_node() if kind == NODE else k.store.new_page()
-        k.log.emit(k.tick, EV_CREATE, J_NONE, ds.root, key_code(kind, 0), obj.id, 0, 0, 0, 0, 0,
-                   0, 0, C_NONE)
+        k.log.emit(
+            k.tick,
+            EV_CREATE,
+            J_NONE,
+            ds.root,
+            key_code(kind, 0),
+            obj.id,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            C_NONE,
+        )
         return one_key(Key(kind, obj.id, 0, obj.alloc))
     if order in (Range.Destroy, Range.Sever):
         # Only the full key sells or severs: a node key, a read-write page key.
@@ -36,12 +57,40 @@ def range_key(k: KernelState, ds: DomainState, key: Key, _obj: object, order: in
         assert target is not None, "a live key designates a live object"  # (k.live above)
         if order == Range.Destroy:
             destroy_object(k, target)
-            k.log.emit(k.tick, EV_DESTROY, J_NONE, ds.root, key_code(a.type, 0), target.id, 0,
-                       0, 0, 0, 0, 0, 0, C_NONE)
+            k.log.emit(
+                k.tick,
+                EV_DESTROY,
+                J_NONE,
+                ds.root,
+                key_code(a.type, 0),
+                target.id,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                C_NONE,
+            )
             return OK
         sever_object(k, target)
-        k.log.emit(k.tick, EV_SEVER, J_NONE, ds.root, key_code(a.type, 0), target.id, 0, 0, 0,
-                   0, 0, 0, 0, C_NONE)
+        k.log.emit(
+            k.tick,
+            EV_SEVER,
+            J_NONE,
+            ds.root,
+            key_code(a.type, 0),
+            target.id,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            C_NONE,
+        )
         return one_key(Key(kind, target.id, 0, target.alloc))
     if order == KT:
         return answer(Range.NodeAKT if kind == NODE else Range.PageAKT)

@@ -36,29 +36,44 @@ SIZE_BITS = 0x0F
 _AKT_SIZE_SHIFT = 8
 FORMAT_SLOT = 15
 _SLOT_MASK = 0x0F
-_FORMAT_WORD = 0xFFFFFFFF   # check_format_key reads the value's low four bytes
+_FORMAT_WORD = 0xFFFFFFFF  # check_format_key reads the value's low four bytes
 #: Keys in a red segment's keeper slot that are treated as DK(0) (jsegmntc.c:362).
 NOT_KEEPERS = frozenset({PAGE, NODE, FETCH, METER, SEGMENT})
 #: :func:`front_end`'s answer for a chain of frontend keepers too long to follow.
 TOO_DEEP = "too deep"
 
 
-def segment_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
-                keys: tuple[Key, ...], data: bytes) -> Reply:
+def segment_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    node: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a black (or no-call) segment key."""
-    if key.type == FRONTEND:                      # jsegmntc.c:210: keyjump(&dk0)
+    if key.type == FRONTEND:  # jsegmntc.c:210: keyjump(&dk0)
         return data_answer(DK0, order)
-    if order == Segment.MakeReadOnly:             # jsegmntc.c:391 (format_black)
+    if order == Segment.MakeReadOnly:  # jsegmntc.c:391 (format_black)
         return one_key(key._replace(databyte=key.databyte | RO))
-    if order == KT:                               # jsegmntc.c:399
+    if order == KT:  # jsegmntc.c:399
         db = key.databyte
-        return answer(Segment.AKT | (db & SIZE_BITS) << _AKT_SIZE_SHIFT
-                      | (Segment.RO_AKT if db & RO else 0))
-    return INVALID                                # jsegmntc.c:405
+        return answer(
+            Segment.AKT | (db & SIZE_BITS) << _AKT_SIZE_SHIFT | (Segment.RO_AKT if db & RO else 0)
+        )
+    return INVALID  # jsegmntc.c:405
 
 
-def meter_key(k: KernelState, ds: DomainState, key: Key, node: Node, order: int,
-              keys: tuple[Key, ...], data: bytes) -> Reply:
+def meter_key(
+    k: KernelState,
+    ds: DomainState,
+    key: Key,
+    node: Node,
+    order: int,
+    keys: tuple[Key, ...],
+    data: bytes,
+) -> Reply:
     """A CALL on a meter key: it only tells its type (jmeterc.c:14)."""
     return answer(Meter.AKT) if order == KT else INVALID
 
@@ -94,7 +109,7 @@ def front_end(k: KernelState, key: Key, third: Key) -> tuple[Key, Key] | str | N
     (jsegmntc.c:202-269) do; :data:`TOO_DEEP` for a chain of frontend keepers the
     kernel will not follow (jsegmntc.c:222: trap 0x600+76).
     """
-    if key.databyte & (SIZE_BITS | NOCALL):       # jsegmntc.c:41
+    if key.databyte & (SIZE_BITS | NOCALL):  # jsegmntc.c:41
         return (DK0, third) if key.type == FRONTEND else None
     node = k.node(key.obj)
     fmt = red_format(k, node)
@@ -104,23 +119,23 @@ def front_end(k: KernelState, key: Key, third: Key) -> tuple[Key, Key] | str | N
     slot = keeper_slot(fmt)
     keeper = k.live(node.slots[slot])
     if key.type == FRONTEND:
-        depth = Segment.FRONTEND_DEPTH            # getfrontendkeeper, jsegmntc.c:158
+        depth = Segment.FRONTEND_DEPTH  # getfrontendkeeper, jsegmntc.c:158
         while keeper.type == FRONTEND:
             depth -= 1
             nxt = k.node(keeper.obj)
             nfmt = None if keeper.databyte & (SIZE_BITS | NOCALL) else red_format(k, nxt)
             if nfmt is None:
-                return (DK0, third)               # jsegmntc.c:186: a dud, DK(0)
+                return (DK0, third)  # jsegmntc.c:186: a dud, DK(0)
             if depth == 0:
                 return TOO_DEEP
             node, fmt, databyte = nxt, nfmt, keeper.databyte
             slot = keeper_slot(fmt)
             keeper = k.live(node.slots[slot])
-        if keeper.type != START:                  # jsegmntc.c:243
+        if keeper.type != START:  # jsegmntc.c:243
             return (DK0, third)
-    elif keeper.type in NOT_KEEPERS:              # jsegmntc.c:362
+    elif keeper.type in NOT_KEEPERS:  # jsegmntc.c:362
         keeper = DK0
-    if fmt & Segment.FORMAT_NO_PASS_NODE:         # jsegmntc.c:365
+    if fmt & Segment.FORMAT_NO_PASS_NODE:  # jsegmntc.c:365
         return (keeper, third)
     # (A "local slot" for the jumper's third key, jsegmntc.c:372, needs format bits 20-23
     # other than 15, which decode_format refuses: docs/fidelity.md, Red segment keys.)

@@ -67,41 +67,41 @@ P_PSB, P_METER, P_DC, P_KID, P_COMP, P_KEEPER, P_PROGRAM, P_SYMBOLS = range(8)
 
 # Return codes of the builder's key (docs/primer.md#primer-factory-builder).
 NOT_ACCEPTABLE, NOT_INCLUDED, NO_PAGES, NO_NODES, TOO_MANY_HOLES = 2, 3, 4, 5, 6
-NONPROMPT = 1         # sb.h NONPROMPTSB_RC: not an official, prompt bank
+NONPROMPT = 1  # sb.h NONPROMPTSB_RC: not an official, prompt bank
 NO_SPACE = 2
-NOT_A_METER = 3       # keykos_lab: fcc.ck does not check, and the yield would never run
+NOT_A_METER = 3  # keykos_lab: fcc.ck does not check, and the yield would never run
 DEFAULT_HOLES = 300
 #: The requestor's string reaches the yield after 12 bytes of entry header.
 MAX_REQUEST_STRING = 4096 - 12
 
-_MISC = struct.Struct(">II3sBI")   # Factory_GetMiscellaneousValues
+_MISC = struct.Struct(">II3sBI")  # Factory_GetMiscellaneousValues
 
 
 class FactoryB:
     """Builder's key (databyte 0) order codes (factory.h)."""
 
-    InstallSensory = 0        #: + component 0..18
-    InstallFactory = 32       #: + component
-    InstallHole = 128         #: + component
+    InstallSensory = 0  #: + component 0..18
+    InstallFactory = 32  #: + component
+    InstallHole = 128  #: + component
     AssignKT = 64
     AssignOrdinal = 65
     MakeRequestor = 66
     MakeCopy = 67
     GetDC = 69
-    GetMiscellaneous = 96     #: + component
+    GetMiscellaneous = 96  #: + component
 
 
 class FactoryR:
     """Requestor's key (databyte 1)."""
 
-    Create = 0                #: any order below 0xC0000000 except KT
+    Create = 0  #: any order below 0xC0000000 except KT
     Compare = 0xFFFFFFFF
 
 
 class FactoryF:
     """Fetcher key (databyte 2)."""
 
-    Fetch = 0                 #: + component
+    Fetch = 0  #: + component
     MakeRequestor = 66
     GetMiscellaneous = 96
     Compare = 0xFFFFFFFF
@@ -170,14 +170,14 @@ def is_hole_free_tool(dom, key):
     fcdc = yield from tool(dom, T_FCDC)
     rc = (yield dom.call(fcdc, DC.IdentifyStart, key)).rc
     if rc == 0:
-        return False          # a full FC could recall builders: not hole-free
+        return False  # a full FC could recall builders: not hole-free
     if rc in (1, 2):
         return True
     discrim, fcc = (yield from tool(dom, T_DISCRIM)), (yield from tool(dom, T_FCC))
     if (yield dom.call(discrim, Discrim.Compare, key, fcc)).rc == 0:
         return True
     dcc = yield from tool(dom, T_DCC)
-    return (yield dom.call(dcc, 1, key)).rc == 1           # DCC Identify: weakened DC
+    return (yield dom.call(dcc, 1, key)).rc == 1  # DCC Identify: weakened DC
 
 
 def holes_of(dom, factory_dom):
@@ -324,7 +324,7 @@ def requestor(dom, msg):
         yield dom.return_(msg.resume, (yield from compare(dom, msg.keys[0])))
     elif order == KT:
         yield dom.return_(msg.resume, dom.regs[AKT])
-    elif order > 0xC0000000:                 # fcc.ck: 0xC0000000 itself still creates
+    elif order > 0xC0000000:  # fcc.ck: 0xC0000000 itself still creates
         yield dom.return_(msg.resume, RC.INVALIDOC)
     else:
         yield from request(dom, msg)
@@ -344,8 +344,9 @@ def request(dom, msg):
     if len(msg.data) > MAX_REQUEST_STRING:
         yield dom.return_(caller, RC.BADSTRING)
         return
-    rc = yield from spawn(dom, dom.keys[DC_REG], psb, BIRTH, msg.order, msg.keys,
-                          data=msg.data, install={PSB: psb})
+    rc = yield from spawn(
+        dom, dom.keys[DC_REG], psb, BIRTH, msg.order, msg.keys, data=msg.data, install={PSB: psb}
+    )
     yield dom.return_(caller, rc)
 
 
@@ -358,12 +359,22 @@ def build_yield(dom, msg):
     program = yield from private(dom, P_PROGRAM)
     symbols = yield from private(dom, P_SYMBOLS)
     kinds, start, ordinal = dom.regs[KINDS], dom.regs[START], dom.regs[ORDINAL]
-    dc = dom.keys[DC_REG]                   # the factory's DC, weakened: good for DestroyMe
+    dc = dom.keys[DC_REG]  # the factory's DC, weakened: good for DestroyMe
     # 4. Before any untrusted code runs: no brand, a fetch key to the components,
     #    the requestor's keys, and not one factory tool key.
     components = (yield dom.call(dom.keys[COMP], Node.MakeFetchKey)).keys[0]
-    for reg, key in ((BRAND, DK0), (COMP, components), (PSB, psb), (METER, meter), (SB_REG, w),
-                     (UM, DK0), (TOOLS, DK0), (SBT, DK0), (10, DK0), (PTOOLS, DK0)):
+    for reg, key in (
+        (BRAND, DK0),
+        (COMP, components),
+        (PSB, psb),
+        (METER, meter),
+        (SB_REG, w),
+        (UM, DK0),
+        (TOOLS, DK0),
+        (SBT, DK0),
+        (10, DK0),
+        (PTOOLS, DK0),
+    ):
         yield dom.call(me, Domain.SwapKey + reg, key)
     # 5. A keeper that is a factory is asked for the keeper; symbols go to slot 10.
     if kinds >> 16 & 1:
@@ -428,8 +439,16 @@ def copier(dom, msg):
             yield dom.return_(caller, NONPROMPT)
             return
         fdc = yield from tool(dom, T_FDC)
-        rc = yield from spawn(dom, fdc, psb, COPY_BIRTH, order, (psb, hole_bank, DK0, caller),
-                              data=msg.data[:4], install={PSB: psb})
+        rc = yield from spawn(
+            dom,
+            fdc,
+            psb,
+            COPY_BIRTH,
+            order,
+            (psb, hole_bank, DK0, caller),
+            data=msg.data[:4],
+            install={PSB: psb},
+        )
         yield dom.return_(caller, rc)
     else:
         yield dom.return_(msg.resume, RC.INVALIDOC)
@@ -453,16 +472,23 @@ def become_copy(dom, msg):
         yield dom.call(comp, Node.Swap + i, (yield dom.call(old_comp, Node.Fetch + i)).keys[0])
     yield dom.call(comp, Node.Swap + 3, (yield from make_keys(dom, COPY))[0])
     for slot in (P_DC, P_KEEPER, P_PROGRAM, P_SYMBOLS):
-        yield dom.call(ptools, Node.Swap + slot,
-                       (yield dom.call(old_ptools, Node.Fetch + slot)).keys[0])
+        yield dom.call(
+            ptools, Node.Swap + slot, (yield dom.call(old_ptools, Node.Fetch + slot)).keys[0]
+        )
     meter = yield from tool(dom, T_METER)
     for slot, key in ((P_PSB, psb), (P_METER, meter), (P_COMP, comp)):
         yield dom.call(ptools, Node.Swap + slot, key)
-    made = yield dom.call((yield from tool(dom, T_KIDC)), KIDC.Create, hole_bank, meter,
-                          data=(capacity or DEFAULT_HOLES).to_bytes(4, "big"))
+    made = yield dom.call(
+        (yield from tool(dom, T_KIDC)),
+        KIDC.Create,
+        hole_bank,
+        meter,
+        data=(capacity or DEFAULT_HOLES).to_bytes(4, "big"),
+    )
     if made.rc != 0:
-        yield from undo(dom, psb, bought, caller, TOO_MANY_HOLES if made.rc == KID_ERROR
-                        else NO_NODES)
+        yield from undo(
+            dom, psb, bought, caller, TOO_MANY_HOLES if made.rc == KID_ERROR else NO_NODES
+        )
         return
     holes = made.keys[0]
     old_holes = (yield dom.call(old_ptools, Node.Fetch + P_KID)).keys[0]
@@ -489,5 +515,11 @@ def undo(dom, bank, bought, caller, rc: int):
 
 
 #: What each databyte of a key to a factory reaches (BIRTH and COPY_BIRTH: fork children).
-_PARTS = {BUILDER: builder, REQUESTOR: requestor, FETCHER: fetcher, COPY: copier,
-          BIRTH: build_yield, COPY_BIRTH: become_copy}
+_PARTS = {
+    BUILDER: builder,
+    REQUESTOR: requestor,
+    FETCHER: fetcher,
+    COPY: copier,
+    BIRTH: build_yield,
+    COPY_BIRTH: become_copy,
+}

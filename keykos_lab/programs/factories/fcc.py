@@ -46,7 +46,7 @@ from keykos_lab.programs.primordial.dc import DC, DCC
 from keykos_lab.programs.primordial.kid import KIDC, MAX_CAPACITY
 
 FCC_AKT, FC_AKT = 0x031E, 0x1E
-DC_NOT_VALID = 5      # factory.h FactoryDCNotValid
+DC_NOT_VALID = 5  # factory.h FactoryDCNotValid
 
 
 class FC:
@@ -90,8 +90,9 @@ def creator_creator(dom, msg):
     if not (yield from f.is_official_bank(dom, bank)):
         yield dom.return_(caller, f.NONPROMPT)
         return
-    rc = yield from spawn(dom, dom.keys[DC_REG], bank, BIRTH, 0, (bank, meter, DK0, caller),
-                          install={PSB: bank})
+    rc = yield from spawn(
+        dom, dom.keys[DC_REG], bank, BIRTH, 0, (bank, meter, DK0, caller), install={PSB: bank}
+    )
     yield dom.return_(caller, rc)
 
 
@@ -185,11 +186,18 @@ def create_factory(dom, msg):
             yield dom.return_(caller, DC_NOT_VALID)
             return
         flags, dc = f.SHAREDDC, (yield dom.call(r.keys[0], Domain.GetKey + DC_REG)).keys[0]
-    rc = yield from spawn(dom, dom.keys[DC_REG], psb, BIRTH, order, (psb, dc, hole_bank, caller),
-                          data=capacity.to_bytes(4, "big") + bytes([flags]),
-                          install={PSB: psb, BRAND: dom.keys[DOMKEY]})
+    rc = yield from spawn(
+        dom,
+        dom.keys[DC_REG],
+        psb,
+        BIRTH,
+        order,
+        (psb, dc, hole_bank, caller),
+        data=capacity.to_bytes(4, "big") + bytes([flags]),
+        install={PSB: psb, BRAND: dom.keys[DOMKEY]},
+    )
     if not flags & f.SHAREDDC:
-        yield dom.call(dc, DESTROY)       # the fork failed: the new DC goes too
+        yield dom.call(dc, DESTROY)  # the fork failed: the new DC goes too
     yield dom.return_(caller, rc)
 
 
@@ -207,8 +215,13 @@ def become_factory(dom, msg):
             break
         bought.append(r.keys[0])
     if rc == 0:
-        made = yield dom.call((yield from f.tool(dom, f.T_KIDC)), KIDC.Create, hole_bank, meter,
-                              data=capacity.to_bytes(4, "big"))
+        made = yield dom.call(
+            (yield from f.tool(dom, f.T_KIDC)),
+            KIDC.Create,
+            hole_bank,
+            meter,
+            data=capacity.to_bytes(4, "big"),
+        )
         rc = made.rc
     if rc != 0:
         if not flags & f.SHAREDDC:
@@ -216,8 +229,13 @@ def become_factory(dom, msg):
         yield from f.undo(dom, psb, bought, caller, rc)
         return
     ptools, comp = bought
-    for slot, key in ((f.P_PSB, psb), (f.P_METER, meter), (f.P_DC, dc), (f.P_COMP, comp),
-                      (f.P_KID, made.keys[0])):
+    for slot, key in (
+        (f.P_PSB, psb),
+        (f.P_METER, meter),
+        (f.P_DC, dc),
+        (f.P_COMP, comp),
+        (f.P_KID, made.keys[0]),
+    ):
         yield dom.call(ptools, Node.Swap + slot, key)
     weak = (yield dom.call(dc, DC.Weaken)).keys[0]
     me = dom.keys[DOMKEY]

@@ -40,16 +40,16 @@ SYS_CLOSE = 6
 SYS_WAIT = 7
 SYS_EXEC = 11
 SYS_GETPID = 20
-SYS_PTRACE = 26          #: (pid, address, my buffer): copy a page of its memory (PEEK)
+SYS_PTRACE = 26  #: (pid, address, my buffer): copy a page of its memory (PEEK)
 SYS_DUP = 41
 SYS_GETEUID = 49
 SYS_PIPE = 42
-SYS_SPAWN = 200          #: posix_spawn: path, argv and the files to pass, in one call
-SYS_CREATE = 210         #: empty child: a new process with nothing in it; its pid
-SYS_INSTALL_FD = 211     #: (pid, child fd, my fd): put one of my open files in the child
-SYS_INSTALL_PROG = 212   #: (pid; path): ReplaceMemory of the child with a program
-SYS_START = 213          #: (pid; argv block): start the child
-SYS_RUN = 220            #: (; path, argv block): run a setuid command (a factory), rc back
+SYS_SPAWN = 200  #: posix_spawn: path, argv and the files to pass, in one call
+SYS_CREATE = 210  #: empty child: a new process with nothing in it; its pid
+SYS_INSTALL_FD = 211  #: (pid, child fd, my fd): put one of my open files in the child
+SYS_INSTALL_PROG = 212  #: (pid; path): ReplaceMemory of the child with a program
+SYS_START = 213  #: (pid; argv block): start the child
+SYS_RUN = 220  #: (; path, argv block): run a setuid command (a factory), rc back
 
 NAMES = {v: k[4:].lower() for k, v in dict(globals()).items() if k.startswith("SYS_")}
 
@@ -73,16 +73,16 @@ def errno_name(n: int) -> str:
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = 0, 1, 2, 0x40, 0x200, 0x400
 
 # ---------------------------------------------------------- limits, layout
-NFD = 16                 #: file descriptors per process (one node of open files)
-NAME_MAX = 63            #: bytes in a path component (a 64-byte directory entry)
+NFD = 16  #: file descriptors per process (one node of open files)
+NAME_MAX = 63  #: bytes in a path component (a 64-byte directory entry)
 PATH_MAX = 1024
-MAX_PROCS = 255          #: pids 1..255: a start-key databyte names the process
+MAX_PROCS = 255  #: pids 1..255: a start-key databyte names the process
 PAGE = 4096
-FILE_PAGES = 14          #: a file is a red segment of at most 14 pages (56 KiB)
+FILE_PAGES = 14  #: a file is a red segment of at most 14 pages (56 KiB)
 
 #: The address space of a process: a red segment node, one page per slot.
 TEXT, ENV, ARGV, BUF, DATA = 0, 4096, 8192, 12288, 16384
-SPACE_PAGES = 5          #: text (read-only program image), env, argv, buffer, data
+SPACE_PAGES = 5  #: text (read-only program image), env, argv, buffer, data
 BUF_SIZE = PAGE
 
 #: Birth orders: the first message a process's program receives.
@@ -109,7 +109,7 @@ def unpack(data: bytes) -> tuple[tuple[int, ...], bytes]:
     n = data[0]
     if len(data) < 1 + 4 * n:
         raise ValueError("trap string shorter than its integer count")
-    return struct.unpack(f">{n}i", data[1:1 + 4 * n]), data[1 + 4 * n:]
+    return struct.unpack(f">{n}i", data[1 : 1 + 4 * n]), data[1 + 4 * n :]
 
 
 def argv_block(argv: list[bytes] | list[str]) -> bytes:

@@ -13,10 +13,15 @@ from keykos_lab.programs.keynix import abi, fs, keeper, pipe
 from keykos_lab.programs.keynix.keeper import K_BANK, K_FORMAT, K_ROOT, K_TTY, K_TTYOUT
 
 # Operator orders (databyte 0).
-A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK, A_INODE = \
-    range(11)
-STATES = {keeper.FREE: "free", keeper.EMBRYO: "embryo", keeper.RUNNING: "running",
-          keeper.ZOMBIE: "zombie"}
+A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK, A_INODE = range(
+    11
+)
+STATES = {
+    keeper.FREE: "free",
+    keeper.EMBRYO: "embryo",
+    keeper.RUNNING: "running",
+    keeper.ZOMBIE: "zombie",
+}
 
 
 def admin(dom, msg):
@@ -51,8 +56,9 @@ def _make(dom, msg, ints, payload):
     path, _, data = payload.partition(b"\0")
     err, inode, parent, name = yield from fs.lookup(dom, dom.keys[K_ROOT], path)
     if err == abi.ENOENT and parent != DK0:
-        inode = yield from fs.new_inode(dom, dom.keys[K_BANK], dom.keys[K_FORMAT],
-                                        _MADE[order], ints[0] if ints else 0)
+        inode = yield from fs.new_inode(
+            dom, dom.keys[K_BANK], dom.keys[K_FORMAT], _MADE[order], ints[0] if ints else 0
+        )
         err = yield from fs.dir_add(dom, parent, name, inode)
     if not err and order == A_WRITE:
         yield from fs.truncate(dom, inode)
@@ -68,8 +74,7 @@ def _make(dom, msg, ints, payload):
 def _read(dom, msg, ints, payload):
     """A page of a file, from an offset."""
     err, inode, _, _ = yield from fs.lookup(dom, dom.keys[K_ROOT], payload)
-    data = b"" if err else (yield from fs.file_read(dom, inode, ints[0] if ints else 0,
-                                                    abi.PAGE))
+    data = b"" if err else (yield from fs.file_read(dom, inode, ints[0] if ints else 0, abi.PAGE))
     yield dom.return_(msg.resume, err, data=data)
 
 
@@ -123,8 +128,7 @@ def _spawn(dom, resume, ints, payload):
     path, _, rest = payload.partition(b"\0")
     argv, env = rest[:argv_len], rest[argv_len:]
     pid = yield from keeper.alloc_pid(dom)
-    err, node = (abi.EAGAIN, DK0) if not pid else (yield from keeper.new_process(dom, pid, 0,
-                                                                                 euid))
+    err, node = (abi.EAGAIN, DK0) if not pid else (yield from keeper.new_process(dom, pid, 0, euid))
     if not err:
         yield dom.call(node, oc.Node.Swap + keeper.P_ROOT, dom.keys[K_ROOT])
         err = yield from keeper._load(dom, node, dom.keys[K_ROOT], path, argv, env)
@@ -136,8 +140,9 @@ def _spawn(dom, resume, ints, payload):
         return
     fds = yield from keeper.slot(dom, node, keeper.P_FDS)
     tin = yield from keeper.new_open_file(dom, dom.keys[K_TTY], keeper.OF_PIPE_R, abi.O_RDONLY)
-    tout = yield from keeper.new_open_file(dom, dom.keys[K_TTYOUT], keeper.OF_FILE,
-                                           abi.O_WRONLY | abi.O_APPEND)
+    tout = yield from keeper.new_open_file(
+        dom, dom.keys[K_TTYOUT], keeper.OF_FILE, abi.O_WRONLY | abi.O_APPEND
+    )
     yield dom.call(fds, oc.Node.Swap + 0, tin)
     yield dom.call(fds, oc.Node.Swap + 1, tout)
     yield dom.call(fds, oc.Node.Swap + 2, tout)
@@ -147,6 +152,16 @@ def _spawn(dom, resume, ints, payload):
 
 
 #: The operator's orders, by order code.
-ORDERS = {A_INIT: _init, A_MKDIR: _make, A_WRITE: _make, A_LINK: _make, A_READ: _read,
-          A_SPAWN: _spawn_order, A_TYPE: _type, A_EOF: _eof, A_STATUS: _status,
-          A_PROC: _proc, A_INODE: _inode}
+ORDERS = {
+    A_INIT: _init,
+    A_MKDIR: _make,
+    A_WRITE: _make,
+    A_LINK: _make,
+    A_READ: _read,
+    A_SPAWN: _spawn_order,
+    A_TYPE: _type,
+    A_EOF: _eof,
+    A_STATUS: _status,
+    A_PROC: _proc,
+    A_INODE: _inode,
+}

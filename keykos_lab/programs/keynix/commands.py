@@ -15,7 +15,7 @@ import json
 from keykos_lab.programs.keynix import abi
 from keykos_lab.programs.keynix import libc as c
 
-CHILD = 7      # the fork label of sh's children
+CHILD = 7  # the fork label of sh's children
 PROBE_CHILD = 8
 
 
@@ -31,8 +31,9 @@ def cat(dom, argv, forked):
     for name in argv[1:] or [None]:
         fd = 0 if name is None else (yield from c.open_(dom, name))
         if fd < 0:
-            yield from c.write(dom, 2, b"cat: " + name + b": " + abi.errno_name(-fd).encode()
-                               + b"\n")
+            yield from c.write(
+                dom, 2, b"cat: " + name + b": " + abi.errno_name(-fd).encode() + b"\n"
+            )
             return 1
         while True:
             n, data = yield from c.read(dom, fd)
@@ -124,20 +125,21 @@ def probe(dom, argv, forked):
     named in argv[1] (``fork``, ``spawn`` or ``empty``), passing stdin/stdout."""
     secret = argv[2] if len(argv) > 2 else b"/home/secret"
     if forked == PROBE_CHILD:
-        yield from c.read(dom, 0, 64)          # the clone waits, as it is, to be measured
+        yield from c.read(dom, 0, 64)  # the clone waits, as it is, to be measured
         yield from c.exec_(dom, b"/bin/secretreader", [b"secretreader", secret])
         return 127
-    yield from c.open_(dom, secret)            # fd 3: held, not meant for the child
+    yield from c.open_(dom, secret)  # fd 3: held, not meant for the child
     fd = yield from c.open_(dom, secret)
     _, data = yield from c.read(dom, fd)
     yield from c.close(dom, fd)
-    yield dom.write(abi.DATA, data)            # and a copy in memory
+    yield dom.write(abi.DATA, data)  # and a copy in memory
     how = argv[1]
     if how == b"fork":
         pid = yield from c.fork(dom, PROBE_CHILD)
     elif how == b"spawn":
-        pid = yield from c.spawn(dom, b"/bin/secretreader", [b"secretreader", secret],
-                                 {0: 0, 1: 1, 2: 2})
+        pid = yield from c.spawn(
+            dom, b"/bin/secretreader", [b"secretreader", secret], {0: 0, 1: 1, 2: 2}
+        )
     else:
         pid = yield from c.create(dom)
         for n in (0, 1, 2):

@@ -48,7 +48,7 @@ def split(path: bytes) -> tuple[int, list[bytes]]:
 # -------------------------------------------------------------- page ints
 def get_ints(dom, page, offset: int, n: int, size: int = 4):
     data = (yield dom.call(page, Page.ReadData + offset, data=(n * size).to_bytes(4, "big"))).data
-    return [int.from_bytes(data[i * size:(i + 1) * size], "big", signed=True) for i in range(n)]
+    return [int.from_bytes(data[i * size : (i + 1) * size], "big", signed=True) for i in range(n)]
 
 
 def put_ints(dom, page, offset: int, *values: int, size: int = 4):
@@ -98,7 +98,7 @@ def set_size(dom, inode, size: int):
 def dir_names(dom, inode):
     page = yield from meta(dom, inode)
     raw = yield from read_page(dom, page, NAMES_AT, ENTRY * abi.FILE_PAGES)
-    return [raw[i * ENTRY:(i + 1) * ENTRY].rstrip(b"\0") for i in range(abi.FILE_PAGES)]
+    return [raw[i * ENTRY : (i + 1) * ENTRY].rstrip(b"\0") for i in range(abi.FILE_PAGES)]
 
 
 def dir_find(dom, inode, name: bytes):
@@ -154,8 +154,9 @@ def file_read(dom, inode, offset: int, n: int):
     while pos < end:
         page = (yield dom.call(inode, Node.Fetch + pos // abi.PAGE)).keys[0]
         take = min(abi.PAGE - pos % abi.PAGE, end - pos)
-        out.append((yield from read_page(dom, page, pos % abi.PAGE, take)) if page != DK0
-                   else bytes(take))
+        out.append(
+            (yield from read_page(dom, page, pos % abi.PAGE, take)) if page != DK0 else bytes(take)
+        )
         pos += take
     return b"".join(out)
 
@@ -166,7 +167,7 @@ def file_write(dom, inode, bank, offset: int, data: bytes):
     limit = abi.FILE_PAGES * abi.PAGE
     if offset >= limit and data:
         return -abi.EFBIG
-    data = data[:limit - offset]
+    data = data[: limit - offset]
     pos = offset
     while pos < offset + len(data):
         slot = pos // abi.PAGE
@@ -177,8 +178,9 @@ def file_write(dom, inode, bank, offset: int, data: bytes):
                 break
             yield dom.call(inode, Node.Swap + slot, page)
         take = min(abi.PAGE - pos % abi.PAGE, offset + len(data) - pos)
-        yield dom.call(page, Page.WriteData + pos % abi.PAGE,
-                       data=data[pos - offset:pos - offset + take])
+        yield dom.call(
+            page, Page.WriteData + pos % abi.PAGE, data=data[pos - offset : pos - offset + take]
+        )
         pos += take
     if pos > size:
         yield from set_size(dom, inode, pos)
@@ -206,8 +208,9 @@ def mem_write(dom, space, address: int, data: bytes):
     while pos < address + len(data):
         page = (yield dom.call(space, Node.Fetch + pos // abi.PAGE)).keys[0]
         take = min(abi.PAGE - pos % abi.PAGE, address + len(data) - pos)
-        yield dom.call(page, Page.WriteData + pos % abi.PAGE,
-                       data=data[pos - address:pos - address + take])
+        yield dom.call(
+            page, Page.WriteData + pos % abi.PAGE, data=data[pos - address : pos - address + take]
+        )
         pos += take
 
 

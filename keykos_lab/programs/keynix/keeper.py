@@ -54,9 +54,9 @@ WAIT_ANY = 0xFFFF
 # Open-file kinds (byte 0 of its page); fields: kind, flags, refs, offset (4 bytes each).
 OF_FILE, OF_PIPE_R, OF_PIPE_W = 1, 2, 3
 OF_OBJ, OF_PAGE = 0, 1
-KILLED = 128 + 11        #: status of a process killed for a fault (like SIGSEGV)
-CREATE_BANK = 67         #: SB CreateBank
-DESTROY_BANK = 64        #: SB DestroyBankAndSpace
+KILLED = 128 + 11  #: status of a process killed for a fault (like SIGSEGV)
+CREATE_BANK = 67  #: SB CreateBank
+DESTROY_BANK = 64  #: SB DestroyBankAndSpace
 _REGS = struct.Struct(">16Q")
 
 
@@ -64,13 +64,21 @@ _REGS = struct.Struct(">16Q")
 def table_entry(dom, pid: int):
     """``(state, ppid, euid, status, waitfor)``."""
     raw = yield from fs.read_page(dom, dom.keys[K_TABLE], pid * 16, 16)
-    return raw[0], raw[1], raw[2], int.from_bytes(raw[4:8], "big", signed=True), \
-        int.from_bytes(raw[8:10], "big")
+    return (
+        raw[0],
+        raw[1],
+        raw[2],
+        int.from_bytes(raw[4:8], "big", signed=True),
+        int.from_bytes(raw[8:10], "big"),
+    )
 
 
 def set_entry(dom, pid: int, state: int, ppid: int, euid: int, status: int = 0, waitfor: int = 0):
-    data = bytes([state, ppid, min(euid, 255), 0]) + status.to_bytes(4, "big", signed=True) + \
-        waitfor.to_bytes(2, "big")
+    data = (
+        bytes([state, ppid, min(euid, 255), 0])
+        + status.to_bytes(4, "big", signed=True)
+        + waitfor.to_bytes(2, "big")
+    )
     yield dom.call(dom.keys[K_TABLE], Page.WriteData + pid * 16, data=data)
 
 
@@ -104,7 +112,7 @@ def alloc_pid(dom):
 # ------------------------------------------------------------- open files
 def of_fields(dom, of):
     page = yield from slot(dom, of, OF_PAGE)
-    return (yield from fs.get_ints(dom, page, 0, 4))        # kind, flags, refs, offset
+    return (yield from fs.get_ints(dom, page, 0, 4))  # kind, flags, refs, offset
 
 
 def of_set(dom, of, index: int, value: int):
@@ -306,8 +314,9 @@ def finish(dom, pid: int, status: int):
             yield dom.call(pnode, Node.Swap + P_WAITKEY, DK0)
             yield from set_entry(dom, ppid, pstate, pp, peuid, pstatus)
             yield from set_entry(dom, pid, FREE, 0, 0)
-            yield from answer(dom, (yield from slot(dom, pnode, P_DOM)), fault, pid, 0, status,
-                              fork=True)
+            yield from answer(
+                dom, (yield from slot(dom, pnode, P_DOM)), fault, pid, 0, status, fork=True
+            )
 
 
 def _args(ints, n):
@@ -407,7 +416,7 @@ def sys_read(dom, pid, dkey, fault, ints, payload):
         yield from of_set(dom, of, 3, offset + len(data))
     else:
         head = yield from pipe.header(dom, obj)
-        if head[1] == 0 and head[3] > 0:                    # empty, a writer is open: block
+        if head[1] == 0 and head[3] > 0:  # empty, a writer is open: block
             if head[4]:
                 yield from answer(dom, dkey, fault, errno=abi.EAGAIN)
                 return
@@ -517,12 +526,12 @@ def sys_exec(dom, pid, dkey, fault, ints, payload):
     if err:
         yield from answer(dom, dkey, fault, errno=err)
         return
-    yield dom.call(dkey, Domain.MakeAvailable)             # the old program is gone
+    yield dom.call(dkey, Domain.MakeAvailable)  # the old program is gone
     yield from _load(dom, node, root, path, argv, env)
     _, inode, _, _ = yield from fs.lookup(dom, root, path)
     state, ppid, euid, _, _ = yield from table_entry(dom, pid)
     if (yield from fs.stat(dom, inode))[1] & fs.SETUID:
-        yield from set_entry(dom, pid, state, ppid, 0)      # the Unix way: euid 0
+        yield from set_entry(dom, pid, state, ppid, 0)  # the Unix way: euid 0
     yield from start(dom, pid, node, abi.BORN_EXEC)
     yield dom.return_(DK0)
 
@@ -544,16 +553,17 @@ def sys_spawn(dom, pid, dkey, fault, ints, payload):
     cpid = 0 if err else (yield from alloc_pid(dom))
     _, _, euid, _, _ = yield from table_entry(dom, pid)
     if not err:
-        err, node = (abi.EAGAIN, DK0) if not cpid else \
-            (yield from new_process(dom, cpid, pid, euid))
+        err, node = (
+            (abi.EAGAIN, DK0) if not cpid else (yield from new_process(dom, cpid, pid, euid))
+        )
     if err:
         yield from answer(dom, dkey, fault, errno=err)
         return
     env = yield from fs.mem_read(dom, (yield from slot(dom, parent, P_MEM)), abi.ENV, abi.PAGE)
-    yield dom.call(node, Node.Swap + P_ROOT, root)           # inherited defaults: root, env
+    yield dom.call(node, Node.Swap + P_ROOT, root)  # inherited defaults: root, env
     err = yield from _load(dom, node, root, path, argv, env)
     cfds = yield from slot(dom, node, P_FDS)
-    for cfd, fd in pairs:                                   # and exactly the files listed
+    for cfd, fd in pairs:  # and exactly the files listed
         of = yield from fd_get(dom, pfds, fd)
         yield dom.call(cfds, Node.Swap + cfd, of)
         yield from add_ref(dom, of)
@@ -564,11 +574,14 @@ def sys_spawn(dom, pid, dkey, fault, ints, payload):
 def sys_wait(dom, pid, dkey, fault, ints, payload):
     want = ints[0] if ints else -1
     raw = yield from fs.read_page(dom, dom.keys[K_TABLE], 0, abi.PAGE)
-    children = [c for c in range(1, abi.MAX_PROCS + 1)
-                if raw[c * 16] != FREE and raw[c * 16 + 1] == pid and want in (-1, c)]
+    children = [
+        c
+        for c in range(1, abi.MAX_PROCS + 1)
+        if raw[c * 16] != FREE and raw[c * 16 + 1] == pid and want in (-1, c)
+    ]
     for c in children:
         if raw[c * 16] == ZOMBIE:
-            status = int.from_bytes(raw[c * 16 + 4:c * 16 + 8], "big", signed=True)
+            status = int.from_bytes(raw[c * 16 + 4 : c * 16 + 8], "big", signed=True)
             yield from set_entry(dom, c, FREE, 0, 0)
             yield from answer(dom, dkey, fault, c, 0, status)
             return
@@ -606,8 +619,7 @@ def sys_install_fd(dom, pid, dkey, fault, ints, payload):
         yield from answer(dom, dkey, fault, errno=abi.ESRCH if args else abi.EINVAL)
         return
     _, cfd, fd = args
-    of = yield from fd_get(dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_FDS)),
-                           fd)
+    of = yield from fd_get(dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_FDS)), fd)
     if of == DK0 or not 0 <= cfd < abi.NFD:
         yield from answer(dom, dkey, fault, errno=abi.EBADF)
         return
@@ -626,8 +638,7 @@ def sys_install_prog(dom, pid, dkey, fault, ints, payload):
         yield from answer(dom, dkey, fault, errno=abi.ESRCH)
         return
     parent = yield from proc_node(dom, pid)
-    err = yield from _load(dom, node, (yield from slot(dom, parent, P_ROOT)), payload, b"\0",
-                           b"\0")
+    err = yield from _load(dom, node, (yield from slot(dom, parent, P_ROOT)), payload, b"\0", b"\0")
     yield from answer(dom, dkey, fault, 0, err)
 
 
@@ -654,8 +665,11 @@ def sys_ptrace(dom, pid, dkey, fault, ints, payload):
     ``address`` into mine. Allowed as Unix allows it: euid 0, or the same euid
     and the target is my child. A process only — a factory yield has no pid."""
     args = _args(ints, 3)
-    if args is None or not fs.valid_buffer(args[1], abi.PAGE) or \
-            not fs.valid_buffer(args[2], abi.PAGE):
+    if (
+        args is None
+        or not fs.valid_buffer(args[1], abi.PAGE)
+        or not fs.valid_buffer(args[2], abi.PAGE)
+    ):
         yield from answer(dom, dkey, fault, errno=abi.EINVAL if args is None else abi.EFAULT)
         return
     target, address, buf = args
@@ -673,6 +687,7 @@ def sys_ptrace(dom, pid, dkey, fault, ints, payload):
         yield from answer(dom, dkey, fault, errno=abi.ESRCH)
         return
     data = yield from fs.mem_read(dom, tspace, address, abi.PAGE)
-    yield from fs.mem_write(dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_MEM)),
-                            buf, data)
+    yield from fs.mem_write(
+        dom, (yield from slot(dom, (yield from proc_node(dom, pid)), P_MEM)), buf, data
+    )
     yield from answer(dom, dkey, fault, abi.PAGE)

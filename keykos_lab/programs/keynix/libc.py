@@ -74,7 +74,7 @@ def write(dom, fd: int, data: bytes | str):
     data = _b(data)
     done = 0
     while True:
-        chunk = data[done:done + abi.BUF_SIZE]
+        chunk = data[done : done + abi.BUF_SIZE]
         if chunk:
             yield dom.write(abi.BUF, chunk)
         rc = yield from syscall(dom, abi.SYS_WRITE, fd, abi.BUF, len(chunk))
@@ -106,8 +106,11 @@ def exec_(dom, path: bytes | str, argv: list):
 def spawn(dom, path: bytes | str, argv: list, fds: dict[int, int]):
     """posix_spawn: a new process running ``path``; ``fds`` maps child fd → my fd."""
     pairs = [x for cfd, fd in sorted(fds.items()) for x in (cfd, fd)]
-    return (yield from syscall(dom, abi.SYS_SPAWN, *pairs,
-                               payload=_b(path) + b"\0" + abi.argv_block(argv)))
+    return (
+        yield from syscall(
+            dom, abi.SYS_SPAWN, *pairs, payload=_b(path) + b"\0" + abi.argv_block(argv)
+        )
+    )
 
 
 def wait(dom, pid: int = -1):
@@ -196,13 +199,14 @@ def unix_program(name: str, preload: bool = True):
     >>> "unix:doc-true" in PROGRAMS
     True
     """
+
     def register(main: UnixMain) -> UnixMain:
         @program(UNIX_PREFIX + name)
         def runtime(dom, msg):
             forked = dom.regs[abi.PC_REG] if msg.order == abi.BORN_FORK else None
             args = yield from argv(dom)
             if preload and forked is None:
-                hook = (yield from getenv(dom, b"LD_PRELOAD"))
+                hook = yield from getenv(dom, b"LD_PRELOAD")
                 if hook is not None and hook.decode(errors="replace") in PRELOADS:
                     yield from PRELOADS[hook.decode()](dom, args, None)
             status = yield from main(dom, args, forked)
@@ -217,9 +221,11 @@ def unix_program(name: str, preload: bool = True):
 
 def preload_hook(name: str):
     """Register a generator ``hook(dom, argv, None)`` the naive loader may run."""
+
     def register(fn: UnixMain) -> UnixMain:
         PRELOADS[name] = fn
         return fn
+
     return register
 
 
@@ -232,8 +238,32 @@ def _signed(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-__all__ = ["PRELOADS", "argv", "close", "create", "dup", "environ", "exec_", "exit_", "fork",
-           "getenv", "getpid", "install_fd", "install_program", "open_", "pipe", "preload_hook",
-           "read", "read_all", "run_command", "setenv", "spawn", "start", "syscall",
-           "unix_program", "wait", "write"]
+__all__ = [
+    "PRELOADS",
+    "argv",
+    "close",
+    "create",
+    "dup",
+    "environ",
+    "exec_",
+    "exit_",
+    "fork",
+    "getenv",
+    "getpid",
+    "install_fd",
+    "install_program",
+    "open_",
+    "pipe",
+    "preload_hook",
+    "read",
+    "read_all",
+    "run_command",
+    "setenv",
+    "spawn",
+    "start",
+    "syscall",
+    "unix_program",
+    "wait",
+    "write",
+]
 _ = PROGRAMS

@@ -79,6 +79,7 @@ def put(dom, pipe, data: bytes):
     tail = (head + count) % CAPACITY
     first = min(n, CAPACITY - tail)
     from keykos_lab.kernel.oc import Page
+
     yield dom.call(page, Page.WriteData + HEADER + tail, data=data[:first])
     if first < n:
         yield dom.call(page, Page.WriteData + HEADER, data=data[first:n])

@@ -43,13 +43,27 @@ def sys_run(dom, pid, dkey, fault, ints, payload):
     yield from run_command(dom, pid, dkey, fault, payload)
 
 
-CALLS = {abi.SYS_GETPID: sys_getpid, abi.SYS_EXIT: sys_exit, abi.SYS_OPEN: sys_open,
-         abi.SYS_CLOSE: sys_close, abi.SYS_DUP: sys_dup, abi.SYS_READ: sys_read,
-         abi.SYS_WRITE: sys_write, abi.SYS_PIPE: sys_pipe, abi.SYS_FORK: sys_fork,
-         abi.SYS_EXEC: sys_exec, abi.SYS_SPAWN: sys_spawn, abi.SYS_WAIT: sys_wait,
-         abi.SYS_CREATE: sys_create, abi.SYS_INSTALL_FD: sys_install_fd,
-         abi.SYS_INSTALL_PROG: sys_install_prog, abi.SYS_START: sys_start,
-         abi.SYS_RUN: sys_run, abi.SYS_GETEUID: sys_geteuid, abi.SYS_PTRACE: sys_ptrace}
+CALLS = {
+    abi.SYS_GETPID: sys_getpid,
+    abi.SYS_EXIT: sys_exit,
+    abi.SYS_OPEN: sys_open,
+    abi.SYS_CLOSE: sys_close,
+    abi.SYS_DUP: sys_dup,
+    abi.SYS_READ: sys_read,
+    abi.SYS_WRITE: sys_write,
+    abi.SYS_PIPE: sys_pipe,
+    abi.SYS_FORK: sys_fork,
+    abi.SYS_EXEC: sys_exec,
+    abi.SYS_SPAWN: sys_spawn,
+    abi.SYS_WAIT: sys_wait,
+    abi.SYS_CREATE: sys_create,
+    abi.SYS_INSTALL_FD: sys_install_fd,
+    abi.SYS_INSTALL_PROG: sys_install_prog,
+    abi.SYS_START: sys_start,
+    abi.SYS_RUN: sys_run,
+    abi.SYS_GETEUID: sys_geteuid,
+    abi.SYS_PTRACE: sys_ptrace,
+}
 
 
 @program("keynix", system=True)
@@ -61,7 +75,7 @@ def keynix(dom, msg):
     pid, dkey, fault = msg.databyte, msg.keys[2], msg.keys[3]
     number = msg.order - Trap.SVC
     if not 0 < number < 0x100:
-        yield from finish(dom, pid, KILLED)               # a fault, not a system call
+        yield from finish(dom, pid, KILLED)  # a fault, not a system call
         yield dom.return_(DK0)
         return
     try:

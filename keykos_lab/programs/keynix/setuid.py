@@ -47,7 +47,7 @@ PASSWORD = b"hunter2"
 SETUID_PATH = "/sbin/checkpw"
 COMMAND_PATH = "/cmd/checkpw"
 YIELD_PROGRAM = "keynix:checkpw-yield"
-DC_DESTROY_ME = 8          # dc.h, as password_checker uses it
+DC_DESTROY_ME = 8  # dc.h, as password_checker uses it
 HOLE_SLOT = 0
 
 
@@ -96,8 +96,7 @@ def checkpw_yield(dom, msg):
     _, _, size = yield from fs.stat(dom, inode)
     stored = (yield from fs.file_read(dom, inode, 0, size)).rstrip(b"\n")
     rc = 0 if msg.order == 0 and msg.data == stored else 1
-    yield dom.call(dom.keys[6], DC_DESTROY_ME, msg.resume, dom.keys[4],
-                   data=rc.to_bytes(4, "big"))
+    yield dom.call(dom.keys[6], DC_DESTROY_ME, msg.resume, dom.keys[4], data=rc.to_bytes(4, "big"))
 
 
 def run_command(dom, pid, dkey, fault, payload):
@@ -156,13 +155,26 @@ def intruder(dom, argv, forked):
         return 0
     if how == b"ptrace":
         answered, errs, found = yield from _scan(dom, (yield from c.getpid(dom)))
-        yield from c.write(dom, 1, f"ptrace: {answered} pages read, refused "
-                                   f"{'/'.join(sorted(errs))}, password found: {found}\n")
+        yield from c.write(
+            dom,
+            1,
+            f"ptrace: {answered} pages read, refused "
+            f"{'/'.join(sorted(errs))}, password found: {found}\n",
+        )
         return 0
     fd = yield from c.open_(dom, SHADOW)
     yield from c.write(dom, 1, f"open: {abi.errno_name(-fd) if fd < 0 else 'ok'}\n")
     return 0
 
 
-__all__ = ["COMMAND_PATH", "PASSWORD", "SETUID_PATH", "SHADOW", "checkpw",
-           "checkpw_yield", "intruder", "run_command", "steal"]
+__all__ = [
+    "COMMAND_PATH",
+    "PASSWORD",
+    "SETUID_PATH",
+    "SHADOW",
+    "checkpw",
+    "checkpw_yield",
+    "intruder",
+    "run_command",
+    "steal",
+]

@@ -26,13 +26,13 @@ from keykos_lab.kernel.oc import DESTROY, KT, RC, SB, Domain, DomTool, Node
 from keykos_lab.kernel.process import program
 
 DOMTOOL_REG, IMAGE_REG, SELF_REG, SBT_REG = 0, 1, 2, 3
-NOT_A_BANK = 1        # sb.h NONPROMPTSB_RC: not an official, prompt bank
+NOT_A_BANK = 1  # sb.h NONPROMPTSB_RC: not an official, prompt bank
 NOT_MINE = RC.NOT_MINE
-NO_SPACE = 2          # sb.h NOSPACE_RC: the bank sold fewer nodes than needed
+NO_SPACE = 2  # sb.h NOSPACE_RC: the bank sold fewer nodes than needed
 DC_AKT, DCC_AKT = 0x0D, 0x10D
 BANK_REG, ROOT_REG = 4, 5
-SELL_THREE = 10       # sb.h SB_DestroyNodes3
-WEAKENED = 1          # databyte of a weakened DC key: cannot destroy the DC
+SELL_THREE = 10  # sb.h SB_DestroyNodes3
+WEAKENED = 1  # databyte of a weakened DC key: cannot destroy the DC
 
 
 class DC:
@@ -41,9 +41,9 @@ class DC:
     DestroyDomain = 1
     IdentifyStart = 2
     IdentifyResume = 3
-    IdentifySegment = 5       # 5, 6, 7: keeper by start, resume, domain key
+    IdentifySegment = 5  # 5, 6, 7: keeper by start, resume, domain key
     DestroyMe = 8
-    IdentifyMeter = 9         # 9, 10, 11
+    IdentifyMeter = 9  # 9, 10, 11
     CreateDomain = 12
     Weaken = 13
     SeverDomain = 14
@@ -100,8 +100,9 @@ def dcc(dom, msg):
         start = (yield dom.call(dc, Domain.MakeStart)).keys[0]
         yield dom.return_(msg.resume, rc=0, keys=(start,))
     elif order == DCC.Identify:
-        r = yield dom.call(dom.keys[DOMTOOL_REG], DomTool.IdentifyStart, msg.keys[0],
-                           dom.keys[SELF_REG])
+        r = yield dom.call(
+            dom.keys[DOMTOOL_REG], DomTool.IdentifyStart, msg.keys[0], dom.keys[SELF_REG]
+        )
         yield dom.return_(msg.resume, rc=r.rc)
     elif order == KT:
         yield dom.return_(msg.resume, rc=DCC_AKT)
@@ -134,8 +135,7 @@ def dc(dom, msg):
         # The caller is recognised by the resume key the CALL made; its rc (the
         # first 4 bytes of the string) goes to the key it passed first.
         rc = int.from_bytes(msg.data[:4], "big") if msg.data else 0
-        gone = yield from destroy_branded(dom, msg.resume, DomTool.IdentifyResume,
-                                          msg.keys[1])
+        gone = yield from destroy_branded(dom, msg.resume, DomTool.IdentifyResume, msg.keys[1])
         if gone != 0:
             yield dom.return_(msg.resume, rc=gone)
             return
@@ -171,7 +171,7 @@ def sever(dom, msg):
     else:
         r = yield dom.call(domtool, DomTool.IdentifyResume, msg.resume, brand)
     if r.rc == NOT_MINE:
-        yield dom.return_(msg.resume, rc=NO_SPACE + 1)    # dccc.ck: rc 3, not ours
+        yield dom.return_(msg.resume, rc=NO_SPACE + 1)  # dccc.ck: rc 3, not ours
         return
     bank = msg.keys[1]
     if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
@@ -196,7 +196,7 @@ def destroy_branded(dom, key, identify_order, bank):
     if r.rc == NOT_MINE:
         return NOT_MINE
     if (yield dom.call(dom.keys[SBT_REG], 0, bank)).rc & 0x80:
-        return NOT_A_BANK     # zapdom's testbank: never hand a domain's nodes to a fake bank
+        return NOT_A_BANK  # zapdom's testbank: never hand a domain's nodes to a fake bank
     root = r.keys[0]
     parts = []
     for slot in (14, 15):

@@ -29,9 +29,9 @@ COUNT, CAPACITY = 0, 1
 DEFAULT_CAPACITY = 300
 MAX_CAPACITY = 500_000
 KIDC_AKT, KID_AKT = 0x0127, 0x27
-ERROR = 1             # kid.h KID_Error: not found, or capacity exceeded
+ERROR = 1  # kid.h KID_Error: not found, or capacity exceeded
 NOT_A_KID = 2
-NO_SPACE = 3          # the bank sold no node for the entry
+NO_SPACE = 3  # the bank sold no node for the entry
 
 
 class KID:
@@ -68,10 +68,13 @@ def kidc(dom, msg):
         return
     kid = made.keys[0]
     weak = (yield dom.call(dom.keys[DC_REG], DC.Weaken)).keys[0]
-    for order, key in ((Domain.SwapMeter, meter), (Domain.SwapMemory, dom.keys[IMAGE_REG]),
-                       (Domain.SwapKey + DC_REG, weak),
-                       (Domain.SwapKey + DISCRIM_REG, dom.keys[DISCRIM_REG]),
-                       (Domain.SwapKey + BANK_REG, bank)):
+    for order, key in (
+        (Domain.SwapMeter, meter),
+        (Domain.SwapMemory, dom.keys[IMAGE_REG]),
+        (Domain.SwapKey + DC_REG, weak),
+        (Domain.SwapKey + DISCRIM_REG, dom.keys[DISCRIM_REG]),
+        (Domain.SwapKey + BANK_REG, bank),
+    ):
         yield dom.call(kid, order, key)
     regs = (0).to_bytes(8, "big") + capacity.to_bytes(8, "big") + bytes(8 * 14)
     yield dom.call(kid, Domain.PutRegs, data=regs)
@@ -88,15 +91,15 @@ def kid_entries(dom, key_head, value_head, count):
 
 def find(dom, wanted, found):
     """Sub-generator: the index of ``wanted`` among ``found`` entries, or -1."""
-    return (yield from keychain.find(dom, dom.keys[DISCRIM_REG], wanted,
-                                     [key for key, _ in found]))
+    return (yield from keychain.find(dom, dom.keys[DISCRIM_REG], wanted, [key for key, _ in found]))
 
 
 def put(dom, index, key, value):
     """Sub-generator: store entry ``index``; False when the bank gave no node."""
     source = (dom.keys[BANK_REG], SB.CreateNode)
-    return ((yield from keychain.store(dom, KEYS_REG, index, key, source)) and
-            (yield from keychain.store_value(dom, VALUES_REG, index, value, source)))
+    return (yield from keychain.store(dom, KEYS_REG, index, key, source)) and (
+        yield from keychain.store_value(dom, VALUES_REG, index, value, source)
+    )
 
 
 def add(dom, found, key, value):
@@ -114,7 +117,6 @@ def add(dom, found, key, value):
     yield from put(dom, i, key, value)
     found[i] = (key, value)
     return 0
-
 
 
 def other_kid(dom, kid_key):
@@ -135,8 +137,7 @@ def kid(dom, msg):
     if order == KT:
         yield dom.return_(msg.resume, rc=KID_AKT)
         return
-    found = yield from kid_entries(dom, dom.keys[KEYS_REG], dom.keys[VALUES_REG],
-                                   dom.regs[COUNT])
+    found = yield from kid_entries(dom, dom.keys[KEYS_REG], dom.keys[VALUES_REG], dom.regs[COUNT])
     if order == KID.AddEntry:
         value = int.from_bytes(msg.data[:4], "big") if msg.data else 0
         rc = yield from add(dom, found, msg.keys[0], value)
@@ -182,4 +183,3 @@ def kid(dom, msg):
         yield dom.return_(msg.resume, rc=rc)
     else:
         yield dom.return_(msg.resume, rc=RC.INVALIDOC)
-

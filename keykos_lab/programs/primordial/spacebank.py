@@ -34,9 +34,20 @@ from keykos_lab.kernel.oc import KT, RC, Domain, DomTool, Node
 from keykos_lab.kernel.process import program
 from keykos_lab.programs import keychain
 
-(NODE_RANGE, PAGE_RANGE, PARENT, LEDGER, CHILDREN, SELF, DOMTOOL_REG, BRAND, DISCRIM,
- IMAGE, KEYBITS_REG) = range(11)
-PAGE_TYPE, NODE_TYPE = 1, 3     # kernel key types, as KeyBits reports them
+(
+    NODE_RANGE,
+    PAGE_RANGE,
+    PARENT,
+    LEDGER,
+    CHILDREN,
+    SELF,
+    DOMTOOL_REG,
+    BRAND,
+    DISCRIM,
+    IMAGE,
+    KEYBITS_REG,
+) = range(11)
+PAGE_TYPE, NODE_TYPE = 1, 3  # kernel key types, as KeyBits reports them
 NODE_LIMIT, PAGE_LIMIT, NODES, PAGES, LEDGER_N, CHILDREN_N = range(6)
 UNLIMITED = 1 << 62
 FORBID_DESTROY, FORBID_QUERY, FORBID_LIMITS, INTERNAL = 1, 2, 4, 0x80
@@ -59,19 +70,41 @@ class SB:
     QueryPageSpace, PageStatistics, CreatePages2, CreatePages3 = 21, 22, 23, 24
     DestroyPages2, DestroyPages3, ChangePageLimit, ChangePageLimit64 = 25, 26, 27, 29
     PagesAvailable = 30
-    Forbid = 32               #: + rights bits 1..7
+    Forbid = 32  #: + rights bits 1..7
     DestroyBankAndSpace, FullStatistics, VerifyBank, CreateBank = 64, 65, 66, 67
 
 
-_BUY = {SB.CreateNode: (True, 1), SB.CreateNodes2: (True, 2), SB.CreateNodes3: (True, 3),
-        SB.CreatePage: (False, 1), SB.CreatePages2: (False, 2), SB.CreatePages3: (False, 3)}
-_SELL = {SB.DestroyNode: (True, 1), SB.DestroyNodes2: (True, 2), SB.DestroyNodes3: (True, 3),
-         SB.DestroyPage: (False, 1), SB.DestroyPages2: (False, 2),
-         SB.DestroyPages3: (False, 3)}
-_QUERIES = {SB.QueryNodeSpace, SB.NodeStatistics, SB.NodesAvailable, SB.QueryPageSpace,
-            SB.PageStatistics, SB.PagesAvailable, SB.FullStatistics}
-_LIMITS = {SB.ChangeNodeLimit: (True, 4), SB.ChangeNodeLimit64: (True, 8),
-           SB.ChangePageLimit: (False, 4), SB.ChangePageLimit64: (False, 8)}
+_BUY = {
+    SB.CreateNode: (True, 1),
+    SB.CreateNodes2: (True, 2),
+    SB.CreateNodes3: (True, 3),
+    SB.CreatePage: (False, 1),
+    SB.CreatePages2: (False, 2),
+    SB.CreatePages3: (False, 3),
+}
+_SELL = {
+    SB.DestroyNode: (True, 1),
+    SB.DestroyNodes2: (True, 2),
+    SB.DestroyNodes3: (True, 3),
+    SB.DestroyPage: (False, 1),
+    SB.DestroyPages2: (False, 2),
+    SB.DestroyPages3: (False, 3),
+}
+_QUERIES = {
+    SB.QueryNodeSpace,
+    SB.NodeStatistics,
+    SB.NodesAvailable,
+    SB.QueryPageSpace,
+    SB.PageStatistics,
+    SB.PagesAvailable,
+    SB.FullStatistics,
+}
+_LIMITS = {
+    SB.ChangeNodeLimit: (True, 4),
+    SB.ChangeNodeLimit64: (True, 8),
+    SB.ChangePageLimit: (False, 4),
+    SB.ChangePageLimit64: (False, 8),
+}
 
 
 # ----------------------------------------------------------------- helpers
@@ -188,10 +221,17 @@ def _create_bank(dom):
     inner = (yield dom.call(dom.keys[SELF], Domain.MakeStart, data=bytes([INTERNAL]))).keys[0]
     yield dom.call(child, Domain.SwapMeter, meter)
     yield dom.call(child, Domain.SwapMemory, dom.keys[IMAGE])
-    for reg, key in ((NODE_RANGE, dom.keys[NODE_RANGE]), (PAGE_RANGE, dom.keys[PAGE_RANGE]),
-                     (PARENT, inner), (SELF, child), (DOMTOOL_REG, dom.keys[DOMTOOL_REG]),
-                     (BRAND, dom.keys[BRAND]), (DISCRIM, dom.keys[DISCRIM]),
-                     (IMAGE, dom.keys[IMAGE]), (KEYBITS_REG, dom.keys[KEYBITS_REG])):
+    for reg, key in (
+        (NODE_RANGE, dom.keys[NODE_RANGE]),
+        (PAGE_RANGE, dom.keys[PAGE_RANGE]),
+        (PARENT, inner),
+        (SELF, child),
+        (DOMTOOL_REG, dom.keys[DOMTOOL_REG]),
+        (BRAND, dom.keys[BRAND]),
+        (DISCRIM, dom.keys[DISCRIM]),
+        (IMAGE, dom.keys[IMAGE]),
+        (KEYBITS_REG, dom.keys[KEYBITS_REG]),
+    ):
         yield dom.call(child, Domain.SwapKey + reg, key)
     regs = struct.pack(">16Q", UNLIMITED, UNLIMITED, *([0] * 14))
     yield dom.call(child, Domain.PutRegs, data=regs)
@@ -203,8 +243,9 @@ def _create_bank(dom):
 
 def _reap(dom, child_domain_key, nodes_used: int, pages_used: int):
     """Destroy a child bank's own three nodes after it destroyed its space."""
-    r = yield dom.call(dom.keys[DOMTOOL_REG], DomTool.IdentifyDomain, child_domain_key,
-                       dom.keys[BRAND])
+    r = yield dom.call(
+        dom.keys[DOMTOOL_REG], DomTool.IdentifyDomain, child_domain_key, dom.keys[BRAND]
+    )
     root = r.keys[0]
     children = yield from keychain.entries(dom, dom.keys[CHILDREN], dom.regs[CHILDREN_N])
     i = yield from keychain.find(dom, dom.keys[DISCRIM], root, children)
@@ -244,25 +285,28 @@ def spacebank(dom, msg):
         is_node, width = _LIMITS[order]
         rc = _change_limit(dom, is_node, msg.data, width)
     elif SB.Forbid < order < SB.Forbid + 8:
-        start = yield dom.call(dom.keys[SELF], Domain.MakeStart,
-                               data=bytes([rights | (order - SB.Forbid)]))
+        start = yield dom.call(
+            dom.keys[SELF], Domain.MakeStart, data=bytes([rights | (order - SB.Forbid)])
+        )
         rc, keys = 0, start.keys[:1]
     elif order == SB.CreateBank:
         rc, child = yield from _create_bank(dom)
         keys = (child,)
     elif order == SB.VerifyBank:
-        r = yield dom.call(dom.keys[DOMTOOL_REG], DomTool.IdentifyStart, msg.keys[0],
-                           dom.keys[BRAND])
+        r = yield dom.call(
+            dom.keys[DOMTOOL_REG], DomTool.IdentifyStart, msg.keys[0], dom.keys[BRAND]
+        )
         rc = 0 if r.rc != RC.NOT_MINE and not r.rc & INTERNAL else 1
     elif order in (SB.DestroyBankAndSpace, KT + 4) and not rights & FORBID_DESTROY:
         if dom.keys[PARENT] == DK0:
-            rc = RC.INVALIDOC          # the prime bank is not destroyed
+            rc = RC.INVALIDOC  # the prime bank is not destroyed
         else:
             used = _PAIR.pack(dom.regs[NODES], dom.regs[PAGES])
             yield from _destroy_space(dom)
             # The parent destroys our own nodes and answers our caller.
-            yield dom.return_(dom.keys[PARENT], REAP, dom.keys[SELF], DK0, DK0, msg.resume,
-                              data=used)
+            yield dom.return_(
+                dom.keys[PARENT], REAP, dom.keys[SELF], DK0, DK0, msg.resume, data=used
+            )
             return
     elif order == KT:
         rc = SB_AKT

@@ -35,9 +35,9 @@ from keykos_lab.kernel.domains import RUNNING
 from keykos_lab.programs.primordial.dc import DCC
 
 oc = kl.oc
-BOUND = 8.0          # seconds a failing console call may take (limits are 1 s and 0.5 s)
-DEADLINE = 12.0      # seconds after which a child counts as hung
-NEXT_BOUND = 2.0     # seconds the next call may take
+BOUND = 8.0  # seconds a failing console call may take (limits are 1 s and 0.5 s)
+DEADLINE = 12.0  # seconds after which a child counts as hung
+NEXT_BOUND = 2.0  # seconds the next call may take
 KERNEL_ERRORS = ("Deadlock", "StepLimitExceeded", "TimeLimitExceeded", "KernelError")
 
 
@@ -97,7 +97,7 @@ class _SpinningEq:
 @kl.program("advc-kernel-runs-my-eq")
 def kernel_runs_my_eq(dom, msg):
     page = dom.keys[0]
-    yield dom.call(page, 0)                       # the CPU is borrowed: fast paths next
+    yield dom.call(page, 0)  # the CPU is borrowed: fast paths next
     yield (_SpinningEq(), page, 0, (), b"")
 
 
@@ -120,8 +120,12 @@ def raiser(dom, msg):
     class Hostile(BaseException):
         pass
 
-    raise {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit,
-           "GeneratorExit": GeneratorExit, "Hostile": Hostile}[kind]()
+    raise {
+        "KeyboardInterrupt": KeyboardInterrupt,
+        "SystemExit": SystemExit,
+        "GeneratorExit": GeneratorExit,
+        "Hostile": Hostile,
+    }[kind]()
 
 
 @kl.program("advc-sleeper")
@@ -204,17 +208,37 @@ def aftermath(k, con, echo, first):
     ran = attempt(con.run)
     bank = attempt(lambda: con.call(con["bank"], oc.SB.CreatePage))
     queued = {id(ds) for ds in k.runq}
-    stuck = [f"#{ds.root} ({ds.program})" for ds in k.domains.values()
-             if ds is not con.state and ds.state == RUNNING and id(ds) not in queued
-             and ds.stalled_on is None]
-    system = [f"#{ds.root} ({ds.program}): {ds.parked}" for ds in k.domains.values()
-              if ds.parked is not None and ds.root in BOOT_OBJECTS]
-    return {"error": error, "seconds": seconds, "text": text, "next_error": nxt[0],
-            "next_text": nxt[2], "next_seconds": nxt[1], "next_rc": rc, "run_error": ran[0],
-            "run_text": ran[2], "run_seconds": ran[1], "stuck": stuck,
-            "bank_error": bank[0], "bank_text": bank[2], "bank_seconds": bank[1],
-            "system_parked": system,
-            "console_running": con.state.state == RUNNING and con.state.next is None}
+    stuck = [
+        f"#{ds.root} ({ds.program})"
+        for ds in k.domains.values()
+        if ds is not con.state
+        and ds.state == RUNNING
+        and id(ds) not in queued
+        and ds.stalled_on is None
+    ]
+    system = [
+        f"#{ds.root} ({ds.program}): {ds.parked}"
+        for ds in k.domains.values()
+        if ds.parked is not None and ds.root in BOOT_OBJECTS
+    ]
+    return {
+        "error": error,
+        "seconds": seconds,
+        "text": text,
+        "next_error": nxt[0],
+        "next_text": nxt[2],
+        "next_seconds": nxt[1],
+        "next_rc": rc,
+        "run_error": ran[0],
+        "run_text": ran[2],
+        "run_seconds": ran[1],
+        "stuck": stuck,
+        "bank_error": bank[0],
+        "bank_text": bank[2],
+        "bank_seconds": bank[1],
+        "system_parked": system,
+        "console_running": con.state.state == RUNNING and con.state.next is None,
+    }
 
 
 def call_runaway(program, *, small=True, keys=None, meter=None, keeper=None, data=b""):
@@ -224,11 +248,16 @@ def call_runaway(program, *, small=True, keys=None, meter=None, keeper=None, dat
             keys_ = {0: con.call(con["bank"], oc.SB.CreatePage).keys[0]}
         else:
             keys_ = keys(con) if keys else None
-        dom = kl.build_domain(con, program, keys=keys_,
-                              meter=meter(con) if meter else None,
-                              keeper=keeper(con) if keeper else None)
+        dom = kl.build_domain(
+            con,
+            program,
+            keys=keys_,
+            meter=meter(con) if meter else None,
+            keeper=keeper(con) if keeper else None,
+        )
         start = kl.start_key(con, dom)
         return aftermath(k, con, echo, attempt(lambda: con.call(start, 0, data=data)))
+
     return scenario
 
 
@@ -240,8 +269,9 @@ def fork_bomb():
     k, con, echo = fresh()
     dc = con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]).keys[0]
     image = kl.image(con, "t-forkbomb")
-    bomb = kl.build_domain(con, "t-forkbomb", keys={0: dc, 1: con["bank"], 2: con["meter"],
-                                                    3: image})
+    bomb = kl.build_domain(
+        con, "t-forkbomb", keys={0: dc, 1: con["bank"], 2: con["meter"], 3: image}
+    )
     start = kl.start_key(con, bomb)
     return aftermath(k, con, echo, attempt(lambda: con.call(start, 0)))
 
@@ -313,6 +343,7 @@ def ctrl_c_during_a_call():
     import os
     import signal
     import threading
+
     k, con, echo = fresh()
     con.time_limit = 30.0
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -364,16 +395,26 @@ RUNAWAYS = {
 #: What pure Python cannot stop, and the docs say so (kernel/watchdog.py,
 #: docs/reliability.md#reliability-trust): a handler that catches the watchdog's exception
 #: (``except BaseException``) and loops on. Started like the others, so the report shows them.
-BEYOND_PYTHON = {"pure-python-loop-that-swallows-the-watchdog", "swallowing-loop-in-finally",
-                 "fork-a-swallowing-python-loop-then-run"}
+BEYOND_PYTHON = {
+    "pure-python-loop-that-swallows-the-watchdog",
+    "swallowing-loop-in-finally",
+    "fork-a-swallowing-python-loop-then-run",
+}
 #: Scenarios whose first call may succeed (the runaway is not what the console waits on).
-MAY_SUCCEED = {"loop-in-finally", "swallowing-loop-in-finally",
-               "two-runaways-then-a-call-to-echo", "handler-calls-the-console-re-entrantly",
-               "fork-a-runaway-then-run", "fork-a-swallowing-python-loop-then-run"}
+MAY_SUCCEED = {
+    "loop-in-finally",
+    "swallowing-loop-in-finally",
+    "two-runaways-then-a-call-to-echo",
+    "handler-calls-the-console-re-entrantly",
+    "fork-a-runaway-then-run",
+    "fork-a-swallowing-python-loop-then-run",
+}
 #: What else a scenario's call may raise: a KeyboardInterrupt may stop the call (it is
 #: also what Ctrl-C raises), so long as the console is sound afterwards.
-ALSO_ALLOWED = {"handler-raises-keyboard-interrupt": ("KeyboardInterrupt",),
-                "ctrl-c-during-a-console-call": ("KeyboardInterrupt",)}
+ALSO_ALLOWED = {
+    "handler-raises-keyboard-interrupt": ("KeyboardInterrupt",),
+    "ctrl-c-during-a-console-call": ("KeyboardInterrupt",),
+}
 #: Scenarios with the default limits (5 s of wall clock, 2 s of handler time).
 SLOW = {"endless-invoking-loop-default-limits": 10.0, "pure-python-loop-default-limits": 10.0}
 
@@ -387,34 +428,49 @@ def children():
         child.kill()
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.skip(reason="a documented limit of pure Python: a "
-                                                     "handler that swallows BaseException in a "
-                                                     "loop cannot be interrupted"))
-    if name in BEYOND_PYTHON else name for name in RUNAWAYS])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.skip(
+                reason="a documented limit of pure Python: a "
+                "handler that swallows BaseException in a "
+                "loop cannot be interrupted"
+            ),
+        )
+        if name in BEYOND_PYTHON
+        else name
+        for name in RUNAWAYS
+    ],
+)
 def test_a_runaway_does_not_hang_the_console(children, name):
     bound = SLOW.get(name, BOUND)
     status, out, seconds = children[name].result(DEADLINE)
     assert status != "hung", f"{name}: the console call never came back ({DEADLINE} s)"
     assert status == "ok", f"{name}: the scenario failed in the child: {out}"
     if name not in MAY_SUCCEED or out["error"] is not None:
-        assert out["error"] in KERNEL_ERRORS + ALSO_ALLOWED.get(name, ()), \
+        assert out["error"] in KERNEL_ERRORS + ALSO_ALLOWED.get(name, ()), (
             f"{name}: the console call raised {out['error']}, not a KernelError: {out['text']}"
+        )
     assert out["seconds"] <= bound, f"{name}: the call took {out['seconds']:.1f} s"
-    assert out["next_error"] is None and out["next_rc"] == 8, \
+    assert out["next_error"] is None and out["next_rc"] == 8, (
         f"{name}: the next call failed: {out['next_error']}: {out['next_text']}"
-    assert out["next_seconds"] <= NEXT_BOUND, \
+    )
+    assert out["next_seconds"] <= NEXT_BOUND, (
         f"{name}: the next call took {out['next_seconds']:.1f} s (blocked by the runaway)"
-    if out["error"] is None:     # the runaway was not what the call waited on: it may run on
+    )
+    if out["error"] is None:  # the runaway was not what the call waited on: it may run on
         assert out["run_error"] in (None, *KERNEL_ERRORS) and out["run_seconds"] <= bound
-    else:                        # it made the call fail: it must not go on in the next ones
-        assert out["run_error"] is None and out["run_seconds"] <= NEXT_BOUND, \
-            f"{name}: con.run() afterwards: {out['run_error']} after " \
+    else:  # it made the call fail: it must not go on in the next ones
+        assert out["run_error"] is None and out["run_seconds"] <= NEXT_BOUND, (
+            f"{name}: con.run() afterwards: {out['run_error']} after "
             f"{out['run_seconds']:.1f} s: {out['run_text']}"
-    assert out["bank_error"] is None and out["bank_seconds"] <= NEXT_BOUND, \
+        )
+    assert out["bank_error"] is None and out["bank_seconds"] <= NEXT_BOUND, (
         f"{name}: the prime bank no longer serves: {out['bank_error']}: {out['bank_text']}"
-    assert not out["system_parked"], f"{name}: system domains were stopped: " \
-                                     f"{out['system_parked']}"
+    )
+    assert not out["system_parked"], f"{name}: system domains were stopped: {out['system_parked']}"
     assert not out["stuck"], f"{name}: domains stuck RUNNING off the run queue: {out['stuck']}"
     assert out["console_running"]
 
@@ -442,7 +498,7 @@ BAD_CALLS = {
     "passed-none": lambda con, echo: con.call(echo, 0, None),
     "order-minus-1": lambda con, echo: con.call(echo, -1),
     "order-2**32": lambda con, echo: con.call(echo, 1 << 32),
-    "order-huge": lambda con, echo: con.call(echo, 10 ** 5000),
+    "order-huge": lambda con, echo: con.call(echo, 10**5000),
     "order-true": lambda con, echo: con.call(echo, True),
     "order-float": lambda con, echo: con.call(echo, 1.0),
     "order-str": lambda con, echo: con.call(echo, "1"),
@@ -458,7 +514,7 @@ BAD_CALLS = {
     "fork-order-minus-1": lambda con, echo: con.fork(echo, -1),
     "fork-data-str": lambda con, echo: con.fork(echo, 0, data="x"),
     "handle-index-minus-1": lambda con, echo: con.call(kl.KeyHandle(con, -1), 0),
-    "handle-index-past-the-ring": lambda con, echo: con.call(kl.KeyHandle(con, 10 ** 6), 0),
+    "handle-index-past-the-ring": lambda con, echo: con.call(kl.KeyHandle(con, 10**6), 0),
     "handle-index-float": lambda con, echo: con.call(kl.KeyHandle(con, 1.5), 0),
     "handle-whose-console-is-a-string": lambda con, echo: con.call(kl.KeyHandle("con", 0), 0),
     "run-max-steps-str": lambda con, echo: con.run("x"),
@@ -477,17 +533,26 @@ def test_a_bad_argument_is_refused_and_the_console_goes_on(lab, name):
     before = len(k.log)
     with pytest.raises(Exception) as refused:  # noqa: B017, PT011 - any refusal, but a refusal
         BAD_CALLS[name](con, echo)
-    assert not isinstance(refused.value, kl.KernelError) or name == "run-max-steps-str", \
+    assert not isinstance(refused.value, kl.KernelError) or name == "run-max-steps-str", (
         f"{name}: refused only by the kernel ({refused.value!r}), not at the surface"
+    )
     assert len(k.log) == before, f"{name}: something was invoked before the refusal"
     assert con.state.state == RUNNING and con.state.next is None
     assert con.call(echo, 9, data=b"after").rc == 9
 
 
-@pytest.mark.parametrize("setting, value", [("step_limit", "x"), ("step_limit", None),
-                                            ("step_limit", -1), ("time_limit", -1.0),
-                                            ("time_limit", "x"), ("handler_time_limit", 0),
-                                            ("handler_time_limit", "x")])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("step_limit", "x"),
+        ("step_limit", None),
+        ("step_limit", -1),
+        ("time_limit", -1.0),
+        ("time_limit", "x"),
+        ("handler_time_limit", 0),
+        ("handler_time_limit", "x"),
+    ],
+)
 def test_a_bad_limit_fails_the_call_cleanly_and_can_be_put_right(lab, setting, value):
     k, con, echo = lab
     owner = k if setting == "handler_time_limit" else con
@@ -503,5 +568,8 @@ def test_a_bad_limit_fails_the_call_cleanly_and_can_be_put_right(lab, setting, v
     assert con.state.state == RUNNING and con.state.next is None
     assert con.call(echo, 9).rc == 9
     queued = {id(ds) for ds in k.runq}
-    assert not [ds for ds in k.domains.values()
-                if ds is not con.state and ds.state == RUNNING and id(ds) not in queued]
+    assert not [
+        ds
+        for ds in k.domains.values()
+        if ds is not con.state and ds.state == RUNNING and id(ds) not in queued
+    ]

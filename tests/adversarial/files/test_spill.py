@@ -178,6 +178,7 @@ def test_a_tampered_chunk_is_a_clear_error(tmp_path, name, tamper, match):
         err = in_time(read)
         assert isinstance(err, SpillError), f"{type(err).__name__}: {err}"
         import re
+
         assert re.search(match, str(err)), f"{match!r} not in {err}"
     err = in_time(lambda: k.checkpoint(tmp_path / "k.ckpt"))
     assert isinstance(err, kl.CheckpointError) and "spilled chunk" in str(err)
@@ -246,6 +247,7 @@ def test_a_folder_belongs_to_one_run(tmp_path, name, attempt, match):
     err = in_time(lambda: attempt(tmp_path))
     assert isinstance(err, SpillError), f"{type(err).__name__}: {err}"
     import re
+
     assert re.search(match, str(err)), f"{match!r} not in {err}"
 
 
@@ -255,8 +257,11 @@ def test_a_refused_second_kernel_leaves_the_first_intact(tmp_path):
     with pytest.raises(SpillError):
         spill_events(other, tmp_path / "spill")
     assert other.log.sink is None
-    assert k.events().equals(read_spill(tmp_path / "spill").pipe(
-        lambda s: pd.concat([s, k.events().iloc[len(s):]], ignore_index=True)))
+    assert k.events().equals(
+        read_spill(tmp_path / "spill").pipe(
+            lambda s: pd.concat([s, k.events().iloc[len(s) :]], ignore_index=True)
+        )
+    )
 
 
 def test_a_copied_kernel_never_writes_the_folder(tmp_path):
@@ -269,7 +274,7 @@ def test_a_copied_kernel_never_writes_the_folder(tmp_path):
     n = ROWS * sink.chunks
     assert twin.events().iloc[:n].equals(k.events().iloc[:n])
     _work(k, 30)
-    assert read_spill(tmp_path / "spill").equals(k.events().iloc[:ROWS * sink.chunks])
+    assert read_spill(tmp_path / "spill").equals(k.events().iloc[: ROWS * sink.chunks])
 
 
 # ------------------------------------------------------------------ strangers' folders
@@ -286,6 +291,7 @@ def edit(change: Callable[[dict], object]) -> Callable[[Path], None]:
         doc = _manifest(folder)
         change(doc)
         _put_manifest(folder, doc)
+
     return apply
 
 
@@ -296,6 +302,7 @@ def entry(at: int, **fields) -> Callable[[Path], None]:
 def forged_chunk(make: Callable[[pa.Table], pa.Table | bytes], n: int = 1):
     """Chunk ``n`` rewritten by ``make`` and its manifest entry fixed to match: only the
     content checks can catch it."""
+
     def apply(folder: Path) -> None:
         p = chunk(folder, n)
         out = make(pq.read_table(p))
@@ -304,8 +311,10 @@ def forged_chunk(make: Callable[[pa.Table], pa.Table | bytes], n: int = 1):
             pq.write_table(out, sink)
             out = sink.getvalue().to_pybytes()
         p.write_bytes(out)
-        edit(lambda d: d["chunks"][n].update(bytes=len(out),
-                                             sha256=hashlib.sha256(out).hexdigest()))(folder)
+        edit(
+            lambda d: d["chunks"][n].update(bytes=len(out), sha256=hashlib.sha256(out).hexdigest())
+        )(folder)
+
     return apply
 
 
@@ -328,8 +337,11 @@ def _null_events(t: pa.Table) -> pa.Table:
     ev = t.column("event").combine_chunks()
     mask = np.zeros(t.num_rows, dtype=bool)
     mask[3] = True
-    return col(t, "event", pa.DictionaryArray.from_arrays(
-        pa.array(ev.indices.to_numpy(), mask=mask), ev.dictionary))
+    return col(
+        t,
+        "event",
+        pa.DictionaryArray.from_arrays(pa.array(ev.indices.to_numpy(), mask=mask), ev.dictionary),
+    )
 
 
 def _raw_meta(value: bytes) -> Callable[[pa.Table], pa.Table]:
@@ -343,19 +355,35 @@ STRANGERS: list[tuple[str, Callable[[Path], None], str]] = [
     ("manifest-other-format", edit(lambda d: d.update(format="x")), r"not a keykos_lab spill"),
     ("manifest-version-2", edit(lambda d: d.update(version=2)), r"unknown version 2"),
     ("manifest-version-bool", edit(lambda d: d.update(version=True)), r"unknown version"),
-    ("manifest-nan", lambda f: _put_manifest(f, (f / MANIFEST).read_text().replace(
-        '"version": 1', '"version": 1, "x": NaN')), r"holds NaN"),
-    ("manifest-repeats-field", lambda f: _put_manifest(f, (f / MANIFEST).read_text().replace(
-        '"version": 1', '"version": 1, "version": 1')), r"repeats a field"),
+    (
+        "manifest-nan",
+        lambda f: _put_manifest(
+            f, (f / MANIFEST).read_text().replace('"version": 1', '"version": 1, "x": NaN')
+        ),
+        r"holds NaN",
+    ),
+    (
+        "manifest-repeats-field",
+        lambda f: _put_manifest(
+            f, (f / MANIFEST).read_text().replace('"version": 1', '"version": 1, "version": 1')
+        ),
+        r"repeats a field",
+    ),
     ("manifest-deep", lambda f: _put_manifest(f, "[" * 100_000), r"is not JSON"),
     ("manifest-run-int", edit(lambda d: d.update(run=5)), r"no run id"),
     ("manifest-columns-other", edit(lambda d: d["columns"].reverse()), r"columns"),
     ("manifest-chunks-dict", edit(lambda d: d.update(chunks={})), r"'chunks' is not a list"),
     ("manifest-over-16MiB", lambda f: _put_manifest(f, " " * (17 << 20)), r"more than"),
-    ("manifest-a-fifo", lambda f: ((f / MANIFEST).unlink(), os.mkfifo(f / MANIFEST)),
-     r"not a regular file"),
-    ("manifest-a-folder", lambda f: ((f / MANIFEST).unlink(), (f / MANIFEST).mkdir()),
-     r"not a regular file"),
+    (
+        "manifest-a-fifo",
+        lambda f: ((f / MANIFEST).unlink(), os.mkfifo(f / MANIFEST)),
+        r"not a regular file",
+    ),
+    (
+        "manifest-a-folder",
+        lambda f: ((f / MANIFEST).unlink(), (f / MANIFEST).mkdir()),
+        r"not a regular file",
+    ),
     ("entry-missing-field", edit(lambda d: d["chunks"][0].pop("sha256")), r"chunk entry 0"),
     ("entry-extra-field", entry(0, extra=1), r"chunk entry 0"),
     ("entry-renumbered", entry(1, n=5), r"numbered 5"),
@@ -372,41 +400,80 @@ STRANGERS: list[tuple[str, Callable[[Path], None], str]] = [
     ("entry-wrong-sha", entry(0, sha256="0" * 64), r"SHA-256 is not the one"),
     ("entry-wrong-size", entry(0, bytes=10), r"holds \d+ bytes, not the 10"),
     ("chunk-missing", lambda f: chunk(f, 2).unlink(), r"spilled chunk 2 .* is missing"),
-    ("chunk-unlisted", lambda f: shutil.copyfile(chunk(f, 0), chunk(f, 99)),
-     r"does not list: events-000099.parquet"),
-    ("chunk-a-fifo", lambda f: (chunk(f, 0).unlink(), os.mkfifo(chunk(f, 0))),
-     r"not a regular file"),
-    ("chunk-not-parquet", forged_chunk(lambda t: b"PAR1 not really PAR1"),
-     r"not a readable Parquet file"),
-    ("chunk-more-rows", forged_chunk(lambda t: pa.concat_tables([t, t])),
-     r"rows, not the 64 of its chunk"),
+    (
+        "chunk-unlisted",
+        lambda f: shutil.copyfile(chunk(f, 0), chunk(f, 99)),
+        r"does not list: events-000099.parquet",
+    ),
+    (
+        "chunk-a-fifo",
+        lambda f: (chunk(f, 0).unlink(), os.mkfifo(chunk(f, 0))),
+        r"not a regular file",
+    ),
+    (
+        "chunk-not-parquet",
+        forged_chunk(lambda t: b"PAR1 not really PAR1"),
+        r"not a readable Parquet file",
+    ),
+    (
+        "chunk-more-rows",
+        forged_chunk(lambda t: pa.concat_tables([t, t])),
+        r"rows, not the 64 of its chunk",
+    ),
     ("chunk-fewer-rows", forged_chunk(lambda t: t.slice(0, 10)), r"10 rows, not the 64"),
     ("chunk-no-seq", forged_chunk(lambda t: t.drop_columns(["seq"])), r"columns"),
-    ("chunk-extra-column", forged_chunk(lambda t: t.append_column("evil", t.column("tick"))),
-     r"columns"),
-    ("chunk-columns-reordered", forged_chunk(lambda t: t.select(
-        ["tick", "seq", *t.column_names[2:]])), r"columns"),
-    ("chunk-tick-float", forged_chunk(lambda t: col(t, "tick", t.column("tick").cast(
-        pa.float64()))), r"column 'tick' is double"),
-    ("chunk-databyte-int64", forged_chunk(lambda t: col(t, "databyte", t.column(
-        "databyte").cast(pa.int64()))), r"column 'databyte' is int64"),
-    ("chunk-event-plain-text", forged_chunk(lambda t: col(t, "event", t.column(
-        "event").cast(pa.string()))), r"column 'event' is string, not a dictionary"),
+    (
+        "chunk-extra-column",
+        forged_chunk(lambda t: t.append_column("evil", t.column("tick"))),
+        r"columns",
+    ),
+    (
+        "chunk-columns-reordered",
+        forged_chunk(lambda t: t.select(["tick", "seq", *t.column_names[2:]])),
+        r"columns",
+    ),
+    (
+        "chunk-tick-float",
+        forged_chunk(lambda t: col(t, "tick", t.column("tick").cast(pa.float64()))),
+        r"column 'tick' is double",
+    ),
+    (
+        "chunk-databyte-int64",
+        forged_chunk(lambda t: col(t, "databyte", t.column("databyte").cast(pa.int64()))),
+        r"column 'databyte' is int64",
+    ),
+    (
+        "chunk-event-plain-text",
+        forged_chunk(lambda t: col(t, "event", t.column("event").cast(pa.string()))),
+        r"column 'event' is string, not a dictionary",
+    ),
     ("chunk-other-categories", forged_chunk(_other_categories), r"has categories"),
     ("chunk-null-event", forged_chunk(_null_events), r"'event' has missing values"),
-    ("chunk-null-tick", forged_chunk(lambda t: col(t, "tick", pa.array(
-        [None] * t.num_rows, pa.int64()))), r"column 'tick' is int64 with nulls"),
+    (
+        "chunk-null-tick",
+        forged_chunk(lambda t: col(t, "tick", pa.array([None] * t.num_rows, pa.int64()))),
+        r"column 'tick' is int64 with nulls",
+    ),
     ("chunk-seq-shifted", forged_chunk(_shifted_seq), r"seq numbers are not"),
-    ("chunk-of-another-place", forged_chunk(lambda t: pq.read_table(
-        t and chunk(FOLDER[0], 2)), n=1), r"seq numbers are not"),
+    (
+        "chunk-of-another-place",
+        forged_chunk(lambda t: pq.read_table(t and chunk(FOLDER[0], 2)), n=1),
+        r"seq numbers are not",
+    ),
     ("raw-meta-not-json", forged_chunk(_raw_meta(b"{")), r"raw-row metadata is corrupt"),
-    ("raw-meta-row-out-of-range", forged_chunk(_raw_meta(json.dumps(
-        [[10**6, 0, 0, 0, 0, 0, 0, 0, 0]]).encode())), r"raw-row metadata is corrupt"),
+    (
+        "raw-meta-row-out-of-range",
+        forged_chunk(_raw_meta(json.dumps([[10**6, 0, 0, 0, 0, 0, 0, 0, 0]]).encode())),
+        r"raw-row metadata is corrupt",
+    ),
     ("raw-meta-short-row", forged_chunk(_raw_meta(b"[[0, 1]]")), r"raw-row metadata"),
-    ("raw-meta-huge-int", forged_chunk(_raw_meta(json.dumps(
-        [[0, 1 << 70, 0, 0, 0, 0, 0, 0, 0]]).encode())), r"raw-row metadata is corrupt"),
+    (
+        "raw-meta-huge-int",
+        forged_chunk(_raw_meta(json.dumps([[0, 1 << 70, 0, 0, 0, 0, 0, 0, 0]]).encode())),
+        r"raw-row metadata is corrupt",
+    ),
 ]
-FOLDER: list[Path] = []   # the folder being attacked (chunk-of-another-place reads it)
+FOLDER: list[Path] = []  # the folder being attacked (chunk-of-another-place reads it)
 
 
 @pytest.mark.parametrize("name, tamper, match", STRANGERS, ids=[c[0] for c in STRANGERS])
@@ -414,11 +481,12 @@ def test_a_strangers_folder_is_checked(tmp_path, name, tamper, match):
     folder = tmp_path / "spill"
     k, sink = spilled(folder)
     FOLDER[:] = [folder]
-    read_spill(folder)   # untouched, it reads
+    read_spill(folder)  # untouched, it reads
     tamper(folder)
     err = in_time(lambda: read_spill(folder))
     assert isinstance(err, SpillError), f"{type(err).__name__}: {err}"
     import re
+
     assert re.search(match, str(err)), f"{match!r} not in {err}"
 
 
@@ -433,8 +501,9 @@ def test_a_bomb_is_refused_before_it_is_read(tmp_path):
     data = sink.getvalue().to_pybytes()
     chunk(folder, 0).write_bytes(data)
     doc = _manifest(folder)
-    doc["chunks"] = [dict(doc["chunks"][0], rows=rows, bytes=len(data),
-                          sha256=hashlib.sha256(data).hexdigest())]
+    doc["chunks"] = [
+        dict(doc["chunks"][0], rows=rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    ]
     for n in range(1, 99):
         if chunk(folder, n).exists():
             chunk(folder, n).unlink()
@@ -449,11 +518,11 @@ def test_spilled_files_are_the_event_schema(tmp_path):
     k, sink = spilled(folder, keep=1)
     n = ROWS * sink.chunks
     expect = k.events().iloc[:n].reset_index(drop=True)
-    got = pd.read_parquet(folder)                          # pandas, the whole folder
+    got = pd.read_parquet(folder)  # pandas, the whole folder
     assert list(got.columns) == list(expect.columns) and got.columns[0] == "seq"
     assert (got.dtypes == expect.dtypes).all()
     assert got.equals(expect)
-    table = pq.read_table(chunk(folder, 1))                  # pyarrow, one chunk
+    table = pq.read_table(chunk(folder, 1))  # pyarrow, one chunk
     assert table.column("seq").to_pylist() == list(range(ROWS, 2 * ROWS))
     assert str(table.schema.field("event").type).startswith("dictionary")
     assert read_spill(folder).equals(expect)
@@ -471,8 +540,8 @@ def test_rows_the_columns_cannot_hold_round_trip_exactly(tmp_path):
     """A stall row of a keeper call counts its bytes as keys (n_keys past int8); an
     out-of-range code: the packed row comes back exactly all the same."""
     rows = np.zeros((4, 8), dtype="<i8")
-    rows[1, 3] = 7 | 1 << 8 | 4097 << 17           # n_keys 4097
-    rows[2, 1] = 15                                 # event code 15 (no such event)
+    rows[1, 3] = 7 | 1 << 8 | 4097 << 17  # n_keys 4097
+    rows[2, 1] = 15  # event code 15 (no such event)
     rows[3] = [5, 0, 1, 0, 2, 3, 4, 5]
     sink = ParquetSpill(tmp_path / "spill")
     sink.write(rows.tobytes())

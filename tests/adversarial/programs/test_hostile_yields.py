@@ -83,10 +83,16 @@ from keykos_lab.kernel.process import (
 )
 from keykos_lab.kernel.watchdog import ProgramTimeLimit
 
-BJ, BK, EX, IL, SC, SVC = (Trap.BADJUMP, Trap.BADKEY, Trap.EXCEPTION, Trap.ILLEGAL,
-                           Trap.SELFCALL, Trap.SVC)
+BJ, BK, EX, IL, SC, SVC = (
+    Trap.BADJUMP,
+    Trap.BADKEY,
+    Trap.EXCEPTION,
+    Trap.ILLEGAL,
+    Trap.SELFCALL,
+    Trap.SVC,
+)
 MEM = "memory fault"
-HUGE = 10 ** 5000          # more digits than int → str allows (sys.int_info)
+HUGE = 10**5000  # more digits than int → str allows (sys.int_info)
 
 
 # ------------------------------------------------------------------------ cases
@@ -94,12 +100,12 @@ HUGE = 10 ** 5000          # more digits than int → str allows (sys.int_info)
 class Case:
     id: str
     body: Callable
-    expect: Any                     # a trap code, MEM, "done", ("done", rc), ("parked", …)
+    expect: Any  # a trap code, MEM, "done", ("done", rc), ("parked", …)
     lab: dict = field(default_factory=dict)
-    runs: tuple = ((0, ()),)        # (order, key names the console passes) per run
-    check: Callable | None = None   # extra checks on the lab
-    touched_ok: bool = False        # the program's own code runs the odd object's methods
-    warm: tuple = (False,)          # (False,) cold only; (False, True) both
+    runs: tuple = ((0, ()),)  # (order, key names the console passes) per run
+    check: Callable | None = None  # extra checks on the lab
+    touched_ok: bool = False  # the program's own code runs the odd object's methods
+    warm: tuple = (False,)  # (False,) cold only; (False, True) both
 
 
 CASES: list[Case] = []
@@ -107,27 +113,33 @@ CASES: list[Case] = []
 
 def case(id, expect, *, warm=False, **kw):
     """Decorator: ``body(dom, msg, lab)`` is a case."""
+
     def deco(body):
         CASES.append(Case(id, body, expect, warm=(False, True) if warm else (False,), **kw))
         return body
+
     return deco
 
 
 def yields(id, expect, make, *, warm=False, **kw):
     """A case whose body yields ``make(dom, msg, lab)`` once, then replies SURVIVED."""
+
     def body(dom, msg, lab):
         value = make(dom, msg, lab)
         yield value
         yield dom.return_(msg.resume, SURVIVED)
+
     body.__qualname__ = f"yields_{id}"
     CASES.append(Case(id, body, expect, warm=(False, True) if warm else (False,), **kw))
 
 
 def does(id, expect, act, *, warm=False, **kw):
     """A case whose body runs ``act(dom, msg, lab)`` (plain code), then replies SURVIVED."""
+
     def body(dom, msg, lab):
         act(dom, msg, lab)
         yield dom.return_(msg.resume, SURVIVED)
+
     CASES.append(Case(id, body, expect, warm=(False, True) if warm else (False,), **kw))
 
 
@@ -180,26 +192,44 @@ NOT_OPS = {
     "liar": lambda d, m, lab: Liar(),
     "class-with-raising-name": lambda d, m, lab: OddName(),
     "tuple-subclass-call": lambda d, m, lab: TupleSub((OP_CALL, page(d), 0, (), b"")),
-    "namedtuple-call": lambda d, m, lab: collections.namedtuple(
-        "Op", "code key order keys data")(OP_CALL, page(d), 0, (), b""),
+    "namedtuple-call": lambda d, m, lab: collections.namedtuple("Op", "code key order keys data")(
+        OP_CALL, page(d), 0, (), b""
+    ),
     "kernel-Jump": lambda d, m, lab: ops.Jump(OP_CALL, page(d), 0, (), b""),
-    "kernel-Jump-forged-key": lambda d, m, lab: ops.Jump(OP_CALL, lab.raw["victim"], 4096,
-                                                         (), b"pwned"),
+    "kernel-Jump-forged-key": lambda d, m, lab: ops.Jump(
+        OP_CALL, lab.raw["victim"], 4096, (), b"pwned"
+    ),
     "kernel-KeeperCall": lambda d, m, lab: ops.KeeperCall(
-        echo(d), 0, (DK0, DK0, lab.raw["victim"]), b"", FAULT, C_TRAP),
+        echo(d), 0, (DK0, DK0, lab.raw["victim"]), b"", FAULT, C_TRAP
+    ),
     "kernel-KeeperCall-guessed-keeper": lambda d, m, lab: ops.KeeperCall(
-        lab.raw["keeper"], 0, (DK0, DK0, lab.raw["domtool"]), b"", FAULT, C_TRAP),
+        lab.raw["keeper"], 0, (DK0, DK0, lab.raw["domtool"]), b"", FAULT, C_TRAP
+    ),
     "kernel-MemoryOp": lambda d, m, lab: ops.MemoryOp(True, 0, 5, b"pwned"),
     "kernel-Svc": lambda d, m, lab: ops.Svc(1, b""),
     "kernel-BadOp": lambda d, m, lab: ops.BadOp(C_BADKEY, "not me"),
     "old-op-100-guessed-keeper": lambda d, m, lab: (
-        100, lab.raw["keeper"], 0, (DK0, DK0, lab.raw["victim"]), b"", FAULT, C_TRAP),
+        100,
+        lab.raw["keeper"],
+        0,
+        (DK0, DK0, lab.raw["victim"]),
+        b"",
+        FAULT,
+        C_TRAP,
+    ),
     "old-op-100-held-key": lambda d, m, lab: (
-        100, echo(d), 0, (DK0, DK0, lab.raw["domtool"]), b"", RESTART, C_TRAP),
+        100,
+        echo(d),
+        0,
+        (DK0, DK0, lab.raw["domtool"]),
+        b"",
+        RESTART,
+        C_TRAP,
+    ),
     "old-op-100-five-fields": lambda d, m, lab: (100, lab.raw["victim"], 4096, (), b"x"),
     "op-code-6": lambda d, m, lab: (6, page(d), 0, (), b""),
     "op-code-minus-1": lambda d, m, lab: (-1, page(d), 0, (), b""),
-    "op-code-2**64": lambda d, m, lab: (2 ** 64, page(d), 0, (), b""),
+    "op-code-2**64": lambda d, m, lab: (2**64, page(d), 0, (), b""),
     "op-code-str": lambda d, m, lab: ("0", page(d), 0, (), b""),
     "op-code-none": lambda d, m, lab: (None, page(d), 0, (), b""),
     "op-code-huge": lambda d, m, lab: (HUGE, page(d), 0, (), b""),
@@ -226,31 +256,61 @@ for _name, _make in NOT_OPS.items():
 # The op code itself, on a jump that would otherwise be accepted: a primary key (page),
 # a start key (echo) and the caller's resume key; cold and warm (fast paths).
 ODD_CODES = {
-    "false": lambda: False, "true": lambda: True, "0.0": lambda: 0.0, "1.0": lambda: 1.0,
-    "int-subclass": lambda: TInt(0), "tattle": Tattle, "liar": Liar,
+    "false": lambda: False,
+    "true": lambda: True,
+    "0.0": lambda: 0.0,
+    "1.0": lambda: 1.0,
+    "int-subclass": lambda: TInt(0),
+    "tattle": Tattle,
+    "liar": Liar,
 }
 for _cname, _code in ODD_CODES.items():
-    for _kname, _key in (("page", lambda d, m: page(d)), ("start", lambda d, m: echo(d)),
-                         ("resume", lambda d, m: m.resume)):
-        yields(f"op-code-{_cname}-on-{_kname}-key", BJ,
-               lambda d, m, lab, c=_code, k=_key: op(c(), k(d, m), 3), warm=True)
+    for _kname, _key in (
+        ("page", lambda d, m: page(d)),
+        ("start", lambda d, m: echo(d)),
+        ("resume", lambda d, m: m.resume),
+    ):
+        yields(
+            f"op-code-{_cname}-on-{_kname}-key",
+            BJ,
+            lambda d, m, lab, c=_code, k=_key: op(c(), k(d, m), 3),
+            warm=True,
+        )
 
 
 # =========================== B. the order code ======================================
 ODD_ORDERS = {
-    "minus-1": lambda: -1, "2**32": lambda: 2 ** 32, "2**64": lambda: 2 ** 64,
-    "huge": lambda: HUGE, "minus-huge": lambda: -HUGE, "true": lambda: True,
-    "false": lambda: False, "float": lambda: 1.0, "int-subclass": lambda: TInt(5),
-    "none": lambda: None, "str": lambda: "5", "tattle": Tattle, "liar": Liar,
+    "minus-1": lambda: -1,
+    "2**32": lambda: 2**32,
+    "2**64": lambda: 2**64,
+    "huge": lambda: HUGE,
+    "minus-huge": lambda: -HUGE,
+    "true": lambda: True,
+    "false": lambda: False,
+    "float": lambda: 1.0,
+    "int-subclass": lambda: TInt(5),
+    "none": lambda: None,
+    "str": lambda: "5",
+    "tattle": Tattle,
+    "liar": Liar,
 }
 for _oname, _order in ODD_ORDERS.items():
-    yields(f"order-{_oname}-call", BJ, lambda d, m, lab, o=_order: op(OP_CALL, page(d), o()),
-           warm=True)
+    yields(
+        f"order-{_oname}-call", BJ, lambda d, m, lab, o=_order: op(OP_CALL, page(d), o()), warm=True
+    )
 for _oname in ("minus-1", "2**32", "huge", "true", "tattle"):
-    yields(f"order-{_oname}-return", BJ,
-           lambda d, m, lab, o=ODD_ORDERS[_oname]: op(OP_RETURN, m.resume, o()), warm=True)
-    yields(f"order-{_oname}-fork", BJ,
-           lambda d, m, lab, o=ODD_ORDERS[_oname]: op(OP_FORK, echo(d), o()), warm=True)
+    yields(
+        f"order-{_oname}-return",
+        BJ,
+        lambda d, m, lab, o=ODD_ORDERS[_oname]: op(OP_RETURN, m.resume, o()),
+        warm=True,
+    )
+    yields(
+        f"order-{_oname}-fork",
+        BJ,
+        lambda d, m, lab, o=ODD_ORDERS[_oname]: op(OP_FORK, echo(d), o()),
+        warm=True,
+    )
 
 
 # =========================== C. the key invoked ======================================
@@ -282,21 +342,44 @@ NOT_KEYS = {
     "liar-field": lambda d, m, lab: _fields(page(d), alloc=Liar()),
     "nested-key": lambda d, m, lab: Key(page(d), 0, 0, 0),
 }
-GUESSED = ("victim", "secret_rw", "keeper", "keeper_dom", "driver", "driver_dom", "echo_dom",
-           "self_dom", "root_node", "keys_node", "regs_node", "address", "bank", "dcc",
-           "meter", "meter_node", "my_meter", "domtool", "keybits", "range")
+GUESSED = (
+    "victim",
+    "secret_rw",
+    "keeper",
+    "keeper_dom",
+    "driver",
+    "driver_dom",
+    "echo_dom",
+    "self_dom",
+    "root_node",
+    "keys_node",
+    "regs_node",
+    "address",
+    "bank",
+    "dcc",
+    "meter",
+    "meter_node",
+    "my_meter",
+    "domtool",
+    "keybits",
+    "range",
+)
 for _kname, _make in NOT_KEYS.items():
-    yields(f"invoke-{_kname}", BK, lambda d, m, lab, mk=_make: op(OP_CALL, mk(d, m, lab), 0),
-           warm=True)
+    yields(
+        f"invoke-{_kname}", BK, lambda d, m, lab, mk=_make: op(OP_CALL, mk(d, m, lab), 0), warm=True
+    )
 for _g in GUESSED:
-    yields(f"invoke-guessed-{_g}", BK,
-           lambda d, m, lab, g=_g: op(OP_CALL, lab.raw[g], oc.Page.WriteData, (), b"pwned"),
-           warm=True)
+    yields(
+        f"invoke-guessed-{_g}",
+        BK,
+        lambda d, m, lab, g=_g: op(OP_CALL, lab.raw[g], oc.Page.WriteData, (), b"pwned"),
+        warm=True,
+    )
 for _g in ("victim", "keeper", "bank"):
-    yields(f"fork-guessed-{_g}", BK, lambda d, m, lab, g=_g: op(OP_FORK, lab.raw[g], 0),
-           warm=True)
-    yields(f"return-guessed-{_g}", BK, lambda d, m, lab, g=_g: op(OP_RETURN, lab.raw[g], 0),
-           warm=True)
+    yields(f"fork-guessed-{_g}", BK, lambda d, m, lab, g=_g: op(OP_FORK, lab.raw[g], 0), warm=True)
+    yields(
+        f"return-guessed-{_g}", BK, lambda d, m, lab, g=_g: op(OP_RETURN, lab.raw[g], 0), warm=True
+    )
 MADE_UP = {
     "unknown-misc": lambda d, m, lab: Key(MISC, 99, 0, 0),
     "unknown-type": lambda d, m, lab: Key(99, 1, 0, 1),
@@ -314,32 +397,48 @@ MADE_UP = {
     "page-to-next-object": lambda d, m, lab: page(d)._replace(obj=page(d).obj + 1),
 }
 for _kname, _make in MADE_UP.items():
-    yields(f"invoke-{_kname}", BK, lambda d, m, lab, mk=_make: op(OP_CALL, mk(d, m, lab), 0),
-           warm=True)
+    yields(
+        f"invoke-{_kname}", BK, lambda d, m, lab, mk=_make: op(OP_CALL, mk(d, m, lab), 0), warm=True
+    )
 
 
 # A jump whose key is None, after the fast path checked another key: the kernel's
 # "last key checked" starts as None, so None must not pass for "already checked".
 def _none_after(first, settle=True):
     def body(dom, msg, lab):
-        yield first(dom, msg, lab)               # a fast-path jump: that key is checked
+        yield first(dom, msg, lab)  # a fast-path jump: that key is checked
         if settle:
-            yield dom.read(MYPAGE_ADDRESS, 1)    # a general-path op: nothing checked now
+            yield dom.read(MYPAGE_ADDRESS, 1)  # a general-path op: nothing checked now
         yield op(OP_CALL, None, oc.Node.Fetch + 0)
         yield dom.return_(msg.resume, SURVIVED)
+
     return body
 
 
-for _fname, _first in (("node-fetch", lambda d, m, lab: d.call(d.keys[R_NODE], 0)),
-                       ("page-call", lambda d, m, lab: d.call(page(d), oc.Page.ReadData,
-                                                              data=bytes(4))),
-                       ("dkc-call", lambda d, m, lab: d.call(d.keys[R_DKC], 0,
-                                                             data=bytes(6))),
-                       ("echo-call", lambda d, m, lab: d.call(echo(d), 1))):
-    CASES.append(Case(f"invoke-none-after-a-fast-{_fname}", _none_after(_first), BK,
-                      lab={"node": True}, warm=(True,)))
-    CASES.append(Case(f"invoke-none-right-after-a-fast-{_fname}",
-                      _none_after(_first, settle=False), BK, lab={"node": True}, warm=(True,)))
+for _fname, _first in (
+    ("node-fetch", lambda d, m, lab: d.call(d.keys[R_NODE], 0)),
+    ("page-call", lambda d, m, lab: d.call(page(d), oc.Page.ReadData, data=bytes(4))),
+    ("dkc-call", lambda d, m, lab: d.call(d.keys[R_DKC], 0, data=bytes(6))),
+    ("echo-call", lambda d, m, lab: d.call(echo(d), 1)),
+):
+    CASES.append(
+        Case(
+            f"invoke-none-after-a-fast-{_fname}",
+            _none_after(_first),
+            BK,
+            lab={"node": True},
+            warm=(True,),
+        )
+    )
+    CASES.append(
+        Case(
+            f"invoke-none-right-after-a-fast-{_fname}",
+            _none_after(_first, settle=False),
+            BK,
+            lab={"node": True},
+            warm=(True,),
+        )
+    )
 
 
 # =========================== D. the keys passed ======================================
@@ -368,14 +467,26 @@ BAD_KEY_LISTS = {
     "liar": lambda d, m, lab: Liar(),
 }
 for _lname, _make in BAD_KEY_LISTS.items():
-    yields(f"keys-{_lname}", BJ,
-           lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0, mk(d, m, lab)), warm=True)
-yields("keys-five-on-fork", BJ, lambda d, m, lab: op(OP_FORK, echo(d), 0, (page(d),) * 5),
-       warm=True)
-yields("keys-five-on-return", BJ,
-       lambda d, m, lab: op(OP_RETURN, m.resume, 0, (page(d),) * 5), warm=True)
-yields("keys-dom-call-args-plus-keys-makes-four", BJ,
-       lambda d, m, lab: d.call(echo(d), 0, page(d), page(d), keys=(page(d), page(d))))
+    yields(
+        f"keys-{_lname}",
+        BJ,
+        lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0, mk(d, m, lab)),
+        warm=True,
+    )
+yields(
+    "keys-five-on-fork", BJ, lambda d, m, lab: op(OP_FORK, echo(d), 0, (page(d),) * 5), warm=True
+)
+yields(
+    "keys-five-on-return",
+    BJ,
+    lambda d, m, lab: op(OP_RETURN, m.resume, 0, (page(d),) * 5),
+    warm=True,
+)
+yields(
+    "keys-dom-call-args-plus-keys-makes-four",
+    BJ,
+    lambda d, m, lab: d.call(echo(d), 0, page(d), page(d), keys=(page(d), page(d))),
+)
 
 BAD_KEYS_INSIDE = {
     "guessed-victim": lambda d, m, lab: (lab.raw["victim"],),
@@ -394,17 +505,34 @@ BAD_KEYS_INSIDE = {
     "data-key-not-held": lambda d, m, lab: (DK(5),),
 }
 for _iname, _make in BAD_KEYS_INSIDE.items():
-    yields(f"pass-{_iname}", BK, lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0,
-                                                                mk(d, m, lab)), warm=True)
-    yields(f"pass-{_iname}-in-list", BK,
-           lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0, list(mk(d, m, lab))))
-yields("pass-a-list-that-contains-itself", BK,
-       lambda d, m, lab: (lambda lst: (lst.append(lst), op(OP_CALL, echo(d), 0, lst))[1])(
-           [page(d)]))
-yields("return-passing-guessed-keeper", BK,
-       lambda d, m, lab: op(OP_RETURN, m.resume, 0, (lab.raw["keeper"],)), warm=True)
-yields("fork-passing-guessed-range-key", BK,
-       lambda d, m, lab: op(OP_FORK, echo(d), 0, (lab.raw["range"],)), warm=True)
+    yields(
+        f"pass-{_iname}",
+        BK,
+        lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0, mk(d, m, lab)),
+        warm=True,
+    )
+    yields(
+        f"pass-{_iname}-in-list",
+        BK,
+        lambda d, m, lab, mk=_make: op(OP_CALL, echo(d), 0, list(mk(d, m, lab))),
+    )
+yields(
+    "pass-a-list-that-contains-itself",
+    BK,
+    lambda d, m, lab: (lambda lst: (lst.append(lst), op(OP_CALL, echo(d), 0, lst))[1])([page(d)]),
+)
+yields(
+    "return-passing-guessed-keeper",
+    BK,
+    lambda d, m, lab: op(OP_RETURN, m.resume, 0, (lab.raw["keeper"],)),
+    warm=True,
+)
+yields(
+    "fork-passing-guessed-range-key",
+    BK,
+    lambda d, m, lab: op(OP_FORK, echo(d), 0, (lab.raw["range"],)),
+    warm=True,
+)
 
 
 # =========================== E. the string ==========================================
@@ -424,41 +552,52 @@ BAD_DATA = {
     "liar": Liar,
 }
 for _dname, _data in BAD_DATA.items():
-    yields(f"data-{_dname}-call", BJ,
-           lambda d, m, lab, mk=_data: op(OP_CALL, echo(d), 0, (), mk()), warm=True)
+    yields(
+        f"data-{_dname}-call",
+        BJ,
+        lambda d, m, lab, mk=_data: op(OP_CALL, echo(d), 0, (), mk()),
+        warm=True,
+    )
 for _dname in ("str", "released-memoryview", "bytes-4097", "tattle"):
-    yields(f"data-{_dname}-return", BJ,
-           lambda d, m, lab, mk=BAD_DATA[_dname]: op(OP_RETURN, m.resume, 0, (), mk()),
-           warm=True)
+    yields(
+        f"data-{_dname}-return",
+        BJ,
+        lambda d, m, lab, mk=BAD_DATA[_dname]: op(OP_RETURN, m.resume, 0, (), mk()),
+        warm=True,
+    )
 
 
 def _echoes(data_factory, expected):
     """Call echo with the string; reply SURVIVED only if echo got exactly ``expected``."""
+
     def body(dom, msg, lab):
         data = data_factory()
         r = yield op(OP_CALL, echo(dom), 0, (), data)
         if isinstance(data, bytearray):
-            data[:] = b"Z" * len(data)          # mutate after the kernel took it
+            data[:] = b"Z" * len(data)  # mutate after the kernel took it
         ok = r.data == expected and type(r.data) is bytes
         yield dom.return_(msg.resume, SURVIVED if ok else 1)
+
     return body
 
 
 for _name, _factory, _expected in (
-        ("bytearray", lambda: bytearray(b"abc"), b"abc"),
-        ("memoryview", lambda: memoryview(b"abc"), b"abc"),
-        ("memoryview-strided", lambda: memoryview(b"aXbXc")[::2], b"abc"),
-        ("memoryview-Q-500-items", lambda: memoryview(bytes(4000)).cast("Q"), bytes(4000)),
-        ("bytes-4096", lambda: b"y" * 4096, b"y" * 4096),
-        ("empty", lambda: b"", b"")):
-    CASES.append(Case(f"data-{_name}-is-copied", _echoes(_factory, _expected), "done",
-                      warm=(False, True)))
+    ("bytearray", lambda: bytearray(b"abc"), b"abc"),
+    ("memoryview", lambda: memoryview(b"abc"), b"abc"),
+    ("memoryview-strided", lambda: memoryview(b"aXbXc")[::2], b"abc"),
+    ("memoryview-Q-500-items", lambda: memoryview(bytes(4000)).cast("Q"), bytes(4000)),
+    ("bytes-4096", lambda: b"y" * 4096, b"y" * 4096),
+    ("empty", lambda: b"", b""),
+):
+    CASES.append(
+        Case(f"data-{_name}-is-copied", _echoes(_factory, _expected), "done", warm=(False, True))
+    )
 
 
 # =========================== F. memory ==============================================
 BAD_MEMORY = {
     "read-address-minus-1": lambda d: d.read(-1, 4),
-    "read-address-2**64": lambda d: d.read(2 ** 64, 4),
+    "read-address-2**64": lambda d: d.read(2**64, 4),
     "read-address-huge": lambda d: d.read(HUGE, 4),
     "read-address-float": lambda d: d.read(4096.0, 4),
     "read-address-bool": lambda d: d.read(True, 4),
@@ -490,11 +629,11 @@ for _mname, _make in BAD_MEMORY.items():
     yields(f"mem-{_mname}", BJ, lambda d, m, lab, mk=_make: mk(d))
 FAULTS = {
     "read-past-the-segment": lambda d: d.read(8192, 4),
-    "read-at-the-top": lambda d: d.read(2 ** 64 - 1, 10),
+    "read-at-the-top": lambda d: d.read(2**64 - 1, 10),
     "read-1MB-across-the-end": lambda d: d.read(MYPAGE_ADDRESS, 1 << 20),
     "write-the-read-only-image": lambda d: d.write(0, b"pwned"),
     "write-1MB-across-the-end": lambda d: d.write(MYPAGE_ADDRESS, bytes(1 << 20)),
-    "write-at-the-top": lambda d: d.write(2 ** 64 - 1, b"xy"),
+    "write-at-the-top": lambda d: d.write(2**64 - 1, b"xy"),
 }
 for _mname, _make in FAULTS.items():
     yields(f"mem-{_mname}", MEM, lambda d, m, lab, mk=_make: mk(d))
@@ -524,9 +663,9 @@ def _write_q(dom, msg, lab):
 
 @case("mem-read-result-cannot-write-the-page", "done")
 def _read_result_immutable(dom, msg, lab):
-    got = yield dom.read(0, 8)                  # the read-only image page
+    got = yield dom.read(0, 8)  # the read-only image page
     try:
-        got[0] = 0                              # bytes: immutable
+        got[0] = 0  # bytes: immutable
     except TypeError:
         pass
     again = yield dom.read(0, 8)
@@ -538,8 +677,15 @@ yields("svc-7", ("svc", SVC + 7), lambda d, m, lab: d.trap(7))
 yields("svc-0", ("svc", SVC), lambda d, m, lab: d.trap(0))
 yields("svc-max-code", ("svc", SVC + 0xFFFFFF), lambda d, m, lab: d.trap(0xFFFFFF))
 yields("svc-string-4096", ("svc", SVC + 1), lambda d, m, lab: d.trap(1, b"s" * 4096))
-for _sname, _code in (("minus-1", -1), ("2**24", 1 << 24), ("huge", HUGE), ("true", True),
-                      ("float", 7.0), ("none", None), ("str", "7")):
+for _sname, _code in (
+    ("minus-1", -1),
+    ("2**24", 1 << 24),
+    ("huge", HUGE),
+    ("true", True),
+    ("float", 7.0),
+    ("none", None),
+    ("str", "7"),
+):
     yields(f"svc-code-{_sname}", BJ, lambda d, m, lab, c=_code: d.trap(c))
 yields("svc-code-tattle", BJ, lambda d, m, lab: d.trap(Tattle()))
 yields("svc-string-4097", BJ, lambda d, m, lab: d.trap(7, b"x" * 4097))
@@ -552,9 +698,16 @@ def _reads(index):
     return lambda d, m, lab: d.keys[index]
 
 
-for _iname, _index in (("16", 16), ("minus-1", -1), ("str", "0"), ("bool", True),
-                       ("float", 1.0), ("int-subclass", TInt(0)), ("huge", HUGE),
-                       ("none", None)):
+for _iname, _index in (
+    ("16", 16),
+    ("minus-1", -1),
+    ("str", "0"),
+    ("bool", True),
+    ("float", 1.0),
+    ("int-subclass", TInt(0)),
+    ("huge", HUGE),
+    ("none", None),
+):
     does(f"dom-keys-read-{_iname}", EX, _reads(_index))
     does(f"dom-regs-read-{_iname}", EX, lambda d, m, lab, i=_index: d.regs[i])
 
@@ -562,18 +715,22 @@ for _iname, _index in (("16", 16), ("minus-1", -1), ("str", "0"), ("bool", True)
 def _set_key(make, slot=0):
     def act(d, m, lab):
         d.keys[slot] = make(d, m, lab)
+
     return act
 
 
-for _sname, _make in (("guessed-victim", raw("victim")), ("guessed-domtool", raw("domtool")),
-                      ("amplified-secret", raw("secret_rw")), ("none", lambda *a: None),
-                      ("plain-tuple", lambda d, m, lab: tuple(page(d))),
-                      ("key-subclass", lambda d, m, lab: KeySub(*lab.raw["victim"])),
-                      ("key-of-5", lambda d, m, lab: key5(page(d))),
-                      ("data-key-not-held", lambda *a: DK(5)),
-                      ("int-subclass-fields", lambda d, m, lab: Key(*(TInt(f) for f in
-                                                                      page(d)))),
-                      ("tattle", lambda *a: Tattle())):
+for _sname, _make in (
+    ("guessed-victim", raw("victim")),
+    ("guessed-domtool", raw("domtool")),
+    ("amplified-secret", raw("secret_rw")),
+    ("none", lambda *a: None),
+    ("plain-tuple", lambda d, m, lab: tuple(page(d))),
+    ("key-subclass", lambda d, m, lab: KeySub(*lab.raw["victim"])),
+    ("key-of-5", lambda d, m, lab: key5(page(d))),
+    ("data-key-not-held", lambda *a: DK(5)),
+    ("int-subclass-fields", lambda d, m, lab: Key(*(TInt(f) for f in page(d)))),
+    ("tattle", lambda *a: Tattle()),
+):
     does(f"dom-keys-write-{_sname}", EX, _set_key(_make))
 does("dom-keys-write-slot-16", EX, _set_key(lambda d, m, lab: page(d), 16))
 does("dom-keys-write-dk0", "done", _set_key(lambda *a: DK0))
@@ -584,11 +741,20 @@ does("dom-keys-write-the-resume-key", "done", _set_key(lambda d, m, lab: m.resum
 def _set_reg(value, slot=0):
     def act(d, m, lab):
         d.regs[slot] = value() if callable(value) else value
+
     return act
 
 
-for _rname, _value in (("minus-1", -1), ("2**88", 1 << 88), ("huge", HUGE), ("float", 1.5),
-                       ("str", "5"), ("none", None), ("key", DK0), ("tattle", Tattle)):
+for _rname, _value in (
+    ("minus-1", -1),
+    ("2**88", 1 << 88),
+    ("huge", HUGE),
+    ("float", 1.5),
+    ("str", "5"),
+    ("none", None),
+    ("key", DK0),
+    ("tattle", Tattle),
+):
     does(f"dom-regs-write-{_rname}", EX, _set_reg(_value))
 does("dom-regs-write-slot-16", EX, _set_reg(1, 16))
 does("dom-regs-write-2**88-minus-1", "done", _set_reg((1 << 88) - 1))
@@ -601,10 +767,14 @@ def _regs_readable(lab):
     assert r.rc == 0 and len(r.data) == 128
 
 
-for _rname, _value in (("bool", True), ("int-subclass", lambda: TInt(5)),
-                       ("int-subclass-lying-about-its-size", lambda: LyingInt(1 << 200))):
-    does(f"dom-regs-write-{_rname}", "clean", _set_reg(_value), check=_regs_readable,
-         touched_ok=True)
+for _rname, _value in (
+    ("bool", True),
+    ("int-subclass", lambda: TInt(5)),
+    ("int-subclass-lying-about-its-size", lambda: LyingInt(1 << 200)),
+):
+    does(
+        f"dom-regs-write-{_rname}", "clean", _set_reg(_value), check=_regs_readable, touched_ok=True
+    )
 
 
 def _dead_dom_keys(d, m, lab):
@@ -617,7 +787,7 @@ def _stash_dom(dom, msg, lab):
         lab.state["dom"] = dom
         yield dom.return_(msg.resume, SURVIVED)
         return
-    lab.state["dom"].keys[R_PAGE]              # DeadDomain: a program error
+    lab.state["dom"].keys[R_PAGE]  # DeadDomain: a program error
     yield dom.return_(msg.resume, SURVIVED)
 
 
@@ -650,19 +820,29 @@ def _two_domains(lab):
     assert "DeadDomain" in (ds2.error or ""), ds2.error
 
 
-@case("dom-of-another-domain-from-a-global", "clean", lab={"second": True},
-      runs=((0, ()), ("second", ())), check=_two_domains)
+@case(
+    "dom-of-another-domain-from-a-global",
+    "clean",
+    lab={"second": True},
+    runs=((0, ()), ("second", ())),
+    check=_two_domains,
+)
 def _other_dom(dom, msg, lab):
     if dom.id == lab.root:
         lab.state["dom"] = dom
         yield dom.return_(msg.resume, SURVIVED)
         return
-    lab.state["dom"].keys[R_PAGE]              # the first domain's dom: dead here
+    lab.state["dom"].keys[R_PAGE]  # the first domain's dom: dead here
     yield dom.return_(msg.resume, SURVIVED)
 
 
-@case("dom-of-another-domain-used-to-write-its-registers", "clean", lab={"second": True},
-      runs=((0, ()), ("second", ())), check=_two_domains)
+@case(
+    "dom-of-another-domain-used-to-write-its-registers",
+    "clean",
+    lab={"second": True},
+    runs=((0, ()), ("second", ())),
+    check=_two_domains,
+)
 def _other_dom_write(dom, msg, lab):
     if dom.id == lab.root:
         lab.state["dom"] = dom
@@ -674,6 +854,7 @@ def _other_dom_write(dom, msg, lab):
 
 def _stashed_key_case(id, expect, first, second, **kw):
     """Activation 1 runs ``first`` (keeps something in lab.state); activation 2 ``second``."""
+
     def body(dom, msg, lab):
         if msg.order == 0:
             yield from first(dom, msg, lab)
@@ -681,6 +862,7 @@ def _stashed_key_case(id, expect, first, second, **kw):
             return
         yield from second(dom, msg, lab)
         yield dom.return_(msg.resume, SURVIVED)
+
     CASES.append(Case(id, body, expect, runs=((0, ("gift",)), (1, ())), **kw))
 
 
@@ -703,8 +885,8 @@ def _keep_reply_key(dom, msg, lab):
 
 def _keep_register_then_clear(dom, msg, lab):
     lab.state["key"] = echo(dom)
-    dom.keys[R_ECHO] = DK0                      # gone from the registers
-    yield dom.call(lab.state["key"], 1)          # still usable in this activation
+    dom.keys[R_ECHO] = DK0  # gone from the registers
+    yield dom.call(lab.state["key"], 1)  # still usable in this activation
 
 
 def _keep_register(dom, msg, lab):
@@ -722,8 +904,12 @@ def _return_through_kept(dom, msg, lab):
 
 
 _stashed_key_case("stash-message-key-use-later", BK, _keep_msg_key, _use_kept)
-_stashed_key_case("stash-message-key-pass-later", BK, _keep_msg_key,
-                  lambda d, m, lab: (yield op(OP_CALL, echo(d), 0, (lab.state["key"],))))
+_stashed_key_case(
+    "stash-message-key-pass-later",
+    BK,
+    _keep_msg_key,
+    lambda d, m, lab: (yield op(OP_CALL, echo(d), 0, (lab.state["key"],))),
+)
 _stashed_key_case("stash-resume-key-return-later", BK, _keep_resume, _return_through_kept)
 _stashed_key_case("stash-reply-key-use-later", BK, _keep_reply_key, _use_kept)
 _stashed_key_case("stash-cleared-register-use-later", BK, _keep_register_then_clear, _use_kept)
@@ -736,8 +922,12 @@ def _msg_key_to_register(dom, msg, lab):
     yield
 
 
-_stashed_key_case("message-key-kept-in-a-register", "done", _msg_key_to_register,
-                  lambda d, m, lab: (yield op(OP_CALL, d.keys[9], 0)))
+_stashed_key_case(
+    "message-key-kept-in-a-register",
+    "done",
+    _msg_key_to_register,
+    lambda d, m, lab: (yield op(OP_CALL, d.keys[9], 0)),
+)
 
 
 def _second_uses_first_key(lab):
@@ -745,8 +935,13 @@ def _second_uses_first_key(lab):
     assert lab.k.domains[lab.root2].error.startswith("invoked")
 
 
-@case("key-from-another-domains-message", "clean", lab={"second": True},
-      runs=((0, ("gift",)), ("second", ())), check=_second_uses_first_key)
+@case(
+    "key-from-another-domains-message",
+    "clean",
+    lab={"second": True},
+    runs=((0, ("gift",)), ("second", ())),
+    check=_second_uses_first_key,
+)
 def _cross_domain_key(dom, msg, lab):
     if dom.id == lab.root:
         lab.state["key"] = msg.keys[0]
@@ -757,7 +952,7 @@ def _cross_domain_key(dom, msg, lab):
 
 @case("dom-keys-replaced-by-a-dict", BK)
 def _dict_keys(dom, msg, lab):
-    dom.keys = {0: lab.raw["victim"]}           # the program's own attribute, no authority
+    dom.keys = {0: lab.raw["victim"]}  # the program's own attribute, no authority
     yield dom.call(dom.keys[0], oc.Page.WriteData, data=b"pwned")
 
 
@@ -768,6 +963,7 @@ def _raises(exc_factory, after_yield=True):
             yield dom.call(dom.keys[R_DKC], 0)
         raise exc_factory()
         yield  # (unreachable: it keeps this a generator)
+
     return body
 
 
@@ -803,8 +999,9 @@ def _with_cause():
 for _ename, _factory in RAISES.items():
     CASES.append(Case(f"raise-{_ename}", _raises(_factory), EX))
 for _ename in ("value-error", "base-exception-subclass", "unprintable", "system-exit"):
-    CASES.append(Case(f"raise-{_ename}-before-any-yield",
-                      _raises(RAISES[_ename], after_yield=False), EX))
+    CASES.append(
+        Case(f"raise-{_ename}-before-any-yield", _raises(RAISES[_ename], after_yield=False), EX)
+    )
 
 
 class _StrTouchesDom(Exception):
@@ -813,18 +1010,23 @@ class _StrTouchesDom(Exception):
         self.dom = dom
 
     def __str__(self):
-        return f"key 0 is {self.dom.keys[0]!r}"   # DeadDomain once the handler is over
+        return f"key 0 is {self.dom.keys[0]!r}"  # DeadDomain once the handler is over
 
 
-CASES.append(Case("raise-exception-whose-str-uses-the-dom",
-                  lambda dom, msg, lab: (yield from _raises(lambda: _StrTouchesDom(dom))(
-                      dom, msg, lab)), EX))
+CASES.append(
+    Case(
+        "raise-exception-whose-str-uses-the-dom",
+        lambda dom, msg, lab: (yield from _raises(lambda: _StrTouchesDom(dom))(dom, msg, lab)),
+        EX,
+    )
+)
 
 
 @case("recursion-in-the-handler", EX)
 def _recurse(dom, msg, lab):
     def down(n):
         return down(n + 1) + 1
+
     yield dom.call(dom.keys[R_DKC], 0)
     down(0)
 
@@ -846,6 +1048,7 @@ def _nested_garbage(dom, msg, lab):
     def inner():
         yield dom.call(dom.keys[R_DKC], 0)
         yield "garbage"
+
     yield from inner()
 
 
@@ -874,10 +1077,12 @@ def _cleaned_up_once(lab):
     """The kernel ends a handler once: its clean-up does not run again later (when the
     garbage collector finalizes a generator the handler delegated to)."""
     import gc
+
     gc.collect()
-    assert lab.state["exits"] == 1, \
-        f"the handler's clean-up ran {lab.state['exits']} times (the kernel keeps handlers " \
+    assert lab.state["exits"] == 1, (
+        f"the handler's clean-up ran {lab.state['exits']} times (the kernel keeps handlers "
         f"that refuse to end: domains.UNCLOSABLE)"
+    )
 
 
 @case("ignore-generator-exit-clean-up-runs-once", "done", check=_cleaned_up_once)
@@ -909,12 +1114,21 @@ def _finally_raises(exc_factory):
             yield dom.return_(msg.resume, SURVIVED)
         finally:
             raise exc_factory()
+
     return body
 
 
-for _ename in ("value-error", "unprintable", "str-not-a-string", "surrogate-in-message",
-               "class-with-raising-name", "system-exit", "base-exception-subclass",
-               "generator-exit", "kernel-error"):
+for _ename in (
+    "value-error",
+    "unprintable",
+    "str-not-a-string",
+    "surrogate-in-message",
+    "class-with-raising-name",
+    "system-exit",
+    "base-exception-subclass",
+    "generator-exit",
+    "kernel-error",
+):
     CASES.append(Case(f"finally-raises-{_ename}", _finally_raises(RAISES[_ename]), "done"))
 
 
@@ -931,7 +1145,7 @@ def _finally_writes(dom, msg, lab):
     try:
         yield dom.return_(msg.resume, SURVIVED)
     finally:
-        dom.regs[0] = 99          # DeadDomain: the handler is over
+        dom.regs[0] = 99  # DeadDomain: the handler is over
 
 
 def _finally_after_trap(trigger, exc_factory):
@@ -940,16 +1154,23 @@ def _finally_after_trap(trigger, exc_factory):
             yield trigger(dom, msg, lab)
         finally:
             raise exc_factory()
+
     return body
 
 
 for _tname, _trigger, _code in (
-        ("badkey", lambda d, m, lab: op(OP_CALL, lab.raw["victim"], 0), BK),
-        ("badjump", lambda d, m, lab: "garbage", BJ),
-        ("selfcall", lambda d, m, lab: d.call(d.keys[R_SELF], 0), SC)):
+    ("badkey", lambda d, m, lab: op(OP_CALL, lab.raw["victim"], 0), BK),
+    ("badjump", lambda d, m, lab: "garbage", BJ),
+    ("selfcall", lambda d, m, lab: d.call(d.keys[R_SELF], 0), SC),
+):
     for _ename in ("value-error", "unprintable", "system-exit"):
-        CASES.append(Case(f"finally-raises-{_ename}-after-{_tname}-trap",
-                          _finally_after_trap(_trigger, RAISES[_ename]), _code))
+        CASES.append(
+            Case(
+                f"finally-raises-{_ename}-after-{_tname}-trap",
+                _finally_after_trap(_trigger, RAISES[_ename]),
+                _code,
+            )
+        )
 
 
 class _ExitRaises:
@@ -970,12 +1191,13 @@ def _cm_exit(dom, msg, lab):
 
 
 # =========================== J. jumps =================================================
-yields("self-call-through-own-start-key", SC, lambda d, m, lab: d.call(d.keys[R_SELF], 0),
-       warm=True)
-yields("self-fork-through-own-start-key", SC, lambda d, m, lab: d.fork(d.keys[R_SELF], 0),
-       warm=True)
-yields("return-to-own-start-key", SC, lambda d, m, lab: d.return_(d.keys[R_SELF], 0),
-       warm=True)
+yields(
+    "self-call-through-own-start-key", SC, lambda d, m, lab: d.call(d.keys[R_SELF], 0), warm=True
+)
+yields(
+    "self-fork-through-own-start-key", SC, lambda d, m, lab: d.fork(d.keys[R_SELF], 0), warm=True
+)
+yields("return-to-own-start-key", SC, lambda d, m, lab: d.return_(d.keys[R_SELF], 0), warm=True)
 
 
 @case("fork-self-repeatedly", SC)
@@ -993,8 +1215,12 @@ def _fork_echo(dom, msg, lab):
 
 def _meter_stopped(lab):
     ds = lab.ds
-    assert lab.traps()[0] == 0 and ds.state == WAITING \
-        and ds.parked is not None and "meter" in ds.parked, (ds.parked, ds.error)
+    assert (
+        lab.traps()[0] == 0
+        and ds.state == WAITING
+        and ds.parked is not None
+        and "meter" in ds.parked
+    ), (ds.parked, ds.error)
 
 
 @case("endless-loop-of-calls-to-echo", "clean", check=_meter_stopped)
@@ -1041,18 +1267,23 @@ def _driver_waits_on_hostile(lab):
     assert lab.ds.state == WAITING and not lab.ds.parked
 
 
-@case("call-the-resume-key-instead-of-returning", "clean", check=_driver_waits_on_hostile,
-      warm=True)
+@case(
+    "call-the-resume-key-instead-of-returning", "clean", check=_driver_waits_on_hostile, warm=True
+)
 def _call_resume(dom, msg, lab):
     yield dom.call(msg.resume, 5)
     yield dom.return_(msg.resume, SURVIVED)
 
 
-@case("fork-the-resume-key-then-use-it-again", "clean", warm=True,
-      check=lambda lab: lab.expect_done(9))
+@case(
+    "fork-the-resume-key-then-use-it-again",
+    "clean",
+    warm=True,
+    check=lambda lab: lab.expect_done(9),
+)
 def _fork_resume(dom, msg, lab):
     yield dom.fork(msg.resume, 9)
-    r = yield dom.call(msg.resume, 10)          # a dead key now: KT+1, no delivery
+    r = yield dom.call(msg.resume, 10)  # a dead key now: KT+1, no delivery
     assert r.rc == oc.RC.DATAKEY
     yield dom.return_(msg.resume, SURVIVED)
 
@@ -1075,8 +1306,7 @@ def _returner(dom, msg, lab):
 
 @case("return-through-the-returner-forged-resume", BK, warm=True)
 def _returner_forged(dom, msg, lab):
-    yield dom.return_(dom.keys[R_RETURNER], 0, DK0, DK0, DK0,
-                      msg.resume._replace(databyte=FAULT))
+    yield dom.return_(dom.keys[R_RETURNER], 0, DK0, DK0, DK0, msg.resume._replace(databyte=FAULT))
 
 
 @case("return-through-the-returner-to-own-start-key", ("done", None), warm=True)
@@ -1151,50 +1381,92 @@ def _domain_call(order, *keys, data=b""):
     def make(d, m, lab):
         ks = tuple(k(d, m, lab) if callable(k) else k for k in keys)
         return d.call(d.keys[R_DOMAIN], order, *ks, data=data)
+
     return make
 
 
 def _available(lab):
-    assert lab.traps()[0] == 0 and lab.ds.state == AVAILABLE \
-        and lab.ds.proc is None
+    assert lab.traps()[0] == 0 and lab.ds.state == AVAILABLE and lab.ds.proc is None
 
 
 def _busy_waiting(lab):
-    assert lab.traps()[0] == 0 and lab.ds.state == WAITING \
-        and lab.ds.proc is None
+    assert lab.traps()[0] == 0 and lab.ds.state == WAITING and lab.ds.proc is None
 
 
-yields("own-domain-make-available", "clean", _domain_call(oc.Domain.MakeAvailable),
-       lab=DOMKEY, check=_available, warm=True)
-yields("own-domain-make-busy", "clean", _domain_call(oc.Domain.MakeBusy), lab=DOMKEY,
-       check=_busy_waiting, warm=True)
-yields("own-domain-make-return-key", "done", _domain_call(oc.Domain.MakeReturnKey),
-       lab=DOMKEY)
+yields(
+    "own-domain-make-available",
+    "clean",
+    _domain_call(oc.Domain.MakeAvailable),
+    lab=DOMKEY,
+    check=_available,
+    warm=True,
+)
+yields(
+    "own-domain-make-busy",
+    "clean",
+    _domain_call(oc.Domain.MakeBusy),
+    lab=DOMKEY,
+    check=_busy_waiting,
+    warm=True,
+)
+yields("own-domain-make-return-key", "done", _domain_call(oc.Domain.MakeReturnKey), lab=DOMKEY)
 yields("own-domain-make-fault-key", "done", _domain_call(oc.Domain.MakeFaultKey), lab=DOMKEY)
-yields("own-domain-swap-key-forged", BK,
-       _domain_call(oc.Domain.SwapKey + 0, lambda d, m, lab: lab.raw["victim"]), lab=DOMKEY)
-yields("own-domain-swap-key-held", "done",
-       _domain_call(oc.Domain.SwapKey + 9, lambda d, m, lab: echo(d)), lab=DOMKEY)
+yields(
+    "own-domain-swap-key-forged",
+    BK,
+    _domain_call(oc.Domain.SwapKey + 0, lambda d, m, lab: lab.raw["victim"]),
+    lab=DOMKEY,
+)
+yields(
+    "own-domain-swap-key-held",
+    "done",
+    _domain_call(oc.Domain.SwapKey + 9, lambda d, m, lab: echo(d)),
+    lab=DOMKEY,
+)
 yields("own-domain-get-key", "done", _domain_call(oc.Domain.GetKey + R_SECRET), lab=DOMKEY)
-yields("own-domain-put-regs", "done", _domain_call(oc.Domain.PutRegs, data=bytes(128)),
-       lab=DOMKEY)
-yields("own-domain-put-regs-short", "done", _domain_call(oc.Domain.PutRegs, data=bytes(5)),
-       lab=DOMKEY)
-yields("own-domain-put-control-fake-trap", "done",
-       _domain_call(oc.Domain.PutControl, data=bytes(8) + (0x203).to_bytes(8, "big")),
-       lab=DOMKEY)
-yields("own-domain-make-start-databyte-255", "done",
-       _domain_call(oc.Domain.MakeStart, data=b"\xff"), lab=DOMKEY)
-yields("own-domain-replace-memory-with-no-image", IL,
-       _domain_call(oc.Domain.ReplaceMemory, lambda d, m, lab: page(d)), lab=DOMKEY)
-yields("own-domain-swap-memory", "done",
-       _domain_call(oc.Domain.SwapMemory, lambda d, m, lab: page(d)), lab=DOMKEY)
-yields("own-domain-swap-meter-to-dk0", "clean", _domain_call(oc.Domain.SwapMeter, DK0),
-       lab=DOMKEY, check=lambda lab: lab.expect_parked("meter"))
+yields("own-domain-put-regs", "done", _domain_call(oc.Domain.PutRegs, data=bytes(128)), lab=DOMKEY)
+yields(
+    "own-domain-put-regs-short", "done", _domain_call(oc.Domain.PutRegs, data=bytes(5)), lab=DOMKEY
+)
+yields(
+    "own-domain-put-control-fake-trap",
+    "done",
+    _domain_call(oc.Domain.PutControl, data=bytes(8) + (0x203).to_bytes(8, "big")),
+    lab=DOMKEY,
+)
+yields(
+    "own-domain-make-start-databyte-255",
+    "done",
+    _domain_call(oc.Domain.MakeStart, data=b"\xff"),
+    lab=DOMKEY,
+)
+yields(
+    "own-domain-replace-memory-with-no-image",
+    IL,
+    _domain_call(oc.Domain.ReplaceMemory, lambda d, m, lab: page(d)),
+    lab=DOMKEY,
+)
+yields(
+    "own-domain-swap-memory",
+    "done",
+    _domain_call(oc.Domain.SwapMemory, lambda d, m, lab: page(d)),
+    lab=DOMKEY,
+)
+yields(
+    "own-domain-swap-meter-to-dk0",
+    "clean",
+    _domain_call(oc.Domain.SwapMeter, DK0),
+    lab=DOMKEY,
+    check=lambda lab: lab.expect_parked("meter"),
+)
 
 
-@case("own-domain-swap-keeper-to-itself-then-garbage", "clean", lab=DOMKEY,
-      check=lambda lab: lab.expect_parked("keeper is a start key to itself"))
+@case(
+    "own-domain-swap-keeper-to-itself-then-garbage",
+    "clean",
+    lab=DOMKEY,
+    check=lambda lab: lab.expect_parked("keeper is a start key to itself"),
+)
 def _keeper_self(dom, msg, lab):
     yield dom.call(dom.keys[R_DOMAIN], oc.Domain.SwapKeeper, dom.keys[R_SELF])
     yield "garbage"
@@ -1206,8 +1478,12 @@ def _make_start_self(dom, msg, lab):
     yield dom.call(r.keys[0], 0)
 
 
-@case("own-domain-make-available-with-a-finally-that-raises-unprintable", "clean",
-      lab=DOMKEY, check=_available)
+@case(
+    "own-domain-make-available-with-a-finally-that-raises-unprintable",
+    "clean",
+    lab=DOMKEY,
+    check=_available,
+)
 def _avail_finally(dom, msg, lab):
     try:
         yield dom.call(dom.keys[R_DOMAIN], oc.Domain.MakeAvailable)
@@ -1215,8 +1491,7 @@ def _avail_finally(dom, msg, lab):
         raise Unprintable()
 
 
-@case("own-domain-make-available-with-a-finally-that-yields", "clean", lab=DOMKEY,
-      check=_available)
+@case("own-domain-make-available-with-a-finally-that-yields", "clean", lab=DOMKEY, check=_available)
 def _avail_finally_yield(dom, msg, lab):
     try:
         yield dom.call(dom.keys[R_DOMAIN], oc.Domain.MakeAvailable)
@@ -1290,9 +1565,20 @@ def _plant(lab: Lab, key: Key, slot: int = 9) -> None:
     kn.slots[slot] = key
 
 
-@pytest.mark.parametrize("what", ["victim", "secret_rw", "domtool", "keeper", "bank",
-                                  "old-alloc", "unissued-alloc", "bool-field",
-                                  "held-victim"])
+@pytest.mark.parametrize(
+    "what",
+    [
+        "victim",
+        "secret_rw",
+        "domtool",
+        "keeper",
+        "bank",
+        "old-alloc",
+        "unissued-alloc",
+        "bool-field",
+        "held-victim",
+    ],
+)
 def test_the_checker_catches_a_planted_key(what):
     lab = Lab(lambda dom, msg, lab: (yield dom.return_(msg.resume, SURVIVED)))
     lab.run()
@@ -1316,6 +1602,7 @@ def test_the_checker_catches_a_planted_key(what):
 
 def test_the_checker_accepts_what_the_kernel_issues():
     """Keys from a bank, resume keys and attenuations are not forgeries."""
+
     def body(dom, msg, lab):
         ro = (yield dom.call(page(dom), oc.Page.MakeReadOnlyKey)).keys[0]
         dom.keys[9] = ro
@@ -1329,11 +1616,15 @@ def test_the_checker_accepts_what_the_kernel_issues():
     assert any(k.databyte & RO for _w, k in system_keys(lab.k) if k.type == PAGE)
 
 
-@pytest.mark.parametrize("make", [lambda d: d.read(MYPAGE_ADDRESS, 1 << 32),
-                                  lambda d: d.read(MYPAGE_ADDRESS, (1 << 20) + 1),
-                                  lambda d: op(OP_CALL, d.keys[R_ECHO], 0, (),
-                                               memoryview(bytes(50_000_000))[:0:-1])],
-                         ids=["read-4GB", "read-1MB-plus-1", "data-reversed-50MB-view"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: d.read(MYPAGE_ADDRESS, 1 << 32),
+        lambda d: d.read(MYPAGE_ADDRESS, (1 << 20) + 1),
+        lambda d: op(OP_CALL, d.keys[R_ECHO], 0, (), memoryview(bytes(50_000_000))[:0:-1]),
+    ],
+    ids=["read-4GB", "read-1MB-plus-1", "data-reversed-50MB-view"],
+)
 def test_refusing_a_huge_access_allocates_nothing(make):
     """The kernel checks lengths before it copies or allocates (ops.parse)."""
     import tracemalloc

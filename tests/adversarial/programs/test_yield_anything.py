@@ -62,30 +62,89 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fuzz"))
 from budget import examples  # noqa: E402  (tests/fuzz: the suite's example budget)
 
 _SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck))
-HUGE = 10 ** 5000
+HUGE = 10**5000
 
 # ----------------------------------------------------------------- the specs
 HELD = ("page", "dkc", "echo", "secret", "returner", "discrim", "resume", "dk0")
-GUESSED = ("victim", "secret_rw", "keeper", "keeper_dom", "driver", "driver_dom", "self_dom",
-           "root_node", "keys_node", "bank", "meter", "domtool", "range", "pause_dom")
-ODD = ("tattle", "liar", "tint", "bytes_sub", "str_sub", "list_lies", "tuple_sub",
-       "released", "memoryview", "bytearray", "object", "dom", "msg", "generator",
-       "jump", "keepercall", "memop", "svc", "odd_name", "key_sub", "huge")
+GUESSED = (
+    "victim",
+    "secret_rw",
+    "keeper",
+    "keeper_dom",
+    "driver",
+    "driver_dom",
+    "self_dom",
+    "root_node",
+    "keys_node",
+    "bank",
+    "meter",
+    "domtool",
+    "range",
+    "pause_dom",
+)
+ODD = (
+    "tattle",
+    "liar",
+    "tint",
+    "bytes_sub",
+    "str_sub",
+    "list_lies",
+    "tuple_sub",
+    "released",
+    "memoryview",
+    "bytearray",
+    "object",
+    "dom",
+    "msg",
+    "generator",
+    "jump",
+    "keepercall",
+    "memop",
+    "svc",
+    "odd_name",
+    "key_sub",
+    "huge",
+)
 
 INTS = st.one_of(
     st.integers(-3, 8),
-    st.sampled_from([100, 255, 4096, 4097, 8192, 1 << 20, (1 << 20) + 1, 1 << 24,
-                     (1 << 32) - 1, 1 << 32, 1 << 64, -(1 << 63), oc.Page.WriteData,
-                     oc.Page.ReadData, oc.KT, oc.Domain.MakeStart]),
-    st.integers())
+    st.sampled_from(
+        [
+            100,
+            255,
+            4096,
+            4097,
+            8192,
+            1 << 20,
+            (1 << 20) + 1,
+            1 << 24,
+            (1 << 32) - 1,
+            1 << 32,
+            1 << 64,
+            -(1 << 63),
+            oc.Page.WriteData,
+            oc.Page.ReadData,
+            oc.KT,
+            oc.Domain.MakeStart,
+        ]
+    ),
+    st.integers(),
+)
 KEY_SPECS = st.one_of(
     st.tuples(st.just("held"), st.sampled_from(HELD)),
     st.tuples(st.just("guess"), st.sampled_from(GUESSED)),
-    st.tuples(st.just("keyf"), st.integers(0, 20), st.integers(0, 120), st.integers(0, 256),
-              st.integers(0, 200)),
+    st.tuples(
+        st.just("keyf"),
+        st.integers(0, 20),
+        st.integers(0, 120),
+        st.integers(0, 256),
+        st.integers(0, 200),
+    ),
     st.tuples(st.just("keymod"), st.sampled_from(HELD), st.integers(0, 3), st.integers(-2, 2)),
-    st.tuples(st.sampled_from(["key3", "key5", "keysub", "floatkey", "boolkey"]),
-              st.sampled_from(HELD)))
+    st.tuples(
+        st.sampled_from(["key3", "key5", "keysub", "floatkey", "boolkey"]), st.sampled_from(HELD)
+    ),
+)
 LEAVES = st.one_of(
     st.tuples(st.just("int"), INTS),
     st.tuples(st.just("bool"), st.booleans()),
@@ -95,33 +154,55 @@ LEAVES = st.one_of(
     st.tuples(st.just("str"), st.text(max_size=6)),
     st.just(("none",)),
     KEY_SPECS,
-    st.tuples(st.just("odd"), st.sampled_from(ODD)))
+    st.tuples(st.just("odd"), st.sampled_from(ODD)),
+)
 VALUES = st.recursive(
     LEAVES,
     lambda kids: st.one_of(
         st.tuples(st.just("list"), st.lists(kids, max_size=5)),
         st.tuples(st.just("tuple"), st.lists(kids, max_size=6)),
-        st.tuples(st.just("dict"), st.lists(st.tuples(st.integers(0, 9), kids), max_size=3))),
-    max_leaves=8)
+        st.tuples(st.just("dict"), st.lists(st.tuples(st.integers(0, 9), kids), max_size=3)),
+    ),
+    max_leaves=8,
+)
 CODES = st.one_of(st.tuples(st.just("int"), st.integers(0, 5)), LEAVES)
 KEY_LISTS = st.one_of(
-    st.tuples(st.sampled_from(["tuple", "list"]), st.lists(KEY_SPECS, max_size=5)), VALUES)
-DATA = st.one_of(st.tuples(st.just("bytes"), st.binary(max_size=16)),
-                 st.tuples(st.just("zeros"), st.sampled_from([4096, 4097])), VALUES)
-JUMPS = st.tuples(st.just("op"), CODES, st.one_of(KEY_SPECS, VALUES),
-                  st.one_of(st.tuples(st.just("int"), INTS), VALUES), KEY_LISTS, DATA)
-MEMORY = st.tuples(st.just("mem"), st.sampled_from([OP_READ, OP_READ + 1]),
-                   st.one_of(st.tuples(st.just("int"), INTS), VALUES),
-                   st.one_of(st.tuples(st.just("int"), INTS), DATA))
+    st.tuples(st.sampled_from(["tuple", "list"]), st.lists(KEY_SPECS, max_size=5)), VALUES
+)
+DATA = st.one_of(
+    st.tuples(st.just("bytes"), st.binary(max_size=16)),
+    st.tuples(st.just("zeros"), st.sampled_from([4096, 4097])),
+    VALUES,
+)
+JUMPS = st.tuples(
+    st.just("op"),
+    CODES,
+    st.one_of(KEY_SPECS, VALUES),
+    st.one_of(st.tuples(st.just("int"), INTS), VALUES),
+    KEY_LISTS,
+    DATA,
+)
+MEMORY = st.tuples(
+    st.just("mem"),
+    st.sampled_from([OP_READ, OP_READ + 1]),
+    st.one_of(st.tuples(st.just("int"), INTS), VALUES),
+    st.one_of(st.tuples(st.just("int"), INTS), DATA),
+)
 TRAPS = st.tuples(st.just("svc"), st.one_of(st.tuples(st.just("int"), INTS), VALUES), DATA)
 STEPS = st.lists(st.one_of(JUMPS, JUMPS, MEMORY, TRAPS, VALUES), min_size=1, max_size=4)
 
 
 def _held(name, dom, msg):
-    return {"page": lambda: dom.keys[R_PAGE], "dkc": lambda: dom.keys[R_DKC],
-            "echo": lambda: dom.keys[R_ECHO], "secret": lambda: dom.keys[R_SECRET],
-            "returner": lambda: dom.keys[R_RETURNER], "discrim": lambda: dom.keys[R_DISCRIM],
-            "resume": lambda: msg.resume, "dk0": lambda: DK0}[name]()
+    return {
+        "page": lambda: dom.keys[R_PAGE],
+        "dkc": lambda: dom.keys[R_DKC],
+        "echo": lambda: dom.keys[R_ECHO],
+        "secret": lambda: dom.keys[R_SECRET],
+        "returner": lambda: dom.keys[R_RETURNER],
+        "discrim": lambda: dom.keys[R_DISCRIM],
+        "resume": lambda: msg.resume,
+        "dk0": lambda: DK0,
+    }[name]()
 
 
 def _odd(kind, dom, msg, lab):
@@ -131,18 +212,27 @@ def _odd(kind, dom, msg, lab):
         lst.later = [lab.raw["victim"]]
         return lst
     return {
-        "tattle": Tattle, "liar": Liar, "tint": lambda: TInt(0),
-        "bytes_sub": lambda: BytesSub(b"x"), "str_sub": lambda: StrSub("x"),
-        "tuple_sub": lambda: TupleSub((0, page, 0, (), b"")), "released": released,
-        "memoryview": lambda: memoryview(b"abc"), "bytearray": lambda: bytearray(b"abc"),
-        "object": object, "dom": lambda: dom, "msg": lambda: msg,
+        "tattle": Tattle,
+        "liar": Liar,
+        "tint": lambda: TInt(0),
+        "bytes_sub": lambda: BytesSub(b"x"),
+        "str_sub": lambda: StrSub("x"),
+        "tuple_sub": lambda: TupleSub((0, page, 0, (), b"")),
+        "released": released,
+        "memoryview": lambda: memoryview(b"abc"),
+        "bytearray": lambda: bytearray(b"abc"),
+        "object": object,
+        "dom": lambda: dom,
+        "msg": lambda: msg,
         "generator": lambda: (x for x in ()),
         "jump": lambda: ops.Jump(0, lab.raw["victim"], 4096, (), b"pwned"),
-        "keepercall": lambda: ops.KeeperCall(dom.keys[R_ECHO], 0,
-                                             (DK0, DK0, lab.raw["domtool"]), b"", FAULT,
-                                             C_TRAP),
-        "memop": lambda: ops.MemoryOp(True, 0, 5, b"pwned"), "svc": lambda: ops.Svc(1, b""),
-        "odd_name": OddName, "key_sub": lambda: KeySub(*lab.raw["victim"]),
+        "keepercall": lambda: ops.KeeperCall(
+            dom.keys[R_ECHO], 0, (DK0, DK0, lab.raw["domtool"]), b"", FAULT, C_TRAP
+        ),
+        "memop": lambda: ops.MemoryOp(True, 0, 5, b"pwned"),
+        "svc": lambda: ops.Svc(1, b""),
+        "odd_name": OddName,
+        "key_sub": lambda: KeySub(*lab.raw["victim"]),
         "huge": lambda: HUGE,
     }[kind]()
 
@@ -234,14 +324,21 @@ def test_a_program_that_yields_anything_creates_no_authority(steps, warm):
 @settings(max_examples=examples(40), **_SETTINGS)
 @given(jump=JUMPS, warm=st.booleans())
 # Regressions the suite keeps trying whatever Hypothesis draws (each a kernel finding):
-@example(jump=("op", ("float", 0.0), ("held", "page"), ("int", 0), ("tuple", []),
-               ("bytes", b"")), warm=True)                  # a float op code, fast path
-@example(jump=("op", ("int", 0), ("held", "echo"), ("odd", "huge"), ("tuple", []),
-               ("bytes", b"")), warm=False)                 # an order of 5000 digits
-@example(jump=("op", ("int", 0), ("held", "echo"), ("int", 1), ("tuple", []),
-               ("odd", "released")), warm=False)            # a released memoryview
-@example(jump=("op", ("int", 0), ("none",), ("int", 0), ("tuple", []), ("bytes", b"")),
-         warm=True)                                         # None, after a checked key
+@example(
+    jump=("op", ("float", 0.0), ("held", "page"), ("int", 0), ("tuple", []), ("bytes", b"")),
+    warm=True,
+)  # a float op code, fast path
+@example(
+    jump=("op", ("int", 0), ("held", "echo"), ("odd", "huge"), ("tuple", []), ("bytes", b"")),
+    warm=False,
+)  # an order of 5000 digits
+@example(
+    jump=("op", ("int", 0), ("held", "echo"), ("int", 1), ("tuple", []), ("odd", "released")),
+    warm=False,
+)  # a released memoryview
+@example(
+    jump=("op", ("int", 0), ("none",), ("int", 0), ("tuple", []), ("bytes", b"")), warm=True
+)  # None, after a checked key
 def test_any_jump_shaped_yield_leaves_the_kernel_sound(jump, warm):
     lab = run_steps([jump], warm)
     n, code = lab.traps()

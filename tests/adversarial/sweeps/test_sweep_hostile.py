@@ -55,7 +55,7 @@ def crash(how: str) -> None:
     if how == "sigkill":
         os.kill(os.getpid(), signal.SIGKILL)
     if how in ("sigsegv", "abort"):
-        faulthandler.disable()               # (pytest's handler would dump a traceback)
+        faulthandler.disable()  # (pytest's handler would dump a traceback)
     if how == "sigsegv":
         os.kill(os.getpid(), signal.SIGSEGV)
     if how == "sigterm":
@@ -111,16 +111,25 @@ def unserialisable(kind: str):
     if kind == "reduce-raises":
         return ReduceRaises()
     if kind == "local-class":
+
         class Local:
             pass
+
         return Local()
     if kind == "frame-with-a-lambda":
         return pd.DataFrame({"f": [lambda: 2]})
     raise AssertionError(kind)
 
 
-UNSERIALISABLE_KINDS = ["lambda", "generator", "lock", "open-file", "reduce-raises",
-                        "local-class", "frame-with-a-lambda"]
+UNSERIALISABLE_KINDS = [
+    "lambda",
+    "generator",
+    "lock",
+    "open-file",
+    "reduce-raises",
+    "local-class",
+    "frame-with-a-lambda",
+]
 
 
 def returns_unserialisable(point):
@@ -174,8 +183,9 @@ FAILURES = {
     "str-raises": "StrRaises: <the message of this StrRaises could not be made into text>",
     "str-not-text": "StrNotText: <the message of this StrNotText could not be made into text>",
     "repr-raises": "ReprRaises: plain message",
-    "huge-message": "ValueError: " + "m" * (sweep_module.ERROR_LIMIT - len("ValueError: "))
-                    + "… (cut; the message had 10000000 characters)",
+    "huge-message": "ValueError: "
+    + "m" * (sweep_module.ERROR_LIMIT - len("ValueError: "))
+    + "… (cut; the message had 10000000 characters)",
     "lone-surrogates": "ValueError: bad \\ud800 text \\udfff",
     "memory-address": "ValueError: object <object object> is broken",
     "base-exception": "NotAnException: below Exception",
@@ -192,9 +202,14 @@ def raises_at_1(point):
 
 
 # --------------------------------------------------------------- serial, isolated
-CRASHES = {"exit3": "(exit status 3)", "exit0": "(exit status 0)",
-           "sigkill": "(killed by signal 9, SIGKILL)", "sigsegv": "(killed by signal 11, SIGSEGV)",
-           "sigterm": "(killed by signal 15, SIGTERM)", "abort": "(killed by signal 6, SIGABRT)"}
+CRASHES = {
+    "exit3": "(exit status 3)",
+    "exit0": "(exit status 0)",
+    "sigkill": "(killed by signal 9, SIGKILL)",
+    "sigsegv": "(killed by signal 11, SIGSEGV)",
+    "sigterm": "(killed by signal 15, SIGTERM)",
+    "abort": "(killed by signal 6, SIGABRT)",
+}
 
 
 @pytest.mark.parametrize("how", CRASHES)
@@ -203,7 +218,7 @@ def test_a_point_that_kills_its_process_fails_alone(how):
     assert df.error.tolist()[1] == f"{CRASHED} {CRASHES[how]}"
     assert df.error.isna().tolist() == [True, False, True, True]
     assert df.y.tolist()[::2] == [0, 20] and df.y.tolist()[3] == 30
-    assert os.getpid() not in set(df.pid.dropna())       # isolated: never in the caller
+    assert os.getpid() not in set(df.pid.dropna())  # isolated: never in the caller
 
 
 HANGS = ["sleep", "busy-loop", "ignores-signals", "reads-a-silent-pipe", "waits-for-an-event"]
@@ -221,7 +236,7 @@ def test_a_point_that_hangs_is_stopped_at_its_timeout(how):
 @pytest.mark.parametrize("kind", UNSERIALISABLE_KINDS)
 def test_an_unserialisable_result_is_an_error_row_serially_too(kind):
     grid = {"x": range(3), "kind": kind}
-    here = quiet(returns_unserialisable, grid)                 # the default path: no isolation
+    here = quiet(returns_unserialisable, grid)  # the default path: no isolation
     assert here.error.isna().tolist() == [True, False, True]
     assert here.error[1].startswith(UNSERIALISABLE) and " at 0x" not in here.error[1]
     isolated = quiet(returns_unserialisable, grid, isolate=True)
@@ -236,7 +251,7 @@ def test_exceptions_that_resist_being_printed(kind):
     assert df.error.isna().tolist() == [True, False, True]
     pd.testing.assert_frame_equal(df, quiet(raises_at_1, grid, isolate=True))
     with pytest.warns(RuntimeWarning, match="1 of 3 sweep points failed"):
-        sweep(raises_at_1, grid, progress=False)                # the warning copes too
+        sweep(raises_at_1, grid, progress=False)  # the warning copes too
 
 
 def test_keyboard_interrupt_stops_a_serial_sweep():
@@ -265,8 +280,11 @@ def echo(point):
     return {"got": repr(point["a"])}
 
 
-UNHASHABLE = [{"a": [[1, 2], [3]]}, {"a": [{"k": [1]}, {"k": {"z": None}}]},
-              [{"a": [1, [2]]}, {"a": {"x": (1, 2)}}]]
+UNHASHABLE = [
+    {"a": [[1, 2], [3]]},
+    {"a": [{"k": [1]}, {"k": {"z": None}}]},
+    [{"a": [1, [2]]}, {"a": {"x": (1, 2)}}],
+]
 
 
 @pytest.mark.parametrize("grid", UNHASHABLE, ids=["lists", "dicts", "list-of-dicts"])
@@ -276,12 +294,27 @@ def test_grids_with_unhashable_values(grid):
     pd.testing.assert_frame_equal(df, quiet(echo, grid, isolate=True))
 
 
-@pytest.mark.parametrize("grid, error", [
-    ({"a": {1, 2}}, TypeError), ({"a": (i for i in range(2))}, TypeError),
-    ({"a": [np.arange(3)]}, TypeError), ({1: [1]}, TypeError), ({"seed": [1]}, ValueError),
-    ([{"a": 1}, 5], TypeError), ("abc", TypeError),
-], ids=["set", "generator", "array-value", "int-name", "reserved-name", "list-with-a-number",
-        "string"])
+@pytest.mark.parametrize(
+    "grid, error",
+    [
+        ({"a": {1, 2}}, TypeError),
+        ({"a": (i for i in range(2))}, TypeError),
+        ({"a": [np.arange(3)]}, TypeError),
+        ({1: [1]}, TypeError),
+        ({"seed": [1]}, ValueError),
+        ([{"a": 1}, 5], TypeError),
+        ("abc", TypeError),
+    ],
+    ids=[
+        "set",
+        "generator",
+        "array-value",
+        "int-name",
+        "reserved-name",
+        "list-with-a-number",
+        "string",
+    ],
+)
 def test_grids_that_are_not_grids(grid, error):
     with pytest.raises(error):
         sweep(echo, grid, progress=False)
@@ -317,7 +350,7 @@ BAD_OPTIONS = {
 def test_bad_options_are_refused_before_anything_runs(options, error):
     with pytest.raises(error):
         sweep(never_called, {"x": [1]}, progress=False, **options)
-    with pytest.raises(error):                       # sweep_iter: at the call, not later
+    with pytest.raises(error):  # sweep_iter: at the call, not later
         sweep_iter(never_called, {"x": [1]}, progress=False, **options)
 
 
@@ -335,19 +368,35 @@ def test_fn_that_is_not_callable():
 # --------------------------------------------------------------- raise mode
 def test_on_error_raise_with_isolation():
     with pytest.raises(PointCrashed, match=r"exit status 3") as info:
-        sweep(crashes_at_1, {"x": range(3), "how": "exit3"}, isolate=True, on_error="raise",
-              progress=False)
+        sweep(
+            crashes_at_1,
+            {"x": range(3), "how": "exit3"},
+            isolate=True,
+            on_error="raise",
+            progress=False,
+        )
     assert any("x=1, how='exit3'" in n for n in info.value.__notes__)
     with pytest.raises(PointTimeout, match="timeout=0.2"):
-        sweep(hangs_at_1, {"x": range(3), "how": "sleep"}, timeout=0.2, on_error="raise",
-              progress=False)
-    with pytest.raises(ValueError, match="^bad") as info:          # the exception itself
-        sweep(raises_at_1, {"x": range(3), "kind": "lone-surrogates"}, isolate=True,
-              on_error="raise", progress=False)
+        sweep(
+            hangs_at_1,
+            {"x": range(3), "how": "sleep"},
+            timeout=0.2,
+            on_error="raise",
+            progress=False,
+        )
+    with pytest.raises(ValueError, match="^bad") as info:  # the exception itself
+        sweep(
+            raises_at_1,
+            {"x": range(3), "kind": "lone-surrogates"},
+            isolate=True,
+            on_error="raise",
+            progress=False,
+        )
     assert any("traceback in the point's process" in n for n in info.value.__notes__)
     with pytest.raises(PointError, match="HoldsALock: <the message"):  # cannot travel
-        sweep(raises_at_unpicklable, {"x": range(3)}, isolate=True, on_error="raise",
-              progress=False)
+        sweep(
+            raises_at_unpicklable, {"x": range(3)}, isolate=True, on_error="raise", progress=False
+        )
 
 
 class HoldsALock(Exception):
@@ -375,10 +424,9 @@ def writes_pid_then_hangs(point):
 def test_closing_the_stream_while_a_point_runs(tmp_path):
     """Closed between two frames, with a child mid-point: the child is killed and reaped."""
     marker = tmp_path / "pid"
-    grid = [{"file": str(tmp_path / "none"), "fast": True},
-            {"file": str(marker), "fast": False}]
+    grid = [{"file": str(tmp_path / "none"), "fast": True}, {"file": str(marker), "fast": False}]
     it = sweep_iter(fast_or_hangs, grid, timeout=30, every=0, progress=False)
-    assert len(next(it)) == 1                    # the first point's frame; the second runs
+    assert len(next(it)) == 1  # the first point's frame; the second runs
     deadline = time.monotonic() + 20
     while not marker.exists() or not marker.read_text():
         assert time.monotonic() < deadline
@@ -401,7 +449,7 @@ def pid_point(point):
 
 def test_isolation_is_paid_only_when_asked_and_costs_one_fork():
     here = quiet(pid_point, {"i": range(300)})
-    assert set(here.pid) == {os.getpid()}                    # default: in this process
+    assert set(here.pid) == {os.getpid()}  # default: in this process
     t0 = time.perf_counter()
     isolated = quiet(pid_point, {"i": range(300)}, isolate=True)
     assert time.perf_counter() - t0 < 5
@@ -437,12 +485,22 @@ def mixed(point):
 def test_dask_crashes_cost_one_row_and_frames_match_serial(cluster):
     grid = {"x": range(10)}
     serial = quiet(mixed, grid, isolate=True)
-    on_dask = quiet(mixed, grid, client=cluster, batch_seconds=10)   # one batch: all die
+    on_dask = quiet(mixed, grid, client=cluster, batch_seconds=10)  # one batch: all die
     pd.testing.assert_frame_equal(serial, on_dask)
-    assert serial.error.notna().tolist() == [False, True, True, True, True, True, True,
-                                             False, False, False]
+    assert serial.error.notna().tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert serial.error[1] == f"{CRASHED} (exit status 3)"
-    small = quiet(mixed, grid, client=cluster, batch_seconds=1e-4)   # many small tasks
+    small = quiet(mixed, grid, client=cluster, batch_seconds=1e-4)  # many small tasks
     pd.testing.assert_frame_equal(serial, small)
 
 
@@ -455,27 +513,36 @@ def test_dask_hanging_points_with_timeout_match_serial(cluster):
 
 
 def test_dask_unserialisable_results_and_odd_grids_match_serial(cluster):
-    for fn, grid in [(returns_unserialisable, {"x": range(3), "kind": UNSERIALISABLE_KINDS}),
-                     (raises_at_1, {"x": range(3), "kind": list(FAILURES)}),
-                     (echo, UNHASHABLE[2])]:
+    for fn, grid in [
+        (returns_unserialisable, {"x": range(3), "kind": UNSERIALISABLE_KINDS}),
+        (raises_at_1, {"x": range(3), "kind": list(FAILURES)}),
+        (echo, UNHASHABLE[2]),
+    ]:
         serial = quiet(fn, grid)
-        pd.testing.assert_frame_equal(serial, quiet(fn, grid, client=cluster,
-                                                    batch_seconds=1e-4))
+        pd.testing.assert_frame_equal(serial, quiet(fn, grid, client=cluster, batch_seconds=1e-4))
 
 
 def test_dask_refuses_a_fn_it_cannot_send(cluster):
     lock = threading.Lock()
     gen = (i for i in range(3))
-    for fn, what in [(lambda p: {"l": repr(lock)}, "_thread.lock"),
-                     (lambda p: {"g": repr(gen)}, "generator")]:
+    for fn, what in [
+        (lambda p: {"l": repr(lock)}, "_thread.lock"),
+        (lambda p: {"g": repr(gen)}, "generator"),
+    ]:
         with pytest.raises(TypeError, match=f"fn cannot be sent to the Dask workers.*{what}"):
             sweep(fn, {"x": [1, 2]}, client=cluster, progress=False)
 
 
 def test_dask_on_error_raise_finds_the_point_that_killed_its_worker(cluster):
     with pytest.raises(PointCrashed, match="exit status 3") as info:
-        sweep(crashes_at_1, {"x": range(3), "how": "exit3"}, client=cluster, on_error="raise",
-              batch_seconds=10, progress=False)
+        sweep(
+            crashes_at_1,
+            {"x": range(3), "how": "exit3"},
+            client=cluster,
+            on_error="raise",
+            batch_seconds=10,
+            progress=False,
+        )
     assert any("x=1" in n for n in info.value.__notes__)
 
 
@@ -486,8 +553,9 @@ def not_in_caller(point):
 
 def test_client_local_runs_no_point_in_the_callers_process():
     pytest.importorskip("distributed")
-    df = quiet(not_in_caller, {"caller": [os.getpid()], "i": range(6)}, client="local",
-               batch_seconds=1e-4)
+    df = quiet(
+        not_in_caller, {"caller": [os.getpid()], "i": range(6)}, client="local", batch_seconds=1e-4
+    )
     assert "error" not in df and os.getpid() not in set(df.pid)
 
 
