@@ -189,14 +189,30 @@ class Dom:
     handler has ended, it raises :class:`DeadDomain` (a program error, so a trap).
     """
 
-    __slots__ = ("_kernel", "_state", "_proc", "keys", "regs")
+    __slots__ = ("_kernel", "_state", "_proc", "_keys", "_regs")
 
     def __init__(self, kernel: Any, state: Any) -> None:
         self._kernel = kernel
         self._state = state
         self._proc: Generator[Any, Any, Any] | None = None  # set when its handler is made
-        self.keys = KeyRegisters(self)
-        self.regs = Registers(self)
+        self._keys: KeyRegisters | None = None  # made on first use: most handlers never look
+        self._regs: Registers | None = None
+
+    @property
+    def keys(self) -> KeyRegisters:
+        """The domain's 16 key registers (``dom.keys[n]``, ``dom.keys[n] = key``)."""
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = KeyRegisters(self)
+        return keys
+
+    @property
+    def regs(self) -> Registers:
+        """The domain's 16 general registers, as ints (``dom.regs[n]``)."""
+        regs = self._regs
+        if regs is None:
+            regs = self._regs = Registers(self)
+        return regs
 
     def _live(self) -> Dom:
         proc = self._proc

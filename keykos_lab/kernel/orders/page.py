@@ -26,6 +26,8 @@ _PAST_END = answer(PageOC.PAST_END)
 _WRITE_END = PageOC.WriteData + PAGE_SIZE
 _READ_END = PageOC.ReadData + PAGE_SIZE
 
+_TEST_FOR_ZEROES = PageOC.TestForZeroes  # (bound once: the hottest page order)
+
 
 def page_key(
     k: KernelState,
@@ -37,7 +39,7 @@ def page_key(
     data: bytes,
 ) -> Reply:
     """A CALL on a page key."""
-    if order == PageOC.TestForZeroes:  # jpagec.c:190, first: the commonest page order
+    if order == _TEST_FOR_ZEROES:  # jpagec.c:190, first: the commonest page order
         # Every byte is tested: jpagec.c:199's loop (``for (; i == 0; i--)``) never runs, so
         # an in-core page always answers 0 there (docs/fidelity.md, TestForZeroes).
         body = page.data  # (Page.is_zero, inline)
