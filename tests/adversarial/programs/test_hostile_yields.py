@@ -950,9 +950,9 @@ def _cross_domain_key(dom, msg, lab):
     yield dom.call(lab.state["key"], oc.Page.WriteData, data=b"pwned")
 
 
-@case("dom-keys-replaced-by-a-dict", BK)
+@case("dom-keys-replaced-by-a-dict", EX)
 def _dict_keys(dom, msg, lab):
-    dom.keys = {0: lab.raw["victim"]}  # the program's own attribute, no authority
+    dom.keys = {0: lab.raw["victim"]}  # refused: dom.keys is the kernel's view, not replaceable
     yield dom.call(dom.keys[0], oc.Page.WriteData, data=b"pwned")
 
 
