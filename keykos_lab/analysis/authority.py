@@ -12,6 +12,12 @@ fixpoint by the rules below, every fact remembering the step that made it (the
 * a start or resume key between two freely acting domains is a channel both
   ways (the caller sends keys, the callee replies with keys);
 * a domain with a keeper hands it its domain key and a fault key by trapping;
+* keeper channels (docs/analyses.md#analyses-keepers): a fault in a domain's memory
+  tree hands the keeper of a red node it reaches a node key to that node and a restart
+  key to the domain; a dry meter on its chain (slot 1 upwards) hands the meter's keeper
+  (slot 2) a node key to the meter and a restart key; a call on a red segment key goes
+  to the node's keeper, which gets a node key with the segment key's databyte. A
+  restart key the kernel minted carries no keys (``Closure.delivers``);
 * a node key makes the weaker keys to its node, a domain key start and resume
   keys, a read-write page key a read-only one;
 * system programs act as ``model`` says: banks, DCs, FCs sell *summary*
@@ -40,15 +46,25 @@ import pandas as pd
 
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 from keykos_lab.analysis.model import (
+    ANY_SLOT,
     BUILDER,
     CONTROLLED,
     COPY,
     FETCHER,
+    LOCAL_SLOT,
+    LSS_BITS,
+    METER_KEEPER,
+    METER_SUPERIOR,
+    NOCALL,
+    NOT_KEEPERS,
     REQUESTOR,
+    RESTART,
+    SEGMODE,
     USABLE,
     KeyTriple,
     behaviour,
     factory_parts,
+    walk_step,
 )
 from keykos_lab.views.schema import is_sensory, sensory
 
@@ -62,7 +78,13 @@ Why: TypeAlias = tuple[str, *tuple[object, ...]]
 Step: TypeAlias = tuple[Hashable, Hashable, str, str]
 
 RO = 0x80
-RETURN, FAULT = 2, 4          # resume-key flavours (databyte)
+RETURN, FAULT = 2, 4  # resume-key flavours (databyte)
+GATES = ("start", "resume")
+#: A key that could be in some slot of an object, why, and which slot (``ANY_SLOT``).
+Inside: TypeAlias = tuple[KeyTriple, Ref, int]
+#: What :meth:`_Walk.own` finds: (key, slot) pairs, classes storing, classes leaving keys.
+_Own: TypeAlias = tuple[list[tuple[KeyTriple, int]], list[Hashable], list[Hashable]]
+
 
 class Closure:
     """The fixpoint over a whole graph. ``held(s)`` maps each key subject ``s`` can
@@ -90,22 +112,38 @@ class Closure:
         # object -> {(subject, sensed): the key it reads with}
         self.readers: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
         # class -> readers of any of its members (domain keys): (reads with, stored with)
-        self.class_readers: dict[Hashable,
-                                 dict[tuple[Hashable, bool], tuple[Ref, Ref | None]]] = {}
+        self.class_readers: dict[Hashable, dict[tuple[Hashable, bool], tuple[Ref, Ref | None]]] = {}
         # object -> {(class, sensed): the key it stores with}
         self.written: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
         # class -> {DC vertex whose brand it can check}
         self.dcs: dict[Hashable, set[Hashable]] = {}
-        self.parent: dict[Hashable, Hashable] = {}    # union-find over freely acting subjects
-        self.members: dict[Hashable, list[Hashable]] = {}   # class -> [subjects]
-        self.summary: dict[Hashable, str] = {}        # summary vertex -> behaviour
-        self._role: dict[Hashable, str] = {}          # vertex -> behaviour, memoised
+        self.parent: dict[Hashable, Hashable] = {}  # union-find over freely acting subjects
+        self.members: dict[Hashable, list[Hashable]] = {}  # class -> [subjects]
+        self.summary: dict[Hashable, str] = {}  # summary vertex -> behaviour
+        self._role: dict[Hashable, str] = {}  # vertex -> behaviour, memoised
         self._brand: dict[Hashable, Hashable] = {
-            u: v for u, v, d in G.edges(data=True) if d.get("slot_kind") == "brand"}
+            u: v for u, v, d in G.edges(data=True) if d.get("slot_kind") == "brand"
+        }
         self._brands = set(self._brand.values())
+        # Keeper channels (docs/analyses.md#analyses-keepers): each vertex's keys by slot,
+        # domains whose root slots someone can store into, red segment keys held (callers).
+        self._slots: dict[Hashable, list[tuple[int, str, KeyTriple]]] = {}
+        self._restart = {
+            v
+            for _, v, d in G.edges(data=True)
+            if d["key_type"] == "resume" and d["databyte"] == RESTART
+        }
+        self._wrote: dict[Hashable, Ref] = {}
+        self._local: dict[Hashable, dict[Hashable, Ref]] = {}  # object -> class -> key
+        self._callers: dict[Hashable, dict[tuple[Hashable, KeyTriple], Ref]] = {}
+        self._called: set[tuple[Hashable, KeyTriple, KeyTriple]] = set()
+        self._parts: dict[Hashable, Any] = {}  # factory -> factory_parts
+        self._changes = 0  # grows when who reads, stores or leaves keys where does
         self._todo: deque[tuple[str, Hashable, KeyTriple]] = deque()
         self._seed()
         self._run()
+        while self._keepers():
+            self._run()
 
     # ---------------------------------------------------------------- facts
     def behaviour(self, v: Hashable) -> str:
@@ -171,13 +209,17 @@ class Closure:
             key = (v, d["key_type"], d["databyte"])
             why = ("edge", (u, v, d["key_type"], d.get("slot_kind")))
             kind = d.get("slot_kind")
+            self._slots.setdefault(u, []).append((d.get("slot", ANY_SLOT), kind or "", key))
             if G.nodes[u].get("kind") == "domain":
                 if self.behaviour(u) == "free" and kind in USABLE:
                     self.hold(u, key, why)
                 elif kind in CONTROLLED:
                     self.content(u, key, why)
-                if kind == "keeper" and d["key_type"] in ("start", "resume") and \
-                        self.behaviour(v) == "free":
+                if (
+                    kind == "keeper"
+                    and d["key_type"] in ("start", "resume")
+                    and self.behaviour(v) == "free"
+                ):
                     trap = ("trap", (u, v, d["key_type"], "keeper"))
                     self.hold(v, (u, "domain", 0), trap)
                     self.hold(v, (u, "resume", FAULT), trap)
@@ -192,21 +234,29 @@ class Closure:
             if what == "H":
                 r = self.find(v)
                 self._notify(self.class_readers.get(r, {}), ("H", v, key), key, r)
-                if r == v:                  # else merged since: the class has the key
+                if r == v:  # else merged since: the class has the key
                     self._use(r, key)
             else:
                 self._notify(self.readers.get(v, {}), ("C", v, key), key, None)
 
-    def _notify(self, readers: Mapping[tuple[Hashable, bool], Any], ref: Ref,
-                key: KeyTriple, cls: Hashable | None) -> None:
+    def _notify(
+        self,
+        readers: Mapping[tuple[Hashable, bool], Any],
+        ref: Ref,
+        key: KeyTriple,
+        cls: Hashable | None,
+    ) -> None:
         """Readers get a key that just appeared where they read. ``readers`` are an
         object's (values: the key each reads with) or, with ``cls``, a class's (values:
         (reads with, stored with) pairs)."""
         for (s, sensed), access in tuple(readers.items()):
             if sensed or self.find(s) != cls:
-                parents = access if cls is not None else (access,)   # class readers: pairs
-                self.hold(s, _diminished(key) if sensed else key,
-                          ("sense" if sensed else "fetch", ref, *parents))
+                parents = access if cls is not None else (access,)  # class readers: pairs
+                self.hold(
+                    s,
+                    _diminished(key) if sensed else key,
+                    ("sense" if sensed else "fetch", ref, *parents),
+                )
 
     def _use(self, r: Hashable, key: KeyTriple) -> None:
         target, ktype, db = key
@@ -217,17 +267,22 @@ class Closure:
             self._write(r, target, False, ref)
         for derived in _derived(key):
             self.hold(r, derived, ("derive", ref))
-        if ktype in ("start", "resume"):
-            self._gate(r, target, db, ref)
-            self._amplify(r, key)
+        if ktype in GATES:
+            if self.delivers(key):
+                self._gate(r, target, db, ref)
+            if ktype == "start" or db != RESTART:  # identify refuses restart keys
+                self._amplify(r, key)  # (kernel/orders/misc.py _domtool)
         elif ktype in ("node_range", "page_range"):
             made = self._made(target, r, "container")
             self.hold(r, (made, ktype.split("_")[0], 0), ("create", ref))
         elif ktype == "domtool" or (ktype == "domain" and target in self._brands):
-            for held in tuple(self.held(r)):          # a new brand or the domain tool
+            for held in tuple(self.held(r)):  # a new brand or the domain tool
                 self._amplify(r, held)
         elif ktype == "node":
             self._amplify(r, key)
+        if ktype in ("segment", "frontend") and not db & (NOCALL | LSS_BITS):
+            # A red segment key can call the red node's keeper (kernel/invocation.py).
+            self._callers.setdefault(target, {})[(r, key)] = ref
 
     def _read(self, s: Hashable, obj: Hashable, sensed: bool, ref: Ref) -> None:
         """``s`` reads ``obj`` (fetch or sense): what it holds, and what anyone
@@ -236,30 +291,57 @@ class Closure:
         if (s, sensed) in readers:
             return
         readers[(s, sensed)] = ref
+        self._changes += 1
         for key in tuple(self.contents.get(obj, ())):
-            self.hold(s, _diminished(key) if sensed else key,
-                      ("sense" if sensed else "fetch", ("C", obj, key), ref))
+            self.hold(
+                s,
+                _diminished(key) if sensed else key,
+                ("sense" if sensed else "fetch", ("C", obj, key), ref),
+            )
         if self.behaviour(obj) == "free":
             self._reads_class(s, obj, sensed, ref)
         for (w, w_sensed), stored_with in tuple(self.written.get(obj, {}).items()):
             self._reads_class(s, w, sensed or w_sensed, ref, stored_with)
+        for w, stored_with in tuple(self._local.get(obj, {}).items()):
+            self._reads_class(s, w, sensed, ref, stored_with)
 
     def _write(self, s: Hashable, obj: Hashable, sensed: bool, ref: Ref) -> None:
         """``s`` stores into ``obj`` (a node or domain key; ``sensed``: sensory
         versions only). A freely acting domain gets the keys in its registers; an
         object's readers read the writer's keys from then on, never copied."""
         if self.behaviour(obj) == "free":
+            if obj not in self._wrote:
+                self._wrote[obj] = ref  # its root slots can change
+                self._changes += 1
             self._reads_class(obj, s, sensed, ref)
             return
         written = self.written.setdefault(obj, {})
         if (s, sensed) in written:
             return
         written[(s, sensed)] = ref
+        self._changes += 1
         for (reader, r_sensed), access in tuple(self.readers.get(obj, {}).items()):
             self._reads_class(reader, s, sensed or r_sensed, access, ref)
 
-    def _reads_class(self, s: Hashable, w: Hashable, sensed: bool, ref: Ref,
-                     stored_with: Ref | None = None) -> None:
+    def _leave(self, s: Hashable, obj: Hashable, ref: Ref) -> None:
+        """``s`` can leave any key it holds in one slot of ``obj``, never its keeper
+        slot: the *local slot* a red segment's format names for the caller's third key
+        (jsegmntc.c:372, ``kernel/orders/segment.py`` ``front_end``)."""
+        if self.behaviour(obj) == "free":
+            self._write(s, obj, False, ref)
+            return
+        local = self._local.setdefault(obj, {})
+        r = self.find(s)
+        if r in local:
+            return
+        local[r] = ref
+        self._changes += 1
+        for (reader, r_sensed), access in tuple(self.readers.get(obj, {}).items()):
+            self._reads_class(reader, r, r_sensed, access, ref)
+
+    def _reads_class(
+        self, s: Hashable, w: Hashable, sensed: bool, ref: Ref, stored_with: Ref | None = None
+    ) -> None:
         """``s`` comes to hold (the sensory versions of) every key ``w``'s class
         holds; ``ref`` is the key ``s`` reads with, ``stored_with`` the one ``w``
         stores with, when it is an object in between."""
@@ -269,8 +351,11 @@ class Closure:
             return
         readers[(s, sensed)] = (ref, stored_with)
         for key in tuple(self.held(r)):
-            self.hold(s, _diminished(key) if sensed else key,
-                      ("sense" if sensed else "fetch", ("H", r, key), ref, stored_with))
+            self.hold(
+                s,
+                _diminished(key) if sensed else key,
+                ("sense" if sensed else "fetch", ("H", r, key), ref, stored_with),
+            )
 
     def _link(self, s: Hashable, d: Hashable, ref: Ref) -> None:
         """A channel both ways: the two classes become one, holding both's keys."""
@@ -281,8 +366,9 @@ class Closure:
             self.members.setdefault(v, [v])
             self.holds.setdefault(v, {})
         if len(self.holds[a]) < len(self.holds[b]):
-            a, b = b, a                                   # merge the smaller class, b
-        had = self.holds[b]                               # kept: witnesses point into it
+            a, b = b, a  # merge the smaller class, b
+        had = self.holds[b]  # kept: witnesses point into it
+        self._changes += 1
         moved = self.members.pop(b)
         self.parent[b] = a
         self.members[a] += moved
@@ -291,7 +377,7 @@ class Closure:
             if key not in big:
                 big[key] = ("sent", ("H", b, key), ref)
                 self._todo.append(("H", a, key))
-        readers_b = self.class_readers.pop(b, {})         # readers of b's members learn a's
+        readers_b = self.class_readers.pop(b, {})  # readers of b's members learn a's
         for key in tuple(big):
             if key not in had:
                 self._notify(readers_b, ("H", a, key), key, a)
@@ -319,14 +405,15 @@ class Closure:
             self.hold(s, (made, "node", 0), ("buy", ref))
             self.hold(s, (made, "page", 0), ("buy", ref))
         elif role in ("dc", "dcc", "kidc", "creator"):
-            made = self._made(d, s, {"dc": "free", "dcc": "dc", "kidc": "kid",
-                                     "creator": "creator"}[role])
+            made = self._made(
+                d, s, {"dc": "free", "dcc": "dc", "kidc": "kid", "creator": "creator"}[role]
+            )
             if role == "dc":
                 self.hold(s, (made, "domain", 0), ("create", ref))
                 self.hold(s, (d, "start", 1), ("weaken", ref))
                 self._dc(s, d)
-            elif role == "creator":                  # an FC or factory from an FCC or FC:
-                for facet in range(4):               # builder, requestor, fetcher, copy
+            elif role == "creator":  # an FC or factory from an FCC or FC:
+                for facet in range(4):  # builder, requestor, fetcher, copy
                     self.hold(s, (made, "start", facet), ("create", ref))
             else:
                 self.hold(s, (made, "start", 0), ("create", ref))
@@ -334,7 +421,10 @@ class Closure:
             self._factory(s, d, db, ref)
 
     def _factory(self, s: Hashable, f: Hashable, db: int, ref: Ref) -> None:
-        comp, extra, dc = factory_parts(self.G, f)
+        parts = self._parts.get(f)
+        if parts is None:
+            parts = self._parts[f] = factory_parts(self.G, f)
+        comp, extra, dc = parts
         if comp is None:
             return
         if db == REQUESTOR:
@@ -349,7 +439,7 @@ class Closure:
                 self.hold(keeper[0], (y, "resume", FAULT), ("trap", ref))
             self._link(s, y, ref)
             return
-        self._read(s, comp[0], False, ref)                   # fetcher, copy and builder
+        self._read(s, comp[0], False, ref)  # fetcher, copy and builder
         for key in extra:
             self.hold(s, key, ("fetch", ref))
         # MakeRequestor (builder, fetcher), MakeCopy and GetDC (builder); a copy
@@ -359,7 +449,7 @@ class Closure:
             self.hold(s, (f, "start", facet), ("facet", ref))
         if db == BUILDER:
             self.hold(s, dc, ("GetDC", ref))
-            self._write(s, comp[0], True, ref)               # complete: sensory installs only
+            self._write(s, comp[0], True, ref)  # complete: sensory installs only
         if db == COPY:
             made = self._made(f, s, "creator")
             for facet in range(4):
@@ -385,7 +475,7 @@ class Closure:
         tool = ("misc:domtool", "domtool", 0) in held
         if ktype == "node" and tool:
             self.hold(r, (target, "domain", 0), ("domtool", ("H", r, key)))
-        if ktype not in ("start", "resume"):
+        if ktype not in ("start", "resume") or ktype == "resume" and key[2] == RESTART:
             return
         b = self._brand.get(target)
         if b is None:
@@ -394,6 +484,219 @@ class Closure:
             return
         if b in self.dcs.get(r, ()) or (tool and (b, "domain", 0) in held):
             self.hold(r, (target, "domain", 0), ("identify", ("H", r, key)))
+
+    # ------------------------------------------------------ keeper channels
+    def delivers(self, key: KeyTriple) -> bool:
+        """Whether a message through ``key`` reaches its domain with its keys: not
+        through a restart key the kernel minted for a keeper (``kernel/gates.py``
+        ``_deliver_resume`` delivers keys through return keys only). A resume key with
+        databyte 0 that is in the original graph still counts, as before: the readers
+        write reply capabilities so.
+
+        >>> import networkx as nx
+        >>> Closure(nx.MultiDiGraph()).delivers((1, "resume", 0))
+        False
+        """
+        return (
+            key[1] == "start"
+            or key[1] == "resume"
+            and (key[2] != RESTART or key[0] in self._restart)
+        )
+
+    def inside(self, v: Hashable) -> list[Inside]:
+        """Every key that can come to be in a slot of ``v`` (``(key, why, slot)``;
+        ``slot`` is ``ANY_SLOT`` when it could be any): the keys in it now, a freely
+        acting domain's keys (its registers hang below its root), and whatever those who
+        can store into it hold."""
+        out: list[Inside] = []
+        stored = self.contents.get(v, {})
+        r = self.find(v) if self.behaviour(v) == "free" else None
+        held = self.holds.get(r, {}) if r is not None else {}
+        for slot, _, key in self._slots.get(v, ()):
+            if key in stored:
+                out.append((key, ("C", v, key), slot))
+            elif key in held:
+                out.append((key, ("H", r, key), slot))
+        out += [(key, ("H", r, key), ANY_SLOT) for key in tuple(held)]
+        for w, sensed in tuple(self.written.get(v, ())):
+            rw = self.find(w)
+            for key in tuple(self.holds.get(rw, ())):
+                seen = _diminished(key) if sensed else key
+                if seen is not None:
+                    out.append((seen, ("H", rw, key), ANY_SLOT))
+        for w in tuple(self._local.get(v, ())):
+            rw = self.find(w)
+            out += [(key, ("H", rw, key), LOCAL_SLOT) for key in tuple(self.holds.get(rw, ()))]
+        return out
+
+    def _root_slot(self, d: Hashable, kind: str) -> list[tuple[KeyTriple, Ref]]:
+        """What can come to be in domain ``d``'s ``kind`` slot (``address``, ``meter``):
+        the key there now and, once someone can store into ``d``'s root, any key it has."""
+        out: list[tuple[KeyTriple, Ref]] = [
+            (key, ("C", d, key))
+            for _, k, key in self._slots.get(d, ())
+            if k == kind and key in self.contents.get(d, {})
+        ]
+        if d in self._wrote:
+            r = self.find(d)
+            out += [(key, ("H", r, key)) for key in tuple(self.holds.get(r, ()))]
+        elif self.behaviour(d) != "free":
+            out += [(key, ref) for key, ref, slot in self.inside(d) if ref[0] == "H"]
+        return out
+
+    def keepers(self, x: Hashable, slot: int = ANY_SLOT) -> list[tuple[KeyTriple, Ref]]:
+        """The keys to keepers that can come to be in ``x``: start keys and resume keys
+        that deliver. ``slot=ANY_SLOT``: a red segment's keeper slot, which can be any
+        but its local slot; ``METER_KEEPER``: a meter's (slot 2, or a key of unknown slot)."""
+        return [
+            (key, ref)
+            for key, ref, s in self.inside(x)
+            if key[1] in GATES
+            and self.delivers(key)
+            and (s in (slot, ANY_SLOT) if slot != ANY_SLOT else s != LOCAL_SLOT)
+        ]
+
+    def callable(self, x: Hashable) -> list[tuple[KeyTriple, Ref]]:
+        """The keys a call on a red segment key to ``x`` can invoke, keepers aside:
+        what can be in its keeper slot but those the kernel turns into DK(0)."""
+        return [
+            (key, ref)
+            for key, ref, s in self.inside(x)
+            if key[1] not in NOT_KEEPERS and key[1] not in GATES and s != LOCAL_SLOT
+        ]
+
+    def _keepers(self) -> bool:
+        """Give keepers what the kernel hands them (docs/analyses.md#analyses-keepers);
+        True when that made new facts, or changed who reads or stores where. Segment
+        faults and dry meters: a node key to the red node or meter and a restart key to
+        the domain; calls on a red segment key: the caller talks to the keeper, which gets
+        a node key with the segment key's databyte."""
+        changes = self._changes
+        walk = _Walk(self)
+        domains = [v for v in self.G if self.G.nodes[v].get("kind") == "domain"]
+        domains += [v for v, role in self.summary.items() if role == "free"]
+        for d in domains:
+            for x, walked in walk.sites(d).items():
+                self._grant(x, d, "segment fault", walk.keeper_classes(x), walked)
+            for m, walked in walk.meters(d).items():
+                self._grant(m, d, "meter dry", walk.keeper_classes(m, METER_KEEPER), walked)
+        for x, callers in tuple(self._callers.items()):
+            every = walk.gates(x)
+            local = any(gate[1] == "start" for gate, _ in every)
+            gates = _one_per_class(self, every)
+            others: list[tuple[KeyTriple, Ref]] | None = None
+            readers = {self.find(v) for v, sensed in self.readers.get(x, ()) if not sensed}
+            free = [(g, why) for g, why in gates if self.behaviour(g[0]) == "free"]
+            for (r, key), ref in tuple(callers.items()):
+                if others is None:
+                    others = self.callable(x)
+                # A reader of x holds its keepers' keys already: it calls them anyway.
+                self._call_segment(
+                    r, x, key, ref, free if self.find(r) in readers else gates, others, local
+                )
+        return bool(self._todo) or self._changes != changes
+
+    def _call_segment(
+        self,
+        r: Hashable,
+        x: Hashable,
+        key: KeyTriple,
+        ref: Ref,
+        gates: list[tuple[KeyTriple, Ref]],
+        others: list[tuple[KeyTriple, Ref]],
+        local: bool,
+    ) -> None:
+        """Class ``r`` calls red segment (or frontend) ``key`` to ``x``
+        (``kernel/orders/segment.py`` ``front_end``): the message goes to what the keeper
+        slot holds, with a node key to ``x`` (the key's databyte) as its third key; a
+        frontend key reaches start keys only, through chains of frontend keys; the
+        caller's third key can be left in the format's local slot, when the message goes
+        to a start key (gatec.c:185 stores it at delivery). ``gates``: keys to keepers
+        that can be in ``x``; ``others``: other keys there it could invoke; ``local``:
+        whether a start key can be its keeper."""
+        if local:
+            self._leave(r, x, ref)
+        node = (x, "node", key[2])
+        rc = self.find(r)
+        held = self.holds.get(rc, {})
+        for gate, gate_ref in gates:
+            if key[1] == "frontend" and gate[1] != "start":
+                continue
+            free = self.behaviour(gate[0]) == "free"
+            if gate in held and not free:
+                continue  # it calls that keeper anyway
+            done = (rc, gate, key)
+            if done not in self._called:
+                self._called.add(done)
+                if gate not in held:
+                    self._gate(rc, gate[0], gate[2], ref)
+                if free:
+                    self.hold(gate[0], node, ("segment call", ref, gate_ref))
+        usable = next(
+            ((k, why) for k, why in others if key[1] == "segment" or k[1] == "frontend"), None
+        )
+        if usable is not None:
+            # The caller can invoke a key the keeper slot may hold (a frontend key only
+            # follows frontend keys), passing the node key, which a domain key stores
+            # and gives back: as if it read the node and held that node key.
+            self._read(rc, x, False, ref)
+            if key[1] == "segment":
+                self.hold(rc, node, ("segment call", ref, usable[1]))
+
+    def _grant(
+        self,
+        x: Hashable,
+        d: Hashable,
+        how: str,
+        keepers: list[tuple[Hashable, Ref]],
+        walked: object,
+    ) -> None:
+        """The kernel calls a keeper of ``x`` for ``d``: a node key to ``x`` and a
+        restart key to ``d`` (``kernel/memory.py`` ``_memory_fault``,
+        ``kernel/meters.py`` ``_meter_dry``, ``kernel/keepers.py`` ``_keeper_call``)."""
+        for k, ref in keepers:
+            why = (how, ref, walked)
+            self.hold(k, (x, "node", 0), why)
+            self.hold(k, (d, "resume", RESTART), why)
+
+    def memory(self, d: Hashable) -> dict[Hashable, tuple[bool, list[Step]]]:
+        """The pages domain ``d``'s program can read (and write, ``True``) through its
+        address slot, as its memory tree can come to be, each with the path to it:
+        read-only accumulates down the path (a read-only segment, fetch or sense key
+        makes everything below read-only), as ``kernel/segments.py`` translates."""
+        pages: dict[Hashable, tuple[bool, list[Step]]] = {}
+        parent: dict[tuple[Hashable, bool], tuple[tuple[Hashable, bool] | None, Step]] = {}
+        todo: deque[tuple[Hashable, bool]] = deque()
+
+        def path(state: tuple[Hashable, bool] | None, last: Step) -> list[Step]:
+            steps = [last]
+            while state is not None:
+                state, step = parent[state]
+                steps.append(step)
+            return steps[::-1]
+
+        def enter(
+            key: KeyTriple, ro: bool, at: tuple[Hashable, bool] | None, holder: Hashable
+        ) -> None:
+            step = walk_step(key[1], key[2])
+            if step is None:
+                return
+            ro = ro or step[0]
+            how: Step = (holder, key[0], key[1], "address space")
+            if key[1] == "page":
+                if key[0] not in pages or not ro and not pages[key[0]][0]:
+                    pages[key[0]] = (not ro, path(at, how))
+            elif (key[0], ro) not in parent and (key[0], False) not in parent:
+                parent[(key[0], ro)] = (at, how)
+                todo.append((key[0], ro))
+
+        for key, _ in self._root_slot(d, "address"):
+            enter(key, False, None, d)
+        while todo:
+            state = todo.popleft()
+            for key, _, _ in self.inside(state[0]):
+                enter(key, state[1], state, state[0])
+        return pages
 
     # -------------------------------------------------------------- witness
     def witness(self, s: Hashable, key: KeyTriple) -> list[Step]:
@@ -423,6 +726,170 @@ class Closure:
             # s is joined by channels to the domain that holds it: it can ask for it.
             steps.append((s, key[0], key[1], "channel"))
         return steps
+
+
+class _Walk:
+    """One pass over the keeper channels: what address translation and meter chains can
+    reach, from every domain, with each class's keys looked at once (a *hub*)."""
+
+    def __init__(self, c: Closure) -> None:
+        self.c = c
+        self._own: dict[Hashable, _Own] = {}
+        self._hub: dict[Hashable, list[KeyTriple]] = {}
+        self._gates: dict[tuple[Hashable, int], list[tuple[KeyTriple, Ref]]] = {}
+        self._classes: dict[tuple[Hashable, int], list[tuple[Hashable, Ref]]] = {}
+        self._hub_gates: dict[Hashable, list[tuple[KeyTriple, Ref]]] = {}
+
+    def gates(self, x: Hashable, slot: int = ANY_SLOT) -> list[tuple[KeyTriple, Ref]]:
+        """:meth:`Closure.keepers`, each class's keys looked at once."""
+        found = self._gates.get((x, slot))
+        if found is None:
+            c = self.c
+            own, hubs, local = self.own(x)
+            r = c.find(x) if c.behaviour(x) == "free" else None
+            found = [
+                (key, ("C", x, key) if key in c.contents.get(x, {}) else ("H", r, key))
+                for key, s in own
+                if key[1] in GATES
+                and c.delivers(key)
+                and (slot == ANY_SLOT or s in (slot, ANY_SLOT))
+            ]
+            for h in hubs + (local if slot != ANY_SLOT else []):
+                found += self.hub_gates(h)
+            self._gates[(x, slot)] = found
+        return found
+
+    def hub_gates(self, r: Hashable) -> list[tuple[KeyTriple, Ref]]:
+        found = self._hub_gates.get(r)
+        if found is None:
+            c = self.c
+            found = self._hub_gates[r] = [
+                (key, ("H", r, key)) for key in self.hub(r) if key[1] in GATES and c.delivers(key)
+            ]
+        return found
+
+    def keeper_classes(self, x: Hashable, slot: int = ANY_SLOT) -> list[tuple[Hashable, Ref]]:
+        """The freely acting keepers of ``x``, one per class (they hold the same keys)."""
+        found = self._classes.get((x, slot))
+        if found is None:
+            c = self.c
+            mine: dict[Hashable, Ref] = {}
+            for gate, ref in self.gates(x, slot):
+                if c.behaviour(gate[0]) == "free":
+                    mine.setdefault(c.find(gate[0]), ref)
+            found = self._classes[(x, slot)] = list(mine.items())
+        return found
+
+    def own(self, v: Hashable) -> _Own:
+        """The keys in ``v``'s slots now (with slots), the classes whose keys can be
+        stored there (sensory-only writers left out: they store no-call keys, no gate),
+        and those whose keys can be left in its local slot."""
+        found = self._own.get(v)
+        if found is None:
+            c = self.c
+            stored, free = c.contents.get(v, {}), c.behaviour(v) == "free"
+            held = c.holds.get(c.find(v), {}) if free else {}
+            keys = [
+                (key, slot) for slot, _, key in c._slots.get(v, ()) if key in stored or key in held
+            ]
+            hubs = [c.find(v)] if free else []
+            hubs += [c.find(w) for w, sensed in c.written.get(v, ()) if not sensed]
+            local = [c.find(w) for w in c._local.get(v, ())]
+            found = self._own[v] = (keys, hubs, local)
+        return found
+
+    def hub(self, r: Hashable) -> list[KeyTriple]:
+        found = self._hub.get(r)
+        if found is None:
+            found = self._hub[r] = list(self.c.holds.get(r, ()))
+        return found
+
+    def start(self, d: Hashable, kind: str) -> tuple[list[KeyTriple], list[Hashable]]:
+        """What can come to be in ``d``'s ``kind`` root slot: keys, and classes."""
+        c = self.c
+        keys = [
+            key for _, k, key in c._slots.get(d, ()) if k == kind and key in c.contents.get(d, {})
+        ]
+        hubs = [c.find(d)] if d in c._wrote else []
+        if c.behaviour(d) != "free":
+            _, stores, leaves = self.own(d)
+            hubs += stores + leaves
+        return keys, hubs
+
+    def sites(self, d: Hashable) -> dict[Hashable, object]:
+        """The red nodes a fault in ``d``'s address space can offer to their keeper:
+        reached from its address slot by address translation (``kernel/segments.py``
+        ``translate``) through no no-call key, by a key whose size bits are 0."""
+        sites: dict[Hashable, object] = {}
+        seen: set[Hashable] = set()
+        hubs_seen: set[Hashable] = set()
+        todo: list[Hashable] = []
+        hubs: list[Hashable] = []
+
+        def enter(key: KeyTriple, holder: Hashable) -> None:
+            if key[1] not in SEGMODE or key[2] & NOCALL:
+                return  # a page ends the walk; no keeper below no-call
+            if not key[2] & LSS_BITS:
+                sites.setdefault(key[0], (holder, key))
+            if key[0] not in seen:
+                seen.add(key[0])
+                todo.append(key[0])
+
+        keys, hubs = self.start(d, "address")
+        for key in keys:
+            enter(key, d)
+        while todo or hubs:
+            while hubs:
+                r = hubs.pop()
+                if r not in hubs_seen:
+                    hubs_seen.add(r)
+                    for key in self.hub(r):
+                        enter(key, r)
+            if todo:
+                v = todo.pop()
+                own, classes, local = self.own(v)
+                for key, _ in own:
+                    enter(key, v)
+                hubs += classes + local
+        return sites
+
+    def meters(self, d: Hashable) -> dict[Hashable, object]:
+        """The meters ``d`` runs under: its meter slot, then each meter's superior
+        (``kernel/meters.py`` ``meter_chain``), as they can come to be."""
+        found: dict[Hashable, object] = {}
+        hubs_seen: set[Hashable] = set()
+        keys, hubs = self.start(d, "meter")
+        todo = [(key, d) for key in keys]
+        while todo or hubs:
+            while hubs:
+                r = hubs.pop()
+                if r not in hubs_seen:
+                    hubs_seen.add(r)
+                    todo += [(key, r) for key in self.hub(r)]
+            if todo:
+                key, holder = todo.pop()
+                if key[1] != "meter" or key[0] in found:
+                    continue
+                found[key[0]] = (holder, key)
+                own, classes, local = self.own(key[0])
+                todo += [(k, key[0]) for k, slot in own if slot in (METER_SUPERIOR, ANY_SLOT)]
+                hubs += classes + local
+        return found
+
+
+def _one_per_class(c: Closure, gates: list[tuple[KeyTriple, Ref]]) -> list[tuple[KeyTriple, Ref]]:
+    """Keys to keepers with one per class of freely acting keepers and databyte
+    (what a call through each does is the same); others kept."""
+    out: list[tuple[KeyTriple, Ref]] = []
+    seen: set[tuple[Hashable, str, int]] = set()
+    for gate, ref in gates:
+        if c.behaviour(gate[0]) == "free":
+            mark = (c.find(gate[0]), gate[1], gate[2])
+            if mark in seen:
+                continue
+            seen.add(mark)
+        out.append((gate, ref))
+    return out
 
 
 def _is_ref(x: object) -> TypeGuard[Ref]:
@@ -458,9 +925,12 @@ def _derived(key: KeyTriple) -> list[KeyTriple]:
     key's databyte from its string: the key's own and 0 stand for all of them."""
     target, ktype, db = key
     if ktype == "node":
-        return [(target, kind, b) for b in {db, 0}
-                for kind in ("fetch", "segment", "frontend")] + \
-            [(target, "sense", db | 0xC0), (target, "sense", 0xC0), (target, "meter", 0)]
+        return [(target, kind, b) for b in {db, 0} for kind in ("fetch", "segment", "frontend")] + [
+            (target, "sense", db | 0xC0),
+            (target, "sense", 0xC0),
+            (target, "meter", 0),
+            (target, "node", 0),
+        ]  # MakeNodeKey (jnodec.c)
     if ktype == "fetch":
         return [(target, "sense", db | 0xC0)]
     if ktype in ("page", "segment") and not db & RO:
@@ -470,10 +940,19 @@ def _derived(key: KeyTriple) -> list[KeyTriple]:
     return []
 
 
-def authority(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable, *,
-              engine: str = "auto") -> pd.DataFrame:
+def authority(
+    G: nx.MultiDiGraph | CapabilityCSR,
+    subject: Hashable,
+    *,
+    engine: str = "auto",
+    memory: bool = True,
+) -> pd.DataFrame:
     """Everything ``subject`` can come to hold: one row per (target, key_type,
-    databyte), with ``rights``, ``sensory`` and ``via`` (the witness steps).
+    databyte), with ``rights``, ``sensory`` and ``via`` (the witness steps); and the
+    pages its program can read and write through its own address space, as page rows
+    (databyte 0, or 0x80 when only readable) whose ``via`` is the path through the
+    memory tree, every step ``"address space"`` (unless it holds that page key anyway);
+    ``memory=False`` leaves those out (the keys alone).
 
     ``engine="reference"`` runs the fixpoint above on a networkx graph;
     ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, for systems with
@@ -489,12 +968,34 @@ def authority(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable, *,
     """
     if pick_engine(G, engine) == "csr":
         from keykos_lab.analysis.fast import authority_frame
-        return authority_frame(G, subject)
+
+        return authority_frame(G, subject, memory=memory)
     closure = closure_for(G, subject)
-    rows = [{"target": key[0], "key_type": key[1], "databyte": key[2],
-             "rights": rights_of(key[1], key[2]), "sensory": is_sensory(key[1], key[2]),
-             "via": closure.witness(subject, key)}
-            for key in closure.held(subject)]
+    held = closure.held(subject)
+    rows = [
+        {
+            "target": key[0],
+            "key_type": key[1],
+            "databyte": key[2],
+            "rights": rights_of(key[1], key[2]),
+            "sensory": is_sensory(key[1], key[2]),
+            "via": closure.witness(subject, key),
+        }
+        for key in held
+    ]
+    for page, (writable, path) in (closure.memory(subject) if memory else {}).items():
+        db = 0 if writable else RO
+        if (page, "page", db) not in held:  # its address space: a page it can use
+            rows.append(
+                {
+                    "target": page,
+                    "key_type": "page",
+                    "databyte": db,
+                    "rights": rights_of("page", db),
+                    "sensory": is_sensory("page", db),
+                    "via": path,
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -517,12 +1018,15 @@ def pick_engine(G: object, engine: str) -> str:
 def closure_for(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable) -> Closure:
     """The closure of ``G``, after checking that ``subject`` is a domain in it."""
     if isinstance(G, CapabilityCSR) or not hasattr(G, "nodes"):
-        raise ValueError("the reference engine works on networkx graphs; "
-                         "use engine='csr' for a CapabilityCSR")
+        raise ValueError(
+            "the reference engine works on networkx graphs; use engine='csr' for a CapabilityCSR"
+        )
     if subject not in G:
         raise ValueError(f"{subject!r} is not a vertex of the graph")
     kind = G.nodes[subject].get("kind")
     if kind != "domain":
-        raise ValueError(f"{subject!r} is a {kind or 'vertex without a kind'}, not a domain: "
-                         "authority is what a domain's program can come to hold")
+        raise ValueError(
+            f"{subject!r} is a {kind or 'vertex without a kind'}, not a domain: "
+            "authority is what a domain's program can come to hold"
+        )
     return Closure(G)

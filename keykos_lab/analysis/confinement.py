@@ -67,18 +67,26 @@ class Verdict:
 
     def __str__(self) -> str:
         head = "confined" if self.confined else "NOT confined"
-        return "\n".join([f"{self.subject!r}: {head}", *("  " + line for line in self.explanation),
-                          "  out of scope: " + "; ".join(self.out_of_scope)])
+        return "\n".join(
+            [
+                f"{self.subject!r}: {head}",
+                *("  " + line for line in self.explanation),
+                "  out of scope: " + "; ".join(self.out_of_scope),
+            ]
+        )
 
 
 @overload
-def confinement(system: Kernel, subject: KeyHandle, *,
-                allowed: Iterable[Hashable] = ()) -> Verdict: ...
+def confinement(
+    system: Kernel, subject: KeyHandle, *, allowed: Iterable[Hashable] = ()
+) -> Verdict: ...
 @overload
-def confinement(system: nx.MultiDiGraph, subject: Hashable, *,
-                allowed: Iterable[Hashable] = ()) -> Verdict: ...
-def confinement(system: Kernel | nx.MultiDiGraph, subject: Hashable, *,
-                allowed: Iterable[Hashable] = ()) -> Verdict:
+def confinement(
+    system: nx.MultiDiGraph, subject: Hashable, *, allowed: Iterable[Hashable] = ()
+) -> Verdict: ...
+def confinement(
+    system: Kernel | nx.MultiDiGraph, subject: Hashable, *, allowed: Iterable[Hashable] = ()
+) -> Verdict:
     """Confinement of ``subject``: a factory given by a requestor's key (with
     ``system`` a kernel), or any domain of a graph (with ``system`` a graph).
 
@@ -99,23 +107,31 @@ def confinement(system: Kernel | nx.MultiDiGraph, subject: Hashable, *,
     return _verdict(G, closure, subject, set(allowed), holes=[], explanation=[])
 
 
-def _verdict(G: nx.MultiDiGraph, closure: Closure, subject: Hashable,
-             allowed: Iterable[Hashable], holes: list[KeyTriple],
-             explanation: list[str]) -> Verdict:
+def _verdict(
+    G: nx.MultiDiGraph,
+    closure: Closure,
+    subject: Hashable,
+    allowed: Iterable[Hashable],
+    holes: list[KeyTriple],
+    explanation: list[str],
+) -> Verdict:
     """One breadth-first search of the flow graph from ``subject``: every freely
     acting domain it reaches first outside ``allowed`` is a leak (not searched past)."""
     F = flow_graph(G, closure)
     allowed = set(allowed) | {subject}
 
     def outside(u: Hashable) -> bool:
-        return closure.behaviour(u) == "free" and u not in allowed and \
-            not _made_by(u, subject, allowed)
+        return (
+            closure.behaviour(u) == "free"
+            and u not in allowed
+            and not _made_by(u, subject, allowed)
+        )
 
     leaks: list[list[Hashable]] = []
     told: set[Hashable] = set()
     for u, parent in searched(F, subject, stop=lambda u: u in allowed or outside(u)):
         if u != subject and outside(u) and origin(u) not in told:
-            told.add(origin(u))              # one leak per party (its summaries are its own)
+            told.add(origin(u))  # one leak per party (its summaries are its own)
             path = path_to(parent, u)
             leaks.append(path)
             explanation.append("leak: " + " → ".join(_name(G, x) for x in path))
@@ -135,23 +151,47 @@ def _factory_verdict(k: Kernel, requestor_key: KeyHandle) -> Verdict:
     G = k.capability_graph()
     factory = con.target(requestor_key)
     key = con.key(requestor_key)
-    if factory not in G or behaviour(G, factory) != "factory" or \
-            key.databyte not in (REQUESTOR, FETCHER):
-        return Verdict(factory, False, explanation=[
-            f"{con.describe(requestor_key)} is not a requestor's key to a factory: "
-            "Compare through a trusted factory would answer 2"])
+    if (
+        factory not in G
+        or behaviour(G, factory) != "factory"
+        or key.databyte not in (REQUESTOR, FETCHER)
+    ):
+        return Verdict(
+            factory,
+            False,
+            explanation=[
+                f"{con.describe(requestor_key)} is not a requestor's key to a factory: "
+                "Compare through a trusted factory would answer 2"
+            ],
+        )
     # The console holds the domain tool, which KeyKOS keeps closely held: with it the
     # experimenter can read and change anything, so every yield would "leak" to it.
     # Judge the system as its programs see it: without the console's domain tool.
-    G.remove_edges_from([(u, v, key) for u, v, key, d in G.out_edges(con.root, keys=True,
-                                                                      data=True)
-                         if d["key_type"] == "domtool"])
+    G.remove_edges_from(
+        [
+            (u, v, key)
+            for u, v, key, d in G.out_edges(con.root, keys=True, data=True)
+            if d["key_type"] == "domtool"
+        ]
+    )
     G.add_node(REQUESTOR_VERTEX, kind="domain", label="a fresh requestor", program="")
     G.add_node(REQUESTOR_BANK, kind="domain", label="its bank", program="spacebank")
-    G.add_edge(REQUESTOR_VERTEX, factory, key_type="start", databyte=REQUESTOR, slot=0,
-               slot_kind="key_register")
-    G.add_edge(REQUESTOR_VERTEX, REQUESTOR_BANK, key_type="start", databyte=0, slot=1,
-               slot_kind="key_register")
+    G.add_edge(
+        REQUESTOR_VERTEX,
+        factory,
+        key_type="start",
+        databyte=REQUESTOR,
+        slot=0,
+        slot_kind="key_register",
+    )
+    G.add_edge(
+        REQUESTOR_VERTEX,
+        REQUESTOR_BANK,
+        key_type="start",
+        databyte=0,
+        slot=1,
+        slot_kind="key_register",
+    )
     closure = Closure(G)
     the_yield = ("yield", factory, REQUESTOR_VERTEX)
     holes = factory_holes(G, factory)
@@ -163,8 +203,14 @@ def _factory_verdict(k: Kernel, requestor_key: KeyHandle) -> Verdict:
     return verdict
 
 
-def _components(G: nx.MultiDiGraph, factory: Hashable, holes: Container[KeyTriple],
-                explanation: list[str], seen: set[Hashable], depth: int = 0) -> None:
+def _components(
+    G: nx.MultiDiGraph,
+    factory: Hashable,
+    holes: Container[KeyTriple],
+    explanation: list[str],
+    seen: set[Hashable],
+    depth: int = 0,
+) -> None:
     """Explain a factory's components the way ``fcc.ck`` judged them."""
     if factory in seen:
         return
@@ -180,8 +226,11 @@ def _components(G: nx.MultiDiGraph, factory: Hashable, holes: Container[KeyTripl
         name = f"{pad}component {n}: {ktype} key to {_name(G, target)}"
         why = _hole_free(G, factory, target, ktype, db)
         if key in holes:
-            harm = "sensory, so harmless in itself, but Compare counts it" if why and \
-                why.startswith("sensory") else "every yield holds it and could use it"
+            harm = (
+                "sensory, so harmless in itself, but Compare counts it"
+                if why and why.startswith("sensory")
+                else "every yield holds it and could use it"
+            )
             explanation.append(f"{name} — a HOLE ({harm})")
         elif why == "factory":
             explanation.append(f"{name} — a factory of the same FCC; its holes are ours:")
@@ -190,8 +239,9 @@ def _components(G: nx.MultiDiGraph, factory: Hashable, holes: Container[KeyTripl
             explanation.append(f"{name} — {why or 'not sensory, yet not a hole?'}")
 
 
-def _hole_free(G: nx.MultiDiGraph, factory: Hashable, target: Hashable, ktype: str,
-               db: int) -> str | None:
+def _hole_free(
+    G: nx.MultiDiGraph, factory: Hashable, target: Hashable, ktype: str, db: int
+) -> str | None:
     """Why a component is not a hole, or None when it is one."""
     if is_sensory(ktype, db):
         return "sensory: no write or send authority, however far followed"
@@ -202,8 +252,9 @@ def _hole_free(G: nx.MultiDiGraph, factory: Hashable, target: Hashable, ktype: s
         return "the factory's own copy key"
     if role == "factory" and db in (REQUESTOR, FETCHER) and brand(G, target) == brand(G, factory):
         return "factory"
-    if role == "creator" and (brand(G, target) is None and db == 0 or
-                              brand(G, target) is not None and db in (1, 2)):
+    if role == "creator" and (
+        brand(G, target) is None and db == 0 or brand(G, target) is not None and db in (1, 2)
+    ):
         return "the FCC, or an FC without recall rights: hole-free"
     if role == "dc" and db == 1:
         return "a weakened DC: hole-free"

@@ -33,10 +33,24 @@ from numpy.typing import ArrayLike
 if TYPE_CHECKING:
     from scipy.sparse import csr_array
 
-__all__ = ["KEY_TYPES", "SLOT_KINDS", "RIGHTS", "VERTEX_KINDS", "CapabilityCSR", "to_csr",
-           "from_csr", "rights_of", "rights_mask", "sensory_mask", "rights_to_mask",
-           "mask_to_rights", "to_pandas_edgelist", "write_graphml", "write_node_link",
-           "read_node_link"]
+__all__ = [
+    "KEY_TYPES",
+    "SLOT_KINDS",
+    "RIGHTS",
+    "VERTEX_KINDS",
+    "CapabilityCSR",
+    "to_csr",
+    "from_csr",
+    "rights_of",
+    "rights_mask",
+    "sensory_mask",
+    "rights_to_mask",
+    "mask_to_rights",
+    "to_pandas_edgelist",
+    "write_graphml",
+    "write_node_link",
+    "read_node_link",
+]
 
 from keykos_lab.views.schema import (  # noqa: F401  (the schema's names, re-exported)
     KEY_TYPES,
@@ -131,7 +145,7 @@ class CapabilityCSR:
     (2, 1, 1)
     """
 
-    vertices: npt.NDArray[Any]          # int64, or object (any hashable ids)
+    vertices: npt.NDArray[Any]  # int64, or object (any hashable ids)
     kind: npt.NDArray[np.int8]
     indptr: npt.NDArray[np.int64]
     indices: npt.NDArray[np.int32]
@@ -143,14 +157,21 @@ class CapabilityCSR:
     sensory: npt.NDArray[np.bool_]
     label: npt.NDArray[np.object_] | None = None
     program: npt.NDArray[np.object_] | None = None
-    _lookup: Callable[[Hashable], int | None] | None = field(default=None, init=False,
-                                                             repr=False)
+    _lookup: Callable[[Hashable], int | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "vertices", _id_array(self.vertices))
-        dtypes = {"kind": np.int8, "indptr": np.int64, "indices": np.int32,
-                  "key_type": np.int8, "databyte": np.int16, "slot": np.int16,
-                  "slot_kind": np.int8, "rights": np.int16, "sensory": bool}
+        dtypes = {
+            "kind": np.int8,
+            "indptr": np.int64,
+            "indices": np.int32,
+            "key_type": np.int8,
+            "databyte": np.int16,
+            "slot": np.int16,
+            "slot_kind": np.int8,
+            "rights": np.int16,
+            "sensory": bool,
+        }
         for name, dtype in dtypes.items():
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=dtype))
         for name in ("label", "program"):
@@ -158,15 +179,19 @@ class CapabilityCSR:
                 object.__setattr__(self, name, _object_array(getattr(self, name)))
         n, m = len(self.vertices), len(self.indices)
         if len(self.kind) != n or len(self.indptr) != n + 1 or self.indptr[-1] != m:
-            raise ValueError("CapabilityCSR: kind needs n entries, indptr n + 1 ending in "
-                             f"n_edges (n={n}, n_edges={m})")
+            raise ValueError(
+                "CapabilityCSR: kind needs n entries, indptr n + 1 ending in "
+                f"n_edges (n={n}, n_edges={m})"
+            )
         for name in ("key_type", "databyte", "slot", "slot_kind", "rights", "sensory"):
             if len(getattr(self, name)) != m:
                 raise ValueError(f"CapabilityCSR: {name} needs one entry per edge ({m})")
 
     def __repr__(self) -> str:
-        return (f"CapabilityCSR(n_vertices={self.n_vertices}, n_edges={self.n_edges}, "
-                f"nbytes={self.nbytes})")
+        return (
+            f"CapabilityCSR(n_vertices={self.n_vertices}, n_edges={self.n_edges}, "
+            f"nbytes={self.nbytes})"
+        )
 
     @property
     def n_vertices(self) -> int:
@@ -194,9 +219,20 @@ class CapabilityCSR:
         >>> to_csr(nx.MultiDiGraph()).nbytes
         8
         """
-        arrays = (self.vertices, self.kind, self.indptr, self.indices, self.key_type,
-                  self.databyte, self.slot, self.slot_kind, self.rights, self.sensory,
-                  self.label, self.program)
+        arrays = (
+            self.vertices,
+            self.kind,
+            self.indptr,
+            self.indices,
+            self.key_type,
+            self.databyte,
+            self.slot,
+            self.slot_kind,
+            self.rights,
+            self.sensory,
+            self.label,
+            self.program,
+        )
         return sum(a.nbytes for a in arrays if a is not None)
 
     @property
@@ -229,11 +265,13 @@ class CapabilityCSR:
     def _make_lookup(self) -> Callable[[Hashable], int | None]:
         v = self.vertices
         if v.dtype != object and (len(v) < 2 or bool(np.all(v[1:] > v[:-1]))):
+
             def sorted_lookup(x: Hashable) -> int | None:
                 if isinstance(x, bool) or not isinstance(x, int | np.integer):
                     return None
                 i = int(np.searchsorted(v, x))
                 return i if i < len(v) and v[i] == x else None
+
             return sorted_lookup
         return {x: i for i, x in enumerate(v.tolist())}.get
 
@@ -297,8 +335,18 @@ def _id_array(vertices: Iterable[Hashable] | npt.NDArray[Any]) -> npt.NDArray[An
     return _object_array(vertices)
 
 
-_EDGE = np.dtype([("s", np.int64), ("t", np.int64), ("kt", np.int16), ("db", np.int64),
-                  ("slot", np.int64), ("sk", np.int16), ("r", np.int32), ("sens", np.int8)])
+_EDGE = np.dtype(
+    [
+        ("s", np.int64),
+        ("t", np.int64),
+        ("kt", np.int16),
+        ("db", np.int64),
+        ("slot", np.int64),
+        ("sk", np.int16),
+        ("r", np.int32),
+        ("sens", np.int8),
+    ]
+)
 
 
 #: An edge as :func:`_edges` gives it: (u, v, key or None, attributes).
@@ -307,7 +355,7 @@ _EdgeRow: TypeAlias = tuple[Hashable, Hashable, Hashable | None, dict[str, Any]]
 
 def _edges(G: nx.DiGraph) -> Iterable[_EdgeRow]:
     """(u, v, key, data) for every edge of a (multi)digraph, in G's order."""
-    if isinstance(G, nx.MultiDiGraph):                 # G.is_multigraph(), for the checker
+    if isinstance(G, nx.MultiDiGraph):  # G.is_multigraph(), for the checker
         return G.edges(keys=True, data=True)
     return ((u, v, None, d) for u, v, d in G.edges(data=True))
 
@@ -348,11 +396,12 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
     kind = np.array([_VK.get(d.get("kind"), -1) for d in G.nodes.values()], dtype=np.int8)
     if (bad := np.flatnonzero(kind < 0)).size:
         v = verts[bad[0]]
-        raise ValueError(f"vertex {v!r} has kind {G.nodes[v].get('kind')!r}; "
-                         f"kinds are {VERTEX_KINDS}")
+        raise ValueError(
+            f"vertex {v!r} has kind {G.nodes[v].get('kind')!r}; kinds are {VERTEX_KINDS}"
+        )
     masks: dict[frozenset[str], int] = {}
 
-    def mask(r: Any) -> int:               # r: the ``rights`` attribute as found, any value
+    def mask(r: Any) -> int:  # r: the ``rights`` attribute as found, any value
         if r is None:
             return -1
         try:
@@ -373,8 +422,16 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
             sk_name = "transient" if slot == -1 else "slot"
         sk = _SK.get(sk_name, -1)
         sens = d.get("sensory")
-        return (index[u], index[v], _KT.get(d.get("key_type"), -1), d.get("databyte", 0), slot,
-                sk, mask(d.get("rights")), -1 if sens is None else bool(sens))
+        return (
+            index[u],
+            index[v],
+            _KT.get(d.get("key_type"), -1),
+            d.get("databyte", 0),
+            slot,
+            sk,
+            mask(d.get("rights")),
+            -1 if sens is None else bool(sens),
+        )
 
     m = G.number_of_edges()
     try:
@@ -401,24 +458,44 @@ def to_csr(G: nx.MultiDiGraph | nx.DiGraph) -> CapabilityCSR:
     np.cumsum(np.bincount(src, minlength=len(verts)), out=indptr[1:])
     nodes = G.nodes
     return CapabilityCSR(
-        vertices=_id_array(verts), kind=kind, indptr=indptr, indices=e["t"], key_type=e["kt"],
-        databyte=e["db"], slot=e["slot"], slot_kind=e["sk"], rights=e["r"],
+        vertices=_id_array(verts),
+        kind=kind,
+        indptr=indptr,
+        indices=e["t"],
+        key_type=e["kt"],
+        databyte=e["db"],
+        slot=e["slot"],
+        slot_kind=e["sk"],
+        rights=e["r"],
         sensory=e["sens"].astype(bool),
         label=_object_array(nodes[v].get("label") for v in verts),
-        program=_object_array(nodes[v].get("program") for v in verts))
+        program=_object_array(nodes[v].get("program") for v in verts),
+    )
 
 
 def _validate(G: nx.DiGraph, e: npt.NDArray[np.void]) -> None:
     checks = (
-        (e["kt"] < 0, lambda d: "has no key_type" if "key_type" not in d else
-         f"has unknown key_type {d['key_type']!r}; key types are {KEY_TYPES}"),
-        (e["sk"] < 0, lambda d: f"has unknown slot_kind {d['slot_kind']!r}; "
-         f"slot kinds are {SLOT_KINDS}"),
+        (
+            e["kt"] < 0,
+            lambda d: (
+                "has no key_type"
+                if "key_type" not in d
+                else f"has unknown key_type {d['key_type']!r}; key types are {KEY_TYPES}"
+            ),
+        ),
+        (
+            e["sk"] < 0,
+            lambda d: f"has unknown slot_kind {d['slot_kind']!r}; slot kinds are {SLOT_KINDS}",
+        ),
         (e["r"] == -2, lambda d: f"has rights {d['rights']!r}, not a set of {RIGHTS}"),
-        ((e["db"] < 0) | (e["db"] > 255), lambda d: f"has databyte {d['databyte']!r}, "
-         "not in 0..255"),
-        ((e["slot"] < -1) | (e["slot"] > 32767), lambda d: f"has slot {d['slot']!r}, "
-         "not in -1..32767"),
+        (
+            (e["db"] < 0) | (e["db"] > 255),
+            lambda d: f"has databyte {d['databyte']!r}, not in 0..255",
+        ),
+        (
+            (e["slot"] < -1) | (e["slot"] > 32767),
+            lambda d: f"has slot {d['slot']!r}, not in -1..32767",
+        ),
     )
     for bad, message in checks:
         if (where := np.flatnonzero(bad)).size:
@@ -442,12 +519,15 @@ def from_csr(csr: CapabilityCSR) -> nx.MultiDiGraph:
     """
     verts = csr.vertices.tolist()
     kinds = [VERTEX_KINDS[c] for c in csr.kind.tolist()]
-    labels = (csr.label.tolist() if csr.label is not None
-              else [f"{k} #{v}" for k, v in zip(kinds, verts)])
+    labels = (
+        csr.label.tolist() if csr.label is not None else [f"{k} #{v}" for k, v in zip(kinds, verts)]
+    )
     programs = csr.program.tolist() if csr.program is not None else [None] * len(verts)
     G: nx.MultiDiGraph[Hashable] = nx.MultiDiGraph()
-    G.add_nodes_from((v, {"kind": k, "label": lab, "program": prog})
-                     for v, k, lab, prog in zip(verts, kinds, labels, programs))
+    G.add_nodes_from(
+        (v, {"kind": k, "label": lab, "program": prog})
+        for v, k, lab, prog in zip(verts, kinds, labels, programs)
+    )
     for v, lab, prog in zip(verts, labels, programs):
         if lab is None or prog is None:
             attrs = G.nodes[v]
@@ -457,12 +537,29 @@ def from_csr(csr: CapabilityCSR) -> nx.MultiDiGraph:
     rights = {int(r): mask_to_rights(r) for r in np.unique(csr.rights)}
     src = csr.sources().tolist()
     G.add_edges_from(
-        (verts[s], verts[t], {"key_type": KEY_TYPES[kt], "databyte": db, "slot": sl,
-                              "slot_kind": SLOT_KINDS[sk], "rights": rights[r], "sensory": se})
+        (
+            verts[s],
+            verts[t],
+            {
+                "key_type": KEY_TYPES[kt],
+                "databyte": db,
+                "slot": sl,
+                "slot_kind": SLOT_KINDS[sk],
+                "rights": rights[r],
+                "sensory": se,
+            },
+        )
         for s, t, kt, db, sl, sk, r, se in zip(
-            src, csr.indices.tolist(), csr.key_type.tolist(), csr.databyte.tolist(),
-            csr.slot.tolist(), csr.slot_kind.tolist(), csr.rights.tolist(),
-            csr.sensory.tolist()))
+            src,
+            csr.indices.tolist(),
+            csr.key_type.tolist(),
+            csr.databyte.tolist(),
+            csr.slot.tolist(),
+            csr.slot_kind.tolist(),
+            csr.rights.tolist(),
+            csr.sensory.tolist(),
+        )
+    )
     return G
 
 
@@ -485,16 +582,18 @@ def to_pandas_edgelist(G: nx.MultiDiGraph | nx.DiGraph | CapabilityCSR) -> pd.Da
     csr = G if isinstance(G, CapabilityCSR) else to_csr(G)
     masks, inverse = np.unique(csr.rights, return_inverse=True)
     words = [",".join(sorted(mask_to_rights(r))) for r in masks]
-    return pd.DataFrame({
-        "source": csr.vertices[csr.sources()],
-        "target": csr.vertices[csr.indices],
-        "key_type": _categorical(csr.key_type, KEY_TYPES),
-        "databyte": csr.databyte,
-        "slot": csr.slot,
-        "slot_kind": _categorical(csr.slot_kind, SLOT_KINDS),
-        "rights": pd.Categorical.from_codes(inverse.reshape(-1), categories=pd.Index(words)),
-        "sensory": csr.sensory,
-    })
+    return pd.DataFrame(
+        {
+            "source": csr.vertices[csr.sources()],
+            "target": csr.vertices[csr.indices],
+            "key_type": _categorical(csr.key_type, KEY_TYPES),
+            "databyte": csr.databyte,
+            "slot": csr.slot,
+            "slot_kind": _categorical(csr.slot_kind, SLOT_KINDS),
+            "rights": pd.Categorical.from_codes(inverse.reshape(-1), categories=pd.Index(words)),
+            "sensory": csr.sensory,
+        }
+    )
 
 
 # ------------------------------------------------------------------------ files
@@ -525,8 +624,9 @@ def _exportable(G: nx.DiGraph, *, lists: bool) -> nx.DiGraph:
         if not isinstance(v, int | str) or isinstance(v, bool):
             raise ValueError(f"vertex {v!r}: ids must be ints or strings to be written")
         if str(v) in ids and ids[str(v)] != v:
-            raise ValueError(f"vertices {ids[str(v)]!r} and {v!r} would both be written "
-                             f"as {str(v)!r}")
+            raise ValueError(
+                f"vertices {ids[str(v)]!r} and {v!r} would both be written as {str(v)!r}"
+            )
         ids[str(v)] = v
     H = G.__class__()
     H.graph.update({k: p for k, x in G.graph.items() if (p := _plain(x, lists=lists)) is not None})
@@ -534,12 +634,15 @@ def _exportable(G: nx.DiGraph, *, lists: bool) -> nx.DiGraph:
     def attrs(d: Mapping[str, Any]) -> dict[str, Any]:
         return {k: p for k, x in d.items() if (p := _plain(x, lists=lists)) is not None}
 
-    H.add_nodes_from((int(v) if isinstance(v, np.integer) else v, attrs(d))
-                     for v, d in G.nodes(data=True))
-    if isinstance(G, nx.MultiDiGraph):     # G.is_multigraph(), for the checker
+    H.add_nodes_from(
+        (int(v) if isinstance(v, np.integer) else v, attrs(d)) for v, d in G.nodes(data=True)
+    )
+    if isinstance(G, nx.MultiDiGraph):  # G.is_multigraph(), for the checker
         # networkx stubs: MultiGraph.add_edges_from lacks (u, v, key, data) edges.
-        H.add_edges_from((u, v, k, attrs(d))  # type: ignore[misc]  # nx stubs: no 4-tuples
-                         for u, v, k, d in G.edges(keys=True, data=True))
+        H.add_edges_from(
+            (u, v, k, attrs(d))  # type: ignore[misc]  # nx stubs: no 4-tuples
+            for u, v, k, d in G.edges(keys=True, data=True)
+        )
     else:
         H.add_edges_from((u, v, attrs(d)) for u, v, d in G.edges(data=True))
     return H

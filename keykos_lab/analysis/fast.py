@@ -17,6 +17,12 @@ uses) and a root vertex ``n + d`` (its meter, keeper and memory slots), which
 only someone holding a key *to* ``d`` reads. Tests prove the engine equal to
 the reference on generated systems.
 
+Keeper channels (docs/analyses.md#analyses-keepers) come in rounds: walk every domain's
+memory tree and meter chain as they can come to be (a written object's keys are its
+group's), grant the keepers found node keys and restart keys (held by a domain of the
+keeper's group), join callers of red segment keys to the keepers, and group again while
+that joins anything.
+
 >>> from keykos_lab.analysis import random_csr
 >>> csr = random_csr(2_000, 8_000, seed=1)
 >>> engine = FastAuthority(csr)
@@ -46,20 +52,42 @@ from keykos_lab.analysis.convert import (
     sensory_mask,
     to_csr,
 )
-from keykos_lab.analysis.model import CONTROLLED, SYSTEM_PROGRAMS, USABLE
+from keykos_lab.analysis.model import (
+    ANY_SLOT,
+    CONTROLLED,
+    LSS_BITS,
+    METER_KEEPER,
+    METER_SUPERIOR,
+    NOCALL,
+    NOT_KEEPERS,
+    RESTART,
+    SEGMODE,
+    SYSTEM_PROGRAMS,
+    USABLE,
+)
 from keykos_lab.views.schema import sensory
 
 _T = {name: i for i, name in enumerate(KEY_TYPES)}
 _S = {name: i for i, name in enumerate(SLOT_KINDS)}
 NODE, FETCH, SENSE, DOMAIN = _T["node"], _T["fetch"], _T["sense"], _T["domain"]
-START, RESUME, PAGE, SEGMENT, METER = (_T["start"], _T["resume"], _T["page"], _T["segment"],
-                                       _T["meter"])
+START, RESUME, PAGE, SEGMENT, METER = (
+    _T["start"],
+    _T["resume"],
+    _T["page"],
+    _T["segment"],
+    _T["meter"],
+)
 RO, RETURN, FAULT = 0x80, 2, 4
 FRONTEND = _T["frontend"]
 #: Keys the reference gives modelled behaviour (creation, identification).
 _MODELLED = ("domtool", "node_range", "page_range")
 _USABLE = np.array([name in USABLE for name in SLOT_KINDS])
 _ROOT = np.array([name in CONTROLLED and name not in USABLE for name in SLOT_KINDS])
+#: Key types a call on a red segment key can invoke, keepers aside (Closure.callable).
+_INVOCABLE = np.array(
+    [name not in NOT_KEEPERS and name not in ("start", "resume") for name in KEY_TYPES]
+)
+_WALKED = [_T[name] for name in sorted(SEGMODE)]
 
 
 #: Integer arrays as the engine computes them (vertex indices, codes, masks' positions).
@@ -84,82 +112,146 @@ _SENSORY_KT, _SENSORY_DB = _sensory_tables()
 class FastAuthority:
     """The groups of a whole system, ready to answer ``authority(s)`` per subject."""
 
-    _flow: csr_array | None = None            # flow_graph(), once computed
+    _flow: csr_array | None = None  # flow_graph(), once computed
+    _memory: tuple[csr_array, Any] | None = None  # _memory_graph(), once computed
 
     def __init__(self, csr: CapabilityCSR) -> None:
         if csr.program is not None:
             busy = sorted({p for p in csr.program if p in SYSTEM_PROGRAMS})
             if busy:
-                raise ValueError(f"the fast engine assumes every domain acts freely; this "
-                                 f"system runs {busy}: use engine='reference'")
+                raise ValueError(
+                    f"the fast engine assumes every domain acts freely; this "
+                    f"system runs {busy}: use engine='reference'"
+                )
         special = np.isin(csr.key_type, [_T[t] for t in _MODELLED])
         if special.any():
             names = sorted({KEY_TYPES[t] for t in csr.key_type[special]})
-            raise ValueError(f"the fast engine has no rules for {names} keys "
-                             "(the reference models them): use engine='reference'")
+            raise ValueError(
+                f"the fast engine has no rules for {names} keys "
+                "(the reference models them): use engine='reference'"
+            )
         self.csr = csr
         n = self.n = csr.n_vertices
         self.domain = np.asarray(csr.kind == 0)
         src = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
         dst = csr.indices.astype(np.int64)
         kt, db = csr.key_type.astype(np.int64), csr.databyte.astype(np.int64)
-        sk = csr.slot_kind.astype(np.int64)
+        sk, slot = csr.slot_kind.astype(np.int64), csr.slot.astype(np.int64)
         # A domain trapping hands its keeper its domain key and a fault key.
-        kept = (sk == _S["keeper"]) & np.isin(kt, (START, RESUME)) & self.domain[src] & \
-            self.domain[dst]
+        kept = (
+            (sk == _S["keeper"])
+            & np.isin(kt, (START, RESUME))
+            & self.domain[src]
+            & self.domain[dst]
+        )
         k_src, k_dst, m = dst[kept], src[kept], int(kept.sum())
         src = np.concatenate([src, k_src, k_src])
         dst = np.concatenate([dst, k_dst, k_dst])
         kt = np.concatenate([kt, np.full(m, DOMAIN), np.full(m, RESUME)])
         db = np.concatenate([db, np.zeros(m, np.int64), np.full(m, FAULT)])
         sk = np.concatenate([sk, np.full(2 * m, _S["key_register"])])
+        slot = np.concatenate([slot, np.full(2 * m, ANY_SLOT)])
         # Who holds each key: a domain's registers (d), its root (n + d), an object.
         mine = self.domain[src]
         keep = ~mine | _USABLE[sk] | _ROOT[sk]
         holder = np.where(mine & ~_USABLE[sk], src + n, src)
-        self.holder, self.dst, self.kt, self.db = holder[keep], dst[keep], kt[keep], db[keep]
-        self.root_of = np.where(self.domain[self.dst], self.dst + n, -1)   # -1: not a domain
-        self._group()
+        self._base = (holder[keep], dst[keep], kt[keep], db[keep], sk[keep], slot[keep])
+        # Restart keys in the graph count as delivering keys (the readers' reply keys);
+        # those the kernel mints for keepers do not (Closure.delivers).
+        self._restart = np.zeros(n, dtype=bool)
+        self._restart[csr.indices[(csr.key_type == RESUME) & (csr.databyte == RESTART)]] = True
+        # Keeper channels (docs/analyses.md#analyses-keepers): keys the kernel hands
+        # keepers and the calls on red segment keys, grown round by round.
+        self._grants = _Grants(n)
+        self._build()
+        while True:
+            grown = self._keeper_channels()
+            if grown is None:
+                break
+            # Keys that neither join groups nor open a channel (restart keys, node keys
+            # to what the holder's group holds already) change no round's answer: no
+            # regrouping, no further round.
+            self._build(regroup=grown)
+            if not grown:
+                break
+        self._calls = self._call_edges()
+
+    def _build(self, regroup: bool = True) -> None:
+        """The key arrays (the graph's and the keepers' grants) and the groups."""
+        n, g = self.n, self._grants
+        holder, dst, kt, db, sk, slot = self._base
+        extra = g.key_array()
+        if len(extra):
+            holder, dst, kt, db = (
+                np.concatenate([a, extra[:, i]]) for i, a in enumerate((holder, dst, kt, db))
+            )
+            sk = np.concatenate([sk, np.full(len(extra), _S["key_register"])])
+            slot = np.concatenate([slot, np.full(len(extra), ANY_SLOT)])
+        self.holder, self.dst, self.kt, self.db, self.sk, self.slot = holder, dst, kt, db, sk, slot
+        self.root_of = np.where(self.domain[dst], dst + n, -1)  # -1: not a domain
+        self.delivers = (kt != RESUME) | (db != RESTART) | self._restart[dst]
+        self._vj = g.pair_array(g.joins)
+        self._vp = g.pair_array(g.pulls)
+        if regroup:
+            self._group()
+        else:
+            self.holder_group = self.group[holder]
 
     # ----------------------------------------------------------- the groups
     def _group(self) -> None:
         n2 = 2 * self.n
         holder, dst, root_of, kt = self.holder, self.dst, self.root_of, self.kt
-        stores = np.isin(kt, (NODE, DOMAIN))                   # join the object and its root
-        channel = np.isin(kt, (START, RESUME)) & self.domain[dst]
+        stores = np.isin(kt, (NODE, DOMAIN))  # join the object and its root
+        channel = np.isin(kt, (START, RESUME)) & self.domain[dst] & self.delivers
         joins = stores | channel
         fetch = kt == FETCH
+        vj_h, vj_t = self._vj
         vertices = np.arange(n2)
-        group, n_groups = vertices, n2
+        # Start from the groups of the last round, if any: groups only ever grow.
+        group = getattr(self, "group", vertices)
+        n_groups = n2 if group is vertices else int((group == vertices).sum()) + 1
         while True:
             active = np.zeros(n2, dtype=bool)
             active[group[np.flatnonzero(self.domain)]] = True
             hg = group[holder]
             # Pulls between groups: fetch keys, to the object and a domain's root.
-            pulls = self._edges(hg[fetch], dst[fetch], root_of[fetch], group, n2)
+            pulls = self._pulls(hg[fetch], dst[fetch], root_of[fetch], group, n2)
             reach = self._reached(pulls, np.flatnonzero(active), n2)
             # A group that sees a node, domain or start key joins its target. Keys
             # seen through fetches are carried by "stars" (vertex n2 + group): an
             # active group joins its own star, each star those of the groups it
             # fetches from, and every star the targets of the keys its group holds.
+            # A call on a red segment key joins the caller to the keeper (virtual joins).
             seen = joins & reach[hg]
+            v_seen = reach[group[vj_h]]
             star = n2 + hg[seen]
+            v_star = n2 + group[vj_h][v_seen]
             has_root = stores[seen] & (root_of[seen] >= 0)
             # A star links to a child's only if that child leads to such keys: two
             # groups that fetch from one holding none must not be joined through it.
-            live = self._reached(pulls.T.tocsr(), _unique(hg[seen]), n2)
+            live = self._reached(
+                pulls.T.tocsr(), _unique(np.concatenate([hg[seen], group[vj_h][v_seen]])), n2
+            )
             pu, pv = pulls.nonzero()
             inside = reach[pu] & reach[pv] & live[pv]
             acting = np.flatnonzero(active)
-            a = np.concatenate([vertices, star, star[has_root], n2 + pu[inside], acting])
-            b = np.concatenate([group, dst[seen], root_of[seen][has_root], n2 + pv[inside],
-                                n2 + acting])
+            a = np.concatenate([vertices, star, star[has_root], n2 + pu[inside], acting, v_star])
+            b = np.concatenate(
+                [
+                    group,
+                    dst[seen],
+                    root_of[seen][has_root],
+                    n2 + pv[inside],
+                    n2 + acting,
+                    vj_t[v_seen],
+                ]
+            )
             graph = coo_array((np.ones(len(a), np.int8), (a, b)), shape=(2 * n2, 2 * n2))
             count, labels = connected_components(graph, directed=False)
             leader = np.full(count, 2 * n2)
             np.minimum.at(leader, labels[:n2], vertices)
             new = leader[labels[:n2]]
-            groups = int((new == vertices).sum())          # a group is named by its least vertex
+            groups = int((new == vertices).sum())  # a group is named by its least vertex
             if groups == n_groups:
                 break
             group, n_groups = new, groups
@@ -167,10 +259,23 @@ class FastAuthority:
         self.active = np.zeros(n2, dtype=bool)
         self.active[group[np.flatnonzero(self.domain)]] = True
         hg = group[holder]
-        self.pulls = self._edges(hg[fetch], dst[fetch], root_of[fetch], group, n2)
-        readable = np.isin(kt, (FETCH, SENSE, NODE))          # what a sense key reaches on
-        self.senses = self._edges(hg[readable], dst[readable], root_of[readable], group, n2)
+        self.pulls = self._pulls(hg[fetch], dst[fetch], root_of[fetch], group, n2)
+        readable = np.isin(kt, (FETCH, SENSE, NODE))  # what a sense key reaches on
+        self.senses = self._pulls(hg[readable], dst[readable], root_of[readable], group, n2)
         self.holder_group = hg
+
+    def _pulls(self, src_group: _Ints, dst: _Ints, root: _Ints, group: _Ints, n2: int) -> csr_array:
+        """:meth:`_edges`, with the virtual pulls of the keeper channels: a red segment's
+        caller reads the node (when it can invoke a key in it), and whoever reads the
+        node reads what its callers hold (they can leave it in its local slot)."""
+        va, vb = self._vp
+        return self._edges(
+            np.concatenate([src_group, group[va]]),
+            np.concatenate([dst, vb]),
+            np.concatenate([root, np.full(len(va), -1, np.int64)]),
+            group,
+            n2,
+        )
 
     @staticmethod
     def _edges(src_group: _Ints, dst: _Ints, root: _Ints, group: _Ints, n2: int) -> csr_array:
@@ -186,8 +291,11 @@ class FastAuthority:
         mask = np.zeros(n2, dtype=bool)
         frontier = _unique(np.asarray(starts, dtype=np.int64))
         if len(frontier) == 1:
-            mask[breadth_first_order(graph, int(frontier[0]), directed=True,
-                                     return_predecessors=False)] = True
+            mask[
+                breadth_first_order(
+                    graph, int(frontier[0]), directed=True, return_predecessors=False
+                )
+            ] = True
             return mask
         indptr, indices = graph.indptr, graph.indices
         while len(frontier):
@@ -196,11 +304,285 @@ class FastAuthority:
             sizes = hi - lo
             if not sizes.sum():
                 break
-            take = np.repeat(lo - np.cumsum(np.concatenate([[0], sizes[:-1]])), sizes) + \
-                np.arange(sizes.sum())
+            take = np.repeat(lo - np.cumsum(np.concatenate([[0], sizes[:-1]])), sizes) + np.arange(
+                sizes.sum()
+            )
             nxt = indices[take]
             frontier = _unique(nxt[~mask[nxt]])
         return mask
+
+    # ------------------------------------------------------ keeper channels
+    def _reps(self) -> _Ints:
+        """Per group, its least domain (-1: none): it holds what the group is granted."""
+        n2 = 2 * self.n
+        doms = np.flatnonzero(self.domain)
+        rep = np.full(n2, n2, dtype=np.int64)
+        np.minimum.at(rep, self.group[doms], doms)
+        rep[rep == n2] = -1
+        return rep
+
+    def _backward(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Groups whose authority (its full part) has a key of ``mask``: those that
+        fetch their way to a group holding one."""
+        return self._reached(self._pulls_t, _unique(self.holder_group[mask]), 2 * self.n)
+
+    def _keeper_channels(self) -> bool | None:
+        """One round of :meth:`.authority.Closure._keepers` on arrays: None when it
+        granted nothing new, True when what it granted changes the groups (a key that
+        joins, a virtual join or pull), False otherwise."""
+        n, n2 = self.n, 2 * self.n
+        g = self._grants
+        before = g.size()
+        self._pulls_t = self.pulls.T.tocsr()
+        group, hg = self.group, self.holder_group
+        holder, dst, kt, db, sk, slot = (
+            self.holder,
+            self.dst,
+            self.kt,
+            self.db,
+            self.sk,
+            self.slot,
+        )
+        act_v = self.active[group]  # per vertex: in an active group
+        rep = self._reps()
+        to_dom = self.domain[dst]
+        gate = ((kt == START) | (kt == RESUME) & self.delivers) & to_dom
+        start = (kt == START) & to_dom
+        made = (kt == DOMAIN) & to_dom  # a domain key makes start keys
+        has_gate, has_start = self._backward(gate | made), self._backward(start | made)
+        has_inv = self._backward(_INVOCABLE[kt] | np.isin(kt, (NODE, FETCH)))
+        has_fe = self._backward(np.isin(kt, (FRONTEND, NODE)))
+        root = holder >= n
+        own = ~root & ~self.domain[np.where(root, 0, holder)]  # a container's own keys
+        where = np.where(root, holder - n, holder)  # the object whose slots hold it
+        local = g.pair_array(g.local)
+        root_written = self._root_written = act_v[n:] | np.isin(np.arange(n), local[0])
+        slotted = (own | root) & gate
+        self._gate_index = gi = _Index(where[slotted], dst[slotted], kt[slotted] == START)
+        # Segment faults: address translation from each address slot (walk_step),
+        # through no no-call key; a key with size bits 0 reaches a red node.
+        walked = np.isin(kt, _WALKED) & (db & NOCALL == 0)
+        red = walked & (db & LSS_BITS == 0)
+        self._walk_grants(
+            walked,
+            red,
+            walked | (kt == NODE),
+            red | (kt == NODE),
+            root & (sk == _S["address"]) & walked,
+            red,
+            np.ones(len(kt), dtype=bool),
+            gate,
+            has_gate,
+            rep,
+            act_v,
+            root_written,
+            local,
+        )
+        # Dry meters: the meter slot, then each meter's superior (slot 1); its keeper
+        # is in slot 2.
+        meter = kt == METER
+        sup = np.isin(slot, (METER_SUPERIOR, ANY_SLOT))
+        self._walk_grants(
+            meter & sup,
+            meter & sup,
+            meter | (kt == NODE),
+            meter | (kt == NODE),
+            root & (sk == _S["meter"]) & meter,
+            meter,
+            np.isin(slot, (METER_KEEPER, ANY_SLOT)),
+            gate,
+            has_gate,
+            rep,
+            act_v,
+            root_written,
+            local,
+            meters=True,
+        )
+        # Calls on red segment keys: node keys (those holding one can make red
+        # segment keys) give the keepers — in the node's own group — node keys with
+        # the caller's databytes; other red keys are handled one by one. Node keys
+        # granted above to a group holding the node already count too.
+        seen = self._reached(self.pulls, np.flatnonzero(self.active), n2)[hg]
+        nk = np.flatnonzero((kt == NODE) & seen)
+        granted = g.commit()
+        same = granted[(granted[:, 2] == NODE) & (group[granted[:, 0]] == group[granted[:, 1]])]
+        x = np.concatenate([dst[nk], same[:, 1]])
+        x_db = np.concatenate([db[nk], same[:, 3]])
+        ok = has_gate[group[x]] | has_inv[group[x]]
+        # (The key's own databyte and 0 are in the group's authority already: the node
+        # key, and the node key MakeNodeKey makes from it.)
+        for cdb in (x_db | RO, np.full_like(x, RO)):
+            keep = ok & (cdb & (NOCALL | LSS_BITS) == 0)
+            g.add_keys(rep[group[x[keep]]], x[keep], NODE, cdb[keep])
+        callers: dict[int, _Ints] = {}
+        calls = np.isin(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0) & seen
+        for e in np.flatnonzero(calls).tolist():
+            h, xx, fe, d0 = int(holder[e]), int(dst[e]), kt[e] == FRONTEND, int(db[e])
+            cdbs = (d0,) if fe else (d0, d0 | RO)
+            for k in gi.keepers(xx, fe):
+                g.joins.add((h, k))
+                g.add_keys(np.full(len(cdbs), k), np.full(len(cdbs), xx), NODE, np.array(cdbs))
+            gx = int(group[xx])
+            if act_v[xx] and (has_start if fe else has_gate)[gx]:
+                g.joins.add((h, xx))
+                g.add_keys(
+                    np.full(len(cdbs), rep[gx]), np.full(len(cdbs), xx), NODE, np.array(cdbs)
+                )
+            mine = np.flatnonzero(where == xx)
+            mine = mine[own[mine] | root[mine]]
+            if fe:
+                usable = bool((kt[mine] == FRONTEND).any()) or act_v[xx] and has_fe[gx]
+            else:
+                usable = bool(_INVOCABLE[kt[mine]].any()) or act_v[xx] and has_inv[gx]
+            hh = int(hg[e])
+            if hh not in callers:
+                back = self._reached(self._pulls_t, [hh], n2)
+                callers[hh] = rep[np.flatnonzero(back & self.active)]
+            leaves = bool(gi.keepers(xx, True)) or bool(act_v[xx] and has_start[gx])
+            for a in callers[hh].tolist():
+                if leaves:  # a start key takes the message (gatec.c:185)
+                    g.local.add((xx, a))
+                if usable:
+                    g.reads.add((a, xx))
+                    if not fe:
+                        g.add_keys(
+                            np.full(len(cdbs), a), np.full(len(cdbs), xx), NODE, np.array(cdbs)
+                        )
+        fresh = np.concatenate([granted, g.commit()])
+        if g.size() > before:
+            return True
+        if not len(fresh):
+            return None
+        by, to, code = fresh[:, 0], fresh[:, 1], fresh[:, 2]
+        to_dom = self.domain[to]
+        joins = (code == NODE) & (
+            (group[by] != group[to]) | to_dom & (group[by] != group[np.where(to_dom, to + n, to)])
+        )
+        joins |= (code == RESUME) & to_dom & self._restart[to]
+        return bool(joins.any())
+
+    def _walk_grants(
+        self,
+        own_step: npt.NDArray[np.bool_],
+        own_site: npt.NDArray[np.bool_],
+        hub_step: npt.NDArray[np.bool_],
+        hub_site: npt.NDArray[np.bool_],
+        first: npt.NDArray[np.bool_],
+        first_site: npt.NDArray[np.bool_],
+        keeper_slot: npt.NDArray[np.bool_],
+        gate: npt.NDArray[np.bool_],
+        has_gate: npt.NDArray[np.bool_],
+        rep: _Ints,
+        act_v: npt.NDArray[np.bool_],
+        root_written: npt.NDArray[np.bool_],
+        local: tuple[_Ints, _Ints],
+        meters: bool = False,
+    ) -> None:
+        """Walk from every domain's address (or meter) slot and grant the keepers of
+        what it reaches a node key to it and a restart key to the domain.
+
+        Vertices: objects and roots ``0 .. 2n``, ``hub(g) = 2n + g`` (the keys group ``g``
+        can hold), ``start(d) = 4n + d`` (domain ``d``'s slot), ``site(x) = 5n + x`` (a
+        red node or meter whose keeper may be called) and ``kn(g) = 6n + g`` (keepers
+        in group ``g``). ``own_step``/``own_site``: keys in an object's slots walked
+        through, and reaching a site; ``hub_*`` the same for keys a group holds (node
+        keys make segment and meter keys); ``first``: the domain slot's keys."""
+        n, g = self.n, self._grants
+        holder, dst, group, hg = self.holder, self.dst, self.group, self.holder_group
+        root = holder >= n
+        where = np.where(root, holder - n, holder)
+        own = root | ~self.domain[where]
+        doms = np.flatnonzero(self.domain)
+        hub, start, site, kn = 2 * n, 4 * n, 5 * n, 6 * n
+        pu, pv = self.pulls.nonzero()
+        la, lb = local
+        a: list[_Ints] = []
+        b: list[_Ints] = []
+
+        def edge(src: _Ints, to: _Ints) -> None:
+            a.append(np.asarray(src, np.int64))
+            b.append(np.asarray(to, np.int64))
+
+        for step, off in ((own & own_step, 0), (own & own_site, site)):
+            edge(holder[step], off + dst[step])
+        for step, off in ((first, 0), (first & first_site, site)):
+            edge(start + holder[step] - n, off + dst[step])
+        for step, off in ((hub_step, 0), (hub_site, site)):
+            edge(hub + hg[step], off + dst[step])
+        objects = np.flatnonzero(act_v[:n])
+        edge(objects, hub + group[objects])  # written objects, domains
+        edge(doms, doms + n)  # a domain's root, as a node
+        written = doms[root_written[doms]]
+        edge(start + written, hub + group[written])
+        edge(hub + pu, hub + pv)
+        edge(la, hub + group[lb])  # keys left in a local slot
+        # Keepers: keys in the slots, and groups whose keys can be there.
+        kept = own & gate & keeper_slot
+        edge(site + where[kept], kn + group[dst[kept]])
+        x = np.flatnonzero(act_v[:n] & has_gate[group[:n]])
+        edge(site + x, kn + group[x])
+        if meters:
+            lk = has_gate[group[lb]]
+            edge(site + la[lk], kn + group[lb[lk]])
+        rows, cols = np.concatenate(a), np.concatenate(b)
+        size = 8 * n
+        walk = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(size, size))
+        reached = self._reached(walk, start + doms, size)
+        sites = np.flatnonzero(reached[site : site + n])
+        # A node key to each site reached, to its keepers.
+        at = np.isin(where, sites) & kept
+        g.add_keys(dst[at], where[at], NODE, 0)
+        x = sites[act_v[sites] & has_gate[group[sites]]]
+        g.add_keys(rep[group[x]], x, NODE, 0)
+        if meters:
+            lk = np.isin(la, sites) & has_gate[group[lb]]
+            g.add_keys(rep[group[lb[lk]]], la[lk], NODE, 0)
+        # A restart key to each domain, to the keepers its walk reaches.
+        back = walk.T.tocsr()
+        for k in np.flatnonzero(reached[kn : kn + 2 * n]).tolist():
+            mask = self._reached(back, [kn + k], size)
+            faulting = doms[mask[start + doms]]
+            g.add_keys(np.full(len(faulting), rep[k]), faulting, RESUME, RESTART)
+
+    def _call_edges(self) -> tuple[_Ints, _Ints]:
+        """Flow edges of calls on red segment keys (vertices of :meth:`flow_graph`):
+        the holder's group writes to the keepers, which answer it, and it can leave a
+        key in the node."""
+        n = self.n
+        W, Rf = n, 5 * n
+        kt, db, dst, hg = self.kt, self.db, self.dst, self.holder_group
+        calls = np.flatnonzero(np.isin(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0))
+        a: list[int] = []
+        b: list[int] = []
+        memo: dict[tuple[int, bool], list[int]] = {}
+
+        def targets(x: int, start_only: bool) -> list[int]:
+            found = self._gate_index.keepers(x, start_only)
+            gx = int(self.group[x])
+            if self.active[gx]:
+                if (gx, start_only) not in memo:
+                    memo[(gx, start_only)] = self._gate_targets(gx, start_only)
+                found = found + memo[(gx, start_only)]
+            return found
+
+        for e in calls.tolist():
+            x, fe, h = int(dst[e]), bool(kt[e] == FRONTEND), int(hg[e])
+            for k in set(targets(x, fe)):
+                a += [W + h, k]
+                b += [k, Rf + h]
+            if targets(x, True):  # a start key takes it: it can leave a
+                a.append(W + h)  # key in the node (gatec.c:185)
+                b.append(x)
+        return np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)
+
+    def _gate_targets(self, group: int, start_only: bool) -> list[int]:
+        """The domains the keys of ``group``'s authority (full part) call into."""
+        full = self._reached(self.pulls, [group], 2 * self.n)[self.holder_group]
+        kt, to = self.kt, self.domain[self.dst]
+        gate = (
+            (kt == START) | (kt == DOMAIN) | ~np.bool_(start_only) & (kt == RESUME) & self.delivers
+        )
+        return _unique(self.dst[full & gate & to]).tolist()
 
     # --------------------------------------------------------------- answers
     def authority(self, subject: int) -> npt.NDArray[np.int64]:
@@ -216,9 +598,14 @@ class FastAuthority:
         # Sense keys seen (and those it makes from node and fetch keys): their
         # targets' groups, and all those read on from there, diminished.
         sense = seen & np.isin(self.kt, (SENSE, NODE, FETCH))
-        starts = _unique(np.concatenate([
-            self.group[self.dst[sense]],
-            self.group[self.root_of[sense][self.root_of[sense] >= 0]]]))
+        starts = _unique(
+            np.concatenate(
+                [
+                    self.group[self.dst[sense]],
+                    self.group[self.root_of[sense][self.root_of[sense] >= 0]],
+                ]
+            )
+        )
         sensed = self._reached(self.senses, starts, n2)
         dim = sensed[self.holder_group]
         # Weaker keys exist where a domain holds the key: in what the active groups
@@ -230,6 +617,85 @@ class FastAuthority:
         codes.append(_diminished(_unique(np.concatenate([seen_dim, made]))))
         code = _unique(np.concatenate(codes))
         return np.stack([code >> 16, (code >> 8) & 0xFF, code & 0xFF], axis=1)
+
+    def memory(self, subject: int) -> tuple[_Ints, npt.NDArray[np.bool_]]:
+        """The pages domain ``subject`` (a vertex index) can read through its address
+        slot and whether it can write each, as :meth:`.authority.Closure.memory`."""
+        if not 0 <= subject < self.n or not self.domain[subject]:
+            raise ValueError(f"vertex index {subject} is not a domain")
+        n = self.n
+        graph, step = self._memory_graph()
+        first = np.flatnonzero((self.holder == n + subject) & (self.sk == _S["address"]))
+        starts = [t for e in first.tolist() if (t := step(e, 0)) >= 0]
+        if self._root_written[subject]:
+            starts.append(4 * n + int(self.group[subject]))
+        reached = self._reached(graph, np.array(starts, dtype=np.int64), 12 * n)
+        pages = reached[10 * n :].reshape(2, n)
+        found = np.flatnonzero(pages[0] | pages[1])
+        return found, pages[0][found]
+
+    def _memory_graph(self) -> tuple[csr_array, Any]:
+        """Address translation as a graph over states: ``(v, ro)`` for objects and
+        roots (``ro * 2n + v``), the keys group ``g`` holds (``4n + ro * 2n + g``), those
+        it senses (``8n + g``, read-only) and pages reached (``10n + ro * n + p``)."""
+        if self._memory is not None:
+            return self._memory
+        n, n2 = self.n, 2 * self.n
+        holder, dst, kt, db, hg = self.holder, self.dst, self.kt, self.db, self.holder_group
+        group, act_v = self.group, self.active[self.group]
+        ro_key = (db & RO != 0) | np.isin(kt, (FETCH, SENSE))
+        page, walked = kt == PAGE, np.isin(kt, _WALKED)
+        a: list[_Ints] = []
+        b: list[_Ints] = []
+
+        def target(mask: npt.NDArray[np.bool_], ro: _Ints | int) -> _Ints:
+            flag = np.asarray(ro | ro_key[mask], np.int64)
+            return np.where(page[mask], 10 * n + flag * n + dst[mask], flag * n2 + dst[mask])
+
+        root = holder >= n
+        own = root | ~self.domain[np.where(root, 0, holder)]
+        for ro in (0, 1):
+            m = own & (page | walked)
+            a.append(ro * n2 + holder[m])
+            b.append(target(m, ro))
+            m = page | walked
+            a.append(4 * n + ro * n2 + hg[m])
+            b.append(np.where(kt[m] == NODE, ro * n2 + dst[m], target(m, ro)))
+            m = np.isin(kt, (SENSE, NODE, FETCH))
+            a += [4 * n + ro * n2 + hg[m]] * 2
+            b += [
+                8 * n + group[dst[m]],
+                8 * n + group[np.where(self.root_of[m] >= 0, self.root_of[m], dst[m])],
+            ]
+            objects = np.flatnonzero(act_v[:n])
+            a.append(ro * n2 + objects)
+            b.append(4 * n + ro * n2 + group[objects])
+            doms = np.flatnonzero(self.domain)
+            a.append(ro * n2 + doms)
+            b.append(ro * n2 + n + doms)
+            la, lb = self._grants.pair_array(self._grants.local)
+            a.append(ro * n2 + la)
+            b.append(4 * n + ro * n2 + group[lb])
+            pu, pv = self.pulls.nonzero()
+            a.append(4 * n + ro * n2 + pu)
+            b.append(4 * n + ro * n2 + pv)
+        su, sv = self.senses.nonzero()
+        a.append(8 * n + su)
+        b.append(8 * n + sv)
+        m = page | np.isin(kt, (SEGMENT, NODE, FETCH, SENSE))  # what a sense key shows
+        a.append(8 * n + hg[m])
+        b.append(np.where(page[m], 10 * n + n + dst[m], n2 + dst[m]))
+        rows, cols = np.concatenate(a), np.concatenate(b)
+        graph = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(12 * n, 12 * n))
+
+        def step(e: int, ro: int) -> int:
+            if not (page[e] or walked[e]):
+                return -1
+            flag = ro | int(ro_key[e])
+            return 10 * n + flag * n + int(dst[e]) if page[e] else flag * n2 + int(dst[e])
+
+        self._memory = (graph, step)
+        return self._memory
 
     # ------------------------------------------------------------------ flows
     def flow_graph(self) -> csr_array:
@@ -268,15 +734,22 @@ class FastAuthority:
         a += [src[addr & _RIGHTS_OUT[e_kt, e_db]], csr.indices[addr & _RIGHTS_IN[e_kt, e_db]]]
         b += [csr.indices[addr & _RIGHTS_OUT[e_kt, e_db]], src[addr & _RIGHTS_IN[e_kt, e_db]]]
         reached = self._reached(self.pulls, np.flatnonzero(self.active), 2 * n)
-        roots = np.concatenate([csr.indices[addr | np.isin(e_kt, (SEGMENT, _T["frontend"]))],
-                                dst[(kt == NODE) & reached[hg]]])
+        roots = np.concatenate(
+            [
+                csr.indices[addr | np.isin(e_kt, (SEGMENT, _T["frontend"]))],
+                dst[(kt == NODE) & reached[hg]],
+            ]
+        )
         tree = (e_sk == _S["slot"]) & np.isin(e_kt, _MEMORY) & ~self.domain[src]
-        t_graph = csr_array((np.ones(int(tree.sum()), np.int8), (src[tree], csr.indices[tree])),
-                            shape=(n, n))
+        t_graph = csr_array(
+            (np.ones(int(tree.sum()), np.int8), (src[tree], csr.indices[tree])), shape=(n, n)
+        )
         inside = self._reached(t_graph, _unique(roots), n)
         link = tree & inside[src]
         a += [src[link], csr.indices[link]]
         b += [csr.indices[link], src[link]]
+        a.append(self._calls[0])  # calls on red segment keys
+        b.append(self._calls[1])
         rows, cols = np.concatenate(a), np.concatenate(b)
         self._flow = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(7 * n, 7 * n))
         return self._flow
@@ -287,18 +760,98 @@ class FastAuthority:
         count, labels = connected_components(F, directed=True, connection="strong")
         a, b = F.nonzero()
         cross = labels[a] != labels[b]
-        dag = csr_array((np.ones(int(cross.sum()), np.int8), (labels[a][cross],
-                                                               labels[b][cross])),
-                        shape=(count, count))
+        dag = csr_array(
+            (np.ones(int(cross.sum()), np.int8), (labels[a][cross], labels[b][cross])),
+            shape=(count, count),
+        )
         index = np.asarray(subjects)
         out = np.zeros((len(index), len(index)), dtype=bool)
         for i, s in enumerate(index):
-            order = breadth_first_order(dag, labels[s], directed=True,
-                                        return_predecessors=False)
+            order = breadth_first_order(dag, labels[s], directed=True, return_predecessors=False)
             seen = np.zeros(count, dtype=bool)
             seen[order] = True
             out[i] = seen[labels[index]]
         return out
+
+
+class _Grants:
+    """What the keeper channels add, in vertex indices: ``keys`` (rows of holder, target,
+    type code, databyte), ``joins`` (a red segment key's holder, a keeper), ``reads`` (a
+    caller reads the red node) and ``local`` (the node holds what a caller holds)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.keys: _Ints = np.empty((0, 4), dtype=np.int64)
+        self._codes: _Ints = np.empty(0, dtype=np.int64)  # sorted, one per key
+        self._new: list[_Ints] = []
+        self.joins: set[tuple[int, int]] = set()
+        self.reads: set[tuple[int, int]] = set()
+        self.local: set[tuple[int, int]] = set()
+
+    @property
+    def pulls(self) -> set[tuple[int, int]]:
+        """Reader, read: virtual fetches between vertices (their groups)."""
+        return self.reads | {(x, a) for x, a in self.local}
+
+    def size(self) -> int:
+        return len(self.joins) + len(self.reads) + len(self.local)
+
+    def add_keys(
+        self, holder: npt.ArrayLike, target: npt.ArrayLike, kt: int, db: npt.ArrayLike
+    ) -> None:
+        h, t = np.asarray(holder, np.int64).ravel(), np.asarray(target, np.int64).ravel()
+        d = np.broadcast_to(np.asarray(db, np.int64), h.shape)
+        ok = h >= 0
+        self._new.append(np.stack([h[ok], t[ok], np.full(int(ok.sum()), kt), d[ok]], axis=1))
+
+    def commit(self) -> _Ints:
+        """Keep the keys added since the last commit; the rows that are new."""
+        if not self._new:
+            return self.keys[:0]
+        added = np.concatenate(self._new)
+        self._new = []
+        if self.n > 1 << 26:  # too many vertices for one int64 a key
+            rows = np.unique(added, axis=0)
+            known = set(map(tuple, self.keys.tolist()))
+            fresh = rows[[r not in known for r in map(tuple, rows.tolist())]].reshape(-1, 4)
+            self.keys = np.concatenate([self.keys, fresh])
+            return fresh
+        # Holders are domains and keys are node or resume keys: one int64 per key.
+        code = ((added[:, 0] * self.n + added[:, 1]) * 2 + (added[:, 2] == RESUME)) * 256 + added[
+            :, 3
+        ]
+        code, first = np.unique(code, return_index=True)
+        at = np.searchsorted(self._codes, code)
+        new = (
+            self._codes[np.minimum(at, len(self._codes) - 1)] != code
+            if len(self._codes)
+            else np.ones(len(code), dtype=bool)
+        )
+        fresh = added[first[new]]
+        self.keys = np.concatenate([self.keys, fresh])
+        self._codes = np.sort(np.concatenate([self._codes, code[new]]))
+        return fresh
+
+    def key_array(self) -> _Ints:
+        return self.keys
+
+    @staticmethod
+    def pair_array(pairs: set[tuple[int, int]]) -> tuple[_Ints, _Ints]:
+        arr = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+        return arr[:, 0], arr[:, 1]
+
+
+class _Index:
+    """Keys to keepers in objects' own slots, by object: (object, keeper, start key?)."""
+
+    def __init__(self, where: _Ints, target: _Ints, is_start: npt.NDArray[np.bool_]) -> None:
+        order = np.argsort(where, kind="stable")
+        self.where, self.target, self.start = where[order], target[order], is_start[order]
+
+    def keepers(self, x: int, start_only: bool) -> list[int]:
+        lo, hi = np.searchsorted(self.where, [x, x + 1])
+        found = self.target[lo:hi]
+        return (found[self.start[lo:hi]] if start_only else found).tolist()
 
 
 def _rights_tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
@@ -327,11 +880,13 @@ def _unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return values[keep]
 
 
-def _code(target: npt.ArrayLike, kt: npt.ArrayLike, db: npt.ArrayLike
-          ) -> npt.NDArray[np.int64]:
+def _code(target: npt.ArrayLike, kt: npt.ArrayLike, db: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """One int64 per key: target << 16 | type << 8 | databyte."""
-    return (np.asarray(target, np.int64) << 16) | (np.asarray(kt, np.int64) << 8) | \
-        np.asarray(db, np.int64)
+    return (
+        (np.asarray(target, np.int64) << 16)
+        | (np.asarray(kt, np.int64) << 8)
+        | np.asarray(db, np.int64)
+    )
 
 
 def _diminished(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -349,14 +904,23 @@ def _derived(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     node, fetch = kt == NODE, kt == FETCH
     domain, writable = kt == DOMAIN, np.isin(kt, (PAGE, SEGMENT)) & (db & RO == 0)
     tn, dn = t[node], db[node]
-    out = [_code(t[writable], kt[writable], db[writable] | RO),
-           _code(t[node | fetch], SENSE, db[node | fetch] | 0xC0)]
-    for b in (dn, 0):                            # Make…Key: its databyte, or any (0)
-        out += [_code(tn, FETCH, b), _code(tn, SEGMENT, b), _code(tn, FRONTEND, b),
-                _code(tn, SEGMENT, np.asarray(b) | RO)]
-    out += [_code(tn, SENSE, 0xC0), _code(tn, METER, 0)]
-    out += [_code(t[domain], START, 0), _code(t[domain], RESUME, FAULT),
-            _code(t[domain], RESUME, RETURN)]
+    out = [
+        _code(t[writable], kt[writable], db[writable] | RO),
+        _code(t[node | fetch], SENSE, db[node | fetch] | 0xC0),
+    ]
+    for b in (dn, 0):  # Make…Key: its databyte, or any (0)
+        out += [
+            _code(tn, FETCH, b),
+            _code(tn, SEGMENT, b),
+            _code(tn, FRONTEND, b),
+            _code(tn, SEGMENT, np.asarray(b) | RO),
+        ]
+    out += [_code(tn, SENSE, 0xC0), _code(tn, METER, 0), _code(tn, NODE, 0)]
+    out += [
+        _code(t[domain], START, 0),
+        _code(t[domain], RESUME, FAULT),
+        _code(t[domain], RESUME, RETURN),
+    ]
     return np.concatenate(out)
 
 
@@ -387,9 +951,11 @@ def _rights_objects() -> npt.NDArray[np.object_]:
 _RIGHTS_OBJECTS = _rights_objects()
 
 
-def authority_frame(system: FastAuthority | CapabilityCSR | nx.DiGraph, subject: Hashable
-                    ) -> pd.DataFrame:
-    """:func:`~.authority.authority` by the fast engine: the same rows, ``via`` None.
+def authority_frame(
+    system: FastAuthority | CapabilityCSR | nx.DiGraph, subject: Hashable, memory: bool = True
+) -> pd.DataFrame:
+    """:func:`~.authority.authority` by the fast engine: the same rows, ``via`` None
+    (``memory=False``: without the pages of its address space).
 
     >>> from keykos_lab.analysis import random_csr
     >>> csr = random_csr(500, 2_000, seed=3)
@@ -399,19 +965,30 @@ def authority_frame(system: FastAuthority | CapabilityCSR | nx.DiGraph, subject:
     """
     engine = _engine(system)
     csr = engine.csr
-    rows = engine.authority(csr.index_of(subject))
+    index = csr.index_of(subject)
+    rows = engine.authority(index)
+    # Its address space: a page key row for each page it reaches, unless it holds one.
+    pages, writable = engine.memory(index) if memory else (np.empty(0, np.int64), np.empty(0, bool))
+    mem = np.stack([pages, np.full(len(pages), PAGE), np.where(writable, 0, RO)], axis=1)
+    have = set(map(tuple, rows.tolist()))
+    mem = mem[[tuple(r) not in have for r in mem.tolist()]].reshape(-1, 3)
+    rows = np.concatenate([rows, mem])
     kt, db = rows[:, 1], rows[:, 2]
-    return pd.DataFrame({
-        "target": csr.vertices[rows[:, 0]],
-        "key_type": pd.Categorical.from_codes(kt, pd.Index(KEY_TYPES)),
-        "databyte": db,
-        "rights": _RIGHTS_OBJECTS[kt, (db & RO != 0).astype(np.int64)],
-        "sensory": sensory_mask(kt, db),
-        "via": None})
+    return pd.DataFrame(
+        {
+            "target": csr.vertices[rows[:, 0]],
+            "key_type": pd.Categorical.from_codes(kt, pd.Index(KEY_TYPES)),
+            "databyte": db,
+            "rights": _RIGHTS_OBJECTS[kt, (db & RO != 0).astype(np.int64)],
+            "sensory": sensory_mask(kt, db),
+            "via": None,
+        }
+    )
 
 
-def flows_frame(system: FastAuthority | CapabilityCSR | nx.DiGraph,
-                subjects: Iterable[Hashable] | None = None) -> pd.DataFrame:
+def flows_frame(
+    system: FastAuthority | CapabilityCSR | nx.DiGraph, subjects: Iterable[Hashable] | None = None
+) -> pd.DataFrame:
     """:func:`~.flow.flows` by the fast engine (default subjects: every domain).
 
     >>> from keykos_lab.analysis import random_csr

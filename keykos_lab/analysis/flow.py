@@ -10,7 +10,11 @@ authority is known, information can move
   (the message and its reply) or by a domain key;
 * through a KID, whose membership answers are overt;
 * through a memory tree someone can address: between a node and the pages and
-  nodes in its slots.
+  nodes in its slots;
+* through keepers (docs/analyses.md#analyses-keepers): both ways between a domain and
+  the keeper its faults or dry meters call (the keeper holds a restart key to it), and
+  between the holder of a red segment key and the red node's keeper (a call on the
+  key); the holder can also leave a key in the node.
 
 Banks, DCs, the SBT and factories pass nothing on: what a bank's counters or a
 meter could tell is a covert channel (named in confinement verdicts, not
@@ -36,6 +40,7 @@ import pandas as pd
 
 from keykos_lab.analysis.authority import Closure, pick_engine
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
+from keykos_lab.analysis.model import LSS_BITS, NOCALL, KeyTriple
 
 _OUT = frozenset({"write", "store"})
 _IN = frozenset({"read", "fetch", "sense"})
@@ -56,12 +61,32 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
     c = closure if closure is not None else Closure(G)
     F: nx.DiGraph[Hashable] = nx.DiGraph()
     F.add_nodes_from(G.nodes)
+    calls: dict[KeyTriple, frozenset[Hashable]] = {}
     for s, held in c.subjects():
-        for target, ktype, db in held:
+        called: set[Hashable] = set()
+        for key in held:
+            target, ktype, db = key
             r = rights_of(ktype, db)
+            if ktype in ("segment", "frontend") and not db & (NOCALL | LSS_BITS):
+                # A call on a red segment key goes to the red node's keeper (a message
+                # and its reply), as through a key to the keeper itself.
+                if (target, ktype, 0) not in calls:
+                    calls[(target, ktype, 0)] = _keepers_called(c, target, ktype)
+                    # ... and its third key can be left in the node (the format's local
+                    # slot), when a start key takes the message.
+                    if any(gate[1] == "start" for gate, _ in c.keepers(target)):
+                        calls[(target, "local", 0)] = frozenset([target])
+                called |= calls[(target, ktype, 0)]
+                if (target, "local", 0) in calls:
+                    F.add_edge(s, target, how="leaves a key in it", key_type=ktype)
             if ktype in ("start", "resume"):
                 role = c.behaviour(target)
-                if role in ("free", "kid"):
+                if role in ("free", "kid") and not c.delivers(key):
+                    # A restart key the kernel handed a keeper: the domain told it of a
+                    # fault (the address it chose) or a dry meter; the keeper restarts it.
+                    F.add_edge(s, target, how="restarts", key_type=ktype)
+                    F.add_edge(target, s, how="faults to its keeper", key_type=ktype)
+                elif role in ("free", "kid"):
                     F.add_edge(s, target, how="sends to", key_type=ktype)
                     F.add_edge(target, s, how="replies to", key_type=ktype)
             elif ktype == "domain":
@@ -72,8 +97,11 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
                     F.add_edge(s, target, how="writes", key_type=ktype)
                 if r & _IN:
                     F.add_edge(target, s, how="is read by", key_type=ktype)
+        for k in called:
+            F.add_edge(s, k, how="calls its segment's keeper", key_type="segment")
+            F.add_edge(k, s, how="answers a call on its segment", key_type="segment")
     for u, v, d in G.edges(data=True):
-        if d.get("slot_kind") == "address" and c.behaviour(u) == "free":   # its own memory
+        if d.get("slot_kind") == "address" and c.behaviour(u) == "free":  # its own memory
             r = rights_of(d["key_type"], d["databyte"])
             if r & _OUT:
                 F.add_edge(u, v, how="writes its memory", key_type=d["key_type"])
@@ -85,14 +113,27 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
     return F
 
 
+def _keepers_called(c: Closure, x: Hashable, ktype: str) -> frozenset[Hashable]:
+    """The parties a call on a red ``ktype`` key to ``x`` talks to: its keepers (a
+    frontend key calls start keys only) that pass information on."""
+    return frozenset(
+        k
+        for (k, kind, _), _ in c.keepers(x)
+        if (ktype == "segment" or kind == "start") and c.behaviour(k) in ("free", "kid")
+    )
+
+
 def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Hashable, str]]:
     """Links inside the segments someone can address (a memory or segment key):
     data written through the top reaches the pages below, and back."""
     roots: set[Hashable] = {
-        v for u, v, d in G.edges(data=True)
-        if d.get("slot_kind") == "address" or d["key_type"] in ("segment", "frontend")}
-    roots |= {key[0] for _, held in c.subjects() for key in held
-              if key[1] in ("segment", "frontend")}
+        v
+        for u, v, d in G.edges(data=True)
+        if d.get("slot_kind") == "address" or d["key_type"] in ("segment", "frontend")
+    }
+    roots |= {
+        key[0] for _, held in c.subjects() for key in held if key[1] in ("segment", "frontend")
+    }
     seen, todo = set(roots), list(roots)
     while todo:
         u = todo.pop()
@@ -106,8 +147,9 @@ def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Ha
                     todo.append(v)
 
 
-def flow_path(F: nx.DiGraph, source: Hashable, sink: Hashable,
-              avoid: Container[Hashable] = ()) -> list[Hashable] | None:
+def flow_path(
+    F: nx.DiGraph, source: Hashable, sink: Hashable, avoid: Container[Hashable] = ()
+) -> list[Hashable] | None:
     """A shortest path source → sink in a flow graph, not passing through
     ``avoid`` (the ends may be in it), as a list of vertices; None if none.
 
@@ -123,8 +165,9 @@ def flow_path(F: nx.DiGraph, source: Hashable, sink: Hashable,
     return None
 
 
-def searched(F: nx.DiGraph, source: Hashable, stop: Callable[[Hashable], bool] = lambda v: False
-             ) -> Iterator[tuple[Hashable, dict[Hashable, Hashable | None]]]:
+def searched(
+    F: nx.DiGraph, source: Hashable, stop: Callable[[Hashable], bool] = lambda v: False
+) -> Iterator[tuple[Hashable, dict[Hashable, Hashable | None]]]:
     """Breadth-first search from ``source``: yields each vertex as it is reached,
     with the parent links so far (for :func:`path_to`); it does not go on past a
     vertex for which ``stop`` is true (the source excepted).
@@ -159,16 +202,20 @@ def path_to(parent: Mapping[Hashable, Hashable | None], v: Hashable) -> list[Has
 
 
 @overload
-def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
-             witness: Literal[False] = False) -> bool: ...
+def can_flow(
+    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: Literal[False] = False
+) -> bool: ...
 @overload
-def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
-             witness: Literal[True]) -> list[Hashable] | None: ...
+def can_flow(
+    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: Literal[True]
+) -> list[Hashable] | None: ...
 @overload
-def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
-             witness: bool) -> bool | list[Hashable] | None: ...
-def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
-             witness: bool = False) -> bool | list[Hashable] | None:
+def can_flow(
+    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: bool
+) -> bool | list[Hashable] | None: ...
+def can_flow(
+    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: bool = False
+) -> bool | list[Hashable] | None:
     """Whether information can move from ``source`` to ``sink`` over overt
     channels; with ``witness=True``, the path (a list of vertices) or None.
 
@@ -189,8 +236,12 @@ def can_flow(G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *,
     return path if witness else path is not None
 
 
-def flows(G: nx.MultiDiGraph | CapabilityCSR, subjects: Iterable[Hashable] | None = None, *,
-          engine: str = "auto") -> pd.DataFrame:
+def flows(
+    G: nx.MultiDiGraph | CapabilityCSR,
+    subjects: Iterable[Hashable] | None = None,
+    *,
+    engine: str = "auto",
+) -> pd.DataFrame:
     """The flow matrix: rows are sources, columns sinks, True where information
     can move (default subjects: every freely acting domain). ``engine`` as for
     :func:`~.authority.authority`: ``"csr"`` (the default for a
@@ -204,15 +255,16 @@ def flows(G: nx.MultiDiGraph | CapabilityCSR, subjects: Iterable[Hashable] | Non
     """
     if pick_engine(G, engine) == "csr":
         from keykos_lab.analysis.fast import flows_frame
+
         return flows_frame(G, subjects)
     if isinstance(G, CapabilityCSR):
-        raise ValueError("the reference engine works on networkx graphs; "
-                         "use engine='csr' for a CapabilityCSR")
+        raise ValueError(
+            "the reference engine works on networkx graphs; use engine='csr' for a CapabilityCSR"
+        )
     c = Closure(G)
     F = flow_graph(G, c)
     if subjects is None:
-        subjects = [v for v in G if G.nodes[v].get("kind") == "domain"
-                    and c.behaviour(v) == "free"]
+        subjects = [v for v in G if G.nodes[v].get("kind") == "domain" and c.behaviour(v) == "free"]
     subjects = list(subjects)
     rows: list[list[bool]] = []
     for s in subjects:

@@ -46,17 +46,43 @@ _SHARES = {"page": 55 / 95, "segment": 3 / 95, "meter": 2 / 95}
 
 #: Key-type weights for keys in general slots, by holder class.
 _MIX = {
-    "domain": {"start": 28, "page": 18, "node": 12, "segment": 8, "fetch": 5, "sense": 8,
-               "meter": 6, "resume": 3, "domain": 3},
-    "node": {"page": 55, "node": 18, "fetch": 4, "sense": 4, "segment": 3, "start": 12,
-             "meter": 1, "resume": 1, "domain": 1},
+    "domain": {
+        "start": 28,
+        "page": 18,
+        "node": 12,
+        "segment": 8,
+        "fetch": 5,
+        "sense": 8,
+        "meter": 6,
+        "resume": 3,
+        "domain": 3,
+    },
+    "node": {
+        "page": 55,
+        "node": 18,
+        "fetch": 4,
+        "sense": 4,
+        "segment": 3,
+        "start": 12,
+        "meter": 1,
+        "resume": 1,
+        "domain": 1,
+    },
     "segment": {"page": 70, "node": 18, "segment": 8, "sense": 2, "fetch": 2},
     "address": {"segment": 5, "node": 3, "page": 2},
 }
 #: The vertex kind each key type designates.
-_TARGET = {"page": "page", "segment": "segment", "node": "node", "fetch": "node",
-           "sense": "node", "meter": "meter", "start": "domain", "resume": "domain",
-           "domain": "domain"}
+_TARGET = {
+    "page": "page",
+    "segment": "segment",
+    "node": "node",
+    "fetch": "node",
+    "sense": "node",
+    "meter": "meter",
+    "start": "domain",
+    "resume": "domain",
+    "domain": "domain",
+}
 _HOLDER_WEIGHT = {"domain": 3.0, "node": 1.0, "segment": 1.5}
 _SLOTS = 16
 
@@ -67,17 +93,21 @@ def _counts(n_objects: int, n_subjects: int) -> dict[str, int]:
     segment = min(rest - meter, int(rest * _SHARES["segment"]))
     page = min(rest - meter - segment, round(rest * _SHARES["page"]))
     node = rest - meter - segment - page
-    return {"domain": n_subjects, "node": node, "page": page, "segment": segment,
-            "meter": meter}
+    return {"domain": n_subjects, "node": node, "page": page, "segment": segment, "meter": meter}
 
 
 #: (holders, slot, slot kind, key type codes, targets): keys :func:`_fixed_keys` places.
-_Fixed: TypeAlias = tuple[npt.NDArray[np.integer], int, str, npt.NDArray[np.int8],
-                          npt.NDArray[np.integer]]
+_Fixed: TypeAlias = tuple[
+    npt.NDArray[np.integer], int, str, npt.NDArray[np.int8], npt.NDArray[np.integer]
+]
 
 
-def _targets(rng: np.random.Generator, types: npt.NDArray[np.integer], first: dict[str, int],
-             count: dict[str, int]) -> npt.NDArray[np.int32]:
+def _targets(
+    rng: np.random.Generator,
+    types: npt.NDArray[np.integer],
+    first: dict[str, int],
+    count: dict[str, int],
+) -> npt.NDArray[np.int32]:
     """A target vertex for every key type code; start and meter keys skewed to low ids."""
     out = np.empty(len(types), dtype=np.int32)
     for name, kind in _TARGET.items():
@@ -86,20 +116,19 @@ def _targets(rng: np.random.Generator, types: npt.NDArray[np.integer], first: di
             continue
         u = rng.random(where.size)
         if name in ("start", "meter"):
-            u = u ** 3
+            u = u**3
         out[where] = first[kind] + (u * count[kind]).astype(np.int32)
     return out
 
 
-def _databytes(rng: np.random.Generator, types: npt.NDArray[np.integer]
-               ) -> npt.NDArray[np.int16]:
+def _databytes(rng: np.random.Generator, types: npt.NDArray[np.integer]) -> npt.NDArray[np.int16]:
     db = np.zeros(len(types), dtype=np.int16)
     u = rng.random(len(types))
     page, seg = types == _KT["page"], types == _KT["segment"]
-    db[page & (u < 0.4)] = 0x80                                   # read-only pages
-    db[seg] = 2 + (u[seg] * 4).astype(np.int16)                   # LSS 2..5
-    db[seg & (u < 0.2)] |= 0x80                                   # RO segments
-    db[seg & (u < 0.05)] |= 0x40                                  # sensory (RO|NOCALL)
+    db[page & (u < 0.4)] = 0x80  # read-only pages
+    db[seg] = 2 + (u[seg] * 4).astype(np.int16)  # LSS 2..5
+    db[seg & (u < 0.2)] |= 0x80  # RO segments
+    db[seg & (u < 0.05)] |= 0x40  # sensory (RO|NOCALL)
     db[types == _KT["sense"]] = 0xC0
     start = types == _KT["start"]
     db[start & (u < 0.25)] = 1 + (u[start & (u < 0.25)] * 12).astype(np.int16)  # 1..3
@@ -108,8 +137,9 @@ def _databytes(rng: np.random.Generator, types: npt.NDArray[np.integer]
     return db
 
 
-def _draw_types(rng: np.random.Generator, mix: str, size: int, count: dict[str, int]
-                ) -> npt.NDArray[np.int8]:
+def _draw_types(
+    rng: np.random.Generator, mix: str, size: int, count: dict[str, int]
+) -> npt.NDArray[np.int8]:
     """``size`` key type codes drawn from ``_MIX[mix]``, leaving out absent target kinds
     (code 0, ``data``, when none is present)."""
     weights = {t: w for t, w in _MIX[mix].items() if count[_TARGET[t]]}
@@ -120,8 +150,9 @@ def _draw_types(rng: np.random.Generator, mix: str, size: int, count: dict[str, 
     return codes[rng.choice(len(codes), size=size, p=p / p.sum())]
 
 
-def _fixed_keys(rng: np.random.Generator, first: dict[str, int], count: dict[str, int]
-                ) -> list[_Fixed]:
+def _fixed_keys(
+    rng: np.random.Generator, first: dict[str, int], count: dict[str, int]
+) -> list[_Fixed]:
     """(holders, slot, slot kind, key types, targets) for root slots and superior meters."""
     doms = np.arange(first["domain"], first["domain"] + count["domain"], dtype=np.int64)
     meter = np.full(doms.size if count["meter"] else 0, _KT["meter"], dtype=np.int8)
@@ -132,31 +163,42 @@ def _fixed_keys(rng: np.random.Generator, first: dict[str, int], count: dict[str
     sub = np.arange(1, count["meter"], dtype=np.int64)  # superior: a meter below i
     sup = first["meter"] + (rng.random(sub.size) * sub).astype(np.int64)
     return [
-        (doms[:meter.size], 1, "meter", meter, _targets(rng, meter, first, count)),
-        (doms[has_address], 3, "address", address[has_address],
-         _targets(rng, address[has_address], first, count)),
+        (doms[: meter.size], 1, "meter", meter, _targets(rng, meter, first, count)),
+        (
+            doms[has_address],
+            3,
+            "address",
+            address[has_address],
+            _targets(rng, address[has_address], first, count),
+        ),
         (keeper, 2, "keeper", keeper_kt, _targets(rng, keeper_kt, first, count)),
         (first["meter"] + sub, 1, "slot", np.full(sub.size, _KT["meter"], np.int8), sup),
     ]
 
 
-def _general_slots(rng: np.random.Generator, n: int, holders: npt.NDArray[np.integer],
-                   classes: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+def _general_slots(
+    rng: np.random.Generator,
+    n: int,
+    holders: npt.NDArray[np.integer],
+    classes: npt.NDArray[np.integer],
+) -> npt.NDArray[np.int64]:
     """``n`` distinct slot positions (holder * 16 + slot), weighted by holder class, a
     random per-holder fullness and slot number: exponential clocks, the first ``n`` win."""
     capacity = len(holders) * _SLOTS
     if n >= capacity or not n:
         return np.arange(min(n, capacity), dtype=np.int64)
-    weight = (np.array(list(_HOLDER_WEIGHT.values()), dtype=np.float32)[classes]
-              * rng.lognormal(0.0, 1.0, len(classes)).astype(np.float32))
+    weight = np.array(list(_HOLDER_WEIGHT.values()), dtype=np.float32)[classes] * rng.lognormal(
+        0.0, 1.0, len(classes)
+    ).astype(np.float32)
     slot_weight = 1 / (1 + np.arange(_SLOTS, dtype=np.float32) / 4)
     clocks = rng.standard_exponential(capacity, dtype=np.float32).reshape(-1, _SLOTS)
     clocks /= weight[:, None] * slot_weight[None, :]
     return np.sort(np.argpartition(clocks.reshape(-1), n)[:n]).astype(np.int64)
 
 
-def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
-               seed: int = 0) -> CapabilityCSR:
+def random_csr(
+    n_objects: int, n_keys: int, *, n_subjects: int | None = None, seed: int = 0
+) -> CapabilityCSR:
     """A random KeyKOS-like system of ``n_objects`` vertices holding ``n_keys`` keys.
 
     ``n_subjects`` domains (default ``n_objects // 20``, at least one); the same
@@ -191,21 +233,31 @@ def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
         np.concatenate([np.full(p[0].size, p[1], np.int16) for p in fixed]),
         np.concatenate([np.full(p[0].size, _SK[p[2]], np.int8) for p in fixed]),
         np.concatenate([p[3] for p in fixed]),
-        np.concatenate([np.asarray(p[4], np.int32) for p in fixed]))
+        np.concatenate([np.asarray(p[4], np.int32) for p in fixed]),
+    )
     if len(src) > n_keys:
         keep = np.sort(rng.choice(len(src), size=n_keys, replace=False))
-        src, slot, slot_kind, key_type, tgt = (src[keep], slot[keep], slot_kind[keep],
-                                               key_type[keep], tgt[keep])
+        src, slot, slot_kind, key_type, tgt = (
+            src[keep],
+            slot[keep],
+            slot_kind[keep],
+            key_type[keep],
+            tgt[keep],
+        )
 
-    classes = np.repeat(np.arange(3, dtype=np.int8),
-                        [count["domain"], count["node"], count["segment"]])
-    holders = np.concatenate([np.arange(first[k], first[k] + count[k])
-                              for k in ("domain", "node", "segment")]).astype(np.int32)
+    classes = np.repeat(
+        np.arange(3, dtype=np.int8), [count["domain"], count["node"], count["segment"]]
+    )
+    holders = np.concatenate(
+        [np.arange(first[k], first[k] + count[k]) for k in ("domain", "node", "segment")]
+    ).astype(np.int32)
     n_general = n_keys - len(src)
     if n_general > len(holders) * _SLOTS:
-        raise ValueError(f"{n_keys} keys do not fit {n_objects} objects: at most "
-                         f"{len(holders) * _SLOTS + len(src)} (16 slots a domain, node "
-                         "or segment, and the root slots)")
+        raise ValueError(
+            f"{n_keys} keys do not fit {n_objects} objects: at most "
+            f"{len(holders) * _SLOTS + len(src)} (16 slots a domain, node "
+            "or segment, and the root slots)"
+        )
     holder, gen_slot = np.divmod(_general_slots(rng, n_general, holders, classes), _SLOTS)
     gen_class = classes[holder]
     gen_kt = np.zeros(n_general, dtype=np.int8)
@@ -214,8 +266,9 @@ def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
         gen_kt[where] = _draw_types(rng, mix, where.size, count)
     src = np.concatenate([src, holders[holder]])
     slot = np.concatenate([slot, gen_slot.astype(np.int16)])
-    slot_kind = np.concatenate([slot_kind, np.where(gen_class == 0, _SK["key_register"],
-                                                    _SK["slot"]).astype(np.int8)])
+    slot_kind = np.concatenate(
+        [slot_kind, np.where(gen_class == 0, _SK["key_register"], _SK["slot"]).astype(np.int8)]
+    )
     key_type = np.concatenate([key_type, gen_kt])
     tgt = np.concatenate([tgt, _targets(rng, gen_kt, first, count)])
     databyte = _databytes(rng, key_type)
@@ -224,20 +277,34 @@ def random_csr(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
     order = (src.astype(np.int64) * max(n_objects, 1) + tgt) * _SLOTS + slot
     order = np.argsort(order, kind="stable")
     src, tgt, key_type, databyte, slot, slot_kind = (
-        src[order], tgt[order], key_type[order], databyte[order], slot[order], slot_kind[order])
+        src[order],
+        tgt[order],
+        key_type[order],
+        databyte[order],
+        slot[order],
+        slot_kind[order],
+    )
     del order
     indptr = np.zeros(n_objects + 1, dtype=np.int64)
     np.cumsum(np.bincount(src, minlength=n_objects), out=indptr[1:])
     kind = np.repeat(np.arange(5, dtype=np.int8), [count[k] for k in VERTEX_KINDS[:5]])
     return CapabilityCSR(
-        vertices=np.arange(n_objects, dtype=np.int64), kind=kind, indptr=indptr,
-        indices=tgt, key_type=key_type, databyte=databyte, slot=slot,
-        slot_kind=slot_kind, rights=rights_mask(key_type, databyte),
-        sensory=sensory_mask(key_type, databyte))
+        vertices=np.arange(n_objects, dtype=np.int64),
+        kind=kind,
+        indptr=indptr,
+        indices=tgt,
+        key_type=key_type,
+        databyte=databyte,
+        slot=slot,
+        slot_kind=slot_kind,
+        rights=rights_mask(key_type, databyte),
+        sensory=sensory_mask(key_type, databyte),
+    )
 
 
-def random_system(n_objects: int, n_keys: int, *, n_subjects: int | None = None,
-                  seed: int = 0) -> nx.MultiDiGraph:
+def random_system(
+    n_objects: int, n_keys: int, *, n_subjects: int | None = None, seed: int = 0
+) -> nx.MultiDiGraph:
     """``from_csr(random_csr(...))``: a random system as a capability graph (small sizes).
 
     >>> G = random_system(60, 200, seed=7)

@@ -100,8 +100,7 @@ def register_target(G: nx.MultiDiGraph, domain: Hashable, n: int) -> Hashable | 
     return None
 
 
-def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable
-              ) -> list[tuple[int, Hashable, Hashable]]:
+def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable) -> list[tuple[int, Hashable, Hashable]]:
     """``(pid, domain vertex, process-node vertex)`` of every process the keeper
     keeps (a live domain in slot 0 of a process node)."""
     ptab = register_target(G, keeper_vertex, keeper.K_PTAB)
@@ -118,15 +117,16 @@ def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable
     return out
 
 
-def analysis_view(knx: KeyNIX, G: nx.MultiDiGraph | None = None, *,
-                  operator: bool = False) -> nx.MultiDiGraph:
+def analysis_view(
+    knx: KeyNIX, G: nx.MultiDiGraph | None = None, *, operator: bool = False
+) -> nx.MultiDiGraph:
     """A copy of ``G`` (default: the kernel's capability graph now) in which the
     Unix keeper is replaced, for each process, by what it does for that pid (the
     rules in the module docstring). ``G`` must be a graph of ``knx``'s kernel;
     page contents (euids, open modes, file modes) are read from the kernel's
     store, without an invocation, so the event log is not touched."""
     if G is None:
-        G = capability_graph(knx.kernel)          # what knx.kernel.capability_graph() gives
+        G = capability_graph(knx.kernel)  # what knx.kernel.capability_graph() gives
     store = knx.kernel.store.objects
     kv = knx.con.target(knx.keeper)
     V = G.copy()
@@ -145,11 +145,15 @@ def analysis_view(knx: KeyNIX, G: nx.MultiDiGraph | None = None, *,
         root = slot_target(G, node, keeper.P_ROOT)
         if root is not None:
             for n, (path, target, ktype, db) in enumerate(_open_grants(G, store, root, euid)):
-                if ktype == "start":                        # a command: through a runner
+                if ktype == "start":  # a command: through a runner
                     buf, runner = ("cmd", pid, path), ("runner", pid, path)
                     V.add_node(buf, kind="page", label=f"pid {pid} runs {path}")
-                    V.add_node(runner, kind="domain", label=f"keeper runs {path} for pid {pid}",
-                               program="keynix-runner")
+                    V.add_node(
+                        runner,
+                        kind="domain",
+                        label=f"keeper runs {path} for pid {pid}",
+                        program="keynix-runner",
+                    )
                     _add(V, dom, buf, "page", 0, ROOT_SLOT + n, path)
                     _add(V, runner, buf, "page", 0, 0, path)
                     _add(V, runner, target, ktype, db, 1, path)
@@ -172,41 +176,63 @@ def _page(store: _Store, v: Hashable | None) -> Page:
 
 def _ints(store: _Store, page: Hashable | None, n: int) -> list[int]:
     data = _page(store, page).read(0, 4 * n)
-    return [int.from_bytes(data[4 * i:4 * i + 4], "big", signed=True) for i in range(n)]
+    return [int.from_bytes(data[4 * i : 4 * i + 4], "big", signed=True) for i in range(n)]
 
 
-def _add(V: nx.MultiDiGraph, holder: Hashable, target: Hashable, ktype: str, db: int, slot: int,
-         via: str) -> None:
-    V.add_edge(holder, target, slot=slot, slot_kind="key_register", key_type=ktype,
-               databyte=db, rights=rights_of(ktype, db), sensory=is_sensory(ktype, db), via=via)
+def _add(
+    V: nx.MultiDiGraph, holder: Hashable, target: Hashable, ktype: str, db: int, slot: int, via: str
+) -> None:
+    V.add_edge(
+        holder,
+        target,
+        slot=slot,
+        slot_kind="key_register",
+        key_type=ktype,
+        databyte=db,
+        rights=rights_of(ktype, db),
+        sensory=is_sensory(ktype, db),
+        via=via,
+    )
 
 
-def _grant_fd(V: nx.MultiDiGraph, G: nx.MultiDiGraph, store: _Store, pid: int, dom: Hashable,
-              fd: int, of: Hashable) -> None:
+def _grant_fd(
+    V: nx.MultiDiGraph,
+    G: nx.MultiDiGraph,
+    store: _Store,
+    pid: int,
+    dom: Hashable,
+    fd: int,
+    of: Hashable,
+) -> None:
     obj = slot_target(G, of, keeper.OF_OBJ)
     kind, flags, _, _ = _ints(store, slot_target(G, of, keeper.OF_PAGE), 4)
     if kind == keeper.OF_FILE:
         target, ktype = obj, "segment"
     else:
-        target, ktype = slot_target(G, obj, 0), "page"      # the pipe's ring page
+        target, ktype = slot_target(G, obj, 0), "page"  # the pipe's ring page
     mode = flags & 3
     via = f"fd {fd}"
     if kind == keeper.OF_PIPE_R or (kind == keeper.OF_FILE and mode == abi.O_RDONLY):
         _add(V, dom, target, ktype, RO, FD_SLOT + fd, via)
     elif kind == keeper.OF_FILE and mode == abi.O_RDWR:
         _add(V, dom, target, ktype, 0, FD_SLOT + fd, via)
-    else:                                                   # write-only
+    else:  # write-only
         buf, writer = ("wr", pid, fd), ("writer", pid, fd)
         V.add_node(buf, kind="page", label=f"pid {pid} fd {fd} (write-only)")
-        V.add_node(writer, kind="domain", label=f"keeper writes for pid {pid} fd {fd}",
-                   program="keynix-writer")
+        V.add_node(
+            writer,
+            kind="domain",
+            label=f"keeper writes for pid {pid} fd {fd}",
+            program="keynix-writer",
+        )
         _add(V, dom, buf, "page", 0, FD_SLOT + fd, via)
         _add(V, writer, buf, "page", RO, 0, via)
         _add(V, writer, target, ktype, 0, 1, via)
 
 
-def _open_grants(G: nx.MultiDiGraph, store: _Store, root: Hashable, euid: int
-                 ) -> Iterator[tuple[str, Hashable, str, int]]:
+def _open_grants(
+    G: nx.MultiDiGraph, store: _Store, root: Hashable, euid: int
+) -> Iterator[tuple[str, Hashable, str, int]]:
     """``(path, target, key type, databyte)`` for what open() through ``root`` grants."""
     todo: list[tuple[bytes, Hashable]] = [(b"", root)]
     while todo:
@@ -219,7 +245,7 @@ def _open_grants(G: nx.MultiDiGraph, store: _Store, root: Hashable, euid: int
             yield name, meta, "page", 0
             names = _page(store, meta).read(fs.NAMES_AT, fs.ENTRY * abi.FILE_PAGES)
             for i in range(abi.FILE_PAGES):
-                entry = names[i * fs.ENTRY:(i + 1) * fs.ENTRY].rstrip(b"\0")
+                entry = names[i * fs.ENTRY : (i + 1) * fs.ENTRY].rstrip(b"\0")
                 child = slot_target(G, inode, i)
                 if entry and child is not None:
                     todo.append((path + b"/" + entry, child))

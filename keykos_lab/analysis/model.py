@@ -31,22 +31,67 @@ KeyTriple: TypeAlias = tuple[Hashable, str, int]
 #: delivered to a running handler, the console's key ring).
 USABLE = frozenset({"key_register", "transient", "ring"})
 #: Slot kinds a domain-key holder can read (Domain Get / GetKey): not the brand.
-CONTROLLED = frozenset({"key_register", "transient", "ring", "meter", "keeper", "address",
-                        "general", "hook", "slot"})
+CONTROLLED = frozenset(
+    {"key_register", "transient", "ring", "meter", "keeper", "address", "general", "hook", "slot"}
+)
 #: Rights that carry information or authority *out* of the holder.
 OUTWARD = frozenset({"write", "store", "call", "reply", "control"})
 #: Rights that let the holder take information *in*.
 INWARD = frozenset({"read", "fetch", "sense", "call", "control"})
 
 #: Programs of the trusted base, by the behaviour the analyses give them.
-SYSTEM_PROGRAMS = {"spacebank": "bank", "sbt": "oracle", "dcc": "dcc", "dc": "dc",
-                   "kidc": "kidc", "kid": "kid", "fcc": "fcc"}
+SYSTEM_PROGRAMS = {
+    "spacebank": "bank",
+    "sbt": "oracle",
+    "dcc": "dcc",
+    "dc": "dc",
+    "kidc": "kidc",
+    "kid": "kid",
+    "fcc": "fcc",
+}
 
 # fcc.ck key registers of a factory and the slots of its PTOOLS node.
 COMP_REG, DC_REG, PTOOLS_REG = 0, 6, 11
 PTOOLS_KID, PTOOLS_KEEPER, PTOOLS_PROGRAM, PTOOLS_SYMBOLS = 3, 5, 6, 7
-KID_KEYS_REG = 4          # kid.py: the first node of the chain of keys
+KID_KEYS_REG = 4  # kid.py: the first node of the chain of keys
 BUILDER, REQUESTOR, FETCHER, COPY = 0, 1, 2, 3
+
+# Keeper channels (docs/analyses.md#analyses-keepers): what the kernel walks and calls.
+RO, NOCALL, LSS_BITS = 0x80, 0x40, 0x0F  # databyte bits (kernel/keys.py, segments.py)
+RESTART, RETURN, FAULT = 0, 2, 4  # resume-key flavours (kernel/keys.py)
+#: Key types address translation walks through (kernel/keys.py SEGMODE_TYPES); a page
+#: key ends the walk.
+SEGMODE = frozenset({"segment", "node", "fetch", "sense", "frontend"})
+#: A meter node's superior and keeper slots (kernel/meters.py).
+METER_SUPERIOR, METER_KEEPER = 1, 2
+ANY_SLOT = -1  # a key that could be in any slot
+LOCAL_SLOT = -2  # a key a red segment's caller left in it
+#: Keys a red segment's keeper slot may hold that the kernel treats as DK(0) when the
+#: segment key is called (jsegmntc.c:362, ``kernel/orders/segment.py`` NOT_KEEPERS).
+NOT_KEEPERS = frozenset({"page", "node", "fetch", "meter", "segment"})
+
+
+def walk_step(key_type: str, databyte: int) -> tuple[bool, bool, bool] | None:
+    """How address translation (``kernel/segments.py`` ``translate``) goes through a key:
+    ``(read_only, no_call, red)`` — read-only and no-call accumulate down the path (a
+    fetch or sense key makes everything below read-only), and a node reached by a key
+    whose size bits are 0 is red, so it may name a segment keeper; None for keys the walk
+    does not follow (a page key ends it: see ``key_type == "page"``).
+
+    >>> walk_step("node", 0), walk_step("sense", 0xC0), walk_step("segment", 3)
+    ((False, False, True), (True, True, True), (False, False, False))
+    >>> walk_step("page", 0x80), walk_step("start", 0)
+    ((True, False, False), None)
+    """
+    if key_type == "page":
+        return bool(databyte & RO), False, False
+    if key_type not in SEGMODE:
+        return None
+    return (
+        bool(databyte & RO) or key_type in ("fetch", "sense"),
+        bool(databyte & NOCALL),
+        databyte & LSS_BITS == 0,
+    )
 
 
 def behaviour(G: nx.MultiDiGraph, v: Hashable) -> str:
@@ -108,14 +153,17 @@ def brand(G: nx.MultiDiGraph, domain: Hashable) -> Hashable | None:
     return None
 
 
-def factory_parts(G: nx.MultiDiGraph, factory: Hashable
-                  ) -> tuple[KeyTriple | None, list[KeyTriple | None], KeyTriple | None]:
+def factory_parts(
+    G: nx.MultiDiGraph, factory: Hashable
+) -> tuple[KeyTriple | None, list[KeyTriple | None], KeyTriple | None]:
     """A factory's components node and the keeper, program and symbols components
     (each a (target, key_type, databyte) or None) and its weakened DC key."""
     comp = register(G, factory, COMP_REG)
     ptools = register(G, factory, PTOOLS_REG)
-    extra = [slot_key(G, ptools[0], slot) if ptools else None
-             for slot in (PTOOLS_KEEPER, PTOOLS_PROGRAM, PTOOLS_SYMBOLS)]
+    extra = [
+        slot_key(G, ptools[0], slot) if ptools else None
+        for slot in (PTOOLS_KEEPER, PTOOLS_PROGRAM, PTOOLS_SYMBOLS)
+    ]
     return comp, extra, register(G, factory, DC_REG)
 
 

@@ -58,15 +58,26 @@ from typing import TypeAlias
 import networkx as nx
 
 __all__ = [
-    "Fresh", "bridge_components", "can_know", "can_know_reference", "can_share",
-    "can_share_reference", "can_steal", "can_steal_reference", "initial_span",
-    "islands", "saturate", "terminal_span", "tg_graph",
+    "Fresh",
+    "bridge_components",
+    "can_know",
+    "can_know_reference",
+    "can_share",
+    "can_share_reference",
+    "can_steal",
+    "can_steal_reference",
+    "initial_span",
+    "islands",
+    "saturate",
+    "terminal_span",
+    "tg_graph",
 ]
 
 FRESH_RIGHTS = frozenset("tgrw")
 
 
 # --------------------------------------------------------------------------- input checks
+
 
 def _check_right(right: object, where: str = "right") -> None:
     if not isinstance(right, str):
@@ -80,15 +91,19 @@ def _check_graph(G: object) -> None:
         raise TypeError(f"expected a networkx.DiGraph, got {type(G).__name__}")
     for v, d in G.nodes(data=True):
         if "subject" not in d:
-            raise ValueError(f"vertex {v!r} has no 'subject' attribute; "
-                             "set G.nodes[v]['subject'] = True or False on every vertex")
+            raise ValueError(
+                f"vertex {v!r} has no 'subject' attribute; "
+                "set G.nodes[v]['subject'] = True or False on every vertex"
+            )
         if not isinstance(d["subject"], bool):
             raise TypeError(f"vertex {v!r}: 'subject' must be a bool, got {d['subject']!r}")
     for u, v, d in G.edges(data=True):
         rights = d.get("rights")
         if not isinstance(rights, set | frozenset):
-            raise TypeError(f"edge {u!r} -> {v!r}: 'rights' must be a set or frozenset of "
-                            f"letters, got {rights!r}")
+            raise TypeError(
+                f"edge {u!r} -> {v!r}: 'rights' must be a set or frozenset of "
+                f"letters, got {rights!r}"
+            )
         for a in rights:
             _check_right(a, f"edge {u!r} -> {v!r}: each right")
 
@@ -120,17 +135,23 @@ def _holders(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set[Hash
 # Automata: {state: {label: next state}}, start state 0.
 _DFA: TypeAlias = dict[int, dict[str, int]]
 
-TAKES = {0: {"t>": 0}}                                   # t>*          terminal span
-TAKEN_FROM = {0: {"t<": 0}}                              # t<*          (reversed)
-GIVES = {0: {"t>": 0, "g>": 1}, 1: {}}                   # t>* g>       initial span
-GIVEN_FROM = {0: {"g<": 1}, 1: {"t<": 1}}                # g< t<*       (reversed)
-BRIDGE = {0: {"t>": 1, "t<": 2, "g>": 2, "g<": 2},       # t>* | t<* | t>* g> t<* | t>* g< t<*
-          1: {"t>": 1, "g>": 2, "g<": 2}, 2: {"t<": 2}}
-WRITES = {0: {"t>": 0, "w>": 1}, 1: {}}                  # t>* w>       rw-initial span
-READ_FROM = {0: {"r<": 1}, 1: {"t<": 1}}                 # r< t<*       rw-terminal (reversed)
-LEARNS_FROM = {0: {"r<": 3, "t>": 1, "w>": 2},           # reversed connections:
-               1: {"t>": 1, "w>": 2},                    # r< t<* | t>* w> | t>* w> r< t<*
-               2: {"r<": 3}, 3: {"t<": 3}}
+TAKES = {0: {"t>": 0}}  # t>*          terminal span
+TAKEN_FROM = {0: {"t<": 0}}  # t<*          (reversed)
+GIVES = {0: {"t>": 0, "g>": 1}, 1: {}}  # t>* g>       initial span
+GIVEN_FROM = {0: {"g<": 1}, 1: {"t<": 1}}  # g< t<*       (reversed)
+BRIDGE = {
+    0: {"t>": 1, "t<": 2, "g>": 2, "g<": 2},  # t>* | t<* | t>* g> t<* | t>* g< t<*
+    1: {"t>": 1, "g>": 2, "g<": 2},
+    2: {"t<": 2},
+}
+WRITES = {0: {"t>": 0, "w>": 1}, 1: {}}  # t>* w>       rw-initial span
+READ_FROM = {0: {"r<": 1}, 1: {"t<": 1}}  # r< t<*       rw-terminal (reversed)
+LEARNS_FROM = {
+    0: {"r<": 3, "t>": 1, "w>": 2},  # reversed connections:
+    1: {"t>": 1, "w>": 2},  # r< t<* | t>* w> | t>* w> r< t<*
+    2: {"r<": 3},
+    3: {"t<": 3},
+}
 
 
 def _steps(G: nx.DiGraph, v: Hashable) -> Iterator[tuple[Hashable, str]]:
@@ -142,8 +163,7 @@ def _steps(G: nx.DiGraph, v: Hashable) -> Iterator[tuple[Hashable, str]]:
             yield u, a + "<"
 
 
-def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: _DFA, accept: set[int]
-           ) -> set[Hashable]:
+def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: _DFA, accept: set[int]) -> set[Hashable]:
     """Vertices at the end of a walk from a start vertex whose word ``dfa`` accepts."""
     seen = {(s, 0) for s in starts}
     queue = deque(seen)
@@ -157,8 +177,9 @@ def _reach(G: nx.DiGraph, starts: Iterable[Hashable], dfa: _DFA, accept: set[int
     return {v for v, q in seen if q in accept}
 
 
-def _chain(G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[_DFA, set[int]]]
-           ) -> set[Hashable]:
+def _chain(
+    G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[_DFA, set[int]]]
+) -> set[Hashable]:
     """Subjects linked to a seed by a chain of walks, each accepted by one of ``automata``.
 
     Multi-source search in the product graph: a subject reached in an accepting
@@ -187,16 +208,17 @@ def _chain(G: nx.DiGraph, seeds: Iterable[Hashable], automata: list[tuple[_DFA, 
 
 def _sharers(G: nx.DiGraph, right: str, targets: Iterable[Hashable]) -> set[Hashable]:
     """Vertices meeting conditions 1-4 of the can-share theorem for some y in targets."""
-    seeds = {v for v in _reach(G, _holders(G, right, targets), TAKEN_FROM, {0})
-             if _subject(G, v)}
+    seeds = {v for v in _reach(G, _holders(G, right, targets), TAKEN_FROM, {0}) if _subject(G, v)}
     group = _chain(G, seeds, [(BRIDGE, {0, 1, 2})])
     return group | _reach(G, group, GIVES, {1})
 
 
 # --------------------------------------------------------------------------- public: structure
 
-def tg_graph(subjects: Iterable[Hashable],
-             edges: Iterable[tuple[Hashable, Hashable, Iterable[str]]]) -> nx.DiGraph:
+
+def tg_graph(
+    subjects: Iterable[Hashable], edges: Iterable[tuple[Hashable, Hashable, Iterable[str]]]
+) -> nx.DiGraph:
     """Build a take-grant graph: ``(u, v, rights)`` triples, every other vertex an object.
 
     ``rights`` may be a string of letters (``"tg"``) or a collection of letters.
@@ -230,8 +252,9 @@ def islands(G: nx.DiGraph) -> list[frozenset[Hashable]]:
     _check(G)
     H: nx.Graph[Hashable] = nx.Graph()
     H.add_nodes_from(v for v in G if _subject(G, v))
-    H.add_edges_from((u, v) for u, v, d in G.edges(data=True)
-                     if d["rights"] & {"t", "g"} and u in H and v in H)
+    H.add_edges_from(
+        (u, v) for u, v, d in G.edges(data=True) if d["rights"] & {"t", "g"} and u in H and v in H
+    )
     return [frozenset(c) for c in nx.connected_components(H)]
 
 
@@ -285,6 +308,7 @@ def terminal_span(G: nx.DiGraph, x: Hashable) -> set[Hashable]:
 
 
 # --------------------------------------------------------------------------- public: decisions
+
 
 def can_share(G: nx.DiGraph, right: str, x: Hashable, y: Hashable) -> bool:
     """Can ``x`` come to hold ``right`` over ``y`` if all subjects cooperate? O(V + E).
@@ -361,6 +385,7 @@ def can_know(G: nx.DiGraph, x: Hashable, y: Hashable) -> bool:
 
 # --------------------------------------------------------------------------- brute force oracle
 
+
 @dataclass(frozen=True)
 class Fresh:
     """A vertex made by :func:`saturate`: the ``index``-th object created by ``creator``.
@@ -373,9 +398,11 @@ class Fresh:
     index: int
 
 
-def _closure(G: nx.DiGraph, fresh: int,
-             grantable: Callable[[Hashable, Hashable, set[str]], set[str]] | None = None
-             ) -> dict[Hashable, dict[Hashable, set[str]]]:
+def _closure(
+    G: nx.DiGraph,
+    fresh: int,
+    grantable: Callable[[Hashable, Hashable, set[str]], set[str]] | None = None,
+) -> dict[Hashable, dict[Hashable, set[str]]]:
     """Rights after applying take and grant to a fixpoint: {u: {v: set of rights}}.
 
     ``grantable(x, y, rights)`` filters what subject x may grant over y.
@@ -384,7 +411,8 @@ def _closure(G: nx.DiGraph, fresh: int,
         raise ValueError(f"fresh must be a non-negative int, got {fresh!r}")
     subjects = [v for v in G if _subject(G, v)]
     R: dict[Hashable, dict[Hashable, set[str]]] = {
-        v: {u: set(d["rights"]) for u, d in G.succ[v].items()} for v in G}
+        v: {u: set(d["rights"]) for u, d in G.succ[v].items()} for v in G
+    }
     for s in subjects:
         for i in range(fresh):
             R[Fresh(s, i)] = {}
@@ -395,11 +423,12 @@ def _closure(G: nx.DiGraph, fresh: int,
         for x in subjects:
             for z, held in list(R[x].items()):
                 moves: list[tuple[Hashable, Hashable, set[str]]] = []
-                if "t" in held:    # take: x gets what z holds
+                if "t" in held:  # take: x gets what z holds
                     moves += [(x, y, set(a)) for y, a in R[z].items()]
-                if "g" in held:    # grant: z gets what x holds
-                    moves += [(z, y, grantable(x, y, a) if grantable else set(a))
-                              for y, a in R[x].items()]
+                if "g" in held:  # grant: z gets what x holds
+                    moves += [
+                        (z, y, grantable(x, y, a) if grantable else set(a)) for y, a in R[x].items()
+                    ]
                 for u, y, a in moves:
                     have = R[u].setdefault(y, set())
                     if not a <= have:
@@ -426,13 +455,18 @@ def saturate(G: nx.DiGraph, fresh: int = 1) -> nx.DiGraph:
     H: nx.DiGraph[Hashable] = nx.DiGraph()
     H.add_nodes_from(G.nodes(data=True))
     H.add_nodes_from((v for v in R if isinstance(v, Fresh)), subject=False)
-    H.add_edges_from((u, v, {"rights": frozenset(a)}) for u in R for v, a in R[u].items()
-                     if a or G.has_edge(u, v))
+    H.add_edges_from(
+        (u, v, {"rights": frozenset(a)})
+        for u in R
+        for v, a in R[u].items()
+        if a or G.has_edge(u, v)
+    )
     return H
 
 
-def can_share_reference(G: nx.DiGraph, right: str, x: Hashable, y: Hashable,
-                        fresh: int = 1) -> bool:
+def can_share_reference(
+    G: nx.DiGraph, right: str, x: Hashable, y: Hashable, fresh: int = 1
+) -> bool:
     """Oracle for :func:`can_share`: does ``x -right-> y`` appear in :func:`saturate`?
 
     >>> G = tg_graph(["s"], [("s", "o", "t"), ("o", "b", "t"), ("b", "o", "g"), ("s", "y", "r")])
@@ -443,8 +477,9 @@ def can_share_reference(G: nx.DiGraph, right: str, x: Hashable, y: Hashable,
     return right in _closure(G, fresh)[x].get(y, ())
 
 
-def can_steal_reference(G: nx.DiGraph, right: str, x: Hashable, y: Hashable,
-                        fresh: int = 1) -> bool:
+def can_steal_reference(
+    G: nx.DiGraph, right: str, x: Hashable, y: Hashable, fresh: int = 1
+) -> bool:
     """Oracle for :func:`can_steal`, by exhausting derivations in which no holder grants.
 
     A derivation may use every take and grant except an original holder of

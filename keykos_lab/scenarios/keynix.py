@@ -58,13 +58,14 @@ def primitive_span(
 
 def child_authority(knx: KeyNIX, child: int, V=None) -> dict:
     """The child's authority on the analysis view (:func:`.analysis.keynix.analysis_view`):
-    ``keys`` (rows of :func:`analysis.authority`), ``objects`` (distinct targets),
+    ``keys`` (rows of :func:`analysis.authority`, keys only: the descriptors it can come to
+    hold, not the pages its own address space maps), ``objects`` (distinct targets),
     ``writable`` (targets of a key with write or store rights), ``secret_by_keys``
     (a secret page or the secret's inode among the targets) and
     ``secret_flows`` (:func:`analysis.can_flow` from a secret page to the child).
     """
     V = analysis_view(knx) if V is None else V
-    a = analysis.authority(V, child)
+    a = analysis.authority(V, child, memory=False)
     targets = set(a.target)
     writable = {t for t, r in zip(a.target, a.rights, strict=True) if set(r) & _WRITES}
     secret = _secret_vertices(knx, V)

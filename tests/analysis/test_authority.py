@@ -22,8 +22,9 @@ def graph(*edges, domains=(), kinds=None):
         sk = e[4] if len(e) > 4 else "key_register"
         for x in (u, v):
             if x not in G:
-                G.add_node(x, kind="node" if kt in ("node", "fetch", "sense") else "page",
-                           label=str(x))
+                G.add_node(
+                    x, kind="node" if kt in ("node", "fetch", "sense") else "page", label=str(x)
+                )
         G.add_edge(u, v, key_type=kt, databyte=db, slot=i % 16, slot_kind=sk)
     return G
 
@@ -41,8 +42,11 @@ def test_sensory_is_the_kernels_rule_for_every_key_and_databyte():
         for db in range(256):
             version = kk.sensory_version(kk.Key(t, 5, db, 1))
             mine = sensory(name, db)
-            expected = None if version == kk.DK0 and t != kk.DATA else \
-                (version.type_name, version.databyte)
+            expected = (
+                None
+                if version == kk.DK0 and t != kk.DATA
+                else (version.type_name, version.databyte)
+            )
             assert mine == expected, (name, db)
     for sub, name in kk.MISC_NAMES.items():
         version = kk.sensory_version(kk.misc_key(sub))
@@ -53,20 +57,33 @@ def test_sensory_is_the_kernels_rule_for_every_key_and_databyte():
 
 # ---------------------------------------------------------------- the rules
 def test_fetch_store_and_sense():
-    G = graph(("a", "n", "node"), ("n", "p", "page", 0, "slot"), ("n", "s", "start", 0, "slot"),
-              ("b", "m", "sense", 0xC0), ("m", "n", "node", 0, "slot"),
-              ("c", "q", "page"), ("c", "n", "node"), domains=("a", "b", "c", "s"))
+    G = graph(
+        ("a", "n", "node"),
+        ("n", "p", "page", 0, "slot"),
+        ("n", "s", "start", 0, "slot"),
+        ("b", "m", "sense", 0xC0),
+        ("m", "n", "node", 0, "slot"),
+        ("c", "q", "page"),
+        ("c", "n", "node"),
+        domains=("a", "b", "c", "s"),
+    )
     a = held(G, "a")
-    assert {("p", "page", 0), ("s", "start", 0), ("q", "page", 0)} <= a   # c stored q in n
+    assert {("p", "page", 0), ("s", "start", 0), ("q", "page", 0)} <= a  # c stored q in n
     b = held(G, "b")
     assert ("n", "sense", 0xC0) in b and ("p", "page", 0x80) in b
     assert not any(kt in ("start", "page") and db == 0 for _, kt, db in b)
 
 
 def test_a_start_key_is_a_channel_both_ways_but_a_bank_only_sells():
-    G = graph(("a", "b", "start"), ("b", "p", "page"), ("a", "q", "page"),
-              ("a", "bank", "start"), ("bank", "r", "page"), domains=("a", "b", "bank"),
-              kinds={"bank": "spacebank"})
+    G = graph(
+        ("a", "b", "start"),
+        ("b", "p", "page"),
+        ("a", "q", "page"),
+        ("a", "bank", "start"),
+        ("bank", "r", "page"),
+        domains=("a", "b", "bank"),
+        kinds={"bank": "spacebank"},
+    )
     assert ("p", "page", 0) in held(G, "a") and ("q", "page", 0) in held(G, "b")
     a = held(G, "a")
     assert ("r", "page", 0) not in a
@@ -79,8 +96,12 @@ def test_the_keeper_gets_the_domain_key():
 
 
 def test_witness_is_a_chain_of_steps_from_a_held_key():
-    G = graph(("a", "n", "fetch"), ("n", "m", "node", 0, "slot"), ("m", "p", "page", 0, "slot"),
-              domains=("a",))
+    G = graph(
+        ("a", "n", "fetch"),
+        ("n", "m", "node", 0, "slot"),
+        ("m", "p", "page", 0, "slot"),
+        domains=("a",),
+    )
     a = analysis.authority(G, "a")
     via = a[(a.target == "p") & (a.key_type == "page")].via.iloc[0]
     assert via[0][3] == "edge" and via[-1][:3] == ("a", "p", "page")
@@ -96,8 +117,14 @@ def test_authority_refuses_what_is_not_a_domain():
 
 
 def test_dc_identify_amplifies_a_start_key_of_its_own_domains():
-    G = graph(("a", "dc", "start"), ("a", "d", "start"), ("d", "dc", "domain", 0, "brand"),
-              ("d", "p", "page"), domains=("a", "dc", "d"), kinds={"dc": "dc", "d": "echo"})
+    G = graph(
+        ("a", "dc", "start"),
+        ("a", "d", "start"),
+        ("d", "dc", "domain", 0, "brand"),
+        ("d", "p", "page"),
+        domains=("a", "dc", "d"),
+        kinds={"dc": "dc", "d": "echo"},
+    )
     a = held(G, "a")
     assert ("d", "domain", 0) in a and ("p", "page", 0) in a
 
@@ -135,7 +162,7 @@ def test_flows_matrix_and_witness():
     w, r = con.target(writer), con.target(reader)
     # The console built both and could hand either the other's domain key:
     assert analysis.can_flow(G, r, w)
-    G.remove_node(con.root)                       # as if the builder had left the scene
+    G.remove_node(con.root)  # as if the builder had left the scene
     assert analysis.can_flow(G, w, r, witness=True) == [w, con.target(page), r]
     assert not analysis.can_flow(G, r, w)
     m = analysis.flows(G, [w, r])
@@ -159,8 +186,13 @@ def test_confinement_agrees_with_compare_on_the_factory_matrix(k, con):
         "start key hole": kl.build_factory(con, "echo", holes={0: logger}),
         "keeper hole": kl.build_factory(con, "echo", holes={16: logger}),
         "sensory hole": kl.build_factory(con, "echo", holes={4: ro}),
-        "weak dc": kl.build_factory(con, "echo", components={5: con.call(
-            con.call(con["dcc"], 0, con["bank"], con["meter"]).keys[0], 13).keys[0]}),
+        "weak dc": kl.build_factory(
+            con,
+            "echo",
+            components={
+                5: con.call(con.call(con["dcc"], 0, con["bank"], con["meter"]).keys[0], 13).keys[0]
+            },
+        ),
     }
     trusted = kl.system.factories.trusted_factory(con)
     for name, f in cases.items():
@@ -180,16 +212,18 @@ def test_confinement_of_the_adversary_matches_what_it_did(k, con):
     agree: a discreet factory's yield is confined, and reaches only what it may."""
     hidden = con.call(con["bank"], 0).keys[0]
     con.call(hidden, 16 + 0, con.call(con["bank"], 16).keys[0])
-    f = kl.build_factory(con, "adversary", components={0: con["discrim"],
-                                                       1: con.call(hidden, 36).keys[0]})
+    f = kl.build_factory(
+        con, "adversary", components={0: con["discrim"], 1: con.call(hidden, 36).keys[0]}
+    )
     v = analysis.confinement(k, f.requestor)
     assert v.confined and "no flow path" in v.explanation[-1]
     assert len(v.out_of_scope) == 3 and "meter" in str(v)
 
 
 def test_confinement_of_a_graph_subject():
-    G = graph(("y", "p", "page"), ("x", "p", "page", 0x80), ("y", "r", "start"),
-              domains=("x", "y", "r"))
+    G = graph(
+        ("y", "p", "page"), ("x", "p", "page", 0x80), ("y", "r", "start"), domains=("x", "y", "r")
+    )
     v = analysis.confinement(G, "y", allowed={"r"})
     assert not v.confined and v.leaks == [["y", "p", "x"]]
     assert analysis.confinement(G, "y", allowed={"r", "x"}).confined

@@ -28,8 +28,18 @@ from keykos_lab.analysis.convert import (
 from keykos_lab.kernel import keys
 from keykos_lab.views.schema import is_sensory, rights_of
 
-ARRAYS = ("vertices", "kind", "indptr", "indices", "key_type", "databyte", "slot", "slot_kind",
-          "rights", "sensory")
+ARRAYS = (
+    "vertices",
+    "kind",
+    "indptr",
+    "indices",
+    "key_type",
+    "databyte",
+    "slot",
+    "slot_kind",
+    "rights",
+    "sensory",
+)
 KEPT = ("kind", "label", "program")
 
 
@@ -38,8 +48,10 @@ def _rich(k):
     con = k.console
     buy = lambda order: con.call(con["bank"], order).keys[0]  # noqa: E731
     node, page = buy(kl.oc.SB.CreateNode), buy(kl.oc.SB.CreatePage)
-    made = [con.call(node, order).keys[0] for order in
-            (kl.oc.Node.MakeSenseKey, kl.oc.Node.MakeFetchKey, kl.oc.Node.MakeSegmentKey)]
+    made = [
+        con.call(node, order).keys[0]
+        for order in (kl.oc.Node.MakeSenseKey, kl.oc.Node.MakeFetchKey, kl.oc.Node.MakeSegmentKey)
+    ]
     holder = buy(kl.oc.SB.CreateNode)
     for slot, key in enumerate([page, *made, node, kl.image(con, "echo")]):
         assert con.call(holder, kl.oc.Node.Swap + slot, key).rc == 0
@@ -88,9 +100,19 @@ def test_csr_shapes_and_dtypes(G):
     n, m = G.number_of_nodes(), G.number_of_edges()
     assert (csr.n_vertices, csr.n_edges) == (n, m)
     assert csr.vertices.dtype == object  # ints and "misc:<name>" strings
-    assert [a.dtype.name for a in (csr.kind, csr.indptr, csr.indices, csr.key_type,
-                                   csr.databyte, csr.slot, csr.slot_kind, csr.rights)] == [
-        "int8", "int64", "int32", "int8", "int16", "int16", "int8", "int16"]
+    assert [
+        a.dtype.name
+        for a in (
+            csr.kind,
+            csr.indptr,
+            csr.indices,
+            csr.key_type,
+            csr.databyte,
+            csr.slot,
+            csr.slot_kind,
+            csr.rights,
+        )
+    ] == ["int8", "int64", "int32", "int8", "int16", "int16", "int8", "int16"]
     assert csr.sensory.dtype == bool
     assert csr.nbytes > 13 * m and csr.bytes_per_key == csr.nbytes / m
     for i, v in enumerate(G):
@@ -166,15 +188,18 @@ def _one_edge(**attrs):
     return G
 
 
-@pytest.mark.parametrize("attrs, message", [
-    ({}, "has no key_type"),
-    ({"key_type": "capability"}, "unknown key_type 'capability'"),
-    ({"key_type": "page", "slot_kind": "pocket"}, "unknown slot_kind 'pocket'"),
-    ({"key_type": "page", "rights": frozenset({"fly"})}, "has rights"),
-    ({"key_type": "page", "databyte": 300}, "databyte 300"),
-    ({"key_type": "page", "slot": -5}, "slot -5"),
-    ({"key_type": "page", "databyte": "high"}, "not an integer"),
-])
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ({}, "has no key_type"),
+        ({"key_type": "capability"}, "unknown key_type 'capability'"),
+        ({"key_type": "page", "slot_kind": "pocket"}, "unknown slot_kind 'pocket'"),
+        ({"key_type": "page", "rights": frozenset({"fly"})}, "has rights"),
+        ({"key_type": "page", "databyte": 300}, "databyte 300"),
+        ({"key_type": "page", "slot": -5}, "slot -5"),
+        ({"key_type": "page", "databyte": "high"}, "not an integer"),
+    ],
+)
 def test_bad_edges_are_named(attrs, message):
     with pytest.raises(ValueError, match=message) as err:
         to_csr(_one_edge(**attrs))
@@ -202,16 +227,39 @@ def test_inconsistent_csr_is_refused():
 # --------------------------------------------------------------------- pandas
 def test_pandas_edgelist(G):
     df = to_pandas_edgelist(G)
-    assert list(df.columns) == ["source", "target", "key_type", "databyte", "slot",
-                                "slot_kind", "rights", "sensory"]
+    assert list(df.columns) == [
+        "source",
+        "target",
+        "key_type",
+        "databyte",
+        "slot",
+        "slot_kind",
+        "rights",
+        "sensory",
+    ]
     assert [df[c].dtype.name for c in ("key_type", "slot_kind", "rights")] == ["category"] * 3
     edges = list(G.edges(data=True))
     assert len(df) == len(edges)
     for row, (u, v, d) in zip(df.itertuples(index=False), edges):
-        assert (row.source, row.target, row.key_type, row.databyte, row.slot, row.slot_kind,
-                row.rights, row.sensory) == (u, v, d["key_type"], d["databyte"], d["slot"],
-                                             d["slot_kind"], ",".join(sorted(d["rights"])),
-                                             d["sensory"])
+        assert (
+            row.source,
+            row.target,
+            row.key_type,
+            row.databyte,
+            row.slot,
+            row.slot_kind,
+            row.rights,
+            row.sensory,
+        ) == (
+            u,
+            v,
+            d["key_type"],
+            d["databyte"],
+            d["slot"],
+            d["slot_kind"],
+            ",".join(sorted(d["rights"])),
+            d["sensory"],
+        )
 
 
 # ---------------------------------------------------------------------- files
@@ -234,8 +282,10 @@ def test_graphml_reads_back(G, tmp_path):
     assert sorted(H) == sorted(map(str, G))
     assert H.number_of_edges() == G.number_of_edges()
     for u, v, d in G.edges(data=True):
-        assert any(e["rights"] == ",".join(sorted(d["rights"])) or not d["rights"]
-                   for e in H.get_edge_data(str(u), str(v)).values())
+        assert any(
+            e["rights"] == ",".join(sorted(d["rights"])) or not d["rights"]
+            for e in H.get_edge_data(str(u), str(v)).values()
+        )
     root = next(v for v, d in G.nodes(data=True) if d.get("label") == "console")
     assert H.nodes[str(root)]["nodes"] == ",".join(map(str, G.nodes[root]["nodes"]))
     assert isinstance(next(iter(H.edges(data=True)))[2]["sensory"], bool)

@@ -19,6 +19,7 @@ from keykos_lab.kernel.keys import DK0, Key
 
 KT = oc.KT
 
+
 # ------------------------------------------------------------------ helpers
 def rows(df) -> set:
     return set(zip(df.target, df.key_type, df.databyte))
@@ -60,8 +61,10 @@ def check(k, subjects, orders=None) -> dict:
 
 def state(k):
     G = k.capability_graph()
-    edges = sorted((str(u), str(v), d["key_type"], d["databyte"], d["slot"], d["slot_kind"])
-                   for u, v, d in G.edges(data=True))
+    edges = sorted(
+        (str(u), str(v), d["key_type"], d["databyte"], d["slot"], d["slot_kind"])
+        for u, v, d in G.edges(data=True)
+    )
     return len(k.events()), len(k.objs), edges, sorted(map(str, G.nodes))
 
 
@@ -78,9 +81,17 @@ def test_node_key_fetches_slots_and_makes_weaker_keys():
     n, p, e = con.target(node), con.target(page), con.target(echo)
     df = explore(k, s)
     assert rows(df) == {
-        (n, "node", 0), (p, "page", 0), (e, "start", 0), (n, "fetch", 0), (n, "segment", 0),
-        (n, "meter", 0), (n, "sense", 0xC0), (n, "frontend", 0),     # round 1
-        (p, "page", 0x80), (n, "segment", 0x80)}                      # round 2
+        (n, "node", 0),
+        (p, "page", 0),
+        (e, "start", 0),
+        (n, "fetch", 0),
+        (n, "segment", 0),
+        (n, "meter", 0),
+        (n, "sense", 0xC0),
+        (n, "frontend", 0),  # round 1
+        (p, "page", 0x80),
+        (n, "segment", 0x80),
+    }  # round 2
     by_row = {(t, kt, db): (r, how) for t, kt, db, r, how in df.itertuples(index=False)}
     assert by_row[n, "node", 0] == (0, "held")
     assert by_row[p, "page", 0] == (1, f"node Fetch+2 on node #{n}")
@@ -96,7 +107,7 @@ def test_sense_key_sees_sensory_versions_only():
     echo = kl.build_domain(con, "echo")
     con.call(outer, oc.Node.Swap + 0, inner)
     con.call(outer, oc.Node.Swap + 1, page)
-    con.call(outer, oc.Node.Swap + 2, kl.start_key(con, echo))     # sensed: DK(0)
+    con.call(outer, oc.Node.Swap + 2, kl.start_key(con, echo))  # sensed: DK(0)
     con.call(inner, oc.Node.Swap + 7, page)
     sense = con.call(outer, oc.Node.MakeSenseKey).keys[0]
     s = con.target(kl.build_domain(con, "echo", keys={3: sense}))
@@ -118,10 +129,18 @@ def test_echo_returns_only_what_it_is_given_and_a_domain_key_reads_registers():
     ctl = con.target(kl.build_domain(con, "echo", keys={0: echo}))
     meter = con.target(con["meter"])
     found = rows(explore(k, ctl))
-    image = {t for t, kt, db in found if kt == "page" and db == 0x80 and t != p}   # Get+3
+    image = {t for t, kt, db in found if kt == "page" and db == 0x80 and t != p}  # Get+3
     assert len(image) == 1
-    assert found == {(e, "domain", 0), (p, "page", 0), (meter, "meter", 0), (e, "start", 0),
-                     (e, "resume", 2), (p, "page", 0x80), *((t, "page", 0x80) for t in image)}
+    assert found == {
+        (e, "domain", 0),
+        (p, "page", 0),
+        (meter, "meter", 0),
+        (e, "start", 0),
+        (e, "resume", 2),
+        (e, "resume", 4),
+        (p, "page", 0x80),
+        *((t, "page", 0x80) for t in image),
+    }
 
 
 def test_created_objects_are_named_by_their_creator_even_through_a_proxy():
@@ -134,22 +153,36 @@ def test_created_objects_are_named_by_their_creator_even_through_a_proxy():
     proxy = kl.build_domain(con, "proxy", keys={0: con["bank"]})
     relay = con.target(kl.build_domain(con, "echo", keys={0: kl.start_key(con, proxy)}))
     found = rows(explore(k, relay, depth=1))
-    assert (("new", bank, relay), "node", 0) in found       # the bank sold it (event log)
+    assert (("new", bank, relay), "node", 0) in found  # the bank sold it (event log)
     assert not [t for t, *_ in found if isinstance(t, int) and t >= len(k.objs)]
 
 
 def test_console_subject_uses_its_key_ring_and_creations_compare_by_creator():
     k = kl.Kernel()
     con = k.console
-    df = explore(k, con.root, depth=1, )
+    df = explore(
+        k,
+        con.root,
+        depth=1,
+    )
     found = rows(df)
     held = {(t, kt, db) for t, kt, db, r, _ in df.itertuples(index=False) if r == 0}
     G = k.capability_graph()
-    assert held == {(v, d["key_type"], d["databyte"])
-                    for _, v, d in G.out_edges(con.root, data=True) if d["slot_kind"] == "ring"}
+    assert held == {
+        (v, d["key_type"], d["databyte"])
+        for _, v, d in G.out_edges(con.root, data=True)
+        if d["slot_kind"] == "ring"
+    }
     dcc = con.target(con["dcc"])
-    assert (("new", dcc, con.root), "start", 0) in found     # DCC Create(bank, meter): a DC
-    assert soundness(k, con.root, 1, )["missing"] == []
+    assert (("new", dcc, con.root), "start", 0) in found  # DCC Create(bank, meter): a DC
+    assert (
+        soundness(
+            k,
+            con.root,
+            1,
+        )["missing"]
+        == []
+    )
 
 
 def test_keys_to_the_console_stand_for_the_subject_and_are_not_invoked():
@@ -158,15 +191,18 @@ def test_keys_to_the_console_stand_for_the_subject_and_are_not_invoked():
     dom = kl.build_domain(con, "echo")
     s = con.target(dom)
     keys_node = k.objs[k.objs[s].slots[14].obj]
-    console = k.objs[con.root]              # no program hands out a key to the console:
-    keys_node.slots[0] = Key(6, con.root, 0, console.alloc)       # put one there by hand
+    console = k.objs[con.root]  # no program hands out a key to the console:
+    keys_node.slots[0] = Key(6, con.root, 0, console.alloc)  # put one there by hand
     keys_node.slots[1] = Key(8, con.root, 0, console.alloc)
     df = explore(k, s, depth=1)
     assert rows(df) >= {(s, "start", 0), (s, "domain", 0)}
     assert not [t for t in df.target if t == con.root]
-    assert (s, "resume", 2) not in rows(df)                        # the console is never reset
-    assert {(r, how) for t, kt, r, how in zip(df.target, df.key_type, df["round"], df.how)
-            if kt == "start"} == {(0, "held")}
+    assert (s, "resume", 2) not in rows(df)  # the console is never reset
+    assert {
+        (r, how)
+        for t, kt, r, how in zip(df.target, df.key_type, df["round"], df.how)
+        if kt == "start"
+    } == {(0, "held")}
 
 
 def test_explore_never_changes_the_original():
@@ -176,27 +212,32 @@ def test_explore_never_changes_the_original():
     for s in free_domains(k):
         explore(k, s)
     assert state(k) == before
-    con = k.console                         # the password the scenario set still checks
-    assert con.call(rec.keys["requestor"], 0, con["bank"], con["meter"],
-                    data=b"correct horse").rc == 0
+    con = k.console  # the password the scenario set still checks
+    assert (
+        con.call(rec.keys["requestor"], 0, con["bank"], con["meter"], data=b"correct horse").rc == 0
+    )
 
 
 def test_hangs_and_traps_are_counted_and_exploration_goes_on():
     k = kl.Kernel()
     con = k.console
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
-    crasher = kl.build_domain(con, "crasher")                       # no keeper: parked
+    crasher = kl.build_domain(con, "crasher")  # no keeper: parked
     busy = kl.build_domain(con, "echo")
     con.call(busy, oc.Domain.MakeBusy)
-    spinner = kl.build_domain(con, "spinner")                       # runs until stopped
+    spinner = kl.build_domain(con, "spinner")  # runs until stopped
     late = kl.build_domain(con, "echo", keys={0: page})
-    keys = {0: kl.start_key(con, crasher), 1: kl.start_key(con, busy),
-            2: kl.start_key(con, spinner), 3: late}
+    keys = {
+        0: kl.start_key(con, crasher),
+        1: kl.start_key(con, busy),
+        2: kl.start_key(con, spinner),
+        3: late,
+    }
     s = con.target(kl.build_domain(con, "echo", keys=keys))
     df = explore(k, s, depth=1)
     assert (df.attrs["deadlock"], df.attrs["step_limit"]) == (1, 1)
     assert df.attrs["busy"] > 0 and df.attrs["kernel_error"] == 0
-    assert (con.target(page), "page", 0) in rows(df)          # obtained after the failures
+    assert (con.target(page), "page", 0) in rows(df)  # obtained after the failures
     assert k.console.call(k.console["discrim"], KT).rc == oc.Discrim.AKT
 
 
@@ -208,7 +249,7 @@ def test_copy_refuses_a_kernel_with_handlers_mid_flight():
     con.call(busy, oc.Domain.MakeBusy)
     proxy = kl.build_domain(con, "proxy", keys={0: target})
     with pytest.raises(kl.Deadlock):
-        con.call(kl.start_key(con, proxy), 0)                  # the proxy stalls on busy
+        con.call(kl.start_key(con, proxy), 0)  # the proxy stalls on busy
     with pytest.raises(kl.KernelError, match=f"#{con.target(proxy)} \\(proxy\\)"):
         explore(k, con.root)
 
@@ -274,14 +315,14 @@ def _g6(k, con):
 
 def _g7(k, con):
     f = kl.build_factory(con, "echo")
-    key = (con.target(f.builder), "start", 1)               # MakeRequestor
+    key = (con.target(f.builder), "start", 1)  # MakeRequestor
     return _subject(con, builder=f.builder), key
 
 
 def _g8(k, con):
     s = _subject(con, fcc=con["fcc"], bank=con["bank"], meter=con["meter"])
     fc = ("new", con.target(con["fcc"]), s)
-    return s, (("new", fc, s), "start", 0)                  # the builder's key an FC makes
+    return s, (("new", fc, s), "start", 0)  # the builder's key an FC makes
 
 
 def _g9(k, con):
@@ -299,29 +340,57 @@ def _g10(k, con):
 
 #: id: (minimal system → (subject, the key it obtains), depth, why authority misses it).
 GAPS = {
-    "G1": (_g1, 1, "the domain tool's MakeDomainKey works on any node key; authority gives a "
-                   "domain key only to nodes that already are domain vertices"),
+    "G1": (
+        _g1,
+        1,
+        "the domain tool's MakeDomainKey works on any node key; authority gives a "
+        "domain key only to nodes that already are domain vertices",
+    ),
     "G2": (_g2, 1, "node MakeFrontendKey is not among the keys derived from a node key"),
     "G3": (_g3, 1, "segment MakeReadOnly is not derived: no (S, segment, db | RO)"),
-    "G4": (_g4, 1, "domain MakeReturnKey gives a resume key of the return flavour (databyte "
-                   "2); authority derives only the fault flavour (4)"),
+    "G4": (
+        _g4,
+        1,
+        "domain MakeReturnKey gives a resume key of the return flavour (databyte "
+        "2); authority derives only the fault flavour (4)",
+    ),
     "G5": (_g5, 1, "DC Weaken hands out a start key with databyte 1 to the DC"),
-    "G6": (_g6, 1, "KIDC is modelled as an oracle that hands out no key, but Create returns a "
-                   "start key to a new KID"),
-    "G7": (_g7, 1, "a factory's builder's key hands out the requestor's key and the fetcher "
-                   "(MakeRequestor), the copy key (MakeCopy) and the factory's weakened DC "
-                   "key (GetDC), its fetcher the requestor's key; authority derives none of "
-                   "them (the copy key only as component 3)"),
-    "G8": (_g8, 2, "what a creator makes is summarised as a free domain holding nothing: an "
-                   "FC made by the FCC creates factories that are not predicted at all; of a "
-                   "factory an FC makes, only the builder's key is; a copy key's Copy makes a "
-                   "factory that is not predicted"),
-    "G9": (_g9, 1, "the domain tool's IdentifyStart/Resume/Domain with DK(0) as the brand "
-                   "matches every domain whose brand slot is empty and returns a node key to "
-                   "its root; authority amplifies only with a real brand"),
-    "G10": (_g10, 1, "Make…Key takes the new key's databyte from the string, not from the "
-                     "node key: a node key with databyte 3 makes (N, fetch, 0), authority "
-                     "predicts only (N, fetch, 3)"),
+    "G6": (
+        _g6,
+        1,
+        "KIDC is modelled as an oracle that hands out no key, but Create returns a "
+        "start key to a new KID",
+    ),
+    "G7": (
+        _g7,
+        1,
+        "a factory's builder's key hands out the requestor's key and the fetcher "
+        "(MakeRequestor), the copy key (MakeCopy) and the factory's weakened DC "
+        "key (GetDC), its fetcher the requestor's key; authority derives none of "
+        "them (the copy key only as component 3)",
+    ),
+    "G8": (
+        _g8,
+        2,
+        "what a creator makes is summarised as a free domain holding nothing: an "
+        "FC made by the FCC creates factories that are not predicted at all; of a "
+        "factory an FC makes, only the builder's key is; a copy key's Copy makes a "
+        "factory that is not predicted",
+    ),
+    "G9": (
+        _g9,
+        1,
+        "the domain tool's IdentifyStart/Resume/Domain with DK(0) as the brand "
+        "matches every domain whose brand slot is empty and returns a node key to "
+        "its root; authority amplifies only with a real brand",
+    ),
+    "G10": (
+        _g10,
+        1,
+        "Make…Key takes the new key's databyte from the string, not from the "
+        "node key: a node key with databyte 3 makes (N, fetch, 0), authority "
+        "predicts only (N, fetch, 3)",
+    ),
 }
 
 
@@ -338,8 +407,9 @@ def test_gap_is_predicted(gap):
     make, depth, _ = GAPS[gap]
     k = kl.Kernel()
     s, key = make(k, k.console)
-    missing = {(m["target"], m["key_type"], m["databyte"])
-               for m in soundness(k, s, depth)["missing"]}
+    missing = {
+        (m["target"], m["key_type"], m["databyte"]) for m in soundness(k, s, depth)["missing"]
+    }
     assert key not in missing
 
 
@@ -383,13 +453,18 @@ EXTRAS = ("bank", "meter", "domtool", "dcc", "kidc")
 def recipes(draw):
     return {
         "programs": draw(st.lists(st.sampled_from(PROGRAMS), min_size=1, max_size=3)),
-        "nodes": draw(st.lists(st.sampled_from([0, 3, 0x80]), max_size=2)),   # node databytes
+        "nodes": draw(st.lists(st.sampled_from([0, 3, 0x80]), max_size=2)),  # node databytes
         "pages": draw(st.integers(0, 2)),
-        "segments": draw(st.lists(st.booleans(), max_size=1)),                # read-only?
+        "segments": draw(st.lists(st.booleans(), max_size=1)),  # read-only?
         "extras": draw(st.lists(st.sampled_from(EXTRAS), max_size=2, unique=True)),
         "facets": draw(st.lists(st.sampled_from([0, 0, 1]), min_size=3, max_size=3)),
-        "stores": draw(st.lists(st.tuples(st.integers(0, 99), st.sampled_from([0, 1, 2, 3, 9]),
-                                          st.integers(0, 99)), min_size=1, max_size=10)),
+        "stores": draw(
+            st.lists(
+                st.tuples(st.integers(0, 99), st.sampled_from([0, 1, 2, 3, 9]), st.integers(0, 99)),
+                min_size=1,
+                max_size=10,
+            )
+        ),
         "drop": draw(st.booleans()),
     }
 
@@ -417,8 +492,10 @@ def build(recipe: dict):
         add(page, "page")
         add(con.call(page, oc.Page.MakeReadOnlyKey).keys[0], "page")
     for ro in recipe["segments"]:
-        add(kl.build_segment(con, [con.call(bank, oc.SB.CreatePage).keys[0]], read_only=ro),
-            "segment")
+        add(
+            kl.build_segment(con, [con.call(bank, oc.SB.CreatePage).keys[0]], read_only=ro),
+            "segment",
+        )
     domains = []
     for program, facet in zip(recipe["programs"], recipe["facets"]):
         dom = kl.build_domain(con, program)
@@ -427,8 +504,9 @@ def build(recipe: dict):
         add(kl.start_key(con, dom, facet), "start")
     for name in recipe["extras"]:
         add(con[name], name)
-    holders = [(node, "node", None) for node in nodes] + \
-        [(dom, "domain", program) for dom, program in domains]
+    holders = [(node, "node", None) for node in nodes] + [
+        (dom, "domain", program) for dom, program in domains
+    ]
     for h, slot, i in recipe["stores"]:
         holder, kind, program = holders[h % len(holders)]
         key = pool[i % len(pool)]
@@ -439,9 +517,13 @@ def build(recipe: dict):
     return k, subjects
 
 
-RANDOM = settings(max_examples=50, deadline=None, derandomize=True,
-                  suppress_health_check=[HealthCheck.too_slow],
-                  phases=[Phase.explicit, Phase.generate])
+RANDOM = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.generate],
+)
 
 
 @RANDOM

@@ -17,13 +17,14 @@ def reference_keys(closure, csr, subject):
     return {(csr.index_of(t), CODE[kt], db) for t, kt, db in closure.held(subject)}
 
 
-systems = st.tuples(st.integers(10, 120), st.integers(1, 6), st.integers(0, 10_000),
-                    st.integers(1, 12))
+systems = st.tuples(
+    st.integers(10, 120), st.integers(1, 6), st.integers(0, 10_000), st.integers(1, 12)
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(systems)
-@example((38, 1, 476, 8))     # two groups fetching from one that holds no start key: not joined
+@example((38, 1, 476, 8))  # two groups fetching from one that holds no start key: not joined
 def test_authority_equals_the_reference(params):
     n, density, seed, subjects = params
     G = analysis.random_system(n, n * density, seed=seed, n_subjects=min(subjects, n // 2))
@@ -51,14 +52,16 @@ def test_frames_through_the_public_api():
     csr = to_csr(G)
     s = next(v for v in G if G.nodes[v]["kind"] == "domain")
     ref = analysis.authority(G, s)
-    fast = analysis.authority(csr, s)                     # auto: arrays go to the fast engine
+    fast = analysis.authority(csr, s)  # auto: arrays go to the fast engine
     assert analysis.authority(G, s, engine="csr").shape == fast.shape
     key = ["target", "key_type", "databyte"]
-    assert set(map(tuple, ref[key].astype({"key_type": str}).to_numpy().tolist())) == \
-        set(map(tuple, fast[key].astype({"key_type": str}).to_numpy().tolist()))
+    assert set(map(tuple, ref[key].astype({"key_type": str}).to_numpy().tolist())) == set(
+        map(tuple, fast[key].astype({"key_type": str}).to_numpy().tolist())
+    )
     merged = ref.merge(fast.astype({"key_type": str}), on=key)
-    assert (merged.rights_x == merged.rights_y).all() and \
-        (merged.sensory_x == merged.sensory_y).all()
+    assert (merged.rights_x == merged.rights_y).all() and (
+        merged.sensory_x == merged.sensory_y
+    ).all()
     assert fast.via.isna().all() and ref.via.map(len).gt(0).all()
     with pytest.raises(ValueError, match="engine"):
         analysis.authority(G, s, engine="quick")

@@ -21,11 +21,29 @@ from keykos_lab.analysis.convert import (
 )
 from keykos_lab.analysis.generate import random_csr, random_system
 
-ARRAYS = ("vertices", "kind", "indptr", "indices", "key_type", "databyte", "slot", "slot_kind",
-          "rights", "sensory")
-TARGET_KIND = {"page": "page", "segment": "segment", "node": "node", "fetch": "node",
-               "sense": "node", "meter": "meter", "start": "domain", "resume": "domain",
-               "domain": "domain"}
+ARRAYS = (
+    "vertices",
+    "kind",
+    "indptr",
+    "indices",
+    "key_type",
+    "databyte",
+    "slot",
+    "slot_kind",
+    "rights",
+    "sensory",
+)
+TARGET_KIND = {
+    "page": "page",
+    "segment": "segment",
+    "node": "node",
+    "fetch": "node",
+    "sense": "node",
+    "meter": "meter",
+    "start": "domain",
+    "resume": "domain",
+    "domain": "domain",
+}
 
 
 def same_arrays(a, b) -> bool:
@@ -47,7 +65,12 @@ def test_sizes_and_kinds(csr):
     assert csr.vertices.tolist() == list(range(20_000))
     share = np.bincount(csr.kind, minlength=5) / csr.n_vertices
     assert dict(zip(VERTEX_KINDS, share.round(2))) == {
-        "domain": 0.05, "node": 0.35, "page": 0.55, "segment": 0.03, "meter": 0.02}
+        "domain": 0.05,
+        "node": 0.35,
+        "page": 0.55,
+        "segment": 0.03,
+        "meter": 0.02,
+    }
     assert np.bincount(random_csr(1000, 10, n_subjects=100).kind)[0] == 100
 
 

@@ -29,8 +29,9 @@ RIGHTS = "tgrw"
 
 
 def checks(examples):
-    return settings(max_examples=examples, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+    return settings(
+        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
 
 
 def build(n, subjects, edges):
@@ -46,11 +47,15 @@ def build(n, subjects, edges):
 def graphs(draw, letters=RIGHTS, all_subjects=False):
     """3-7 vertices, 2-9 edge draws (self-loops allowed; repeated pairs merge rights)."""
     n = draw(st.integers(3, 7))
-    subjects = [True] * n if all_subjects else draw(st.lists(st.booleans(), min_size=n,
-                                                             max_size=n))
+    subjects = [True] * n if all_subjects else draw(st.lists(st.booleans(), min_size=n, max_size=n))
     vertex = st.integers(0, n - 1)
-    edges = draw(st.lists(st.tuples(vertex, vertex, st.sets(st.sampled_from(letters), min_size=1)),
-                          min_size=2, max_size=9))
+    edges = draw(
+        st.lists(
+            st.tuples(vertex, vertex, st.sets(st.sampled_from(letters), min_size=1)),
+            min_size=2,
+            max_size=9,
+        )
+    )
     return build(n, subjects, edges)
 
 
@@ -58,8 +63,10 @@ def random_graphs(seed, count):
     rng = random.Random(seed)
     for _ in range(count):
         n = rng.randint(3, 7)
-        edges = [(rng.randrange(n), rng.randrange(n), rng.sample(RIGHTS, rng.randint(1, 2)))
-                 for _ in range(rng.randint(2, 9))]
+        edges = [
+            (rng.randrange(n), rng.randrange(n), rng.sample(RIGHTS, rng.randint(1, 2)))
+            for _ in range(rng.randint(2, 9))
+        ]
         yield build(n, [rng.random() < 0.5 for _ in range(n)], edges)
 
 
@@ -82,9 +89,19 @@ def simple_path_initial_span(G, x):
 
 # --------------------------------------------------------------------------- textbook cases
 
+
 def test_islands_and_spans():
-    G = tg_graph(["a", "b", "c", "d"], [("a", "b", "t"), ("c", "b", "g"), ("d", "o", "t"),
-                                        ("o", "p", "t"), ("p", "q", "g"), ("q", "z", "t")])
+    G = tg_graph(
+        ["a", "b", "c", "d"],
+        [
+            ("a", "b", "t"),
+            ("c", "b", "g"),
+            ("d", "o", "t"),
+            ("o", "p", "t"),
+            ("p", "q", "g"),
+            ("q", "z", "t"),
+        ],
+    )
     assert sorted(sorted(i) for i in islands(G)) == [["a", "b", "c"], ["d"]]
     assert terminal_span(G, "d") == {"d", "o", "p"}
     assert initial_span(G, "d") == {"d", "q"}
@@ -103,8 +120,7 @@ def test_bridges():
     assert sorted(sorted(g) for g in bridge_components(G)) == [["a"], ["c"]]
     assert not can_share(G, "r", "a", "y") and not can_share_reference(G, "r", "a", "y")
     # a t> o g> p t< c is one: a puts rights into p, c takes them
-    G = tg_graph(["a", "c"], [("a", "o", "t"), ("o", "p", "g"), ("c", "p", "t"),
-                              ("c", "y", "r")])
+    G = tg_graph(["a", "c"], [("a", "o", "t"), ("o", "p", "g"), ("c", "p", "t"), ("c", "y", "r")])
     assert [sorted(g) for g in bridge_components(G)] == [["a", "c"]]
     assert len(islands(G)) == 2
     assert can_share(G, "r", "a", "y") and can_share_reference(G, "r", "a", "y")
@@ -159,8 +175,10 @@ def test_steal_object_spanner_appears_later():
     # docs/analyses.md#analyses-tg-crosscheck: o's only initial spanner h is a holder, so
     # "x' not a holder" says no; but
     # w takes r over y from k, gets g over o granted by h, and grants r over y to o
-    G = tg_graph(["w", "h", "k"], [("h", "o", "g"), ("h", "y", "r"), ("h", "w", "g"),
-                                   ("w", "k", "t"), ("k", "y", "r")])
+    G = tg_graph(
+        ["w", "h", "k"],
+        [("h", "o", "g"), ("h", "y", "r"), ("h", "w", "g"), ("w", "k", "t"), ("k", "y", "r")],
+    )
     assert [s for s in "whk" if "o" in initial_span(G, s)] == ["h"]
     assert can_steal(G, "r", "o", "y") and can_steal_reference(G, "r", "o", "y")
 
@@ -172,12 +190,15 @@ def test_steal_take_right_held_by_target_itself():
     assert not can_steal(G, "t", "a", "y") and not can_steal_reference(G, "t", "a", "y")
 
 
-@pytest.mark.parametrize("rule, edges, subjects, x, y", [
-    ("post", [("x", "z", "r"), ("y", "z", "w")], "xy", "x", "y"),
-    ("pass", [("z", "y", "r"), ("z", "x", "w")], "z", "x", "y"),
-    ("spy", [("z", "y", "r"), ("x", "z", "r")], "xz", "x", "y"),
-    ("find", [("z", "y", "w"), ("y", "x", "w")], "yz", "x", "z"),
-])
+@pytest.mark.parametrize(
+    "rule, edges, subjects, x, y",
+    [
+        ("post", [("x", "z", "r"), ("y", "z", "w")], "xy", "x", "y"),
+        ("pass", [("z", "y", "r"), ("z", "x", "w")], "z", "x", "y"),
+        ("spy", [("z", "y", "r"), ("x", "z", "r")], "xz", "x", "y"),
+        ("find", [("z", "y", "w"), ("y", "x", "w")], "yz", "x", "z"),
+    ],
+)
 def test_de_facto_rules(rule, edges, subjects, x, y):
     G = tg_graph(subjects, edges)
     assert can_know(G, x, y) and can_know_reference(G, x, y), rule
@@ -197,40 +218,52 @@ def test_know_through_de_jure_moves():
 
 # --------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda G: can_share(G, "r", "nope", "y"), ValueError, "not in the graph"),
-    (lambda G: can_share(G, "tg", "s", "y"), ValueError, "single letter"),
-    (lambda G: can_steal(G, 5, "s", "y"), TypeError, "one-letter str"),
-    (lambda G: can_know(G, "s", "nope"), ValueError, "not in the graph"),
-    (lambda G: initial_span(G, "y"), ValueError, "object"),
-    (lambda G: terminal_span(G, "nope"), ValueError, "not in the graph"),
-    (lambda G: saturate(G, fresh=-1), ValueError, "fresh"),
-    (lambda G: islands(nx.MultiDiGraph(G)), TypeError, "DiGraph"),
-    (lambda G: islands(G.to_undirected()), TypeError, "DiGraph"),
-])
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda G: can_share(G, "r", "nope", "y"), ValueError, "not in the graph"),
+        (lambda G: can_share(G, "tg", "s", "y"), ValueError, "single letter"),
+        (lambda G: can_steal(G, 5, "s", "y"), TypeError, "one-letter str"),
+        (lambda G: can_know(G, "s", "nope"), ValueError, "not in the graph"),
+        (lambda G: initial_span(G, "y"), ValueError, "object"),
+        (lambda G: terminal_span(G, "nope"), ValueError, "not in the graph"),
+        (lambda G: saturate(G, fresh=-1), ValueError, "fresh"),
+        (lambda G: islands(nx.MultiDiGraph(G)), TypeError, "DiGraph"),
+        (lambda G: islands(G.to_undirected()), TypeError, "DiGraph"),
+    ],
+)
 def test_bad_calls(call, exc, match):
     G = tg_graph(["s"], [("s", "y", "r")])
     with pytest.raises(exc, match=match):
         call(G)
 
 
-@pytest.mark.parametrize("spoil, exc, match", [
-    (lambda G: G.add_node("q"), ValueError, "'subject' attribute"),
-    (lambda G: G.add_node("q", subject="yes"), TypeError, "must be a bool"),
-    (lambda G: G.add_edge("s", "y", rights="r"), TypeError, "set or frozenset"),
-    (lambda G: G.add_edge("s", "y", rights={"read"}), ValueError, "single letter"),
-    (lambda G: G.add_edge("s", "q", rights={"r"}), ValueError, "'subject' attribute"),
-])
+@pytest.mark.parametrize(
+    "spoil, exc, match",
+    [
+        (lambda G: G.add_node("q"), ValueError, "'subject' attribute"),
+        (lambda G: G.add_node("q", subject="yes"), TypeError, "must be a bool"),
+        (lambda G: G.add_edge("s", "y", rights="r"), TypeError, "set or frozenset"),
+        (lambda G: G.add_edge("s", "y", rights={"read"}), ValueError, "single letter"),
+        (lambda G: G.add_edge("s", "q", rights={"r"}), ValueError, "'subject' attribute"),
+    ],
+)
 def test_bad_graphs(spoil, exc, match):
     G = tg_graph(["s"], [("s", "y", "r")])
     spoil(G)
-    for call in (islands, lambda G: can_share(G, "r", "s", "y"), saturate,
-                 lambda G: can_know_reference(G, "s", "y")):
+    for call in (
+        islands,
+        lambda G: can_share(G, "r", "s", "y"),
+        saturate,
+        lambda G: can_know_reference(G, "s", "y"),
+    ):
         with pytest.raises(exc, match=match):
             call(G)
 
 
 # --------------------------------------------------------------------------- against the oracle
+
 
 @checks(120)
 @given(graphs())
@@ -290,8 +323,9 @@ def test_spans_and_bridges_by_definition(G):
     for s in subjects:
         takes = nx.descendants(T, s) | {s}
         assert terminal_span(G, s) == takes
-        assert initial_span(G, s) == {s} | {v for u in takes for v in G.succ[u]
-                                            if "g" in G.edges[u, v]["rights"]}
+        assert initial_span(G, s) == {s} | {
+            v for u in takes for v in G.succ[u] if "g" in G.edges[u, v]["rights"]
+        }
     groups = bridge_components(G)
     assert set().union(*groups) == subjects
     assert sum(map(len, groups)) == len(subjects)

@@ -1,0 +1,184 @@
+"""Soundness bugs the referee found (issue 16), each as the smallest system that shows it.
+
+Every test builds one system, lets the referee act in it (``soundness(…, console=False)``:
+static answers without the console that built the system) and checks both halves: the
+kernel really does it (the key is among the explored rows, the vertex among the flows), and
+the static analyses predict it (it is not among ``missing`` or ``flow_missing``).
+
+The keeper-channel cases (R1–R6) were found against the analyses of commit ``cdd769c`` by
+the referee's segment faults, dry meters and front-end calls (and by
+``test_referee_differential.py``); the keeper rules of ``authority.py`` and ``flow.py``
+cover them now (docs/analyses.md#analyses-referee). R7 was found by the differential test
+on those rules; ``authority._derived`` has it now. R8, found once the builder's AssignKT and
+AssignOrdinal were in the referee's vocabulary, is open: a strict expected failure until the
+flow rules have it (``test_referee_differential.py`` tolerates it while this test fails).
+"""
+
+import pytest
+
+import keykos_lab as kl
+from keykos_lab import oc
+from keykos_lab.analysis import explore, soundness
+
+
+def new_page(con):
+    return con.call(con["bank"], oc.SB.CreatePage).keys[0]
+
+
+def red_segment(con, pages, keeper=None, databyte=0):
+    node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    for i, page in enumerate(pages):
+        con.call(node, oc.Node.Swap + i, page)
+    fmt = kl.format_key_value(3, initial=14, keeper=14 if keeper is not None else 15)
+    con.call(
+        node,
+        oc.Node.Swap + 15,
+        con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0],
+    )
+    if keeper is not None:
+        con.call(node, oc.Node.Swap + 14, keeper)
+    return con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])).keys[0], node
+
+
+def referee(k, subject, depth=1):
+    """(rows explored, sinks reached, the soundness report)."""
+    found = explore(k, subject, depth)
+    rows = set(zip(found.target, found.key_type, found.databyte))
+    sinks = {f["sink"] for f in found.attrs["flows"]}
+    return rows, sinks, soundness(k, subject, depth, console=False)
+
+
+def missed(report) -> set:
+    return {(m["target"], m["key_type"], m["databyte"]) for m in report["missing"]}
+
+
+def flow_missed(report) -> set:
+    return {m["sink"] for m in report["flow_missing"]}
+
+
+# ------------------------------------------------------------ keeper channels
+def test_R1_a_segment_keeper_gets_a_node_key_to_its_red_node_and_a_restart_key():
+    """The subject's memory is a red segment whose keeper it can call: a write to the
+    read-only image page faults, the kernel calls the keeper with a node key to the red
+    node and a restart key to the subject. Missed before the keeper rules."""
+    k = kl.Kernel()
+    con = k.console
+    keeper = kl.start_key(con, kl.build_domain(con, "echo"))
+    seg, node = red_segment(con, [kl.image(con, "echo")], keeper)
+    s = con.target(kl.build_domain(con, memory=seg, keys={0: keeper}))
+    rows, _, report = referee(k, s)
+    wanted = {(con.target(node), "node", 0), (s, "resume", 0)}
+    assert wanted <= rows
+    assert not wanted & missed(report) and report["missing"] == []
+
+
+def test_R2_the_subject_tells_a_segment_keeper_it_has_no_key_to():
+    """The same segment, but the subject holds nothing: its fault still sends the keeper
+    a message (the fault code and address it chose). A flow the rules did not have."""
+    k = kl.Kernel()
+    con = k.console
+    keeper = kl.start_key(con, kl.build_domain(con, "pager", keys={0: con["bank"]}))
+    seg, _ = red_segment(con, [kl.image(con, "echo")], keeper)
+    s = con.target(kl.build_domain(con, memory=seg))
+    _, sinks, report = referee(k, s)
+    assert con.target(keeper) in sinks
+    assert report["flow_missing"] == [] and report["missing"] == []
+
+
+def test_R3_a_meter_keeper_gets_the_meter_node_and_a_restart_key():
+    """The subject runs on a meter of 300 ticks whose keeper it can call; spinning runs the
+    meter dry and the kernel hands the keeper a node key to the meter and a restart key."""
+    k = kl.Kernel()
+    con = k.console
+    keeper = kl.start_key(con, kl.build_domain(con, "refiller", keys={0: con["dkc"]}))
+    meter = kl.build_meter(con, 300, keeper=keeper)
+    s = con.target(kl.build_domain(con, "echo", meter=meter.key, keys={0: keeper}))
+    rows, _, report = referee(k, s)
+    wanted = {(con.target(meter.node), "node", 0), (s, "resume", 0)}
+    assert wanted <= rows
+    assert report["missing"] == []
+
+
+def test_R4_a_dry_meter_tells_its_keeper():
+    """The same meter, the keeper out of the subject's reach: the keeper call is a message
+    from the subject (when it ran the meter dry)."""
+    k = kl.Kernel()
+    con = k.console
+    keeper = kl.start_key(con, kl.build_domain(con, "refiller", keys={0: con["dkc"]}))
+    meter = kl.build_meter(con, 300, keeper=keeper)
+    s = con.target(kl.build_domain(con, "echo", meter=meter.key))
+    _, sinks, report = referee(k, s)
+    assert con.target(keeper) in sinks
+    assert report["flow_missing"] == []
+
+
+def test_R5_a_red_segment_key_calls_its_keeper_which_can_hand_back_the_node():
+    """The front-end pattern: a segment key to a red node whose keeper is an ``echo``. Any
+    order on the key goes to the keeper with a node key to the red node as third key, and
+    echo returns it: the holder gets the node (and all below it), and tells the keeper."""
+    k = kl.Kernel()
+    con = k.console
+    keeper = kl.start_key(con, kl.build_domain(con, "echo"))
+    page = new_page(con)
+    seg, node = red_segment(con, [page], keeper)
+    s = con.target(kl.build_domain(con, "echo", keys={0: seg}))
+    rows, sinks, report = referee(k, s, 2)
+    wanted = {(con.target(node), "node", 0), (con.target(page), "page", 0)}
+    assert wanted <= rows and con.target(keeper) in sinks
+    assert report["missing"] == [] and report["flow_missing"] == []
+
+
+def test_R6_the_keeper_of_a_red_segment_the_subject_can_call_is_handed_the_node():
+    """The subject keeps a red segment that another domain holds a key to: when that domain
+    calls the segment key (here the referee, acting for the domain it reaches), the subject
+    receives a node key to the red node."""
+    k = kl.Kernel()
+    con = k.console
+    s_dom = kl.build_domain(con, "echo")
+    seg, node = red_segment(con, [new_page(con)], kl.start_key(con, s_dom))
+    holder = kl.build_domain(con, "echo", keys={0: seg})
+    con.call(s_dom, oc.Domain.SwapKey + 0, kl.start_key(con, holder))
+    s = con.target(s_dom)
+    rows, _, report = referee(k, s, 2)
+    assert (con.target(node), "node", 0) in rows
+    assert report["missing"] == []
+
+
+# ------------------------------------------------------------------- others
+def test_R7_make_node_key_takes_its_databyte_from_the_string():
+    """A node key with databyte 0x80 (or 3) makes a node key with databyte 0 — any
+    databyte: Node MakeNodeKey takes it from the string (jnodec.c), like the other
+    Make…Key orders (G10). The rules derived fetch, segment and frontend keys with
+    databyte 0, but no other node key."""
+    k = kl.Kernel()
+    con = k.console
+    node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    ro = con.call(node, oc.Node.MakeNodeKey, data=b"\x80").keys[0]
+    s = con.target(kl.build_domain(con, "echo", keys={0: ro}))
+    rows, _, report = referee(k, s)
+    assert (con.target(node), "node", 0) in rows
+    assert report["missing"] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: a factory's AssignKT and AssignOrdinal are not modelled as flows yet",
+)
+def test_R8_a_builder_key_tells_every_requestor_through_the_alleged_type():
+    """AssignKT (order 64) stores 32 bits of the builder's choosing in the factory, at any
+    time (after completion too), and every holder of the requestor's key reads them back
+    as the answer to KT; AssignOrdinal reaches every yield as its ordinal. The flow rules
+    say a factory passes nothing on, so ``can_flow`` from a holder of the builder's key to
+    a holder of the requestor's key is False."""
+    k = kl.Kernel()
+    con = k.console
+    f = kl.build_factory(con, "echo")
+    kl.build_domain(con, "client", keys={0: f.requestor, 1: con["bank"], 2: con["meter"]})
+    s = con.target(kl.build_domain(con, "echo", keys={0: f.builder}))
+    _, sinks, report = referee(k, s)
+    assert con.target(f.requestor) in sinks  # the factory holds it
+    c = k.copy().console  # and shows it to requestors
+    builder, requestor = (kl.KeyHandle(c, h.index) for h in (f.builder, f.requestor))
+    assert c.call(builder, 64, data=b"\x12\x34\x56\x78").rc == 0
+    assert c.call(requestor, oc.KT).rc == 0x12345678
+    assert report["flow_missing"] == []
