@@ -23,8 +23,10 @@ from keykos_lab.system.factories import (
 from keykos_lab.system.keynix import KeyNIX, KeyNIXError, Setuid, install_setuid
 from keykos_lab.system.recipes import (
     MeterKeys,
+    SegmentKeys,
     build_domain,
     build_meter,
+    build_red_segment,
     build_segment,
     image,
     start_key,
@@ -36,6 +38,8 @@ __all__ = [
     "KeyNIX",
     "KeyNIXError",
     "MeterKeys",
+    "SegmentKeys",
+    "build_red_segment",
     "Setuid",
     "build_domain",
     "build_meter",

@@ -87,26 +87,37 @@ def build_domain(
     return dom
 
 
-def build_segment(
+class SegmentKeys(NamedTuple):
+    """What :func:`build_red_segment` made: the segment key, and a node key to its red node."""
+
+    key: KeyHandle
+    node: KeyHandle
+
+
+def build_red_segment(
     con: Console,
     pages: list[KeyHandle],
     *,
     keeper: KeyHandle | None = None,
-    read_only: bool = False,
-) -> KeyHandle:
-    """A segment of up to 15 pages: a red node (keeper optional) with the pages in slots.
+    databyte: int = 0,
+) -> SegmentKeys:
+    """A red node holding up to 14 pages in slots 0.., ``keeper`` in slot 14 (if given) and
+    its format key in slot 15; the segment key (with ``databyte``: 0x80 read-only, 0x40
+    no-call) and a node key to the node.
 
     Address ``n * 4096`` falls in ``pages[n]``; addresses past the pages fault to
-    ``keeper`` (in slot 14) when one is given.
+    ``keeper`` when one is given.
 
     >>> import keykos_lab as kl
     >>> con = kl.Kernel().console
-    >>> seg = build_segment(con, [image(con, "echo")], read_only=True)
-    >>> con.describe(seg).startswith("segment key (ro, lss 0)")
-    True
+    >>> seg = kl.build_red_segment(con, [image(con, "echo")], databyte=0x80)
+    >>> con.describe(seg.key).startswith("segment key (ro, lss 0)"), con.describe(seg.node)[:8]
+    (True, 'node key')
     """
     if len(pages) > 14:
-        raise ValueError("build_segment holds at most 14 pages (slot 14 keeper, 15 format)")
+        raise ValueError("a red segment holds at most 14 pages (slot 14 keeper, 15 format)")
+    if isinstance(databyte, bool) or not isinstance(databyte, int) or not 0 <= databyte < 256:
+        raise ValueError(f"a databyte is an int in [0, 256), not {databyte!r}")
     node = _ok(con.call(con["bank"], oc.SB.CreateNode), "buying the segment node")
     for i, page in enumerate(pages):
         con.call(node, oc.Node.Swap + i, page)
@@ -115,8 +126,26 @@ def build_segment(
     con.call(node, oc.Node.Swap + 15, dk)
     if keeper is not None:
         con.call(node, oc.Node.Swap + 14, keeper)
-    db = 0x80 if read_only else 0
-    return _ok(con.call(node, oc.Node.MakeSegmentKey, data=bytes([db])), "MakeSegmentKey")
+    key = _ok(con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])), "MakeSegmentKey")
+    return SegmentKeys(key, node)
+
+
+def build_segment(
+    con: Console,
+    pages: list[KeyHandle],
+    *,
+    keeper: KeyHandle | None = None,
+    read_only: bool = False,
+) -> KeyHandle:
+    """A segment of up to 14 pages: :func:`build_red_segment`'s key (keeper optional).
+
+    >>> import keykos_lab as kl
+    >>> con = kl.Kernel().console
+    >>> seg = build_segment(con, [image(con, "echo")], read_only=True)
+    >>> con.describe(seg).startswith("segment key (ro, lss 0)")
+    True
+    """
+    return build_red_segment(con, pages, keeper=keeper, databyte=0x80 if read_only else 0).key
 
 
 def start_key(con: Console, domain: KeyHandle, databyte: int = 0) -> KeyHandle:

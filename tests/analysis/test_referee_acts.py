@@ -35,21 +35,6 @@ def new_page(con):
     return con.call(con["bank"], oc.SB.CreatePage).keys[0]
 
 
-def red_segment(con, pages, keeper=None, databyte=0):
-    node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
-    for i, page in enumerate(pages):
-        con.call(node, oc.Node.Swap + i, page)
-    fmt = kl.format_key_value(3, initial=14, keeper=14 if keeper is not None else 15)
-    con.call(
-        node,
-        oc.Node.Swap + 15,
-        con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0],
-    )
-    if keeper is not None:
-        con.call(node, oc.Node.Swap + 14, keeper)
-    return con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])).keys[0], node
-
-
 # ------------------------------------------------------------------ actors
 def test_domains_reached_act_with_their_own_keys():
     k = kl.Kernel()
@@ -70,7 +55,7 @@ def test_the_marker_goes_where_the_subject_can_write():
     con = k.console
     mapped, rw, ro_page = new_page(con), new_page(con), new_page(con)
     ro = con.call(ro_page, oc.Page.MakeReadOnlyKey).keys[0]
-    seg, _ = red_segment(con, [kl.image(con, "echo"), mapped])
+    seg, _ = kl.build_red_segment(con, [kl.image(con, "echo"), mapped])
     s = con.target(kl.build_domain(con, memory=seg, keys={0: rw, 1: ro}))
     found = sinks(explore(k, s, 1))
     assert found[con.target(mapped)] == f"the marker is in page #{con.target(mapped)}"
@@ -83,7 +68,7 @@ def test_a_segment_fault_calls_the_keeper_the_referee_acts_as():
     k = kl.Kernel()
     con = k.console
     keeper = kl.start_key(con, kl.build_domain(con, "echo"))
-    seg, node = red_segment(con, [kl.image(con, "echo")], keeper)
+    seg, node = kl.build_red_segment(con, [kl.image(con, "echo")], keeper=keeper)
     s = con.target(kl.build_domain(con, memory=seg, keys={0: keeper}))
     df = explore(k, s, 1)
     n, kp = con.target(node), con.target(keeper)
@@ -100,7 +85,7 @@ def test_a_no_call_segment_never_calls_its_keeper():
     k = kl.Kernel()
     con = k.console
     keeper = kl.start_key(con, kl.build_domain(con, "echo"))
-    seg, node = red_segment(con, [kl.image(con, "echo")], keeper, databyte=0x40)
+    seg, node = kl.build_red_segment(con, [kl.image(con, "echo")], keeper=keeper, databyte=0x40)
     s = con.target(kl.build_domain(con, memory=seg, keys={0: keeper}))
     df = explore(k, s, 1)
     assert (con.target(node), "node", 0) not in rows(df)

@@ -25,21 +25,6 @@ def new_page(con):
     return con.call(con["bank"], oc.SB.CreatePage).keys[0]
 
 
-def red_segment(con, pages, keeper=None, databyte=0):
-    node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
-    for i, page in enumerate(pages):
-        con.call(node, oc.Node.Swap + i, page)
-    fmt = kl.format_key_value(3, initial=14, keeper=14 if keeper is not None else 15)
-    con.call(
-        node,
-        oc.Node.Swap + 15,
-        con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0],
-    )
-    if keeper is not None:
-        con.call(node, oc.Node.Swap + 14, keeper)
-    return con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])).keys[0], node
-
-
 def referee(k, subject, depth=1):
     """(rows explored, sinks reached, the soundness report)."""
     found = explore(k, subject, depth)
@@ -64,7 +49,7 @@ def test_R1_a_segment_keeper_gets_a_node_key_to_its_red_node_and_a_restart_key()
     k = kl.Kernel()
     con = k.console
     keeper = kl.start_key(con, kl.build_domain(con, "echo"))
-    seg, node = red_segment(con, [kl.image(con, "echo")], keeper)
+    seg, node = kl.build_red_segment(con, [kl.image(con, "echo")], keeper=keeper)
     s = con.target(kl.build_domain(con, memory=seg, keys={0: keeper}))
     rows, _, report = referee(k, s)
     wanted = {(con.target(node), "node", 0), (s, "resume", 0)}
@@ -78,7 +63,7 @@ def test_R2_the_subject_tells_a_segment_keeper_it_has_no_key_to():
     k = kl.Kernel()
     con = k.console
     keeper = kl.start_key(con, kl.build_domain(con, "pager", keys={0: con["bank"]}))
-    seg, _ = red_segment(con, [kl.image(con, "echo")], keeper)
+    seg, _ = kl.build_red_segment(con, [kl.image(con, "echo")], keeper=keeper)
     s = con.target(kl.build_domain(con, memory=seg))
     _, sinks, report = referee(k, s)
     assert con.target(keeper) in sinks
@@ -120,7 +105,7 @@ def test_R5_a_red_segment_key_calls_its_keeper_which_can_hand_back_the_node():
     con = k.console
     keeper = kl.start_key(con, kl.build_domain(con, "echo"))
     page = new_page(con)
-    seg, node = red_segment(con, [page], keeper)
+    seg, node = kl.build_red_segment(con, [page], keeper=keeper)
     s = con.target(kl.build_domain(con, "echo", keys={0: seg}))
     rows, sinks, report = referee(k, s, 2)
     wanted = {(con.target(node), "node", 0), (con.target(page), "page", 0)}
@@ -135,7 +120,7 @@ def test_R6_the_keeper_of_a_red_segment_the_subject_can_call_is_handed_the_node(
     k = kl.Kernel()
     con = k.console
     s_dom = kl.build_domain(con, "echo")
-    seg, node = red_segment(con, [new_page(con)], kl.start_key(con, s_dom))
+    seg, node = kl.build_red_segment(con, [new_page(con)], keeper=kl.start_key(con, s_dom))
     holder = kl.build_domain(con, "echo", keys={0: seg})
     con.call(s_dom, oc.Domain.SwapKey + 0, kl.start_key(con, holder))
     s = con.target(s_dom)

@@ -280,25 +280,10 @@ def test_segment_keeper_supplies_a_missing_page(k, con):
     assert len(events_of(k, cause="segfault")) == 1
 
 
-def red_segment(con, pages, keeper, databyte):
-    """A red node: pages in slots 0.., keeper in slot 14, format key in slot 15."""
-    node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
-    for i, page in enumerate(pages):
-        con.call(node, oc.Node.Swap + i, page)
-    fmt = kl.format_key_value(3, initial=14, keeper=14)
-    con.call(
-        node,
-        oc.Node.Swap + 15,
-        con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")).keys[0],
-    )
-    con.call(node, oc.Node.Swap + 14, keeper)
-    return con.call(node, oc.Node.MakeSegmentKey, data=bytes([databyte])).keys[0]
-
-
 def test_no_call_segment_key_bypasses_the_segment_keeper(con):
     pager_dom, pager = domain(con, "pager", keys={0: con["bank"]})
     keeper_dom, keeper = domain(con, "t-trap-logger")
-    seg = red_segment(con, [kl.image(con, "counter")], pager, databyte=0x40)
+    seg = kl.build_red_segment(con, [kl.image(con, "counter")], keeper=pager, databyte=0x40).key
     _, counter = domain(con, None, memory=seg, keeper=keeper)
     with pytest.raises(kl.Deadlock):
         con.call(counter, 0)
