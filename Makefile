@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: lab demo test lint typecheck docs bench fuzz soak clean
+.PHONY: lab demo test lint typecheck docs conformance-table bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ typecheck: $(DEV)
 docs: $(DEV)
 	KEYKOS_LAB_DOCS_EXECUTE=1 $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
+# docs/conformance.md, the C release's orders against tests/conformance/ (a house test checks
+# that it is up to date); --check-mirror also checks the order list against a local C mirror.
+conformance-table: $(DEV)
+	$(BIN)/python -m tests.conformance.table
+
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py
 	$(BIN)/python bench/graph.py
@@ -51,10 +56,12 @@ bench: $(DEV)
 	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
 	    bench/results-checkpoint.md bench/results-notebooks.md > bench/results.md
 
-# Longer runs than make test: the kernel state machine and the reader/restore fuzzers with
+# Longer runs than make test: the kernel state machine, the reader/restore fuzzers and the
+# referee's differential tests (explored ⊆ predicted, declared behaviour included) with
 # KEYKOS_LAB_FUZZ_SCALE times the examples (default 50), and the 100,000-domain soak.
 fuzz: $(DEV)
-	KEYKOS_LAB_FUZZ=1 $(BIN)/python -m pytest -q -o addopts="--doctest-modules" tests/fuzz
+	KEYKOS_LAB_FUZZ=1 $(BIN)/python -m pytest -q -o addopts="--doctest-modules" tests/fuzz \
+	    tests/analysis/test_referee_differential.py
 
 soak: $(DEV)
 	$(BIN)/python bench/soak.py

@@ -90,9 +90,17 @@ html_math_renderer = "plain"  # registered in setup() below; never MathJax from 
 
 
 def _with_binder_link(text: str, name: str) -> str:
-    """The notebook ``text`` with a Binder launch line under the title of its first cell."""
+    """The notebook ``text`` with a Binder launch line under the title of its first cell.
+
+    A notebook links a docs page as ``../docs/<page>.md``, relative to ``notebooks/``;
+    the copy lives in ``docs/notebooks/``, so its markdown cells say ``../<page>.md``."""
     nb = json.loads(text)
     cells = nb.get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            source = cell["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            cell["source"] = source.replace("](../docs/", "](../")
     link = f"[Launch on Binder]({BINDER}{name}) · [source]({REPOSITORY}/blob/HEAD/notebooks/{name})"
     if cells and cells[0].get("cell_type") == "markdown":
         source = cells[0]["source"]

@@ -2,9 +2,9 @@
 
 import struct
 
-from keykos_lab.programs.primordial.spacebank import SB
+from keykos_lab.programs.primordial.spacebank import SB, UNLIMITED
 
-PAIR = struct.Struct(">qq")
+STATS = struct.Struct(">4Q")  # sbc.ck:820-838: node creates, destroys, page …
 
 
 def sub_bank(con, parent=None, nodes=None, pages=None):
@@ -12,15 +12,15 @@ def sub_bank(con, parent=None, nodes=None, pages=None):
     r = con.call(parent or con["bank"], SB.CreateBank)
     assert r.rc == 0
     bank = r.keys[0]
-    for order, limit in ((SB.ChangeNodeLimit64, nodes), (SB.ChangePageLimit64, pages)):
+    for order, limit in ((SB.ChangeNodeLimit, nodes), (SB.ChangePageLimit, pages)):
         if limit is not None:
-            delta = limit - (1 << 62)
+            delta = limit - UNLIMITED
             assert con.call(bank, order, data=delta.to_bytes(8, "big", signed=True)).rc == 0
     return bank
 
 
 def usage(con, bank):
-    """(nodes, pages) a bank has sold and not had back."""
-    nodes = PAIR.unpack(con.call(bank, SB.QueryNodeSpace).data)[1]
-    pages = PAIR.unpack(con.call(bank, SB.QueryPageSpace).data)[1]
-    return nodes, pages
+    """(nodes, pages) a bank has sold and not had back (QueryStatistics: creates
+    less destroys)."""
+    nc, nd, pc, pd = STATS.unpack(con.call(bank, SB.QueryStatistics).data)
+    return nc - nd, pc - pd

@@ -54,7 +54,7 @@ def rich_system(seed=None):
     con.name("made", made.keys[0])
     sub = con.call(con["bank"], SB.CreateBank).keys[0]
     assert (
-        con.call(sub, SB.ChangeNodeLimit64, data=(5 - UNLIMITED).to_bytes(8, "big", signed=True)).rc
+        con.call(sub, SB.ChangeNodeLimit, data=(5 - UNLIMITED).to_bytes(8, "big", signed=True)).rc
         == 0
     )
     con.call(sub, oc.SB.CreateNode)

@@ -10,6 +10,12 @@ def python_blocks():
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
+def block_with(text: str) -> str:
+    """The one python block of the README that contains ``text``."""
+    (block,) = [b for b in python_blocks() if text in b]
+    return block
+
+
 def test_readme_first_session_runs(capsys):
     first = python_blocks()[0]
     exec(compile(first, "README.md", "exec"), {})
@@ -33,22 +39,22 @@ def test_readme_program_example_runs():
 
 
 def test_readme_factory_example_runs(capsys):
-    exec(compile(python_blocks()[2], "README.md", "exec"), {})
+    exec(compile(block_with('build_factory(con, "echo")'), "README.md", "exec"), {})
     assert capsys.readouterr().out == "5 b'hi'\nTrue False\n"
 
 
 def test_readme_analysis_example_runs(capsys):
-    exec(compile(python_blocks()[3], "README.md", "exec"), {})
-    assert capsys.readouterr().out == "False 1 True\n['discrim', 'dkc', 'domain', 'domtool']\n"
+    exec(compile(block_with("analysis.confinement(k, leaky.requestor)"), "README.md", "exec"), {})
+    assert capsys.readouterr().out == "False 1 True\n['calclock', 'discrim', 'dkc', 'domain']\n"
 
 
 def test_readme_real_systems_example_runs(capsys):
-    exec(compile(python_blocks()[4], "README.md", "exec"), {})
+    exec(compile(block_with("read_microkit_text"), "README.md", "exec"), {})
     assert capsys.readouterr().out == "True True\nTrue False\n"
 
 
 def test_readme_stepper_example_runs(capsys):
-    block = python_blocks()[5]
+    block = block_with("# Step")
     exec(compile(block, "README.md", "exec"), {})
     printed = capsys.readouterr().out.strip()
     promised = next(line for line in block.splitlines() if line.startswith("# Step"))
@@ -67,3 +73,31 @@ def test_readme_checkpoint_example_runs(capsys):
     exec(compile(block, "README.md", "exec"), {})
     promised = block.strip().splitlines()[-1].split("# ", 1)[1]
     assert capsys.readouterr().out.strip() == promised
+
+
+def test_readme_behaviour_example_runs(capsys):
+    block = block_with("confused_deputy")
+    exec(compile(block, "README.md", "exec"), {})
+    promised = [line.split("# ", 1)[1].split("  ")[0] for line in block.splitlines()[-2:]]
+    assert capsys.readouterr().out.splitlines() == promised
+
+
+def test_readme_precision_table_is_what_precision_says():
+    """The README's precision table, row for row, is ``analysis.precision`` now."""
+    from keykos_lab import analysis
+    from keykos_lab.analysis.referee import BENCHMARK
+    from keykos_lab.scenarios.deputy import BENCHMARK as DEPUTY
+
+    text = README.read_text()
+    start = text.index("| scenario | static | exact |")
+    rows = text[start:].splitlines()[2:]
+    table = rows[: next(i for i, line in enumerate(rows) if not line.startswith("|"))]
+    df = analysis.precision(benchmark=BENCHMARK | DEPUTY)
+    cols = ["scenario", "static", "exact", "precision", "static_flows", "exact_flows"]
+    cols += ["flow_precision", "missing", "flow_missing"]
+    want = [
+        "| " + " | ".join(f"{x:.2f}" if isinstance(x, float) else str(x) for x in row) + " |"
+        for row in df[cols].itertuples(index=False)
+    ]
+    assert table == want
+    assert (df.missing == 0).all() and (df.flow_missing == 0).all()

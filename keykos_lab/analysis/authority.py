@@ -44,6 +44,7 @@ from typing import Any, TypeAlias, TypeGuard
 import networkx as nx
 import pandas as pd
 
+from keykos_lab.analysis.behaviour import Behaviour, declared
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 from keykos_lab.analysis.model import (
     ANY_SLOT,
@@ -103,8 +104,17 @@ class Closure:
     True
     """
 
-    def __init__(self, G: nx.MultiDiGraph) -> None:
+    def __init__(
+        self, G: nx.MultiDiGraph, behaviour: Mapping[Hashable, object] | None = None
+    ) -> None:
         self.G = G
+        #: Declared behaviours (:mod:`.behaviour`), parsed once.
+        self.described: dict[Hashable, Behaviour] = declared(G, behaviour)
+        # ("received", d): what a described domain received in messages it served;
+        # a class of its own that never acts (docs/analyses.md#analyses-declared-behaviour).
+        self._passive: set[Hashable] = set()
+        # class -> {described domain that acts with its own keys when asked: the gate}
+        self._asks: dict[Hashable, dict[Hashable, Ref]] = {}
         # class (or former class) -> {key: why}
         self.holds: dict[Hashable, dict[KeyTriple, Why]] = {}
         # object -> {key: why}, a domain's root slots included
@@ -112,7 +122,9 @@ class Closure:
         # object -> {(subject, sensed): the key it reads with}
         self.readers: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
         # class -> readers of any of its members (domain keys): (reads with, stored with)
-        self.class_readers: dict[Hashable, dict[tuple[Hashable, bool], tuple[Ref, Ref | None]]] = {}
+        self.class_readers: dict[
+            Hashable, dict[tuple[Hashable, bool], tuple[Ref, Ref | None, str | None]]
+        ] = {}
         # object -> {(class, sensed): the key it stores with}
         self.written: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
         # class -> {DC vertex whose brand it can check}
@@ -171,6 +183,8 @@ class Closure:
     def subjects(self) -> Iterator[tuple[Hashable, dict[KeyTriple, Why]]]:
         """Every subject with the keys it holds: (subject, {key: why})."""
         for r, members in self.members.items():
+            if r in self._passive:
+                continue
             for s in members:
                 yield s, self.holds.get(r, {})
 
@@ -185,6 +199,13 @@ class Closure:
         if key not in held:
             held[key] = why
             self._todo.append(("H", r, key))
+
+    def given(self, s: Hashable, key: KeyTriple | None, why: Why) -> None:
+        """The kernel delivers ``key`` to ``s`` in a message (a keeper call): ``s`` holds
+        it, and a described ``s`` received it in the message it serves."""
+        self.hold(s, key, why)
+        if s in self.described:
+            self.hold(self._received(s), key, why)
 
     def content(self, v: Hashable, key: KeyTriple | None, why: Why) -> None:
         """``key`` is stored in ``v`` (a node's slot, a domain's root slots)."""
@@ -221,8 +242,8 @@ class Closure:
                     and self.behaviour(v) == "free"
                 ):
                     trap = ("trap", (u, v, d["key_type"], "keeper"))
-                    self.hold(v, (u, "domain", 0), trap)
-                    self.hold(v, (u, "resume", FAULT), trap)
+                    self.given(v, (u, "domain", 0), trap)
+                    self.given(v, (u, "resume", FAULT), trap)
             else:
                 self.content(u, key, why)
 
@@ -234,7 +255,7 @@ class Closure:
             if what == "H":
                 r = self.find(v)
                 self._notify(self.class_readers.get(r, {}), ("H", v, key), key, r)
-                if r == v:  # else merged since: the class has the key
+                if r == v and r not in self._passive:  # else merged since: the class has it
                     self._use(r, key)
             else:
                 self._notify(self.readers.get(v, {}), ("C", v, key), key, None)
@@ -251,12 +272,13 @@ class Closure:
         (reads with, stored with) pairs)."""
         for (s, sensed), access in tuple(readers.items()):
             if sensed or self.find(s) != cls:
-                parents = access if cls is not None else (access,)  # class readers: pairs
-                self.hold(
-                    s,
-                    _diminished(key) if sensed else key,
-                    ("sense" if sensed else "fetch", ref, *parents),
-                )
+                how = "sense" if sensed else "fetch"
+                if cls is None:
+                    parents: tuple[Any, ...] = (access,)
+                else:  # class readers: (reads with, stored with, how)
+                    *pair, named = access
+                    parents, how = tuple(pair), named or how
+                self.hold(s, _diminished(key) if sensed else key, (how, ref, *parents))
 
     def _use(self, r: Hashable, key: KeyTriple) -> None:
         target, ktype, db = key
@@ -269,7 +291,7 @@ class Closure:
             self.hold(r, derived, ("derive", ref))
         if ktype in GATES:
             if self.delivers(key):
-                self._gate(r, target, db, ref)
+                self._gate(r, target, db, ref, ktype)
             if ktype == "start" or db != RESTART:  # identify refuses restart keys
                 self._amplify(r, key)  # (kernel/orders/misc.py _domtool)
         elif ktype in ("node_range", "page_range"):
@@ -308,7 +330,12 @@ class Closure:
     def _write(self, s: Hashable, obj: Hashable, sensed: bool, ref: Ref) -> None:
         """``s`` stores into ``obj`` (a node or domain key; ``sensed``: sensory
         versions only). A freely acting domain gets the keys in its registers; an
-        object's readers read the writer's keys from then on, never copied."""
+        object's readers read the writer's keys from then on, never copied. A described
+        writer stores only what its behaviour lets it pass on (:meth:`_passes`)."""
+        src = self._passes(s)
+        if src is None:
+            return
+        s = src
         if self.behaviour(obj) == "free":
             if obj not in self._wrote:
                 self._wrote[obj] = ref  # its root slots can change
@@ -330,6 +357,10 @@ class Closure:
         if self.behaviour(obj) == "free":
             self._write(s, obj, False, ref)
             return
+        src = self._passes(s)
+        if src is None:
+            return
+        s = src
         local = self._local.setdefault(obj, {})
         r = self.find(s)
         if r in local:
@@ -340,21 +371,29 @@ class Closure:
             self._reads_class(reader, r, r_sensed, access, ref)
 
     def _reads_class(
-        self, s: Hashable, w: Hashable, sensed: bool, ref: Ref, stored_with: Ref | None = None
+        self,
+        s: Hashable,
+        w: Hashable,
+        sensed: bool,
+        ref: Ref,
+        stored_with: Ref | None = None,
+        how: str | None = None,
     ) -> None:
         """``s`` comes to hold (the sensory versions of) every key ``w``'s class
         holds; ``ref`` is the key ``s`` reads with, ``stored_with`` the one ``w``
-        stores with, when it is an object in between."""
+        stores with, when it is an object in between; ``how`` names the step in
+        witnesses (``fetch`` or ``sense`` by default)."""
         r = self.find(w)
         readers = self.class_readers.setdefault(r, {})
         if (s, sensed) in readers or (not sensed and self.find(s) == r):
             return
-        readers[(s, sensed)] = (ref, stored_with)
+        readers[(s, sensed)] = (ref, stored_with, how)
+        step = how or ("sense" if sensed else "fetch")
         for key in tuple(self.held(r)):
             self.hold(
                 s,
                 _diminished(key) if sensed else key,
-                ("sense" if sensed else "fetch", ("H", r, key), ref, stored_with),
+                (step, ("H", r, key), ref, stored_with),
             )
 
     def _link(self, s: Hashable, d: Hashable, ref: Ref) -> None:
@@ -382,8 +421,82 @@ class Closure:
             if key not in had:
                 self._notify(readers_b, ("H", a, key), key, a)
         self.class_readers.setdefault(a, {}).update(readers_b)
+        for d, why in self._asks.pop(b, {}).items():
+            self._asks.setdefault(a, {}).setdefault(d, why)
         for dc in self.dcs.pop(b, set()):
             self._dc(a, dc)
+
+    # ------------------------------------------------- declared behaviours
+    def _channel(self, s: Hashable, d: Hashable, kind: str, ref: Ref) -> None:
+        """Class ``s`` sends a message through a ``kind`` key to free domain ``d`` and
+        ``d`` answers, when either has a declared behaviour
+        (docs/analyses.md#analyses-declared-behaviour): each gets what the other's
+        behaviour lets it pass, and a described ``d`` that may act for its callers
+        with its own keys is one ``s`` can ask to."""
+        self._send(s, d, kind == "resume", ref, to_sender=False)
+        self._send(d, s, True, ref, to_sender=True)
+        # A CALL gives the callee a resume key to the caller (the kernel makes it, whatever
+        # the caller's behaviour): the callee may pass it on, or store it.
+        self.given(d, (self.find(s), "resume", RETURN), ("call", ref))
+        bd = self.described.get(d)
+        if bd is not None and bd.acts_for_callers:
+            asks = self._asks.setdefault(self.find(s), {})
+            if d not in asks:
+                asks[d] = ref
+                self._changes += 1
+
+    def _send(self, x: Hashable, y: Hashable, answer: bool, ref: Ref, to_sender: bool) -> None:
+        """``y`` gets the keys a message from ``x`` can carry: all of ``x``'s class's,
+        those ``x`` received in messages it served, or none. ``to_sender``: the answer
+        to the message ``y`` sent, where the keys ``x`` received are ``y``'s own."""
+        bx = self.described.get(x)
+        src: Hashable
+        if bx is None:
+            src = self.find(x)
+        elif answer and not bx.answers_with_keys:
+            return
+        elif bx.passes_any:
+            src = x
+        elif bx.passes_received and not to_sender:
+            src = self._received(x)
+        else:
+            return
+        self._reads_class(y, src, False, ref, how="sent")
+        if y in self.described:
+            self._reads_class(self._received(y), src, False, ref, how="sent")
+
+    def _passes(self, s: Hashable) -> Hashable | None:
+        """The class whose keys class ``s`` can store or leave anywhere: itself, what a
+        ``passes_received`` domain received, or None for one that ``keeps_keys``."""
+        b = self.described.get(s)
+        if b is None or b.passes_any:
+            return s
+        return self._received(s) if b.passes_received else None
+
+    def _received(self, d: Hashable) -> Hashable:
+        """The passive class holding what described domain ``d`` received."""
+        rx = ("received", d)
+        if rx not in self._passive:
+            self._passive.add(rx)
+            self.members[rx] = [rx]
+            self.holds.setdefault(rx, {})
+        return rx
+
+    def received(self, d: Hashable) -> dict[KeyTriple, Why]:
+        """The keys described domain ``d`` can receive in messages it serves."""
+        return self.holds.get(("received", d), {})
+
+    def deputies(self, s: Hashable) -> dict[Hashable, Ref]:
+        """The described domains ``s`` can have act with their own keys, directly or
+        through one another: {deputy: the gate it is asked through}."""
+        out: dict[Hashable, Ref] = {}
+        todo = [self.find(s)]
+        while todo:
+            for d, why in self._asks.get(todo.pop(), {}).items():
+                if d not in out:
+                    out[d] = why
+                    todo.append(self.find(d))
+        return out
 
     def _summary(self, v: Hashable, kind: str) -> Hashable:
         self.summary.setdefault(v, kind)
@@ -396,10 +509,13 @@ class Closure:
             return creator
         return self._summary(("new", creator, origin(client)), kind)
 
-    def _gate(self, s: Hashable, d: Hashable, db: int, ref: Ref) -> None:
+    def _gate(self, s: Hashable, d: Hashable, db: int, ref: Ref, kind: str = "start") -> None:
         role = self.behaviour(d)
         if role == "free":
-            self._link(s, d, ref)
+            if d in self.described or s in self.described:
+                self._channel(s, d, kind, ref)
+            else:
+                self._link(s, d, ref)
         elif role == "bank":
             made = self._made(d, s, "container")
             self.hold(s, (made, "node", 0), ("buy", ref))
@@ -435,9 +551,12 @@ class Closure:
             self.hold(y, dc, why)
             keeper = extra[0]
             if keeper and keeper[1] in ("start", "resume") and self.behaviour(keeper[0]) == "free":
-                self.hold(keeper[0], (y, "domain", 0), ("trap", ref))
-                self.hold(keeper[0], (y, "resume", FAULT), ("trap", ref))
-            self._link(s, y, ref)
+                self.given(keeper[0], (y, "domain", 0), ("trap", ref))
+                self.given(keeper[0], (y, "resume", FAULT), ("trap", ref))
+            if s in self.described:
+                self._channel(s, y, "start", ref)
+            else:
+                self._link(s, y, ref)
             return
         self._read(s, comp[0], False, ref)  # fetcher, copy and builder
         for key in extra:
@@ -629,9 +748,9 @@ class Closure:
             if done not in self._called:
                 self._called.add(done)
                 if gate not in held:
-                    self._gate(rc, gate[0], gate[2], ref)
+                    self._gate(rc, gate[0], gate[2], ref, gate[1])
                 if free:
-                    self.hold(gate[0], node, ("segment call", ref, gate_ref))
+                    self.given(gate[0], node, ("segment call", ref, gate_ref))
         usable = next(
             ((k, why) for k, why in others if key[1] == "segment" or k[1] == "frontend"), None
         )
@@ -656,8 +775,8 @@ class Closure:
         ``kernel/meters.py`` ``_meter_dry``, ``kernel/keepers.py`` ``_keeper_call``)."""
         for k, ref in keepers:
             why = (how, ref, walked)
-            self.hold(k, (x, "node", 0), why)
-            self.hold(k, (d, "resume", RESTART), why)
+            self.given(k, (x, "node", 0), why)
+            self.given(k, (d, "resume", RESTART), why)
 
     def memory(self, d: Hashable) -> dict[Hashable, tuple[bool, list[Step]]]:
         """The pages domain ``d``'s program can read (and write, ``True``) through its
@@ -946,60 +1065,83 @@ def authority(
     *,
     engine: str = "auto",
     memory: bool = True,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> pd.DataFrame:
     """Everything ``subject`` can come to hold: one row per (target, key_type,
     databyte), with ``rights``, ``sensory`` and ``via`` (the witness steps); and the
     pages its program can read and write through its own address space, as page rows
     (databyte 0, or 0x80 when only readable) whose ``via`` is the path through the
     memory tree, every step ``"address space"`` (unless it holds that page key anyway);
-    ``memory=False`` leaves those out (the keys alone).
+    ``memory=False`` leaves those out (the keys alone). ``label`` is the target's label
+    (``con.name``), when it has one.
+
+    ``behaviour={domain: terms}`` declares what trusted domains do (:mod:`.behaviour`,
+    docs/analyses.md#analyses-declared-behaviour): a described domain is not joined to
+    its callers; and what a caller can have it do with its own keys is authority too,
+    in rows whose ``through`` names it (None: the subject holds the key itself).
 
     ``engine="reference"`` runs the fixpoint above on a networkx graph;
     ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, for systems with
-    no system programs, without witnesses (``via`` is None); ``"auto"`` picks
-    the fast engine for a :class:`~.convert.CapabilityCSR` and the reference for
-    a graph.
+    no system programs and no declared behaviour, without witnesses (``via`` is None);
+    ``"auto"`` picks the fast engine for a :class:`~.convert.CapabilityCSR` and the
+    reference for a graph.
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
     >>> a = authority(k.capability_graph(), con.root)
     >>> sorted(set(a.key_type))[:3]
-    ['discrim', 'dkc', 'domain']
+    ['calclock', 'discrim', 'dkc']
     """
     if pick_engine(G, engine) == "csr":
+        if behaviour:
+            raise ValueError("declared behaviour needs the reference engine (a networkx graph)")
         from keykos_lab.analysis.fast import authority_frame
 
         return authority_frame(G, subject, memory=memory)
-    closure = closure_for(G, subject)
-    held = closure.held(subject)
-    rows = [
-        {
+    closure = closure_for(G, subject, behaviour)
+    rows = _rows(closure, subject, memory, None, [])
+    seen = {(r["target"], r["key_type"], r["databyte"]) for r in rows}
+    for deputy, gate in closure.deputies(subject).items():
+        asked = (subject, deputy, gate[2][1], "asks")
+        for row in _rows(closure, deputy, memory, deputy, [asked]):
+            triple = (row["target"], row["key_type"], row["databyte"])
+            if triple not in seen:
+                seen.add(triple)
+                rows.append(row)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["through"] = pd.Series([r["through"] for r in rows], index=df.index, dtype=object)
+    return df
+
+
+def _rows(
+    closure: Closure, s: Hashable, memory: bool, through: Hashable, last: list[Step]
+) -> list[dict[str, Any]]:
+    """The authority rows of ``s``'s own keys and memory (``through``: the deputy column;
+    ``last``: a step appended to every witness)."""
+    held = closure.held(s)
+    nodes = closure.G.nodes
+
+    def row(key: KeyTriple, via: list[Step]) -> dict[str, Any]:
+        return {
             "target": key[0],
             "key_type": key[1],
             "databyte": key[2],
             "rights": rights_of(key[1], key[2]),
             "sensory": is_sensory(key[1], key[2]),
-            "via": closure.witness(subject, key),
+            "via": via + last,
+            "through": through,
+            "label": nodes[key[0]].get("label") if key[0] in nodes else None,
         }
-        for key in held
-    ]
-    for page, (writable, path) in (closure.memory(subject) if memory else {}).items():
+
+    rows = [row(key, closure.witness(s, key)) for key in held]
+    for page, (writable, path) in (closure.memory(s) if memory else {}).items():
         db = 0 if writable else RO
         if (page, "page", db) not in held:  # its address space: a page it can use
-            rows.append(
-                {
-                    "target": page,
-                    "key_type": "page",
-                    "databyte": db,
-                    "rights": rights_of("page", db),
-                    "sensory": is_sensory("page", db),
-                    "via": path,
-                }
-            )
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows.append(row((page, "page", db), path))
+    return rows
 
 
-COLUMNS = ["target", "key_type", "databyte", "rights", "sensory", "via"]
+COLUMNS = ["target", "key_type", "databyte", "rights", "sensory", "via", "through", "label"]
 
 
 def pick_engine(G: object, engine: str) -> str:
@@ -1015,7 +1157,11 @@ def pick_engine(G: object, engine: str) -> str:
     return engine
 
 
-def closure_for(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable) -> Closure:
+def closure_for(
+    G: nx.MultiDiGraph | CapabilityCSR,
+    subject: Hashable,
+    behaviour: Mapping[Hashable, object] | None = None,
+) -> Closure:
     """The closure of ``G``, after checking that ``subject`` is a domain in it."""
     if isinstance(G, CapabilityCSR) or not hasattr(G, "nodes"):
         raise ValueError(
@@ -1029,4 +1175,4 @@ def closure_for(G: nx.MultiDiGraph | CapabilityCSR, subject: Hashable) -> Closur
             f"{subject!r} is a {kind or 'vertex without a kind'}, not a domain: "
             "authority is what a domain's program can come to hold"
         )
-    return Closure(G)
+    return Closure(G, behaviour)

@@ -19,13 +19,14 @@ anything, and KeyKOS keeps it closely held.
 
 from __future__ import annotations
 
-from collections.abc import Container, Hashable, Iterable
+from collections.abc import Container, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast, overload
 
 import networkx as nx
 
 from keykos_lab.analysis.authority import Closure, origin
+from keykos_lab.analysis.explain import name
 from keykos_lab.analysis.flow import flow_graph, path_to, searched
 from keykos_lab.analysis.model import (
     COPY,
@@ -78,17 +79,30 @@ class Verdict:
 
 @overload
 def confinement(
-    system: Kernel, subject: KeyHandle, *, allowed: Iterable[Hashable] = ()
+    system: Kernel,
+    subject: KeyHandle,
+    *,
+    allowed: Iterable[Hashable] = (),
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> Verdict: ...
 @overload
 def confinement(
-    system: nx.MultiDiGraph, subject: Hashable, *, allowed: Iterable[Hashable] = ()
+    system: nx.MultiDiGraph,
+    subject: Hashable,
+    *,
+    allowed: Iterable[Hashable] = (),
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> Verdict: ...
 def confinement(
-    system: Kernel | nx.MultiDiGraph, subject: Hashable, *, allowed: Iterable[Hashable] = ()
+    system: Kernel | nx.MultiDiGraph,
+    subject: Hashable,
+    *,
+    allowed: Iterable[Hashable] = (),
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> Verdict:
     """Confinement of ``subject``: a factory given by a requestor's key (with
     ``system`` a kernel), or any domain of a graph (with ``system`` a graph).
+    ``behaviour`` declares what trusted domains do, as for :func:`~.authority.authority`.
 
     >>> import networkx as nx
     >>> G = nx.MultiDiGraph()
@@ -99,11 +113,11 @@ def confinement(
     """
     if hasattr(system, "capability_graph"):
         # A kernel, so (the overloads say) a key handle.
-        return _factory_verdict(cast("Kernel", system), cast("KeyHandle", subject))
+        return _factory_verdict(cast("Kernel", system), cast("KeyHandle", subject), behaviour)
     G = system
     if subject not in G or G.nodes[subject].get("kind") != "domain":
         raise ValueError(f"{subject!r} is not a domain of the graph")
-    closure = Closure(G)
+    closure = Closure(G, behaviour)
     return _verdict(G, closure, subject, set(allowed), holes=[], explanation=[])
 
 
@@ -146,7 +160,9 @@ def _made_by(v: Hashable, subject: Hashable, allowed: Container[Hashable]) -> bo
     return isinstance(v, tuple) and (origin(v) == origin(subject) or origin(v) in allowed)
 
 
-def _factory_verdict(k: Kernel, requestor_key: KeyHandle) -> Verdict:
+def _factory_verdict(
+    k: Kernel, requestor_key: KeyHandle, declared: Mapping[Hashable, object] | None = None
+) -> Verdict:
     con = k.console
     G = k.capability_graph()
     factory = con.target(requestor_key)
@@ -192,7 +208,7 @@ def _factory_verdict(k: Kernel, requestor_key: KeyHandle) -> Verdict:
         slot=1,
         slot_kind="key_register",
     )
-    closure = Closure(G)
+    closure = Closure(G, declared)
     the_yield = ("yield", factory, REQUESTOR_VERTEX)
     holes = factory_holes(G, factory)
     explanation: list[str] = []
@@ -262,9 +278,4 @@ def _hole_free(
 
 
 def _name(G: nx.MultiDiGraph, v: Hashable) -> str:
-    if isinstance(v, tuple):
-        if v[0] == "yield":
-            return f"the yield of {_name(G, v[1])} for {_name(G, v[2])}"
-        return f"what {_name(G, v[2])} made with {_name(G, v[1])}"
-    attrs = G.nodes[v] if v in G else {}
-    return attrs.get("label") or str(v)
+    return name(G, v)

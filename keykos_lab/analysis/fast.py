@@ -961,7 +961,7 @@ def authority_frame(
     >>> csr = random_csr(500, 2_000, seed=3)
     >>> a = authority_frame(csr, csr.vertices[0])
     >>> list(a.columns)
-    ['target', 'key_type', 'databyte', 'rights', 'sensory', 'via']
+    ['target', 'key_type', 'databyte', 'rights', 'sensory', 'via', 'through', 'label']
     """
     engine = _engine(system)
     csr = engine.csr
@@ -982,6 +982,8 @@ def authority_frame(
             "rights": _RIGHTS_OBJECTS[kt, (db & RO != 0).astype(np.int64)],
             "sensory": sensory_mask(kt, db),
             "via": None,
+            "through": None,
+            "label": None if csr.label is None else csr.label[rows[:, 0]],
         }
     )
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from keykos_lab.analysis.authority import Closure, pick_engine
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
-from keykos_lab.analysis.model import LSS_BITS, NOCALL, KeyTriple
+from keykos_lab.analysis.model import BUILDER, LSS_BITS, NOCALL, KeyTriple, register
 
 _OUT = frozenset({"write", "store"})
 _IN = frozenset({"read", "fetch", "sense"})
@@ -64,9 +64,16 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
     calls: dict[KeyTriple, frozenset[Hashable]] = {}
     for s, held in c.subjects():
         called: set[Hashable] = set()
+        acts = _acts_through(c, s)
         for key in held:
             target, ktype, db = key
             r = rights_of(ktype, db)
+            if acts is not None and key not in acts:  # a caller_keys deputy only reads
+                if r & _IN or ktype == "domain":
+                    F.add_edge(target, s, how="is read by", key_type=ktype)
+                if ktype in ("start", "resume") and c.behaviour(target) == "factory":
+                    F.add_edge(target, s, how="answers KT", key_type=ktype)
+                continue
             if ktype in ("segment", "frontend") and not db & (NOCALL | LSS_BITS):
                 # A call on a red segment key goes to the red node's keeper (a message
                 # and its reply), as through a key to the keeper itself.
@@ -81,7 +88,9 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
                     F.add_edge(s, target, how="leaves a key in it", key_type=ktype)
             if ktype in ("start", "resume"):
                 role = c.behaviour(target)
-                if role in ("free", "kid") and not c.delivers(key):
+                if role == "factory":
+                    _factory_flows(F, c, s, key)
+                elif role in ("free", "kid") and not c.delivers(key):
                     # A restart key the kernel handed a keeper: the domain told it of a
                     # fault (the address it chose) or a dry meter; the keeper restarts it.
                     F.add_edge(s, target, how="restarts", key_type=ktype)
@@ -102,6 +111,10 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
             F.add_edge(k, s, how="answers a call on its segment", key_type="segment")
     for u, v, d in G.edges(data=True):
         if d.get("slot_kind") == "address" and c.behaviour(u) == "free":  # its own memory
+            if _acts_through(c, u) is not None:  # caller_keys: its memory is read only
+                if rights_of(d["key_type"], d["databyte"]) & _IN:
+                    F.add_edge(v, u, how="reads its memory", key_type=d["key_type"])
+                continue
             r = rights_of(d["key_type"], d["databyte"])
             if r & _OUT:
                 F.add_edge(u, v, how="writes its memory", key_type=d["key_type"])
@@ -111,6 +124,30 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
         F.add_edge(u, v, how="memory tree", key_type=ktype)
         F.add_edge(v, u, how="memory tree", key_type=ktype)
     return F
+
+
+def _acts_through(c: Closure, s: Hashable) -> set[KeyTriple] | None:
+    """The keys a ``caller_keys`` deputy may act through (what it received, and its own
+    registers' keys); None for a domain free to act through anything it holds."""
+    b = c.described.get(s)
+    if b is None or b.acts_for_callers:
+        return None
+    own = {register(c.G, s, n) for n in b.own}
+    return set(c.received(s)) | {key for key in own if key is not None}
+
+
+def _factory_flows(F: nx.DiGraph, c: Closure, s: Hashable, key: KeyTriple) -> None:
+    """A factory's keys carry 32-bit values both ways (``programs/factories/factory.py``):
+    the builder's AssignKT and AssignOrdinal store what its holder chooses, at any time;
+    every facet answers KT with the alleged type, and every yield (and copy) gets the
+    ordinal and type: so the factory flows to holders of its keys and to what it makes."""
+    f, _, db = key
+    if db == BUILDER:
+        F.add_edge(s, f, how="assigns the alleged type or ordinal", key_type="start")
+    F.add_edge(f, s, how="answers KT", key_type="start")
+    for v in c.summary:
+        if isinstance(v, tuple) and len(v) == 3 and v[0] in ("yield", "new") and v[1] == f:
+            F.add_edge(f, v, how="gives its ordinal", key_type="start")
 
 
 def _keepers_called(c: Closure, x: Hashable, ktype: str) -> frozenset[Hashable]:
@@ -203,21 +240,42 @@ def path_to(parent: Mapping[Hashable, Hashable | None], v: Hashable) -> list[Has
 
 @overload
 def can_flow(
-    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: Literal[False] = False
+    G: nx.MultiDiGraph,
+    source: Hashable,
+    sink: Hashable,
+    *,
+    witness: Literal[False] = False,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> bool: ...
 @overload
 def can_flow(
-    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: Literal[True]
+    G: nx.MultiDiGraph,
+    source: Hashable,
+    sink: Hashable,
+    *,
+    witness: Literal[True],
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> list[Hashable] | None: ...
 @overload
 def can_flow(
-    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: bool
+    G: nx.MultiDiGraph,
+    source: Hashable,
+    sink: Hashable,
+    *,
+    witness: bool,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> bool | list[Hashable] | None: ...
 def can_flow(
-    G: nx.MultiDiGraph, source: Hashable, sink: Hashable, *, witness: bool = False
+    G: nx.MultiDiGraph,
+    source: Hashable,
+    sink: Hashable,
+    *,
+    witness: bool = False,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> bool | list[Hashable] | None:
     """Whether information can move from ``source`` to ``sink`` over overt
     channels; with ``witness=True``, the path (a list of vertices) or None.
+    ``behaviour`` declares what trusted domains do, as for :func:`~.authority.authority`.
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -232,7 +290,7 @@ def can_flow(
     for v in (source, sink):
         if v not in G:
             raise ValueError(f"{v!r} is not a vertex of the graph")
-    path = flow_path(flow_graph(G), source, sink)
+    path = flow_path(flow_graph(G, Closure(G, behaviour)), source, sink)
     return path if witness else path is not None
 
 
@@ -241,10 +299,11 @@ def flows(
     subjects: Iterable[Hashable] | None = None,
     *,
     engine: str = "auto",
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> pd.DataFrame:
     """The flow matrix: rows are sources, columns sinks, True where information
-    can move (default subjects: every freely acting domain). ``engine`` as for
-    :func:`~.authority.authority`: ``"csr"`` (the default for a
+    can move (default subjects: every freely acting domain). ``engine`` and
+    ``behaviour`` as for :func:`~.authority.authority`: ``"csr"`` (the default for a
     ``CapabilityCSR``) computes it on arrays.
 
     >>> import keykos_lab as kl
@@ -254,6 +313,8 @@ def flows(
     True
     """
     if pick_engine(G, engine) == "csr":
+        if behaviour:
+            raise ValueError("declared behaviour needs the reference engine (a networkx graph)")
         from keykos_lab.analysis.fast import flows_frame
 
         return flows_frame(G, subjects)
@@ -261,7 +322,7 @@ def flows(
         raise ValueError(
             "the reference engine works on networkx graphs; use engine='csr' for a CapabilityCSR"
         )
-    c = Closure(G)
+    c = Closure(G, behaviour)
     F = flow_graph(G, c)
     if subjects is None:
         subjects = [v for v in G if G.nodes[v].get("kind") == "domain" and c.behaviour(v) == "free"]

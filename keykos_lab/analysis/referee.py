@@ -134,8 +134,10 @@ import networkx as nx
 import pandas as pd
 
 from keykos_lab.analysis.authority import closure_for
+from keykos_lab.analysis.behaviour import declared
 from keykos_lab.analysis.flow import flow_graph
 from keykos_lab.analysis.model import SYSTEM_PROGRAMS, USABLE, behaviour
+from keykos_lab.analysis.watch import Watch, strings
 from keykos_lab.kernel.console import KeyHandle
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.domains import (
@@ -368,6 +370,7 @@ class Soundness(TypedDict):
     flow_missing: list[dict[Hashable, Any]]  # flows not predicted (sink, round, how)
     flow_precision: float  # flows_explored / flows_predicted
     actors: list[Hashable]  # domains the referee acted as
+    violations: list[dict[str, Any]]  # actions declared behaviours do not allow
 
 
 # ------------------------------------------------------------ the instrumented kernel
@@ -409,6 +412,15 @@ class _Instrumented(Kernel):
             ex.delivered(ds.root, value, False)
         return super()._run(ds, value, budget)
 
+    def handler_wrapper(
+        self, ds: DomainState, msg: Message, proc: Generator[Any, Any, Any]
+    ) -> Generator[Any, Any, Any]:
+        """A described domain's handler runs watched (:mod:`.watch`)."""
+        ex = _driver(self)
+        if ex is None or ex.watch is None:
+            return proc
+        return ex.watch.wrap(self, ds, msg, proc)
+
 
 @dataclass
 class _Run:
@@ -438,6 +450,7 @@ def explore(
     orders: Mapping[str, Iterable[int]] | None = None,
     max_calls: int = 5000,
     acts: Collection[str] | None = None,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> pd.DataFrame:
     """The keys ``subject`` obtains in ``depth`` rounds of invoking what it holds and acting
     as the domains it reaches, on a copy of ``k``: one row per (target, key_type, databyte)
@@ -451,6 +464,11 @@ def explore(
     made, ``acts`` and ``branches``; ``deadlock``, ``step_limit`` and ``kernel_error``;
     invocations skipped because the key died (``dead``), its domain was not available
     (``busy``) or ``max_calls`` was reached (``truncated``).
+
+    ``behaviour={domain: terms}`` (:mod:`.behaviour`): a described domain is not acted as;
+    its real program runs, watched (:mod:`.watch`), and is sent the strings of its own code
+    besides the marker; ``attrs["violations"]`` lists every action its declaration does not
+    allow (``{"domain", "term", "action"}``).
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -469,7 +487,7 @@ def explore(
     """
     if depth < 0 or max_calls < 0:
         raise ValueError("depth and max_calls are non-negative")
-    return _Explorer(k, subject, orders or {}, max_calls, acts).run(depth)
+    return _Explorer(k, subject, orders or {}, max_calls, acts, behaviour).run(depth)
 
 
 def exhaustive(
@@ -480,6 +498,7 @@ def exhaustive(
     max_states: int = 400,
     max_calls: int = 200_000,
     acts: Collection[str] | None = None,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> pd.DataFrame:
     """The exact keys and flows of ``subject`` within ``depth`` state-changing steps: a
     breadth-first search over kernel states, copying the kernel at each step.
@@ -492,7 +511,8 @@ def exhaustive(
     allocations aside); at most ``max_states`` states. (In each state a creator is asked
     once per order, and the closure stops after :data:`CLOSE_ROUNDS` rounds.) The result
     has :func:`explore`'s
-    columns, ``round`` being the number of moves, and ``attrs["states"]``.
+    columns, ``round`` being the number of moves, and ``attrs["states"]``. ``behaviour``
+    as for :func:`explore`: described domains run their own programs, watched.
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -504,7 +524,7 @@ def exhaustive(
     """
     if depth < 0 or max_states < 1:
         raise ValueError("depth is non-negative and max_states positive")
-    return _Explorer(k, subject, {}, max_calls, acts).exhaust(depth, max_states)
+    return _Explorer(k, subject, {}, max_calls, acts, behaviour).exhaust(depth, max_states)
 
 
 def soundness(
@@ -516,6 +536,7 @@ def soundness(
     max_calls: int = 5000,
     acts: Collection[str] | None = None,
     console: bool = True,
+    behaviour: Mapping[Hashable, object] | None = None,
 ) -> Soundness:
     """Cross-check :func:`explore` against the static :func:`authority` and the static flow
     graph (docs/analyses.md#analyses-rules): every key explored must be predicted on the
@@ -533,8 +554,10 @@ def soundness(
     >>> r["missing"], r["flow_missing"], r["explored"] <= r["predicted"]
     ([], [], True)
     """
-    found = explore(k, subject, depth, orders=orders, max_calls=max_calls, acts=acts)
-    return compare(_graph(k, console), subject, found)
+    found = explore(
+        k, subject, depth, orders=orders, max_calls=max_calls, acts=acts, behaviour=behaviour
+    )
+    return compare(_graph(k, console), subject, found, behaviour)
 
 
 def _graph(k: Any, console: bool) -> nx.MultiDiGraph:
@@ -544,10 +567,18 @@ def _graph(k: Any, console: bool) -> nx.MultiDiGraph:
     return G
 
 
-def compare(G: nx.MultiDiGraph, subject: Hashable, found: pd.DataFrame) -> Soundness:
+def compare(
+    G: nx.MultiDiGraph,
+    subject: Hashable,
+    found: pd.DataFrame,
+    behaviour: Mapping[Hashable, object] | None = None,
+) -> Soundness:
     """What :func:`soundness` reports, for rows ``found`` by :func:`explore` or
-    :func:`exhaustive` on the system whose capability graph is ``G``."""
-    closure = closure_for(G, subject)  # one fixpoint for authority and flows
+    :func:`exhaustive` on the system whose capability graph is ``G`` (with the same
+    declared ``behaviour``)."""
+    # The referee acts as the subject as it likes: its own declaration is not used.
+    others = {v: b for v, b in (behaviour or {}).items() if v != subject}
+    closure = closure_for(G, subject, others)  # one fixpoint for authority and flows
     predicted = closure.held(subject)
     known = {(_norm(t), kt, db) for t, kt, db in predicted}
     missing = [
@@ -571,6 +602,7 @@ def compare(G: nx.MultiDiGraph, subject: Hashable, found: pd.DataFrame) -> Sound
         "flow_missing": flow_missing,
         "flow_precision": len(flows) / n_reach if n_reach else 1.0,
         "actors": list(found.attrs.get("actors", [])),
+        "violations": list(found.attrs.get("violations", [])),
     }
 
 
@@ -620,6 +652,7 @@ class _Explorer:
         orders: Mapping[str, Iterable[int]],
         max_calls: int,
         acts: Collection[str] | None,
+        behaviour: Mapping[Hashable, object] | None = None,
     ) -> None:
         self.orders = {name: tuple(os) for name, os in orders.items()}
         for name, os in self.orders.items():
@@ -636,6 +669,11 @@ class _Explorer:
         self.G = capability_graph(base)
         if self.G.nodes.get(subject, {}).get("kind") != "domain":
             raise ValueError(f"{subject!r} is not a domain vertex of the graph")
+        described = {v: b for v, b in declared(self.G, behaviour).items() if type(v) is int}
+        self.watch = Watch(described, self._root_vertex, self._describe_key) if described else None
+        if self.watch is not None:
+            self.watch.own_keys(base)  # the own registers' keys as the graph shows them
+        self._grouped: set[Hashable] = set()  # (nesting, round, key, passed) varied
         self.subject = subject
         self.root = con.root
         self.snap0 = Snapshot(base)
@@ -737,6 +775,7 @@ class _Explorer:
             {"sink": sink, "round": rnd, "how": how} for sink, (rnd, how) in self.flows.items()
         ]
         df.attrs["actors"] = sorted((self._root_vertex(r) for r in self.actors), key=str)
+        df.attrs["violations"] = self.watch.finish() if self.watch is not None else []
         return df
 
     def _arguments(self, keys: list[Key]) -> list[Key]:
@@ -854,6 +893,41 @@ class _Explorer:
         data = (
             MARK if kind == "free" else MARK[:4] if kind == "builder" and order in _ASSIGN else b""
         )
+        watch = self.watch
+        if watch is not None and key.type == START and key.obj in watch.described:
+            self._variants_of(watch, rnd, key, passed, via)
+        self._call(rnd, key, order, passed, data, via)
+
+    def _variants_of(
+        self, watch: Watch, rnd: int, key: Key, passed: tuple[Key, ...], via: Hashable
+    ) -> None:
+        """A described program is sent the same keys with every order tried on free
+        programs and every string of its dictionary (the marker and the strings of its own
+        code), each from this same state, in a branch: the watcher compares what it does
+        with its own keys (watch.py). Once per key and keys passed, in each state."""
+        group = (self.nesting, rnd, key, passed)
+        if group in self._grouped or self.nesting >= _MAX_NESTING:
+            return
+        self._grouped.add(group)
+        datas = [MARK, *strings(self.k.program_image(key.obj))]
+        watch.group = group
+        try:
+            for order in self._orders("start", GATE_ORDERS["free"]):
+                for data in datas:
+                    with self._branch():
+                        self._call(rnd, key, order, passed, data, via)
+        finally:
+            watch.group = None
+
+    def _call(
+        self, rnd: int, key: Key, order: int, passed: tuple[Key, ...], data: bytes, via: Hashable
+    ) -> None:
+        con, k = self.con, self.k
+        if any(k.live(x) != x for x in (key, *passed)):
+            return
+        if key.type == START and k.domains.get(key.obj) is not None:
+            if k.domains[key.obj].state != AVAILABLE:
+                return
         try:
             reply = con.call(
                 self._handle(key),
@@ -905,8 +979,11 @@ class _Explorer:
 
     # ------------------------------------------------------------- actors
     def _can_act(self, root: int) -> bool:
-        """A freely acting, well-formed domain other than the console."""
+        """A freely acting, well-formed domain other than the console, whose behaviour is
+        not declared (a described domain runs its own program, watched)."""
         if root == self.con.root or self._role(root) != "free":
+            return False
+        if self.watch is not None and root in self.watch.described:
             return False
         obj = self.k.objs[root] if 0 < root < len(self.k.objs) else None
         return isinstance(obj, Node) and self.k.wellformed(self.k.domain_state(root)) is not None
@@ -1721,8 +1798,11 @@ def _bench_front_end() -> tuple[Kernel, Hashable]:
     return k, con.target(system.build_domain(con, "echo", keys={0: seg}))
 
 
+#: A benchmark system: (kernel, subject), or (kernel, subject, declared behaviour).
+System: TypeAlias = tuple[Kernel, Hashable] | tuple[Kernel, Hashable, Mapping[Hashable, object]]
+
 #: Small systems for :func:`precision`: name -> a function making (kernel, subject).
-BENCHMARK: dict[str, Callable[[], tuple[Kernel, Hashable]]] = {
+BENCHMARK: dict[str, Callable[[], System]] = {
     "echo": _bench_echo,
     "sense key": _bench_sense,
     "domain keeper": _bench_domain_keeper,
@@ -1737,6 +1817,7 @@ BENCHMARK: dict[str, Callable[[], tuple[Kernel, Hashable]]] = {
 def precision(
     names: Iterable[str] | None = None,
     *,
+    benchmark: Mapping[str, Callable[[], System]] | None = None,
     depth: int = 2,
     exact_depth: int = 2,
     max_states: int = 200,
@@ -1748,19 +1829,23 @@ def precision(
     static; the same for flows (``static_flows``, ``exact_flows``, ``flow_precision``);
     and the exact keys and flows the static answers miss (``missing``, ``flow_missing``:
     soundness bugs while above 0). Static answers are computed without the console, which
-    built the systems (docs/analyses.md#analyses-console).
+    built the systems (docs/analyses.md#analyses-console). ``benchmark`` replaces
+    :data:`BENCHMARK` (``scenarios.deputy.BENCHMARK`` adds the confused deputy, with and
+    without declared behaviour); a system may come with a declaration, used throughout.
 
     >>> df = precision(["echo"], depth=1, exact_depth=1)
     >>> list(df.columns)[:4], int(df.missing.iloc[0])
     (['scenario', 'static', 'explored', 'exact'], 0)
     """
     rows = []
-    for name in names if names is not None else BENCHMARK:
-        k, subject = BENCHMARK[name]()
+    table = BENCHMARK if benchmark is None else benchmark
+    for name in names if names is not None else table:
+        k, subject, *declared = table[name]()
+        b = declared[0] if declared else None
         G = _graph(k, console=False)
-        greedy = compare(G, subject, explore(k, subject, depth))
-        exact_df = exhaustive(k, subject, exact_depth, max_states=max_states)
-        exact = compare(G, subject, exact_df)
+        greedy = compare(G, subject, explore(k, subject, depth, behaviour=b), b)
+        exact_df = exhaustive(k, subject, exact_depth, max_states=max_states, behaviour=b)
+        exact = compare(G, subject, exact_df, b)
         rows.append(
             {
                 "scenario": name,

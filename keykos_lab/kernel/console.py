@@ -39,6 +39,7 @@ from keykos_lab.kernel.errors import (
     TimeLimitExceeded,
 )
 from keykos_lab.kernel.keys import (
+    CALCLOCK,
     DATA,
     DISCRIM,
     DK0,
@@ -54,6 +55,7 @@ from keykos_lab.kernel.keys import (
     RETURNER,
     RO,
     START,
+    SYSTIMER,
     Key,
     misc_key,
 )
@@ -142,6 +144,8 @@ class Console:
             ("dkc", DKC),
             ("keybits", KEYBITS),
             ("domtool", DOMTOOL),
+            ("systimer", SYSTIMER),
+            ("calclock", CALCLOCK),
         ):
             self.name(name, self.hold(misc_key(sub)))
 
@@ -241,7 +245,7 @@ class Console:
 
         >>> from keykos_lab.kernel.core import Kernel
         >>> Kernel().console.names()[:2]
-        ['discrim', 'dkc']
+        ['calclock', 'discrim']
         """
         return sorted(self._names)
 

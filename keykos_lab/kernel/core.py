@@ -18,7 +18,9 @@ a jump through a gate hands the rest of the quantum to the domain it reaches.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Generator
 from types import GeneratorType
+from typing import Any
 
 from keykos_lab.kernel.console import Console
 from keykos_lab.kernel.domains import (
@@ -97,6 +99,12 @@ class Kernel(Invocation):
     The system programs and the console's well-known keys are added by
     ``keykos_lab.system.boot.boot``; ``keykos_lab.Kernel`` does both.
     """
+
+    #: None, or ``wrap(ds, msg, handler) -> handler``: a new handler of a domain goes
+    #: through it before it first runs. The referee (``analysis/watch.py``) watches
+    #: domains whose behaviour is declared this way, in its copies of a kernel; the
+    #: kernel itself never sets it.
+    handler_wrapper: Callable[[DomainState, Message, Generator[Any, Any, Any]], Any] | None = None
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(seed)
@@ -354,6 +362,9 @@ class Kernel(Invocation):
             ds.error = f"program {name!r} is not a generator function"
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False
+        wrap = self.handler_wrapper
+        if wrap is not None:
+            proc = wrap(ds, msg, proc)
         dom._proc = ds.proc = proc
         return True
 

@@ -157,6 +157,20 @@ def close_handler(proc: Handler) -> str | None:
     >>> close_handler(g)
     "RuntimeError: 'generator ignored GeneratorExit' in its clean-up"
     """
+    exc = close_chain(proc)
+    if exc is None:
+        return None
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    return f"{describe_exception(exc)} in its clean-up"[:200]
+
+
+def close_chain(proc: Handler) -> BaseException | None:
+    """Close ``proc``; what its clean-up raised, or None. What refused to end (it yielded
+    again), and whatever it delegates to that is still alive, is kept in
+    :data:`UNCLOSABLE`, so that the garbage collector never runs its clean-up again at some
+    moment in the middle of kernel code. (The referee's watcher closes the program it wraps
+    this way and raises what it gets: ``analysis/watch.py``.)"""
     chain: list[Any] = []  # the handler and the generators it delegates to
     gen: Any = proc
     while gen is not None and len(chain) < _CHAIN_LIMIT:
@@ -164,13 +178,9 @@ def close_handler(proc: Handler) -> str | None:
         gen = getattr(gen, "gi_yieldfrom", None)
     try:
         proc.close()
-    except BaseException as exc:  # the program's failure, contained; Ctrl-C goes on below
-        # What refused to end (it yielded again) is kept, so that the garbage collector
-        # never runs its clean-up again at some moment in the middle of kernel code.
+    except BaseException as exc:  # the program's failure, for the caller to contain
         UNCLOSABLE.extend(g for g in chain if getattr(g, "gi_frame", None) is not None)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return f"{describe_exception(exc)} in its clean-up"[:200]
+        return exc
     UNCLOSABLE.extend(g for g in chain[1:] if getattr(g, "gi_frame", None) is not None)
     return None
 

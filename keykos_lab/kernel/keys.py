@@ -69,12 +69,16 @@ DOMTOOL = 1
 KEYBITS = 2
 DKC = 3
 DISCRIM = 4
+SYSTIMER = 5  #: the system timer (jmiscc.c:613, ``systimermisckey``)
+CALCLOCK = 6  #: the calendar clock (jmiscc.c:643, ``calclockmisckey``)
 MISC_NAMES = {
     RETURNER: "returner",
     DOMTOOL: "domtool",
     KEYBITS: "keybits",
     DKC: "dkc",
     DISCRIM: "discrim",
+    SYSTIMER: "systimer",
+    CALCLOCK: "calclock",
 }
 
 #: Types that designate a page or node in the object store.

@@ -174,15 +174,74 @@ class Range:
 
 
 class SB:
-    """Space bank (sb.h); the full bank arrives with the system programs."""
+    """Space bank orders and answers (Dom/include/sb.h, Dom/primordial/sbc.ck).
 
-    CreateNode = 0
-    DestroyNode = 1
-    SeverNode = 2
-    CreatePage = 16
-    DestroyPage = 17
-    SeverPage = 18
-    AKT = 0x0C
+    Every order the bank implements (``programs/primordial/spacebank.py``); the
+    page orders are the node orders + 16. Codes the simulator does not implement
+    (12 and 28, range limits) answer KT+2 (docs/fidelity.md, System programs).
+    """
+
+    CreateNode = 0  # sb.h:61, sbc.ck:548
+    DestroyNode = 1  # sb.h:62, sbc.ck:553
+    SeverNode = 2  # sb.h:63, sbc.ck:557
+    QueryNodeSpace = 5  #: 4 bytes: nodes available (sbc.ck:562-569)
+    QueryNodeStatistics = 6  #: 4 + 4 bytes: creates, destroys (sbc.ck:571-578)
+    CreateTwoNodes = 7  # sb.h:66, sbc.ck:580
+    CreateThreeNodes = 8  # sb.h:67, sbc.ck:589
+    DestroyTwoNodes = 9  #: rc = rc1 + 2*rc2 (sbc.ck:605-609)
+    DestroyThreeNodes = 10  #: rc = rc1 + 2*rc2 + 4*rc3 (sbc.ck:610-617)
+    ChangeSmallNodeLimit = 11  #: signed 4-byte change; answers the 4-byte limit (sbc.ck:618)
+    SetNodeRangeLimit = 12  #: range limits: not implemented (KT+2)
+    ChangeNodeLimit = 13  #: signed 8-byte change; answers the 8-byte limit (sbc.ck:645)
+    QueryNodesAvailable = 14  #: 8 bytes: nodes available (sbc.ck:656-664)
+    CreatePage = 16  # sb.h:74, sbc.ck:666
+    DestroyPage = 17  # sb.h:75, sbc.ck:671
+    SeverPage = 18  # sb.h:76, sbc.ck:675
+    QueryPageSpace = 21  # sb.h:77, sbc.ck:680
+    QueryPageStatistics = 22  # sb.h:78, sbc.ck:689
+    CreateTwoPages = 23  # sb.h:79, sbc.ck:698
+    CreateThreePages = 24  # sb.h:80, sbc.ck:707
+    DestroyTwoPages = 25  # sb.h:81, sbc.ck:723
+    DestroyThreePages = 26  # sb.h:82, sbc.ck:728
+    ChangeSmallPageLimit = 27  #: signed 4-byte change (sbc.ck:736)
+    SetPageRangeLimit = 28  #: range limits: not implemented (KT+2)
+    ChangePageLimit = 29  #: signed 8-byte change (sbc.ck:763)
+    QueryPagesAvailable = 30  # sb.h:86, sbc.ck:774
+    Forbid = 32  #: + rights bits 1..7 (sb.h:88-94): a weaker key
+    ForbidDestroy = 33  # sb.h:88, sbc.ck:784
+    ForbidQuery = 34  # sb.h:89, sbc.ck:787
+    ForbidDestroyAndQuery = 35  # sb.h:90, sbc.ck:791
+    ForbidChangeLimits = 36  # sb.h:91, sbc.ck:795
+    ForbidDestroyAndChangeLimits = 37  # sb.h:92, sbc.ck:799
+    ForbidQueryAndChangeLimits = 38  # sb.h:93, sbc.ck:803
+    ForbidDestroyQueryAndChangeLimits = 39  # sb.h:94, sbc.ck:807
+    DestroyBankAndSpace = 64  # sb.h:96, sbc.ck:812 (and KT+4, sbc.ck:533)
+    QueryStatistics = 65  #: 4 x 8 bytes: node creates, destroys, page … (sbc.ck:820)
+    VerifyBank = 66  # sb.h:98, sbc.ck:840
+    CreateBank = 67  # sb.h:99, sbc.ck:856
+    AKT = 0x0C  # sb.h:59, sbc.ck:533
+    # Rights bits of a bank key, as Forbid adds them (sb.h:88-94).
+    NO_DESTROY, NO_QUERY, NO_CHANGE_LIMITS = 1, 2, 4
+    # Answers.
+    NO_SPACE = 1  #: create: no space (could_not_allocate, sbc.ck:1449-1463); CreateBank (868)
+    OVER_LIMIT = 4  #: create: this bank's or an ancestor's limit reached (sbc.ck:1483)
+    NOT_GUARDED = 1  #: destroy, sever: not a key this bank sold (sbc.ck:1623, 1736)
+    NO_LIMIT_RIGHT = 3  #: change limits through a key without the right (sbc.ck:620)
+    UNDERFLOW = 1  #: change limit: the limit would go below 0 (change_limit, sbc.ck:2356-2390)
+    OVERFLOW = 2  #: change limit: the limit would pass 2**32 (small) or 2**48
+    NOT_A_BANK = 0xFFFFFFFF  #: VerifyBank, SBT Verify: not a bank (sbc.ck:846, 892)
+    LIMIT = 0xFFFFFFFF  #: a new bank's limits (sbc.ck:513-516, 1207-1212)
+
+
+class SBT:
+    """Space bank transformer (Dom/include/sbt.h; sbc.ck's databyte 1)."""
+
+    Verify = 0  #: 0 for a bank, -1 otherwise (sbc.ck:888-899)
+    CreateSubrange = 1  #: range limits: not implemented (KT+2)
+    Create = 2  #: a sub-bank of the bank passed (sbc.ck:923-930)
+    CreateLimited = 5  #: … with node and page limits, 4 bytes each (sbc.ck:931-951)
+    AKT = 0x40C  # sbt.h:22, sbc.ck:881
+    NOT_A_BANK = 3  #: Create*: the key passed is not a bank (sbc.ck:1295)
 
 
 class Trap:
@@ -218,3 +277,24 @@ class Fault:
     FORMAT_TYPE = 7
     FORMAT = 8
     LSS = 9
+
+
+class Systimer:
+    """The system timer (Base/jmiscc.c:613-642 ``systimermisckey``; the names are
+    Dom/include/primekeys.h's ``Systimer_*``). Its time is the kernel's logical clock,
+    in ticks (docs/fidelity.md, Other misc keys)."""
+
+    ReadSystemTime = 7  #: jmiscc.c:615: rc 0, the time in 8 bytes
+    ReadIdleTime = 8  #: jmiscc.c:626: rc 0, the idle time in 8 bytes
+    AKT = 0x509  #: jmiscc.c:638
+
+
+class Calclock:
+    """The calendar clock (Base/jmiscc.c:643-644 ``calclockmisckey``, handled by
+    ``jcalclock``, Base/sparc_time.c:238-278; ``Calclock_AKT``, Dom/include/primekeys.h)."""
+
+    Read = 8  #: sparc_time.c:246: rc 0, 8 BCD bytes: century, year, month, day, weekday,
+    #: hour, minute, second (``struct CalClock``, Base/timemdh.h)
+    Set = 9  #: sparc_time.c:255-257: "not implemented yet", answers KT+2
+    ReadWithSystemTime = 10  #: sparc_time.c:260: rc 0, the 8 bytes, then the system time
+    AKT = 0x609  #: sparc_time.c:272

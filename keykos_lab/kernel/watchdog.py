@@ -47,7 +47,7 @@ import inspect
 import signal
 import threading
 
-from keykos_lab.kernel.domains import close_handler
+from keykos_lab.kernel.domains import close_chain
 from keykos_lab.kernel.errors import KernelError
 
 
@@ -74,7 +74,7 @@ class Watchdog:
         self._seen: tuple | None = None
         # The kernel's code that resumes handlers (its loop) or ends them (their clean-up):
         # a handler's frame is directly above one of these.
-        self._runners = frozenset({type(kernel)._run.__code__, close_handler.__code__})
+        self._runners = frozenset({type(kernel)._run.__code__, close_chain.__code__})
 
     def __enter__(self) -> Watchdog:
         if self.active and self.limit is not None:

@@ -47,6 +47,8 @@ KEY_COLOURS: dict[str, str] = {
     "keybits": "#4d4d4d",
     "dkc": "#a57c6e",
     "discrim": "#00695c",
+    "systimer": "#b8860b",
+    "calclock": "#8b6914",
     "misc": "#52b8c9",
 }
 _UNKNOWN_KEY = "#333333"

@@ -5,10 +5,11 @@
 ``factories``  the factory creator creator, factory creators and factories
 ``keynix``     a miniature Unix: the Unix keeper, its file system and commands
 ``examples``   small programs (echo, counter, proxy, pager, trojan, …)
+``deputy``     the confused deputy's two compilers (by name, by key)
 ``fork``       the fork idiom (``cfstart.s``); ``keychain``, key rings
 ============== ===============================================================
 
 Importing this package registers every program it ships.
 """
 
-from keykos_lab.programs import examples, factories, keynix, primordial  # noqa: F401  (registers the programs)
+from keykos_lab.programs import deputy, examples, factories, keynix, primordial  # noqa: F401  (registers the programs)

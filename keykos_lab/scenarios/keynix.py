@@ -14,7 +14,7 @@ import pandas as pd
 
 from keykos_lab import analysis, system
 from keykos_lab.analysis.keynix import analysis_view, processes, slot_target
-from keykos_lab.kernel import oc
+from keykos_lab.kernel import core, oc
 from keykos_lab.programs.keynix import abi, setuid
 from keykos_lab.programs.keynix.keeper import P_MEM
 from keykos_lab.system.keynix import KeyNIX, install_setuid
@@ -246,15 +246,21 @@ def _midyield(knx: KeyNIX, argv: list) -> dict:
     k, con = knx.kernel, knx.con
     pid = knx.spawn("/bin/intruder", argv)
     y = None
-    while y is None and k.step():
-        y = next(
-            (
-                r
-                for r, ds in k.domains.items()
-                if ds.program == setuid.YIELD_PROGRAM and ds.proc is not None
-            ),
-            None,
-        )
+    # One op a step, so the yield is caught running however few ops it takes
+    # (scheduling changes, not what runs: the same messages in the same order).
+    quantum, core.QUANTUM_OPS = core.QUANTUM_OPS, 1
+    try:
+        while y is None and k.step():
+            y = next(
+                (
+                    r
+                    for r, ds in k.domains.items()
+                    if ds.program == setuid.YIELD_PROGRAM and ds.proc is not None
+                ),
+                None,
+            )
+    finally:
+        core.QUANTUM_OPS = quantum
     G = k.capability_graph()
     procs = {p: (dom, node) for p, dom, node in processes(G, con.target(knx.keeper))}
     requestor = procs[pid][0]

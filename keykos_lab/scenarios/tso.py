@@ -221,7 +221,7 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
         "user",
         "a user domain holding the requestor's key, a bank of its own and the meter — nothing else",
     ):
-        user_bank = _ok(con.call(con["bank"], 67), "CreateBank")  # SB.CreateBank
+        user_bank = _ok(con.call(con["bank"], oc.SB.CreateBank), "CreateBank")
         user = system.build_domain(
             con, "client", keys={0: factory.requestor, 1: user_bank, 2: con["meter"]}
         )
@@ -252,8 +252,20 @@ def tso_setuid(kernel: Kernel | None = None) -> Recording:
             "user reaches memory or a domain": any(
                 kind in _REACHING | {"page"} and t not in own for t, kind in held
             ),
-            "bank after": int.from_bytes(con.call(user_bank, 5).data[8:16], "big"),
+            "bank after": _nodes_in_use(con, user_bank),
         },
     )
     rec.keys.update(page=page, requestor=factory.requestor, user=user, user_bank=user_bank)
     return rec
+
+
+def _nodes_in_use(con, bank) -> int:
+    """Nodes a bank has sold and not had back: QueryStatistics's node creates less its
+    node destroys (sbc.ck:820-838, 8 bytes each).
+
+    >>> con = Kernel().console
+    >>> _nodes_in_use(con, con["bank"])
+    0
+    """
+    stats = con.call(bank, oc.SB.QueryStatistics).data
+    return int.from_bytes(stats[0:8], "big") - int.from_bytes(stats[8:16], "big")

@@ -25,7 +25,7 @@ class Kernel(_BareKernel):
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(seed=0)
     >>> sorted(k.console.names())[:3]
-    ['bank', 'dcc', 'discrim']
+    ['bank', 'calclock', 'dcc']
     """
 
     def __init__(self, seed: int | None = None) -> None:

@@ -54,6 +54,8 @@ KEY_TYPES = (
     "page_range",
     "sense",
     "frontend",
+    "systimer",
+    "calclock",
 )
 #: Slot kinds; ``register`` is a slot of a folded registers node.
 SLOT_KINDS = (
@@ -94,7 +96,19 @@ _BASE_RIGHTS = {
     "domain": ("control",),
     "node_range": ("create",),
     "page_range": ("create",),
-    **{name: ("call",) for name in ("returner", "domtool", "keybits", "dkc", "discrim", "misc")},
+    **{
+        name: ("call",)
+        for name in (
+            "returner",
+            "domtool",
+            "keybits",
+            "dkc",
+            "discrim",
+            "misc",
+            "systimer",
+            "calclock",
+        )
+    },
 }
 _RO_DROPS_WRITE = {"page", "segment", "node", "frontend"}
 

@@ -10,11 +10,10 @@ the referee's segment faults, dry meters and front-end calls (and by
 ``test_referee_differential.py``); the keeper rules of ``authority.py`` and ``flow.py``
 cover them now (docs/analyses.md#analyses-referee). R7 was found by the differential test
 on those rules; ``authority._derived`` has it now. R8, found once the builder's AssignKT and
-AssignOrdinal were in the referee's vocabulary, is open: a strict expected failure until the
-flow rules have it (``test_referee_differential.py`` tolerates it while this test fails).
+AssignOrdinal were in the referee's vocabulary, is closed by ``flow._factory_flows``: a
+factory carries 32 bits from its builder's holder to every holder of its keys and to what
+it makes.
 """
-
-import pytest
 
 import keykos_lab as kl
 from keykos_lab import oc
@@ -145,22 +144,21 @@ def test_R7_make_node_key_takes_its_databyte_from_the_string():
     assert report["missing"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16: a factory's AssignKT and AssignOrdinal are not modelled as flows yet",
-)
 def test_R8_a_builder_key_tells_every_requestor_through_the_alleged_type():
     """AssignKT (order 64) stores 32 bits of the builder's choosing in the factory, at any
     time (after completion too), and every holder of the requestor's key reads them back
     as the answer to KT; AssignOrdinal reaches every yield as its ordinal. The flow rules
-    say a factory passes nothing on, so ``can_flow`` from a holder of the builder's key to
-    a holder of the requestor's key is False."""
+    once said a factory passes nothing on, so ``can_flow`` from a holder of the builder's
+    key to a holder of the requestor's key was False."""
     k = kl.Kernel()
     con = k.console
     f = kl.build_factory(con, "echo")
-    kl.build_domain(con, "client", keys={0: f.requestor, 1: con["bank"], 2: con["meter"]})
+    client = kl.build_domain(con, "client", keys={0: f.requestor, 1: con["bank"], 2: con["meter"]})
     s = con.target(kl.build_domain(con, "echo", keys={0: f.builder}))
     _, sinks, report = referee(k, s)
+    G = k.capability_graph()
+    G.remove_node(con.root)
+    assert kl.analysis.can_flow(G, s, con.target(client))
     assert con.target(f.requestor) in sinks  # the factory holds it
     c = k.copy().console  # and shows it to requestors
     builder, requestor = (kl.KeyHandle(c, h.index) for h in (f.builder, f.requestor))

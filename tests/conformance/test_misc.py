@@ -1,6 +1,7 @@
 """The kernel's misc keys: ``Base/jmiscc.c`` ``jmisc`` — Returner, domain tool, KeyBits,
-DKC (``datamisckey``) and Discrim; order codes ``Dom/include/discrim.h``,
-``Dom/include/domtool.h``."""
+DKC (``datamisckey``), Discrim, the system timer and the calendar clock (``jcalclock``,
+``Base/sparc_time.c``); order codes ``Dom/include/discrim.h``, ``Dom/include/domtool.h``,
+``Dom/include/primekeys.h``."""
 
 import pytest
 
@@ -343,6 +344,8 @@ def zoo(con, new_node, new_page, new_domain, dk, raw):
         "frontend": (make(N.MakeFrontendKey), DI.OTHER, 1),
         "returner": (con["returner"], DI.OTHER, 1),
         "discrim": (con["discrim"], DI.OTHER, 1),
+        "systimer": (con["systimer"], DI.OTHER, 1),
+        "calclock": (con["calclock"], DI.OTHER, 1),
         "node range": (raw(Key(NODE_RANGE, 0, 0, 0)), DI.OTHER, 1),
         "page range": (raw(Key(PAGE_RANGE, 0, 0, 0)), DI.OTHER, 1),
     }
@@ -367,6 +370,8 @@ NAMES = [
     "frontend",
     "returner",
     "discrim",
+    "systimer",
+    "calclock",
     "node range",
     "page range",
 ]
@@ -422,3 +427,127 @@ def test_an_unknown_misc_key_is_kt2(con, raw):
     """jmiscc.c:650-653: a misc key the kernel does not implement answers KT+2 (the
     simulator has five: docs/fidelity.md, Other misc keys)."""
     assert con.call(raw(Key(MISC, 99, 0, 0)), KT).rc == INVALID
+
+
+# ============================================================ system timer
+ST = kl.oc.Systimer
+CC = kl.oc.Calclock
+
+
+def test_systimer_read_system_time(k, con):
+    """jmiscc.c:615-624: rc 0, no keys, the timer as an 8-byte string (a uint64, big-endian
+    on SPARC). The simulator's timer is the logical clock: the tick count, this
+    invocation's tick included (docs/fidelity.md, Other misc keys)."""
+    r = con.call(con["systimer"], ST.ReadSystemTime)
+    assert (r.rc, len(r.data)) == (0, 8)
+    assert keys(con, r) == [kl.DK0] * 4
+    assert int.from_bytes(r.data, "big") == k.tick
+
+
+def test_systimer_always_answers_a_different_value(con):
+    """sparc_time.c:118-133: ``read_system_timer`` "always returns a different value";
+    every read costs a tick, so the logical clock does too."""
+    reads = [con.call(con["systimer"], ST.ReadSystemTime).data for _ in range(5)]
+    times = [int.from_bytes(t, "big") for t in reads]
+    assert times == sorted(set(times))
+
+
+def test_systimer_read_idle_time(k, con):
+    """jmiscc.c:626-635: rc 0, the idle time in 8 bytes. Logical time passes only while a
+    domain runs, so the simulator's CPU has never been idle: 0."""
+    for _ in range(3):
+        con.call(con["dkc"], kl.oc.DKC.Create6)
+    r = con.call(con["systimer"], ST.ReadIdleTime)
+    assert (r.rc, r.data) == (0, bytes(8))
+
+
+def test_systimer_kt(con):
+    """jmiscc.c:637-639: ``simplest(0x509)`` (``Systimer_AKT``, primekeys.h)."""
+    assert con.call(con["systimer"], KT).rc == ST.AKT == 0x509
+
+
+@pytest.mark.parametrize("order", [0, 6, 9, KT + 4, 0xFFFFFFFF])
+def test_systimer_other_orders_are_kt2(con, order):
+    """jmiscc.c:640: ``default: simplest(KT+2)``."""
+    r = con.call(con["systimer"], order)
+    assert (r.rc, r.data) == (INVALID, b"")
+
+
+# ========================================================== calendar clock
+def bcd(b: int) -> int:
+    return (b >> 4) * 10 + (b & 0xF)
+
+
+def test_calclock_read(k, con):
+    """jmiscc.c:643-644 calls ``jcalclock``; sparc_time.c:246-253: rc 0, the 8 bytes of
+    ``struct CalClock`` (timemdh.h: "BCD YYYYMMDDWWHHMMSS"). The century byte is
+    ``clockcen``, always 0x20 (sparc_time.c:208, 220). The simulator's calendar starts at
+    2005-01-01 00:00:00 and a tick is a microsecond on it."""
+    from keykos_lab.kernel.orders.misc import calendar
+
+    r = con.call(con["calclock"], CC.Read)
+    assert (r.rc, len(r.data)) == (0, 8)
+    assert keys(con, r) == [kl.DK0] * 4
+    assert r.data == calendar(k.tick)
+    century, year, month, day, weekday, hour, minute, second = (bcd(b) for b in r.data)
+    assert (century, year, month, day, weekday) == (20, 5, 1, 1, 6)  # a Saturday
+    assert (hour, minute) == (0, 0) and second < 60
+
+
+def test_calclock_advances_with_the_logical_clock():
+    """sparc_time.c:221-227: the fields count seconds, minutes … days; here from ticks."""
+    from keykos_lab.kernel.orders.misc import TICKS_PER_SECOND, calendar
+
+    day = 86_400 * TICKS_PER_SECOND
+    assert [bcd(b) for b in calendar(day + 3_723 * TICKS_PER_SECOND)] == [
+        20,
+        5,
+        1,
+        2,
+        7,
+        1,
+        2,
+        3,
+    ]  # Sunday 2 January 2005, 01:02:03
+    assert calendar(366 * day)[1:4] == bytes([0x06, 0x01, 0x02])  # 2005 has 365 days
+
+
+def test_calclock_set_is_not_implemented(con):
+    """sparc_time.c:255-257: order 9 reads its 8 bytes and answers KT+2 ("not implemented
+    yet")."""
+    r = con.call(con["calclock"], CC.Set, data=bytes(8))
+    assert (r.rc, r.data) == (INVALID, b"")
+
+
+def test_calclock_read_with_system_time(k, con):
+    """sparc_time.c:260-269: rc 0, 16 bytes: ``struct CalSysTime`` (timemdh.h), the
+    calendar clock, then the system timer (``read_system_timer``)."""
+    from keykos_lab.kernel.orders.misc import calendar
+
+    r = con.call(con["calclock"], CC.ReadWithSystemTime)
+    assert (r.rc, len(r.data)) == (0, 16)
+    assert r.data[:8] == calendar(k.tick)
+    assert int.from_bytes(r.data[8:], "big") == k.tick
+
+
+def test_calclock_kt(con):
+    """sparc_time.c:271-272: ``simplest(0x609)`` (``Calclock_AKT``, primekeys.h)."""
+    assert con.call(con["calclock"], KT).rc == CC.AKT == 0x609
+
+
+@pytest.mark.parametrize("order", [0, 5, 7, 11, KT + 4])
+def test_calclock_other_orders_are_kt2(con, order):
+    """sparc_time.c:274-275: ``default: simplest(KT+2)``."""
+    assert con.call(con["calclock"], order).rc == INVALID
+
+
+@pytest.mark.parametrize("name", ["systimer", "calclock"])
+def test_time_keys_are_not_sensory(con, new_node, name):
+    """jsensec.c:34-41: of the misc keys only the Returner, DKC and Discrim pass through a
+    sense key; a timer or clock key comes out as DK(0). (So a factory takes either only as
+    a hole, as Dom/fundamental/init.cmd:113 installs them in the clock factory: ``h0``,
+    ``h1``.)"""
+    node = new_node()
+    con.call(node, N.Swap + 0, con[name])
+    sense = con.call(node, N.MakeSenseKey).keys[0]
+    assert con.key(con.call(sense, N.Fetch + 0).keys[0]) == kl.DK0

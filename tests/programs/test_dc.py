@@ -75,7 +75,7 @@ def test_destroy_domain_revokes_every_key(con, dc):
 
 def test_destroy_domain_refuses_strangers(con, dc):
     other = kl.build_domain(con, "echo")
-    assert con.call(dc, DC.DestroyDomain, other, con["bank"]).rc == NOT_MINE
+    assert con.call(dc, DC.DestroyDomain, other, con["bank"]).rc == 3  # dccc.ck:170
     assert con.call(kl.start_key(con, other), 3).rc == 3
 
 
@@ -115,10 +115,11 @@ def test_create_with_something_that_is_not_a_bank_fails_cleanly(k, con, dc):
 
 
 def test_a_bank_out_of_space_gets_its_nodes_back(con, dc):
-    bank = con.call(con["bank"], 67).keys[0]  # CreateBank
-    con.call(bank, 13, data=(2 - (1 << 62)).to_bytes(8, "big", signed=True))  # 2 nodes
+    bank = sub_bank(con, nodes=2)
     assert con.call(dc, DC.CreateDomain, bank).rc == 2
-    assert con.call(bank, 14).data == (2).to_bytes(8, "big")  # all 2 available again
+    assert con.call(bank, oc.SB.QueryNodesAvailable).data == (2).to_bytes(
+        8, "big"
+    )  # all 2 available again
 
 
 def test_identify_meter_keeper(con, dc):
@@ -128,7 +129,9 @@ def test_identify_meter_keeper(con, dc):
     con.call(node, oc.Node.Swap + 2, start)
     meter = con.call(node, oc.Node.MakeMeterKey).keys[0]
     r = con.call(dc, DC.IdentifyMeter, meter)
-    assert r.rc == 2 * 256 + 5 and con.target(r.keys[0]) == con.target(node)
+    # dccc.ck:347-361 doid: rc the keeper key's databyte; the keeper's domain, the node.
+    assert r.rc == 5 and con.target(r.keys[1]) == con.target(node)
+    assert con.target(r.keys[0]) == con.target(keeper)
 
 
 @kl.program("t-sever-me")

@@ -6,17 +6,17 @@ from bank_helpers import sub_bank, usage
 import keykos_lab as kl
 from keykos_lab import oc
 from keykos_lab.programs.primordial.dc import DC, DCC
-from keykos_lab.programs.primordial.spacebank import NO_SPACE, NOT_FROM_HERE, SB
+from keykos_lab.programs.primordial.spacebank import NOT_FROM_HERE, OVER_LIMIT, SB
 
 
 def test_buy_and_sell_one_two_three(con):
     bank = sub_bank(con)
     for buy, sell, n in (
         (SB.CreatePage, SB.DestroyPage, 1),
-        (SB.CreatePages2, SB.DestroyPages2, 2),
-        (SB.CreatePages3, SB.DestroyPages3, 3),
+        (SB.CreateTwoPages, SB.DestroyTwoPages, 2),
+        (SB.CreateThreePages, SB.DestroyThreePages, 3),
         (SB.CreateNode, SB.DestroyNode, 1),
-        (SB.CreateNodes3, SB.DestroyNodes3, 3),
+        (SB.CreateThreeNodes, SB.DestroyThreeNodes, 3),
     ):
         r = con.call(bank, buy)
         got = r.keys[:n]
@@ -64,24 +64,26 @@ def test_sever_revokes_and_returns_a_fresh_key(con):
 def test_limits_count_against_every_ancestor(con):
     parent = sub_bank(con, pages=3)
     child = sub_bank(con, parent)  # unlimited itself, but its parent is not
-    assert con.call(child, SB.CreatePages2).rc == 0
+    assert con.call(child, SB.CreateTwoPages).rc == 0
     assert usage(con, parent)[1] == 2
-    assert con.call(child, SB.CreatePages2).rc == NO_SPACE
+    assert con.call(child, SB.CreateTwoPages).rc == OVER_LIMIT
     assert con.call(child, SB.CreatePage).rc == 0
-    assert con.call(parent, SB.CreatePage).rc == NO_SPACE
-    assert con.call(parent, SB.PagesAvailable).data == (0).to_bytes(8, "big")
-    # A limit below what is in use is refused.
-    assert con.call(parent, SB.ChangePageLimit, data=(-1).to_bytes(4, "big", signed=True)).rc == 1
+    assert con.call(parent, SB.CreatePage).rc == OVER_LIMIT
+    assert con.call(parent, SB.QueryPagesAvailable).data == (0).to_bytes(8, "big")
+    assert con.call(child, SB.QueryPagesAvailable).data == (0).to_bytes(8, "big")
+    # sbc.ck change_limit: a limit below what is in use is accepted (rc 0, the new limit).
+    r = con.call(parent, SB.ChangeSmallPageLimit, data=(-1).to_bytes(4, "big", signed=True))
+    assert (r.rc, r.data) == (0, (2).to_bytes(4, "big"))
 
 
 def test_forbid_gives_weaker_keys(con):
     bank = sub_bank(con)
-    weak = con.call(bank, SB.Forbid + 2 + 4).keys[0]  # no queries, no limit changes
+    weak = con.call(bank, SB.ForbidQueryAndChangeLimits).keys[0]
     assert con.call(weak, SB.QueryPageSpace).rc == oc.RC.INVALIDOC
-    assert con.call(weak, SB.ChangePageLimit, data=bytes(4)).rc == oc.RC.INVALIDOC
+    assert con.call(weak, SB.ChangeSmallPageLimit, data=bytes(4)).rc == SB.NO_LIMIT_RIGHT
     page = con.call(weak, SB.CreatePage).keys[0]  # buying and selling stay
     assert con.call(weak, SB.DestroyPage, page).rc == 0
-    no_destroy = con.call(weak, SB.Forbid + 1).keys[0]
+    no_destroy = con.call(weak, SB.ForbidDestroy).keys[0]
     assert con.call(no_destroy, SB.DestroyBankAndSpace).rc == oc.RC.INVALIDOC
     assert con.call(no_destroy, SB.CreateBank).rc == 0  # even it makes sub-banks
 
@@ -90,7 +92,7 @@ def test_destroy_bank_and_space_reclaims_a_whole_complex(con):
     before = usage(con, con["bank"])
     bank = sub_bank(con)
     inner = sub_bank(con, bank)
-    pages = con.call(bank, SB.CreatePages3).keys[:3]
+    pages = con.call(bank, SB.CreateThreePages).keys[:3]
     deep = con.call(inner, SB.CreatePage).keys[0]
     dc = con.call(con["dcc"], DCC.Create, inner, con["meter"]).keys[0]
     dom = con.call(dc, DC.CreateDomain, inner).keys[0]
@@ -105,18 +107,20 @@ def test_the_prime_bank_is_not_destroyed(con):
 
 
 @pytest.mark.parametrize(
-    "who,rc", [("bank", 0), ("sub", 0), ("weak", 0), ("echo", 0x80), ("dkc", 0x80)]
+    "who,rc",
+    [("bank", 0), ("sub", 0), ("weak", 0), ("echo", SB.NOT_A_BANK), ("dkc", SB.NOT_A_BANK)],
 )
 def test_sbt_and_verify_bank_tell_official_banks(con, who, rc):
     keys = {
         "bank": con["bank"],
         "sub": sub_bank(con),
         "dkc": con["dkc"],
-        "weak": con.call(con["bank"], SB.Forbid + 7).keys[0],
+        "weak": con.call(con["bank"], SB.ForbidDestroyQueryAndChangeLimits).keys[0],
         "echo": kl.start_key(con, kl.build_domain(con, "echo")),
     }
-    assert con.call(con["sbt"], 0, keys[who]).rc == rc
-    assert con.call(con["bank"], SB.VerifyBank, keys[who]).rc == (0 if rc == 0 else 1)
+    # sbc.ck:840-849, 888-899: 0 for any bank key, -1 for anything else.
+    assert con.call(con["sbt"], oc.SBT.Verify, keys[who]).rc == rc
+    assert con.call(con["bank"], SB.VerifyBank, keys[who]).rc == rc
 
 
 def test_alleged_types(con):

@@ -206,7 +206,7 @@ def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
     >>> from keykos_lab.kernel.checkpoint import save
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt"); _ = save(Kernel(), path)
     >>> load(path).console.names()[:2]
-    ['discrim', 'dkc']
+    ['calclock', 'discrim']
     """
     if cls is None:
         cls = Kernel

@@ -8,7 +8,8 @@ module       key types                                  C release
 ``node``     node, fetch, sense                         ``Base/jnodec.c``, ``jsensec.c``
 ``segment``  black segment, frontend, meter             ``Base/jsegmntc.c``, ``jmeterc.c``
 ``domain``   domain                                     ``Base/jdomainc.c``
-``misc``     Returner, Discrim, DKC, KeyBits, domtool   ``Base/jmiscc.c``
+``misc``     Returner, Discrim, DKC, KeyBits, domtool,  ``Base/jmiscc.c``,
+             system timer, calendar clock               ``Base/sparc_time.c``
 ``range``    node range, page range (simulator form)    ``jnrangec.c``, ``jprangec.c``
 ============ ========================================== ===========================
 

@@ -1,5 +1,5 @@
 """The kernel's misc keys (``Base/jmiscc.c`` ``jmisc``): Returner, Discrim, DKC, KeyBits,
-domain tool.
+domain tool, system timer and calendar clock.
 
 >>> import keykos_lab as kl
 >>> con = kl.Kernel().console
@@ -12,9 +12,11 @@ True
 from __future__ import annotations
 
 import struct
+from datetime import UTC, datetime, timedelta
 
 from keykos_lab.kernel.domains import BRAND, KEEPER, DomainState
 from keykos_lab.kernel.keys import (
+    CALCLOCK,
     DATA,
     DISCRIM,
     DK,
@@ -35,11 +37,12 @@ from keykos_lab.kernel.keys import (
     SEGMENT,
     SENSE,
     START,
+    SYSTIMER,
     Key,
 )
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import DKC as DKC_OC
-from keykos_lab.kernel.oc import KT
+from keykos_lab.kernel.oc import KT, Calclock, Systimer
 from keykos_lab.kernel.oc import Discrim as DiscrimOC
 from keykos_lab.kernel.oc import DomTool as DomToolOC
 from keykos_lab.kernel.oc import KeyBits as KeyBitsOC
@@ -55,6 +58,15 @@ _PAD, _LONG_FORM = 5, 16  # DKC Create11's C form: 5 bytes, then 11
 _KEEPER_SLOT_SHIFT = 8  # identify keeper: rc = slot << 8 | databyte
 _ALLOC_MASK = 0xFFFFFFFF
 SLOT_MASK = 0x0F
+_TIME_BYTES = 8  # the system timer's answer: a uint64 (jmiscc.c:616-621), big-endian as on SPARC
+#: The calendar clock reads the logical clock too: the date at tick 0, and ticks per second.
+#: 2005 is the year of the C release; sparc_time.c:208 fixes the century at 20.
+CALENDAR_EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
+_MICROSECONDS = 1_000_000  # in a second
+TICKS_PER_SECOND = _MICROSECONDS  # a tick stands for a microsecond on the calendar
+_CENTURY = 0x20  # sparc_time.c:208 ``clockcen``: the century byte is always BCD 20
+_CENTURY_YEARS = 100
+_DECIMAL, _NIBBLE = 10, 4  # BCD: a decimal digit a nibble
 
 
 def misc_key(
@@ -78,7 +90,54 @@ def misc_key(
         return _keybits(k, order, keys)
     if sub == DOMTOOL:
         return _domtool(k, order, keys)
+    if sub == SYSTIMER:
+        return _systimer(k, order)
+    if sub == CALCLOCK:
+        return _calclock(k, order)
     return INVALID  # jmiscc.c:653
+
+
+def _systimer(k: KernelState, order: int) -> Reply:
+    """The system timer (jmiscc.c:613-642): the logical clock, in ticks.
+
+    ``read_system_timer`` (sparc_time.c:118) "always returns a different value"; so does
+    the tick count, since every invocation of the timer costs a tick. Time passes only
+    while a domain runs, so the idle time is always 0.
+    """
+    if order == Systimer.ReadSystemTime:  # jmiscc.c:615-624
+        return (0, (), k.tick.to_bytes(_TIME_BYTES, "big"))
+    if order == Systimer.ReadIdleTime:  # jmiscc.c:626-635
+        return (0, (), bytes(_TIME_BYTES))
+    return answer(Systimer.AKT) if order == KT else INVALID  # jmiscc.c:637-641
+
+
+def _bcd(n: int) -> int:
+    """A number below 100 as one BCD byte (sparc_time.c:74 ``BYTE_TO_BCD``)."""
+    tens, units = divmod(n % _CENTURY_YEARS, _DECIMAL)
+    return tens << _NIBBLE | units
+
+
+def calendar(tick: int) -> bytes:
+    """The calendar clock's 8 bytes at ``tick`` (``struct CalClock``, Base/timemdh.h;
+    ``read_calendar_clock``, sparc_time.c:210-236): BCD century, year, month, day,
+    weekday (1 Monday … 7 Sunday), hour, minute, second.
+
+    >>> calendar(0).hex(), calendar(61 * TICKS_PER_SECOND).hex()
+    ('2005010106000000', '2005010106000101')
+    """
+    t = CALENDAR_EPOCH + timedelta(microseconds=tick * _MICROSECONDS // TICKS_PER_SECOND)
+    fields = (t.year, t.month, t.day, t.isoweekday(), t.hour, t.minute, t.second)
+    return bytes([_CENTURY, *(_bcd(f) for f in fields)])
+
+
+def _calclock(k: KernelState, order: int) -> Reply:
+    """The calendar clock (jmiscc.c:643 calls ``jcalclock``, sparc_time.c:238-278)."""
+    if order == Calclock.Read:  # sparc_time.c:246-253
+        return (0, (), calendar(k.tick))
+    if order == Calclock.ReadWithSystemTime:  # sparc_time.c:260-269
+        return (0, (), calendar(k.tick) + k.tick.to_bytes(_TIME_BYTES, "big"))
+    # Calclock.Set (sparc_time.c:255-257) is "not implemented yet": KT+2, as any other.
+    return answer(Calclock.AKT) if order == KT else INVALID  # sparc_time.c:271-276
 
 
 def _dkc(order: int, data: bytes) -> Reply:

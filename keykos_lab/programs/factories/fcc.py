@@ -164,7 +164,9 @@ def create_factory(dom, msg):
     order = msg.order
     psb, shared_with, hole_bank, caller = msg.keys
     if order in (FC.Create, FC.CreateDC):
-        capacity, hole_bank = f.DEFAULT_HOLES, dom.keys[PSB]
+        # fcc.ck:332-335: Domain_GetKey+PSB, the bank just passed (LDENBL, fcc.ck:285),
+        # pays for the KID too (KIDC_Create, fcc.ck:390-391).
+        capacity, hole_bank = f.DEFAULT_HOLES, psb
     else:
         capacity = int.from_bytes(msg.data[:4], "big") if len(msg.data) >= 4 else f.DEFAULT_HOLES
     if not (yield from f.is_official_bank(dom, psb)):

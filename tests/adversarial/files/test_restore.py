@@ -73,7 +73,7 @@ def _system() -> kl.Kernel:
     fac = kl.build_factory(con, "echo")
     con.call(fac.requestor, 0, con["bank"], con["meter"])
     sub = con.call(con["bank"], SB.CreateBank).keys[0]
-    con.call(sub, SB.ChangeNodeLimit64, data=(5 - UNLIMITED).to_bytes(8, "big", signed=True))
+    con.call(sub, SB.ChangeNodeLimit, data=(5 - UNLIMITED).to_bytes(8, "big", signed=True))
     keeper = kl.build_domain(con, "echo")
     faulter = kl.build_domain(con, None, keeper=kl.start_key(con, keeper))
     con.call(keeper, oc.Domain.MakeBusy)
