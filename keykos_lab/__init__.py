@@ -35,6 +35,7 @@ from keykos_lab.kernel import (
     format_key_value,
     oc,
     program,
+    window_key_value,
 )
 from keykos_lab.system import (
     FactoryError,
@@ -75,6 +76,7 @@ __all__ = [
     "StepLimitExceeded",
     "TimeLimitExceeded",
     "format_key_value",
+    "window_key_value",
     "build_factory",
     "is_discreet",
     "FactoryKeys",

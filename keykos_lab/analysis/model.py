@@ -76,7 +76,10 @@ def walk_step(key_type: str, databyte: int) -> tuple[bool, bool, bool] | None:
     ``(read_only, no_call, red)`` — read-only and no-call accumulate down the path (a
     fetch or sense key makes everything below read-only), and a node reached by a key
     whose size bits are 0 is red, so it may name a segment keeper; None for keys the walk
-    does not follow (a page key ends it: see ``key_type == "page"``).
+    does not follow (a page key ends it: see ``key_type == "page"``). Window keys need no
+    step: what one shows is the key in a slot of a node the walk has reached (the walks
+    follow every slot), and it only adds read-only and no-call (docs/analyses.md,
+    "Window keys need no rule").
 
     >>> walk_step("node", 0), walk_step("sense", 0xC0), walk_step("segment", 3)
     ((False, False, True), (True, True, True), (False, False, False))

@@ -44,11 +44,22 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.oc import KT, Node, Page
-from keykos_lab.kernel.ops import Jump, MemoryOp, Svc, describe, parse
+from keykos_lab.kernel.ops import Jump, MemoryOp, Svc, parse
 from keykos_lab.kernel.process import OP_CALL, PROGRAMS, Message
 
 MAX_STRINGS = 12  # strings harvested from a program's code, at most
 MAX_STRING_LEN = 64
+
+
+def _key_name(key: Key) -> str:
+    """A key in a violation when no better name is given: its type and object.
+
+    >>> from keykos_lab.kernel.keys import Key, PAGE
+    >>> _key_name(Key(PAGE, 40, 0x80, 1))
+    'page key (databyte 0x80) to #40'
+    """
+    databyte = f" (databyte {key.databyte:#x})" if key.databyte else ""
+    return f"{key.type_name} key{databyte} to #{key.obj}"
 
 
 def changes(key: Key, order: int) -> bool:
@@ -116,18 +127,22 @@ def strings(program: str | None) -> list[bytes]:
 
 
 class Watch:
-    """The watcher of one exploration: ``described`` maps domain roots to behaviours;
+    """The watcher of one exploration: ``described`` maps domain roots to behaviours
+    (``programs``: program names to behaviours, for domains made meanwhile);
     ``name(root)`` names a domain in a violation, ``key_name(key)`` a key."""
 
     def __init__(
         self,
         described: Mapping[int, Behaviour],
         name: Callable[[int], Hashable],
-        key_name: Callable[[Key], str] = describe,
+        key_name: Callable[[Key], str] | None = None,
+        programs: Mapping[str, Behaviour] | None = None,
     ):
         self.described = dict(described)
+        #: Behaviours by program name, for domains made while watching (a KID, say).
+        self.programs = dict(programs or {})
         self.name = name
-        self.key_name = key_name
+        self.key_name = key_name or _key_name
         self.violations: list[dict[str, Any]] = []
         self._seen: set[tuple[int, str, str]] = set()
         self._own_keys: dict[int, dict[int, Key]] = {}
@@ -143,7 +158,7 @@ class Watch:
         self, k: Any, ds: Any, msg: Message, proc: Generator[Any, Any, Any]
     ) -> Generator[Any, Any, Any]:
         """``proc`` for the kernel: the same program, each op checked first."""
-        b = self.described.get(ds.root)
+        b = self.described.get(ds.root) or self.programs.get(ds.program or "")
         if b is None:
             return proc
         return self._watched(k, ds, b, msg, proc)
@@ -188,7 +203,9 @@ class Watch:
         op = parse(raw)
         root = ds.root
         if type(op) is Jump:
-            passed = [x for x in op.keys if x != DK0]
+            # Keys shown to a misc key (Discrim, KeyBits, the domain tool …) are not passed
+            # on: the kernel answers and keeps none.
+            passed = [x for x in op.keys if x != DK0] if op.key.type != MISC else []
             answer = op.key.type == RESUME
             if op.key.type == MISC and op.key.obj == RETURNER:
                 # A CALL on the returner gives the keys back to the caller; a RETURN or FORK

@@ -17,7 +17,7 @@ from keykos_lab.kernel.errors import (
 )
 from keykos_lab.kernel.keys import DK, DK0, Key, is_sensory, sensory_version
 from keykos_lab.kernel.process import PROGRAMS, Dom, Message, image_bytes, program
-from keykos_lab.kernel.segments import format_key_value
+from keykos_lab.kernel.segments import format_key_value, window_key_value
 
 __all__ = [
     "Kernel",
@@ -39,6 +39,7 @@ __all__ = [
     "Message",
     "image_bytes",
     "format_key_value",
+    "window_key_value",
     "oc",
     "describe_key",
     "CheckpointError",

@@ -171,6 +171,14 @@ def close_chain(proc: Handler) -> BaseException | None:
     :data:`UNCLOSABLE`, so that the garbage collector never runs its clean-up again at some
     moment in the middle of kernel code. (The referee's watcher closes the program it wraps
     this way and raises what it gets: ``analysis/watch.py``.)"""
+    if getattr(proc, "gi_yieldfrom", None) is None:  # the usual handler: nothing below it
+        try:
+            proc.close()
+        except BaseException as exc:  # the program's failure, for the caller to contain
+            if getattr(proc, "gi_frame", None) is not None:
+                UNCLOSABLE.append(proc)
+            return exc
+        return None
     chain: list[Any] = []  # the handler and the generators it delegates to
     gen: Any = proc
     while gen is not None and len(chain) < _CHAIN_LIMIT:

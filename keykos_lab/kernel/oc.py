@@ -268,15 +268,20 @@ class Keeper:
 
 
 class Fault:
-    """Address-translation fault codes (MAN m/28, memoryc.c)."""
+    """Address-translation fault codes (MAN m/28; ``Base/memoryc.c``, ``searchportion``
+    and ``checkmkey``)."""
 
-    READONLY = 1
-    INVALID = 2
-    OUTSIDE = 3
-    DEPTH = 6
-    FORMAT_TYPE = 7
-    FORMAT = 8
-    LSS = 9
+    READONLY = 1  #: memoryc.c:308-312: a write below a read-only key or window
+    INVALID = 2  #: memoryc.c:301-304: a key of another type in the tree
+    OUTSIDE = 3  #: memoryc.c:448-450, 541-543: past a node's initial slots, or a page
+    DATA = 5  #: memoryc.c:219-222, 236-240, 272-276: a data key (an empty slot), a dead key
+    DEPTH = 6  #: memoryc.c:398: the tree is too deep
+    FORMAT_TYPE = 7  #: memoryc.c:405-407: a red node's slot 15 is not a data key
+    FORMAT = 8  #: memoryc.c:411-413: bad format key bits
+    LSS = 9  #: memoryc.c:434-436: a slot size (lss) outside 3..12
+    WINDOW_OFFSET = 10  #: memoryc.c:494-496: a window's offset is not a multiple of the slot
+    NO_BACKGROUND = 13  #: memoryc.c:503-506: a background window with no background key
+    WINDOW_RANGE = 14  #: memoryc.c:479-483: a window's offset is 256**6 or more
 
 
 class Systimer:

@@ -118,7 +118,7 @@ def boot(k: _Kernel) -> None:
     sbt_key = Key(START, sbt.id, 0, sbt.alloc)
     kid_dc = _primordial_dc(k, meter_key, dc_image, sbt_key, "KIDC's DC")
     kidc = _primordial_domain(k, meter_key, _image_page(k, "kidc"), "KIDC")
-    _set_keys(k, kidc, {0: kid_dc, 1: _image_page(k, "kid"), 2: misc_key(DISCRIM)})
+    _set_keys(k, kidc, {0: kid_dc, 1: _image_page(k, "kid"), 2: misc_key(DISCRIM), 3: sbt_key})
     kidc_key = Key(START, kidc.id, 0, kidc.alloc)
     con.name("kidc", con.hold(kidc_key))
 

@@ -109,7 +109,9 @@ def build_factory(
     for n, key in sorted((holes or {}).items()):
         rc = con.call(builder, FactoryB.InstallHole + n, key).rc
         if rc != 0:
-            raise FactoryError(f"InstallHole {n}", rc, "rc 6: more holes than the capacity")
+            raise FactoryError(
+                f"InstallHole {n}", rc, "rc 6: the KID is full (80 holes) or has no node"
+            )
     for order, value in ((FactoryB.AssignOrdinal, ordinal), (FactoryB.AssignKT, alleged_type)):
         if value is not None:
             con.call(builder, order, data=value.to_bytes(4, "big"))

@@ -401,3 +401,31 @@ def test_witnesses_read_with_the_researchers_labels():
     assert "compiler holds a page key to BILL" in text and "user" in text
     path = can_flow(G, d.user, d.bill, witness=True, behaviour=d.behaviour)
     assert explain(G, path).startswith("user → compiler")
+
+
+#: The system programs the vocabulary describes, as docs/analyses.md says.
+MODELLED = {
+    "sbt": Behaviour.parse(("keeps_keys", "caller_keys")),
+    "kid": Behaviour.parse(("passes_received", "data_only")),
+}
+
+
+def test_the_system_programs_behave_as_the_vocabulary_describes_them():
+    """The SBT and every KID run watched through a workload that uses them: factories
+    with holes checked against other factories (KIDs made, unions, inclusion tests), bank
+    verification; none does what its description in the vocabulary does not allow."""
+    k = kl.Kernel()
+    con = k.console
+    w = Watch({}, str, programs=MODELLED)
+    k.handler_wrapper = lambda ds, msg, proc: w.wrap(k, ds, msg, proc)
+    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
+    leaky = kl.build_factory(con, "echo", holes={0: page})
+    tight = kl.build_factory(con, "echo")
+    outer = kl.build_factory(con, "echo", holes={1: leaky.requestor, 2: tight.requestor})
+    assert outer.requestor is not None
+    for key in (con["bank"], page, leaky.requestor):
+        con.call(con["sbt"], kl.oc.SBT.Verify, key)
+    assert kl.is_discreet(con, tight.requestor) and not kl.is_discreet(con, leaky.requestor)
+    ran = {ds.program for ds in k.domains.values()}
+    assert {"sbt", "kid"} <= ran
+    assert w.finish() == []

@@ -85,7 +85,7 @@ KEY_TYPES: dict[str, tuple[str, str, str]] = {
 
 OTHER = "any other"
 MISC_NOT_YET = "Other misc keys"
-BANK_NOT_YET = "Bank features"
+BANK_NOT_YET = "Bank range limits"
 DOMAIN_FORM = "Domain orders 68–71, 75; ReplaceMemory's string"
 RANGE_FORM = "Range keys and object ids"
 
@@ -356,10 +356,10 @@ ORDERS: tuple[Order, ...] = (
         )
     ),
     _o("DC", OTHER, "KT+2", "dccc.ck:267-269"),
-    _o("KIDC", "KT", "alleged type", "kidc.ck:155-160"),
-    _o("KIDC", "0", "Create", "kidc.ck:161-176"),
-    _o("KID", "KT", "alleged type", "kidc.ck:186-189"),
-    _o("KID", "KT+4", "destroy", "kidc.ck:190-212"),
+    _o("KIDC", "KT", "alleged type", "kidc.ck:155-159"),
+    _o("KIDC", "any but KT", "Create", "kidc.ck:160-176"),
+    _o("KID", "KT", "alleged type", "kidc.ck:184-187"),
+    _o("KID", "KT+4", "destroy", "kidc.ck:188-212"),
     *(
         _o("KID", str(c), n, f"kidc.ck:{s}")
         for c, n, s in (

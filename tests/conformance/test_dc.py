@@ -88,8 +88,8 @@ def test_dcc_other_orders(con, order, rc):
 # ===================================================================== DC
 @pytest.mark.parametrize("order", [DC.CreateDomain, 0])
 def test_create_domain(con, dc, order):
-    """dccc.ck:228-233 (12: the bank is key 0) and 162-166 (0: key 1); makedom: rc 0
-    and a domain key; testbank fails → 1 (303-315)."""
+    """dccc.ck:228-233, 162-166: 12 takes the bank as key 0, the old 0 as key 1;
+    makedom: rc 0 and a domain key; testbank fails → 1 (dccc.ck:303-315)."""
     dom = made(con, dc, order)
     assert con.describe(dom).startswith("domain key")
     assert con.call(dc, order, con["dkc"], con["dkc"]).rc == NOT_A_BANK
@@ -138,8 +138,9 @@ def test_identify_start_and_resume(con, dc, order):
     ],
 )
 def test_identify_keeper(con, dc, red_node, dk, order, slot, make):
-    """doid, dccc.ck:347-361 (193-227): rc the keeper key's databyte, keys a domain key to
-    the keeper and a node key to the node; the domain tool's -1 otherwise."""
+    """dccc.ck:193-196, 214-217, 347-361 (doid): rc the keeper key's databyte, keys a
+    domain key to the keeper and a node key to the node; the domain tool's -1 otherwise,
+    as for dccc.ck:197-201, 218-222 when the keeper is no resume key."""
     keeper = made(con, dc)
     start = kl.start_key(con, keeper, 5)
     if order == DC.IdentifyMeter:
@@ -156,6 +157,31 @@ def test_identify_keeper(con, dc, red_node, dk, order, slot, make):
     assert con.call(dc, order, con["bank"]).rc == NOT_MINE
 
 
+@pytest.mark.parametrize(
+    "order, slot, make",
+    [
+        (DC.IdentifyMeterWithDomainKeyKeeper, 2, kl.oc.Node.MakeMeterKey),
+        (DC.IdentifySegmentWithDomainKeyKeeper, 14, kl.oc.Node.MakeSegmentKey),
+    ],
+)
+def test_identify_keeper_domain_key(con, dc, red_node, order, slot, make):
+    """dccc.ck:202-206, 223-227, 347-361 (doid, the domain tool's orders 7 and 11): a
+    keeper that is a domain key to one of ours → rc its databyte (0), a domain key to the
+    keeper and a node key to the node; a start key there → -1."""
+    keeper = made(con, dc)
+    if order == DC.IdentifyMeterWithDomainKeyKeeper:
+        node = con.call(con["bank"], SB.CreateNode).keys[0]
+        con.call(node, kl.oc.Node.Swap + slot, keeper)
+        key = con.call(node, make).keys[0]
+    else:
+        node, key, _ = red_node(keeper=keeper, keeper_slot=slot)
+    r = con.call(dc, order, key)
+    assert r.rc == 0
+    assert con.target(r.keys[0]) == con.target(keeper)
+    assert con.target(r.keys[1]) == con.target(node)
+    assert con.call(dc, order - 2, key).rc == NOT_MINE  # no start key in the keeper slot
+
+
 @kl.program("cf-dc-destroy-me")
 def destroy_me(dom, msg):
     """Asks its DC (key 0) to destroy it, its rc going to the key passed; order is
@@ -165,8 +191,8 @@ def destroy_me(dom, msg):
 
 @pytest.mark.parametrize("order, rc", [(DC.DestroyMe, 42), (OBSOLETE_DESTROY_CALLER + 7, 7)])
 def test_destroy_me(con, dc, order, rc):
-    """dccc.ck:207-213: the caller, one of ours, is destroyed, and the string's first
-    4 bytes go as rc to key 0; 151-159: order 0x40000000 + n, rc n."""
+    """dccc.ck:207-213, 150-159: the caller, one of ours, is destroyed, and the string's
+    first 4 bytes go as rc to key 0; for order 0x40000000 + n, rc n."""
     dom = made(con, dc)
     con.call(dom, kl.oc.Domain.SwapMeter, con["meter"])
     con.call(dom, kl.oc.Domain.SwapMemory, kl.image(con, "cf-dc-destroy-me"))
@@ -177,7 +203,7 @@ def test_destroy_me(con, dc, order, rc):
 
 
 def test_destroy_me_from_a_stranger(con, dc):
-    """dccc.ck:208-210: the caller is not ours → rc 3 (155: -1 for 0x40000000 + n)."""
+    """dccc.ck:208-210, 155: the caller is not ours → rc 3 (-1 for 0x40000000 + n)."""
     assert con.call(dc, DC.DestroyMe, con["dkc"], con["bank"]).rc == NOT_OURS
     assert con.call(dc, OBSOLETE_DESTROY_CALLER, con["dkc"], con["bank"]).rc == NOT_MINE
 
@@ -215,5 +241,5 @@ def test_sever_me_from_a_stranger(con, dc):
 
 @pytest.mark.parametrize("order, rc", [(KT, 0x0D), (16, INVALID), (99, INVALID)])
 def test_dc_other_orders(con, dc, order, rc):
-    """dccc.ck:140-143 (DC_AKT, dc.h:34), 267-269: KT+2."""
+    """dccc.ck:140-143, 267-269: KT → DC_AKT (dc.h:34); others KT+2."""
     assert con.call(dc, order).rc == rc

@@ -232,3 +232,251 @@ def test_meter_kt(con):
 def test_meter_other_orders_are_kt2(con, order):
     """jmeterc.c:15: ``else simplest(KT+2)``."""
     assert con.call(con["meter"], order).rc == INVALID
+
+
+# ======================================================== address translation, windows
+# A domain running cf-peek reads (order 0) or writes (order 1) 8 bytes at the address its
+# string names, through a segment whose slot 0 holds cf-peek's image; its domain keeper, a
+# cf-fault-keeper, notes the trap code of a memory fault no segment keeper took
+# (Trap.MEMORY + code). The segments' format keys and windows are data keys.
+MARK = b"windowed"
+FAULT = kl.oc.Fault
+
+
+@kl.program("cf-peek")
+def cf_peek(dom, msg):
+    """Reads 8 bytes at the address in the string's first 8 bytes (order 0), or writes
+    the next 8 bytes there (order 1); answers what it read."""
+    address = int.from_bytes(msg.data[:8], "big")
+    if msg.order == 1:
+        yield dom.write(address, msg.data[8:16])
+        got = b""
+    else:
+        got = yield dom.read(address, 8)
+    yield dom.return_(msg.resume, data=got)
+
+
+@kl.program("cf-fault-keeper")
+def cf_fault_keeper(dom, msg):
+    """A keeper that does not resume: r0 is 1 when called as a segment keeper (the
+    fault code, in the string, in r1), 2 as a domain keeper (the trap code in r1)."""
+    if msg.order == kl.oc.Keeper.Segment:
+        dom.regs[0], dom.regs[1] = 1, int.from_bytes(msg.data[:2], "big")
+    else:
+        dom.regs[0], dom.regs[1] = 2, msg.order
+    return
+    yield
+
+
+def fault_keeper(con):
+    """(domain key, start key) of a fresh cf-fault-keeper."""
+    dom = kl.build_domain(con, "cf-fault-keeper")
+    return dom, kl.start_key(con, dom)
+
+
+def noted(con, keeper_dom):
+    """What a cf-fault-keeper noted: ``(role, code)``, (0, 0) if it was not called."""
+    regs = con.call(keeper_dom, D.GetRegs).data
+    return int.from_bytes(regs[:8], "big"), int.from_bytes(regs[8:16], "big")
+
+
+def access(con, memory, address, write=False):
+    """cf-peek through ``memory`` at ``address``: the bytes read (b"" after a write), the
+    fault code its domain keeper got, or None when a segment keeper took the fault."""
+    keeper_dom, keeper = fault_keeper(con)
+    start = kl.start_key(con, kl.build_domain(con, memory=memory, keeper=keeper))
+    try:
+        return con.call(start, int(write), data=address.to_bytes(8, "big") + MARK).data
+    except kl.Deadlock:
+        role, code = noted(con, keeper_dom)
+        return code - kl.oc.Trap.MEMORY if role == 2 else None
+
+
+@pytest.fixture
+def marked(con, new_page):
+    """Factory: a fresh page with ``MARK`` at offset ``at`` (8 by default)."""
+
+    def make(at=8, mark=MARK):
+        page = new_page()
+        con.call(page, kl.oc.Page.WriteData + at, data=mark)
+        return page
+
+    return make
+
+
+@pytest.fixture
+def space(con, new_node, dk):
+    """Factory: ``(node key, segment key)`` to a node for cf-peek's address space:
+    cf-peek's image in slot 0, ``slots`` (slot → handle, or an int: a data key of that
+    value) in the others; red with format ``fmt`` (``kl.format_key_value`` arguments) in
+    slot 15 unless ``lss`` is given (a black node: the segment key's size)."""
+
+    def make(slots, lss=0, databyte=0, **fmt):
+        node = new_node()
+        con.call(node, N.Swap + 0, kl.image(con, "cf-peek"))
+        for n, v in slots.items():
+            con.call(node, N.Swap + n, dk(v) if isinstance(v, int) else v)
+        if not lss:
+            con.call(node, N.Swap + 15, dk(kl.format_key_value(fmt.pop("slot_lss", 3), **fmt)))
+        return node, segment(con, node, lss | databyte)
+
+    return make
+
+
+def test_a_local_window_shows_another_slot_of_its_node(con, space, marked):
+    """memoryc.c:473-477, 518-520: a data key whose last byte has bit 0x02 is a window;
+    without bit 0x01 the walk goes on from the key in the slot its high nibble names, in
+    the same node (here slot 9, past the node's 3 initial slots)."""
+    page = marked()
+    _, seg = space({1: kl.window_key_value(slot=9), 9: page}, initial=3)
+    assert access(con, seg, 0x1008) == MARK
+    assert access(con, seg, 0x1000, write=True) == b""
+    assert con.call(page, kl.oc.Page.ReadData, data=(8).to_bytes(4, "big")).data == MARK
+
+
+def test_a_window_offset_is_added_to_the_address(con, space, new_node, marked):
+    """memoryc.c:491-497: bytes 3-10 of the window key are an offset; ``vaddr += adr &
+    ~0xfff`` — the address within the window's slot, plus the offset, is looked up in the
+    key it shows (here a black node of pages, lss 3: offset 0x5000 is its slot 5)."""
+    pages = new_node()
+    con.call(pages, N.Swap + 5, marked(at=0x10))
+    _, seg = space({2: kl.window_key_value(0x5000, slot=7), 7: segment(con, pages, 3)})
+    assert access(con, seg, 0x2010) == MARK
+
+
+def test_a_background_window_shows_the_background_key(con, space, new_node, marked):
+    """memoryc.c:460-466, 503-516: a window with bit 0x01 shows the background key of the
+    nearest red node on the path that names one (``bgnode``, format bits 16-19), here the
+    node itself, with the offset added (a black node of pages: its slot 4)."""
+    pages = new_node()
+    con.call(pages, N.Swap + 4, marked())
+    _, seg = space(
+        {1: kl.window_key_value(0x4000, background=True), 13: segment(con, pages, 3)},
+        initial=2,
+        background=13,
+    )
+    assert access(con, seg, 0x1008) == MARK
+
+
+def test_a_background_window_below_uses_the_background_key_above(con, space, new_node, marked, dk):
+    """memoryc.c:460-466: ``bgnode`` is kept as the walk goes down, so a background window
+    in a red node with no background key shows the one of the red node above."""
+    inner = new_node()
+    con.call(inner, N.Swap + 0, dk(kl.window_key_value(background=True)))
+    con.call(inner, N.Swap + 15, dk(kl.format_key_value(3, initial=1)))
+    _, seg = space({1: segment(con, inner, 0), 12: marked()}, slot_lss=4, initial=2, background=12)
+    assert access(con, seg, 0x10008) == MARK
+
+
+def test_a_read_only_window(con, space, marked):
+    """memoryc.c:477, 306-312: bit 0x08 of the window's last byte adds read-only: reads
+    go through, a write faults 1."""
+    _, seg = space({1: kl.window_key_value(slot=9, read_only=True), 9: marked()}, initial=3)
+    assert access(con, seg, 0x1008) == MARK
+    assert access(con, seg, 0x1008, write=True) == FAULT.READONLY
+
+
+def test_a_no_call_window_hides_the_keepers_below(con, space, new_node, dk):
+    """memoryc.c:477, 419-420: bit 0x04 adds no-call: a red node below it names no
+    segment keeper (``!(seapformat & nocall)``), so a fault there goes to the domain
+    keeper; through a plain window the red node's keeper is called."""
+    keeper_dom, keeper = fault_keeper(con)
+    inner = new_node()
+    con.call(inner, N.Swap + 14, keeper)
+    con.call(inner, N.Swap + 15, dk(kl.format_key_value(3, initial=1, keeper=14)))
+    red = segment(con, inner, 0)
+    _, seg = space({1: kl.window_key_value(slot=9, no_call=True), 9: red}, initial=3)
+    assert access(con, seg, 0x1000) == FAULT.DATA
+    assert noted(con, keeper_dom) == (0, 0)
+    _, seg = space({1: kl.window_key_value(slot=9), 9: red}, initial=3)
+    assert access(con, seg, 0x1000) is None
+    assert noted(con, keeper_dom) == (1, FAULT.DATA)
+
+
+@pytest.mark.parametrize("value", [1 << 48, 1 << 87 | 2, 0x1234 << 64 | 0x12])
+def test_a_window_offset_of_256_to_the_6_faults_14(con, space, value):
+    """memoryc.c:479-483: ``Memcmp(data, "\\0\\0\\0\\0\\0", 5)``: a window whose first 5
+    value bytes are not all 0 faults 14."""
+    _, seg = space({1: value | 2, 9: kl.image(con, "echo")}, initial=3)
+    assert access(con, seg, 0x1000) == FAULT.WINDOW_RANGE
+
+
+@pytest.mark.parametrize(
+    ("lss", "value"),
+    [
+        (3, 0x0102),  # bits 8-11 of a local window
+        (4, 0x1092),  # a local window's offset not a multiple of 16**4
+        (3, 0x0013),  # a background window's slot nibble
+        (4, 0x8003),  # a background window's offset not a multiple of 16**4
+    ],
+)
+def test_window_offset_bits_below_the_slot_size_fault_10(con, space, lss, value):
+    """memoryc.c:494-496: the offset's bits below the slot size (16**lss) must be 0,
+    except the last byte (a local window) or its low nibble (a background window)."""
+    _, seg = space({1: value, 9: kl.image(con, "echo")}, slot_lss=lss, initial=3, background=9)
+    assert access(con, seg, 1 << 4 * lss) == FAULT.WINDOW_OFFSET
+
+
+def test_a_background_window_with_no_background_key_faults_13(con, space):
+    """memoryc.c:503-506: no red node on the path names a background slot."""
+    _, seg = space({1: kl.window_key_value(background=True)}, initial=3)
+    assert access(con, seg, 0x1000) == FAULT.NO_BACKGROUND
+
+
+@pytest.mark.parametrize("target", [5, 1])
+def test_a_window_onto_a_data_key_faults_5(con, space, target):
+    """memoryc.c:518-524, 219-222: the key a window shows is checked as any key is: an
+    empty slot (DK(0)), or a window itself (windows do not chain), faults 5."""
+    _, seg = space({1: kl.window_key_value(slot=target)}, initial=3)
+    assert access(con, seg, 0x1000) == FAULT.DATA
+
+
+def test_a_window_in_a_black_node(con, space, marked):
+    """memoryc.c:473: the window test is not inside the red-node tests (400-471): a data
+    key with bit 0x02 in a black node's slot is a window too."""
+    _, seg = space({3: kl.window_key_value(slot=6), 6: marked()}, lss=3)
+    assert access(con, seg, 0x3008) == MARK
+
+
+def test_an_empty_slot_faults_5(con, space):
+    """memoryc.c:219-222: ``case datakey: error_code = 5``."""
+    _, seg = space({}, initial=3)
+    assert access(con, seg, 0x2000) == FAULT.DATA
+
+
+def test_past_the_initial_slots_faults_3_background_or_not(con, space, new_node, marked):
+    """memoryc.c:430, 448-450: ``if (waddr > lastinitial)`` faults 3 — a background key
+    is reached only through background windows (503-516), never by the address alone."""
+    pages = new_node()
+    con.call(pages, N.Swap + 2, marked())
+    _, seg = space({2: marked(), 13: segment(con, pages, 3)}, initial=2, background=13)
+    assert access(con, seg, 0x2008) == FAULT.OUTSIDE
+    _, seg = space({2: marked()}, initial=3)
+    assert access(con, seg, 0x2008) == MARK
+
+
+def test_past_the_initial_slots_the_red_nodes_own_keeper_is_called(con, space):
+    """memoryc.c:419-428, 448-450: the red node's keeper is noted before the address is
+    checked against its initial slots, so it gets the fault 3."""
+    keeper_dom, keeper = fault_keeper(con)
+    _, seg = space({14: keeper}, initial=2, keeper=14)
+    assert access(con, seg, 0x3000) is None
+    assert noted(con, keeper_dom) == (1, FAULT.OUTSIDE)
+
+
+def test_zero_initial_slots_bound_nothing(con, space, marked):
+    """memoryc.c:430, 448: ``lastinitial`` is ``initial - 1``, an int compared with the
+    unsigned ``waddr``: with 0 initial slots it is -1 as an unsigned and no slot is past
+    it."""
+    _, seg = space({14: marked()}, initial=0)
+    assert access(con, seg, 0xE008) == MARK
+
+
+def test_a_write_below_a_read_only_key_faults_before_the_red_node(con, space):
+    """memoryc.c:306-312 (checkmkey), 565-569: a write through a read-only key faults 1
+    when that key is checked, before its red node names a keeper (419-428): the domain
+    keeper is called, not the red node's."""
+    keeper_dom, keeper = fault_keeper(con)
+    _, seg = space({1: kl.image(con, "echo"), 14: keeper}, initial=2, keeper=14, databyte=RO)
+    assert access(con, seg, 0x1000, write=True) == FAULT.READONLY
+    assert noted(con, keeper_dom) == (0, 0)

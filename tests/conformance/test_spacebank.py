@@ -82,7 +82,7 @@ def test_create_over_the_limit_is_rc_4_and_buys_nothing(con, order, is_node):
     ],
 )
 def test_destroy_rc_has_one_bit_per_key_not_ours(con, create, destroy, n):
-    """sbc.ck:553-556, 605-617 (671-674, 723-735): rc = rc1 + 2*rc2 + 4*rc3, each 1
+    """sbc.ck:553-556, 605-617, 671-674, 723-735: rc = rc1 + 2*rc2 + 4*rc3, each 1
     when the key is not one this bank sold (``not_guarding_node``, sbc.ck:1623)."""
     bank = sub(con)
     mine = con.call(bank, create).keys[:3]
@@ -131,8 +131,9 @@ def test_sever(con, create, sever):
 )
 def test_space_is_the_least_room_up_the_chain(con, order, width, is_node):
     """calculate_available, sbc.ck:2245-2287: min over the bank and its ancestors of
-    limit - allocated; 5 and 21 answer 4 bytes (562-569), 14 and 30 an LLI, hi 0
-    (656-664). Departure (docs/fidelity.md, Bank space and limits): no disk to count."""
+    limit - allocated; 5 and 21 answer 4 bytes, 14 and 30 an LLI, hi 0
+    (sbc.ck:562-569, 680-688, 656-664, 774-783). Departure (docs/fidelity.md, Bank
+    space and limits): no disk to count."""
     parent = sub(con)
     set_limit(con, parent, SB.ChangeNodeLimit if is_node else SB.ChangePageLimit, 5)
     child = sub(con, parent)
@@ -144,9 +145,9 @@ def test_space_is_the_least_room_up_the_chain(con, order, width, is_node):
 
 # ------------------------------------------------------------ 6, 22, 65 statistics
 def test_statistics(con):
-    """sbc.ck:571-578, 689-697 (calculate_short_statistics, 2297-2341): creates
-    (allocated + sells) and destroys, 4 bytes each; 65 (820-838): the same for nodes,
-    then pages, 8 bytes each."""
+    """sbc.ck:571-578, 689-697, 820-838 (calculate_short_statistics, sbc.ck:2297-2341):
+    creates (allocated + sells) and destroys, 4 bytes each; 65 the same for nodes, then
+    pages, 8 bytes each."""
     bank = sub(con)
     nodes = con.call(bank, SB.CreateThreeNodes).keys[:3]
     con.call(bank, SB.DestroyNode, nodes[0])
@@ -161,7 +162,7 @@ def test_statistics(con):
     "small, node", [(True, True), (False, True), (True, False), (False, False)]
 )
 def test_change_limit(con, small, node):
-    """change_limit, sbc.ck:2356-2390 (618-631, 645-655, 736-749, 763-773): a signed
+    """change_limit, sbc.ck:2356-2390, 618-631, 645-655, 736-749, 763-773: a signed
     change; rc 0 and the new limit, 1 (below 0) or 2 (past 2**32 for 11/27, 2**48 for
     13/29) and the old one; 4 or 8 bytes back. A limit below what is in use is let be."""
     order = {
@@ -205,8 +206,8 @@ def test_change_limit_without_the_right_is_rc_3(con):
 
 @pytest.mark.parametrize("order", [SB.SetNodeRangeLimit, SB.SetPageRangeLimit])
 def test_range_limits_are_not_implemented(con, order):
-    """Departure (docs/fidelity.md, Bank range limits): sbc.ck:632-644 sets CDA limits;
-    the simulator answers KT+2."""
+    """Departure (docs/fidelity.md, Bank range limits): sbc.ck:632-644, 750-762 set CDA
+    limits; the simulator answers KT+2."""
     assert con.call(sub(con), order, data=bytes(16)).rc == INVALID
 
 
@@ -272,7 +273,7 @@ def test_verify_bank(con, which):
     """sbc.ck:840-854: rc -1 (ALL_ONES) unless DC_IdentifySegment knows the key; then
     the rc is built from that call's rc, which is the keeper key's databyte
     (dccc.ck:360, jmiscc.c:99), SB_DATABYTE 0 for every bank key: so 0 for any bank,
-    whatever its rights."""
+    whatever its rights. The SBT's Verify (sbc.ck:888-900) answers the same."""
     key = {
         "prime": lambda: con["bank"],
         "sub": lambda: sub(con),
@@ -283,7 +284,7 @@ def test_verify_bank(con, which):
     }[which]()
     rc = 0 if which in ("prime", "sub", "weak") else SB.NOT_A_BANK
     assert con.call(con["bank"], SB.VerifyBank, key).rc == rc
-    assert con.call(con["sbt"], SBT.Verify, key).rc == rc  # sbc.ck:888-899
+    assert con.call(con["sbt"], SBT.Verify, key).rc == rc
 
 
 # ---------------------------------------------------------------- 67 CreateBank
@@ -336,8 +337,13 @@ def test_sbt_create_limited(con):
     assert con.call(con["sbt"], SBT.CreateLimited, con["dkc"]).rc == SBT.NOT_A_BANK
 
 
-@pytest.mark.parametrize("order", [SBT.CreateSubrange, 3, 4, 6, KT + 4])
+@pytest.mark.parametrize("order", [3, 4, 6, KT + 4])
 def test_sbt_other_orders(con, order):
-    """sbc.ck:952 (default), 883: KT+2. CreateSubrange (1) is a declared departure
-    (docs/fidelity.md, Bank range limits)."""
+    """sbc.ck:952, 883: KT+2 (the default, KT+4)."""
     assert con.call(con["sbt"], order, con["bank"]).rc == INVALID
+
+
+def test_sbt_create_subrange(con):
+    """sbc.ck:901-922 makes a bank limited to a range of disk addresses. Departure
+    (docs/fidelity.md, Bank range limits): KT+2."""
+    assert con.call(con["sbt"], SBT.CreateSubrange, con["bank"]).rc == INVALID

@@ -56,8 +56,12 @@ def test_by_actor_with_labels(factory_run):
     ax = plot_timeline(ev, by="actor", labels=k)
     h = _heights(ax)
     assert sum(x.sum() for x in h.values()) == len(ev)
-    assert "console" in h and ("other" in h) == (ev.actor.nunique() > 12)
-    assert int(h["console"].sum()) == int((ev.actor == k.console.root).sum())
+    assert ("other" in h) == (ev.actor.nunique() > 12)
+    # The busiest actor (the prime bank) is labelled with its name; the console, with
+    # few events of its own, may fall among "other".
+    bank = k.console.target(k.console["bank"])
+    assert ev.actor.value_counts().index[0] == bank
+    assert int(h["prime bank"].sum()) == int((ev.actor == bank).sum())
 
 
 def test_bad_input(factory_run):

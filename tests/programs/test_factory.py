@@ -12,12 +12,13 @@ from keykos_lab.kernel.keys import DOMAIN, FETCH, NOCALL, RO, START
 from keykos_lab.programs.factories.factory import (
     COMPLETE,
     DOTPROGRAM,
-    NO_NODES,
+    HOLE_REFUSED,
+    NO_SPACE,
     NOT_A_METER,
     NOT_ACCEPTABLE,
     NOT_INCLUDED,
     SHAREDDC,
-    TOO_MANY_HOLES,
+    UNION_FAILED,
     FactoryB,
     FactoryC,
     FactoryF,
@@ -25,6 +26,7 @@ from keykos_lab.programs.factories.factory import (
 )
 from keykos_lab.programs.factories.fcc import DC_NOT_VALID, FC, FCC
 from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.programs.primordial.kid import MAX_ENTRIES
 
 MISC = struct.Struct(">II3sBI")
 NOT_MINE = oc.RC.NOT_MINE
@@ -142,36 +144,33 @@ def test_only_the_full_fc_key_destroys_it(con, fc):
     assert con.call(weak, oc.KT).rc == oc.RC.DATAKEY
 
 
-def test_create_with_hole_capacity(con, fc):
-    r = con.call(
-        fc, FC.CreateMHF, con["bank"], con.hold(kl.DK0), con["bank"], data=(2).to_bytes(4, "big")
-    )
-    assert r.rc == 0
-    builder = r.keys[0]
-    for n in range(2):
-        assert con.call(builder, FactoryB.InstallHole + n, buy(con)).rc == 0
-    assert con.call(builder, FactoryB.InstallHole + 2, buy(con)).rc == TOO_MANY_HOLES
-    for bad in (0, 500_001):
-        assert (
-            con.call(
-                fc,
-                FC.CreateMHF,
-                con["bank"],
-                con.hold(kl.DK0),
-                con["bank"],
-                data=bad.to_bytes(4, "big"),
-            ).rc
-            == TOO_MANY_HOLES
-        )
-    big = con.call(
+def mhf(con, fc, capacity, hole_bank=None):
+    return con.call(
         fc,
         FC.CreateMHF,
         con["bank"],
         con.hold(kl.DK0),
-        con["bank"],
-        data=(500_000).to_bytes(4, "big"),
+        hole_bank or con["bank"],
+        data=capacity.to_bytes(4, "big"),
     )
-    assert big.rc == 0
+
+
+def test_hole_capacity_is_no_limit_but_a_kid_holds_80(con, fc):
+    """fcc.ck:284-285, kidc.ck:165-172: the capacity only says whether the third key
+    must be a bank (above 300); no ceiling. A KID holds 80 keys (kidc.ck:66, 412): the
+    81st hole answers 6 (fcc.ck:628), and a union past 80 answers 1 + 3 (603)."""
+    for capacity in (0, 2, 300, 500_001):
+        assert mhf(con, fc, capacity).rc == 0
+    assert mhf(con, fc, 300, con["dkc"]).rc == 0  # 300 or less: the third key unused
+    assert mhf(con, fc, 301, con["dkc"]).rc == NO_SPACE  # the KIDC refused: fcc.ck:436
+    builder = mhf(con, fc, 2).keys[0]
+    for n in range(MAX_ENTRIES):
+        assert con.call(builder, FactoryB.InstallHole + n % 19, buy(con)).rc == 0
+    assert con.call(builder, FactoryB.InstallHole + 0, buy(con)).rc == HOLE_REFUSED
+    full, _ = complete(con, builder)
+    one = new_builder(con, fc)
+    assert con.call(one, FactoryB.InstallHole + 0, buy(con)).rc == 0
+    assert con.call(one, FactoryB.InstallFactory + 1, full).rc == 1 + UNION_FAILED
 
 
 def test_create_dc_shares_the_domain_creator(con, fc):
@@ -272,24 +271,19 @@ def test_holes_are_frozen_at_completion(con, fc):
     assert kl.system.factories.compare(con, holed_requestor, requestor) == 1
 
 
-def test_union_beyond_capacity(con, fc):
-    holed = new_builder(con, fc)
-    for n in range(3):
-        con.call(holed, FactoryB.InstallHole + n, buy(con))
-    holed_requestor, _ = complete(con, holed)
-    small = con.call(
-        fc, FC.CreateMHF, con["bank"], con.hold(kl.DK0), con["bank"], data=(2).to_bytes(4, "big")
-    ).keys[0]
-    assert con.call(small, FactoryB.InstallFactory + 0, holed_requestor).rc == TOO_MANY_HOLES
-
-
-def test_hole_bank_out_of_space(con, fc):
-    tiny = sub_bank(con, nodes=3)  # the KID's own domain, no node for entries
-    r = con.call(
-        fc, FC.CreateMHF, con["bank"], con.hold(kl.DK0), tiny, data=(10).to_bytes(4, "big")
-    )
-    assert r.rc == 0
-    assert con.call(r.keys[0], FactoryB.InstallHole + 0, buy(con)).rc == NO_NODES
+def test_the_kid_is_paid_by_the_first_bank(con, fc):
+    """fcc.ck:389-391, kidc.ck:272, 373: the KID and its entries are bought from the
+    bank passed first; when it has no node left for an entry, InstallHole answers 6
+    (fcc.ck:628)."""
+    probe = sub_bank(con)
+    assert mhf(con, fc, 10).rc == 0
+    assert con.call(fc, FC.CreateMHF, probe, con.hold(kl.DK0), con["bank"]).rc == 0
+    nodes = usage(con, probe)[0]
+    tiny = sub_bank(con, nodes=nodes)
+    hole_bank = sub_bank(con)
+    r = con.call(fc, FC.CreateMHF, tiny, con.hold(kl.DK0), hole_bank)
+    assert r.rc == 0 and usage(con, hole_bank) == (0, 0)
+    assert con.call(r.keys[0], FactoryB.InstallHole + 0, buy(con)).rc == HOLE_REFUSED
 
 
 def test_assign_kt_ordinal_and_miscellaneous(con, fc):
@@ -598,7 +592,7 @@ def test_create_dc_mhf_and_the_copy_keys_miscellaneous(con, fc):
     assert r.rc == 0
     builder = r.keys[0]
     assert con.call(builder, FactoryB.InstallHole + 0, buy(con)).rc == 0
-    assert con.call(builder, FactoryB.InstallHole + 1, buy(con)).rc == TOO_MANY_HOLES
+    assert con.call(builder, FactoryB.InstallHole + 1, buy(con)).rc == 0  # no limit
     assert con.key(con.call(builder, FactoryB.GetDC).keys[0]) == con.key(
         con.call(first, FactoryB.GetDC).keys[0]
     )

@@ -5,7 +5,15 @@ from bank_helpers import sub_bank, usage
 
 import keykos_lab as kl
 from keykos_lab import oc
-from keykos_lab.programs.primordial.kid import ERROR, KID, KIDC, NOT_A_KID
+from keykos_lab.programs.primordial.kid import (
+    ERROR,
+    INTERNAL_ERROR,
+    KID,
+    KIDC,
+    MAX_ENTRIES,
+    NONPROMPT,
+    NOT_A_KID,
+)
 
 
 def new_kid(con, capacity=None):
@@ -50,18 +58,19 @@ def test_identity_is_the_kernel_compare_not_the_object(con):
     assert value(con, kid, page) == 0 and value(con, kid, ro) is None
 
 
-def test_capacity(con):
+def test_a_kid_holds_80_keys_whatever_its_capacity(con):
+    """kidc.ck:66, 412: 80 bits in the map, then AddEntry answers 1; the capacity only
+    says whether the third key must be a bank (above 300, kidc.ck:165-171)."""
     kid = new_kid(con, capacity=2)
-    a, b, c = pages(con, 3)
-    assert con.call(kid, KID.AddEntry, a).rc == 0
-    assert con.call(kid, KID.AddEntry, b).rc == 0
-    assert con.call(kid, KID.AddEntry, c).rc == ERROR
-    assert (
-        con.call(
-            con["kidc"], KIDC.Create, con["bank"], con["meter"], data=(500_001).to_bytes(4, "big")
-        ).rc
-        == ERROR
-    )
+    keys = pages(con, MAX_ENTRIES + 1)
+    for key in keys[:MAX_ENTRIES]:
+        assert con.call(kid, KID.AddEntry, key).rc == 0
+    assert con.call(kid, KID.AddEntry, keys[-1]).rc == ERROR
+    assert con.call(kid, KID.AddEntry, keys[0], data=(5).to_bytes(4, "big")).rc == 0  # update
+    big = (500_001).to_bytes(4, "big")
+    kidc = con["kidc"]
+    assert con.call(kidc, KIDC.Create, con["bank"], con["meter"], con["bank"], data=big).rc == 0
+    assert con.call(kidc, KIDC.Create, con["bank"], con["meter"], data=big).rc == NONPROMPT
 
 
 def test_inclusion_and_union(con):
@@ -81,7 +90,7 @@ def test_a_domain_that_merely_answers_like_a_kid_is_refused(con):
     kid = new_kid(con)
     impostor = kl.start_key(con, kl.build_domain(con, "echo"))  # answers KT with KT …
     assert con.call(kid, KID.TestInclusion, impostor).rc == NOT_A_KID
-    assert con.call(kid, KID.MakeUnion, con["bank"]).rc == NOT_A_KID
+    assert con.call(kid, KID.MakeUnion, con["bank"]).rc == INTERNAL_ERROR
 
 
 @pytest.mark.parametrize("order", [5, 99])

@@ -45,9 +45,7 @@ from keykos_lab.programs.fork import (
 )
 from keykos_lab.programs.fork import SB as SB_REG
 from keykos_lab.programs.primordial.dc import DC
-from keykos_lab.programs.primordial.kid import ERROR as KID_ERROR
-from keykos_lab.programs.primordial.kid import KID, KIDC
-from keykos_lab.programs.primordial.kid import NO_SPACE as KID_NO_SPACE
+from keykos_lab.programs.primordial.kid import KID, KIDC, parm
 
 # Databytes of the keys to a factory (factory.h).
 BUILDER, REQUESTOR, FETCHER, COPY = 0, 1, 2, 3
@@ -66,11 +64,15 @@ T_DKC, T_RETURNER, T_DISCRIM, T_METER = 7, 8, 9, 10
 P_PSB, P_METER, P_DC, P_KID, P_COMP, P_KEEPER, P_PROGRAM, P_SYMBOLS = range(8)
 
 # Return codes of the builder's key (docs/primer.md#primer-factory-builder).
-NOT_ACCEPTABLE, NOT_INCLUDED, NO_PAGES, NO_NODES, TOO_MANY_HOLES = 2, 3, 4, 5, 6
-NONPROMPT = 1  # sb.h NONPROMPTSB_RC: not an official, prompt bank
-NO_SPACE = 2
+NOT_ACCEPTABLE = 2  # fcc.ck:583, 609 (not sensory, not a factory), 624 (not a hole)
+NOT_INCLUDED = 3  # fcc.ck:596: a complete factory's new component has other holes
+UNION_FAILED = 3  # fcc.ck:603: InstallFactory answers the KID's MakeUnion rc + 3
+HOLE_REFUSED = 6  # fcc.ck:628: the KID's AddEntry failed (full, or no node)
+NO_KID = 3  # fcc.ck:1009: a copy whose KID could not be made (a declared departure)
+NONPROMPT = 1  # ocrc.h:44 NONPROMPTSB_RC: not an official, prompt bank
+NO_SPACE = 2  # ocrc.h:45 NOSPACE_RC; fcc.ck:436: a new factory that could not be built
 NOT_A_METER = 3  # keykos_lab: fcc.ck does not check, and the yield would never run
-DEFAULT_HOLES = 300
+DEFAULT_HOLES = 300  # fcc.ck:284, 333, 961
 #: The requestor's string reaches the yield after 12 bytes of entry header.
 MAX_REQUEST_STRING = 4096 - 12
 
@@ -216,7 +218,7 @@ def install(dom, n: int, key, start: bytes, is_factory: bool):
     dom.regs[KINDS] = dom.regs[KINDS] | bit if is_factory else dom.regs[KINDS] & ~bit
     if n == 17:
         dom.regs[FLAGS] = dom.regs[FLAGS] | DOTPROGRAM
-        dom.regs[START] = int.from_bytes(start[:4].rjust(4, b"\0"), "big")
+        dom.regs[START] = parm(start)  # fcc.ck:705-708, parm (481-483)
 
 
 def miscellaneous(dom, n: int):
@@ -266,24 +268,22 @@ def builder(dom, msg):
         holes = yield from private(dom, P_KID)
         if complete:
             rc = NOT_ACCEPTABLE if (yield dom.call(holes, KID.Identify, key)).rc else 0
-        else:
-            added = (yield dom.call(holes, KID.AddEntry, key)).rc
-            rc = {0: 0, KID_NO_SPACE: NO_NODES}.get(added, TOO_MANY_HOLES)
+        elif (yield dom.call(holes, KID.AddEntry, key)).rc:
+            rc = HOLE_REFUSED  # fcc.ck:627-628
         if rc == 0:
             yield from install(dom, n, key, msg.data, False)
     elif (n := order_in(order, FactoryB.GetMiscellaneous)) is not None:
         got, data = yield from miscellaneous(dom, n)
         keys = (got,)
     elif order in (FactoryB.AssignKT, FactoryB.AssignOrdinal):
-        value = int.from_bytes(msg.data[:4].rjust(4, b"\0"), "big")
-        dom.regs[AKT if order == FactoryB.AssignKT else ORDINAL] = value
+        dom.regs[AKT if order == FactoryB.AssignKT else ORDINAL] = parm(msg.data)  # fcc.ck:653-664
     elif order == FactoryB.MakeRequestor:
         dom.regs[FLAGS] = dom.regs[FLAGS] | COMPLETE
         keys = tuple((yield from requestor_keys(dom)))
-    elif order == FactoryB.MakeCopy:
-        keys = tuple((yield from make_keys(dom, COPY)))
-    elif order == FactoryB.GetDC:
-        keys = (dom.keys[DC_REG],)
+    elif order == FactoryB.MakeCopy:  # fcc.ck:675-681: KEYSTO(K0,K1), both sent
+        keys = tuple((yield from make_keys(dom, COPY, COPY)))
+    elif order == FactoryB.GetDC:  # fcc.ck:682-686: the DC, twice (K0, K1)
+        keys = (dom.keys[DC_REG], dom.keys[DC_REG])
     else:
         rc = RC.INVALIDOC
     yield dom.return_(msg.resume, rc, keys=keys, data=data)
@@ -300,7 +300,7 @@ def take_factory(dom, key, complete: bool):
     if complete:
         return NOT_INCLUDED if (yield dom.call(mine, KID.TestInclusion, theirs)).rc else 0
     rc = (yield dom.call(mine, KID.MakeUnion, theirs)).rc
-    return {0: 0, KID_ERROR: TOO_MANY_HOLES, KID_NO_SPACE: NO_NODES}.get(rc, NOT_ACCEPTABLE)
+    return rc + UNION_FAILED if rc else 0  # fcc.ck:601-605
 
 
 def destroy(dom, msg):
@@ -446,7 +446,7 @@ def copier(dom, msg):
             COPY_BIRTH,
             order,
             (psb, hole_bank, DK0, caller),
-            data=msg.data[:4],
+            data=(parm(msg.data) or DEFAULT_HOLES).to_bytes(4, "big"),  # fcc.ck:961
             install={PSB: psb},
         )
         yield dom.return_(caller, rc)
@@ -459,7 +459,7 @@ def become_copy(dom, msg):
     holding our holes; answers the caller with a builder's key."""
     psb, hole_bank, _, caller = msg.keys
     old_ptools, old_comp = dom.keys[PTOOLS], dom.keys[COMP]
-    capacity = int.from_bytes(msg.data[:4], "big") if len(msg.data) >= 4 else 0
+    capacity = int.from_bytes(msg.data[:4], "big")
     bought = []
     for _ in range(2):
         r = yield dom.call(psb, SB.CreateNode)
@@ -478,24 +478,25 @@ def become_copy(dom, msg):
     meter = yield from tool(dom, T_METER)
     for slot, key in ((P_PSB, psb), (P_METER, meter), (P_COMP, comp)):
         yield dom.call(ptools, Node.Swap + slot, key)
+    # fcc.ck:1010-1012: KIDC_Create KEYSFROM(PSB,METER,SB): paid from the copy's bank,
+    # the third key checked when the capacity is above 300 (kidc.ck:165-171).
     made = yield dom.call(
         (yield from tool(dom, T_KIDC)),
         KIDC.Create,
-        hole_bank,
+        psb,
         meter,
-        data=(capacity or DEFAULT_HOLES).to_bytes(4, "big"),
+        hole_bank,
+        data=capacity.to_bytes(4, "big"),
     )
     if made.rc != 0:
-        yield from undo(
-            dom, psb, bought, caller, TOO_MANY_HOLES if made.rc == KID_ERROR else NO_NODES
-        )
+        yield from undo(dom, psb, bought, caller, NO_KID)  # fcc.ck:1009 (myrc 3)
         return
     holes = made.keys[0]
     old_holes = (yield dom.call(old_ptools, Node.Fetch + P_KID)).keys[0]
     if (yield dom.call(holes, KID.MakeUnion, old_holes)).rc != 0:
         # fcc.ck ignores this rc; a copy missing holes would look more discreet.
         yield dom.call(holes, DESTROY)
-        yield from undo(dom, psb, bought, caller, TOO_MANY_HOLES)
+        yield from undo(dom, psb, bought, caller, HOLE_REFUSED)
         return
     yield dom.call(ptools, Node.Swap + P_KID, holes)
     me = dom.keys[DOMKEY]

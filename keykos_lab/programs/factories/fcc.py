@@ -43,7 +43,7 @@ from keykos_lab.programs.fork import (
     spawn,
 )
 from keykos_lab.programs.primordial.dc import DC, DCC
-from keykos_lab.programs.primordial.kid import KIDC, MAX_CAPACITY
+from keykos_lab.programs.primordial.kid import KIDC, parm
 
 FCC_AKT, FC_AKT = 0x031E, 0x1E
 DC_NOT_VALID = 5  # factory.h FactoryDCNotValid
@@ -164,16 +164,15 @@ def create_factory(dom, msg):
     order = msg.order
     psb, shared_with, hole_bank, caller = msg.keys
     if order in (FC.Create, FC.CreateDC):
-        # fcc.ck:332-335: Domain_GetKey+PSB, the bank just passed (LDENBL, fcc.ck:285),
-        # pays for the KID too (KIDC_Create, fcc.ck:390-391).
+        # fcc.ck:332-335: capacity 300, and Domain_GetKey+PSB, the bank just passed
+        # (LDENBL, fcc.ck:285), is the KID's second bank too (KIDC_Create, 390-391).
         capacity, hole_bank = f.DEFAULT_HOLES, psb
     else:
-        capacity = int.from_bytes(msg.data[:4], "big") if len(msg.data) >= 4 else f.DEFAULT_HOLES
-    if not (yield from f.is_official_bank(dom, psb)):
+        # fcc.ck:284-285: STRUCTTO(holes) over a capacity of 300; no ceiling (the KID
+        # holds at most 80 keys whatever it is asked, kidc.ck:66).
+        capacity = parm(msg.data, f.DEFAULT_HOLES)
+    if not (yield from f.is_official_bank(dom, psb)):  # fcc.ck:338-339
         yield dom.return_(caller, f.NONPROMPT)
-        return
-    if not 0 < capacity <= MAX_CAPACITY:
-        yield dom.return_(caller, f.TOO_MANY_HOLES)
         return
     if order in (FC.Create, FC.CreateMHF):
         meter = yield from f.tool(dom, f.T_METER)
@@ -217,14 +216,17 @@ def become_factory(dom, msg):
             break
         bought.append(r.keys[0])
     if rc == 0:
+        # fcc.ck:389-391: KIDC_Create KEYSFROM(PSB,METER,SB): the KID is paid from the
+        # first bank; a failure is rc 2 like any other (436).
         made = yield dom.call(
             (yield from f.tool(dom, f.T_KIDC)),
             KIDC.Create,
-            hole_bank,
+            psb,
             meter,
+            hole_bank,
             data=capacity.to_bytes(4, "big"),
         )
-        rc = made.rc
+        rc = f.NO_SPACE if made.rc else 0
     if rc != 0:
         if not flags & f.SHAREDDC:
             yield dom.call(dc, DESTROY)
