@@ -604,8 +604,21 @@ def _few(names: Sequence[Any]) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "") if names else "(none)"
 
 
+def _order(v: Any) -> tuple[int, Any]:
+    """Vertices listed in a message: numbers in order, then names."""
+    return (0, v) if type(v) is int else (1, str(v))
+
+
+def _labelled(G: nx.MultiDiGraph, v: Any) -> Any:
+    label = G.nodes[v].get("label")
+    return f"{v} ({label})" if label and str(label) != str(v) else v
+
+
 def _check_subject(G: nx.MultiDiGraph, subject: Any) -> None:
-    domains = sorted((v for v in G if G.nodes[v].get("kind") == "domain"), key=str)
+    domains = [
+        _labelled(G, v)
+        for v in sorted((v for v in G if G.nodes[v].get("kind") == "domain"), key=_order)
+    ]
     if subject in G and G.nodes[subject].get("kind") == "domain":
         return
     what = (
@@ -687,12 +700,15 @@ def _stages(total: int, what: str):
 def cmd_analyze(args: argparse.Namespace) -> int:
     with _stages(2, "reading") as bar:
         G, fmt = load_graph(args.file)
-        _check_subject(G, args.subject)
-        if args.sink is not None:
-            _check_sink(G, args.sink)
+        # ids or labels, as --highlight takes them: a JSON graph's ids are integers
+        subject = resolve_vertex(G, args.subject)
+        sink = resolve_vertex(G, args.sink) if args.sink is not None else None
+        _check_subject(G, subject)
+        if sink is not None:
+            _check_sink(G, sink)
         bar.update()
         bar.set_description("analysing")
-        s = summarize(G, args.subject, args.sink)
+        s = summarize(G, subject, sink)
         bar.update()
     if args.json:
         out = {

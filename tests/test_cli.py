@@ -401,3 +401,22 @@ def test_run_writes_the_event_log_as_parquet(tmp_path):
     ev = pd.read_parquet(out)
     assert list(ev.columns[:4]) == ["seq", "tick", "event", "jump"] and len(ev) > 100
     assert str(ev.event.dtype) == "category"  # types survive, unlike in CSV
+
+
+def test_analyze_reads_the_graphs_run_writes_by_id_or_label(tmp_path):
+    """``run --graph`` writes node-link JSON whose ids are integers; ``analyze`` takes a
+    subject and a sink by id (as text on the command line) or by label, as ``graph
+    --highlight`` does. (A newcomer found every id refused.)"""
+    out = tmp_path / "setuid.json"
+    assert cli("run", "tso_setuid", "--graph", out).returncode == 0
+    G = load_graph(out)[0]
+    console = next(v for v, d in G.nodes(data=True) if d.get("label") == "console")
+    by_id, by_label = cli_all(
+        ("analyze", out, "--subject", str(console), "--sink", str(console)),
+        ("analyze", out, "--subject", "console", "--json"),
+    )
+    assert by_id.returncode == 0, by_id.stderr
+    assert by_label.returncode == 0, by_label.stderr
+    assert json.loads(by_label.stdout)["subject"] == console
+    bad = cli("analyze", out, "--subject", "nobody")
+    assert bad.returncode == 3 and f"{console} (console)" in bad.stderr

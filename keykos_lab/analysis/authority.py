@@ -44,7 +44,7 @@ from typing import Any, TypeAlias, TypeGuard
 import networkx as nx
 import pandas as pd
 
-from keykos_lab.analysis.behaviour import Behaviour, declared
+from keykos_lab.analysis.behaviour import Behaviour, declared, without
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 from keykos_lab.analysis.model import (
     ANY_SLOT,
@@ -505,7 +505,7 @@ class Closure:
     def _made(self, creator: Hashable, client: Hashable, kind: str) -> Hashable:
         """The summary of what ``creator`` makes for ``client``: ``("new", creator,
         origin)``, nested at most three deep (deeper, a summary makes itself)."""
-        if _depth(creator) >= 3:
+        if _depth(creator) >= MAX_SUMMARY_DEPTH:
             return creator
         return self._summary(("new", creator, origin(client)), kind)
 
@@ -531,10 +531,23 @@ class Closure:
             elif role == "creator":  # an FC or factory from an FCC or FC:
                 for facet in range(4):  # builder, requestor, fetcher, copy
                     self.hold(s, (made, "start", facet), ("create", ref))
+                if db == BUILDER and isinstance(d, tuple):
+                    # A factory made while the system runs: its builder's GetDC hands out
+                    # its DC, a domain of the DCC (programs/factories/factory.py).
+                    dcc = self._the_dcc()
+                    if dcc is not None:
+                        dc = self._made(dcc, s, "dc")
+                        self.hold(s, (dc, "start", 1), ("GetDC", ref))
             else:
                 self.hold(s, (made, "start", 0), ("create", ref))
         elif role == "factory":
             self._factory(s, d, db, ref)
+
+    def _the_dcc(self) -> Hashable | None:
+        """The DCC of the system (the domain running ``dcc``), if there is one."""
+        if not hasattr(self, "_dcc"):
+            self._dcc = next((v for v in self.G if self.behaviour(v) == "dcc"), None)
+        return self._dcc
 
     def _factory(self, s: Hashable, f: Hashable, db: int, ref: Ref) -> None:
         parts = self._parts.get(f)
@@ -1015,6 +1028,10 @@ def _is_ref(x: object) -> TypeGuard[Ref]:
     return isinstance(x, tuple) and len(x) == 3 and x[0] in ("H", "C")
 
 
+#: Summaries nest at most this deep; what a summary this deep makes is itself.
+MAX_SUMMARY_DEPTH = 3
+
+
 def _depth(v: Hashable) -> int:
     depth = 0
     while isinstance(v, tuple):
@@ -1078,7 +1095,9 @@ def authority(
     ``behaviour={domain: terms}`` declares what trusted domains do (:mod:`.behaviour`,
     docs/analyses.md#analyses-declared-behaviour): a described domain is not joined to
     its callers; and what a caller can have it do with its own keys is authority too,
-    in rows whose ``through`` names it (None: the subject holds the key itself).
+    in rows whose ``through`` names it (None: the subject holds the key itself). The
+    subject's own declaration, if given, is not used: the question is what it can do as
+    it likes.
 
     ``engine="reference"`` runs the fixpoint above on a networkx graph;
     ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, for systems with
@@ -1098,7 +1117,8 @@ def authority(
         from keykos_lab.analysis.fast import authority_frame
 
         return authority_frame(G, subject, memory=memory)
-    closure = closure_for(G, subject, behaviour)
+    # What the subject can do as it likes: its own declaration, if any, is not used.
+    closure = closure_for(G, subject, without(behaviour, subject))
     rows = _rows(closure, subject, memory, None, [])
     seen = {(r["target"], r["key_type"], r["databyte"]) for r in rows}
     for deputy, gate in closure.deputies(subject).items():

@@ -177,3 +177,19 @@ def declared(
             )
         out[v] = Behaviour.parse(spec)
     return out
+
+
+def without(
+    behaviour: Mapping[Hashable, object] | None, subject: Hashable
+) -> dict[Hashable, object]:
+    """``behaviour`` less the declaration for ``subject``: the analyses ask what a subject
+    can do as it likes.
+
+    >>> without({"a": "keeps_keys", "b": "data_only"}, "a")
+    {'b': 'data_only'}
+    """
+    if behaviour is None:
+        return {}
+    if not isinstance(behaviour, Mapping):
+        raise TypeError(f"behaviour is a mapping {{vertex: terms}}, not {type(behaviour).__name__}")
+    return {v: b for v, b in behaviour.items() if v != subject}

@@ -39,10 +39,14 @@ import networkx as nx
 import pandas as pd
 
 from keykos_lab.analysis.authority import Closure, pick_engine
+from keykos_lab.analysis.behaviour import without
 from keykos_lab.analysis.convert import CapabilityCSR, rights_of
 from keykos_lab.analysis.model import BUILDER, LSS_BITS, NOCALL, KeyTriple, register
 
 _OUT = frozenset({"write", "store"})
+#: A factory, and the summary of what an FCC or FC makes (an FC or a factory: its builder
+#: facet can assign a factory's alleged type and ordinal too).
+_FACTORIES = frozenset({"factory", "creator"})
 _IN = frozenset({"read", "fetch", "sense"})
 _MEMORY = frozenset({"page", "segment", "node", "fetch", "sense"})
 
@@ -71,7 +75,7 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
             if acts is not None and key not in acts:  # a caller_keys deputy only reads
                 if r & _IN or ktype == "domain":
                     F.add_edge(target, s, how="is read by", key_type=ktype)
-                if ktype in ("start", "resume") and c.behaviour(target) == "factory":
+                if ktype in ("start", "resume") and c.behaviour(target) in _FACTORIES:
                     F.add_edge(target, s, how="answers KT", key_type=ktype)
                 continue
             if ktype in ("segment", "frontend") and not db & (NOCALL | LSS_BITS):
@@ -88,7 +92,7 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
                     F.add_edge(s, target, how="leaves a key in it", key_type=ktype)
             if ktype in ("start", "resume"):
                 role = c.behaviour(target)
-                if role == "factory":
+                if role in _FACTORIES:
                     _factory_flows(F, c, s, key)
                 elif role in ("free", "kid") and not c.delivers(key):
                     # A restart key the kernel handed a keeper: the domain told it of a
@@ -275,7 +279,8 @@ def can_flow(
 ) -> bool | list[Hashable] | None:
     """Whether information can move from ``source`` to ``sink`` over overt
     channels; with ``witness=True``, the path (a list of vertices) or None.
-    ``behaviour`` declares what trusted domains do, as for :func:`~.authority.authority`.
+    ``behaviour`` declares what trusted domains do, as for :func:`~.authority.authority`
+    (the source's own declaration is not used; ``flows`` uses every declaration).
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console
@@ -290,7 +295,7 @@ def can_flow(
     for v in (source, sink):
         if v not in G:
             raise ValueError(f"{v!r} is not a vertex of the graph")
-    path = flow_path(flow_graph(G, Closure(G, behaviour)), source, sink)
+    path = flow_path(flow_graph(G, Closure(G, without(behaviour, source))), source, sink)
     return path if witness else path is not None
 
 

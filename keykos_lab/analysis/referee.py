@@ -133,8 +133,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 import networkx as nx
 import pandas as pd
 
-from keykos_lab.analysis.authority import closure_for
-from keykos_lab.analysis.behaviour import declared
+from keykos_lab.analysis.authority import MAX_SUMMARY_DEPTH, _depth, closure_for
+from keykos_lab.analysis.behaviour import declared, without
 from keykos_lab.analysis.flow import flow_graph
 from keykos_lab.analysis.model import SYSTEM_PROGRAMS, USABLE, behaviour
 from keykos_lab.analysis.watch import Watch, strings
@@ -577,14 +577,19 @@ def compare(
     :func:`exhaustive` on the system whose capability graph is ``G`` (with the same
     declared ``behaviour``)."""
     # The referee acts as the subject as it likes: its own declaration is not used.
-    others = {v: b for v, b in (behaviour or {}).items() if v != subject}
-    closure = closure_for(G, subject, others)  # one fixpoint for authority and flows
+    closure = closure_for(G, subject, without(behaviour, subject))  # one fixpoint for both
     predicted = closure.held(subject)
     known = {(_norm(t), kt, db) for t, kt, db in predicted}
+    # Make…Key orders take the new key's databyte from their string: a node key (any
+    # databyte) stands for every fetch, segment, frontend, sense and node key to its node,
+    # a domain key for every start key to its domain (authority._derived: "the key's own
+    # and 0 stand for all of them").
+    makers = {(_norm(t), kt) for t, kt, _ in predicted if kt in ("node", "domain")}
     missing = [
         row
         for row in found.to_dict("records")
         if (_norm(row["target"]), row["key_type"], row["databyte"]) not in known
+        and (_norm(row["target"]), _MADE_FROM.get(row["key_type"])) not in makers
     ]
     F = flow_graph(G, closure)
     reach = nx.descendants(F, subject) if subject in F else set()
@@ -606,6 +611,17 @@ def compare(
     }
 
 
+#: The key a Make…Key order makes a key of this type from, choosing its databyte.
+_MADE_FROM = {
+    "fetch": "node",
+    "segment": "node",
+    "frontend": "node",
+    "sense": "node",
+    "node": "node",
+    "start": "domain",
+}
+
+
 def _shapes(kind: str, order: int) -> tuple[str, ...]:
     if (kind, order) in _SHAPES:
         return _SHAPES[kind, order]
@@ -615,7 +631,16 @@ def _shapes(kind: str, order: int) -> tuple[str, ...]:
 
 
 def _norm(v: Hashable) -> Hashable:
-    """A summary vertex up to its client: ``("new", creator)``, creators normalised too."""
+    """A summary vertex up to its client: ``("new", creator)``, creators normalised too;
+    nested at most :data:`MAX_SUMMARY_DEPTH` deep, as the rules make them (what a summary
+    that deep makes is itself: ``Closure._made``).
+
+    >>> _norm(("new", ("new", ("new", ("new", 7, 1), 1), 1), 1))
+    ('new', ('new', ('new', 7)))
+    """
+    while _depth(v) > MAX_SUMMARY_DEPTH:
+        assert isinstance(v, tuple)
+        v = v[1]
     return (v[0], _norm(v[1])) if isinstance(v, tuple) else v
 
 

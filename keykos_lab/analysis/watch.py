@@ -228,8 +228,9 @@ class Watch:
                     self._violate(
                         root,
                         "caller_keys",
-                        f"{'called' if op.code == OP_CALL else 'invoked'} its own "
-                        f"{self.key_name(op.key)} with order {op.order:#x}",
+                        f"{'called' if op.code == OP_CALL else 'invoked'} a key it did not "
+                        f"receive and holds in no own register: {self.key_name(op.key)}, "
+                        f"order {op.order:#x}",
                     )
                 else:
                     used.append((own, op.order))

@@ -7,9 +7,10 @@
 ``examples``   small programs (echo, counter, proxy, pager, trojan, …)
 ``deputy``     the confused deputy's two compilers (by name, by key)
 ``fork``       the fork idiom (``cfstart.s``); ``keychain``, key rings
+``vcs``        the virtual copy segment (``vcsf.ck``): a copy-on-write segment keeper
 ============== ===============================================================
 
 Importing this package registers every program it ships.
 """
 
-from keykos_lab.programs import deputy, examples, factories, keynix, primordial  # noqa: F401  (registers the programs)
+from keykos_lab.programs import deputy, examples, factories, keynix, primordial, vcs  # noqa: F401  (registers the programs)

@@ -8,9 +8,12 @@
 ``deputy``   the confused deputy in both designs, with declared behaviour
 ``threads``  two domains over one address segment (a threads model), and a
              timing channel measured with the system timer
+``cow``      a full copy against a virtual copy segment: pages copied, invocations,
+             ticks
 ============ ===================================================================
 """
 
+from keykos_lab.scenarios.cow import copy_vs_cow
 from keykos_lab.scenarios.deputy import Deputy, confused_deputy
 from keykos_lab.scenarios.keynix import process_creation, setuid_contrast
 from keykos_lab.scenarios.threads import (
@@ -30,6 +33,7 @@ from keykos_lab.scenarios.tso import (
 )
 
 __all__ = [
+    "copy_vs_cow",
     "Deputy",
     "confused_deputy",
     "Recording",

@@ -8,6 +8,7 @@ console domain, so the event log and the capability graph show each step.
 ``recipes``    ``image``, ``build_domain``, ``build_segment``, ``start_key``
 ``factories``  ``build_factory``, ``is_discreet``, ``compare``, ``trusted_factory``
 ``keynix``     :class:`KeyNIX`, the operator's handle on a booted Unix keeper
+``vcs``        ``build_vcsf``, ``build_vcs``: virtual copy segments (``vcsf.ck``)
 ============== =================================================================
 """
 
@@ -31,6 +32,7 @@ from keykos_lab.system.recipes import (
     image,
     start_key,
 )
+from keykos_lab.system.vcs import VCSKeys, build_vcs, build_vcsf, build_zero_segment
 
 __all__ = [
     "FactoryError",
@@ -52,4 +54,8 @@ __all__ = [
     "is_discreet",
     "start_key",
     "trusted_factory",
+    "VCSKeys",
+    "build_vcs",
+    "build_vcsf",
+    "build_zero_segment",
 ]

@@ -290,7 +290,7 @@ def test_a_described_program_is_sent_the_strings_of_its_code():
     found = explore(d.kernel, d.user, 1, behaviour=wrong)
     actions = [v["action"] for v in found.attrs["violations"]]
     assert any("chose what it does with its own registers [5]" in a for a in actions)
-    assert any(a.startswith("called its own page") for a in actions)
+    assert any(a.startswith("called a key it did not receive") for a in actions)
 
 
 @program("test_always_bills_by_name")
@@ -429,3 +429,10 @@ def test_the_system_programs_behave_as_the_vocabulary_describes_them():
     ran = {ds.program for ds in k.domains.values()}
     assert {"sbt", "kid"} <= ran
     assert w.finish() == []
+
+
+def test_the_subjects_own_declaration_is_not_used():
+    """authority and can_flow answer what the subject can do as it likes."""
+    G = graph(*DEPUTY, ("s", "d2", "start", 1), ("d2", "Q", "page", 0))
+    assert rows(G, "d", behaviour={"d": "keeps_keys"}) == rows(G, "d")
+    assert can_flow(G, "d", "P", behaviour={"d": "caller_keys"})

@@ -3,7 +3,8 @@
 Hypothesis builds small systems through the console — hand-built domains running ``echo``,
 ``holder``, ``proxy`` and the keeper programs (``resumer``, ``pager``, ``refiller``), with
 domain keepers; red segments (read-only, no-call, with a start, domain or sense key in the
-keeper slot) and black nodes as their memory, or as segment and frontend keys to hold;
+keeper slot, now and then a local or background window key) and black nodes as their
+memory, or as segment and frontend keys to hold;
 meters with few ticks and keepers, under the user meter or one another; sense and fetch
 keys, pages, and now and then a factory whose yields have a keeper — stores keys in key
 registers and node slots, and asks
@@ -12,6 +13,10 @@ obtained must be in :func:`~keykos_lab.analysis.authority`, every vertex the sub
 marker reached must be one :func:`~keykos_lab.analysis.flow_graph` says it can reach
 (docs/analyses.md#analyses-referee). Static answers are taken without the console that
 built the system (docs/analyses.md#analyses-console).
+
+The same systems are checked with true declarations of behaviour (``echo``, ``holder``) and
+by the breadth-first :func:`~keykos_lab.analysis.exhaustive` (one move in ``make test``,
+two in ``make fuzz``).
 
 A few examples run in ``make test``; ``KEYKOS_LAB_FUZZ=1`` multiplies them as
 ``tests/fuzz/budget.py`` says. Every counterexample found becomes a named scenario in
@@ -100,6 +105,8 @@ def recipes(draw):
         ),
         "nodes": draw(st.lists(st.sampled_from([0, 3, 0x80]), max_size=2)),
         "pages": draw(st.integers(0, 2)),
+        # a window key in every red node built: none, local, or onto the background key
+        "window": draw(st.sampled_from([None, None, "local", "background"])),
         "factory": draw(st.sampled_from([None, None, None, "plain", "keeper"])),
         "extras": draw(st.lists(st.sampled_from(EXTRAS), max_size=2, unique=True)),
         "stores": draw(
@@ -110,14 +117,29 @@ def recipes(draw):
     }
 
 
-def red_segment(con, pages, keeper=None, databyte=0, pass_node=True, lss=3):
+def red_segment(con, pages, keeper=None, databyte=0, pass_node=True, lss=3, window=None):
     """A red node mapping ``pages`` (keeper in slot 14, if any); the segment key with
-    ``databyte`` and a node key to the red node."""
+    ``databyte`` and a node key to the red node. ``window``: a window key in the slot after
+    the pages — ``"local"`` onto slot 0, ``"background"`` onto a page in slot 13, the
+    node's background slot (memoryc.c:473-520)."""
     node = con.call(con["bank"], oc.SB.CreateNode).keys[0]
     for i, page in enumerate(pages):
         con.call(node, oc.Node.Swap + i, page)
+    background = 15
+    if window is not None:
+        value = kl.window_key_value(slot=0) if window == "local" else None
+        if window == "background":
+            background = 13
+            con.call(node, oc.Node.Swap + 13, con.call(con["bank"], oc.SB.CreatePage).keys[0])
+            value = kl.window_key_value(background=True)
+        dk = con.call(con["dkc"], oc.DKC.Create11, data=value.to_bytes(11, "big")).keys[0]
+        con.call(node, oc.Node.Swap + len(pages), dk)
     fmt = kl.format_key_value(
-        lss, initial=14, keeper=14 if keeper is not None else 15, pass_node=pass_node
+        lss,
+        initial=14,
+        keeper=14 if keeper is not None else 15,
+        background=background,
+        pass_node=pass_node,
     )
     con.call(
         node,
@@ -183,7 +205,9 @@ def build(recipe: dict):
             pages = [kl.image(con, d["program"]), *extra]
             if memory[0] in ("red", "nested"):
                 kind, i, db, pass_node = memory[1:5]
-                seg, node = red_segment(con, pages, keeper_key(kind, i), db, pass_node)
+                seg, node = red_segment(
+                    con, pages, keeper_key(kind, i), db, pass_node, window=recipe.get("window")
+                )
                 pool += [seg, node, con.call(node, oc.Node.MakeFrontendKey).keys[0]]
                 if memory[0] == "nested":
                     seg, outer = red_segment(con, [seg], keeper_key(kind, i + 1), db & 0x80, lss=4)
@@ -205,7 +229,11 @@ def build(recipe: dict):
             con.call(dom, oc.Domain.SwapMeter, meters[d["meter"] % len(meters)].key)
     for kind, i, db in recipe["segments"]:
         seg, node = red_segment(
-            con, [con.call(bank, oc.SB.CreatePage).keys[0]], keeper_key(kind, i), db
+            con,
+            [con.call(bank, oc.SB.CreatePage).keys[0]],
+            keeper_key(kind, i),
+            db,
+            window=recipe.get("window"),
         )
         pool += [seg, node, con.call(node, oc.Node.MakeFrontendKey).keys[0]]
     for _ in range(recipe["pages"]):

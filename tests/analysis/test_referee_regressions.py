@@ -15,9 +15,13 @@ factory carries 32 bits from its builder's holder to every holder of its keys an
 it makes.
 """
 
+import pytest
+
 import keykos_lab as kl
 from keykos_lab import oc
 from keykos_lab.analysis import explore, soundness
+from keykos_lab.kernel.process import program
+from keykos_lab.programs.factories.fcc import FCC
 
 
 def new_page(con):
@@ -165,3 +169,59 @@ def test_R8_a_builder_key_tells_every_requestor_through_the_alleged_type():
     assert c.call(builder, 64, data=b"\x12\x34\x56\x78").rc == 0
     assert c.call(requestor, oc.KT).rc == 0x12345678
     assert report["flow_missing"] == []
+
+
+@program("r9_stash_resume")
+def _stash_resume(dom, msg):
+    """Stores the resume key of the message it serves in slot 0 of the node in key
+    register 0, and answers."""
+    yield dom.call(dom.keys[0], oc.Node.Swap + 0, msg.resume)
+    yield dom.return_(msg.resume, rc=0)
+
+
+@program("r9_call_reg1")
+def _call_reg1(dom, msg):
+    """CALLs key register 1 with no key, then answers its caller."""
+    yield dom.call(dom.keys[1], 0)
+    yield dom.return_(msg.resume, rc=0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: the resume key a CALL hands a free callee is not a key the rules give it",
+)
+def test_R9_a_callee_can_store_the_resume_key_its_caller_handed_it():
+    """Found by the red team and a newcomer's review (session 6). d CALLs e; the kernel
+    hands e a resume key to d, which e stores in a node the subject can fetch from. The
+    rules join free caller and callee into one class (the channel both ways) but give no
+    one the resume key itself, so ``authority`` misses ``(d, resume, 2)`` when it is
+    stored. A class-level rule (every member of a joined class can be handed a return key
+    to every other) closes it in the reference engine, but the fast engine's groups join
+    on more than gates and would need the same rule to stay equal: open until both have
+    it. Declared behaviours already give a described callee the resume key."""
+    k = kl.Kernel()
+    con = k.console
+    n = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    outer = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    con.call(outer, oc.Node.Swap + 0, con.call(n, oc.Node.MakeFetchKey).keys[0])
+    e = kl.start_key(con, kl.build_domain(con, "r9_stash_resume", keys={0: n}))
+    d = kl.start_key(con, kl.build_domain(con, "r9_call_reg1", keys={1: e}))
+    fetch = con.call(outer, oc.Node.MakeFetchKey).keys[0]
+    s = con.target(kl.build_domain(con, "echo", keys={0: d, 1: fetch}))
+    rows, _, report = referee(k, s, depth=2)
+    assert (con.target(d), "resume", 2) in rows  # the kernel really hands it over
+    assert report["missing"] == []
+
+
+def test_R10_a_factory_made_while_exploring_carries_its_builders_32_bits():
+    """Found by the exhaustive differential at fuzz size (session 6): the subject makes a
+    factory with an FC it holds, then assigns its alleged type through the builder's key.
+    The static rules summarise what an FC makes (role ``creator``), and R8's flow through
+    a factory's AssignKT applied only to real factories, so the marker in the made
+    factory's registers was a flow they missed."""
+    k = kl.Kernel()
+    con = k.console
+    fc = con.call(con["fcc"], FCC.Create, con["bank"], con["meter"]).keys[0]
+    s = con.target(kl.build_domain(con, "echo", keys={0: fc, 1: con["bank"], 2: con["meter"]}))
+    report = soundness(k, s, 2, console=False)
+    assert report["flow_missing"] == [] and report["missing"] == []

@@ -81,6 +81,8 @@ KEY_TYPES: dict[str, tuple[str, str, str]] = {
     "factory requestor": ("system programs", "Dom/fundamental/fcc.ck", "factory.h"),
     "factory fetcher": ("system programs", "Dom/fundamental/fcc.ck", "factory.h"),
     "factory copy": ("system programs", "Dom/fundamental/fcc.ck", "factory.h"),
+    "VCSF": ("system programs", "Dom/fundamental/vcsf.ck", "vcs.h"),
+    "VCS": ("system programs", "Dom/fundamental/vcsf.ck", "vcs.h"),
 }
 
 OTHER = "any other"
@@ -88,6 +90,7 @@ MISC_NOT_YET = "Other misc keys"
 BANK_NOT_YET = "Bank range limits"
 DOMAIN_FORM = "Domain orders 68–71, 75; ReplaceMemory's string"
 RANGE_FORM = "Range keys and object ids"
+VCS_NOT_YET = "Virtual copy segment"
 
 
 def _o(kt, code, name, *spans, tests=(), declared="", extra=False):
@@ -404,4 +407,16 @@ ORDERS: tuple[Order, ...] = (
     _o("factory copy", "KT", "alleged type", "fcc.ck:966"),
     _o("factory copy", "96+n", "GetMiscellaneous", "fcc.ck:968-971"),
     _o("factory copy", "0, 1", "Copy", "fcc.ck:972-1030"),
+    _o("VCSF", "0", "Create a VCS", "vcsf.ck:94-149"),
+    _o("VCS", "KT", "alleged type", "vcsf.ck:156-158"),
+    _o("VCS", "KT+4", "destroy", "vcsf.ck:161-176", "vcsf.ck:310"),
+    _o("VCS", "KT and above", "segment fault", "vcsf.ck:178-195", "vcsf.ck:319-464"),
+    _o("VCS", "0", "CreateROSegmentKey", "vcsf.ck:199-203"),
+    _o("VCS", "2", "CreateNCSegmentKey", "vcsf.ck:205-209"),
+    _o("VCS", "3", "CreateRONCSegmentKey", "vcsf.ck:211-215"),
+    _o("VCS", "6", "ReturnBaseSegmentKey", "vcsf.ck:217-220"),
+    _o("VCS", "5", "TruncateSegment", "vcsf.ck:222-238", "vcsf.ck:566-617"),
+    _o("VCS", "1", "ReturnLength", "vcsf.ck:240-254"),
+    _o("VCS", "17", "Freeze", "vcsf.ck:256-303", declared=VCS_NOT_YET),
+    _o("VCS", OTHER, "KT+2", "vcsf.ck:305-307"),
 )
