@@ -10,13 +10,12 @@ below a read-only segment key or a fetch or sense key (``kernel/segments.py``
 
 from __future__ import annotations
 
-import networkx as nx
 import pytest
+from schema_graph import schema
 
 import keykos_lab as kl
 from keykos_lab import analysis, oc
 from keykos_lab.analysis.convert import to_csr
-from keykos_lab.views.schema import is_sensory, rights_of
 
 DATA_ADDRESS = 4096 + 16  # in the segment's page 1
 
@@ -133,25 +132,6 @@ def test_the_console_reaches_its_domains_memory_only_through_keys():
 
 
 # ------------------------------------------------------- hand-built graphs
-def schema(*edges, domains=()):
-    G = nx.MultiDiGraph()
-    for v in domains:
-        G.add_node(v, kind="domain", program="", label=v)
-    for u, v, kt, db, slot, sk in edges:
-        for x in (u, v):
-            if x not in G:
-                G.add_node(x, kind="page" if x.startswith("p") else "node", label=x)
-        G.add_edge(
-            u,
-            v,
-            key_type=kt,
-            databyte=db,
-            slot=slot,
-            slot_kind=sk,
-            rights=rights_of(kt, db),
-            sensory=is_sensory(kt, db),
-        )
-    return G
 
 
 def memory_both(G, subject):

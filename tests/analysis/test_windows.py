@@ -14,14 +14,13 @@ analyses, on the graph taken before, predicted it; the referee checks the same.
 
 from __future__ import annotations
 
-import networkx as nx
+from schema_graph import schema
 
 import keykos_lab as kl
 from keykos_lab import analysis, oc
 from keykos_lab.analysis import explore, soundness
 from keykos_lab.analysis.authority import _Walk
 from keykos_lab.analysis.convert import to_csr
-from keykos_lab.views.schema import is_sensory, rights_of
 
 N = oc.Node
 MARK = b"through!"
@@ -149,27 +148,6 @@ def test_a_keeper_only_a_background_window_reaches_is_granted():
 
 
 # --------------------------------------------------------------- a hand-built graph
-def schema(*edges, domains=()):
-    """Edges (holder, target, key_type, databyte, slot, slot_kind) in the schema the
-    readers write; ``domains`` are domains, ``p…`` pages, others nodes."""
-    G = nx.MultiDiGraph()
-    for x in domains:
-        G.add_node(x, kind="domain", program="", label=x)
-    for u, t, kt, db, slot, sk in edges:
-        for x in (u, t):
-            if x not in G:
-                G.add_node(x, kind="page" if x.startswith("p") else "node", label=x)
-        G.add_edge(
-            u,
-            t,
-            key_type=kt,
-            databyte=db,
-            slot=slot,
-            slot_kind=sk,
-            rights=rights_of(kt, db),
-            sensory=is_sensory(kt, db),
-        )
-    return G
 
 
 def test_a_hand_graph_where_only_windows_reach():
