@@ -49,6 +49,9 @@ TERMS: dict[str, str] = {
     "caller_keys": "writes only through keys its caller supplied (and its own registers)",
 }
 KEY_REGISTERS = 16
+#: What a list of terms or registers may be: finite containers, never an iterator (an endless
+#: generator would hang the parse).
+_CONTAINERS = (list, tuple, set, frozenset)
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,17 @@ class Behaviour:
 
     @classmethod
     def parse(cls, spec: object, *, own: Iterable[int] = ()) -> Behaviour:
-        """A behaviour from a term, an iterable of terms or a :class:`Behaviour` (whose
-        ``own`` registers are kept, with ``own`` added)."""
+        """A behaviour from a term, a list, tuple or set of terms, or a :class:`Behaviour`
+        (whose ``own`` registers are kept, with ``own`` added)."""
         if isinstance(spec, Behaviour):
             return cls(spec.terms, spec.own | _registers(own))
         if isinstance(spec, str):
             names: list[object] = [spec]
-        elif isinstance(spec, Iterable) and not isinstance(spec, bytes | Mapping):
+        elif isinstance(spec, _CONTAINERS):  # never a generator: it could be endless
             names = list(spec)
         else:
             raise TypeError(
-                "a behaviour is a term, an iterable of terms or a Behaviour, "
+                "a behaviour is a term, a list, tuple or set of terms, or a Behaviour, "
                 f"not {type(spec).__name__}"
             )
         _check_terms(names)
@@ -129,8 +132,10 @@ def _check_terms(names: list[object]) -> None:
 
 
 def _registers(own: Iterable[int]) -> frozenset[int]:
-    if not isinstance(own, Iterable) or isinstance(own, str | bytes):
-        raise TypeError(f"own is an iterable of key register numbers, not {own!r}")
+    if not isinstance(own, _CONTAINERS):
+        raise TypeError(
+            f"own is a list, tuple or set of key register numbers, not {type(own).__name__}"
+        )
     out = set()
     for r in own:
         if type(r) is not int or not 0 <= r < KEY_REGISTERS:

@@ -939,6 +939,9 @@ class _Explorer:
         try:
             for order in self._orders("start", GATE_ORDERS["free"]):
                 for data in datas:
+                    if self._spent():  # the variants count against max_calls too
+                        return
+                    self.stats["calls"] += 1
                     with self._branch():
                         self._call(rnd, key, order, passed, data, via)
         finally:

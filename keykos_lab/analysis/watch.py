@@ -26,6 +26,7 @@ must make the same invocations through own registers (register and order code, i
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Hashable, Mapping
+from itertools import islice
 from types import CodeType
 from typing import Any
 
@@ -49,6 +50,7 @@ from keykos_lab.kernel.process import OP_CALL, PROGRAMS, Message
 
 MAX_STRINGS = 12  # strings harvested from a program's code, at most
 MAX_STRING_LEN = 64
+MAX_SCANNED = 256  # items read from one module-level container
 
 
 def _key_name(key: Key) -> str:
@@ -111,10 +113,8 @@ def strings(program: str | None) -> list[bytes]:
                 found.append(const)
         for name in c.co_names:
             value = names.get(name)
-            if isinstance(value, dict):
-                found += list(value)
-            elif isinstance(value, list | tuple | set | frozenset):
-                found += list(value)
+            if isinstance(value, dict | list | tuple | set | frozenset):
+                found += islice(value, MAX_SCANNED)  # a huge table is only sampled
             else:
                 found.append(value)
     out: list[bytes] = []
@@ -223,7 +223,7 @@ class Watch:
                         root, "passes_received", f"passed {self.key_name(other[0])}, not received"
                     )
             if "caller_keys" in b.terms and changes(op.key, op.order) and op.key not in received:
-                own = self._own_register(k, ds, b, op.key)
+                own = self._own_register(ds.root, op.key)
                 if own is None:
                     self._violate(
                         root,
@@ -249,8 +249,9 @@ class Watch:
             if wf is not None:
                 self._own_keys[root] = {r: k.live(wf[1].slots[r]) for r in b.own}
 
-    def _own_register(self, k: Any, ds: Any, b: Behaviour, key: Key) -> int | None:
-        for r, own in sorted(self._own_keys.get(ds.root, {}).items()):
+    def _own_register(self, root: int, key: Key) -> int | None:
+        """The own register of ``root`` that held ``key`` when the exploration began."""
+        for r, own in sorted(self._own_keys.get(root, {}).items()):
             if own == key and own != DK0:
                 return r
         return None

@@ -436,3 +436,22 @@ def test_the_subjects_own_declaration_is_not_used():
     G = graph(*DEPUTY, ("s", "d2", "start", 1), ("d2", "Q", "page", 0))
     assert rows(G, "d", behaviour={"d": "keeps_keys"}) == rows(G, "d")
     assert can_flow(G, "d", "P", behaviour={"d": "caller_keys"})
+
+
+def test_an_endless_iterator_is_refused_not_read():
+    """A declaration from a stranger: a generator of terms or registers could be endless,
+    so only finite containers are read."""
+    import itertools
+
+    with pytest.raises(TypeError, match="list, tuple or set"):
+        Behaviour.parse(itertools.repeat("keeps_keys"))
+    with pytest.raises(TypeError, match="list, tuple or set"):
+        Behaviour.parse("caller_keys", own=itertools.count())
+
+
+def test_the_variants_sent_to_a_described_program_count_against_max_calls():
+    d = confused_deputy("by_name")
+    found = explore(d.kernel, d.user, 2, max_calls=4, behaviour=d.behaviour)
+    assert found.attrs["calls"] + found.attrs["acts"] <= 4
+    assert found.attrs["branches"] <= 4  # each variant runs in a branch of its own
+    assert found.attrs["truncated"] > 0
