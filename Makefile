@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: lab demo test lint typecheck docs conformance-table bench fuzz soak clean
+.PHONY: lab demo test lint typecheck docs conformance-table datasets bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ docs: $(DEV)
 # that it is up to date); --check-mirror also checks the order list against a local C mirror.
 conformance-table: $(DEV)
 	$(BIN)/python -m tests.conformance.table
+
+# datasets/: the recorded runs, the graphs derived from the upstream specifications (found or
+# fetched by keykos_lab.datasets.external), their cards and records (docs/datasets.md); a test
+# checks that the committed files are what this makes.
+datasets: $(DEV)
+	$(BIN)/python datasets/_build.py
 
 bench: $(DEV)
 	$(BIN)/python bench/kernel.py

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -32,11 +33,18 @@ sys.path.insert(0, str(ROOT))  # autodoc imports keykos_lab from this checkout
 _meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 project = "keykos_lab"
 author = "the keykos_lab authors"
-copyright = f"{author}; {_meta.get('license', {}).get('text', 'MIT')} licence"
-release = version = _meta["version"]
+copyright = f"{author}; MIT licence"
+# The version has one source, keykos_lab/__init__.py (pyproject.toml reads it from there).
+_init = (ROOT / "keykos_lab" / "__init__.py").read_text(encoding="utf-8")
+release = version = re.search(r'^__version__ = "([^"]+)"', _init, re.M)[1]
 
-REPOSITORY = "https://github.com/keykos-lab/keykos_lab"
-BINDER = "https://mybinder.org/v2/gh/keykos-lab/keykos_lab/HEAD?urlpath=lab/tree/notebooks/"
+# Links to the public repository and Binder, only once [project.urls] names one (there is
+# none yet: `keykos-lab binder-url` makes the Binder link from a git remote).
+REPOSITORY = _meta.get("urls", {}).get("Repository")
+_GITHUB = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?", REPOSITORY or "")
+BINDER = (
+    f"https://mybinder.org/v2/gh/{_GITHUB[1]}/HEAD?urlpath=lab/tree/notebooks/" if _GITHUB else None
+)
 
 # -- Extensions ----------------------------------------------------------------------------
 
@@ -90,7 +98,8 @@ html_math_renderer = "plain"  # registered in setup() below; never MathJax from 
 
 
 def _with_binder_link(text: str, name: str) -> str:
-    """The notebook ``text`` with a Binder launch line under the title of its first cell.
+    """The notebook ``text`` with a Binder launch line under the title of its first cell
+    (when the project has a public repository: ``[project.urls] Repository``).
 
     A notebook links a docs page as ``../docs/<page>.md``, relative to ``notebooks/``;
     the copy lives in ``docs/notebooks/``, so its markdown cells say ``../<page>.md``."""
@@ -101,6 +110,8 @@ def _with_binder_link(text: str, name: str) -> str:
             source = cell["source"]
             source = "".join(source) if isinstance(source, list) else source
             cell["source"] = source.replace("](../docs/", "](../")
+    if BINDER is None or REPOSITORY is None:  # no public repository: no link
+        return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
     link = f"[Launch on Binder]({BINDER}{name}) · [source]({REPOSITORY}/blob/HEAD/notebooks/{name})"
     if cells and cells[0].get("cell_type") == "markdown":
         source = cells[0]["source"]

@@ -54,6 +54,8 @@ from keykos_lab.system import (
 )
 from keykos_lab.views import Kernel
 
+# The one place the version is written: pyproject.toml reads it from here (hatchling,
+# dynamic = ["version"]); CITATION.cff and docs/datasets.md repeat it (a test checks).
 __version__ = "0.2.0.dev0"
 
 __all__ = [

@@ -5,7 +5,8 @@ Usage (``python -m keykos_lab.cli`` works the same as ``keykos-lab``)::
     keykos-lab analyze FILE --subject X [--sink Y] [--json]
     keykos-lab graph FILE -o OUT.graphml|OUT.json|OUT.png|OUT.svg [--highlight X]
     keykos-lab run SCENARIO [--events OUT.csv|OUT.parquet] [--graph OUT.graphml|.json|.png|.svg]
-    keykos-lab lab [--print]
+    keykos-lab lab [FOLDER] [--copy-only] [--print]
+    keykos-lab binder-url [--remote NAME | --url URL] [--ref REF]
 
 ``FILE`` is read by its suffix: ``.cdl`` / ``.right`` (seL4 capDL), ``.system``
 (seL4 Microkit), a folder of ``.cml`` manifests or one ``.cml`` file (Fuchsia
@@ -1001,38 +1002,200 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ lab
+#: Where ``keykos-lab lab`` copies the notebooks when no folder is named.
+LAB_FOLDER = "keykos_lab_notebooks"
+START_NOTEBOOK = "00_start_here.ipynb"
+
+
+def bundled_notebooks() -> Path | None:
+    """The notebooks shipped with the kit: ``keykos_lab/_data/notebooks`` in an installed
+    wheel, else the checkout's ``notebooks/``; None when neither is there."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "_data" / "notebooks", package.parent / "notebooks"):
+        if folder.is_dir() and any(folder.glob("*.ipynb")):
+            return folder
+    return None
+
+
 def lab_command() -> list[str] | None:
-    """``jupyter lab <notebooks>`` if ``jupyter`` is found (next to this Python, then on
-    PATH), else None."""
-    here = Path(sys.executable).parent / "jupyter"
-    jupyter = str(here) if here.is_file() and os.access(here, os.X_OK) else shutil.which("jupyter")
-    if jupyter is None:
+    """``python -m jupyter lab 00_start_here.ipynb`` (run in the notebooks' folder) when
+    JupyterLab is installed beside this Python, else None."""
+    if importlib.util.find_spec("jupyterlab") is None:
         return None
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    return [jupyter, "lab", str(notebooks) if notebooks.is_dir() else "notebooks/"]
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    return [sys.executable, "-m", "jupyter", "lab", *root, START_NOTEBOOK]
 
 
 MAKE_LAB = (
-    "JupyterLab is not installed here. From a clone of the project run\n"
+    "JupyterLab is not installed here: `pip install jupyterlab` beside keykos_lab, or, from "
+    "a clone of the project, run\n"
     "    make lab\n"
     "(it creates .venv, installs everything and opens notebooks/00_start_here.ipynb)."
 )
 
 
+def _lab_folder(name: str) -> Path:
+    if name == "":
+        raise CLIError("'': not a folder name (an empty name)")
+    folder = Path(name)
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return folder
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{_file(folder)}: {_os_reason(exc)}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        kind = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
+        raise CLIError(f"{_file(folder)}: {kind}, not a folder to copy notebooks into")
+    return folder
+
+
+def copy_notebooks(source: Path, folder: Path) -> list[tuple[str, str]]:
+    """Copy ``source/*.ipynb`` into ``folder`` (created if need be); ``(name, what)`` for
+    each: ``copied``, ``unchanged``, or ``kept`` (a file of that name that differs, or is
+    not a regular file, is left as it is: your edits are never overwritten). Each notebook
+    is written to a temporary file beside it and renamed, so it is whole or absent."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{_file(folder)}: cannot make the folder: {_os_reason(exc)}") from None
+    done = []
+    for nb in sorted(source.glob("*.ipynb")):
+        data = nb.read_bytes()
+        target = folder / nb.name
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise CLIError(f"{_file(target)}: {_os_reason(exc)}") from None
+        if st is not None:
+            same = stat.S_ISREG(st.st_mode) and target.read_bytes() == data
+            done.append((nb.name, "unchanged" if same else "kept"))
+            continue
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{nb.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise CLIError(f"{_file(target)}: cannot write: {_os_reason(exc)}") from None
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        done.append((nb.name, "copied"))
+    return done
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
+    source = bundled_notebooks()
+    if source is None:
+        raise CLIError("the kit's notebooks are missing from this install (reinstall keykos_lab)")
+    folder = _lab_folder(args.folder)
     cmd = lab_command()
-    if cmd is None:
-        _out(MAKE_LAB)
-        return EXIT_OK
+    start = f"cd {shlex.quote(str(folder))} && {shlex.join(cmd)}" if cmd is not None else MAKE_LAB
     if args.print:
-        _out(shlex.join(cmd))
+        _out(start)
+        return EXIT_OK
+    done = copy_notebooks(source, folder)
+    counts = {w: sum(1 for _, x in done if x == w) for w in ("copied", "unchanged", "kept")}
+    _out(
+        f"{_show(str(folder))}: {counts['copied']} notebooks copied, "
+        f"{counts['unchanged']} already there, {counts['kept']} kept as they were"
+    )
+    for name, what in done:
+        if what == "kept":
+            _out(f"  kept your {name} (it differs from the kit's: remove it to get theirs)")
+    if args.copy_only or cmd is None:
+        _out(start if cmd is None else f"start JupyterLab there with: {start}")
         return EXIT_OK
     _flush_stdout()  # pragma: no cover - replaces us
     try:  # pragma: no cover
+        os.chdir(folder)
         os.execv(cmd[0], cmd)
     except OSError as exc:  # pragma: no cover
         raise CLIError(f"cannot start {_file(cmd[0])}: {_os_reason(exc)}") from None
     return EXIT_OK  # pragma: no cover
+
+
+# ------------------------------------------------------------------------------ binder-url
+BINDER = "https://mybinder.org/v2"
+_GH = re.compile(
+    r"^(?:https?://(?:[^@/]*@)?|ssh://(?:[^@/]*@)?|git@|git://)(github\.com|gitlab\.com)[:/]"
+    r"(?P<path>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+?)(?:\.git)?/?$"
+)
+_REF = re.compile(r"[A-Za-z0-9_./-]{1,200}")
+
+
+def binder_url(remote: str, ref: str = "HEAD", notebook: str = START_NOTEBOOK) -> str:
+    """The mybinder.org link that opens ``notebooks/<notebook>`` of the repository at
+    ``remote`` (a GitHub or GitLab URL, https or ssh; credentials in it are dropped).
+
+    >>> binder_url("git@github.com:someone/keykos_lab.git")
+    'https://mybinder.org/v2/gh/someone/keykos_lab/HEAD?urlpath=lab/tree/notebooks/00_start_here.ipynb'
+    >>> binder_url("https://user:token@gitlab.com/group/sub/kit", "main")
+    'https://mybinder.org/v2/gl/group%2Fsub%2Fkit/main?urlpath=lab/tree/notebooks/00_start_here.ipynb'
+    >>> binder_url("https://example.org/x/y.git")
+    Traceback (most recent call last):
+    ...
+    keykos_lab.cli.CLIError: the git remote is not a GitHub or GitLab repository URL ...
+    """
+    m = _GH.match(remote.strip())
+    if m is None:
+        raise CLIError(
+            "the git remote is not a GitHub or GitLab repository URL "
+            f"({_name(_redact(remote))}); Binder builds from github.com or gitlab.com"
+        )
+    if not _REF.fullmatch(ref) or ".." in ref:
+        raise CLIError(f"{_name(ref)}: not a branch, tag or commit name")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+\.ipynb", notebook):
+        raise CLIError(f"{_name(notebook)}: not a notebook name (NAME.ipynb)")
+    path = m["path"].removesuffix(".git")
+    if m[1] == "github.com":
+        if path.count("/") != 1:
+            raise CLIError(f"{_name(path)}: a GitHub repository is OWNER/NAME")
+        where = f"gh/{path}"
+    else:
+        where = "gl/" + path.replace("/", "%2F")
+    return f"{BINDER}/{where}/{ref}?urlpath=lab/tree/notebooks/{notebook}"
+
+
+def _redact(url: str) -> str:
+    """``url`` without a user name or password (never print a token)."""
+    return re.sub(r"(?<=://)[^@/]*@", "", url)
+
+
+def git_remote(name: str) -> str:
+    """The URL of git remote ``name`` of the repository holding the current folder."""
+    git = shutil.which("git")
+    if git is None:
+        raise CLIError("git is not installed: give the repository's URL with --url")
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [git, "remote", "get-url", "--", name],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CLIError(f"cannot run git: {_os_reason(exc)}") from None
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no such remote"])[-1]
+        raise CLIError(
+            f"no git remote {_name(name)} here ({_redact(why)}): push the repository to "
+            "GitHub or GitLab and add it (`git remote add origin URL`), or give --url"
+        )
+    return done.stdout.strip()
+
+
+def cmd_binder_url(args: argparse.Namespace) -> int:
+    remote = args.url if args.url is not None else git_remote(args.remote)
+    _out(binder_url(remote, args.ref, args.notebook))
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------ parser
@@ -1047,6 +1210,9 @@ def build_parser() -> argparse.ArgumentParser:
         "simulator's scenarios.",
         epilog=EXIT_TABLE,
     )
+    from keykos_lab import __version__
+
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     a = sub.add_parser(
@@ -1128,12 +1294,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab = sub.add_parser(
         "lab",
-        help="start JupyterLab on the notebooks",
-        description="Start JupyterLab on the project's notebooks (runs `jupyter lab "
-        "notebooks/` when jupyter is installed; otherwise says to run `make lab`).",
+        formatter_class=fmt,
+        help="copy the notebooks into a folder and start JupyterLab there",
+        description="Copy the kit's notebooks (shipped with it) into FOLDER (default "
+        f"./{LAB_FOLDER}; notebooks already there are never overwritten) and start "
+        f"JupyterLab there on {START_NOTEBOOK}. From a clone of the project, `make lab` "
+        "does the same on notebooks/ itself.",
+        epilog="exit codes: 0 ok; 2 usage; 3 FOLDER is not a folder or cannot be written",
     )
-    lab.add_argument("--print", action="store_true", help="print the command instead of running it")
+    lab.add_argument(
+        "folder", nargs="?", default=LAB_FOLDER, metavar="FOLDER", help="where to copy them"
+    )
+    lab.add_argument(
+        "--copy-only",
+        action="store_true",
+        help="copy the notebooks and print the command that starts JupyterLab, without running it",
+    )
+    lab.add_argument(
+        "--print",
+        action="store_true",
+        help="print the command instead of running it (copies nothing)",
+    )
     lab.set_defaults(func=cmd_lab)
+
+    b = sub.add_parser(
+        "binder-url",
+        formatter_class=fmt,
+        help="print the mybinder.org link for this repository's notebooks",
+        description="Print the mybinder.org link that opens the notebooks of the repository "
+        "this folder belongs to, built from its git remote's URL (GitHub or GitLab; "
+        "Binder builds the environment from binder/). There is no public repository "
+        "yet: push one, then run this to get its link.",
+        epilog="exit codes: 0 ok; 2 usage; 3 no such remote, git missing, or a remote "
+        "that is not on GitHub or GitLab",
+    )
+    b.add_argument("--remote", default="origin", metavar="NAME", help="git remote (origin)")
+    b.add_argument("--url", metavar="URL", help="use this repository URL instead of a remote")
+    b.add_argument("--ref", default="HEAD", metavar="REF", help="branch, tag or commit (HEAD)")
+    b.add_argument(
+        "--notebook", default=START_NOTEBOOK, metavar="NAME", help=f"notebook ({START_NOTEBOOK})"
+    )
+    b.set_defaults(func=cmd_binder_url)
     return p
 
 

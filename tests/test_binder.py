@@ -1,8 +1,10 @@
 """Binder runs the notebooks with binder/: pinned requirements, then postBuild installs the kit.
 
-The fast tests check the files against pyproject.toml and the README's badge; the slow one does
-what Binder does, in a fresh virtual environment: install binder/requirements.txt, run
-binder/postBuild from (a copy of) the repository root, execute notebooks/00_start_here.ipynb.
+The fast tests check the files against pyproject.toml, and that no Binder link points to a
+repository that does not exist (`keykos-lab binder-url` makes one from the git remote). The
+slow one does what Binder does, in a fresh virtual environment: install
+binder/requirements.txt, run binder/postBuild from (a copy of) the repository root, execute
+notebooks/00_start_here.ipynb.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from steps import run_step
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
@@ -82,13 +85,29 @@ def test_runtime_and_postbuild():
     assert "labextension install" not in text
 
 
-def test_readme_binder_badge_opens_a_notebook_that_exists():
+def test_no_binder_link_points_to_a_repository_that_does_not_exist():
+    """There is no public repository yet: the README, the docs and the notebooks carry no
+    mybinder.org link (and no badge); the README says how to make one with
+    `keykos-lab binder-url`, whose output opens a notebook that exists."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not pyproject.get("urls"), "[project.urls] only where a public repository exists"
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    files += sorted((ROOT / "notebooks").glob("*.ipynb"))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "mybinder.org/v2/" not in text, f"{path.name} links to Binder"
+        assert "badge_logo" not in text, f"{path.name} shows a Binder badge"
+    # the docs link each notebook to Binder and its source only once there is a repository
+    conf = (ROOT / "docs" / "conf.py").read_text(encoding="utf-8")
+    assert "keykos-lab/keykos_lab" not in conf
+    assert 'REPOSITORY = _meta.get("urls", {}).get("Repository")' in conf
     readme = (ROOT / "README.md").read_text()
-    urls = re.findall(r"\(https://mybinder\.org/v2/gh/[^)\s]+\)", readme)
-    assert len(urls) == 1, "one Binder badge in the README"
-    m = re.search(r"[?&]urlpath=lab/tree/([^&)#]+)", urls[0])
-    assert m, f"the badge opens no notebook in JupyterLab: {urls[0]}"
-    assert (ROOT / m[1]).is_file(), f"the Binder badge opens {m[1]}, which does not exist"
+    assert "keykos-lab binder-url" in readme
+    from keykos_lab.cli import START_NOTEBOOK, binder_url
+
+    url = binder_url("git@github.com:someone/keykos_lab.git")
+    m = re.search(r"[?&]urlpath=lab/tree/([^&)#]+)", url)
+    assert m and (ROOT / m[1]).is_file() and m[1].endswith(START_NOTEBOOK)
 
 
 # --- what Binder does, in a fresh virtual environment --------------------------------------
@@ -98,22 +117,7 @@ STEP_TIMEOUT = 300  # s: postBuild; executing the notebook
 
 
 def _run(cmd, *, cwd, env, timeout, what):
-    try:
-        done = subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{what}: no result within {timeout} s\n{exc.stdout or ''}{exc.stderr or ''}")
-    assert done.returncode == 0, (
-        f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    )
-    return done
+    return run_step(cmd, cwd=cwd, env=env, timeout=timeout, what=what)
 
 
 def test_binder_environment_runs_the_start_notebook(tmp_path):
@@ -153,13 +157,14 @@ def test_binder_environment_runs_the_start_notebook(tmp_path):
     # the repository as Binder sees it: only what `pip install .` needs
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "CITATION.cff"):
         shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(
-        ROOT / "keykos_lab",
-        repo / "keykos_lab",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
+    for name in ("keykos_lab", "datasets", "notebooks"):  # the wheel's package data too
+        shutil.copytree(
+            ROOT / name,
+            repo / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"),
+        )
     shutil.copytree(BINDER, repo / "binder")
 
     _run(

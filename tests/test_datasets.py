@@ -1,4 +1,5 @@
-"""keykos_lab.datasets: finding, downloading (from a local HTTP server) and verifying."""
+"""keykos_lab.datasets, the upstream files: finding, downloading with pooch (from a local HTTP
+server) and verifying. The bundled datasets: tests/test_bundled_datasets.py."""
 
 from __future__ import annotations
 
@@ -206,7 +207,7 @@ def test_corrupted_download(isolated, server, tiny):
     cache = ds.cache_dir("tiny")
     assert not (cache / "sub" / "b.txt").exists()
     assert "sub/b.txt" not in _files(cache)
-    assert not any(".part" in f for f in _files(cache))  # no temporary file left
+    assert set(_files(cache)) <= {"a.txt", "sub/deeper/c.bin"}  # no temporary file left
 
 
 def test_missing_upstream_file(isolated, server, tiny):
@@ -217,7 +218,7 @@ def test_missing_upstream_file(isolated, server, tiny):
         ds.external("tiny")
     cache = ds.cache_dir("tiny")
     assert not (cache / "sub" / "deeper" / "c.bin").exists()
-    assert not any(".part" in f for f in _files(cache))
+    assert set(_files(cache)) <= {"a.txt", "sub/b.txt"}  # no temporary file left
 
 
 def test_unreachable_server(isolated, monkeypatch, tiny):
@@ -232,4 +233,45 @@ def test_without_download_a_missing_dataset_is_none(tmp_path, monkeypatch):
     monkeypatch.setattr(ds, "SHARED_EXTERNAL", tmp_path / "nowhere")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(ds, "UPSTREAM_BASE", "http://127.0.0.1:9")  # never reached
+    assert ds.external("fuchsia-cml", download=False) is None
+
+
+def test_offline_forbids_downloads(isolated, server, tiny, monkeypatch):
+    for path, _, url in ds.manifest("tiny"):
+        _serve(server, url, tiny[path])
+    monkeypatch.setenv(ds.OFFLINE_VAR, "1")
+    with pytest.raises(ds.DatasetError, match="KEYKOS_LAB_OFFLINE forbids"):
+        ds.external("tiny")
+    assert not ds.cache_dir("tiny").exists()
+    monkeypatch.setenv(ds.OFFLINE_VAR, "0")
+    assert ds.verify("tiny") == []
+
+
+def test_downloads_go_through_pooch(isolated, server, tiny, monkeypatch):
+    import pooch
+
+    calls = []
+    real = pooch.Pooch.fetch
+
+    def spy(self, fname, *args, **kwargs):
+        calls.append(fname)
+        return real(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(pooch.Pooch, "fetch", spy)
+    for path, _, url in ds.manifest("tiny"):
+        _serve(server, url, tiny[path])
+    ds.external("tiny")
+    assert sorted(calls) == ["a.txt", "b.txt", "c.bin"]
+
+
+def test_an_installed_wheel_has_no_shared_folder(monkeypatch, tmp_path):
+    """Outside a checkout there is nothing to be beside: SHARED_EXTERNAL is None and the
+    lookup goes on to the cache (it no longer points into site-packages/../../shared)."""
+    fake = tmp_path / "site-packages" / "keykos_lab" / "datasets" / "__init__.py"
+    fake.parent.mkdir(parents=True)
+    monkeypatch.setattr(ds, "__file__", str(fake))
+    assert ds._checkout_shared() is None
+    monkeypatch.setattr(ds, "SHARED_EXTERNAL", None)
+    monkeypatch.delenv(ds.ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert ds.external("fuchsia-cml", download=False) is None

@@ -206,7 +206,10 @@ class Driver:
             return None, True
         chain = k.meter_chain(DomainState(root_id))
         if chain is None:
-            return None, True
+            # It may still run on the CPU it borrowed before its meter chain broke (the
+            # kernel checks the chain when it borrows: meters._borrow).
+            ds = k.domains.get(root_id)
+            return None, ds is None or ds.cpu <= 0
         if any(n.slots[3].type != DATA or n.slots[3].obj < 10**6 for n in chain):
             return None, False
         found = translate(k.objs, root.slots[ADDRESS], 0, False)

@@ -115,6 +115,8 @@ class Closure:
         self._passive: set[Hashable] = set()
         # class -> {described domain that acts with its own keys when asked: the gate}
         self._asks: dict[Hashable, dict[Hashable, Ref]] = {}
+        # class -> {described domain its members can CALL: the gate} (resume keys, R9)
+        self._callees: dict[Hashable, dict[Hashable, Ref]] = {}
         # class (or former class) -> {key: why}
         self.holds: dict[Hashable, dict[KeyTriple, Why]] = {}
         # object -> {key: why}, a domain's root slots included
@@ -406,6 +408,12 @@ class Closure:
             self.holds.setdefault(v, {})
         if len(self.holds[a]) < len(self.holds[b]):
             a, b = b, a  # merge the smaller class, b
+        # A CALL through the gate hands the callee a resume key to its caller (R9), and
+        # the callee can CALL back through that key: once joined, every member can come
+        # to hold a return key to every other. A lone class gains its own key here; a
+        # joined one holds its members' already (O(members) over all links).
+        lone = [v for v in (a, b) if len(self.members[v]) == 1]
+        old_a = list(self.members[a])
         had = self.holds[b]  # kept: witnesses point into it
         self._changes += 1
         moved = self.members.pop(b)
@@ -425,6 +433,18 @@ class Closure:
             self._asks.setdefault(a, {}).setdefault(d, why)
         for dc in self.dcs.pop(b, set()):
             self._dc(a, dc)
+        for v in lone:
+            self.hold(a, (v, "resume", RETURN), ("call", ref))
+        # Described callees of either side can now be called by the other's members too.
+        callees_b = self._callees.pop(b, {})
+        callees_a = self._callees.setdefault(a, {})
+        for d, why in callees_a.items():
+            for m in moved:
+                self.given(d, (m, "resume", RETURN), ("call", why))
+        for d, why in callees_b.items():
+            for m in old_a:
+                self.given(d, (m, "resume", RETURN), ("call", why))
+            callees_a.setdefault(d, why)
 
     # ------------------------------------------------- declared behaviours
     def _channel(self, s: Hashable, d: Hashable, kind: str, ref: Ref) -> None:
@@ -436,8 +456,14 @@ class Closure:
         self._send(s, d, kind == "resume", ref, to_sender=False)
         self._send(d, s, True, ref, to_sender=True)
         # A CALL gives the callee a resume key to the caller (the kernel makes it, whatever
-        # the caller's behaviour): the callee may pass it on, or store it.
-        self.given(d, (self.find(s), "resume", RETURN), ("call", ref))
+        # the caller's behaviour): the callee may pass it on, or store it. Any member of
+        # the caller's class can make the call, including those joined later (_link).
+        r = self.find(s)
+        callees = self._callees.setdefault(r, {})
+        if d not in callees:
+            callees[d] = ref
+            for m in self.members.get(r, [r]):
+                self.given(d, (m, "resume", RETURN), ("call", ref))
         bd = self.described.get(d)
         if bd is not None and bd.acts_for_callers:
             asks = self._asks.setdefault(self.find(s), {})

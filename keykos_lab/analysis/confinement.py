@@ -76,6 +76,43 @@ class Verdict:
             ]
         )
 
+    def _repr_html_(self) -> str:
+        """The verdict in a notebook: confined or not, the holes, the leaks, the
+        explanation and what is out of scope, as plain HTML (every text escaped).
+
+        >>> import networkx as nx
+        >>> G = nx.MultiDiGraph()
+        >>> for v in ("<b>a</b>", "b"): G.add_node(v, kind="domain")
+        >>> _ = G.add_edge("<b>a</b>", "b", key_type="start", databyte=0, slot=0,
+        ...                slot_kind="key_register")
+        >>> html = confinement(G, "<b>a</b>")._repr_html_()
+        >>> "NOT confined" in html, "<b>a</b>" in html, "&lt;b&gt;a&lt;/b&gt;" in html
+        (True, False, True)
+        """
+        import html
+
+        def esc(text: object) -> str:
+            return html.escape(str(text), quote=True)
+
+        def items(values: Iterable[object]) -> str:
+            return "".join(f"<li>{esc(v)}</li>" for v in values)
+
+        head = "confined" if self.confined else "NOT confined"
+        colour = "#009e73" if self.confined else "#d55e00"  # Okabe–Ito green, vermillion
+        parts = [
+            f'<div class="keykos-verdict"><b>{esc(repr(self.subject))}</b>: '
+            f'<b style="color:{colour}">{head}</b>'
+        ]
+        if self.holes:
+            parts.append(f"<br>holes ({len(self.holes)}):<ul>{items(self.holes)}</ul>")
+        if self.leaks:
+            paths = (" → ".join(str(v) for v in leak) for leak in self.leaks)
+            parts.append(f"<br>leaks ({len(self.leaks)}):<ul>{items(paths)}</ul>")
+        if self.explanation:
+            parts.append(f"<ul>{items(self.explanation)}</ul>")
+        parts.append(f"out of scope (covert channels):<ul>{items(self.out_of_scope)}</ul></div>")
+        return "".join(parts)
+
 
 @overload
 def confinement(

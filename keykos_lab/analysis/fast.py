@@ -133,6 +133,7 @@ class FastAuthority:
         self.csr = csr
         n = self.n = csr.n_vertices
         self.domain = np.asarray(csr.kind == 0)
+        self._doms = np.flatnonzero(self.domain)
         src = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
         dst = csr.indices.astype(np.int64)
         kt, db = csr.key_type.astype(np.int64), csr.databyte.astype(np.int64)
@@ -257,7 +258,20 @@ class FastAuthority:
             group, n_groups = new, groups
         self.group = group
         self.active = np.zeros(n2, dtype=bool)
-        self.active[group[np.flatnonzero(self.domain)]] = True
+        doms = np.flatnonzero(self.domain)
+        self.active[group[doms]] = True
+        # A CALL through a gate hands the callee a resume key to its caller (R9): a group
+        # of two or more domains that sees a gate to one of them holds a return key to
+        # each (all of them can call through it), as Closure._link gives a joined class.
+        # (A call on a red segment key to its keeper is such a gate: the virtual joins.)
+        # The callee can CALL its caller back through that key, and so on: with two
+        # domains, each can come to hold a return key to every one.
+        gate = (channel | (kt == DOMAIN) & self.domain[dst]) & reach[group[holder]]
+        calling = np.zeros(n2, dtype=bool)
+        calling[group[dst[gate]]] = True
+        calling[group[vj_t[reach[group[vj_h]]]]] = True
+        calling &= np.bincount(group[doms], minlength=n2) >= 2
+        self.calling = calling
         hg = group[holder]
         self.pulls = self._pulls(hg[fetch], dst[fetch], root_of[fetch], group, n2)
         readable = np.isin(kt, (FETCH, SENSE, NODE))  # what a sense key reaches on
@@ -594,7 +608,8 @@ class FastAuthority:
         full = self._reached(self.pulls, [self.group[subject]], n2)
         seen = full[self.holder_group]
         held = _unique(_code(self.dst[seen], self.kt[seen], self.db[seen]))
-        codes = [held, _derived(held)]
+        callers = self._doms[(full & self.calling)[self.group[self._doms]]]
+        codes = [held, _derived(held), _code(callers, RESUME, RETURN)]
         # Sense keys seen (and those it makes from node and fetch keys): their
         # targets' groups, and all those read on from there, diminished.
         sense = seen & np.isin(self.kt, (SENSE, NODE, FETCH))
@@ -746,8 +761,10 @@ class FastAuthority:
         )
         inside = self._reached(t_graph, _unique(roots), n)
         link = tree & inside[src]
-        a += [src[link], csr.indices[link]]
-        b += [csr.indices[link], src[link]]
+        # Down a tree only through a key that writes, up only through one that reads.
+        down, up = link & _RIGHTS_OUT[e_kt, e_db], link & _RIGHTS_IN[e_kt, e_db]
+        a += [src[down], csr.indices[up]]
+        b += [csr.indices[down], src[up]]
         a.append(self._calls[0])  # calls on red segment keys
         b.append(self._calls[1])
         rows, cols = np.concatenate(a), np.concatenate(b)
@@ -866,7 +883,7 @@ def _rights_tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
 
 
 _RIGHTS_OUT, _RIGHTS_IN = _rights_tables()
-_MEMORY = [_T[name] for name in ("page", "segment", "node", "fetch", "sense")]
+_MEMORY = [_T[name] for name in ("page", "segment", "frontend", "node", "fetch", "sense")]
 
 
 def _unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

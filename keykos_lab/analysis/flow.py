@@ -9,8 +9,8 @@ authority is known, information can move
 * both ways between two freely acting domains joined by a start or resume key
   (the message and its reply) or by a domain key;
 * through a KID, whose membership answers are overt;
-* through a memory tree someone can address: between a node and the pages and
-  nodes in its slots;
+* through a memory tree someone can address: from a node to the pages and nodes in
+  its slots through keys that write, and back through keys that read;
 * through keepers (docs/analyses.md#analyses-keepers): both ways between a domain and
   the keeper its faults or dry meters call (the keeper holds a restart key to it), and
   between the holder of a red segment key and the red node's keeper (a call on the
@@ -48,7 +48,7 @@ _OUT = frozenset({"write", "store"})
 #: facet can assign a factory's alleged type and ordinal too).
 _FACTORIES = frozenset({"factory", "creator"})
 _IN = frozenset({"read", "fetch", "sense"})
-_MEMORY = frozenset({"page", "segment", "node", "fetch", "sense"})
+_MEMORY = frozenset({"page", "segment", "frontend", "node", "fetch", "sense"})
 
 
 def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph:
@@ -124,9 +124,12 @@ def flow_graph(G: nx.MultiDiGraph, closure: Closure | None = None) -> nx.DiGraph
                 F.add_edge(u, v, how="writes its memory", key_type=d["key_type"])
             if r & _IN:
                 F.add_edge(v, u, how="reads its memory", key_type=d["key_type"])
-    for u, v, ktype in _memory_trees(G, c):
-        F.add_edge(u, v, how="memory tree", key_type=ktype)
-        F.add_edge(v, u, how="memory tree", key_type=ktype)
+    for u, v, ktype, db in _memory_trees(G, c):
+        r = rights_of(ktype, db)
+        if r & _OUT:  # written through the top, down a key that writes
+            F.add_edge(u, v, how="memory tree", key_type=ktype)
+        if r & _IN:  # read through the top, up a key that reads
+            F.add_edge(v, u, how="memory tree", key_type=ktype)
     return F
 
 
@@ -164,9 +167,11 @@ def _keepers_called(c: Closure, x: Hashable, ktype: str) -> frozenset[Hashable]:
     )
 
 
-def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Hashable, str]]:
-    """Links inside the segments someone can address (a memory or segment key):
-    data written through the top reaches the pages below, and back."""
+def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Hashable, str, int]]:
+    """Links inside the segments someone can address (a memory or segment key), with
+    the slot key's type and databyte: data written through the top reaches the pages
+    below through keys that write, and data below is read back through keys that read
+    (a sense or read-only key passes nothing down)."""
     roots: set[Hashable] = {
         v
         for u, v, d in G.edges(data=True)
@@ -182,7 +187,7 @@ def _memory_trees(G: nx.MultiDiGraph, c: Closure) -> Iterator[tuple[Hashable, Ha
             continue
         for _, v, d in G.out_edges(u, data=True):
             if d.get("slot_kind") == "slot" and d["key_type"] in _MEMORY:
-                yield u, v, d["key_type"]
+                yield u, v, d["key_type"], d["databyte"]
                 if v not in seen:
                     seen.add(v)
                     todo.append(v)

@@ -1,63 +1,51 @@
-"""The analysis view of a KeyNIX system: each process's keeper replaced by what it grants.
+"""The analysis view of a KeyNIX system: the system domain replaced by what it grants.
 
-:func:`keykos_lab.analysis.authority` lets a domain act with everything a
-*freely acting* domain it can call has. A KeyNIX process's keeper slot holds a
-start key to the Unix keeper (databyte = pid), so to the analysis every process
-could do what the keeper does — the whole system. But the keeper is trusted code
-(like the space bank, docs/primer.md#primer-space-bank, docs/primer.md#primer-keynix): for pid
-``p`` it only ever acts on
-``p``'s fd table, on ``p``'s root directory and on ``p``'s memory. The view is
-the networkx way to say so: a copy of the capability graph, transformed.
+Each KeyNIX process has a keeper of its own (:mod:`keykos_lab.programs.keynix.keeper`):
+its domain's keeper slot holds a start key to that keeper, which holds the process's
+domain key, its memory, its bank, its fd table (the open files, real keys) and, for an
+empty child being built, its embryo children's keepers. All of that is in the capability
+graph as it is: the view keeps it.
 
-For every live process (its process node in the keeper's table):
+What the processes share is kept by one *system domain* (:mod:`.server`), which every
+keeper reaches through a start key (databyte = its pid) — and which holds the domain key
+of every keeper, the whole file tree, the banks. It is trusted code (like the space bank,
+docs/primer.md#primer-space-bank, docs/primer.md#primer-keynix): for pid ``p`` it only
+ever acts on what ``p`` may use. To the analyses, though, a start key to a freely acting
+domain shares all of its authority, so every keeper would reach every process. The view
+is the networkx way to say what the system domain does for each pid — a copy of the
+capability graph, transformed. For every live process:
 
-1. the keeper start key in its domain's keeper slot is removed;
-2. for each open file descriptor the process gets a key in a key register
-   (``slot`` = 100 + fd, ``via`` = ``"fd <n>"``) — rights by open mode:
+1. its keeper keeps its own keys (the analyses see them as they are) and
+2. gets what ``open()`` through the process's root directory grants
+   (``slot`` = 200 + n, ``via`` = the path): a segment key to every regular file —
+   read-only if ``READONLY``; none at all to a ``PRIVILEGED`` file unless the process's
+   euid is 0 — a read-write page key to each directory's names page (``open`` looks
+   names up, ``O_CREAT`` adds them); and for a command (:mod:`.setuid`) what
+   ``SYS_RUN`` does: the system domain asks the command's factory for a yield, passes
+   the process's string and answers its rc — data both ways, never a key. So the
+   keeper holds a read-write page key to a vertex ``("cmd", pid, path)`` and a domain
+   ``("runner", pid, path)`` — the system domain running that command — holds a
+   read-write key to the same page and the factory's requestor's key (databyte 1);
+3. finally the system domain is removed, with every key to or from it, and so is the
+   operator's console (``operator=False`` keeps it): it built the system domain and
+   holds its operator facet — true of whoever holds such keys, but not what a process
+   was *given*.
 
-   * a file opened ``O_RDONLY``: a read-only segment key to its inode (a file
-     is a segment, :mod:`.fs`); ``O_RDWR``: a read-write segment key;
-   * a pipe's read end: a read-only page key to its ring page;
-   * a *write-only* descriptor (a file opened ``O_WRONLY``, a pipe's write
-     end). KeyKOS has no write-only key, so the view says what the keeper
-     does: the process holds a read-write page key to a vertex
-     ``("wr", pid, fd)`` (its request buffer), and a vertex ``("writer", pid,
-     fd)`` — the keeper acting for that descriptor, a domain — holds a
-     read-only key to that buffer and a read-write key to the file or ring.
-     Information goes process → file, never back;
-
-3. its root directory is expanded into what ``open()`` through it grants
-   (``slot`` = 200 + n, ``via`` = the path): a segment key to every regular
-   file — read-only if ``READONLY``; none at all to a ``PRIVILEGED`` file
-   unless the process's euid is 0 — a read-write page key to each directory's
-   names page (``open`` looks names up, ``O_CREAT`` adds them); and for a
-   command (:mod:`.setuid`) what ``SYS_RUN`` does: the keeper asks the
-   command's factory for a yield, passes the process's string and answers
-   its rc — data both ways, never a key. So the process holds a read-write
-   page key to a vertex ``("cmd", pid, path)`` and a domain ``("runner",
-   pid, path)`` — the keeper running that command — holds a read-write key
-   to the same page and the factory's requestor's key (databyte 1);
-4. finally the keeper's domain is removed, with every key to or from it, and
-   so is the operator's console (``operator=False`` keeps it): it built the
-   keeper and still holds its process table, so to the analysis it could give
-   any process anything — true of whoever holds such keys, but not what a
-   process was *given*.
-
-What the view leaves out: a shared open file's offset and a pipe's consumed
-bytes (tiny channels between processes that share them), and the process's
-memory, which the analyses see through its address slot as before.
+What the view leaves out: signals (``kill`` by the same euid ends a process: the system
+domain destroys its bank) and ``wait`` (a child's status), which carry a few bits between
+processes, and a shared open file's offset and a pipe's consumed bytes.
 
 >>> from keykos_lab.system import KeyNIX
->>> from keykos_lab import analysis
 >>> knx = KeyNIX()
 >>> pid = knx.spawn("/bin/cat", ["cat"]); _ = knx.run()
 >>> V = analysis_view(knx)
->>> child = knx.con.target(knx.process(pid)[0])
->>> knx.con.target(knx.keeper) in V
-False
->>> sorted((d["via"], d["key_type"], d["databyte"]) for _, _, d in V.out_edges(child, data=True)
-...        if d.get("via", "").startswith("fd"))       # the tty: a pipe to read, a file to write
-[('fd 0', 'page', 128), ('fd 1', 'page', 0), ('fd 2', 'page', 0)]
+>>> child, keeper = (knx.con.target(k) for k in knx.process(pid))
+>>> knx.con.target(knx.system) in V, V.has_edge(child, keeper)   # its keeper slot
+(False, True)
+>>> held = {v for _, v, d in V.out_edges(keeper, data=True)
+...         if d["key_type"] == "domain" and d["slot_kind"] == "key_register"}
+>>> held == {child, keeper}          # its process's domain key, and its own
+True
 """
 
 from __future__ import annotations
@@ -69,7 +57,7 @@ import networkx as nx
 
 from keykos_lab.analysis.convert import rights_of
 from keykos_lab.kernel.objects import Node, Page
-from keykos_lab.programs.keynix import abi, fs, keeper
+from keykos_lab.programs.keynix import abi, fs, keeper, server
 from keykos_lab.views.graph import capability_graph
 from keykos_lab.views.schema import is_sensory
 
@@ -77,7 +65,7 @@ if TYPE_CHECKING:
     from keykos_lab.system import KeyNIX
 
 RO = 0x80
-FD_SLOT, ROOT_SLOT = 100, 200
+ROOT_SLOT = 200
 
 
 #: The kernel's object store: pages and nodes by id (``kernel.store.objects``).
@@ -100,10 +88,10 @@ def register_target(G: nx.MultiDiGraph, domain: Hashable, n: int) -> Hashable | 
     return None
 
 
-def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable) -> list[tuple[int, Hashable, Hashable]]:
-    """``(pid, domain vertex, process-node vertex)`` of every process the keeper
-    keeps (a live domain in slot 0 of a process node)."""
-    ptab = register_target(G, keeper_vertex, keeper.K_PTAB)
+def processes(G: nx.MultiDiGraph, system_vertex: Hashable) -> list[tuple[int, Hashable, Hashable]]:
+    """``(pid, domain vertex, keeper vertex)`` of every process the system domain keeps
+    (a keeper domain in slot ``P_KEEPER`` of a per-pid node, holding a live domain)."""
+    ptab = register_target(G, system_vertex, server.K_PTAB)
     out: list[tuple[int, Hashable, Hashable]] = []
     for hi_slot in range(16):
         hi = slot_target(G, ptab, hi_slot) if ptab is not None else None
@@ -111,9 +99,10 @@ def processes(G: nx.MultiDiGraph, keeper_vertex: Hashable) -> list[tuple[int, Ha
             continue
         for lo_slot in range(16):
             node = slot_target(G, hi, lo_slot)
-            dom = None if node is None else slot_target(G, node, keeper.P_DOM)
+            kp = None if node is None else slot_target(G, node, server.P_KEEPER)
+            dom = None if kp is None else register_target(G, kp, keeper.KK_DOM)
             if dom is not None and G.nodes[dom].get("kind") == "domain":
-                out.append((hi_slot * 16 + lo_slot, dom, node))
+                out.append((hi_slot * 16 + lo_slot, dom, kp))
     return out
 
 
@@ -121,46 +110,43 @@ def analysis_view(
     knx: KeyNIX, G: nx.MultiDiGraph | None = None, *, operator: bool = False
 ) -> nx.MultiDiGraph:
     """A copy of ``G`` (default: the kernel's capability graph now) in which the
-    Unix keeper is replaced, for each process, by what it does for that pid (the
-    rules in the module docstring). ``G`` must be a graph of ``knx``'s kernel;
-    page contents (euids, open modes, file modes) are read from the kernel's
-    store, without an invocation, so the event log is not touched."""
+    system domain is replaced, for each process's keeper, by what it does for that pid
+    (the rules in the module docstring). ``G`` must be a graph of ``knx``'s kernel;
+    page contents (euids, file modes) are read from the kernel's store, without an
+    invocation, so the event log is not touched."""
     if G is None:
         G = capability_graph(knx.kernel)  # what knx.kernel.capability_graph() gives
     store = knx.kernel.store.objects
-    kv = knx.con.target(knx.keeper)
+    sv = knx.con.target(knx.system)
     V = G.copy()
-    table = register_target(G, kv, keeper.K_TABLE)
+    table = register_target(G, sv, server.K_TABLE)
     raw = _page(store, table).read(0, abi.PAGE)
-    for pid, dom, node in processes(G, kv):
+    ptab = register_target(G, sv, server.K_PTAB)
+    for pid, _dom, kp in processes(G, sv):
         euid = raw[pid * 16 + 2]
-        for _, v, k, d in list(V.out_edges(dom, keys=True, data=True)):
-            if d.get("slot_kind") == "keeper":
-                V.remove_edge(dom, v, k)
-        fds = slot_target(G, node, keeper.P_FDS)
-        for fd in range(abi.NFD):
-            of = None if fds is None else slot_target(G, fds, fd)
-            if of is not None:
-                _grant_fd(V, G, store, pid, dom, fd, of)
-        root = slot_target(G, node, keeper.P_ROOT)
-        if root is not None:
-            for n, (path, target, ktype, db) in enumerate(_open_grants(G, store, root, euid)):
-                if ktype == "start":  # a command: through a runner
-                    buf, runner = ("cmd", pid, path), ("runner", pid, path)
-                    V.add_node(buf, kind="page", label=f"pid {pid} runs {path}")
-                    V.add_node(
-                        runner,
-                        kind="domain",
-                        label=f"keeper runs {path} for pid {pid}",
-                        program="keynix-runner",
-                    )
-                    _add(V, dom, buf, "page", 0, ROOT_SLOT + n, path)
-                    _add(V, runner, buf, "page", 0, 0, path)
-                    _add(V, runner, target, ktype, db, 1, path)
-                else:
-                    _add(V, dom, target, ktype, db, ROOT_SLOT + n, path)
-                    V.nodes[target]["label"] = path if ktype == "segment" else f"{path} (names)"
-    V.remove_node(kv)
+        hi = slot_target(G, ptab, pid // 16)
+        node = None if hi is None else slot_target(G, hi, pid % 16)
+        root = None if node is None else slot_target(G, node, server.P_ROOT)
+        if root is None:
+            continue
+        V.nodes[kp].setdefault("label", f"keeper of pid {pid}")
+        for n, (path, target, ktype, db) in enumerate(_open_grants(G, store, root, euid)):
+            if ktype == "start":  # a command: through a runner
+                buf, runner = ("cmd", pid, path), ("runner", pid, path)
+                V.add_node(buf, kind="page", label=f"pid {pid} runs {path}")
+                V.add_node(
+                    runner,
+                    kind="domain",
+                    label=f"the system runs {path} for pid {pid}",
+                    program="keynix-runner",
+                )
+                _add(V, kp, buf, "page", 0, ROOT_SLOT + n, path)
+                _add(V, runner, buf, "page", 0, 0, path)
+                _add(V, runner, target, ktype, db, 1, path)
+            else:
+                _add(V, kp, target, ktype, db, ROOT_SLOT + n, path)
+                V.nodes[target]["label"] = path if ktype == "segment" else f"{path} (names)"
+    V.remove_node(sv)
     if not operator and knx.con.root in V:
         V.remove_node(knx.con.root)
     return V
@@ -195,41 +181,6 @@ def _add(
     )
 
 
-def _grant_fd(
-    V: nx.MultiDiGraph,
-    G: nx.MultiDiGraph,
-    store: _Store,
-    pid: int,
-    dom: Hashable,
-    fd: int,
-    of: Hashable,
-) -> None:
-    obj = slot_target(G, of, keeper.OF_OBJ)
-    kind, flags, _, _ = _ints(store, slot_target(G, of, keeper.OF_PAGE), 4)
-    if kind == keeper.OF_FILE:
-        target, ktype = obj, "segment"
-    else:
-        target, ktype = slot_target(G, obj, 0), "page"  # the pipe's ring page
-    mode = flags & 3
-    via = f"fd {fd}"
-    if kind == keeper.OF_PIPE_R or (kind == keeper.OF_FILE and mode == abi.O_RDONLY):
-        _add(V, dom, target, ktype, RO, FD_SLOT + fd, via)
-    elif kind == keeper.OF_FILE and mode == abi.O_RDWR:
-        _add(V, dom, target, ktype, 0, FD_SLOT + fd, via)
-    else:  # write-only
-        buf, writer = ("wr", pid, fd), ("writer", pid, fd)
-        V.add_node(buf, kind="page", label=f"pid {pid} fd {fd} (write-only)")
-        V.add_node(
-            writer,
-            kind="domain",
-            label=f"keeper writes for pid {pid} fd {fd}",
-            program="keynix-writer",
-        )
-        _add(V, dom, buf, "page", 0, FD_SLOT + fd, via)
-        _add(V, writer, buf, "page", RO, 0, via)
-        _add(V, writer, target, ktype, 0, 1, via)
-
-
 def _open_grants(
     G: nx.MultiDiGraph, store: _Store, root: Hashable, euid: int
 ) -> Iterator[tuple[str, Hashable, str, int]]:
@@ -243,12 +194,18 @@ def _open_grants(
         name = path.decode() or "/"
         if kind == fs.DIR:
             yield name, meta, "page", 0
-            names = _page(store, meta).read(fs.NAMES_AT, fs.ENTRY * abi.FILE_PAGES)
-            for i in range(abi.FILE_PAGES):
-                entry = names[i * fs.ENTRY : (i + 1) * fs.ENTRY].rstrip(b"\0")
-                child = slot_target(G, inode, i)
-                if entry and child is not None:
-                    todo.append((path + b"/" + entry, child))
+            deep = _page(store, meta).read(2, 1)[0]  # past 14 entries: buckets (dirtree)
+            buckets = [slot_target(G, inode, b) for b in range(abi.FILE_PAGES)] if deep else [inode]
+            for bucket in (b for b in buckets if b is not None):
+                bmeta = slot_target(G, bucket, fs.META)
+                if bucket != inode:
+                    yield name, bmeta, "page", 0
+                names = _page(store, bmeta).read(fs.NAMES_AT, fs.ENTRY * abi.FILE_PAGES)
+                for i in range(abi.FILE_PAGES):
+                    entry = names[i * fs.ENTRY : (i + 1) * fs.ENTRY].rstrip(b"\0")
+                    child = slot_target(G, bucket, i)
+                    if entry and child is not None:
+                        todo.append((path + b"/" + entry, child))
         elif kind == fs.COMMAND:
             factory = slot_target(G, inode, 0)
             if factory is not None:

@@ -121,7 +121,36 @@ def behaviour(G: nx.MultiDiGraph, v: Hashable) -> str:
         return "free"
     if role == "fcc":
         return "factory" if register(G, v, COMP_REG) is not None else "creator"
+    if role == "bank" and not _banks_all_the_way_up(G, v):
+        return "free"
     return role
+
+
+#: The space bank's key register holding its parent (programs/primordial/spacebank.py).
+BANK_PARENT = 2
+
+
+def _banks_all_the_way_up(G: nx.MultiDiGraph, v: Hashable) -> bool:
+    """A domain running the space bank behaves as one only if its parent register is
+    empty or holds a gate to a domain that behaves as a bank, and so on up: a bank
+    program whose parent is anything else calls it (REAP, AVAILABLE) with the bank's
+    own keys and resume key, so the analyses treat it as acting freely (found by the
+    red team, session 7)."""
+    seen = {v}
+    while True:
+        parent = register(G, v, BANK_PARENT)
+        if parent is None or parent[1] == "data":
+            return True
+        target, ktype, _ = parent
+        attrs = G.nodes[target] if target in G else {}
+        if ktype not in ("start", "resume") or attrs.get("kind") != "domain":
+            return False
+        if SYSTEM_PROGRAMS.get(attrs.get("program") or "") != "bank":
+            return False
+        if target in seen:
+            return True  # a loop of banks: banks all the way
+        seen.add(target)
+        v = target
 
 
 def register(G: nx.MultiDiGraph, domain: Hashable, n: int) -> KeyTriple | None:

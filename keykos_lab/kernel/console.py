@@ -16,9 +16,11 @@ arrives, or raises a :class:`KernelError` saying why it cannot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import monotonic
 from typing import NamedTuple
 
+from keykos_lab.kernel import journal
 from keykos_lab.kernel.domains import (
     A_RETRY,
     A_SEND,
@@ -38,6 +40,7 @@ from keykos_lab.kernel.errors import (
     StepLimitExceeded,
     TimeLimitExceeded,
 )
+from keykos_lab.kernel.journal import Journal
 from keykos_lab.kernel.keys import (
     CALCLOCK,
     DATA,
@@ -132,6 +135,18 @@ class Console:
         self._names: dict[str, KeyHandle] = {}
         self._woken = False
         self._result = None
+        #: The inputs since the last quiescent state (:mod:`~keykos_lab.kernel.journal`):
+        #: what lets a checkpoint be taken at any moment.
+        self.journal = Journal(type(kernel), kernel.seed)
+        # Set by _fail, _wait and run when an input fails: (error name, what), steps.
+        self._failure: tuple[str, str] | None = None
+        self._failed_steps = 0
+        # Replay (checkpoint.replay): the failure the next _fail must be, as recorded.
+        self._forced: tuple[type[KernelError], str] | None = None
+        # What the time limit is checked against, each scheduler step (replay counts).
+        self._clock = monotonic
+        #: Called after each input from outside (``checkpoint_every`` sets it).
+        self.after_input: Callable[[], None] | None = None
         self.step_limit = DEFAULT_STEP_LIMIT
         #: Seconds a console call (``call``, ``fork``, ``run``) may take; None: no limit.
         #: Past it, or past ``step_limit`` scheduler steps, the call raises and every
@@ -152,6 +167,18 @@ class Console:
     # ------------------------------------------------------------- key ring
     def hold(self, key: Key) -> KeyHandle:
         """Put ``key`` in the key ring (kernel use: boot and replies)."""
+        j = self.journal
+        if j.depth:
+            return self._hold(key)
+        j.depth += 1
+        try:
+            handle = self._hold(key)
+        finally:
+            j.depth -= 1
+        self._recorded(("hold", tuple(key)))
+        return handle
+
+    def _hold(self, key: Key) -> KeyHandle:
         idx = self._where.get(key)
         if idx is not None and self._slot(idx) == key:
             return KeyHandle(self, idx)
@@ -238,7 +265,29 @@ class Console:
         labels = self.kernel.store.labels
         if label and target is not None and target not in labels:
             labels[target] = name
+        if not self.journal.depth:
+            self._recorded(("name", name, handle.index, bool(label)))
         return handle
+
+    def label(self, handle: KeyHandle, text: str) -> None:
+        """Label the object a held key designates: graphs, frames and the analyses'
+        witnesses show it (an input the journal records).
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
+        >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+        >>> con.label(page, "diary"); k.store.labels[con.target(page)]
+        'diary'
+        """
+        self._check(handle)
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"a label is a non-empty string, not {text!r}")
+        target = self.target(handle)
+        if target is None:
+            raise ValueError(f"{self.describe(handle)} designates no object to label")
+        self.kernel.store.labels[target] = text
+        if not self.journal.depth:
+            self._recorded(("label", handle.index, text))
 
     def names(self) -> list[str]:
         """The well-known names, sorted.
@@ -265,7 +314,11 @@ class Console:
         True
         """
         op = self._op(OP_CALL, key, order, keys, data, 3)
-        return self._reply(self._run_op(op))
+        if self.journal.depth:
+            return self._reply(self._run_op(op))
+        reply = self._input(("call", key.index, order, tuple([h.index for h in keys]), op[4]), op)
+        assert reply is not None, "a CALL gives a reply"
+        return reply
 
     def fork(self, key: KeyHandle, order: int = 0, *keys: KeyHandle, data: bytes = b"") -> None:
         """FORK: send without waiting for a reply; ``run()`` lets the others work.
@@ -278,7 +331,11 @@ class Console:
         >>> list(k.events()["jump"].iloc[-3:].astype(str))  # FORK, its delivery, echo's RETURN
         ['fork', 'fork', 'return']
         """
-        self._run_op(self._op(OP_FORK, key, order, keys, data, 4))
+        op = self._op(OP_FORK, key, order, keys, data, 4)
+        if self.journal.depth:
+            self._run_op(op)
+            return
+        self._input(("fork", key.index, order, tuple([h.index for h in keys]), op[4]), op)
 
     def run(self, max_steps: int | None = None) -> int:
         """Run domains until none is runnable (or ``max_steps``); the steps taken.
@@ -291,25 +348,92 @@ class Console:
         steps = 0
         limit = self.step_limit if max_steps is None else max_steps
         deadline = self._deadline()
+        j = self.journal
+        outer = not j.depth
+        if outer:
+            j.depth += 1
+            self._failure, step_limit = None, self.step_limit
+        clock = self._clock
         try:
             with Watchdog(k, k.handler_time_limit):
-                while steps < limit and k.step():
+                while steps < limit and k._step():
                     steps += 1
-                    if deadline is not None and monotonic() > deadline:
+                    if deadline is not None and clock() > deadline:
+                        self._failed_steps = steps
                         raise self._fail(
                             TimeLimitExceeded,
                             f"still running after {self.time_limit} s (con.time_limit)",
                         )
-        except KernelError:
-            raise
-        except Exception as exc:  # a kernel bug must not leave the console wedged
-            raise self._fail(
-                KernelError, f"the kernel failed while running domains: {describe_exception(exc)}"
-            ) from exc
-        except BaseException:  # Ctrl-C: stop the runaways, let the interrupt go on
-            self._fail(KernelError, "interrupted")
-            raise
+        except BaseException as exc:
+            failure: BaseException = exc
+            if isinstance(exc, Exception) and not isinstance(exc, KernelError):
+                # a kernel bug must not leave the console wedged
+                failure = self._fail(
+                    KernelError,
+                    f"the kernel failed while running domains: {describe_exception(exc)}",
+                )
+            elif not isinstance(exc, Exception):  # Ctrl-C: stop the runaways, let it go on
+                self._fail(KernelError, "interrupted")
+            if outer:
+                j.depth -= 1
+                self._recorded(("run", max_steps, step_limit, steps, self._outcome(failure)))
+            if failure is exc:
+                raise
+            raise failure from exc
+        if outer:
+            j.depth -= 1
+            self._recorded(("run", max_steps, step_limit, steps, None))
         return steps
+
+    # -------------------------------------------------------------- the journal
+    def _input(self, head: tuple, op: tuple) -> Reply | None:
+        """Run a CALL or FORK from outside and record it in the journal."""
+        j = self.journal
+        j.depth += 1
+        self._failure = None
+        step_limit = self.step_limit
+        try:
+            result = self._run_op(op)
+            reply = self._reply(result) if head[0] == "call" else None
+        except BaseException as exc:
+            j.depth -= 1
+            self._recorded(head + (step_limit, self._outcome(exc)))
+            raise
+        j.depth -= 1
+        self._recorded(head + (step_limit, None))
+        return reply
+
+    def _outcome(self, exc: BaseException) -> tuple[str, tuple[str, int] | None]:
+        """How an input from outside ended, as the journal records it."""
+        failure = self._failure
+        if not isinstance(exc, Exception) or (failure is not None and failure[1] == "interrupted"):
+            self.journal.broken = "an input was interrupted (Ctrl-C) part way"
+        if isinstance(exc, TimeLimitExceeded) and failure is not None:
+            return (type(exc).__name__, (failure[1], self._failed_steps))
+        return (type(exc).__name__, None)
+
+    def _recorded(self, entry: tuple) -> None:
+        """Append an input (with the event log's length now) to the journal; move the
+        journal's base when it is due and nothing is mid-flight; then ``after_input``."""
+        k = self.kernel
+        j = self.journal
+        inputs = j.inputs
+        inputs.append(entry + (len(k.log),))
+        if len(inputs) >= j.next_rebase and j.due(len(k.objs)):
+            self.rebase()
+        hook = self.after_input
+        if hook is not None:
+            hook()
+
+    def rebase(self) -> bool:
+        """Make the state as it is now the journal's base, if nothing is mid-flight
+        (then the inputs before it are dropped); whether it did."""
+        encode = journal.ENCODER  # set by keykos_lab.kernel.checkpoint.save
+        body = None if encode is None else encode(self.kernel)
+        if body is None:
+            return False
+        self.journal.rebase(body, len(self.kernel.log))
+        return True
 
     def _deadline(self) -> float | None:
         """When this call must give up; both budgets checked before anything runs."""
@@ -329,6 +453,10 @@ class Console:
         """Give up: name the domain that was running, stop every runaway (unless nothing
         could run: a deadlock leaves every domain as it is, a stopped meter's domains
         waiting for a refill), and make the console usable again; the error to raise."""
+        if self._forced is not None:  # replaying: the failure the recording had
+            error, what = self._forced
+            self._forced = None
+        self._failure = (error.__name__, what)
         k = self.kernel
         if issubclass(error, Deadlock):
             self._give_up()
@@ -356,7 +484,7 @@ class Console:
             more = f" and {len(stopped) - 8} more" if len(stopped) > 8 else ""
             why += f"; stopped {len(stopped)} runnable domain(s): {shown}{more}"
         for ds in stopped:
-            k.stop(ds, f"stopped by the console: {what}")
+            k._stop(ds, f"stopped by the console: {what}")
         self._give_up()
         return error(why)
 
@@ -400,7 +528,8 @@ class Console:
             raise
 
     def _wait(self, k: KernelState, deadline: float | None) -> object:
-        step = k.step
+        step = k._step
+        clock = self._clock
         steps = 0
         while not self._woken:
             if steps >= self.step_limit:
@@ -409,7 +538,8 @@ class Console:
                     f"no reply after {steps} scheduler "
                     f"steps (con.step_limit): {self._why_waiting()}",
                 )
-            if deadline is not None and monotonic() > deadline:
+            if deadline is not None and clock() > deadline:
+                self._failed_steps = steps
                 raise self._fail(
                     TimeLimitExceeded,
                     f"no reply after {self.time_limit} s (con.time_limit): {self._why_waiting()}",
@@ -473,10 +603,10 @@ class Console:
         return "; ".join(parts)
 
     def _reply(self, msg) -> Reply:
+        hold = self._hold  # (inside an input: not one of its own for the journal)
         if msg is None:
-            return Reply(0, tuple(self.hold(DK0) for _ in range(4)), b"")
-        handles = tuple(self.hold(key) for key in msg.keys)
-        return Reply(msg.order, handles, msg.data)
+            return Reply(0, tuple([hold(DK0) for _ in range(4)]), b"")
+        return Reply(msg.order, tuple([hold(key) for key in msg.keys]), msg.data)
 
     # ------------------------------------------------------------- reading
     def target(self, handle: KeyHandle) -> int | None:
@@ -500,6 +630,38 @@ class Console:
         'discrim key (kernel)'
         """
         return describe_key(self.kernel, self.key(handle))
+
+    def _repr_html_(self) -> str:
+        """The console in a notebook: its state, its key ring, its names and the keys
+        they name, as plain HTML (every text escaped: names and labels come from users).
+
+        >>> from keykos_lab.kernel.core import Kernel
+        >>> con = Kernel().console
+        >>> _ = con.name("<script>x</script>", con["dkc"])
+        >>> html = con._repr_html_()
+        >>> "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+        True
+        """
+        import html
+
+        def esc(text: object) -> str:
+            return html.escape(str(text), quote=True)
+
+        rows = "".join(
+            f"<tr><td><code>{esc(name)}</code></td><td>{esc(self.describe(self._names[name]))}"
+            "</td></tr>"
+            for name in self.names()
+        )
+        state = STATE_NAMES.get(self.state.state, self.state.state)
+        return (
+            '<div class="keykos-console">'
+            f"<b>Console</b> (domain #{esc(self.root)}, {esc(state)}): "
+            f"{esc(self._count)} keys held in {esc(len(self._ring))} key-ring nodes, "
+            f"{esc(len(self._names))} named"
+            '<table><thead><tr><th style="text-align:left">name</th>'
+            '<th style="text-align:left">key</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
 
 
 def describe_key(kernel, key: Key) -> str:

@@ -110,6 +110,7 @@ class Kernel(Invocation):
         super().__init__(seed)
         self.console = Console(self)  # the console is kernel code, made last
         self._console_state = self.console.state
+        self.console.journal.restart(len(self.log))
 
     def copy(self) -> Kernel:
         """An independent deep copy of a quiescent kernel: objects, domains, log, console.
@@ -135,7 +136,20 @@ class Kernel(Invocation):
     def stop(self, ds: DomainState, why: str) -> None:
         """Stop a domain for good: its handler ended, its resume keys void, out of every
         queue (run queue, stall queues), parked with ``why`` (``k.objects()`` shows it)
-        until someone resets it (Domain MakeAvailable)."""
+        until someone resets it (Domain MakeAvailable). Called from outside, it is an
+        input the journal records (:mod:`.journal`)."""
+        j = self.console.journal
+        if j.depth:
+            self._stop(ds, why)
+            return
+        j.depth += 1
+        try:
+            self._stop(ds, why)
+        finally:
+            j.depth -= 1
+        self.console._recorded(("stop", ds.root, why))
+
+    def _stop(self, ds: DomainState, why: str) -> None:
         reset(self, ds, WAITING)
         self._park(ds, why)
 
@@ -146,11 +160,24 @@ class Kernel(Invocation):
         A domain that CALLs or RETURNs through a gate hands the CPU to the domain
         it jumps to, as ``jresume`` ends in ``startdom(jumpee)`` in the C release:
         that domain goes to the front of the queue and, inside a quantum, runs at
-        once (``_dispatch``).
+        once (``_dispatch``). Called from outside, it is an input the journal records
+        (:mod:`.journal`); the console steps through ``_step``.
 
         >>> Kernel().step()
         False
         """
+        j = self.console.journal
+        if j.depth:
+            return self._step()
+        j.depth += 1
+        try:
+            ran = self._step()
+        finally:
+            j.depth -= 1
+        self.console._recorded(("step", ran))
+        return ran
+
+    def _step(self) -> bool:
         runq = self.runq
         if not runq:
             return False
@@ -165,11 +192,13 @@ class Kernel(Invocation):
         try:
             self._dispatch(ds)
         except KeyboardInterrupt:  # Ctrl-C: the domain it stopped in stops, the interrupt goes on
-            self.stop(self.running or ds, "interrupted (Ctrl-C) while it ran")
+            self.console.journal.broken = "an interrupt (Ctrl-C) stopped a domain part way"
+            self._stop(self.running or ds, "interrupted (Ctrl-C) while it ran")
             raise
         except Exception as exc:  # a bug of the kernel's own: contain it, say where
             failed = self.running or ds
-            self.stop(failed, f"the kernel failed while running it: {type(exc).__name__}")
+            self.console.journal.broken = "the kernel failed inside a quantum (a bug)"
+            self._stop(failed, f"the kernel failed while running it: {type(exc).__name__}")
             raise KernelError(
                 f"the kernel failed while running domain #{failed.root} "
                 f"({failed.program or '?'}): {type(exc).__name__}: {exc}; "

@@ -254,6 +254,29 @@ class EventLog:
         if self._off == self._cap:
             self.next_chunk()
 
+    def extend_rows(self, raw: bytes) -> None:
+        """Append packed rows (whole rows, as :meth:`chunks` gives them), filling and
+        growing chunks exactly as emitting them one by one would.
+
+        >>> a, b = EventLog(chunk_rows=4), EventLog(chunk_rows=4)
+        >>> for t in range(6):
+        ...     a.emit(t, EV_STATE, 0, 1, -1, -1, -1, 0, -1, 0, 0, 1, 1, 0)
+        >>> b.extend_rows(b"".join(bytes(c) for c in a.chunks()))
+        >>> list(b.rows()) == list(a.rows()), b._cap == a._cap
+        (True, True)
+        """
+        if len(raw) % ROW.size:
+            raise ValueError(f"{len(raw)} bytes are not whole rows of {ROW.size}")
+        view = memoryview(raw)
+        pos = 0
+        while pos < len(raw):
+            take = min(self._cap - self._off, len(raw) - pos)
+            self._buf[self._off : self._off + take] = view[pos : pos + take]
+            self._off += take
+            pos += take
+            if self._off == self._cap:
+                self.next_chunk()
+
     def _spilled_chunk(self, n: int) -> bytes:
         assert self.sink is not None, "chunks are spilled only to a sink"
         return self.sink.read(n)

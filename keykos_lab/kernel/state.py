@@ -301,6 +301,9 @@ class KernelState:
     def step(self) -> bool:
         raise NotImplementedError  # core.Kernel
 
+    def _step(self) -> bool:
+        raise NotImplementedError  # core.Kernel
+
     def retry(self, ds: DomainState, op: object) -> object:
         raise NotImplementedError  # core.Kernel
 
@@ -308,6 +311,9 @@ class KernelState:
         raise NotImplementedError  # meters.Meters
 
     def stop(self, ds: DomainState, why: str) -> None:
+        raise NotImplementedError  # core.Kernel
+
+    def _stop(self, ds: DomainState, why: str) -> None:
         raise NotImplementedError  # core.Kernel
 
     def meter_refilled(self, meter_id: int) -> None:

@@ -33,12 +33,15 @@ def shorten(text: str, width: int = 18) -> str:
 def vertex_names(labels: Any = None) -> Callable[[Hashable], str]:
     """A function naming vertex ids: ``labels`` is None (``#id``, or the string itself
     for string vertices), a mapping id → name, a networkx graph (its ``label``
-    attributes) or a kernel (the labels of its capability graph)."""
+    attributes), a kernel (the labels of its capability graph) or a labelled event
+    log (:func:`frame_names`)."""
     table: Mapping[Hashable, Any]
     if labels is None:
         table = {}
     elif isinstance(labels, Mapping):
         table = labels
+    elif isinstance(labels, pd.DataFrame):
+        table = frame_names(labels)
     elif hasattr(labels, "capability_graph"):
         G = labels.capability_graph()
         table = {v: d.get("label", v) for v, d in G.nodes(data=True)}
@@ -56,6 +59,32 @@ def vertex_names(labels: Any = None) -> Callable[[Hashable], str]:
         return v if isinstance(v, str) else f"#{v}"
 
     return name
+
+
+def frame_names(events: pd.DataFrame) -> dict[Hashable, str]:
+    """Id → label from the name columns of a labelled event log
+    (``actor_label``, ``target_label``: ``k.events(labels=True)``); {} without them.
+
+    >>> import keykos_lab as kl
+    >>> k = kl.Kernel(); _ = k.console.call(k.console["bank"], kl.oc.SB.CreatePage)
+    >>> frame_names(kl.views.events(k, labels=True))[k.console.root]
+    'console'
+    """
+    table: dict[Hashable, str] = {}
+    for ids, names in (("target", "target_label"), ("actor", "actor_label")):
+        if ids in events.columns and names in events.columns:
+            pairs = events[[ids, names]].dropna().drop_duplicates(ids)
+            table.update(zip(pairs[ids].tolist(), pairs[names].astype(str).tolist()))
+    table.pop(-1, None)
+    return table
+
+
+def event_names(events: pd.DataFrame, labels: Any = None) -> Callable[[Hashable], str]:
+    """Names for the ids of an event log: ``labels`` as :func:`vertex_names` takes it,
+    else the log's own name columns when it has them (``k.events(labels=True)``)."""
+    if labels is None and "actor_label" in events.columns:
+        return vertex_names(events)
+    return vertex_names(labels)
 
 
 def graph_names(G: Any) -> Callable[[Hashable], str]:

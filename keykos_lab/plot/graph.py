@@ -11,8 +11,11 @@ What the Axes holds, for tests and for restyling (matplotlib ``gid`` names):
 * ``authority`` — the halo behind what a highlighted subject can come to hold
   (``get_urls()`` again the vertex ids); ``subject`` — the ring around it.
 
-Above ``max_vertices`` vertices the graph is drawn as a summary instead
-(:func:`~.summary.draw_summary`).
+Above ``collapse_above`` (30) vertices the primordial system's parts are drawn as
+one vertex each (:func:`~.collapse.collapse_system`: kind ``system``; its
+``members:<part>`` scatter, invisible, keeps the member ids as urls at the part's
+place, so a witness path through a bank still draws). Above ``max_vertices``
+vertices the graph is drawn as a summary instead (:func:`~.summary.draw_summary`).
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
@@ -40,11 +43,23 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
 from keykos_lab.plot._common import new_axes, require_graph, shorten
+from keykos_lab.plot.collapse import collapse_system, member_of, system_parts
 from keykos_lab.plot.layout import layered_layout
-from keykos_lab.plot.style import HALO, SUBJECT, key_colour, kind_rank, kind_style
+from keykos_lab.plot.style import (
+    HALO,
+    LABEL,
+    LEGEND,
+    SMALL,
+    SUBJECT,
+    key_colour,
+    kind_rank,
+    kind_style,
+    legend_key_types,
+)
 from keykos_lab.plot.summary import draw_summary
 
 LABEL_ALL = 80  # up to this many vertices every vertex is labelled; above, domains only
+COLLAPSE_ABOVE = 30  # collapse="auto": the primordial system collapsed above this many
 
 
 def draw_capability_graph(
@@ -54,6 +69,7 @@ def draw_capability_graph(
     ax: Axes | None = None,
     max_vertices: int = 200,
     labels: bool = True,
+    collapse: bool | str = "auto",
 ) -> Axes:
     """Draw capability graph ``G``: domains, nodes, pages, meters, segments and misc
     objects as distinct shapes and colours, keys as arrows coloured by key type
@@ -63,9 +79,13 @@ def draw_capability_graph(
     keys to (:func:`keykos_lab.analysis.authority`) get a yellow halo, the subject
     a ring, keys outside that reach fade, and the title says how much it reaches.
     The layout is layered (:func:`~.layout.layered_layout`) from the subject, or
-    from the domains. ``labels``: write vertex labels (all of them up to 80
-    vertices, the domains' only above). Graphs of more than ``max_vertices``
-    vertices are summarised kind to kind (:func:`~.summary.draw_summary`).
+    from the domains. ``labels``: write vertex labels (the ``label`` attribute: names
+    given with ``con.name``, program names; all of them up to 80 vertices, the
+    domains' only above). ``collapse``: draw the primordial system (banks, DCC, FCC,
+    SBT, KIDC, meters, the kernel's misc objects) as one vertex per part
+    (:func:`~.collapse.collapse_system`) — ``True``, ``False``, or ``"auto"``: when the
+    graph has more than 30 vertices. Graphs still above ``max_vertices`` vertices
+    are summarised kind to kind (:func:`~.summary.draw_summary`).
 
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
@@ -80,15 +100,27 @@ def draw_capability_graph(
     >>> plt.close("all")
     """
     require_graph(G, "draw_capability_graph")
+    if collapse not in (True, False, "auto"):
+        raise ValueError(f"collapse is True, False or 'auto', not {collapse!r}")
     reached: set = set()
     n_keys = 0
     if highlight is not None:
         reached, n_keys = _authority(G, highlight)
+    full = G
+    n_full, m_full = G.number_of_nodes(), G.number_of_edges()
+    keep = [] if highlight is None else [highlight]
+    if collapse is True or (
+        collapse == "auto" and COLLAPSE_ABOVE < n_full and system_parts(G, keep)
+    ):
+        G = collapse_system(G, keep)
     n = G.number_of_nodes()
     if n > max_vertices:
         return draw_summary(
-            G, highlight=highlight, reached=reached, ax=ax, max_vertices=max_vertices
+            full, highlight=highlight, reached=reached, ax=ax, max_vertices=max_vertices
         )
+    if G is not full:
+        where = member_of(G)
+        reached = {where.get(v, v) for v in reached}
     roots = (
         [highlight]
         if highlight is not None
@@ -98,7 +130,7 @@ def draw_capability_graph(
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     width, height = max(xs) - min(xs), max(ys) - min(ys)
-    ax = new_axes(ax, (min(22.0, 4.5 + 2.2 * width), min(18.0, 3.0 + 0.5 * height)))
+    ax = new_axes(ax, (min(24.0, 7.5 + 2.2 * width), min(18.0, 3.0 + 0.5 * height)))
     scale = 1.0 if n <= 40 else max(0.3, math.sqrt(40 / n))
 
     kinds = sorted({G.nodes[v].get("kind", "") for v in G}, key=kind_rank)
@@ -119,6 +151,8 @@ def draw_capability_graph(
         )
         sc.set_gid(f"vertices:{kind}")
         sc.set_urls([str(v) for v in vs])
+        for v in vs if kind == "system" else ():
+            _members(ax, v, G.nodes[v].get("members", ()), pos[v])
     key_types, sensory = _draw_keys(ax, G, pos, scale, highlight, reached)
     if labels:
         _draw_labels(ax, G, pos, scale, highlight)
@@ -128,15 +162,23 @@ def draw_capability_graph(
     ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
     ax.set_ylim(min(ys) - pad_y, max(ys) + pad_y)
     ax.set_axis_off()
-    m = G.number_of_edges()
+    parts = sum(1 for v in G if G.nodes[v].get("kind") == "system")
+    system = f" (the system as {parts} parts)" if parts else ""
     if highlight is not None:
         name = G.nodes[highlight].get("label", highlight)
         ax.set_title(
-            f"authority of {name}: {len(reached)} of {n} vertices reachable, {n_keys} keys"
+            f"authority of {name}: {len(reached)} of {n} vertices{system} reachable, {n_keys} keys"
         )
     else:
-        ax.set_title(f"capability graph: {n} vertices, {m} keys")
+        ax.set_title(f"capability graph: {n_full} vertices{system}, {m_full} keys")
     return ax
+
+
+def _members(ax, group, members, xy) -> None:
+    """An invisible scatter holding a collapsed part's member ids, at its place."""
+    hidden = ax.scatter([xy[0]] * len(members), [xy[1]] * len(members), s=0, alpha=0)
+    hidden.set_gid(f"members:{group}")
+    hidden.set_urls([str(v) for v in members])
 
 
 def _authority(G, subject) -> tuple[set, int]:
@@ -223,7 +265,7 @@ def _draw_keys(ax, G, pos, scale, highlight, reached) -> tuple[list, bool]:
                     mx,
                     my,
                     f"×{groups[g]}",
-                    fontsize=6,
+                    fontsize=SMALL,
                     color=key_colour(ktype),
                     ha="center",
                     va="center",
@@ -255,7 +297,7 @@ def _self_loop(ax, p, ktype, sens, count, scale) -> None:
             p[0],
             p[1] + 0.25,
             f"×{count}",
-            fontsize=6,
+            fontsize=SMALL,
             color=key_colour(ktype),
             ha="center",
             zorder=5,
@@ -264,7 +306,7 @@ def _self_loop(ax, p, ktype, sens, count, scale) -> None:
 
 def _draw_labels(ax, G, pos, scale, highlight) -> None:
     n = G.number_of_nodes()
-    size = 8 if n <= 40 else 6.5
+    size = LABEL if n <= 40 else SMALL
     off = 0.12 + 0.18 * scale
     for v, (x, y) in pos.items():
         kind = G.nodes[v].get("kind")
@@ -297,11 +339,11 @@ def _legend(ax, kinds, key_types, sensory, highlighted) -> None:
                 markersize=8,
                 markerfacecolor=st["color"],
                 markeredgecolor="#222222",
-                label=kind or "(no kind)",
+                label="system part" if kind == "system" else kind or "(no kind)",
             )
         )
-    for kt in key_types:
-        handles.append(Line2D([], [], color=key_colour(kt), linewidth=2, label=f"{kt} key"))
+    for text, colour in legend_key_types(key_types):
+        handles.append(Line2D([], [], color=colour, linewidth=2, label=text))
     if sensory:
         handles.append(Line2D([], [], color="#555555", linestyle="--", label="sensory key"))
     if highlighted:
@@ -335,7 +377,7 @@ def _legend(ax, kinds, key_types, sensory, highlighted) -> None:
         handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
-        fontsize=7,
+        fontsize=LEGEND,
         frameon=False,
         borderaxespad=0.2,
     )

@@ -19,9 +19,9 @@ to hold to the target, by the rights it conveys (:func:`strength`):
 >>> G = readers.read_microkit_text(SYSTEM)
 >>> ax = plot_reachability(G, ["a", "b"])
 >>> [t.get_text() for t in ax.get_xticklabels()]
-['b', 'monitor:fault_ep', 'channel:a:0-b:0', 'notification:a', 'notification:b']
+['a', 'b', 'monitor:fault_ep', 'channel:a:0-b:0', 'notification:a', 'notification:b']
 >>> ax.images[0].get_array().tolist()
-[[2, 2, 3, 3, 3], [2, 2, 3, 3, 3]]
+[[2, 2, 2, 3, 3, 3], [2, 2, 2, 3, 3, 3]]
 >>> plt.close("all")
 """
 
@@ -35,7 +35,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
 from keykos_lab.plot._common import new_axes, require_graph, shorten
-from keykos_lab.plot.style import kind_rank
+from keykos_lab.plot.style import LABEL, SMALL, kind_rank
 
 OBSERVE = frozenset({"read", "fetch", "sense"})
 INVOKE = frozenset({"call", "reply", "meter", "create"})
@@ -157,13 +157,13 @@ def _draw(G, M, subs, tgts, kind, ax) -> Axes:
     norm = BoundaryNorm(np.arange(-0.5, len(words)), cmap.N)
     im = ax.imshow(M, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
     bar = ax.figure.colorbar(im, ax=ax, ticks=list(ticks), fraction=0.04, pad=0.02)
-    bar.ax.set_yticklabels(words, fontsize=7)
-    bar.set_label("authority strength" if kind == "authority" else "flow", fontsize=8)
+    bar.ax.set_yticklabels(words, fontsize=SMALL)
+    bar.set_label("authority strength" if kind == "authority" else "flow", fontsize=LABEL)
 
     def name(v):
         return shorten(str(G.nodes[v].get("label", v)), 24)
 
-    size = 8 if max(rows, cols) <= 30 else 6 if max(rows, cols) <= 80 else 4
+    size = LABEL if max(rows, cols) <= 30 else SMALL
     ax.set_yticks(range(rows), [name(v) for v in subs], fontsize=size)
     ax.set_xticks(
         range(cols),

@@ -19,22 +19,28 @@ scatters keep the vertex ids as their urls), so any drawing can be annotated.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from keykos_lab.plot.style import OKABE_ITO
+
 
 def positions(ax: Axes) -> dict[str, tuple[float, float]]:
-    """Vertex id (as ``str``) → (x, y) of every vertex drawn on ``ax``."""
+    """Vertex id (as ``str``) → (x, y) of every vertex drawn on ``ax``; a vertex
+    drawn inside a collapsed part of the system is at its part's place."""
     where: dict[str, tuple[float, float]] = {}
-    for c in ax.collections:
-        if str(c.get_gid() or "").startswith("vertices:"):
-            for url, xy in zip(c.get_urls(), c.get_offsets()):
-                where[url] = (float(xy[0]), float(xy[1]))
+    for prefix in ("members:", "vertices:"):  # vertices drawn themselves win
+        for c in ax.collections:
+            if str(c.get_gid() or "").startswith(prefix):
+                offsets: Any = c.get_offsets()
+                for url, xy in zip(c.get_urls(), offsets):
+                    where[str(url)] = (float(xy[0]), float(xy[1]))
     return where
 
 
-def draw_path(ax: Axes, path: Sequence[Hashable], *, colour: str = "#d62728") -> Line2D:
+def draw_path(ax: Axes, path: Sequence[Hashable], *, colour: str = OKABE_ITO[6]) -> Line2D:
     """Draw ``path`` (vertices, as an analysis' witness gives them) as a thick
     line through the drawn vertices; the line has ``gid`` ``"witness"``."""
     where = positions(ax)

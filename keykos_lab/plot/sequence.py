@@ -42,8 +42,8 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from keykos_lab.plot._common import new_axes, require_frame, shorten, vertex_names
-from keykos_lab.plot.style import MESSAGE_STYLES
+from keykos_lab.plot._common import event_names, new_axes, require_frame, shorten
+from keykos_lab.plot.style import LABEL, LEGEND, MESSAGE_STYLES, SMALL, TITLE
 
 COLUMNS = ("seq", "event", "jump", "actor", "key_type", "target", "order")
 GATES = ("start", "resume")
@@ -87,15 +87,18 @@ def plot_sequence(
 ) -> Axes:
     """Draw a message-sequence chart of the event log ``events`` (``k.events()``).
 
-    ``labels`` names the domains: None (``#id``), a dict id → name, a
-    capability graph, or a kernel (its capability graph's labels). ``start`` and
+    ``labels`` names the domains: None (the log's own ``actor_label`` and
+    ``target_label`` when it has them, as ``k.events(labels=True)`` does, else
+    ``#id``), a dict id → name, a capability graph, or a kernel (its capability
+    graph's labels). A CALL's or FORK's order code is written by name where the log
+    has ``order_name`` (``SB.CreatePage``), as a number otherwise. ``start`` and
     ``stop`` keep the events with ``start <= seq < stop``. Above ``max_arrows``
     messages the first ``max_arrows`` are drawn and the title says so.
     """
     ev = require_frame(events, COLUMNS, "plot_sequence")
     if max_arrows < 1:
         raise ValueError(f"max_arrows is a positive int, not {max_arrows!r}")
-    name = vertex_names(labels)
+    name = event_names(ev, labels)
     if start is not None:
         ev = ev[ev["seq"] >= start]
     if stop is not None:
@@ -136,9 +139,9 @@ def plot_sequence(
             shorten(name(v), 20),
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=LABEL,
             zorder=5,
-            bbox={"boxstyle": "round,pad=0.3", "fc": "#e8eef7", "ec": "#4C72B0"},
+            bbox={"boxstyle": "round,pad=0.3", "fc": "#e8eef7", "ec": "#0072b2"},
         )
         t.set_gid("lifeline-label")
     for i, (_, row) in enumerate(msgs.iterrows()):
@@ -151,7 +154,7 @@ def plot_sequence(
             x + 0.06,
             y,
             f"{count} kernel" if count > 1 else "kernel",
-            fontsize=6,
+            fontsize=SMALL,
             color="#555555",
             va="center",
             zorder=4,
@@ -159,7 +162,7 @@ def plot_sequence(
     ax.set_xlim(-0.7, max(len(lanes) - 0.3, 0.7))
     ax.set_ylim(bottom + 0.3, top - 0.6)
     step = max(1, n // 60)
-    ax.set_yticks(range(0, n, step), [str(s) for s in msgs["seq"].iloc[::step]], fontsize=6)
+    ax.set_yticks(range(0, n, step), [str(s) for s in msgs["seq"].iloc[::step]], fontsize=SMALL)
     ax.set_ylabel("seq (time runs down)")
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
@@ -171,7 +174,7 @@ def plot_sequence(
         else f"first {max_arrows} of {total} messages (max_arrows={max_arrows})"
     )
     span = f", seq {ev['seq'].min()}–{ev['seq'].max()}" if len(ev) else ""
-    ax.set_title(f"message sequence: {what} between {len(lanes)} domains{span}", fontsize=10)
+    ax.set_title(f"message sequence: {what} between {len(lanes)} domains{span}", fontsize=TITLE)
     return ax
 
 
@@ -186,10 +189,12 @@ def _message(ax, i, row, lanes) -> None:
     st = MESSAGE_STYLES[kind]
     x0, x1 = lanes[int(row["actor"])], lanes[int(row["target"])]
     order = _code(int(row["order"]))
+    named = row.get("order_name")
+    oc = named if isinstance(named, str) else f"oc {order}"  # a name where the log has one
     word = {
-        "call": f"oc {order}",
+        "call": oc,
         "return": f"rc {order}",
-        "fork": f"fork oc {order}",
+        "fork": f"fork {oc}",
         "keeper": f"keeper {order}",
     }[kind]
     if row["resume"]:
@@ -223,7 +228,7 @@ def _message(ax, i, row, lanes) -> None:
         ax.scatter(
             [x0], [i], s=22, facecolors="white", edgecolors=st["color"], zorder=4, linewidths=1.2
         )
-    ax.text(tx, i - 0.08, word, fontsize=6, ha=ha, va="bottom", color=st["color"], zorder=4)
+    ax.text(tx, i - 0.08, word, fontsize=SMALL, ha=ha, va="bottom", color=st["color"], zorder=4)
 
 
 def _legend(ax) -> None:
@@ -244,5 +249,5 @@ def _legend(ax) -> None:
         )
     )
     ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=LEGEND, frameon=False
     )

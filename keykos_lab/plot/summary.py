@@ -26,7 +26,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from keykos_lab.plot._common import new_axes
-from keykos_lab.plot.style import HALO, key_colour, kind_rank, kind_style
+from keykos_lab.plot.style import (
+    HALO,
+    LEGEND,
+    SMALL,
+    TITLE,
+    key_colour,
+    kind_rank,
+    kind_style,
+    legend_key_types,
+)
 
 
 def draw_summary(
@@ -103,11 +112,11 @@ def draw_summary(
         for i, key in enumerate(group):
             _arrow(ax, centre, half, boxes, key, keys[key], i, len(group))
     handles = [
-        Line2D([], [], color=key_colour(kt), lw=2, label=f"{kt} key")
-        for kt in sorted({key[2] for key in keys})
+        Line2D([], [], color=colour, lw=2, label=text)
+        for text, colour in legend_key_types(sorted({key[2] for key in keys}))
     ]
     ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=LEGEND, frameon=False
     )
     ax.set_xlim(-2.4, 2.4)
     ax.set_ylim(-1.9, 1.9)
@@ -118,7 +127,7 @@ def draw_summary(
     if highlight is not None:
         name = G.nodes[highlight].get("label", highlight)
         title += f"\nauthority of {name}: {len(reached)} vertices reachable"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=TITLE)
     return ax
 
 
@@ -160,7 +169,7 @@ def _arrow(ax, centre, half, boxes, key, n, i, k) -> None:
     ax.text(
         *mid,
         str(n),
-        fontsize=6,
+        fontsize=SMALL,
         color=colour,
         ha="center",
         va="center",

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from keykos_lab.plot._common import new_axes, require_frame, shorten, vertex_names
+from keykos_lab.plot._common import event_names, new_axes, require_frame, shorten
+from keykos_lab.plot.style import LEGEND, OKABE_ITO, TITLE
 
 BY = ("event", "actor")
 TOP_ACTORS = 12  # by="actor": the busiest actors get their own colour, the rest "other"
@@ -42,7 +43,9 @@ def plot_timeline(
 ) -> Axes:
     """Stacked bars of events per tick, split by event kind (``by="event"``) or by
     the acting domain (``by="actor"``, named through ``labels`` as for
-    :func:`~.sequence.plot_sequence`; the 12 busiest, then ``other``)."""
+    :func:`~.sequence.plot_sequence`, the log's own ``actor_label`` by default; the
+    12 busiest, then ``other``). Up to 8 categories take the Okabe–Ito colours,
+    more ``tab20``."""
     if by not in BY:
         raise ValueError(f"by is 'event' or 'actor', not {by!r}")
     ev = require_frame(events, ("tick", by), "plot_timeline")
@@ -60,7 +63,7 @@ def plot_timeline(
         cats = [c for c in cats if c in present]
         names = {c: c for c in cats}
     else:
-        name = vertex_names(labels)
+        name = event_names(ev, labels)
         actors = ev["actor"].to_numpy(dtype=np.int64)
         busiest = pd.Series(actors).value_counts()
         top = list(busiest.index[:TOP_ACTORS])
@@ -95,13 +98,13 @@ def plot_timeline(
     ax.set_ylabel("events" if width == 1 else f"events per {width} ticks")
     ax.legend(
         title="event" if by == "event" else "actor",
-        fontsize=7,
-        title_fontsize=8,
+        fontsize=LEGEND,
+        title_fontsize=LEGEND,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         frameon=False,
     )
-    ax.set_title(f"{len(ev)} events over {span} ticks, by {by}", fontsize=10)
+    ax.set_title(f"{len(ev)} events over {span} ticks, by {by}", fontsize=TITLE)
     ax.margins(x=0.01)
     return ax
 
@@ -109,5 +112,9 @@ def plot_timeline(
 def _colours(n: int) -> list:
     import matplotlib
 
-    cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
+    if n <= len(OKABE_ITO) - 1:  # colour-blind-safe; black is left for the last
+        return list(OKABE_ITO[1:][:n])
+    if n <= len(OKABE_ITO):
+        return list(OKABE_ITO[1:]) + [OKABE_ITO[0]]
+    cmap = matplotlib.colormaps["tab20"]
     return [cmap(i % cmap.N) for i in range(n)]

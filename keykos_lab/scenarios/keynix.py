@@ -2,8 +2,10 @@
 
 >>> df = process_creation()
 >>> list(df.index)
-['fork', 'spawn', 'empty child']
->>> bool(df.loc["fork", "reaches_secret"]), bool(df.loc["empty child", "reaches_secret"])
+['fork', 'cow fork', 'spawn', 'empty child']
+>>> int(df.loc["fork", "pages_copied"]), int(df.loc["cow fork", "pages_copied"])
+(4, 1)
+>>> bool(df.loc["fork", "secret_by_keys"]), bool(df.loc["empty child", "secret_by_keys"])
 (True, False)
 """
 
@@ -13,18 +15,25 @@ import networkx as nx
 import pandas as pd
 
 from keykos_lab import analysis, system
-from keykos_lab.analysis.keynix import analysis_view, processes, slot_target
+from keykos_lab.analysis.keynix import analysis_view, processes, register_target, slot_target
 from keykos_lab.kernel import core, oc
 from keykos_lab.programs.keynix import abi, setuid
-from keykos_lab.programs.keynix.keeper import P_MEM
+from keykos_lab.programs.keynix.keeper import KK_MEM
 from keykos_lab.system.keynix import KeyNIX, install_setuid
 from keykos_lab.views.lab import Kernel
 
 SECRET = b"SECRET: the launch code is 0000\n"
-PRIMITIVES = {"fork": "fork", "spawn": "spawn", "empty child": "empty"}
+PRIMITIVES = {"fork": "fork", "cow fork": "fork", "spawn": "spawn", "empty child": "empty"}
+#: How each row's KeyNIX forks (``KeyNIX(fork=...)``): "fork" is the plain copy.
+FORK_MODE = {"cow fork": "cow"}
 _WRITES = {"write", "store"}
 #: The call that begins each primitive in the parent (its trap's order is 0x100 + number).
-FIRST_CALL = {"fork": abi.SYS_FORK, "spawn": abi.SYS_SPAWN, "empty child": abi.SYS_CREATE}
+FIRST_CALL = {
+    "fork": abi.SYS_FORK,
+    "cow fork": abi.SYS_FORK,
+    "spawn": abi.SYS_SPAWN,
+    "empty child": abi.SYS_CREATE,
+}
 
 
 def primitive_span(
@@ -83,7 +92,7 @@ def child_authority(knx: KeyNIX, child: int, V=None) -> dict:
 
 def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     """Run the workload with one primitive and measure the child (one table row)."""
-    knx = KeyNIX(kernel)
+    knx = KeyNIX(kernel, fork=FORK_MODE.get(primitive, "copy"))
     k = knx.kernel
     knx.write_file("/home/secret", SECRET)
     before = len(k.log)
@@ -93,7 +102,7 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     ev = k.events().iloc[before:]
     kinds = ev[ev.event == "create"].target.map(_kinds(k))
     G = k.capability_graph()
-    procs = {pid: (dom, node) for pid, dom, node in processes(G, knx.con.target(knx.keeper))}
+    procs = {pid: (dom, kp) for pid, dom, kp in processes(G, knx.con.target(knx.system))}
     child_pid = parent + 1
     child, pnode = procs[child_pid]
     first, last = primitive_span(ev, procs[parent][0], child, primitive)
@@ -101,12 +110,19 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
     span_kinds = span[span.event == "create"].target.map(_kinds(k))
     auth = child_authority(knx, child, analysis_view(knx, G))
     memory = _child_memory(knx, G, pnode)
+    # Who copies pages of the parent's memory: the child's keeper in a plain fork (the
+    # whole writable space), the virtual copy segments (on first writes) in a cow fork.
+    banks = {d for d, ds in k.domains.items() if ds.program == "spacebank"}
+    copiers = {d for d, ds in k.domains.items() if ds.program == "vcs"}
+    copiers |= {pnode} if primitive == "fork" else set()
     for _ in range(2):  # the fork child waits once more, after exec
         if knx.status(child_pid)[0] != "running":
             break
         knx.type("go\n")
         knx.run()
     report = knx.tty().decode()
+    whole = k.events().iloc[before:]  # to the child's end: its writes after it was let go
+    copied = _pages_copied(span if primitive == "fork" else whole, copiers, banks)
     return {
         "primitive": primitive,
         "keys": auth["keys"],
@@ -120,6 +136,7 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
         "prim_ticks": int(span.tick.iloc[-1] - span.tick.iloc[0]),
         "prim_pages": int((span_kinds == "page").sum()),
         "prim_nodes": int((span_kinds == "node").sum()),
+        "pages_copied": copied,
         "invocations": int((ev.event == "invoke").sum()),
         "ticks": int(k.tick - tick0),
         "pages_bought": int((kinds == "page").sum()),
@@ -127,6 +144,19 @@ def measure(primitive: str, kernel: Kernel | None = None) -> dict:
         "child_report": report.strip().rsplit("\n", 1)[-1],
         "parent_status": knx.status(parent)[1],
     }
+
+
+def _pages_copied(ev: pd.DataFrame, buyers: set, banks: set) -> int:
+    """Pages (``create`` rows) in ``ev`` bought by one of ``buyers``: whoever called the
+    bank, through the ``banks`` (a sub-bank calls its parent)."""
+    caller: dict = {}
+    n = 0
+    for event, actor, target, kt in zip(ev.event, ev.actor, ev.target, ev.key_type, strict=True):
+        if event == "invoke" and actor != target and kt != "resume":
+            caller[target] = caller.get(actor, actor) if actor in banks else actor
+        elif event == "create" and kt == "page":
+            n += caller.get(actor) in buyers
+    return n
 
 
 def _kinds(k: Kernel) -> pd.Series:
@@ -150,10 +180,11 @@ def _secret_vertices(knx: KeyNIX, G) -> set:
     }
 
 
-def _child_memory(knx: KeyNIX, G, pnode) -> bytes:
-    """The bytes of the child's writable pages, read from the store."""
+def _child_memory(knx: KeyNIX, G, keeper) -> bytes:
+    """The bytes of the child's writable pages, read from the store (its keeper holds
+    a node key to its address space)."""
     store = knx.kernel.store.objects
-    space = slot_target(G, pnode, P_MEM)
+    space = register_target(G, keeper, KK_MEM)
     if space is None:
         return b""
     pages = [slot_target(G, space, n) for n in range(1, abi.SPACE_PAGES)]
@@ -161,7 +192,8 @@ def _child_memory(knx: KeyNIX, G, pnode) -> bytes:
 
 
 def process_creation() -> pd.DataFrame:
-    """The same workload with fork, spawn and the empty child; one row each.
+    """The same workload with fork (a plain copy), a copy-on-write fork, spawn and the
+    empty child; one row each.
 
     The workload (``/bin/probe``): a parent opens ``/home/secret`` (fd 3) and
     reads it into its data page — a secret it holds but does not mean to pass
@@ -197,6 +229,11 @@ def process_creation() -> pd.DataFrame:
         kernel invocations (``invoke`` rows) and logical ticks in that span.
     ``prim_pages`` / ``prim_nodes``
         pages and nodes bought (``create`` rows) in that span.
+    ``pages_copied``
+        pages bought to hold a copy of the parent's memory: the child's whole writable
+        space in a plain ``fork`` (in the span), the pages the virtual copy segments copy
+        on a first write in a ``cow fork`` (over the whole run, the child let go: its
+        ``read`` into its buffer page is its one write before ``exec``); 0 otherwise.
 
     *Cost of the whole run* — from starting the parent to quiescence with the
     child waiting (the parent's set-up, the primitive, the child's first read):
@@ -262,7 +299,7 @@ def _midyield(knx: KeyNIX, argv: list) -> dict:
     finally:
         core.QUANTUM_OPS = quantum
     G = k.capability_graph()
-    procs = {p: (dom, node) for p, dom, node in processes(G, con.target(knx.keeper))}
+    procs = {p: (dom, kp) for p, dom, kp in processes(G, con.target(knx.system))}
     requestor = procs[pid][0]
     memory = {v for _, v, d in G.out_edges(y, data=True) if d["slot_kind"] == "address"}
     memory |= {t for m in list(memory) for t in nx.descendants(G, m)}

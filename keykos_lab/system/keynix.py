@@ -1,6 +1,6 @@
-"""Booting KeyNIX, and the operator's facet of the Unix keeper (databyte 0).
+"""Booting KeyNIX, and the operator's facet of its system domain (databyte 0).
 
-:class:`KeyNIX` is the console-side handle: it builds the keeper domain from
+:class:`KeyNIX` is the console-side handle: it builds the system domain from
 ordinary invocations (a DC of its own from the DCC, a sub-bank, a format key
 from the DKC), makes the root directory, ``/bin`` holding every Unix program
 (a program file is a segment whose first page is the program's image, D3),
@@ -23,7 +23,7 @@ from typing import NamedTuple
 from keykos_lab.kernel import oc
 from keykos_lab.kernel.process import PROGRAMS, image_bytes
 from keykos_lab.kernel.segments import format_key_value
-from keykos_lab.programs.keynix import abi, fs, keeper, libc, setuid
+from keykos_lab.programs.keynix import abi, fs, libc, server, setuid
 from keykos_lab.programs.keynix.admin import (
     A_EOF,
     A_INIT,
@@ -38,11 +38,12 @@ from keykos_lab.programs.keynix.admin import (
     A_WRITE,
     STATES,
 )
-from keykos_lab.programs.keynix.keeper import K_BANK, K_FORMAT, K_TABLE
+from keykos_lab.programs.keynix.server import K_BANK, K_FORMAT, K_TABLE
 from keykos_lab.programs.primordial.dc import DCC
 from keykos_lab.system.boot import new_system
 from keykos_lab.system.factories import FactoryKeys, build_factory
-from keykos_lab.system.recipes import build_domain, start_key
+from keykos_lab.system.recipes import build_domain, image, start_key
+from keykos_lab.system.vcs import build_zero_segment
 
 
 class KeyNIXError(RuntimeError):
@@ -57,37 +58,55 @@ class KeyNIX:
     """A booted KeyNIX on a kernel: the operator's handle (console side).
 
     ``kernel`` defaults to a fresh ``keykos_lab.Kernel()``. Attributes:
-    ``kernel``, ``con``, ``keeper`` (the keeper's domain key), ``admin`` (its
-    operator start key, databyte 0), ``bank`` (the sub-bank everything is bought
-    from).
+    ``kernel``, ``con``, ``system`` (the system domain's domain key; ``keeper`` is
+    the same key, its former name), ``admin`` (its operator start key, databyte 0),
+    ``bank`` (the sub-bank everything shared is bought from). Each process has a
+    keeper of its own (:mod:`keykos_lab.programs.keynix.keeper`).
     """
 
-    def __init__(self, kernel=None) -> None:
+    def __init__(self, kernel=None, name: str = "keynix", fork: str = "cow") -> None:
         self.kernel = kernel if kernel is not None else new_system()
         con = self.con = self.kernel.console
-        self.bank = _ok(con.call(con["bank"], keeper.CREATE_BANK), "a bank for KeyNIX")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a KeyNIX's name is a non-empty string, not {name!r}")
+        if fork not in FORK_MODES:
+            raise ValueError(f"fork is one of {sorted(FORK_MODES)}, not {fork!r}")
+        if f"{name}.admin" in con:
+            raise ValueError(f"this kernel runs a KeyNIX named {name!r} already: attach() to it")
+        self.name = name
+        self.bank = _ok(con.call(con["bank"], server.CREATE_BANK), "a bank for KeyNIX")
         dc = _ok(con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]), "a DC")
         table = _ok(con.call(self.bank, oc.SB.CreatePage), "the process table page")
         ptab = _ok(con.call(self.bank, oc.SB.CreateNode), "the process table node")
+        oftab = _ok(con.call(self.bank, oc.SB.CreateNode), "the open-file table node")
         fmt = format_key_value(3, initial=abi.FILE_PAGES, keeper=15)
         fmt_key = _ok(
             con.call(con["dkc"], oc.DKC.Create11, data=fmt.to_bytes(11, "big")), "the format key"
         )
-        self.keeper = build_domain(
+        self.system = self.keeper = build_domain(
             con,
             "keynix",
             keys={
-                keeper.K_PTAB: ptab,
+                server.K_PTAB: ptab,
                 K_BANK: self.bank,
-                keeper.K_DC: dc,
-                keeper.K_METER: con["meter"],
+                server.K_DC: dc,
+                server.K_METER: con["meter"],
                 K_FORMAT: fmt_key,
                 K_TABLE: table,
+                server.K_KIMAGE: image(con, "keynix-keeper"),
+                server.K_OFTAB: oftab,
+                server.K_DISCRIM: con["discrim"],
+                server.K_VCSIMAGE: image(con, "vcs"),
+                server.K_ZERO: build_zero_segment(con),
             },
         )
-        con.call(self.keeper, oc.Domain.SwapKey + keeper.K_SELF, self.keeper)
-        self.kernel.store.labels[con.target(self.keeper)] = "Unix keeper"
-        self.admin = start_key(con, self.keeper, 0)
+        con.call(self.system, oc.Domain.SwapKey + server.K_SELF, self.system)
+        con.label(self.system, "Unix system")
+        self.admin = start_key(con, self.system, 0)
+        # The console names its keys, so that a restored kernel's KeyNIX can be found.
+        for part in ("system", "admin", "bank"):
+            con.name(f"{name}.{part}", getattr(self, part), label=False)
+        self.fork = fork
         self._order(A_INIT, what="init")
         for d in ("/bin", "/dev", "/etc", "/home", "/tmp"):
             self.mkdir(d)
@@ -97,7 +116,52 @@ class KeyNIX:
             if command is not None:
                 self.write_file(f"/bin/{command}", image_bytes(name), mode=fs.READONLY)
 
+    @classmethod
+    def attach(cls, kernel, name: str = "keynix") -> KeyNIX:
+        """The operator's handle on the KeyNIX named ``name`` that ``kernel`` runs
+        already: a restored checkpoint's, say (nothing is booted again).
+
+        >>> import os, tempfile, keykos_lab as kl
+        >>> knx = KeyNIX(); _ = knx.spawn("/bin/cat", ["cat"]); _ = knx.run()
+        >>> path = os.path.join(tempfile.mkdtemp(), "knx.ckpt")
+        >>> _ = knx.kernel.checkpoint(path)          # cat is mid-flight: by replay
+        >>> again = KeyNIX.attach(kl.Kernel.restore(path))
+        >>> again.type("still here\\n"); _ = again.run(); again.tty()
+        b'still here\\n'
+        """
+        con = kernel.console
+        if f"{name}.admin" not in con:
+            raise KeyError(f"this kernel runs no KeyNIX named {name!r}")
+        self = cls.__new__(cls)
+        self.kernel, self.con, self.name = kernel, con, name
+        self.system = self.keeper = con[f"{name}.system"]
+        self.admin, self.bank = con[f"{name}.admin"], con[f"{name}.bank"]
+        return self
+
     # ------------------------------------------------------------ operator
+    @property
+    def fork(self) -> str:
+        """How ``fork`` copies memory: ``"cow"`` (a virtual copy segment each for parent
+        and child, a page copied on its first write) or ``"copy"`` (every written page
+        copied at once); the system domain's register ``R_FORK``. Settable.
+
+        >>> knx = KeyNIX(fork="copy"); knx.fork
+        'copy'
+        >>> knx.fork = "cow"; knx.fork
+        'cow'
+        """
+        regs = self.con.call(self.system, oc.Domain.GetRegs).data
+        value = int.from_bytes(regs[server.R_FORK * 8 : server.R_FORK * 8 + 8], "big")
+        return {v: k for k, v in FORK_MODES.items()}.get(value, "cow")
+
+    @fork.setter
+    def fork(self, mode: str) -> None:
+        if mode not in FORK_MODES:
+            raise ValueError(f"fork is one of {sorted(FORK_MODES)}, not {mode!r}")
+        regs = bytearray(self.con.call(self.system, oc.Domain.GetRegs).data.ljust(128, b"\0"))
+        regs[server.R_FORK * 8 : server.R_FORK * 8 + 8] = FORK_MODES[mode].to_bytes(8, "big")
+        self.con.call(self.system, oc.Domain.PutRegs, data=bytes(regs))
+
     def _order(self, order: int, *ints: int, payload: bytes = b"", keys=(), what: str = ""):
         r = self.con.call(self.admin, order, *keys, data=abi.pack(*ints, payload=payload))
         if r.rc != 0 and order not in (A_STATUS,):
@@ -159,14 +223,20 @@ class KeyNIX:
         return self.read_file("/dev/tty")
 
     def status(self, pid: int) -> tuple[str, int]:
-        """``(state, exit status)``: state is free, embryo, running or zombie."""
+        """``(state, wait status)``: state is free, embryo, running or zombie; the status
+        in Linux's encoding (``abi.wifexited``, ``abi.wexitstatus``, ``abi.wifsignaled``,
+        ``abi.wtermsig``; ``abi.shell_status`` gives what a shell shows)."""
         r = self._order(A_STATUS, pid)
         return STATES.get(r.rc, str(r.rc)), int.from_bytes(r.data, "big", signed=True)
 
     def process(self, pid: int):
-        """``(domain key, process node key)`` handles of a live process."""
+        """``(domain key, keeper's domain key)`` handles of a live process."""
         r = self._order(A_PROC, pid, what=f"process {pid}")
         return r.keys[0], r.keys[1]
+
+
+#: ``KeyNIX(fork=...)``: the value of the system domain's register ``R_FORK``.
+FORK_MODES = {"cow": server.FORK_COW, "copy": server.FORK_COPY}
 
 
 def _ok(reply, what: str):

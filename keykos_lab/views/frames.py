@@ -19,6 +19,7 @@ import pandas as pd
 from keykos_lab.kernel.domains import STATE_NAMES
 from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
 from keykos_lab.kernel.snapshot import Snapshot
+from keykos_lab.views.names import label_events
 
 if TYPE_CHECKING:
     from keykos_lab.kernel.core import Kernel
@@ -45,11 +46,13 @@ _PACKED = (
 )
 
 
-def events(kernel: Kernel) -> pd.DataFrame:
+def events(kernel: Kernel, *, labels: bool = False) -> pd.DataFrame:
     """One row per kernel event, typed columns (see docs/analyses.md#analyses-event-log).
 
     ``target``, ``databyte`` and ``rc`` hold -1 where the event has none;
-    categorical columns hold NaN where they do not apply.
+    categorical columns hold NaN where they do not apply. ``labels=True`` adds the
+    name columns ``actor_label``, ``target_label`` and ``order_name`` after them
+    (:func:`keykos_lab.views.names.label_events`; the typed columns are unchanged).
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel()
@@ -57,6 +60,8 @@ def events(kernel: Kernel) -> pd.DataFrame:
     >>> last = events(k).iloc[-1]
     >>> str(last["event"]), str(last["key_type"]), int(last["rc"])
     ('invoke', 'discrim', 1033)
+    >>> events(k, labels=True)[["actor_label", "target_label", "order_name"]].iloc[-1].tolist()
+    ['console', 'discrim', 'KT']
     """
     chunks = [np.frombuffer(c, dtype="<i8").reshape(-1, _NFIELD) for c in kernel.log.chunks()]
     n = sum(len(rows) for rows in chunks)
@@ -86,7 +91,8 @@ def events(kernel: Kernel) -> pd.DataFrame:
                 cols[name], categories=pd.Index(list(cats)), validate=False
             )
         )
-    return pd.DataFrame(data, copy=False)
+    frame = pd.DataFrame(data, copy=False)
+    return label_events(frame, kernel) if labels else frame
 
 
 def objects(kernel: Kernel) -> pd.DataFrame:

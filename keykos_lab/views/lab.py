@@ -32,9 +32,18 @@ class Kernel(_BareKernel):
         super().__init__(seed)
         _boot.boot(self)
 
-    def events(self) -> pd.DataFrame:
-        """The event log as a typed DataFrame (one row per kernel event)."""
-        return frames.events(self)
+    def events(self, labels: bool = False) -> pd.DataFrame:
+        """The event log as a typed DataFrame (one row per kernel event); ``labels=True``
+        adds the name columns ``actor_label``, ``target_label`` and ``order_name``
+        (``keykos_lab.views.frames.events``).
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
+        >>> _ = con.call(con["bank"], kl.oc.SB.CreatePage)
+        >>> k.events(labels=True).order_name.iloc[0]
+        'SB.CreatePage'
+        """
+        return frames.events(self, labels=labels)
 
     def objects(self) -> pd.DataFrame:
         """One row per live page and node, with kind, label and owning domain."""
@@ -45,12 +54,15 @@ class Kernel(_BareKernel):
         return graph.capability_graph(self)
 
     def checkpoint(self, path: str | os.PathLike) -> dict:
-        """Save the whole system to ``path`` at quiescence, atomically; the header written.
+        """Save the whole system to ``path``, atomically, whatever the domains are
+        doing; the header written. At quiescence the file is a snapshot; with
+        handlers mid-flight, a checkpoint by replay that restoring re-runs and checks
+        event by event (``keykos_lab.kernel.checkpoint.replay``).
 
-        Raises ``kl.CheckpointError`` naming the domains that are mid-flight, or
-        saying why the file cannot be written (then no temporary file is left and a
-        previous checkpoint at ``path`` is intact). Format and guarantees:
-        ``keykos_lab.kernel.checkpoint``.
+        Raises ``kl.CheckpointError`` saying why the file cannot be written (then no
+        temporary file is left and a previous checkpoint at ``path`` is intact), or
+        why the inputs since the last quiescent state cannot be replayed (after an
+        interrupt). Format and guarantees: ``keykos_lab.kernel.checkpoint``.
 
         >>> import os, tempfile, keykos_lab as kl
         >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
@@ -59,12 +71,40 @@ class Kernel(_BareKernel):
         """
         return _checkpoint.save(self, path)
 
+    def checkpoint_every(
+        self, ticks: int, folder: str | os.PathLike, keep: int = 3
+    ) -> _checkpoint.periodic.Periodic:
+        """Checkpoint into ``folder`` after each input from outside that ends ``ticks``
+        or more ticks after the last checkpoint, keeping the newest ``keep``; the
+        writer (``.stop()``). ``kl.Kernel.restore_latest(folder)`` restores the newest
+        complete one, whatever moment a crash came at.
+
+        >>> import tempfile, keykos_lab as kl
+        >>> k = kl.Kernel(); folder = tempfile.mkdtemp()
+        >>> every = k.checkpoint_every(5, folder, keep=2)
+        >>> for _ in range(5):
+        ...     _ = k.console.call(k.console["bank"], kl.oc.SB.CreatePage)
+        >>> r = kl.Kernel.restore_latest(folder); r.tick <= k.tick
+        True
+        """
+        return _checkpoint.checkpoint_every(self, ticks, folder, keep)
+
     @classmethod
-    def restore(cls, path: str | os.PathLike) -> Kernel:
-        """The system saved at ``path``, as it was (boot is not re-run).
+    def restore_latest(
+        cls, folder: str | os.PathLike, replay_seconds: float | None = None
+    ) -> Kernel:
+        """The newest complete checkpoint in ``folder`` (``checkpoint_every``), restored."""
+        return cls.restore(_checkpoint.latest(folder), replay_seconds)
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike, replay_seconds: float | None = None) -> Kernel:
+        """The system saved at ``path``, as it was: a snapshot as it is (boot is not
+        re-run), a checkpoint by replay re-run from its base and checked event by event
+        within ``replay_seconds`` of wall clock.
 
         Raises ``kl.CheckpointError`` saying what is wrong with the file (any file:
-        docs/reliability.md#reliability-strangers); nothing is half-loaded.
+        docs/reliability.md#reliability-strangers), or where a replay left the
+        recording; nothing is half-loaded.
 
         >>> import os, tempfile, keykos_lab as kl
         >>> k = kl.Kernel(); path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
@@ -73,7 +113,48 @@ class Kernel(_BareKernel):
         >>> r.events().equals(k.events()), r.console["bank"] is not None
         (True, True)
         """
-        return _checkpoint.load(path, cls)
+        return _checkpoint.load(path, cls, replay_seconds)
+
+    def _repr_html_(self) -> str:
+        """The system in a notebook: its clock, what is running and waiting, how many
+        domains, pages, nodes and events, and the console's names (plain HTML, every
+        label escaped: labels come from users).
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console
+        >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+        >>> con.label(page, "<script>alert(1)</script>"); _ = con.name("diary", page)
+        >>> html = k._repr_html_()
+        >>> "domains" in html and "&lt;script&gt;" in html and "<script>" not in html
+        True
+        """
+        import html
+
+        def esc(text: object) -> str:
+            return html.escape(str(text), quote=True)
+
+        objs = frames.objects(self)
+        kinds = objs["kind"].value_counts()
+        states = objs.loc[objs["kind"] == "domain", ["label", "state"]]
+        busy = []
+        for state in ("running", "waiting"):
+            names = states.loc[states["state"] == state, "label"].astype(str).tolist()
+            if names:
+                shown = ", ".join(names[:8]) + (
+                    f" and {len(names) - 8} more" if len(names) > 8 else ""
+                )
+                busy.append(f"{esc(state)}: {esc(shown)}")
+        counts = ", ".join(
+            f"{int(kinds.get(kind, 0))} {word}"
+            for kind, word in (("domain", "domains"), ("page", "pages"), ("node", "nodes"))
+        )
+        return (
+            '<div class="keykos-kernel">'
+            f"<b>KeyKOS system</b> (seed {esc(self.seed)}, tick {esc(self.tick)}): "
+            f"{esc(counts)}, {len(self.log)} events"
+            f"<br>{'; '.join(busy) or 'nothing running'}"
+            f"{self.console._repr_html_()}</div>"
+        )
 
 
 _boot.system_class = Kernel

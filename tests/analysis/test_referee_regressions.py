@@ -15,11 +15,10 @@ factory carries 32 bits from its builder's holder to every holder of its keys an
 it makes.
 """
 
-import pytest
-
 import keykos_lab as kl
 from keykos_lab import oc
 from keykos_lab.analysis import explore, soundness
+from keykos_lab.analysis.model import behaviour
 from keykos_lab.kernel.process import program
 from keykos_lab.programs.factories.fcc import FCC
 
@@ -174,9 +173,10 @@ def test_R8_a_builder_key_tells_every_requestor_through_the_alleged_type():
 @program("r9_stash_resume")
 def _stash_resume(dom, msg):
     """Stores the resume key of the message it serves in slot 0 of the node in key
-    register 0, and answers."""
+    register 0, and becomes available without answering (an answer would use the
+    resume key up, and the stored copy with it)."""
     yield dom.call(dom.keys[0], oc.Node.Swap + 0, msg.resume)
-    yield dom.return_(msg.resume, rc=0)
+    yield dom.return_(dom.keys[15], rc=0)
 
 
 @program("r9_call_reg1")
@@ -186,19 +186,15 @@ def _call_reg1(dom, msg):
     yield dom.return_(msg.resume, rc=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16: the resume key a CALL hands a free callee is not a key the rules give it",
-)
 def test_R9_a_callee_can_store_the_resume_key_its_caller_handed_it():
     """Found by the red team and a newcomer's review (session 6). d CALLs e; the kernel
     hands e a resume key to d, which e stores in a node the subject can fetch from. The
-    rules join free caller and callee into one class (the channel both ways) but give no
-    one the resume key itself, so ``authority`` misses ``(d, resume, 2)`` when it is
-    stored. A class-level rule (every member of a joined class can be handed a return key
-    to every other) closes it in the reference engine, but the fast engine's groups join
-    on more than gates and would need the same rule to stay equal: open until both have
-    it. Declared behaviours already give a described callee the resume key."""
+    rules joined free caller and callee into one class (the channel both ways) but gave no
+    one the resume key itself, so ``authority`` missed ``(d, resume, 2)`` when it was
+    stored. Fixed by a class-level rule in both engines: a class joined through a gate
+    holds a return key to each of its members (``Closure._link``; the fast engine's
+    ``calling`` groups). A described callee gets one to every member of its caller's
+    class, including members joined later."""
     k = kl.Kernel()
     con = k.console
     n = con.call(con["bank"], oc.SB.CreateNode).keys[0]
@@ -225,3 +221,70 @@ def test_R10_a_factory_made_while_exploring_carries_its_builders_32_bits():
     s = con.target(kl.build_domain(con, "echo", keys={0: fc, 1: con["bank"], 2: con["meter"]}))
     report = soundness(k, s, 2, console=False)
     assert report["flow_missing"] == [] and report["missing"] == []
+
+
+@program("r11_stash_resume")
+def _r11_stash(dom, msg):
+    """Stores the resume key of the message it serves, and stays busy (see R9)."""
+    yield dom.call(dom.keys[0], oc.Node.Swap + 0, msg.resume)
+    yield dom.return_(dom.keys[15], rc=0)
+
+
+def test_R11_a_bank_program_whose_parent_is_no_bank_acts_freely():
+    """Found by the red team (session 7): a domain running the space bank's program was
+    trusted as a bank by its program alone; with a free domain as its parent it CALLs that
+    domain (AVAILABLE) with its own resume key, which the domain stores where the subject
+    fetches it. A bank is now one only if its parents are banks all the way up."""
+    import struct
+
+    from keykos_lab.programs.primordial import spacebank as sbp
+
+    k = kl.Kernel()
+    con = k.console
+    n = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    outer = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    con.call(outer, oc.Node.Swap + 0, con.call(n, oc.Node.MakeFetchKey).keys[0])
+    stash = kl.start_key(con, kl.build_domain(con, "r11_stash_resume", keys={0: n}))
+    fake = kl.build_domain(con, "spacebank", keys={sbp.PARENT: stash})
+    regs = struct.pack(">16Q", sbp.UNLIMITED, sbp.UNLIMITED, *([0] * 14))
+    con.call(fake, oc.Domain.PutRegs, data=regs)
+    bank = kl.start_key(con, fake)
+    fetch = con.call(outer, oc.Node.MakeFetchKey).keys[0]
+    s = con.target(kl.build_domain(con, "echo", keys={0: bank, 1: fetch}))
+    rows, _, report = referee(k, s, depth=2)
+    assert (con.target(bank), "resume", 2) in rows  # the kernel hands it over
+    assert report["missing"] == []
+    G = k.capability_graph()
+    assert behaviour(G, con.target(fake)) == "free"
+    assert behaviour(G, con.target(con["bank"])) == "bank"
+
+
+@program("r12_writer")
+def _r12_writer(dom, msg):
+    """Writes a marker at 0x1010 of its address space, and answers."""
+    yield dom.write(0x1010, b"SECRET")
+    yield dom.return_(msg.resume, rc=0)
+
+
+def test_R12_a_frontend_key_in_a_segment_slot_is_part_of_the_memory_tree():
+    """Found by the red team (session 7): address translation walks frontend keys
+    (kernel/segments.py), but the flow rules' memory trees did not, so data written
+    through a frontend key in a segment slot reached a page no rule connected."""
+    k = kl.Kernel()
+    con = k.console
+    inner = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
+    con.call(inner, oc.Node.Swap + 0, kl.image(con, "r12_writer"))
+    con.call(inner, oc.Node.Swap + 1, page)
+    top = con.call(con["bank"], oc.SB.CreateNode).keys[0]
+    front = con.call(inner, oc.Node.MakeFrontendKey, data=bytes([3])).keys[0]
+    con.call(top, oc.Node.Swap + 0, front)
+    memory = con.call(top, oc.Node.MakeSegmentKey, data=bytes([4])).keys[0]
+    writer = kl.build_domain(con, memory=memory)
+    assert con.call(kl.start_key(con, writer), 0).rc == 0
+    assert bytes(k.objs[con.target(page)].data[16:22]) == b"SECRET"  # the kernel writes it
+    G = k.capability_graph()
+    G.remove_node(con.root)
+    assert kl.analysis.can_flow(G, con.target(writer), con.target(page))
+    s = con.target(kl.build_domain(con, "echo", keys={0: memory}))
+    assert soundness(k, s, 1, console=False)["flow_missing"] == []

@@ -168,12 +168,17 @@ class FuzzMachine(KernelMachine):
         k = self.drv.k
         path = self.tmp / "fuzz.ckpt"
         if ckpt.busy_domains(k):
+            # Mid-flight: a checkpoint by replay (issue 19), refused only when the inputs
+            # since the last quiescent state cannot be replayed (an interrupt).
             try:
                 k.checkpoint(path)
             except kl.CheckpointError as exc:
-                assert "mid-flight" in str(exc)
-            else:
-                raise AssertionError("a checkpoint with handlers mid-flight was written")
+                assert k.console.journal.broken is not None, exc
+                return
+            r = kl.Kernel.restore(path)
+            assert r.events().equals(k.events())
+            assert ckpt.busy_domains(r) == ckpt.busy_domains(k)
+            _count("checkpoints by replay")
             return
         k.checkpoint(path)
         r = kl.Kernel.restore(path)

@@ -1,8 +1,16 @@
 """Checkpoint and restore: the whole kernel state in one documented, checked file (D5).
 
-A checkpoint is taken at *quiescence* — no domain in the middle of a handler, the
-console between calls — because a running handler is a Python generator, and
-generators cannot be saved. Everything else is data: pages, nodes (with their
+A checkpoint can be taken at any moment. At *quiescence* — no domain in the middle
+of a handler, the console between calls — it is a **snapshot** of the state (format
+version 2, described below). A running handler is a Python generator, and generators
+cannot be saved, so mid-flight it is a **checkpoint by replay** (version 3,
+:mod:`~keykos_lab.kernel.checkpoint.replay`): the last quiescent state, the inputs
+from outside since (:mod:`keykos_lab.kernel.journal`) and the events they made;
+restoring runs the inputs again and fails with :class:`CheckpointError` unless the
+replay makes exactly the recorded events and state. :func:`checkpoint_every` takes
+them periodically (:mod:`~keykos_lab.kernel.checkpoint.periodic`).
+
+A snapshot holds everything as data: pages, nodes (with their
 keys, allocation ids included), the allocation counter, every domain's kernel
 state (state, pending action, stall queue, borrowed CPU, cached meter chain),
 the run queue, parked and meter-stopped domains, the scheduler's random state,
@@ -42,7 +50,8 @@ complete new kernel; anything wrong raises :class:`CheckpointError` saying what,
 the caller never sees a half-loaded kernel. The file may come from a stranger:
 docs/reliability.md#reliability-strangers says what is tried and promised.
 
-docs/decisions/0005-checkpoint-at-quiescence.md is the design record;
+docs/decisions/0005-checkpoint-at-quiescence.md and
+docs/decisions/0014-checkpoint-by-replay.md are the design records;
 docs/reliability.md lists the guarantees and how the tests try to break them.
 
 The package
@@ -74,7 +83,13 @@ from __future__ import annotations
 
 import os as os  # the crash tests patch os.fsync and os.replace through checkpoint.os
 
-from keykos_lab.kernel.checkpoint.format import FORMAT, SCHEMAS, VERSION
+from keykos_lab.kernel.checkpoint.format import (
+    FORMAT,
+    REPLAY_VERSION,
+    SCHEMAS,
+    SNAPSHOT_VERSION,
+    VERSION,
+)
 
 # Not in __all__, but importable from here as before the split: the limits, the checksum
 # (tests forge headers with it), and the seams the crash tests replace on this package
@@ -85,7 +100,14 @@ from keykos_lab.kernel.checkpoint.format import MAX_HEADER as MAX_HEADER
 from keykos_lab.kernel.checkpoint.format import MAX_OBJECTS as MAX_OBJECTS
 from keykos_lab.kernel.checkpoint.format import OBJECTS_FREE as OBJECTS_FREE
 from keykos_lab.kernel.checkpoint.format import _digest as _digest
-from keykos_lab.kernel.checkpoint.load import CheckpointLoaderBug, decode, load, read_header
+from keykos_lab.kernel.checkpoint.load import CheckpointLoaderBug, decode, read_header
+from keykos_lab.kernel.checkpoint.periodic import (
+    CheckpointWarning,
+    checkpoint_every,
+    checkpoints,
+    latest,
+)
+from keykos_lab.kernel.checkpoint.replay import load
 from keykos_lab.kernel.checkpoint.save import _discard as _discard
 from keykos_lab.kernel.checkpoint.save import _open_temp as _open_temp
 from keykos_lab.kernel.checkpoint.save import bound_programs, busy_domains, encode, save
@@ -96,6 +118,8 @@ __all__ = [
     "CheckpointLoaderBug",
     "FORMAT",
     "VERSION",
+    "SNAPSHOT_VERSION",
+    "REPLAY_VERSION",
     "SCHEMAS",
     "save",
     "load",
@@ -104,4 +128,8 @@ __all__ = [
     "read_header",
     "busy_domains",
     "bound_programs",
+    "checkpoint_every",
+    "checkpoints",
+    "latest",
+    "CheckpointWarning",
 ]

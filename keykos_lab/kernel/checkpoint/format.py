@@ -74,7 +74,12 @@ from keykos_lab.kernel.state import KernelState
 Json = Any
 
 FORMAT = "keykos_lab-checkpoint"
-VERSION = 2
+#: The newest format version this keykos_lab reads: 2 for a snapshot taken at
+#: quiescence (what ``save`` writes when nothing is mid-flight), 3 for a checkpoint by
+#: replay (:mod:`.replay`: a quiescent base, the inputs since, the events they made).
+VERSION = 3
+SNAPSHOT_VERSION = 2
+REPLAY_VERSION = 3
 MAX_HEADER = 1 << 20  # bytes: a longer first line is not a header
 MAX_OBJECTS = 1 << 25  # object ids a checkpoint may claim (memory bound)
 #: Object ids a body may claim beyond one per byte of it: the loader's list of objects

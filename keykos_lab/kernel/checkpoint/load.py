@@ -33,6 +33,7 @@ from keykos_lab.kernel.checkpoint.format import (
     MAX_HEADER,
     MAX_OBJECTS,
     OBJECTS_FREE,
+    REPLAY_VERSION,
     SCHEMAS,
     SEED_BITS,
     VERSION,
@@ -194,8 +195,9 @@ def load(path: str | os.PathLike, cls: type[_K]) -> _K: ...
 
 
 def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
-    """Restore the kernel saved at ``path`` as an instance of ``cls`` (the kernel
-    class; default ``keykos_lab.kernel.core.Kernel``). Boot is not re-run.
+    """Restore the snapshot saved at ``path`` as an instance of ``cls`` (the kernel
+    class; default ``keykos_lab.kernel.core.Kernel``). Boot is not re-run. (The
+    package's ``load``, :func:`.replay.load`, restores checkpoints by replay too.)
 
     Raises :class:`CheckpointError` for a file that is not a regular file or not a
     checkpoint, of a newer or unknown version, truncated, failing its checksum, naming
@@ -213,8 +215,16 @@ def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
     header, blob = _read(path)
     _check_blob(path, header, blob)
     body = _strict_json(blob, path, "the body")
+    if header["version"] == REPLAY_VERSION:
+        raise CheckpointError(
+            f"{path}: a checkpoint by replay (version {REPLAY_VERSION}): restore it with "
+            "keykos_lab.kernel.checkpoint.load or kl.Kernel.restore"
+        )
     kernel = decode(body, cls, path=str(path), size=len(blob))
     _check_programs(path, header, kernel)
+    body["log"] = None  # the restored state is the journal's base
+    base = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    kernel.console.journal.rebase(base, len(kernel.log))
     return kernel
 
 
@@ -302,11 +312,15 @@ def decode(
     except (CheckpointError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # not the file's fault: every value from it is checked
-        raise CheckpointLoaderBug(
-            f"{path}: the checkpoint loader failed (a bug in "
-            f"keykos_lab, please report it): {type(exc).__name__}: "
-            f"{exc}"
-        ) from exc
+        raise loader_bug(path, exc) from exc
+
+
+def loader_bug(path: str, exc: Exception, doing: str = "") -> CheckpointLoaderBug:
+    """The error for an exception the loader's checks did not foresee (its own bug)."""
+    return CheckpointLoaderBug(
+        f"{path}: the checkpoint loader failed{doing} (a bug in keykos_lab, please report "
+        f"it): {type(exc).__name__}: {exc}"
+    )
 
 
 class _Decoder(_Validator):

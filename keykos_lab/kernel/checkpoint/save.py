@@ -1,9 +1,12 @@
-"""Writing a checkpoint: the body built from a quiescent kernel, written atomically.
+"""Writing a checkpoint, atomically: a snapshot of a quiescent kernel, or one by replay.
 
 :func:`encode` refuses a kernel with a handler mid-flight (a running handler is a
 Python generator, and cannot be saved: docs/decisions/0005-checkpoint-at-quiescence.md),
 then gives every reachable domain state an index and encodes each part of the state
-with the record encoders of :mod:`keykos_lab.kernel.checkpoint.format`. :func:`save`
+with the record encoders of :mod:`keykos_lab.kernel.checkpoint.format`. Mid-flight,
+:func:`save` writes a checkpoint by replay instead (:func:`save_replay`: the journal's
+base and inputs, the events and the end state they must give;
+docs/decisions/0014-checkpoint-by-replay.md; :mod:`.replay` reads it). :func:`save`
 writes header and body to a temporary file in the target's folder, flushes and
 ``fsync``-s it, and ``os.replace``-s it over the target, so a crash at any point
 leaves the previous checkpoint intact (docs/reliability.md); on any failure the
@@ -17,6 +20,7 @@ them up, at call time.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import os
@@ -24,15 +28,18 @@ import sys
 import tempfile
 from collections.abc import Callable
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
+from keykos_lab.kernel import journal
 from keykos_lab.kernel.checkpoint.format import (
     FORMAT,
     OBJECTS_FREE,
+    REPLAY_VERSION,
     SCHEMAS,
     SEED_BITS,
-    VERSION,
+    SNAPSHOT_VERSION,
     Json,
+    _b64,
     _digest,
     _domain_record,
     _log_record,
@@ -69,8 +76,9 @@ def busy_domains(kernel: Kernel) -> list[str]:
     return out
 
 
-def encode(kernel: Kernel) -> dict[str, Json]:
-    """The body of a checkpoint of a quiescent ``kernel``, as plain JSON data.
+def encode(kernel: Kernel, log: bool = True) -> dict[str, Json]:
+    """The body of a checkpoint of a quiescent ``kernel``, as plain JSON data
+    (``log=False``: its ``"log"`` record None, as the journal keeps its base).
 
     >>> from keykos_lab.kernel.core import Kernel
     >>> sorted(encode(Kernel()))
@@ -112,8 +120,26 @@ def encode(kernel: Kernel) -> dict[str, Json]:
         "labels": [[oid, text] for oid, text in k.store.labels.items()],
         "domain_states": records,
         "console": console,
-        "log": _log_record(k.log),
+        "log": _log_record(k.log) if log else None,
     }
+
+
+def canonical(body: Json) -> bytes:
+    """A body as the file holds it: canonical JSON (sorted keys, no spaces)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def base_body(kernel: Kernel) -> bytes | None:
+    """The journal's base for ``kernel`` as it is now (canonical JSON of its body
+    without the event log), or None when something is mid-flight.
+
+    >>> from keykos_lab.kernel.core import Kernel
+    >>> base_body(Kernel())[:10]
+    b'{"console"'
+    """
+    if busy_domains(kernel):
+        return None
+    return canonical(encode(kernel, log=False))
 
 
 def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
@@ -217,30 +243,35 @@ def bound_programs(kernel: Kernel) -> tuple[list[str], list[str]]:
 def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     """Write a checkpoint of ``kernel`` to ``path`` atomically; the header written.
 
-    Raises :class:`CheckpointError` naming them when domains are mid-flight, and
-    saying why when the file cannot be written (a missing or unwritable folder, a
-    full disk, a folder at ``path``); then no temporary file is left behind and a
+    At quiescence the file is a snapshot of the state (format version 2), and that
+    state becomes the journal's base; otherwise it is a checkpoint by replay (version
+    3, :func:`.replay.save_replay`). Raises :class:`CheckpointError` saying why when
+    the file cannot be written (a missing or unwritable folder, a full disk, a folder
+    at ``path``), or when the inputs since the last quiescent state cannot be replayed
+    (:attr:`.journal.Journal.broken`); then no temporary file is left behind and a
     previous checkpoint at ``path`` is intact.
 
     >>> import os, tempfile
     >>> from keykos_lab.kernel.core import Kernel
     >>> path = os.path.join(tempfile.mkdtemp(), "k.ckpt")
-    >>> save(Kernel(), path)["version"] == VERSION
+    >>> save(Kernel(), path)["version"] == SNAPSHOT_VERSION
     True
     >>> save(Kernel(), os.path.join(path, "no", "such.ckpt"))
     Traceback (most recent call last):
     ...
     keykos_lab.kernel.errors.CheckpointError: cannot write the checkpoint .../such.ckpt: ...
     """
+    if busy_domains(kernel):
+        return save_replay(kernel, path)
     body = encode(kernel)
     programs, unbound = bound_programs(kernel)
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    blob = canonical(body)
     short = body["kernel"]["n_objects"] - OBJECTS_FREE - len(blob)
     if short > 0:  # the loader wants a byte of file per object id (load.decode's bound)
         blob += b" " * short
     header = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": SNAPSHOT_VERSION,
         "length": len(blob),
         "programs": programs,
         "unbound_images": unbound,
@@ -252,6 +283,16 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
         },
         "schemas": SCHEMAS,
     }
+    _write_file(path, header, blob)
+    # Nothing is mid-flight: this state is the journal's new base.
+    body["log"] = None
+    kernel.console.journal.rebase(canonical(body), len(kernel.log))
+    return header
+
+
+def _write_file(path: str | os.PathLike, header: dict[str, Json], blob: bytes) -> None:
+    """Seal ``header`` (its checksum over itself and ``blob``) and write both to ``path``
+    atomically (:func:`_write_atomically`)."""
     header["sha256"] = _digest(header, blob)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     try:
@@ -261,7 +302,6 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
             f"a checkpoint's path is a str or os.PathLike, not {type(path).__name__}"
         ) from None
     _write_atomically(target, [head, blob])
-    return header
 
 
 def _seams() -> ModuleType:
@@ -330,3 +370,122 @@ def _sync_folder(folder: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------- a checkpoint by replay
+def save_replay(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
+    """Write a checkpoint by replay of ``kernel`` to ``path`` atomically; the header.
+
+    Raises :class:`CheckpointError` when an input is still in progress (``save``
+    called from a handler or a hook inside one), when the inputs since the base
+    cannot be replayed (an interrupt, a kernel failure: :attr:`Journal.broken`), or
+    when the file cannot be written.
+    """
+    j = kernel.console.journal
+    if j.depth:
+        raise CheckpointError(
+            "cannot checkpoint in the middle of an input from outside (a console call "
+            "or a step has not returned): call checkpoint() between them"
+        )
+    if j.broken is not None:
+        busy = ", ".join(busy_domains(kernel)) or "none"
+        raise CheckpointError(
+            f"cannot checkpoint now: domains are mid-flight ({busy}) and {j.broken} "
+            "since the last quiescent state, which cannot be replayed; a checkpoint is "
+            "possible again once nothing is mid-flight"
+        )
+    base: dict[str, Json] = (
+        {"genesis": dict(j.genesis)} if j.base is None else {"snapshot": json.loads(j.base)}
+    )
+    body = {
+        "base": base,
+        "base_rows": j.base_rows,
+        "inputs": [_input_json(e) for e in j.inputs],
+        "log": _log_record(kernel.log),
+        "expect": expect(kernel),
+        "settings": settings(kernel),
+    }
+    blob = canonical(body)
+    programs, unbound = bound_programs(kernel)
+    ran = {ds.program for ds in kernel.domains.values() if ds.program}
+    header: dict[str, Json] = {
+        "format": FORMAT,
+        "version": REPLAY_VERSION,
+        "length": len(blob),
+        "programs": sorted(set(programs) | (ran & _registered())),
+        "unbound_images": unbound,
+        "counts": {"events": len(kernel.log), "domains": len(kernel.domains)},
+        "replay": {
+            "base": "genesis" if j.base is None else "snapshot",
+            "inputs": len(j.inputs),
+            "busy": busy_domains(kernel)[:100],
+        },
+        "schemas": SCHEMAS,
+    }
+    _write_file(path, header, blob)
+    return header
+
+
+def _registered() -> set[str]:
+    from keykos_lab.kernel.process import PROGRAMS
+
+    return set(PROGRAMS)
+
+
+def settings(kernel: Kernel) -> dict[str, Json]:
+    """The limits set from outside that shape what the kernel does next, restored after
+    a replay: the console's ``step_limit`` and ``time_limit`` and the kernel's
+    ``handler_time_limit`` (found by the red team: a restored kernel ran past the step
+    limit its original had).
+
+    >>> settings(Kernel())["step_limit"]
+    1000000
+    """
+    con = kernel.console
+    return {
+        "step_limit": con.step_limit,
+        "time_limit": con.time_limit,
+        "handler_time_limit": kernel.handler_time_limit,
+    }
+
+
+def expect(kernel: Kernel) -> dict[str, Json]:
+    """What a replay must end with: the event count, the clock, the allocation
+    counter, the console's key ring and a digest of every page, node and label.
+
+    >>> sorted(expect(Kernel()))
+    ['next_alloc', 'objects', 'ring', 'rows', 'tick']
+    """
+    pages, nodes = _object_records(kernel)
+    labels = sorted([oid, text] for oid, text in kernel.store.labels.items())
+    digest = hashlib.sha256(canonical([pages, nodes, labels])).hexdigest()
+    return {
+        "rows": len(kernel.log),
+        "tick": kernel.tick,
+        "next_alloc": kernel.store.next_alloc,
+        "ring": kernel.console._count,
+        "objects": digest,
+    }
+
+
+def _input_json(entry: tuple) -> list[Json]:
+    kind = entry[0]
+    if kind in ("call", "fork"):
+        _, key, order, keys, data, limit, outcome, rows = entry
+        return [kind, key, order, list(keys), _b64(data), limit, _outcome_json(outcome), rows]
+    if kind == "run":
+        _, max_steps, limit, steps, outcome, rows = entry
+        return [kind, max_steps, limit, steps, _outcome_json(outcome), rows]
+    if kind == "hold":
+        return [kind, list(entry[1]), entry[2]]
+    return list(entry)
+
+
+def _outcome_json(outcome: Any) -> Json:
+    if outcome is None:
+        return None
+    name, forced = outcome
+    return [name, None if forced is None else list(forced)]
+
+
+journal.ENCODER = base_body

@@ -40,6 +40,7 @@ SYS_CLOSE = 6
 SYS_WAIT = 7
 SYS_EXEC = 11
 SYS_GETPID = 20
+SYS_KILL = 37  #: (pid, sig): send a signal (:mod:`.signals`)
 SYS_PTRACE = 26  #: (pid, address, my buffer): copy a page of its memory (PEEK)
 SYS_DUP = 41
 SYS_GETEUID = 49
@@ -50,13 +51,21 @@ SYS_INSTALL_FD = 211  #: (pid, child fd, my fd): put one of my open files in the
 SYS_INSTALL_PROG = 212  #: (pid; path): ReplaceMemory of the child with a program
 SYS_START = 213  #: (pid; argv block): start the child
 SYS_RUN = 220  #: (; path, argv block): run a setuid command (a factory), rc back
+# 300–319: the directory calls (:mod:`.dirs`).
+SYS_GETDENTS = 300  #: (index, address, n; path): directory entries from ``index`` into a buffer
+SYS_CHDIR = 301  #: (; absolute path): is it a directory I may enter? (the cwd is ``PWD``)
+# 320–339: threads (:mod:`.threads`; Linux has no such calls: its threads are ``clone``).
+SYS_THREAD_CREATE = 320  #: (label, arg): a thread, a domain sharing my memory; its tid
+SYS_THREAD_JOIN = 321  #: (tid): wait for a thread to end; its tid, and its status second
+SYS_THREAD_EXIT = 322  #: (status): end this thread only (the main thread's is ``exit``)
+SYS_THREAD_SELF = 323  #: my thread id (0: the main thread)
 
 NAMES = {v: k[4:].lower() for k, v in dict(globals()).items() if k.startswith("SYS_")}
 
 # ------------------------------------------------------------------ errno
 EPERM, ENOENT, ESRCH, EIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN = 1, 2, 3, 5, 7, 8, 9, 10, 11
 ENOMEM, EACCES, EFAULT, EEXIST, ENOTDIR, EISDIR, EINVAL, EMFILE = 12, 13, 14, 17, 20, 21, 22, 24
-EFBIG, ENOSPC, EPIPE, ENAMETOOLONG, ENOSYS = 27, 28, 32, 36, 38
+EFBIG, ENOSPC, EPIPE, EDEADLK, ENAMETOOLONG, ENOSYS = 27, 28, 32, 35, 36, 38
 _ERRNO = {v: k for k, v in dict(globals()).items() if k.startswith("E") and isinstance(v, int)}
 
 
@@ -78,7 +87,10 @@ NAME_MAX = 63  #: bytes in a path component (a 64-byte directory entry)
 PATH_MAX = 1024
 MAX_PROCS = 255  #: pids 1..255: a start-key databyte names the process
 PAGE = 4096
-FILE_PAGES = 14  #: a file is a red segment of at most 14 pages (56 KiB)
+FILE_PAGES = 14  #: an inode's initial slots: 14 pages, or 14 subtrees (:mod:`.filetree`)
+FILE_DEPTH = 2  #: levels of nodes a file's page tree may have below its inode
+FILE_MAX = FILE_PAGES * 16**FILE_DEPTH * PAGE  #: 14 MiB: the largest file
+DIR_MAX = FILE_PAGES * FILE_PAGES  #: entries in a directory: 14 buckets of 14 (:mod:`.dirtree`)
 
 #: The address space of a process: a red segment node, one page per slot.
 TEXT, ENV, ARGV, BUF, DATA = 0, 4096, 8192, 12288, 16384
@@ -86,11 +98,73 @@ SPACE_PAGES = 5  #: text (read-only program image), env, argv, buffer, data
 BUF_SIZE = PAGE
 
 #: Birth orders: the first message a process's program receives.
-BORN_EXEC, BORN_FORK = 0, 1
+BORN_EXEC, BORN_FORK, BORN_THREAD = 0, 1, 2
 #: Register where a program leaves the label a fork child resumes at (its "PC").
 PC_REG = 15
+#: Register where a new thread finds the argument its creator gave (:mod:`.threads`).
+ARG_REG = 14
 #: Result registers.
 R_VALUE, R_ERRNO, R_VALUE2 = 0, 1, 2
+
+# ---------------------------------------------------------------- signals
+#: Linux/i386 signal numbers; the default action of each here is to terminate, but
+#: SIGCHLD's, which is to ignore it.
+SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGKILL, SIGSEGV, SIGPIPE, SIGTERM, SIGCHLD = (
+    1,
+    2,
+    3,
+    4,
+    9,
+    11,
+    13,
+    15,
+    17,
+)
+NSIG = 64
+
+
+def exited(code: int) -> int:
+    """The wait status of a process that called ``exit(code)`` (Linux encoding).
+
+    >>> exited(3), wifexited(exited(3)), wexitstatus(exited(3))
+    (768, True, 3)
+    """
+    return (code & 0xFF) << 8
+
+
+def signaled(sig: int) -> int:
+    """The wait status of a process a signal ended (Linux encoding).
+
+    >>> wifsignaled(signaled(SIGPIPE)), wtermsig(signaled(SIGPIPE)), wifexited(13)
+    (True, 13, False)
+    """
+    return sig & 0x7F
+
+
+def wifexited(status: int) -> bool:
+    return status & 0x7F == 0
+
+
+def wexitstatus(status: int) -> int:
+    return (status >> 8) & 0xFF
+
+
+def wifsignaled(status: int) -> bool:
+    return status & 0x7F not in (0, 0x7F)
+
+
+def wtermsig(status: int) -> int:
+    return status & 0x7F
+
+
+def shell_status(status: int) -> int:
+    """What a shell shows: the exit code, or 128 + the signal.
+
+    >>> shell_status(exited(2)), shell_status(signaled(SIGSEGV))
+    (2, 139)
+    """
+    return wexitstatus(status) if wifexited(status) else 128 + wtermsig(status)
+
 
 _HEAD = struct.Struct(">B")
 

@@ -1,31 +1,31 @@
-"""The Unix keeper's operator facet (databyte 0): orders from the console side.
+"""The system domain's operator facet (databyte 0): orders from the console side.
 
 The operator (``keykos_lab.system.keynix.KeyNIX``) boots the file system, writes
 files, links commands, types at the terminal and spawns processes through
-these orders, each a sub-generator of the keeper's handler.
+these orders, each a sub-generator of the system domain's handler.
 """
 
 from __future__ import annotations
 
 from keykos_lab.kernel import oc
 from keykos_lab.kernel.keys import DK0
-from keykos_lab.programs.keynix import abi, fs, keeper, pipe
-from keykos_lab.programs.keynix.keeper import K_BANK, K_FORMAT, K_ROOT, K_TTY, K_TTYOUT
+from keykos_lab.programs.keynix import abi, fs, pipe, server
+from keykos_lab.programs.keynix.server import K_BANK, K_FORMAT, K_ROOT, K_TTY, K_TTYOUT
 
 # Operator orders (databyte 0).
 A_INIT, A_MKDIR, A_WRITE, A_READ, A_SPAWN, A_TYPE, A_EOF, A_STATUS, A_PROC, A_LINK, A_INODE = range(
     11
 )
 STATES = {
-    keeper.FREE: "free",
-    keeper.EMBRYO: "embryo",
-    keeper.RUNNING: "running",
-    keeper.ZOMBIE: "zombie",
+    server.FREE: "free",
+    server.EMBRYO: "embryo",
+    server.RUNNING: "running",
+    server.ZOMBIE: "zombie",
 }
 
 
 def admin(dom, msg):
-    """The operator's orders (a sub-generator of the keeper's handler): one handler each
+    """The operator's orders (a sub-generator of the system domain's handler): one handler each
     in :data:`ORDERS`; an unknown order answers ``RC.INVALIDOC``."""
     try:
         ints, payload = abi.unpack(msg.data)
@@ -59,7 +59,7 @@ def _make(dom, msg, ints, payload):
         inode = yield from fs.new_inode(
             dom, dom.keys[K_BANK], dom.keys[K_FORMAT], _MADE[order], ints[0] if ints else 0
         )
-        err = yield from fs.dir_add(dom, parent, name, inode)
+        err = yield from fs.dir_add(dom, parent, name, inode, dom.keys[K_BANK])
     if not err and order == A_WRITE:
         yield from fs.truncate(dom, inode)
         rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], 0, data)
@@ -86,7 +86,7 @@ def _type(dom, msg, ints, payload):
     """Typing at the terminal: the bytes go into the tty pipe."""
     tty = dom.keys[K_TTY]
     rc = yield from pipe.put(dom, tty, payload)
-    yield from keeper.wake_reader(dom, tty)
+    yield from server.wake_reader(dom, tty)
     yield dom.return_(msg.resume, 0 if rc >= 0 else -rc, data=max(rc, 0).to_bytes(4, "big"))
 
 
@@ -94,7 +94,7 @@ def _eof(dom, msg, ints, payload):
     """End of input at the terminal."""
     tty = dom.keys[K_TTY]
     yield from pipe.set_field(dom, tty, pipe.WRITERS, 0)
-    yield from keeper.wake_reader(dom, tty)
+    yield from server.wake_reader(dom, tty)
     yield dom.return_(msg.resume, 0)
 
 
@@ -104,16 +104,19 @@ def _pid(ints):
 
 def _status(dom, msg, ints, payload):
     """A process's state (rc) and exit status."""
-    state, _, _, status, _ = yield from keeper.table_entry(dom, _pid(ints))
+    state, _, _, status, _ = yield from server.table_entry(dom, _pid(ints))
     yield dom.return_(msg.resume, state, data=status.to_bytes(4, "big", signed=True))
 
 
 def _proc(dom, msg, ints, payload):
-    """A process's domain key and process node."""
+    """A process's domain key and its keeper's domain key."""
+    from keykos_lab.programs.keynix.keeper import KK_DOM
+
     pid = _pid(ints)
-    node = (yield from keeper.proc_node(dom, pid)) if pid else DK0
-    dkey = DK0 if node == DK0 else (yield from keeper.slot(dom, node, keeper.P_DOM))
-    yield dom.return_(msg.resume, 0 if node != DK0 else abi.ESRCH, keys=(dkey, node))
+    node = (yield from server.proc_node(dom, pid)) if pid else DK0
+    kdom = DK0 if node == DK0 else (yield from server.slot(dom, node, server.P_KEEPER))
+    dkey = DK0 if kdom == DK0 else (yield dom.call(kdom, oc.Domain.GetKey + KK_DOM)).keys[0]
+    yield dom.return_(msg.resume, 0 if kdom != DK0 else abi.ESRCH, keys=(dkey, kdom))
 
 
 def _inode(dom, msg, ints, payload):
@@ -123,31 +126,42 @@ def _inode(dom, msg, ints, payload):
 
 
 def _spawn(dom, resume, ints, payload):
-    """A process on the terminal: fd 0 the tty pipe, fds 1 and 2 ``/dev/tty``."""
+    """A process on the terminal: fd 0 the tty pipe, fds 1 and 2 ``/dev/tty``. The
+    system domain fills the embryo through its keeper's parent facet, as a parent's
+    keeper would (:mod:`.procs`); the new keeper is available, and answers without
+    calling back."""
+    from keykos_lab.programs.keynix import procs, services
+
     euid, argv_len = (ints + (0, 0))[:2]
     path, _, rest = payload.partition(b"\0")
     argv, env = rest[:argv_len], rest[argv_len:]
-    pid = yield from keeper.alloc_pid(dom)
-    err, node = (abi.EAGAIN, DK0) if not pid else (yield from keeper.new_process(dom, pid, 0, euid))
+    err, text, _ = yield from services.program_text(dom, dom.keys[K_ROOT], path)
+    pid = 0 if err else (yield from server.alloc_pid(dom))
+    if not err and not pid:
+        err = abi.EAGAIN
     if not err:
-        yield dom.call(node, oc.Node.Swap + keeper.P_ROOT, dom.keys[K_ROOT])
-        err = yield from keeper._load(dom, node, dom.keys[K_ROOT], path, argv, env)
+        err, kid = yield from server.new_process(dom, pid, 0, euid)
+    if not err:
+        node = yield from server.proc_node(dom, pid)
+        yield dom.call(node, oc.Node.Swap + server.P_ROOT, dom.keys[K_ROOT])
+        load = abi.pack(len(argv), payload=argv + env)
+        err = (yield dom.call(kid, procs.C_LOAD, text, data=load)).rc
+        if err:
+            yield from server.terminate(dom, pid, 0)
+            yield from server.set_entry(dom, pid, server.FREE, 0, 0)
     if err:
-        if node != DK0:
-            yield from keeper.finish(dom, pid, 0)
-            yield from keeper.set_entry(dom, pid, keeper.FREE, 0, 0)
         yield dom.return_(resume, err)
         return
-    fds = yield from keeper.slot(dom, node, keeper.P_FDS)
-    tin = yield from keeper.new_open_file(dom, dom.keys[K_TTY], keeper.OF_PIPE_R, abi.O_RDONLY)
-    tout = yield from keeper.new_open_file(
-        dom, dom.keys[K_TTYOUT], keeper.OF_FILE, abi.O_WRONLY | abi.O_APPEND
+    tin = yield from server.new_open_file(dom, dom.keys[K_TTY], server.OF_PIPE_R, abi.O_RDONLY)
+    tout = yield from server.new_open_file(
+        dom, dom.keys[K_TTYOUT], server.OF_FILE, abi.O_WRONLY | abi.O_APPEND
     )
-    yield dom.call(fds, oc.Node.Swap + 0, tin)
-    yield dom.call(fds, oc.Node.Swap + 1, tout)
-    yield dom.call(fds, oc.Node.Swap + 2, tout)
-    yield from keeper.add_ref(dom, tout)
-    yield from keeper.start(dom, pid, node, abi.BORN_EXEC)
+    yield from server.add_ref(dom, (yield from server.valid_of(dom, tout))[1])
+    for fd, of in ((0, tin), (1, tout), (2, tout)):
+        yield dom.call(kid, procs.C_INSTALL_FD, of, data=abi.pack(fd))
+    _, ppid, _, _, _ = yield from server.table_entry(dom, pid)
+    yield from server.set_entry(dom, pid, server.RUNNING, ppid, euid)
+    yield dom.call(kid, procs.C_START, data=abi.pack(abi.BORN_EXEC))
     yield dom.return_(resume, 0, data=pid.to_bytes(4, "big"))
 
 

@@ -1,48 +1,93 @@
 """The KeyNIX file system, kept by the Unix keeper in nodes and pages.
 
 * An **inode** is a red segment node (docs/primer.md#primer-segments): slots 0–13 map the
-  file's pages (a file *is* a segment: ``MakeSegmentKey`` on the inode maps
-  it), slot 14 — outside the 14 initial slots, so not mapped — holds the
-  inode's *meta page*, slot 15 the format key.
+  file (a file *is* a segment: ``MakeSegmentKey`` on the inode maps it), slot
+  14 — outside the 14 initial slots, so not mapped — holds the inode's *meta
+  page*, slot 15 the format key. A small file's slots hold its pages; a larger
+  one's hold a tree of black nodes, as deep as its size needs, and the inode's
+  format key says how much a slot spans (:mod:`.filetree`): files up to
+  ``abi.FILE_MAX`` (14 MiB).
 * A **directory** is the same node with child inodes in slots 0–13 and their
   names (64-byte entries, ``NAME_MAX`` 63) in the meta page: the directory tree
-  is a node tree.
+  is a node tree. Past 14 entries its slots hold *buckets* of 14 entries each
+  (:mod:`.dirtree`): up to ``abi.DIR_MAX`` (196) entries.
 * A **command** inode (kind ``COMMAND``) holds a factory's requestor key in slot
   0: running it asks the factory for a yield (:mod:`.setuid`).
 
-Meta page: byte 0 kind, byte 1 mode bits, bytes 4–8 size, names from byte 64.
-Every function is a sub-generator run by the keeper (``yield from``).
+Meta page: byte 0 kind, byte 1 mode bits, byte 2 the tree's depth, bytes 4–8
+size, names from byte 64. Every function is a sub-generator run by whichever
+domain keeps the file system (``yield from``), with the keys it is given.
 
 >>> split(b"/bin/cat")
 (0, [b'bin', b'cat'])
 >>> split(b"bin")[0] == abi.ENOENT, split(b"/" + b"x" * 64)[0] == abi.ENAMETOOLONG
 (True, True)
+>>> join(b"/home/ann", b"../bob/./notes")
+b'/home/bob/notes'
 """
 
 from __future__ import annotations
 
+import struct
+
 from keykos_lab.kernel.keys import DK0
-from keykos_lab.kernel.oc import SB, Node, Page
+from keykos_lab.kernel.oc import SB, Fault, Keeper, Node, Page
 from keykos_lab.programs.keynix import abi
+from keykos_lab.programs.keynix.dirtree import (
+    ENTRY,
+    NAMES_AT,
+    dir_add,
+    dir_child,
+    dir_entries,
+    dir_find,
+    dir_names,
+)
+from keykos_lab.programs.keynix.filetree import META, file_read, file_write, truncate
 
 FILE, DIR, COMMAND = 1, 2, 3
 #: Mode bits: READONLY refuses writes; PRIVILEGED opens only for euid 0; SETUID
 #: makes exec run the program with euid 0 (the Unix way, for the contrast).
 READONLY, PRIVILEGED, SETUID = 1, 2, 4
-META, FORMAT = 14, 15
-NAMES_AT, ENTRY = 64, 64
+FORMAT = 15
 
 
 def split(path: bytes) -> tuple[int, list[bytes]]:
-    """``(errno, components)`` of an absolute path (KeyNIX has no cwd)."""
+    """``(errno, components)`` of an absolute path; ``.`` stays, ``..`` goes up
+    (lexically: KeyNIX has no links). Relative paths are the caller's to make
+    absolute (:func:`join`; libc does it with the cwd, ``PWD``).
+
+    >>> split(b"/a/../../b/.")
+    (0, [b'b'])
+    """
     if len(path) > abi.PATH_MAX:
         return abi.ENAMETOOLONG, []
     if not path.startswith(b"/"):
         return abi.ENOENT, []
-    parts = [p for p in path.split(b"/") if p and p != b"."]
-    if any(len(p) > abi.NAME_MAX or b"\0" in p for p in parts):
-        return abi.ENAMETOOLONG, []
+    parts: list[bytes] = []
+    for p in path.split(b"/"):
+        if len(p) > abi.NAME_MAX or b"\0" in p:
+            return abi.ENAMETOOLONG, []
+        if p == b"..":
+            parts = parts[:-1]
+        elif p and p != b".":
+            parts.append(p)
     return 0, parts
+
+
+def join(cwd: bytes, path: bytes) -> bytes:
+    """``path`` made absolute from ``cwd`` and normalised (``.``, ``..``, ``//``);
+    a name too long is kept, for :func:`split` to refuse.
+
+    >>> join(b"/tmp", b"x"), join(b"/tmp", b"/etc//passwd"), join(b"/", b".."), join(b"/a", b"")
+    (b'/tmp/x', b'/etc/passwd', b'/', b'/a')
+    """
+    parts: list[bytes] = []
+    for p in (path if path.startswith(b"/") else cwd + b"/" + path).split(b"/"):
+        if p == b"..":
+            parts = parts[:-1]
+        elif p and p != b".":
+            parts.append(p)
+    return b"/" + b"/".join(parts)
 
 
 # -------------------------------------------------------------- page ints
@@ -95,33 +140,6 @@ def set_size(dom, inode, size: int):
     yield from put_ints(dom, page, 4, size)
 
 
-def dir_names(dom, inode):
-    page = yield from meta(dom, inode)
-    raw = yield from read_page(dom, page, NAMES_AT, ENTRY * abi.FILE_PAGES)
-    return [raw[i * ENTRY : (i + 1) * ENTRY].rstrip(b"\0") for i in range(abi.FILE_PAGES)]
-
-
-def dir_find(dom, inode, name: bytes):
-    """``(slot, child inode)`` or ``(-1, DK(0))``."""
-    names = yield from dir_names(dom, inode)
-    if name in names:
-        slot = names.index(name)
-        return slot, (yield dom.call(inode, Node.Fetch + slot)).keys[0]
-    return -1, DK0
-
-
-def dir_add(dom, inode, name: bytes, child):
-    """Link ``child`` as ``name``; errno (ENOSPC when the 14 entries are used)."""
-    names = yield from dir_names(dom, inode)
-    if b"" not in names:
-        return abi.ENOSPC
-    slot = names.index(b"")
-    page = yield from meta(dom, inode)
-    yield dom.call(page, Page.WriteData + NAMES_AT + slot * ENTRY, data=name.ljust(ENTRY, b"\0"))
-    yield dom.call(inode, Node.Swap + slot, child)
-    return 0
-
-
 def lookup(dom, root, path: bytes):
     """``(errno, inode, parent directory, last name)``: resolve ``path`` from ``root``.
 
@@ -145,52 +163,6 @@ def lookup(dom, root, path: bytes):
     return 0, node, parent, name
 
 
-# ------------------------------------------------------------- file data
-def file_read(dom, inode, offset: int, n: int):
-    _, _, size = yield from stat(dom, inode)
-    end = min(size, offset + n)
-    out = []
-    pos = offset
-    while pos < end:
-        page = (yield dom.call(inode, Node.Fetch + pos // abi.PAGE)).keys[0]
-        take = min(abi.PAGE - pos % abi.PAGE, end - pos)
-        out.append(
-            (yield from read_page(dom, page, pos % abi.PAGE, take)) if page != DK0 else bytes(take)
-        )
-        pos += take
-    return b"".join(out)
-
-
-def file_write(dom, inode, bank, offset: int, data: bytes):
-    """Write at ``offset``, buying pages as needed: the count, or ``-errno``."""
-    _, _, size = yield from stat(dom, inode)
-    limit = abi.FILE_PAGES * abi.PAGE
-    if offset >= limit and data:
-        return -abi.EFBIG
-    data = data[: limit - offset]
-    pos = offset
-    while pos < offset + len(data):
-        slot = pos // abi.PAGE
-        page = (yield dom.call(inode, Node.Fetch + slot)).keys[0]
-        if page == DK0:
-            page = yield from buy(dom, bank)
-            if page == DK0:
-                break
-            yield dom.call(inode, Node.Swap + slot, page)
-        take = min(abi.PAGE - pos % abi.PAGE, offset + len(data) - pos)
-        yield dom.call(
-            page, Page.WriteData + pos % abi.PAGE, data=data[pos - offset : pos - offset + take]
-        )
-        pos += take
-    if pos > size:
-        yield from set_size(dom, inode, pos)
-    return pos - offset if pos > offset or not data else -abi.ENOSPC
-
-
-def truncate(dom, inode):
-    yield from set_size(dom, inode, 0)
-
-
 # ------------------------------------------------- a process's address space
 def mem_read(dom, space, address: int, n: int):
     out = []
@@ -204,14 +176,23 @@ def mem_read(dom, space, address: int, n: int):
 
 
 def mem_write(dom, space, address: int, data: bytes):
+    """Write ``data`` into the address space ``space`` (a node key). A read-only page of a
+    virtual copy (:mod:`.cow`) is first faulted in through the space's segment key, as the
+    process's own write would be: its keeper copies it."""
     pos = address
     while pos < address + len(data):
-        page = (yield dom.call(space, Node.Fetch + pos // abi.PAGE)).keys[0]
         take = min(abi.PAGE - pos % abi.PAGE, address + len(data) - pos)
-        yield dom.call(
-            page, Page.WriteData + pos % abi.PAGE, data=data[pos - address : pos - address + take]
-        )
+        piece = data[pos - address : pos - address + take]
+        for _ in range(2):
+            page = (yield dom.call(space, Node.Fetch + pos // abi.PAGE)).keys[0]
+            if (yield dom.call(page, Page.WriteData + pos % abi.PAGE, data=piece)).rc == 0:
+                break
+            seg = (yield dom.call(space, Node.MakeSegmentKey, data=bytes([0]))).keys[0]
+            yield dom.call(seg, Keeper.Segment, data=_FAULT.pack(Fault.READONLY, pos))
         pos += take
+
+
+_FAULT = struct.Struct(">HI")  # a segment fault's string: code, address (oc.Keeper)
 
 
 def valid_buffer(address: int, n: int) -> bool:
@@ -221,3 +202,37 @@ def valid_buffer(address: int, n: int) -> bool:
     (True, False, False)
     """
     return abi.ENV <= address and n >= 0 and address + n <= abi.SPACE_PAGES * abi.PAGE
+
+
+__all__ = [
+    "COMMAND",
+    "DIR",
+    "ENTRY",
+    "FILE",
+    "FORMAT",
+    "META",
+    "NAMES_AT",
+    "PRIVILEGED",
+    "READONLY",
+    "SETUID",
+    "buy",
+    "dir_add",
+    "dir_child",
+    "dir_entries",
+    "dir_find",
+    "dir_names",
+    "file_read",
+    "file_write",
+    "get_ints",
+    "join",
+    "lookup",
+    "mem_read",
+    "mem_write",
+    "new_inode",
+    "put_ints",
+    "read_page",
+    "split",
+    "stat",
+    "truncate",
+    "valid_buffer",
+]

@@ -61,7 +61,7 @@ def read(dom, fd: int, n: int = abi.BUF_SIZE):
 
 def read_all(dom, fd: int):
     """Everything until end of file: ``(rc, bytes)`` with rc the last read's."""
-    out = []
+    out: list[bytes] = []
     while True:
         rc, data = yield from read(dom, fd)
         if rc <= 0:
@@ -203,6 +203,9 @@ def unix_program(name: str, preload: bool = True):
     def register(main: UnixMain) -> UnixMain:
         @program(UNIX_PREFIX + name)
         def runtime(dom, msg):
+            if msg.order == abi.BORN_THREAD:  # a thread of this program (:func:`thread_create`)
+                yield from run_thread(dom, name)
+                return
             forked = dom.regs[abi.PC_REG] if msg.order == abi.BORN_FORK else None
             args = yield from argv(dom)
             if preload and forked is None:
@@ -267,3 +270,170 @@ __all__ = [
     "write",
 ]
 _ = PROGRAMS
+
+
+# ------------------------------------------------------ directories (300–319)
+def getcwd(dom):
+    """The current directory: ``PWD`` in my environment (``/`` if unset); memory
+    only, as :func:`getenv` (the cwd is the process's own data, :mod:`.dirs`)."""
+    return (yield from getenv(dom, b"PWD")) or b"/"
+
+
+def abspath(dom, path: bytes | str):
+    """``path`` made absolute from the current directory (``fs.join``)."""
+    from keykos_lab.programs.keynix.fs import join
+
+    return join((yield from getcwd(dom)), _b(path))
+
+
+def chdir(dom, path: bytes | str):
+    """Enter a directory: the keeper checks it (``SYS_CHDIR``), then ``PWD`` records it."""
+    where = yield from abspath(dom, path)
+    rc = yield from syscall(dom, abi.SYS_CHDIR, payload=where)
+    return rc if rc < 0 else (yield from setenv(dom, b"PWD", where))
+
+
+def getdents(dom, path: bytes | str, index: int = 0):
+    """``(rc, [(kind, name)], next index)``: one buffer of entries of a directory."""
+    rc = yield from syscall(
+        dom, abi.SYS_GETDENTS, index, abi.BUF, abi.BUF_SIZE, payload=(yield from abspath(dom, path))
+    )
+    if rc <= 0:
+        return rc, [], index
+    upto = dom.regs[abi.R_VALUE2]
+    raw = yield dom.read(abi.BUF, abi.BUF_SIZE)
+    entries, pos = [], 0
+    for _ in range(rc):
+        end = raw.find(b"\0", pos + 1)
+        if end < 0:
+            break
+        entries.append((raw[pos], raw[pos + 1 : end]))
+        pos = end + 1
+    return rc, entries, upto
+
+
+def listdir(dom, path: bytes | str):
+    """``(rc, [(kind, name)])``: every entry of a directory (``getdents`` until 0)."""
+    out: list = []
+    index = 0
+    while True:
+        rc, entries, upto = yield from getdents(dom, path, index)
+        if rc < 0:
+            return rc, out
+        out += entries
+        if rc == 0 or upto <= index:
+            return len(out), out
+        index = upto
+
+
+#: How many times in a row :func:`write_all` tries a full pipe before it gives up.
+WRITE_TRIES = 1000
+
+
+def write_all(dom, fd: int, data: bytes | str):
+    """:func:`write` until all of ``data`` is written: a pipe's writes do not
+    block (:mod:`.pipe`), so a full ring is tried again — the reader runs in
+    between — up to ``WRITE_TRIES`` times in a row. The count, or ``-errno``."""
+    data, done, tries = _b(data), 0, 0
+    while True:
+        rc = yield from write(dom, fd, data[done:])
+        if rc < 0 and rc != -abi.EAGAIN:
+            return done or rc
+        done += max(rc, 0)
+        if done >= len(data):
+            return done
+        tries = 0 if rc > 0 else tries + 1
+        if tries > WRITE_TRIES:
+            return done or -abi.EAGAIN
+
+
+__all__ += ["abspath", "chdir", "getcwd", "getdents", "listdir", "write_all"]
+
+
+# ------------------------------------------------------------------ signals
+def kill(dom, pid: int, sig: int):
+    """Send signal ``sig`` to ``pid`` (:mod:`.signals`: default actions only); 0 or
+    ``-errno`` (EPERM: another user's; ESRCH: no such process; EINVAL: a bad signal).
+    Killing myself does not come back.
+
+    >>> from keykos_lab.system import KeyNIX
+    >>> knx = KeyNIX()
+    >>> cat = knx.spawn("/bin/cat", ["cat"])
+    >>> _ = knx.spawn("/bin/kill", ["kill", "-9", str(cat)]); _ = knx.run()
+    >>> abi.wtermsig(knx.status(cat)[1])
+    9
+    """
+    return (yield from syscall(dom, abi.SYS_KILL, pid, sig))
+
+
+__all__ += ["kill"]
+
+
+# ------------------------------------------------------------ threads (320–339)
+#: Thread entries by ``(program name, label)`` (:func:`thread_entry`).
+THREAD_ENTRIES: dict[tuple[str, int], Callable[[Any, int], Generator[Any, Any, Any]]] = {}
+#: The status of a thread whose label names no entry (as a shell's "not found").
+NO_ENTRY = 127
+
+
+def thread_entry(name: str, label: int):
+    """Register a generator ``fn(dom, arg)`` as the code a thread of the program
+    ``name`` runs when it is created with ``label`` (:func:`thread_create`); what it
+    returns is the thread's status (:func:`thread_join`).
+
+    >>> @thread_entry("doc-true", 1)
+    ... def worker(dom, arg):
+    ...     return arg + 1
+    ...     yield
+    >>> THREAD_ENTRIES[("doc-true", 1)] is worker
+    True
+    """
+
+    def register(fn):
+        THREAD_ENTRIES[(name, label)] = fn
+        return fn
+
+    return register
+
+
+def thread_create(dom, label: int, arg: int = 0):
+    """A thread of my program running the entry registered for ``label`` with ``arg``,
+    sharing my memory, files and keeper (:mod:`.threads`); its id, or ``-errno``."""
+    return (yield from syscall(dom, abi.SYS_THREAD_CREATE, label, arg))
+
+
+def thread_join(dom, tid: int):
+    """``(tid, status)`` once thread ``tid`` has ended, or ``(-errno, 0)``."""
+    rc = yield from syscall(dom, abi.SYS_THREAD_JOIN, tid)
+    return (rc, 0) if rc < 0 else (rc, _signed(dom.regs[abi.R_VALUE2]))
+
+
+def thread_exit(dom, status: int = 0):
+    """End this thread only (in the main thread: ``exit``); does not come back."""
+    yield dom.trap(abi.SYS_THREAD_EXIT, abi.pack(status))
+
+
+def thread_self(dom):
+    """My thread id: 0 in the main thread."""
+    return (yield from syscall(dom, abi.SYS_THREAD_SELF))
+
+
+def run_thread(dom, name: str):
+    """A new thread's runtime: the entry for its label (``PC_REG``) with its argument
+    (``ARG_REG``), then :func:`thread_exit` with what the entry returned."""
+    entry = THREAD_ENTRIES.get((name, int(dom.regs[abi.PC_REG])))
+    status = NO_ENTRY
+    if entry is not None:
+        status = yield from entry(dom, _signed(dom.regs[abi.ARG_REG]))
+    yield from thread_exit(dom, status or 0)
+
+
+__all__ += [
+    "THREAD_ENTRIES",
+    "run_thread",
+    "thread_create",
+    "thread_entry",
+    "thread_exit",
+    "thread_join",
+    "thread_self",
+]

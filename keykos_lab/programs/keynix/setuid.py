@@ -40,7 +40,7 @@ from keykos_lab.kernel.oc import Node
 from keykos_lab.kernel.process import program
 from keykos_lab.programs.keynix import abi, fs
 from keykos_lab.programs.keynix import libc as c
-from keykos_lab.programs.keynix.keeper import K_METER, P_BANK, P_ROOT, answer, proc_node, slot
+from keykos_lab.programs.keynix.server import K_METER, P_ROOT, proc_node, slot
 
 SHADOW = "/etc/shadow"
 PASSWORD = b"hunter2"
@@ -99,12 +99,12 @@ def checkpw_yield(dom, msg):
     yield dom.call(dom.keys[6], DC_DESTROY_ME, msg.resume, dom.keys[4], data=rc.to_bytes(4, "big"))
 
 
-def run_command(dom, pid, dkey, fault, payload):
-    """``SYS_RUN`` (a sub-generator of the keeper): look ``path`` up in the
-    process's root; it must be a command inode (else ``ENOEXEC``). Ask its factory
-    for a yield with the process's own bank and the meter, passing the argument
-    string and no key; answer the yield's rc. The keeper holds only the
-    requestor's key; the yield replies to the keeper's resume key."""
+def run_command(dom, msg, pid, payload):
+    """``S_RUN`` (a sub-generator of the system domain): look ``path`` up in the
+    process's root; it must be a command inode (else ``ENOEXEC``). Ask its factory for
+    a yield with the bank the process's keeper passed (its process's own) and the meter,
+    passing the argument string and no other key; answer the yield's rc. The system
+    domain holds only the requestor's key; the yield replies to its resume key."""
     path, _, arg = payload.partition(b"\0")
     node = yield from proc_node(dom, pid)
     err, inode, _, _ = yield from fs.lookup(dom, (yield from slot(dom, node, P_ROOT)), path)
@@ -112,12 +112,11 @@ def run_command(dom, pid, dkey, fault, payload):
         kind, _, _ = yield from fs.stat(dom, inode)
         err = 0 if kind == fs.COMMAND else abi.ENOEXEC
     if err:
-        yield from answer(dom, dkey, fault, errno=err)
+        yield dom.return_(msg.resume, err, data=abi.pack())
         return
     requestor = yield from slot(dom, inode, 0)
-    bank = yield from slot(dom, node, P_BANK)
-    r = yield dom.call(requestor, 0, bank, dom.keys[K_METER], DK0, data=arg)
-    yield from answer(dom, dkey, fault, r.rc)
+    r = yield dom.call(requestor, 0, msg.keys[0], dom.keys[K_METER], DK0, data=arg)
+    yield dom.return_(msg.resume, 0, data=abi.pack(r.rc))
 
 
 # --------------------------------------------------------------- attacker
