@@ -238,6 +238,25 @@ edges {EDGE_ATTRS}.
 
 
 # ------------------------------------------------------------------------------ derived
+def _relative_paths(G, root, source: str) -> None:
+    """Where the readers record the file they read (``G.graph["source"]`` and the like),
+    name it from the dataset's own root (``sel4-capdl/capDL-tool/…``), not from wherever
+    the upstream files happen to be on this machine: the build is then the same bytes on
+    every checkout (a fresh clone's CI found absolute paths)."""
+    prefix = str(root)
+
+    def fix(attrs: dict) -> None:
+        for k, v in attrs.items():
+            if isinstance(v, str) and v.startswith(prefix):
+                attrs[k] = source + v[len(prefix) :]
+
+    fix(G.graph)
+    for _, attrs in G.nodes(data=True):
+        fix(attrs)
+    for *_, attrs in G.edges(data=True):
+        fix(attrs)
+
+
 def _sources(name: str, paths: list[str]) -> list[dict]:
     from keykos_lab import datasets
 
@@ -299,6 +318,7 @@ def build_derived(out: Path) -> list[str]:
             except readers.FormatError as e:
                 rejected.append((key, str(e).replace(str(root) + "/", "")))
                 continue
+            _relative_paths(G, root, source)
             file = f"graphs/{key}.json"
             (folder / file).parent.mkdir(parents=True, exist_ok=True)
             write_node_link(G, folder / file)

@@ -422,3 +422,19 @@ def test_a_forged_step_count_cannot_keep_a_replay_going(tmp_path):
     with pytest.raises(kl.CheckpointError, match="diverged"):
         kl.Kernel.restore(path, replay_seconds=1)
     assert time.monotonic() - start < 15
+
+
+def test_periodic_checkpoints_say_what_is_wrong_with_their_folder(tmp_path):
+    """A newcomer's review (session 7): a missing folder gave a bare FileNotFoundError from
+    restore_latest and "not a folder" from checkpoint_every; a second writer silently
+    replaced the first."""
+    k = kl.Kernel()
+    with pytest.raises(kl.CheckpointError, match="no such folder"):
+        k.checkpoint_every(1, tmp_path / "new" / "dir")
+    with pytest.raises(kl.CheckpointError, match="cannot list"):
+        kl.Kernel.restore_latest(tmp_path / "nowhere")
+    first = k.checkpoint_every(1, tmp_path)
+    with pytest.raises(kl.CheckpointError, match="stop\\(\\) that writer first"):
+        k.checkpoint_every(1, tmp_path)
+    first.stop()
+    k.checkpoint_every(1, tmp_path).stop()

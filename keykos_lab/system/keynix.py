@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from keykos_lab.kernel import oc
-from keykos_lab.kernel.process import PROGRAMS, image_bytes
+from keykos_lab.kernel.process import MAX_STRING, PROGRAMS, image_bytes
 from keykos_lab.kernel.segments import format_key_value
 from keykos_lab.programs.keynix import abi, fs, libc, server, setuid
 from keykos_lab.programs.keynix.admin import (
@@ -172,9 +172,25 @@ class KeyNIX:
         self._order(A_MKDIR, payload=path.encode(), what=f"mkdir {path}")
 
     def write_file(self, path: str, data: bytes | str, mode: int = 0) -> None:
-        """Create or overwrite a file (``mode``: ``fs.READONLY``, ``PRIVILEGED``, ``SETUID``)."""
+        """Create or overwrite a file (``mode``: ``fs.READONLY``, ``PRIVILEGED``, ``SETUID``),
+        in as many operator orders as a message's string needs (up to ``abi.FILE_MAX``).
+
+        >>> knx = KeyNIX(); knx.write_file("/tmp/big", b"x" * 10_000)
+        >>> len(knx.read_file("/tmp/big"))
+        10000
+        """
         data = data.encode() if isinstance(data, str) else data
-        self._order(A_WRITE, mode, payload=path.encode() + b"\0" + data, what=f"write {path}")
+        head = path.encode() + b"\0"
+        room = MAX_STRING - len(abi.pack(mode, len(data), payload=head))
+        if room <= 0:
+            raise KeyNIXError(f"write {path}: the path is too long", abi.ENAMETOOLONG)
+        offset = 0
+        while True:
+            piece = data[offset : offset + room]
+            self._order(A_WRITE, mode, offset, payload=head + piece, what=f"write {path}")
+            offset += len(piece)
+            if offset >= len(data):
+                return
 
     def read_file(self, path: str) -> bytes:
         out, offset = [], 0

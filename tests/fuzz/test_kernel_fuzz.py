@@ -17,6 +17,7 @@ consistent with the object store. ``make fuzz`` (``KEYKOS_LAB_FUZZ=1``) runs it 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -114,6 +115,9 @@ class FuzzMachine(KernelMachine):
         self.drv.boot_pages = sum(1 for o in self.drv.k.objs if type(o) is Page)
         self.fuzzers: list[kl.KeyHandle] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="kl-fuzz-"))
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)  # one folder an example: not left behind
 
     @precondition(lambda self: len(self.fuzzers) < MAX_FUZZERS)
     @rule(keeper=IDX, regs=st.lists(IDX, max_size=4))

@@ -94,7 +94,8 @@ def checkpoint_every(
     """Checkpoint ``kernel`` into ``folder`` every ``ticks`` ticks, keeping the newest
     ``keep`` (module docstring); the writer (``.stop()`` ends it, ``.written``,
     ``.errors``). A checkpoint that cannot be written is a :class:`CheckpointWarning`,
-    and the run goes on."""
+    and the run goes on. The folder must exist; a kernel has one writer at a time
+    (:class:`CheckpointError` otherwise)."""
     if isinstance(ticks, bool) or type(ticks) is not int or ticks < 1:
         raise ValueError(f"ticks is an int ≥ 1, not {ticks!r}")
     if isinstance(keep, bool) or type(keep) is not int or keep < 1:
@@ -103,8 +104,15 @@ def checkpoint_every(
         where = Path(os.fspath(folder))
     except TypeError:
         raise TypeError(f"folder is a str or os.PathLike, not {type(folder).__name__}") from None
+    if not where.exists():
+        raise CheckpointError(f"{where}: no such folder to write checkpoints into")
     if not where.is_dir():
         raise CheckpointError(f"{where}: not a folder to write checkpoints into")
+    current = kernel.console.after_input
+    if isinstance(current, Periodic):
+        raise CheckpointError(
+            f"this kernel checkpoints into {current.folder} already: stop() that writer first"
+        )
     writer = Periodic(kernel, ticks, where, keep)
     kernel.console.after_input = writer
     return writer
@@ -117,9 +125,13 @@ def _number(path: Path) -> int:
 
 def checkpoints(folder: str | os.PathLike) -> list[Path]:
     """The periodic checkpoints in ``folder``, oldest first (by number; what a crash
-    left half-written is a temporary file, not among them)."""
+    left half-written is a temporary file, not among them); :class:`CheckpointError`
+    when the folder cannot be read."""
     where = Path(folder)
-    found = [p for p in where.iterdir() if _NAME.fullmatch(p.name) and p.is_file()]
+    try:
+        found = [p for p in where.iterdir() if _NAME.fullmatch(p.name) and p.is_file()]
+    except OSError as exc:
+        raise CheckpointError(f"{where}: cannot list the checkpoints: {exc.strerror}") from None
     return sorted(found, key=_number)
 
 

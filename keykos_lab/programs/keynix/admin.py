@@ -61,8 +61,10 @@ def _make(dom, msg, ints, payload):
         )
         err = yield from fs.dir_add(dom, parent, name, inode, dom.keys[K_BANK])
     if not err and order == A_WRITE:
-        yield from fs.truncate(dom, inode)
-        rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], 0, data)
+        offset = ints[1] if len(ints) > 1 else 0  # a write in pieces: 0 starts the file anew
+        if offset == 0:
+            yield from fs.truncate(dom, inode)
+        rc = yield from fs.file_write(dom, inode, dom.keys[K_BANK], offset, data)
         err = -rc if rc < 0 else 0
         if path == b"/dev/tty":
             dom.keys[K_TTYOUT] = inode
