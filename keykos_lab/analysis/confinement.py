@@ -65,6 +65,8 @@ class Verdict:
     leaks: list[list[Hashable]] = field(default_factory=list)
     out_of_scope: tuple[str, ...] = OUT_OF_SCOPE
     explanation: list[str] = field(default_factory=list)
+    #: The graph's ``label`` of each labelled vertex, for the HTML view's names.
+    labels: dict[Hashable, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __str__(self) -> str:
         head = "confined" if self.confined else "NOT confined"
@@ -97,16 +99,34 @@ class Verdict:
         def items(values: Iterable[object]) -> str:
             return "".join(f"<li>{esc(v)}</li>" for v in values)
 
+        def who(v: Hashable) -> str:
+            """A vertex by its label with its id beside it: ``echo factory #51``."""
+            if isinstance(v, tuple) and len(v) == 3 and v[0] in ("yield", "new"):
+                if v[0] == "yield":
+                    return f"the yield of {who(v[1])} for {who(v[2])}"
+                return f"what {who(v[2])} made with {who(v[1])}"
+            label = self.labels.get(v)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return f"{label} #{v}" if label else f"#{v}"
+            return f"{label} ({v})" if label and label != str(v) else str(v)
+
+        def hole(h: object) -> str:
+            if isinstance(h, tuple) and len(h) == 3:
+                target, ktype, db = h
+                return f"{ktype} key (databyte {db}) to {who(target)}"
+            return str(h)
+
         head = "confined" if self.confined else "NOT confined"
         colour = "#009e73" if self.confined else "#d55e00"  # Okabe–Ito green, vermillion
         parts = [
-            f'<div class="keykos-verdict"><b>{esc(repr(self.subject))}</b>: '
+            f'<div class="keykos-verdict"><b>{esc(who(self.subject))}</b>: '
             f'<b style="color:{colour}">{head}</b>'
         ]
         if self.holes:
-            parts.append(f"<br>holes ({len(self.holes)}):<ul>{items(self.holes)}</ul>")
+            holes = (hole(h) for h in self.holes)
+            parts.append(f"<br>holes ({len(self.holes)}):<ul>{items(holes)}</ul>")
         if self.leaks:
-            paths = (" → ".join(str(v) for v in leak) for leak in self.leaks)
+            paths = (" → ".join(who(v) for v in leak) for leak in self.leaks)
             parts.append(f"<br>leaks ({len(self.leaks)}):<ul>{items(paths)}</ul>")
         if self.explanation:
             parts.append(f"<ul>{items(self.explanation)}</ul>")
@@ -188,7 +208,10 @@ def _verdict(
             explanation.append("leak: " + " → ".join(_name(G, x) for x in path))
     if not leaks and not holes:
         explanation.append("no flow path leads out to anyone it was not allowed to tell")
-    return Verdict(subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation)
+    labels = {v: str(d["label"]) for v, d in G.nodes(data=True) if d.get("label")}
+    return Verdict(
+        subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation, labels
+    )
 
 
 def _made_by(v: Hashable, subject: Hashable, allowed: Container[Hashable]) -> bool:

@@ -432,7 +432,7 @@ class Console:
         body = None if encode is None else encode(self.kernel)
         if body is None:
             return False
-        self.journal.rebase(body, len(self.kernel.log))
+        self.journal.rebase(body, len(self.kernel.log), len(self.kernel.objs))
         return True
 
     def _deadline(self) -> float | None:
@@ -641,15 +641,34 @@ class Console:
         >>> html = con._repr_html_()
         >>> "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
         True
+        >>> import keykos_lab as kl      # a booted system: a meter key and start keys
+        >>> html = kl.Kernel().console._repr_html_()
+        >>> "meter key → meter #" in html, "(DCC): available" in html, "()" in html
+        (True, True, False)
         """
         import html
 
         def esc(text: object) -> str:
             return html.escape(str(text), quote=True)
 
+        def show(handle: KeyHandle) -> str:
+            """The key as ``describe`` says it, tidied for a table: no empty ``()``,
+            a domain's program only where its label does not already say it."""
+            key = self.key(handle)
+            text = self.describe(handle).replace(" key () → ", " key → ")
+            if key.type not in (START, RESUME, 8):
+                return text
+            head = text.partition(" → ")[0]
+            ds = self.kernel.domains.get(key.obj)
+            label = self.kernel.store.labels.get(key.obj) or ""
+            where = f"#{key.obj}" + (f" ({label})" if label else "")
+            what = [STATE_NAMES[ds.state] if ds else "available"]
+            if ds and ds.program and ds.program.lower() != label.lower():
+                what.insert(0, ds.program)
+            return f"{head} → domain {where}: {', '.join(what)}"
+
         rows = "".join(
-            f"<tr><td><code>{esc(name)}</code></td><td>{esc(self.describe(self._names[name]))}"
-            "</td></tr>"
+            f"<tr><td><code>{esc(name)}</code></td><td>{esc(show(self._names[name]))}</td></tr>"
             for name in self.names()
         )
         state = STATE_NAMES.get(self.state.state, self.state.state)

@@ -57,11 +57,13 @@ from typing import Any
 #: length of the event log after the input.
 INPUTS = ("call", "fork", "run", "step", "stop", "name", "label", "hold")
 
-#: Inputs recorded before the journal tries to move its base to a quiescent state
-#: (``encode`` costs about as much as the state is large: it is paid once per this
-#: many inputs, or per ``objects // REBASE_PER_OBJECTS`` when that is more).
+#: Inputs recorded before the journal tries to move its base to a quiescent state:
+#: ``encode`` costs about as much as the state is large (a few µs an object), so it is
+#: paid once per ``REBASE_EVERY`` inputs, or per ``INPUTS_PER_OBJECT`` times the number
+#: of objects when that is more (about 1 µs an input either way); a replay then re-runs
+#: at most that many inputs.
 REBASE_EVERY = 512
-REBASE_PER_OBJECTS = 16
+INPUTS_PER_OBJECT = 4
 
 #: ``encode(kernel) -> bytes | None``: the base for the kernel as it is now, or None
 #: when something is mid-flight. ``keykos_lab.kernel.checkpoint.save`` sets it (the
@@ -100,10 +102,11 @@ class Journal:
         calls this when booting is done: restoring re-runs the constructor)."""
         self.base, self.base_rows, self.inputs, self.broken = None, rows, [], None
 
-    def rebase(self, body: bytes, rows: int) -> None:
-        """``body`` (canonical JSON of a quiescent checkpoint body) is the new base."""
+    def rebase(self, body: bytes, rows: int, n_objects: int = 0) -> None:
+        """``body`` (canonical JSON of a quiescent checkpoint body) is the new base, of a
+        state with ``n_objects`` objects (the next move waits in proportion)."""
         self.base, self.base_rows, self.inputs, self.broken = body, rows, [], None
-        self.next_rebase = REBASE_EVERY
+        self.next_rebase = spacing(n_objects)
 
     def record(self, entry: tuple) -> None:
         self.inputs.append(entry)
@@ -113,8 +116,17 @@ class Journal:
         ``next_rebase`` is the number of inputs when it is next worth asking."""
         if len(self.inputs) < self.next_rebase:
             return False
-        self.next_rebase = len(self.inputs) + max(REBASE_EVERY, n_objects // REBASE_PER_OBJECTS)
+        self.next_rebase = len(self.inputs) + spacing(n_objects)  # (if it cannot move now)
         return True
 
 
-__all__ = ["Journal", "INPUTS", "REBASE_EVERY"]
+def spacing(n_objects: int) -> int:
+    """How many inputs the journal lets pass between two moves of its base.
+
+    >>> spacing(40), spacing(100_000)
+    (512, 400000)
+    """
+    return max(REBASE_EVERY, INPUTS_PER_OBJECT * n_objects)
+
+
+__all__ = ["Journal", "INPUTS", "REBASE_EVERY", "spacing"]

@@ -89,6 +89,27 @@ class Snapshot:
                 self.kind[obj.id] = "segment"
             else:
                 self.kind[obj.id] = "node"
+        self._parts: dict[int, list[int]] | None = None  # domain -> its folded nodes
+
+    def parts(self, root: int) -> list[int]:
+        """The nodes folded into domain vertex ``root``, in id order (its keys and
+        registers nodes; the console's ring nodes). The map is built in one pass over
+        ``owner`` the first time it is asked for, so a graph of many domains is linear.
+
+        >>> from keykos_lab.kernel.core import Kernel
+        >>> snap = Snapshot(Kernel())
+        >>> parts = snap.parts(snap.console)
+        >>> parts == sorted(n for n, d in snap.owner.items() if d == snap.console)
+        True
+        """
+        if self._parts is None:
+            by_root: dict[int, list[int]] = {}
+            for node, root_of in self.owner.items():
+                by_root.setdefault(root_of, []).append(node)
+            for nodes in by_root.values():
+                nodes.sort()
+            self._parts = by_root
+        return list(self._parts.get(root, ()))
 
     def target(self, key: Key):
         """The graph vertex a key designates (folded nodes map to their domain)."""
@@ -97,6 +118,14 @@ class Snapshot:
         return misc_vertex(key)
 
     def label(self, oid: int) -> str:
+        """The object's label: the one the store records, else ``<program> #<id>`` for
+        a domain running a program, else ``<kind> #<id>``.
+
+        >>> from keykos_lab.kernel.core import Kernel
+        >>> k = Kernel(); snap = Snapshot(k)
+        >>> snap.label(k.console.root), snap.label(k.prime_meter)
+        ('console', 'prime meter')
+        """
         k = self.kernel
         label = k.store.labels.get(oid)
         if label:
@@ -107,9 +136,18 @@ class Snapshot:
         return f"{self.kind.get(oid, 'object')} #{oid}"
 
     def domain_info(self, root: int) -> dict:
+        """A domain vertex's attributes: its ``nodes`` (root first, then its folded
+        nodes in id order), its ``state`` and its ``program`` ("" when none is known).
+
+        >>> from keykos_lab.kernel.core import Kernel
+        >>> snap = Snapshot(Kernel())
+        >>> info = snap.domain_info(snap.console)
+        >>> info["nodes"][0] == snap.console, info["state"]
+        (True, 'running')
+        """
         k = self.kernel
         ds = k.domains.get(root)
-        nodes = [root] + sorted(n for n, d in self.owner.items() if d == root)
+        nodes = [root, *self.parts(root)]
         program = (ds.program if ds else None) or k.program_image(root) or ""
         return {
             "nodes": nodes,
@@ -118,32 +156,49 @@ class Snapshot:
         }
 
     def edges(self):
-        """(holder vertex, target vertex, key, slot, slot kind) for every held key."""
+        """(holder vertex, target vertex, key, slot, slot kind) for every held key.
+
+        One pass over the nodes' slots and the handlers' transient keys, constant work
+        per slot (data and hook keys are skipped before the liveness check, which
+        leaves them as they are).
+
+        >>> from keykos_lab.kernel.core import Kernel
+        >>> snap = Snapshot(Kernel())
+        >>> sorted({sk for _, _, _, _, sk in snap.edges()})
+        ['meter', 'ring']
+        """
         k = self.kernel
         live = k.live
+        owner, kinds_of, slot_kind = self.owner, self.kind, self.slot_kind
+        target = self.target
         for obj in k.objs:
             if obj is None or obj.kind != "node":
                 continue
             oid = obj.id
-            holder = self.owner.get(oid, oid)
-            if oid in self.owner:
-                skind = self.slot_kind[oid]
+            folded = oid in owner
+            holder = owner.get(oid, oid)
+            if folded:
+                skind = slot_kind[oid]
                 kinds = None
-            elif self.kind.get(oid) == "domain":
+            elif kinds_of.get(oid) == "domain":
                 skind, kinds = None, SLOT_KINDS
             else:
                 skind, kinds = "slot", None
+            ring = folded and skind == "ring"
             for slot, raw in enumerate(obj.slots):
+                t = raw.type
+                if t == DATA or t == HOOK:
+                    continue  # live() returns these unchanged
                 key = live(raw)
                 t = key.type
-                if t == DATA or t == HOOK:
-                    continue
+                if t == DATA:
+                    continue  # a dead key reads as DK(0)
                 sk = kinds.get(slot, "slot") if kinds is not None else skind
-                if oid in self.owner and sk == "ring" and slot == RING_PER_NODE:
+                if ring and slot == RING_PER_NODE:
                     continue  # the ring's own link
-                if t == NODE and self.owner.get(key.obj) == holder:
+                if t == NODE and owner.get(key.obj) == holder:
                     continue  # a link inside the folded domain, not a held key
-                yield holder, self.target(key), key, slot, sk
+                yield holder, target(key), key, slot, sk
         for root, ds in k.domains.items():
             if not ds.held or ds is k.console.state or k.objs[root] is None:
                 continue
@@ -151,4 +206,4 @@ class Snapshot:
                 key = live(raw)
                 if key.type in (DATA, HOOK):
                     continue
-                yield root, self.target(key), key, -1, "transient"
+                yield root, target(key), key, -1, "transient"

@@ -8,7 +8,8 @@ and returns the Axes:
 * :func:`plot_reachability` — authority or information-flow heat maps;
 * :func:`plot_sequence` — message-sequence charts from ``k.events()``;
 * :func:`plot_timeline` — events per tick, by event kind or by actor;
-* :func:`draw_path` — a witness path over a drawn graph; :func:`new_figure`
+* :func:`draw_path` — a witness path over a drawn graph (:func:`vertex_ids`: the
+  vertex ids a drawn scatter stands for); :func:`new_figure`
   and :func:`to_png` — figures for widgets, with no pyplot in between.
 
 >>> import matplotlib; matplotlib.use("Agg")
@@ -25,7 +26,7 @@ and returns the Axes:
 from keykos_lab.plot.export import new_figure, to_png
 from keykos_lab.plot.graph import draw_capability_graph
 from keykos_lab.plot.matrix import plot_reachability
-from keykos_lab.plot.path import draw_path
+from keykos_lab.plot.path import draw_path, vertex_ids
 from keykos_lab.plot.sequence import plot_sequence
 from keykos_lab.plot.timeline import plot_timeline
 
@@ -37,4 +38,5 @@ __all__ = [
     "plot_sequence",
     "plot_timeline",
     "to_png",
+    "vertex_ids",
 ]

@@ -2,20 +2,21 @@
 
 What the Axes holds, for tests and for restyling (matplotlib ``gid`` names):
 
-* ``vertices:<kind>`` — one scatter per vertex kind, one point per vertex; its
-  ``get_urls()`` are the vertex ids (``str``) in point order;
+* ``vertices:<kind>`` — one scatter per vertex kind, one point per vertex;
+  :func:`~.path.vertex_ids` of it are the vertex ids (``str``) in point order (kept
+  on the artist, not as its urls, so an exported SVG has no links);
 * ``key:<key_type>`` and ``key:<key_type>:sensory`` — one arrow per holder →
   target pair and key type (parallel keys drawn once, ``×n`` written beside),
   coloured by :data:`~.style.KEY_COLOURS`, sensory keys dashed; arrows of
   different key types between the same pair curve apart;
 * ``authority`` — the halo behind what a highlighted subject can come to hold
-  (``get_urls()`` again the vertex ids); ``subject`` — the ring around it.
+  (``vertex_ids`` again); ``subject`` — the ring around it.
 
 Above ``collapse_above`` (30) vertices the primordial system's parts are drawn as
 one vertex each (:func:`~.collapse.collapse_system`: kind ``system``; its
-``members:<part>`` scatter, invisible, keeps the member ids as urls at the part's
-place, so a witness path through a bank still draws). Above ``max_vertices``
-vertices the graph is drawn as a summary instead (:func:`~.summary.draw_summary`).
+``members:<part>`` scatter, invisible, keeps the member ids at the part's place,
+so a witness path through a bank still draws). Above ``max_vertices`` vertices
+the graph is drawn as a summary instead (:func:`~.summary.draw_summary`).
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
@@ -45,6 +46,7 @@ from matplotlib.patches import FancyArrowPatch
 from keykos_lab.plot._common import new_axes, require_graph, shorten
 from keykos_lab.plot.collapse import collapse_system, member_of, system_parts
 from keykos_lab.plot.layout import layered_layout
+from keykos_lab.plot.path import set_vertex_ids
 from keykos_lab.plot.style import (
     HALO,
     LABEL,
@@ -150,7 +152,7 @@ def draw_capability_graph(
             zorder=3,
         )
         sc.set_gid(f"vertices:{kind}")
-        sc.set_urls([str(v) for v in vs])
+        set_vertex_ids(sc, vs)
         for v in vs if kind == "system" else ():
             _members(ax, v, G.nodes[v].get("members", ()), pos[v])
     key_types, sensory = _draw_keys(ax, G, pos, scale, highlight, reached)
@@ -178,7 +180,7 @@ def _members(ax, group, members, xy) -> None:
     """An invisible scatter holding a collapsed part's member ids, at its place."""
     hidden = ax.scatter([xy[0]] * len(members), [xy[1]] * len(members), s=0, alpha=0)
     hidden.set_gid(f"members:{group}")
-    hidden.set_urls([str(v) for v in members])
+    set_vertex_ids(hidden, members)
 
 
 def _authority(G, subject) -> tuple[set, int]:
@@ -207,7 +209,7 @@ def _draw_highlight(ax, pos, subject, reached, scale) -> None:
         zorder=1,
     )
     halo.set_gid("authority")
-    halo.set_urls([str(v) for v in vs])
+    set_vertex_ids(halo, vs)
     ring = ax.scatter(
         [pos[subject][0]],
         [pos[subject][1]],
@@ -218,7 +220,7 @@ def _draw_highlight(ax, pos, subject, reached, scale) -> None:
         zorder=4,
     )
     ring.set_gid("subject")
-    ring.set_urls([str(subject)])
+    set_vertex_ids(ring, [subject])
 
 
 def _draw_keys(ax, G, pos, scale, highlight, reached) -> tuple[list, bool]:

@@ -1,7 +1,7 @@
 """A witness path drawn over a capability graph that ``draw_capability_graph`` drew.
 
 The vertices' positions are read back from the Axes (the ``vertices:<kind>``
-scatters keep the vertex ids as their urls), so any drawing can be annotated.
+scatters keep the vertex ids: :func:`vertex_ids`), so any drawing can be annotated.
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import keykos_lab as kl
@@ -18,13 +18,43 @@ scatters keep the vertex ids as their urls), so any drawing can be annotated.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from keykos_lab.plot.style import OKABE_ITO
+
+_IDS = "_keykos_lab_vertex_ids"  # where an artist keeps its vertex ids
+
+
+def set_vertex_ids(artist: Any, ids: Iterable[Hashable]) -> None:
+    """Keep ``ids`` (as ``str``, one per point) on ``artist``, for :func:`vertex_ids`.
+
+    Not as the artist's urls (``set_urls``): a saved SVG would wrap every point in a
+    link to nowhere."""
+    setattr(artist, _IDS, [str(v) for v in ids])
+
+
+def vertex_ids(artist: Any) -> list[str]:
+    """The vertex ids (``str``, in point order) a scatter of
+    :func:`~.graph.draw_capability_graph` stands for: a ``vertices:<kind>``,
+    ``members:<part>``, ``authority`` or ``subject`` collection; ``[]`` for any other
+    artist.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import keykos_lab as kl
+    >>> from keykos_lab.plot import draw_capability_graph
+    >>> k = kl.Kernel(); con = k.console
+    >>> ax = draw_capability_graph(k.capability_graph(), highlight=con.root)
+    >>> ring = next(c for c in ax.collections if c.get_gid() == "subject")
+    >>> vertex_ids(ring) == [str(con.root)], ring.get_urls()
+    (True, [None])
+    >>> plt.close("all")
+    """
+    return list(getattr(artist, _IDS, ()))
 
 
 def positions(ax: Axes) -> dict[str, tuple[float, float]]:
@@ -35,8 +65,8 @@ def positions(ax: Axes) -> dict[str, tuple[float, float]]:
         for c in ax.collections:
             if str(c.get_gid() or "").startswith(prefix):
                 offsets: Any = c.get_offsets()
-                for url, xy in zip(c.get_urls(), offsets):
-                    where[str(url)] = (float(xy[0]), float(xy[1]))
+                for vid, xy in zip(vertex_ids(c), offsets):
+                    where[vid] = (float(xy[0]), float(xy[1]))
     return where
 
 

@@ -90,8 +90,9 @@ def plot_sequence(
     ``labels`` names the domains: None (the log's own ``actor_label`` and
     ``target_label`` when it has them, as ``k.events(labels=True)`` does, else
     ``#id``), a dict id → name, a capability graph, or a kernel (its capability
-    graph's labels). A CALL's or FORK's order code is written by name where the log
-    has ``order_name`` (``SB.CreatePage``), as a number otherwise. ``start`` and
+    graph's labels, and its order names: :func:`keykos_lab.views.names.label_events`).
+    A CALL's or FORK's order code is written by name where the log has ``order_name``
+    (``SB.CreatePage``) or ``labels`` is a kernel, as a number otherwise. ``start`` and
     ``stop`` keep the events with ``start <= seq < stop``. Above ``max_arrows``
     messages the first ``max_arrows`` are drawn and the title says so.
     """
@@ -103,6 +104,10 @@ def plot_sequence(
         ev = ev[ev["seq"] >= start]
     if stop is not None:
         ev = ev[ev["seq"] < stop]
+    if hasattr(labels, "capability_graph") and "order_name" not in ev.columns:
+        from keykos_lab.views.names import label_events
+
+        ev = label_events(ev, labels)  # the kernel names the orders too
     msgs = messages(ev)
     total = len(msgs)
     if total > max_arrows:

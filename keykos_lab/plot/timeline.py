@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from keykos_lab.plot._common import event_names, new_axes, require_frame, shorten
 from keykos_lab.plot.style import LEGEND, OKABE_ITO, TITLE
@@ -96,6 +97,7 @@ def plot_timeline(
         "tick (logical time)" if width == 1 else f"tick (logical time; one bar per {width} ticks)"
     )
     ax.set_ylabel("events" if width == 1 else f"events per {width} ticks")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 events
     ax.legend(
         title="event" if by == "event" else "actor",
         fontsize=LEGEND,

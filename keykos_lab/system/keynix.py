@@ -108,8 +108,10 @@ class KeyNIX:
             con.name(f"{name}.{part}", getattr(self, part), label=False)
         self.fork = fork
         self._order(A_INIT, what="init")
-        for d in ("/bin", "/dev", "/etc", "/home", "/tmp"):
+        for d in ("/bin", "/dev", "/etc"):  # new names from euid 0 only
             self.mkdir(d)
+        for d in ("/home", "/tmp"):  # anyone's
+            self.mkdir(d, mode=fs.PUBLIC)
         self.write_file("/dev/tty", b"")
         for name in sorted(PROGRAMS):
             command = getattr(PROGRAMS[name], "unix_name", None)
@@ -168,8 +170,13 @@ class KeyNIX:
             raise KeyNIXError(what or f"operator order {order}", r.rc)
         return r
 
-    def mkdir(self, path: str) -> None:
-        self._order(A_MKDIR, payload=path.encode(), what=f"mkdir {path}")
+    def mkdir(self, path: str, mode: int = 0) -> None:
+        """Make a directory (or set the mode of one): with ``fs.PUBLIC`` any euid may add
+        names to it, else only euid 0; ``fs.PRIVILEGED``: only euid 0 may look in it.
+
+        >>> knx = KeyNIX(); knx.mkdir("/srv", mode=fs.PUBLIC)
+        """
+        self._order(A_MKDIR, mode, payload=path.encode(), what=f"mkdir {path}")
 
     def write_file(self, path: str, data: bytes | str, mode: int = 0) -> None:
         """Create or overwrite a file (``mode``: ``fs.READONLY``, ``PRIVILEGED``, ``SETUID``),

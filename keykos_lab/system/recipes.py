@@ -31,16 +31,19 @@ def _ok(reply, what: str):
 
 
 def image(con: Console, name: str) -> KeyHandle:
-    """A read-only page key holding program ``name``'s image, bought from ``con['bank']``.
+    """A read-only page key holding program ``name``'s image, bought from ``con['bank']``;
+    the page is labelled ``"<name> image"``, as boot labels the images it loads.
 
     >>> import keykos_lab as kl
     >>> con = kl.Kernel().console
-    >>> con.describe(kl.image(con, "echo")).startswith("page key (ro)")
-    True
+    >>> page = kl.image(con, "echo")
+    >>> con.describe(page)
+    'page key (ro) → page #... (echo image)'
     """
     data = image_bytes(name)
     page = _ok(con.call(con["bank"], oc.SB.CreatePage), "buying a page for the image")
     _ok(con.call(page, oc.Page.WriteData, data=data), "writing the image")
+    con.label(page, f"{name} image")
     return _ok(con.call(page, oc.Page.MakeReadOnlyKey), "making the image read-only")
 
 

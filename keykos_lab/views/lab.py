@@ -117,7 +117,8 @@ class Kernel(_BareKernel):
 
     def _repr_html_(self) -> str:
         """The system in a notebook: its clock, what is running and waiting, how many
-        domains, pages, nodes and events, and the console's names (plain HTML, every
+        domains, pages, nodes (every one: those holding the domains' keys and registers
+        and the meters too) and events, and the console's names (plain HTML, every
         label escaped: labels come from users).
 
         >>> import keykos_lab as kl
@@ -126,6 +127,8 @@ class Kernel(_BareKernel):
         >>> con.label(page, "<script>alert(1)</script>"); _ = con.name("diary", page)
         >>> html = k._repr_html_()
         >>> "domains" in html and "&lt;script&gt;" in html and "<script>" not in html
+        True
+        >>> "nodes (" in html and "hold the keys and registers of domains" in html
         True
         """
         import html
@@ -144,10 +147,18 @@ class Kernel(_BareKernel):
                     f" and {len(names) - 8} more" if len(names) > 8 else ""
                 )
                 busy.append(f"{esc(state)}: {esc(shown)}")
-        counts = ", ".join(
-            f"{int(kinds.get(kind, 0))} {word}"
-            for kind, word in (("domain", "domains"), ("page", "pages"), ("node", "nodes"))
-        )
+        kinds_all = ("page", "node", "segment", "meter", "domain", "domain_part")
+        n = {kind: int(kinds.get(kind, 0)) for kind in kinds_all}
+        # Every node is counted (a domain's root node is the domain itself): the
+        # domains' keys and registers nodes, meters and segment nodes among them.
+        nodes = n["node"] + n["domain_part"] + n["meter"] + n["segment"]
+        among = [
+            f"{n['domain_part']} hold the keys and registers of domains",
+            *([f"{n['meter']} meters"] if n["meter"] else []),
+            *([f"{n['segment']} segment nodes"] if n["segment"] else []),
+        ]
+        counts = f"{n['domain']} domains, {n['page']} pages, {nodes} nodes"
+        counts += f" ({', '.join(among)})" if n["domain_part"] else ""
         return (
             '<div class="keykos-kernel">'
             f"<b>KeyKOS system</b> (seed {esc(self.seed)}, tick {esc(self.tick)}): "

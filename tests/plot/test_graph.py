@@ -9,7 +9,7 @@ from matplotlib.colors import to_hex
 from keykos_lab import readers
 from keykos_lab.analysis import authority
 from keykos_lab.cli import SYSTEM
-from keykos_lab.plot import draw_capability_graph
+from keykos_lab.plot import draw_capability_graph, vertex_ids
 from keykos_lab.plot.style import KERNEL_KEY_TYPES, KEY_COLOURS, key_colour
 
 
@@ -29,7 +29,7 @@ def test_one_marker_per_vertex_by_kind(factory_run):
     counts = Counter(d["kind"] for _, d in G.nodes(data=True))
     assert {kind: len(c.get_offsets()) for kind, c in drawn.items()} == dict(counts)
     for kind, c in drawn.items():  # the right vertices, by id
-        assert set(c.get_urls()) == {str(v) for v, d in G.nodes(data=True) if d["kind"] == kind}
+        assert set(vertex_ids(c)) == {str(v) for v, d in G.nodes(data=True) if d["kind"] == kind}
     markers = {kind: c.get_paths()[0].vertices.tobytes() for kind, c in drawn.items()}
     assert len(set(markers.values())) == len(markers)  # each kind its own shape
     colours = {kind: to_hex(c.get_facecolor()[0]) for kind, c in drawn.items()}
@@ -111,11 +111,11 @@ def test_highlight_shades_exactly_the_authority(factory_run):
     a = authority(G, subject)
     expected = {str(t) for t in a.target if not isinstance(t, tuple) and t in G}
     (halo,) = _gid(ax.collections, "authority")
-    assert set(halo.get_urls()) == expected and len(halo.get_offsets()) == len(expected)
+    assert set(vertex_ids(halo)) == expected and len(halo.get_offsets()) == len(expected)
     (ring,) = _gid(ax.collections, "subject")
-    assert ring.get_urls() == [str(subject)]
+    assert vertex_ids(ring) == [str(subject)]
     domains = _vertices_by_kind(ax)["domain"]
-    i = domains.get_urls().index(str(subject))
+    i = vertex_ids(domains).index(str(subject))
     assert tuple(ring.get_offsets()[0]) == tuple(domains.get_offsets()[i])
     assert ax.get_title().startswith(f"authority of console: {len(expected)} of {len(G)}")
 
@@ -124,7 +124,7 @@ def test_highlight_on_a_reader_graph():
     G = readers.read_microkit_text(SYSTEM)
     ax = draw_capability_graph(G, highlight="b")
     (halo,) = _gid(ax.collections, "authority")
-    assert set(halo.get_urls()) == {str(t) for t in authority(G, "b").target}
+    assert set(vertex_ids(halo)) == {str(t) for t in authority(G, "b").target}
     assert "authority of b" in ax.get_title()
 
 

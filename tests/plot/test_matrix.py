@@ -23,7 +23,9 @@ def _free_domains(G):
 def test_authority_matrix_matches_the_analysis(factory_run):
     k, _, _ = factory_run
     G = k.capability_graph()
-    yields = [v for v, d in G.nodes(data=True) if d["label"].startswith("echo")]
+    yields = [
+        v for v, d in G.nodes(data=True) if d["kind"] == "domain" and d["label"].startswith("echo")
+    ]
     subjects = [k.console.root, *yields]
     ax = plot_reachability(G, subjects)
     M = np.asarray(ax.images[0].get_array())

@@ -15,7 +15,7 @@ from keykos_lab.analysis import confinement
 from keykos_lab.plot import style
 from keykos_lab.plot.collapse import collapse_system, member_of
 from keykos_lab.plot.export import new_figure, savefig
-from keykos_lab.plot.path import draw_path
+from keykos_lab.plot.path import draw_path, vertex_ids
 from keykos_lab.views import events, frames
 from keykos_lab.views.names import label_events, order_name
 
@@ -220,7 +220,7 @@ def test_highlight_in_a_collapsed_picture_halos_parts_it_reaches(run):
     a = kl.analysis.authority(G, alice)
     where = member_of(collapse_system(G, keep=[alice]))
     expected = {str(where[t]) for t in a.target if not isinstance(t, tuple) and t in G}
-    assert set(halo.get_urls()) == expected
+    assert set(vertex_ids(halo)) == expected
 
 
 # ---------------------------------------------------------------- files for papers
@@ -239,6 +239,22 @@ def test_pdf_and_svg_are_written_with_fonts_embedded_and_labels_as_text(run, tmp
         assert f">{label}<" in text, label  # text kept as text
     with pytest.raises(ValueError, match=r"\.pdf, \.svg or \.png"):
         savefig(ax, tmp_path / "g.jpg")
+
+
+def test_an_exported_svg_has_no_dead_links(run, tmp_path):
+    """The vertex ids stay on the Axes for tests and draw_path, not as SVG links."""
+    k, _ = run
+    con = k.console
+    ax = plot.draw_capability_graph(k.capability_graph(), highlight=con.root)  # collapsed
+    gids = {str(c.get_gid()) for c in ax.collections}
+    assert {"authority", "subject", "vertices:domain"} <= gids
+    assert any(g.startswith("members:") for g in gids)
+    text = savefig(ax, tmp_path / "g.svg").read_text()
+    assert "<a " not in text  # no link elements …
+    hrefs = re.findall(r'xlink:href="([^"]*)"', text)
+    assert hrefs and all(h.startswith("#") for h in hrefs)  # … only the markers' <use>
+    ring = next(c for c in ax.collections if c.get_gid() == "subject")
+    assert vertex_ids(ring) == [str(con.root)]
 
 
 def test_paper_style_restores_the_settings_after():
@@ -265,8 +281,52 @@ def test_kernel_and_console_html_escape_labels_and_names():
         assert "<script" not in html.lower()
         assert "&lt;script&gt;" in html
     html = k._repr_html_()
-    assert re.search(r"\d+ domains, \d+ pages, \d+ nodes, \d+ events", html)
+    assert re.search(r"\d+ domains, \d+ pages, \d+ nodes \(.*\), \d+ events", html)
     assert "running: &lt;script&gt;" in html and "bank" in html
+
+
+def test_kernel_html_counts_every_node():
+    """The domains' keys and registers nodes and the meters are nodes too."""
+    k = kl.Kernel()
+    objs = frames.objects(k)
+    kinds = objs["kind"].astype(str).value_counts()
+    every = sum(int(kinds.get(c, 0)) for c in ("node", "domain_part", "meter", "segment"))
+    parts, meters = int(kinds["domain_part"]), int(kinds["meter"])
+    assert every > int(kinds["node"])
+    html = k._repr_html_()
+    assert f"{every} nodes ({parts} hold the keys and registers of domains, {meters} meters)" in (
+        html
+    )
+
+
+def test_console_html_is_tidy():
+    """No empty brackets, a domain's program not said twice when its label says it."""
+    k = kl.Kernel()
+    con = k.console
+    con.name("echo", kl.start_key(con, kl.build_domain(con, "echo")))
+    html = con._repr_html_()
+    assert "()" not in html and "meter key → meter #" in html
+    assert "(echo) (echo" not in html and "(echo): available" in html
+    assert "(prime bank): spacebank, available" in html
+
+
+def test_verdict_html_names_the_objects_beside_their_ids():
+    k = kl.Kernel()
+    con = k.console
+    out = con.call(con["bank"], oc.SB.CreatePage).keys[0]
+    con.label(out, "out")
+    f = kl.build_factory(con, "echo", holes={0: out})
+    con.label(f.requestor, "echo factory")
+    v = confinement(k, f.requestor)
+    html = v._repr_html_()
+    fid, pid = con.target(f.requestor), con.target(out)
+    assert f"<b>echo factory #{fid}</b>" in html
+    assert f"page key (databyte 0) to out #{pid}</li>" in html  # the hole
+    assert f"the yield of echo factory #{fid} for a fresh requestor (requestor) → out #{pid}" in (
+        html
+    )
+    assert "(" + str(pid) + ", " not in html and "('yield'" not in html  # no raw tuples
+    assert v == confinement(k, f.requestor)  # labels do not change what a verdict is
 
 
 def test_verdict_html_says_the_verdict_and_escapes():

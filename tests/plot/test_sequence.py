@@ -116,3 +116,16 @@ def test_bad_input(factory_run):
         plot_sequence(ev, labels=42)
     with pytest.raises(ValueError, match="max_arrows"):
         plot_sequence(ev, max_arrows=0)
+
+
+def test_a_kernel_as_labels_names_the_orders_too(factory_run):
+    """labels=k names the domains and the orders: ``SB.CreateNode``, not ``oc 17``."""
+    k, _, first = factory_run
+    ev = k.events()
+    named = {t.get_text() for t in plot_sequence(ev, labels=k, start=first).texts}
+    bare = {t.get_text() for t in plot_sequence(ev, start=first).texts}
+    assert any(t.startswith("SB.") for t in named), named
+    assert not any(t.startswith("SB.") for t in bare)
+    n_oc = sum(t.startswith("oc ") for t in bare)
+    assert 0 < n_oc and sum(t.startswith("oc ") for t in named) < n_oc
+    assert "order_name" not in ev.columns  # the caller's log is left as it was

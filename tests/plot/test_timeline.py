@@ -73,3 +73,15 @@ def test_bad_input(factory_run):
         plot_timeline(ev.drop(columns=["tick"]))
     with pytest.raises(TypeError):
         plot_timeline([1, 2])
+
+
+def test_the_count_axis_has_whole_numbers_only(factory_run):
+    """A few events per tick: ticks 0, 1, 2, …, never 0.5 or 2.5 events."""
+    k, _, first = factory_run
+    window = k.events()
+    window = window[window.seq >= first].head(12)
+    assert window.groupby("tick").size().max() <= 6  # a small count axis
+    for by in ("event", "actor"):
+        ax = plot_timeline(window, by=by, max_bars=10_000)
+        ticks = ax.get_yticks()
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

@@ -224,7 +224,7 @@ def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
     _check_programs(path, header, kernel)
     body["log"] = None  # the restored state is the journal's base
     base = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    kernel.console.journal.rebase(base, len(kernel.log))
+    kernel.console.journal.rebase(base, len(kernel.log), len(kernel.objs))
     return kernel
 
 

@@ -129,7 +129,7 @@ def load(
         kernel = load_snapshot(path, cls)
         body = json.loads(blob)
         body["log"] = None  # the restored state is the journal's base
-        kernel.console.journal.rebase(canonical(body), len(kernel.log))
+        kernel.console.journal.rebase(canonical(body), len(kernel.log), len(kernel.objs))
         return kernel
     _check_blob(path, header, blob)
     body = _strict_json(blob, path, "the body")
@@ -260,7 +260,7 @@ def restore(
         snap = dict(snap, log=_log_record(EventLog(recorded._rows)))
         k = decode(snap, cls, path=path, size=size)
         journal_base = canonical(dict(snap, log=None))
-        k.console.journal.rebase(journal_base, base_rows)
+        k.console.journal.rebase(journal_base, base_rows, len(k.objs))
     else:
         check.fail('the base is {"genesis": ...} or {"snapshot": ...}')
     prefix = rows_bytes(recorded, 0, base_rows)

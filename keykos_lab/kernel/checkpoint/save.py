@@ -286,7 +286,7 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     _write_file(path, header, blob)
     # Nothing is mid-flight: this state is the journal's new base.
     body["log"] = None
-    kernel.console.journal.rebase(canonical(body), len(kernel.log))
+    kernel.console.journal.rebase(canonical(body), len(kernel.log), len(kernel.objs))
     return header
 
 

@@ -80,6 +80,47 @@ def errno_name(n: int) -> str:
 
 # ---------------------------------------------------------- open(2) flags
 O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND = 0, 1, 2, 0x40, 0x200, 0x400
+O_ACCMODE = 3  #: the access-mode bits of ``open``'s flags: O_RDONLY, O_WRONLY or O_RDWR
+
+
+def open_mode(flags: int) -> tuple[int, int]:
+    """``(errno, flags)``: ``open``'s flags checked once, for every later use. The access
+    mode must be O_RDONLY, O_WRONLY or O_RDWR (3 is EINVAL: it was once "not writing" to
+    the permission check and "writing" to ``O_TRUNC`` and ``write``); the flags kept are
+    the access mode, ``O_CREAT``, ``O_TRUNC`` and ``O_APPEND``, and ``O_TRUNC`` only with
+    a mode that writes.
+
+    >>> open_mode(O_WRONLY | O_TRUNC | 0x8000) == (0, O_WRONLY | O_TRUNC)
+    True
+    >>> open_mode(3)[0] == EINVAL, open_mode(O_RDONLY | O_TRUNC) == (0, O_RDONLY)
+    (True, True)
+    """
+    access = flags & O_ACCMODE
+    if access not in (O_RDONLY, O_WRONLY, O_RDWR):
+        return EINVAL, 0
+    kept = access | flags & (O_CREAT | O_APPEND)
+    if writes(access):
+        kept |= flags & O_TRUNC
+    return 0, kept
+
+
+def reads(flags: int) -> bool:
+    """Whether an open file's (checked) flags allow ``read``.
+
+    >>> reads(O_RDONLY), reads(O_RDWR), reads(O_WRONLY), reads(3)
+    (True, True, False, False)
+    """
+    return flags & O_ACCMODE in (O_RDONLY, O_RDWR)
+
+
+def writes(flags: int) -> bool:
+    """Whether an open file's (checked) flags allow ``write``.
+
+    >>> writes(O_RDONLY), writes(O_RDWR), writes(O_WRONLY), writes(3)
+    (False, True, True, False)
+    """
+    return flags & O_ACCMODE in (O_WRONLY, O_RDWR)
+
 
 # ---------------------------------------------------------- limits, layout
 NFD = 16  #: file descriptors per process (one node of open files)

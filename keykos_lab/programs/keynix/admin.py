@@ -43,7 +43,9 @@ def _init(dom, msg, ints, payload):
     """The root directory and the terminal's input pipe."""
     bank, fmt = dom.keys[K_BANK], dom.keys[K_FORMAT]
     dom.keys[K_ROOT] = yield from fs.new_inode(dom, bank, fmt, fs.DIR)
-    dom.keys[K_TTY] = yield from pipe.new_pipe(dom, bank)
+    # The terminal holds a read end and a write end of its own: its processes' read
+    # ends come and go, and typing never meets EPIPE.
+    dom.keys[K_TTY] = yield from pipe.new_pipe(dom, bank, readers=1, writers=1)
     yield dom.return_(msg.resume, 0)
 
 
@@ -51,15 +53,30 @@ _MADE = {A_MKDIR: fs.DIR, A_WRITE: fs.FILE, A_LINK: fs.COMMAND}
 
 
 def _make(dom, msg, ints, payload):
-    """mkdir, write a file (created if missing), link a command (a requestor's key)."""
+    """mkdir, write a file (created if missing), link a command (a requestor's key). The
+    mode (int 0) is set on the inode whether it is new or not: a file a user made and
+    the operator then writes has the operator's mode (docs/primer.md#primer-keynix); a
+    path of another kind is EEXIST."""
     order = msg.order
+    mode = ints[0] if ints else 0
     path, _, data = payload.partition(b"\0")
+    bank = dom.keys[K_BANK]
     err, inode, parent, name = yield from fs.lookup(dom, dom.keys[K_ROOT], path)
     if err == abi.ENOENT and parent != DK0:
-        inode = yield from fs.new_inode(
-            dom, dom.keys[K_BANK], dom.keys[K_FORMAT], _MADE[order], ints[0] if ints else 0
+        inode = yield from fs.new_inode(dom, bank, dom.keys[K_FORMAT], _MADE[order], mode)
+        err = (
+            abi.ENOSPC if inode == DK0 else (yield from fs.dir_add(dom, parent, name, inode, bank))
         )
-        err = yield from fs.dir_add(dom, parent, name, inode, dom.keys[K_BANK])
+        if err and inode != DK0:
+            yield from fs.free_inode(dom, bank, inode)
+    elif not err:
+        kind, _, _ = yield from fs.stat(dom, inode)
+        if kind != _MADE[order]:
+            err = abi.EEXIST
+        else:
+            yield dom.call(
+                (yield from fs.meta(dom, inode)), oc.Page.WriteData + 1, data=bytes([mode])
+            )
     if not err and order == A_WRITE:
         offset = ints[1] if len(ints) > 1 else 0  # a write in pieces: 0 starts the file anew
         if offset == 0:
@@ -137,7 +154,7 @@ def _spawn(dom, resume, ints, payload):
     euid, argv_len = (ints + (0, 0))[:2]
     path, _, rest = payload.partition(b"\0")
     argv, env = rest[:argv_len], rest[argv_len:]
-    err, text, _ = yield from services.program_text(dom, dom.keys[K_ROOT], path)
+    err, text, _ = yield from services.program_text(dom, dom.keys[K_ROOT], path, euid)
     pid = 0 if err else (yield from server.alloc_pid(dom))
     if not err and not pid:
         err = abi.EAGAIN

@@ -13,6 +13,15 @@ VCS", ``ukeeperf.c:2728``) and freezing it makes the original of new copies
    write to a page faults to the VCS, which buys a page in its layer, copies the
    original into it and restarts the writer (``dofault``, ``vcsf.ck:319-441``).
 
+A VCS grows to any address written (``vcsf.ck:346-380``), where a never-forked process
+has :data:`.abi.SPACE_PAGES` pages and faults (SIGSEGV) past them, and a grown VCS is no
+longer the flat node of pages the keeper reads and writes (:func:`.fs.mem_read`). So the
+process's memory is not the VCS's segment key but a red node without a keeper, of the
+unforked space's size (:func:`bound`): its first ``SPACE_PAGES`` slots are background
+windows onto the VCS, the rest empty. A fault past them finds no segment keeper, and
+the process gets SIGSEGV as an unforked one does; a fault within them reaches the VCS,
+whose tree never grows.
+
 Nothing is copied at ``fork``; each side copies a page when it first writes it, and
 neither sees the other's writes. The system domain does it (``S_COWFORK``, it holds the
 DC, the meter, the VCS's program image and the zero segment), answering the parent's
@@ -33,8 +42,11 @@ True
 
 from __future__ import annotations
 
+import struct
+
 from keykos_lab.kernel.keys import DK0
 from keykos_lab.kernel.oc import SB, Domain, Node
+from keykos_lab.kernel.segments import NO_SLOT, format_key_value, window_key_value
 from keykos_lab.programs import vcs
 from keykos_lab.programs.keynix import abi, fs, layers
 from keykos_lab.programs.keynix import layout as kp
@@ -80,6 +92,33 @@ def make_vcs(dom, bank, original):
     return r.keys[0], node
 
 
+#: The slot of a bound space (:func:`bound`) that holds the VCS, its background key.
+VCS_SLOT = 14
+_SLOT = struct.Struct(">II")  # Node WriteData: first and last slot, then 16 bytes a slot
+
+
+def _data_keys(first: int, values) -> bytes:
+    return _SLOT.pack(first, first + len(values) - 1) + b"".join(
+        v.to_bytes(16, "big") for v in values
+    )
+
+
+def bound(dom, bank, seg):
+    """A segment key to a new red node (bought from ``bank``) showing the VCS ``seg``'s
+    first :data:`.abi.SPACE_PAGES` pages and nothing past them: no keeper, the unforked
+    space's format, slots ``0..SPACE_PAGES-1`` background windows onto ``seg`` (in slot
+    :data:`VCS_SLOT`), the others empty. DK(0) if no node could be had."""
+    node = yield from fs.buy(dom, bank, SB.CreateNode)
+    if node == DK0:
+        return DK0
+    fmt = format_key_value(3, initial=abi.FILE_PAGES, keeper=NO_SLOT, background=VCS_SLOT)
+    windows = [window_key_value(n * abi.PAGE, background=True) for n in range(abi.SPACE_PAGES)]
+    yield dom.call(node, Node.WriteData, data=_data_keys(0, windows))
+    yield dom.call(node, Node.WriteData, data=_data_keys(fs.FORMAT, [fmt]))
+    yield dom.call(node, Node.Swap + VCS_SLOT, seg)
+    return (yield dom.call(node, Node.MakeSegmentKey, data=bytes([0]))).keys[0]
+
+
 def _install(dom, pid: int, seg, node, bank):
     """``pid``'s memory becomes ``seg``; its keeper's ``KK_MEM`` and ``KK_LAYER`` the
     VCS's node and the layer's bank (written through the keeper's domain key)."""
@@ -123,6 +162,8 @@ def _freeze_and_copy(dom, pid: int, cpid: int, space):
     for _ in range(2):
         layer, bank = yield from layers.new_layer(dom, sysbank, frozen)
         seg, node = (DK0, DK0) if layer == DK0 else (yield from make_vcs(dom, bank, original))
+        if seg != DK0:
+            seg = yield from bound(dom, bank, seg)
         made.append((layer, bank, seg, node))
     if any(seg == DK0 for _, _, seg, _ in made):
         for layer, *_ in made:
@@ -138,4 +179,4 @@ def _freeze_and_copy(dom, pid: int, cpid: int, space):
     return 0
 
 
-__all__ = ["COPY_FORK", "COW_FORK", "COW_READY", "cow_fork", "make_vcs"]
+__all__ = ["COPY_FORK", "COW_FORK", "COW_READY", "VCS_SLOT", "bound", "cow_fork", "make_vcs"]

@@ -61,13 +61,14 @@ def _directory(dom, pid: int, path: bytes):
 
     node = yield from s.proc_node(dom, pid)
     root = DK0 if node == DK0 else (yield from s.slot(dom, node, s.P_ROOT))
-    err, inode, _, _ = yield from fs.lookup(dom, root, path)
+    euid = (yield from s.table_entry(dom, pid))[2]
+    err, inode, _, _ = yield from fs.lookup(dom, root, path, euid)
     if err:
         return err, DK0
     kind, mode, _ = yield from fs.stat(dom, inode)
     if kind != fs.DIR:
         return abi.ENOTDIR, DK0
-    if mode & fs.PRIVILEGED and (yield from s.table_entry(dom, pid))[2] != 0:
+    if mode & fs.PRIVILEGED and euid != 0:
         return abi.EACCES, DK0
     return 0, inode
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 
 from keykos_lab.kernel.keys import DK0
-from keykos_lab.kernel.oc import SB, Fault, Keeper, Node, Page
+from keykos_lab.kernel.oc import KT, SB, Fault, Keeper, Node, Page
 from keykos_lab.programs.keynix import abi
 from keykos_lab.programs.keynix.dirtree import (
     ENTRY,
@@ -45,9 +45,13 @@ from keykos_lab.programs.keynix.dirtree import (
 from keykos_lab.programs.keynix.filetree import META, file_read, file_write, truncate
 
 FILE, DIR, COMMAND = 1, 2, 3
-#: Mode bits: READONLY refuses writes; PRIVILEGED opens only for euid 0; SETUID
-#: makes exec run the program with euid 0 (the Unix way, for the contrast).
-READONLY, PRIVILEGED, SETUID = 1, 2, 4
+#: Mode bits, set only by the operator (a process's ``O_CREAT`` makes mode 0):
+#: READONLY refuses every process's writes (checked at ``open`` and at each ``write``);
+#: PRIVILEGED opens, runs and is walked through only for euid 0; SETUID makes exec run
+#: the program with euid 0 (the Unix way, for the contrast), honoured only with
+#: READONLY — a file no process can have changed; PUBLIC, on a directory, lets any euid
+#: add names to it (``O_CREAT``), which otherwise only euid 0 may.
+READONLY, PRIVILEGED, SETUID, PUBLIC = 1, 2, 4, 8
 FORMAT = 15
 
 
@@ -115,13 +119,47 @@ def buy(dom, bank, order: int = SB.CreatePage):
 def new_inode(dom, bank, fmt, kind: int, mode: int = 0):
     """A new inode of ``kind`` (a red node with a meta page); DK(0) if no space."""
     node = yield from buy(dom, bank, SB.CreateNode)
-    meta = yield from buy(dom, bank)
-    if node == DK0 or meta == DK0:
+    meta = DK0 if node == DK0 else (yield from buy(dom, bank))
+    if meta == DK0:
+        yield from sell(dom, bank, node)
         return DK0
     yield dom.call(node, Node.Swap + FORMAT, fmt)
     yield dom.call(node, Node.Swap + META, meta)
     yield dom.call(meta, Page.WriteData, data=bytes([kind, mode]))
     return node
+
+
+def sell(dom, bank, *objects):
+    """Sell pages and nodes back to ``bank`` (DK(0)s are skipped)."""
+    for key in objects:
+        if key == DK0:
+            continue
+        r = yield dom.call(key, KT)
+        order = SB.DestroyPage if r.rc in (Page.AKT, Page.ROAKT) else SB.DestroyNode
+        yield dom.call(bank, order, key)
+
+
+def free_inode(dom, bank, inode):
+    """Sell an empty inode (a file with no data pages) back to ``bank``."""
+    yield from sell(dom, bank, (yield from meta(dom, inode)), inode)
+
+
+def create(dom, bank, fmt, parent, name: bytes):
+    """``(errno, inode)``: a new empty file called ``name`` in directory ``parent``
+    (ENOSPC if the bank or the directory has no room: nothing bought is kept)."""
+    inode = yield from new_inode(dom, bank, fmt, FILE)
+    if inode == DK0:
+        return abi.ENOSPC, DK0
+    err = yield from dir_add(dom, parent, name, inode)
+    if err:
+        yield from free_inode(dom, bank, inode)
+        return err, DK0
+    return 0, inode
+
+
+def may_add(dom, directory, euid: int):
+    """Whether ``euid`` may add names to ``directory``: euid 0, or a PUBLIC directory."""
+    return euid == 0 or bool((yield from stat(dom, directory))[1] & PUBLIC)
 
 
 def meta(dom, inode):
@@ -140,11 +178,13 @@ def set_size(dom, inode, size: int):
     yield from put_ints(dom, page, 4, size)
 
 
-def lookup(dom, root, path: bytes):
-    """``(errno, inode, parent directory, last name)``: resolve ``path`` from ``root``.
+def lookup(dom, root, path: bytes, euid: int = 0):
+    """``(errno, inode, parent directory, last name)``: resolve ``path`` from ``root``
+    for ``euid`` (0: the operator, or root).
 
     errno is ENOENT when only the last component is missing (then the parent
-    and the name are set, for O_CREAT), and for a process with no root.
+    and the name are set, for O_CREAT), and for a process with no root; EACCES
+    when the path goes through a PRIVILEGED directory and ``euid`` is not 0.
     """
     err, parts = split(path)
     if err:
@@ -153,9 +193,11 @@ def lookup(dom, root, path: bytes):
         return abi.ENOENT, DK0, DK0, b""
     node, parent, name = root, DK0, b""
     for i, part in enumerate(parts):
-        kind, _, _ = yield from stat(dom, node)
+        kind, mode, _ = yield from stat(dom, node)
         if kind != DIR:
             return abi.ENOTDIR, DK0, DK0, b""
+        if mode & PRIVILEGED and euid != 0:
+            return abi.EACCES, DK0, DK0, b""
         parent, name = node, part
         _, node = yield from dir_find(dom, node, part)
         if node == DK0:
@@ -164,13 +206,44 @@ def lookup(dom, root, path: bytes):
 
 
 # ------------------------------------------------- a process's address space
+class NotFlat(AssertionError):
+    """A process's address space is not the flat node of :data:`.abi.SPACE_PAGES` page
+    keys that :func:`mem_read` and :func:`mem_write` take it to be (an assertion: a
+    copy-on-write space is bounded so that it stays flat, :func:`.cow.bound`)."""
+
+
+def space_fault(dom, space, address: int, n: int):
+    """EFAULT unless the ``n`` bytes at ``address`` lie in slots ``0..SPACE_PAGES-1`` of
+    ``space`` and each of those slots holds a page key (read-only or not), else 0: the
+    flat layout slot n = page n the keeper's reads and writes rely on."""
+    if address < 0 or n < 0 or address + n > abi.SPACE_PAGES * abi.PAGE:
+        return abi.EFAULT
+    for index in range(address // abi.PAGE, (address + n + abi.PAGE - 1) // abi.PAGE):
+        key = (yield dom.call(space, Node.Fetch + index)).keys[0]
+        if (yield dom.call(key, KT)).rc not in (Page.AKT, Page.ROAKT):
+            return abi.EFAULT
+    return 0
+
+
+def _flat(address: int, n: int) -> None:
+    if address < 0 or n < 0 or address + n > abi.SPACE_PAGES * abi.PAGE:
+        raise NotFlat(f"{address:#x}+{n} is past the address space: refusing to move data")
+
+
 def mem_read(dom, space, address: int, n: int):
+    """The ``n`` bytes at ``address`` of the address space ``space`` (a node key);
+    :class:`NotFlat` rather than wrong bytes if its layout is not the flat one (a slot
+    that is not a page answers ``Page.ReadData`` with a non-zero rc)."""
+    _flat(address, n)
     out = []
     pos = address
     while pos < address + n:
         page = (yield dom.call(space, Node.Fetch + pos // abi.PAGE)).keys[0]
         take = min(abi.PAGE - pos % abi.PAGE, address + n - pos)
-        out.append((yield from read_page(dom, page, pos % abi.PAGE, take)))
+        r = yield dom.call(page, Page.ReadData + pos % abi.PAGE, data=take.to_bytes(4, "big"))
+        if r.rc:
+            raise NotFlat(f"slot {pos // abi.PAGE} of the address space is not a page")
+        out.append(r.data)
         pos += take
     return b"".join(out)
 
@@ -178,15 +251,19 @@ def mem_read(dom, space, address: int, n: int):
 def mem_write(dom, space, address: int, data: bytes):
     """Write ``data`` into the address space ``space`` (a node key). A read-only page of a
     virtual copy (:mod:`.cow`) is first faulted in through the space's segment key, as the
-    process's own write would be: its keeper copies it."""
+    process's own write would be: its keeper copies it. :class:`NotFlat` rather than
+    dropping ``data`` if the space's layout is not the flat one."""
+    _flat(address, len(data))
     pos = address
     while pos < address + len(data):
         take = min(abi.PAGE - pos % abi.PAGE, address + len(data) - pos)
         piece = data[pos - address : pos - address + take]
-        for _ in range(2):
+        for attempt in range(2):
             page = (yield dom.call(space, Node.Fetch + pos // abi.PAGE)).keys[0]
             if (yield dom.call(page, Page.WriteData + pos % abi.PAGE, data=piece)).rc == 0:
                 break
+            if attempt:
+                raise NotFlat(f"slot {pos // abi.PAGE} of the address space is not a page")
             seg = (yield dom.call(space, Node.MakeSegmentKey, data=bytes([0]))).keys[0]
             yield dom.call(seg, Keeper.Segment, data=_FAULT.pack(Fault.READONLY, pos))
         pos += take
@@ -212,10 +289,13 @@ __all__ = [
     "FORMAT",
     "META",
     "NAMES_AT",
+    "NotFlat",
     "PRIVILEGED",
+    "PUBLIC",
     "READONLY",
     "SETUID",
     "buy",
+    "create",
     "dir_add",
     "dir_child",
     "dir_entries",
@@ -223,14 +303,18 @@ __all__ = [
     "dir_names",
     "file_read",
     "file_write",
+    "free_inode",
     "get_ints",
     "join",
     "lookup",
+    "may_add",
     "mem_read",
     "mem_write",
+    "space_fault",
     "new_inode",
     "put_ints",
     "read_page",
+    "sell",
     "split",
     "stat",
     "truncate",

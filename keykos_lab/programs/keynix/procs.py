@@ -68,14 +68,19 @@ def new_space(dom, bank, text):
 
 
 def copy_space(dom, bank, src):
-    """fork's plain copy: the same text page, copies of the writable pages."""
+    """fork's plain copy: the same text page, copies of the writable pages. DK(0) if
+    ``src`` is not the flat node of pages this takes it to be (a slot that is not a page
+    answers ``Page.ReadData`` with a non-zero rc), rather than a copy missing them."""
     text = (yield dom.call(src, Node.Fetch + 0)).keys[0]
     space = yield from new_space(dom, bank, text)
     if space == DK0:
         return DK0
     for n in range(1, abi.SPACE_PAGES):
         old = (yield dom.call(src, Node.Fetch + n)).keys[0]
-        data = yield from fs.read_page(dom, old, 0, abi.PAGE)
+        r = yield dom.call(old, fs.Page.ReadData, data=abi.PAGE.to_bytes(4, "big"))
+        if r.rc:
+            return DK0
+        data = r.data
         if data.strip(b"\0"):
             new = (yield dom.call(space, Node.Fetch + n)).keys[0]
             yield dom.call(new, fs.Page.WriteData, data=data)
@@ -140,8 +145,11 @@ def parent_order(dom, msg):
             yield from start_program(dom, ints[0])
     elif msg.order == C_PEEK and ints and fs.valid_buffer(ints[0], abi.PAGE):
         space = dom.keys[KK_MEM]
-        data = b"" if space == DK0 else (yield from fs.mem_read(dom, space, ints[0], abi.PAGE))
-        yield dom.return_(msg.resume, 0 if data else abi.ESRCH, data=data)
+        err = abi.ESRCH
+        if space != DK0:
+            err = yield from fs.space_fault(dom, space, ints[0], abi.PAGE)
+        data = b"" if err else (yield from fs.mem_read(dom, space, ints[0], abi.PAGE))
+        yield dom.return_(msg.resume, err, data=data)
         return
     yield dom.return_(msg.resume, err)
 
@@ -252,7 +260,7 @@ def sys_exec(dom, dkey, fault, ints, payload):
     if err:
         yield from _end(dom, err)
         return
-    if values and values[0] & fs.SETUID:
+    if values and values[0] & fs.SETUID and values[0] & fs.READONLY:  # no process wrote it
         yield from system(dom, s.S_SETEUID0)  # the Unix way: euid 0
     yield from start_program(dom, abi.BORN_EXEC)
     yield dom.return_(DK0)
@@ -380,6 +388,9 @@ def sys_ptrace(dom, dkey, fault, ints, payload):
     r = yield dom.call(kid, C_PEEK, data=abi.pack(address))
     if r.rc:
         yield from answer(dom, dkey, fault, errno=r.rc)
+        return
+    if (yield from fs.space_fault(dom, dom.keys[KK_MEM], buf, len(r.data))):
+        yield from answer(dom, dkey, fault, errno=abi.EFAULT)
         return
     yield from fs.mem_write(dom, dom.keys[KK_MEM], buf, r.data)
     yield from answer(dom, dkey, fault, abi.PAGE)

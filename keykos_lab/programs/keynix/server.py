@@ -46,6 +46,9 @@ MAX_OPEN = 256  #: open files in the system: the private table is 16 nodes of 16
 P_KEEPER, P_WAITKEY, P_BANK, P_ROOT, P_LAYER = range(5)
 # Process-table page: 16 bytes per pid.
 FREE, EMBRYO, RUNNING, ZOMBIE = 0, 1, 2, 3
+#: Byte 3 of an entry: 1 for an orphan, a process whose parent ended first. There is no
+#: init to adopt it: it is reaped when it ends (no zombie is left for nobody to wait for).
+ORPHAN = 3
 WAIT_ANY = 0xFFFF
 # Open files: a node (0 the inode or pipe, 1 a page: kind, flags, refs, offset, index,
 # 2 the token). The system domain keeps a node key to each in its private table
@@ -97,12 +100,14 @@ def table_entry(dom, pid: int):
 
 
 def set_entry(dom, pid: int, state: int, ppid: int, euid: int, status: int = 0, waitfor: int = 0):
-    data = (
-        bytes([state, ppid, min(euid, 255), 0])
-        + status.to_bytes(4, "big", signed=True)
-        + waitfor.to_bytes(2, "big")
-    )
-    yield dom.call(dom.keys[K_TABLE], Page.WriteData + pid * 16, data=data)
+    """Write ``pid``'s entry; byte 3 (``ORPHAN``) is kept, but by a FREE entry."""
+    page = dom.keys[K_TABLE]
+    if state == FREE:
+        yield dom.call(page, Page.WriteData + pid * 16, data=bytes(16))
+        return
+    yield dom.call(page, Page.WriteData + pid * 16, data=bytes([state, ppid, min(euid, 255)]))
+    rest = status.to_bytes(4, "big", signed=True) + waitfor.to_bytes(2, "big")
+    yield dom.call(page, Page.WriteData + pid * 16 + 4, data=rest)
 
 
 def proc_node(dom, pid: int, create: bool = False):
@@ -156,7 +161,8 @@ def _oftab(dom, index: int, create: bool = False):
 
 def new_open_file(dom, obj, kind: int, flags: int):
     """An open file on ``obj`` (an inode or a pipe): a sense key to it for a keeper;
-    the node key stays in the private table. DK(0) if there is no room."""
+    the node key stays in the private table. A pipe end counts itself in the pipe's
+    header (:func:`release` uncounts it). DK(0) if there is no room (nothing is kept)."""
     index = -1
     for i in range(1, MAX_OPEN):
         hi = yield from _oftab(dom, i, create=True)
@@ -166,13 +172,12 @@ def new_open_file(dom, obj, kind: int, flags: int):
     bank = dom.keys[K_BANK]
     of = DK0 if index < 0 else (yield from fs.buy(dom, bank, SB.CreateNode))
     page = DK0 if of == DK0 else (yield from fs.buy(dom, bank))
-    if page == DK0:
-        return DK0
     # The keeper's token is a second node holding only the fields page: through its
     # sense key a keeper reads the flags and offset, never the file (a keeper for a
     # write-only descriptor must not be able to read what others wrote there).
-    token = yield from fs.buy(dom, bank, SB.CreateNode)
+    token = DK0 if page == DK0 else (yield from fs.buy(dom, bank, SB.CreateNode))
     if token == DK0:
+        yield from fs.sell(dom, bank, of, page)
         return DK0
     yield dom.call(of, Node.Swap + OF_OBJ, obj)
     yield dom.call(of, Node.Swap + OF_PAGE, page)
@@ -180,6 +185,10 @@ def new_open_file(dom, obj, kind: int, flags: int):
     yield dom.call(of, Node.Swap + OF_TOKEN, token)
     yield from fs.put_ints(dom, page, 0, kind, flags, 1, 0, index)
     yield dom.call((yield from _oftab(dom, index)), Node.Swap + index % 16, of)
+    if kind in (OF_PIPE_R, OF_PIPE_W):
+        field = pipe.READERS if kind == OF_PIPE_R else pipe.WRITERS
+        count = (yield from pipe.header(dom, obj))[field // 4]
+        yield from pipe.set_field(dom, obj, field, count + 1)
     return (yield dom.call(token, Node.MakeSenseKey)).keys[0]
 
 
@@ -217,35 +226,45 @@ def add_ref(dom, of):
 
 
 def release(dom, of):
-    """Drop one reference; the last one closes a pipe end (and may wake a reader)."""
+    """Drop one reference. The last one takes the open file out of the private table
+    and sells it (its node, token and fields page: a keeper still holding the token's
+    sense key holds a key to nothing); a pipe end is uncounted (the last write end may
+    wake a reader with end of file) and a pipe with no end left is sold too."""
     kind, _, refs, _ = yield from of_fields(dom, of)
     yield from of_set(dom, of, 2, refs - 1)
-    if refs - 1 <= 0:  # out of the table: no keeper can use it again
-        index = (yield from fs.get_ints(dom, (yield from slot(dom, of, OF_PAGE)), 16, 1))[0]
-        yield dom.call((yield from _oftab(dom, index)), Node.Swap + index % 16, DK0)
-    if refs - 1 > 0 or kind == OF_FILE:
+    if refs - 1 > 0:
         return
+    bank = dom.keys[K_BANK]
+    page = yield from slot(dom, of, OF_PAGE)
+    index = (yield from fs.get_ints(dom, page, 16, 1))[0]
+    yield dom.call((yield from _oftab(dom, index)), Node.Swap + index % 16, DK0)
     p = yield from slot(dom, of, OF_OBJ)
+    yield from fs.sell(dom, bank, (yield from slot(dom, of, OF_TOKEN)), page, of)
+    if kind == OF_FILE:
+        return
     head = yield from pipe.header(dom, p)
     if kind == OF_PIPE_R:
-        yield from pipe.set_field(dom, p, pipe.READERS, head[2] - 1)
+        head[2] -= 1
+        yield from pipe.set_field(dom, p, pipe.READERS, head[2])
     else:
-        yield from pipe.set_field(dom, p, pipe.WRITERS, head[3] - 1)
+        head[3] -= 1
+        yield from pipe.set_field(dom, p, pipe.WRITERS, head[3])
         yield from wake_reader(dom, p)
+    if head[2] <= 0 and head[3] <= 0:
+        yield from pipe.free_pipe(dom, bank, p)
 
 
 def wake_reader(dom, p):
     """If a keeper waits on pipe ``p`` and data (or end of file) is there, answer it
-    through the resume key kept in its per-pid node: the bytes, in the string."""
+    through the resume key the pipe keeps (``pipe.WAITER``): the bytes, in the string."""
     _, count, _, writers, wpid, _, wlen = yield from pipe.header(dom, p)
     if wpid == 0 or (count == 0 and writers > 0):
         return
     yield from pipe.set_field(dom, p, pipe.WPID, 0)
-    node = yield from proc_node(dom, wpid)
-    resume = DK0 if node == DK0 else (yield from slot(dom, node, P_WAITKEY))
-    if resume == DK0:
+    resume = yield dom.call(p, Node.Swap + pipe.WAITER, DK0)
+    resume = resume.keys[0]
+    if resume == DK0:  # the reader is gone (its keeper destroyed with its bank)
         return
-    yield dom.call(node, Node.Swap + P_WAITKEY, DK0)
     data = yield from pipe.take(dom, p, wlen)
     yield dom.fork(resume, 0, data=abi.pack(payload=data))
 
@@ -307,13 +326,16 @@ def keeper_key(dom, pid: int, n: int):
 
 
 def terminate(dom, pid: int, status: int):
-    """The end of ``pid``, by ``exit`` or a signal: close its files, orphan its children,
-    destroy its bank (its domain, its keeper, its threads), release its memory layer
-    (:mod:`.layers`: gone unless a copy-on-write child still reads it), leave a zombie
-    with wait status ``status`` and answer a waiting parent."""
+    """The end of ``pid``, by ``exit`` or a signal: close its files, destroy its bank
+    (its domain, its keeper, its threads), release its memory layer (:mod:`.layers`: gone
+    unless a copy-on-write child still reads it); its children: a zombie is freed, an
+    embryo (never started: only this process could) is destroyed, a running one becomes
+    an orphan (``ORPHAN``). Then leave a zombie with wait status ``status`` and answer a
+    waiting parent — or, for an orphan, free the entry: as if init had reaped it."""
     state, ppid, euid, _, _ = yield from table_entry(dom, pid)
     if state not in (EMBRYO, RUNNING):
         return
+    orphan = (yield from fs.read_page(dom, dom.keys[K_TABLE], pid * 16 + ORPHAN, 1))[0]
     node = yield from proc_node(dom, pid)
     fds = yield from keeper_key(dom, pid, kp.KK_FDS)
     if fds != DK0:
@@ -331,10 +353,16 @@ def terminate(dom, pid: int, status: int):
     raw = yield from fs.read_page(dom, dom.keys[K_TABLE], 0, abi.PAGE)
     for c in range(1, abi.MAX_PROCS + 1):  # orphans: no one will wait for them
         if raw[c * 16] != FREE and raw[c * 16 + 1] == pid:
-            if raw[c * 16] == ZOMBIE:
+            if raw[c * 16] == EMBRYO:
+                yield from terminate(dom, c, 0)
+            if raw[c * 16] in (EMBRYO, ZOMBIE):
                 yield from set_entry(dom, c, FREE, 0, 0)
-            else:
-                yield dom.call(dom.keys[K_TABLE], Page.WriteData + c * 16 + 1, data=bytes(1))
+            else:  # ppid 0, its euid, ORPHAN 1
+                orphaned = bytes([0, raw[c * 16 + 2], 1])
+                yield dom.call(dom.keys[K_TABLE], Page.WriteData + c * 16 + 1, data=orphaned)
+    if orphan:
+        yield from set_entry(dom, pid, FREE, 0, 0)
+        return
     yield from set_entry(dom, pid, ZOMBIE, ppid, euid, status)
     if ppid:
         yield from wake_parent(dom, ppid, pid, status)

@@ -29,28 +29,36 @@ def _answer(dom, msg, err: int = 0, *ints: int, keys=(), payload: bytes = b""):
 
 
 def open_(dom, msg, pid, ints, payload):
-    """``S_OPEN(flags; path)``: an open file (key 0) or an errno."""
-    flags = ints[0] if ints else 0
+    """``S_OPEN(flags; path)``: an open file (key 0) or an errno. The flags are checked
+    once (:func:`.abi.open_mode`) and the open file keeps the checked value. A new name
+    goes only in a directory the caller may add to (``fs.PUBLIC``, or euid 0: EACCES);
+    the inode bought for it is sold back if the name cannot be added."""
+    err, flags = abi.open_mode(ints[0] if ints else 0)
+    if err:
+        yield from _answer(dom, msg, err)
+        return
     node = yield from s.proc_node(dom, pid)
     _, _, euid, _, _ = yield from s.table_entry(dom, pid)
     root = yield from s.slot(dom, node, s.P_ROOT)
-    err, inode, parent, name = yield from fs.lookup(dom, root, payload)
+    err, inode, parent, name = yield from fs.lookup(dom, root, payload, euid)
     if err == abi.ENOENT and flags & abi.O_CREAT and parent != DK0:
-        inode = yield from fs.new_inode(dom, dom.keys[s.K_BANK], dom.keys[s.K_FORMAT], fs.FILE)
-        err = abi.ENOSPC if inode == DK0 else (yield from fs.dir_add(dom, parent, name, inode))
+        err = 0 if (yield from fs.may_add(dom, parent, euid)) else abi.EACCES
+        if not err:
+            err, inode = yield from fs.create(
+                dom, dom.keys[s.K_BANK], dom.keys[s.K_FORMAT], parent, name
+            )
     if not err:
         kind, mode, _ = yield from fs.stat(dom, inode)
-        writing = flags & 3 in (abi.O_WRONLY, abi.O_RDWR)
         if kind == fs.DIR:
             err = abi.EISDIR
         elif mode & fs.PRIVILEGED and euid != 0:
             err = abi.EACCES
-        elif writing and (mode & fs.READONLY or kind != fs.FILE):
+        elif abi.writes(flags) and (mode & fs.READONLY or kind != fs.FILE):
             err = abi.EACCES
     if err:
         yield from _answer(dom, msg, err)
         return
-    if flags & abi.O_TRUNC and flags & 3:
+    if flags & abi.O_TRUNC:
         yield from fs.truncate(dom, inode)
     of = yield from s.new_open_file(dom, inode, s.OF_FILE, flags)
     yield from _answer(dom, msg, abi.ENOSPC if of == DK0 else 0, keys=(of,))
@@ -81,7 +89,7 @@ def read(dom, msg, pid, ints, payload):
     writer keeps the caller waiting (its resume key in its per-pid node)."""
     n = ints[0] if ints else -1
     fields, of = yield from s.valid_of(dom, msg.keys[0])
-    if fields is None or fields[0] == s.OF_PIPE_W or fields[1] & 3 == abi.O_WRONLY:
+    if fields is None or fields[0] == s.OF_PIPE_W or not abi.reads(fields[1]):
         yield from _answer(dom, msg, abi.EBADF)
         return
     if not 0 <= n <= abi.BUF_SIZE:
@@ -96,21 +104,15 @@ def read(dom, msg, pid, ints, payload):
         return
     head = yield from pipe.header(dom, obj)
     if head[1] == 0 and head[3] > 0:  # empty, a writer is open: wait
-        if head[4] and head[4] != pid and (yield from _still_waiting(dom, head[4])):
+        if (yield from pipe.waiter(dom, obj)) != DK0:  # another reader waits (a live one)
             yield from _answer(dom, msg, abi.EAGAIN)
             return
-        node = yield from s.proc_node(dom, pid)
-        yield dom.call(node, Node.Swap + s.P_WAITKEY, msg.resume)
+        yield dom.call(obj, Node.Swap + pipe.WAITER, msg.resume)
         page = yield from pipe.ring(dom, obj)
         yield from fs.put_ints(dom, page, pipe.WPID, pid, 0, n)
         yield dom.return_(DK0)
         return
     yield from _answer(dom, msg, payload=(yield from pipe.take(dom, obj, n)))
-
-
-def _still_waiting(dom, pid: int):
-    node = yield from s.proc_node(dom, pid)
-    return node != DK0 and (yield from s.slot(dom, node, s.P_WAITKEY)) != DK0
 
 
 def write(dom, msg, pid, ints, payload):
@@ -119,14 +121,18 @@ def write(dom, msg, pid, ints, payload):
     from keykos_lab.programs.keynix import signals
 
     fields, of = yield from s.valid_of(dom, msg.keys[0])
-    if fields is None or fields[0] == s.OF_PIPE_R or fields[1] & 3 == abi.O_RDONLY:
+    if fields is None or fields[0] == s.OF_PIPE_R or not abi.writes(fields[1]):
         yield from _answer(dom, msg, abi.EBADF)
         return
     kind, flags, _, offset = fields
     obj = yield from s.slot(dom, of, s.OF_OBJ)
     if kind == s.OF_FILE:
+        _, mode, size = yield from fs.stat(dom, obj)
+        if mode & fs.READONLY:  # made READONLY since it was opened: no process writes it
+            yield from _answer(dom, msg, abi.EACCES)
+            return
         if flags & abi.O_APPEND:
-            offset = (yield from fs.stat(dom, obj))[2]
+            offset = size
         rc = yield from fs.file_write(dom, obj, dom.keys[s.K_BANK], offset, payload)
         if rc > 0:
             yield from s.of_set(dom, of, 3, offset + rc)
@@ -144,12 +150,17 @@ def write(dom, msg, pid, ints, payload):
 
 def pipe_(dom, msg, pid, ints, payload):
     """``S_PIPE``: a read end and a write end (keys 0 and 1)."""
-    p = yield from pipe.new_pipe(dom, dom.keys[s.K_BANK])
-    if p == DK0:
+    bank = dom.keys[s.K_BANK]
+    p = yield from pipe.new_pipe(dom, bank)
+    r = DK0 if p == DK0 else (yield from s.new_open_file(dom, p, s.OF_PIPE_R, abi.O_RDONLY))
+    w = DK0 if r == DK0 else (yield from s.new_open_file(dom, p, s.OF_PIPE_W, abi.O_WRONLY))
+    if w == DK0:  # no room: sell what was made
+        if r != DK0:
+            yield from s.release(dom, (yield from s.valid_of(dom, r))[1])
+        elif p != DK0:
+            yield from pipe.free_pipe(dom, bank, p)
         yield from _answer(dom, msg, abi.ENOSPC)
         return
-    r = yield from s.new_open_file(dom, p, s.OF_PIPE_R, abi.O_RDONLY)
-    w = yield from s.new_open_file(dom, p, s.OF_PIPE_W, abi.O_WRONLY)
     yield from _answer(dom, msg, keys=(r, w))
 
 
@@ -168,13 +179,16 @@ def newproc(dom, msg, pid, ints, payload):
     yield from _answer(dom, msg, err, cpid, keys=(parent,))
 
 
-def program_text(dom, root, path: bytes):
-    """``(errno, read-only page key, mode)`` of the program file at ``path``."""
-    err, inode, _, _ = yield from fs.lookup(dom, root, path)
+def program_text(dom, root, path: bytes, euid: int = 0):
+    """``(errno, read-only page key, mode)`` of the program file at ``path``, as ``euid``
+    may run it: a PRIVILEGED file (or one behind a PRIVILEGED directory) only for euid 0.
+    The mode's SETUID bit is kept only with READONLY: a file no process can have written
+    since the operator set its bits (``fs.READONLY``)."""
+    err, inode, _, _ = yield from fs.lookup(dom, root, path, euid)
     if err:
         return err, DK0, 0
     kind, mode, _ = yield from fs.stat(dom, inode)
-    if kind == fs.DIR:
+    if kind == fs.DIR or mode & fs.PRIVILEGED and euid != 0:
         return abi.EACCES, DK0, 0
     page = yield from s.slot(dom, inode, 0)
     if kind != fs.FILE or page == DK0:
@@ -184,13 +198,16 @@ def program_text(dom, root, path: bytes):
         return abi.ENOEXEC, DK0, 0
     from keykos_lab.kernel.oc import Page
 
+    if not mode & fs.READONLY:
+        mode &= ~fs.SETUID
     return 0, (yield dom.call(page, Page.MakeReadOnlyKey)).keys[0], mode
 
 
 def text(dom, msg, pid, ints, payload):
     """``S_TEXT(; path)``: a read-only key to a program's image (key 0), its mode (int 0)."""
     root = yield from s.slot(dom, (yield from s.proc_node(dom, pid)), s.P_ROOT)
-    err, page, mode = yield from program_text(dom, root, payload)
+    _, _, euid, _, _ = yield from s.table_entry(dom, pid)
+    err, page, mode = yield from program_text(dom, root, payload, euid)
     yield from _answer(dom, msg, err, mode, keys=(page,))
 
 

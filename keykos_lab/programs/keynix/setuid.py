@@ -40,7 +40,7 @@ from keykos_lab.kernel.oc import Node
 from keykos_lab.kernel.process import program
 from keykos_lab.programs.keynix import abi, fs
 from keykos_lab.programs.keynix import libc as c
-from keykos_lab.programs.keynix.server import K_METER, P_ROOT, proc_node, slot
+from keykos_lab.programs.keynix.server import K_METER, P_ROOT, proc_node, slot, table_entry
 
 SHADOW = "/etc/shadow"
 PASSWORD = b"hunter2"
@@ -107,7 +107,8 @@ def run_command(dom, msg, pid, payload):
     domain holds only the requestor's key; the yield replies to its resume key."""
     path, _, arg = payload.partition(b"\0")
     node = yield from proc_node(dom, pid)
-    err, inode, _, _ = yield from fs.lookup(dom, (yield from slot(dom, node, P_ROOT)), path)
+    euid = (yield from table_entry(dom, pid))[2]
+    err, inode, _, _ = yield from fs.lookup(dom, (yield from slot(dom, node, P_ROOT)), path, euid)
     if not err:
         kind, _, _ = yield from fs.stat(dom, inode)
         err = 0 if kind == fs.COMMAND else abi.ENOEXEC
