@@ -155,17 +155,13 @@ def analysis_view(
         grants = [] if root is None else list(_open_grants(G, store, root, euid))
         for n, (path, target, ktype, db) in enumerate(grants):
             if ktype == "start":  # a command: through a runner
-                buf, runner = ("cmd", pid, path), ("runner", pid, path)
-                V.add_node(buf, kind="page", label=f"pid {pid} runs {path}")
-                V.add_node(
-                    runner,
-                    kind="domain",
-                    label=f"the system runs {path} for pid {pid}",
-                    program="keynix-runner",
+                _relay(
+                    V,
+                    (kp, ROOT_SLOT + n, path),
+                    (("cmd", pid, path), f"pid {pid} runs {path}", 0),
+                    (("runner", pid, path), f"the system runs {path} for pid {pid}", "runner"),
+                    (target, ktype, db),
                 )
-                _add(V, kp, buf, "page", 0, ROOT_SLOT + n, path)
-                _add(V, runner, buf, "page", 0, 0, path)
-                _add(V, runner, target, ktype, db, 1, path)
             else:
                 _add(V, kp, target, ktype, db, ROOT_SLOT + n, path)
                 V.nodes[target]["label"] = path if ktype == "segment" else f"{path} (names)"
@@ -174,17 +170,13 @@ def analysis_view(
             if can_read:
                 _add(V, kp, target, ktype, 0 if can_write else RO, FD_SLOT + fd, via)
             elif can_write:  # write only: through a writer that never writes back
-                wbuf, writer = ("fd", pid, fd), ("fd-writer", pid, fd)
-                V.add_node(wbuf, kind="page", label=f"what pid {pid} writes on fd {fd}")
-                V.add_node(
-                    writer,
-                    kind="domain",
-                    label=f"the system writes fd {fd} for pid {pid}",
-                    program="keynix-writer",
+                _relay(
+                    V,
+                    (kp, FD_SLOT + fd, via),
+                    (("fd", pid, fd), f"what pid {pid} writes on fd {fd}", RO),
+                    (("fd-writer", pid, fd), f"the system writes fd {fd} for pid {pid}", "writer"),
+                    (target, ktype, 0),
                 )
-                _add(V, kp, wbuf, "page", 0, FD_SLOT + fd, via)
-                _add(V, writer, wbuf, "page", RO, 0, via)
-                _add(V, writer, target, ktype, 0, 1, via)
     V.remove_node(sv)
     if not operator and knx.con.root in V:
         V.remove_node(knx.con.root)
@@ -262,6 +254,22 @@ def _page(store: _Store, v: Hashable | None) -> Page:
 def _ints(store: _Store, page: Hashable | None, n: int) -> list[int]:
     data = _page(store, page).read(0, 4 * n)
     return [int.from_bytes(data[4 * i : 4 * i + 4], "big", signed=True) for i in range(n)]
+
+
+def _relay(V, holder: tuple, buf: tuple, relay: tuple, key: tuple) -> None:
+    """What the system domain does for a process, as the view shows it: the keeper
+    (``holder``: vertex, slot, via) writes a page (``buf``: id, label, the relay's
+    databyte on it), and a relay domain (``relay``: id, label, program suffix) reads it
+    and holds ``key`` (target, type, databyte): a runner of a command, or the writer of
+    a write-only descriptor (it reads the page only: nothing comes back)."""
+    kp, slot, via = holder
+    buf_id, buf_label, buf_db = buf
+    relay_id, relay_label, role = relay
+    V.add_node(buf_id, kind="page", label=buf_label)
+    V.add_node(relay_id, kind="domain", label=relay_label, program=f"keynix-{role}")
+    _add(V, kp, buf_id, "page", 0, slot, via)
+    _add(V, relay_id, buf_id, "page", buf_db, 0, via)
+    _add(V, relay_id, *key, 1, via)
 
 
 def _add(
