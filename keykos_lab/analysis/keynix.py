@@ -269,7 +269,8 @@ def _relay(V, holder: tuple, buf: tuple, relay: tuple, key: tuple) -> None:
     V.add_node(relay_id, kind="domain", label=relay_label, program=f"keynix-{role}")
     _add(V, kp, buf_id, "page", 0, slot, via)
     _add(V, relay_id, buf_id, "page", buf_db, 0, via)
-    _add(V, relay_id, *key, 1, via)
+    target, ktype, db = key
+    _add(V, relay_id, target, ktype, db, 1, via)
 
 
 def _add(

@@ -245,16 +245,15 @@ def _pchild(dom, argv, forked):
     return 0
 
 
-def test_rt03_the_view_sees_pipes():
-    """rt03: the analysis view dropped every pipe (its ring page is held by the system
-    domain alone): an empty child read the secret from a pipe, yet
-    ``can_flow(view, secret page, child)`` was False. A descriptor now grants its
-    keeper the pipe's ring page (read end: read; write end: write only)."""
+def _the_view_sees_the_secret_reach_the_child(parent: str, child_program: str) -> KeyNIX:
+    """Run ``parent`` (which hands the secret to an empty child running
+    ``child_program``), check the child's keeper really holds the secret in the child's
+    memory, and that the view lets it flow from the secret's page to the child."""
     knx = KeyNIX()
     knx.write_file("/home/secret", SECRET)
-    _link(knx, "trt-pparent")
-    _link(knx, "trt-pchild")
-    ppid = knx.spawn("/bin/trt-pparent", ["trt-pparent"])
+    _link(knx, parent)
+    _link(knx, child_program)
+    ppid = knx.spawn(f"/bin/{parent}", [parent])
     knx.run()
     G = knx.kernel.capability_graph()
     child, keeper = _procs(knx, G)[ppid + 1]
@@ -262,6 +261,15 @@ def test_rt03_the_view_sees_pipes():
     V = analysis_view(knx, G)
     page = slot_target(G, knx.con.target(knx.inode("/home/secret")), 0)
     assert analysis.can_flow(V, page, child)
+    return knx
+
+
+def test_rt03_the_view_sees_pipes():
+    """rt03: the analysis view dropped every pipe (its ring page is held by the system
+    domain alone): an empty child read the secret from a pipe, yet
+    ``can_flow(view, secret page, child)`` was False. A descriptor now grants its
+    keeper the pipe's ring page (read end: read; write end: write only)."""
+    _the_view_sees_the_secret_reach_the_child("trt-pparent", "trt-pchild")
 
 
 @c.unix_program("trt-fparent")
@@ -290,18 +298,7 @@ def test_rt12_the_view_sees_descriptors_passed_to_an_empty_child():
     child (no root) given a descriptor of ``/home/secret`` read it, yet
     ``can_flow(view, secret page, child)`` was False. Every descriptor in a keeper's fd
     table now grants its file, as its flags allow."""
-    knx = KeyNIX()
-    knx.write_file("/home/secret", SECRET)
-    _link(knx, "trt-fparent")
-    _link(knx, "trt-fchild")
-    ppid = knx.spawn("/bin/trt-fparent", ["trt-fparent"])
-    knx.run()
-    G = knx.kernel.capability_graph()
-    child, keeper = _procs(knx, G)[ppid + 1]
-    assert _memory_holds(knx, G, keeper, SECRET)
-    V = analysis_view(knx, G)
-    page = slot_target(G, knx.con.target(knx.inode("/home/secret")), 0)
-    assert analysis.can_flow(V, page, child)
+    knx = _the_view_sees_the_secret_reach_the_child("trt-fparent", "trt-fchild")
     knx.type("x\n")
     knx.run()
 
