@@ -428,7 +428,13 @@ class Closure:
         for key in tuple(big):
             if key not in had:
                 self._notify(readers_b, ("H", a, key), key, a)
-        self.class_readers.setdefault(a, {}).update(readers_b)
+        readers = self.class_readers.setdefault(a, {})
+        readers.update(readers_b)
+        # Readers now inside the class learn nothing more from it (_notify skips them, and
+        # classes only merge): dropped, so that a class the console joins is not walked
+        # reader by reader for every key it gains (issue 22: quadratic before).
+        for entry in [e for e in readers if not e[1] and self.find(e[0]) == a]:
+            del readers[entry]
         for d, why in self._asks.pop(b, {}).items():
             self._asks.setdefault(a, {}).setdefault(d, why)
         for dc in self.dcs.pop(b, set()):
