@@ -438,3 +438,27 @@ def test_periodic_checkpoints_say_what_is_wrong_with_their_folder(tmp_path):
         k.checkpoint_every(1, tmp_path)
     first.stop()
     k.checkpoint_every(1, tmp_path).stop()
+
+
+def test_what_is_given_from_outside_fits_what_a_checkpoint_reads_back(tmp_path):
+    """Review (session 7): a label longer than the replay reader's limit was recorded, and
+    the checkpoint that held it could not be restored. The doors refuse it instead, and
+    the longest text they take restores."""
+    from keykos_lab.kernel.journal import MAX_TEXT
+
+    k, _ = spinning()
+    con = k.console
+    page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
+    for bad in (
+        lambda: con.label(page, "x" * (MAX_TEXT + 1)),
+        lambda: con.name("y" * (MAX_TEXT + 1), page),
+    ):
+        with pytest.raises(ValueError, match="at most"):
+            bad()
+    with pytest.raises(ValueError, match="at most"):
+        k.stop(next(iter(k.domains.values())), "z" * (MAX_TEXT + 1))
+    con.label(page, "x" * MAX_TEXT)
+    con.name("y" * MAX_TEXT, page)
+    k.checkpoint(tmp_path / "k.ckpt")
+    r = kl.Kernel.restore(tmp_path / "k.ckpt")
+    assert r.store.labels == k.store.labels

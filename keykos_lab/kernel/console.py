@@ -258,8 +258,11 @@ class Console:
         'echo'
         """
         self._check(handle)
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"a key name is a non-empty string, not {name!r}")
+        if not isinstance(name, str) or not name or len(name) > journal.MAX_TEXT:
+            raise ValueError(
+                f"a key name is a non-empty string of at most {journal.MAX_TEXT} "
+                f"characters, not {name!r:.60}"
+            )
         self._names[name] = handle
         target = self.target(handle)
         labels = self.kernel.store.labels
@@ -280,8 +283,11 @@ class Console:
         'diary'
         """
         self._check(handle)
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"a label is a non-empty string, not {text!r}")
+        if not isinstance(text, str) or not text or len(text) > journal.MAX_TEXT:
+            raise ValueError(
+                f"a label is a non-empty string of at most {journal.MAX_TEXT} "
+                f"characters, not {text!r:.60}"
+            )
         target = self.target(handle)
         if target is None:
             raise ValueError(f"{self.describe(handle)} designates no object to label")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Generator
 from types import GeneratorType
 from typing import Any
 
+from keykos_lab.kernel import journal
 from keykos_lab.kernel.console import Console
 from keykos_lab.kernel.domains import (
     A_RETRY,
@@ -142,6 +143,8 @@ class Kernel(Invocation):
         if j.depth:
             self._stop(ds, why)
             return
+        if not isinstance(why, str) or len(why) > journal.MAX_TEXT:
+            raise ValueError(f"why is a string of at most {journal.MAX_TEXT} characters")
         j.depth += 1
         try:
             self._stop(ds, why)

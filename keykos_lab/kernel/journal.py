@@ -62,6 +62,10 @@ INPUTS = ("call", "fork", "run", "step", "stop", "name", "label", "hold")
 #: paid once per ``REBASE_EVERY`` inputs, or per ``INPUTS_PER_OBJECT`` times the number
 #: of objects when that is more (about 1 µs an input either way); a replay then re-runs
 #: at most that many inputs.
+#: Characters of a name, a label or a reason given from outside (``con.name``,
+#: ``con.label``, ``Kernel.stop``): what a checkpoint by replay records and reads back.
+MAX_TEXT = 1 << 16
+
 REBASE_EVERY = 512
 INPUTS_PER_OBJECT = 4
 
@@ -129,4 +133,4 @@ def spacing(n_objects: int) -> int:
     return max(REBASE_EVERY, INPUTS_PER_OBJECT * n_objects)
 
 
-__all__ = ["Journal", "INPUTS", "REBASE_EVERY", "spacing"]
+__all__ = ["Journal", "INPUTS", "MAX_TEXT", "REBASE_EVERY", "spacing"]

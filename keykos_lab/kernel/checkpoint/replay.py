@@ -79,7 +79,7 @@ from keykos_lab.kernel.console import KeyHandle
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.errors import CheckpointError, KernelError, TimeLimitExceeded
 from keykos_lab.kernel.eventlog import ROW, EventLog
-from keykos_lab.kernel.journal import INPUTS
+from keykos_lab.kernel.journal import INPUTS, MAX_TEXT
 from keykos_lab.kernel.keys import Key
 from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING
 
@@ -88,7 +88,6 @@ _K = TypeVar("_K", bound=Kernel)
 #: Seconds of wall clock a restore may spend replaying, by default (``load``'s
 #: ``replay_seconds``): past it, :class:`CheckpointError`.
 REPLAY_SECONDS = 300.0
-MAX_TEXT = 4096  # characters of a name, a reason or an error message in an input
 _REPLAY_KEYS = frozenset({"base", "base_rows", "inputs", "log", "expect", "settings"})
 _EXPECT_KEYS = frozenset({"rows", "tick", "next_alloc", "ring", "objects"})
 _FIELDS = {"call": 8, "fork": 8, "run": 6, "step": 3, "stop": 4, "name": 5, "label": 4, "hold": 3}
