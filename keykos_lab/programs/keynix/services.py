@@ -64,24 +64,25 @@ def open_(dom, msg, pid, ints, payload):
     yield from _answer(dom, msg, abi.ENOSPC if of == DK0 else 0, keys=(of,))
 
 
-def release(dom, msg, pid, ints, payload):
-    """``S_RELEASE(; of)``: a descriptor closed."""
+def _on_open_file(dom, msg, action):
+    """Run ``action(dom, of)`` on the open file whose token the keeper passed (checked:
+    ``EBADF`` for anything else), then answer."""
     fields, of = yield from s.valid_of(dom, msg.keys[0])
     if fields is None:
         yield from _answer(dom, msg, abi.EBADF)
         return
-    yield from s.release(dom, of)
+    yield from action(dom, of)
     yield from _answer(dom, msg)
+
+
+def release(dom, msg, pid, ints, payload):
+    """``S_RELEASE(; of)``: a descriptor closed."""
+    yield from _on_open_file(dom, msg, s.release)
 
 
 def add_ref(dom, msg, pid, ints, payload):
     """``S_ADDREF(; of)``: one more descriptor (``dup``, ``fork``) shares it."""
-    fields, of = yield from s.valid_of(dom, msg.keys[0])
-    if fields is None:
-        yield from _answer(dom, msg, abi.EBADF)
-        return
-    yield from s.add_ref(dom, of)
-    yield from _answer(dom, msg)
+    yield from _on_open_file(dom, msg, s.add_ref)
 
 
 def read(dom, msg, pid, ints, payload):
