@@ -101,3 +101,8 @@ def test_readme_precision_table_is_what_precision_says():
     ]
     assert table == want
     assert (df.missing == 0).all() and (df.flow_missing == 0).all()
+
+
+def test_readme_time_travel_example_runs(capsys):
+    exec(compile(block_with("capability_graph(at=before)"), "README.md", "exec"), {})
+    assert capsys.readouterr().out.split() == ["False", "True"]

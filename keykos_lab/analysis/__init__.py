@@ -43,9 +43,13 @@ from keykos_lab.analysis.referee import (
     precision,
     soundness,
 )
+from keykos_lab.analysis.when import can_reach_at, first_reach, reach_changes
 from keykos_lab.views.schema import diminish, is_sensory, sensory
 
 __all__ = [
+    "can_reach_at",
+    "first_reach",
+    "reach_changes",
     "authority",
     "Behaviour",
     "compare",

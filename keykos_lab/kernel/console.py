@@ -202,6 +202,9 @@ class Console:
         else:
             self.kernel.node(self.root).slots[RING_SLOT] = link
         self._ring.append(node)
+        history = self.kernel.history
+        if history is not None:
+            history.ring(node.id)
 
     def _slot(self, idx: int) -> Key:
         node_no, slot = divmod(idx, RING_PER_NODE)

@@ -29,7 +29,6 @@ from keykos_lab.kernel.domains import (
     A_SEND,
     A_START,
     A_TRAP,
-    ADDRESS,
     AVAILABLE,
     BLOCKED,
     RUNNING,
@@ -52,13 +51,13 @@ from keykos_lab.kernel.eventlog import (
     kind_field,
 )
 from keykos_lab.kernel.fastpath import GATES, PRIMARY_CALLS, pad
+from keykos_lab.kernel.history import History
 from keykos_lab.kernel.invocation import Invocation
 from keykos_lab.kernel.keys import (
     DK0,
     MISC,
     Key,
 )
-from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import describe_exception, parse
 from keykos_lab.kernel.orders import reset
@@ -72,9 +71,8 @@ from keykos_lab.kernel.process import (
     PROGRAMS,
     Dom,
     Message,
-    parse_image,
 )
-from keykos_lab.kernel.segments import Fault, translate
+from keykos_lab.kernel.segments import image_program
 from keykos_lab.kernel.state import (
     PLAIN_REPLIES,
     all_held,
@@ -112,6 +110,7 @@ class Kernel(Invocation):
         self.console = Console(self)  # the console is kernel code, made last
         self._console_state = self.console.state
         self.console.journal.restart(len(self.log))
+        History.start(self)  # what capability_graph(at=seq) rebuilds the past from
 
     def copy(self) -> Kernel:
         """An independent deep copy of a quiescent kernel: objects, domains, log, console.
@@ -406,14 +405,7 @@ class Kernel(Invocation):
         >>> k = Kernel(); k.program_image(k.console.root) is None
         True
         """
-        node = self.objs[root] if 0 < root < len(self.objs) else None
-        if not isinstance(node, Node):
-            return None
-        found = translate(self.objs, node.slots[ADDRESS], 0, False)
-        if isinstance(found, Fault):
-            return None
-        page, off = found
-        return parse_image(page.read(off, 64))
+        return image_program(self.objs, root)
 
     def _program_exception(self, ds: DomainState, exc: BaseException) -> None:
         ds.proc = None

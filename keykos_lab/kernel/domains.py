@@ -78,6 +78,7 @@ class DomainState:
         "parked",
         "program",
         "error",
+        "hist",
     )
 
     root: int
@@ -97,6 +98,7 @@ class DomainState:
     parked: str | None
     program: str | None
     error: str | None
+    hist: Any
 
     def __init__(self, root: int) -> None:
         self.root = root
@@ -116,6 +118,7 @@ class DomainState:
         self.parked = None  # why the domain can never run, if it cannot
         self.program = None  # name of the program last started
         self.error = None  # text of the last exception or trap
+        self.hist = None  # the kernel's history while it records one (kernel/history.py)
 
     def __repr__(self) -> str:
         return f"<domain #{self.root} {STATE_NAMES[self.state]}>"
@@ -136,6 +139,9 @@ def hold(ds: DomainState, keys: Iterable[Key]) -> set[Key]:
     if type(held) is not set:
         held = ds.held = set(held)
     held.update(keys)
+    h = ds.hist
+    if h is not None:  # the set changed in place: no assignment told the history
+        h.held(ds.root, held)
     return held
 
 

@@ -14,6 +14,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 from keykos_lab.kernel.keys import DK0, Key
 
 PAGE_SIZE = 4096
@@ -23,13 +25,15 @@ SLOTS = 16
 class Page:
     """4096 bytes of data; ``data`` stays None until first written (a zero page)."""
 
-    __slots__ = ("id", "alloc", "data")
+    __slots__ = ("id", "alloc", "data", "hist")
     kind = "page"
 
     def __init__(self, oid: int, alloc: int) -> None:
         self.id = oid
         self.alloc = alloc
         self.data: bytearray | None = None
+        #: The kernel's history while it records one (``kernel/history.py``), else None.
+        self.hist: Any = None
 
     def read(self, offset: int, length: int) -> bytes:
         if self.data is None:
@@ -62,9 +66,11 @@ class Node:
 class ObjectStore:
     """All live pages and nodes, by id; the allocation counter."""
 
-    __slots__ = ("objects", "next_alloc", "labels", "n_pages", "n_nodes")
+    __slots__ = ("objects", "next_alloc", "labels", "n_pages", "n_nodes", "hist")
 
     def __init__(self) -> None:
+        #: The kernel's history while it records one (``kernel/history.py``), else None.
+        self.hist: Any = None
         self.objects: list[Page | Node | None] = [None]  # id 0 is never an object
         self.next_alloc = 1
         self.labels: dict[int, str] = {}

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from keykos_lab.kernel.domains import ADDRESS
 from keykos_lab.kernel.keys import DATA, FETCH, NOCALL, PAGE, RO, SEGMODE_TYPES, SENSE, Key
 from keykos_lab.kernel.objects import PAGE_SIZE, Node
 from keykos_lab.kernel.oc import Fault as FaultCode
+from keykos_lab.kernel.process import parse_image
 
 MAX_DEPTH = 40
 MIN_LSS, MAX_LSS = 3, 12  # a node's slot size: log16 of the span of one slot
@@ -212,3 +214,21 @@ def translate(objects: list, memkey: Key, address: int, write: bool):
             else:  # memoryc.c:518-520: a slot of the same node
                 key = obj.slots[last >> WINDOW_SLOT_SHIFT]
     return Fault(FaultCode.DEPTH, address, keeper)
+
+
+def image_program(objects: list, root: int) -> str | None:
+    """The program named by the image at address 0 of the memory of the domain rooted
+    at ``root`` in ``objects`` (the store's id-indexed list), or None.
+
+    >>> from keykos_lab.kernel.objects import ObjectStore
+    >>> image_program(ObjectStore().objects, 5) is None
+    True
+    """
+    node = objects[root] if 0 < root < len(objects) else None
+    if not isinstance(node, Node):
+        return None
+    found = translate(objects, node.slots[ADDRESS], 0, False)
+    if isinstance(found, Fault):
+        return None
+    page, off = found
+    return parse_image(page.read(off, 64))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import cast
+from typing import Any, Protocol, cast
 
 from keykos_lab.kernel.domains import (
     A_RETRY,
@@ -90,6 +90,23 @@ def plain_reply(rc: int) -> Message:
     return msg if msg is not None else new_tuple(Message, (rc, NO_KEYS, b"", 0))
 
 
+class Recorder(Protocol):
+    """What kernel code tells the history directly (``kernel/history.py``: the rest it
+    learns through the recording classes it gives the kernel's containers)."""
+
+    first: int
+
+    def ring(self, oid: int) -> None: ...
+
+    def held(self, root: int, keys: Any) -> None: ...
+
+    def state(self, seq: int) -> Any: ...
+
+    def change_points(self) -> list[int]: ...
+
+    def stop(self) -> None: ...
+
+
 class KernelState:
     """What the kernel knows, and the operations every part of it uses."""
 
@@ -106,6 +123,9 @@ class KernelState:
         self.store = ObjectStore()
         self.objs = self.store.objects
         self.log = EventLog()
+        #: What capability graphs of past moments are rebuilt from (``kernel/history.py``):
+        #: None until ``History.start``.
+        self.history: Recorder | None = None
         self.tick = 0
         self.domains: dict[int, DomainState] = {}
         self.runq: deque[DomainState] = deque()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from keykos_lab.kernel.domains import STATE_NAMES
 from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
+from keykos_lab.kernel.past import past
 from keykos_lab.kernel.snapshot import Snapshot
 from keykos_lab.views.names import label_events
 
@@ -95,7 +96,7 @@ def events(kernel: Kernel, *, labels: bool = False) -> pd.DataFrame:
     return label_events(frame, kernel) if labels else frame
 
 
-def objects(kernel: Kernel) -> pd.DataFrame:
+def objects(kernel: Kernel, at: int | None = None) -> pd.DataFrame:
     """One row per live page and node: id, kind, label, the domain it folds into, its
     allocation id, and for a domain's root its ``state`` and why it is ``parked`` (a
     domain that can never run until someone resets it: a trap with no keeper, a runaway
@@ -107,7 +108,12 @@ def objects(kernel: Kernel) -> pd.DataFrame:
     'domain'
     >>> objs[objs["id"] == k.console.root][["state", "parked"]].values.tolist()
     [['running', '']]
+
+    ``at=seq``: the objects as they were just after event ``seq`` (the kernel's history,
+    as ``capability_graph(at=seq)``).
     """
+    if at is not None:
+        kernel = past(kernel, at)  # type: ignore[assignment]  # reads as a kernel
     snap = Snapshot(kernel)
     ids, kinds, labels, owners, allocs, states, parked = [], [], [], [], [], [], []
     for obj in kernel.objs:

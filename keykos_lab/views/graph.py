@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from keykos_lab.kernel.keys import MISC
+from keykos_lab.kernel.past import past
 from keykos_lab.kernel.snapshot import Snapshot
 from keykos_lab.views.schema import is_sensory, rights_of
 
@@ -48,10 +49,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def capability_graph(kernel: Kernel) -> nx.MultiDiGraph:
+def capability_graph(kernel: Kernel, at: int | None = None) -> nx.MultiDiGraph:
     """A vertex per live object (domains folded), an edge per key held in a slot.
 
     Linear in the number of objects and keys: one snapshot, one pass over the slots.
+    ``at=seq`` gives the graph as it was just after event ``seq`` (and before event
+    ``seq + 1``), rebuilt from the kernel's history without running anything again
+    (``keykos_lab.kernel.history``; ``HistoryUnavailable`` outside what it covers).
 
     Edge attributes: ``key_type``, ``databyte``, ``slot``, ``slot_kind``
     (``key_register``, ``address``, ``meter``, ``keeper``, ``ring``, ``slot``,
@@ -66,11 +70,12 @@ def capability_graph(kernel: Kernel) -> nx.MultiDiGraph:
     ...  if v == con.target(page)]
     [['read', 'write']]
     """
+    source: Any = kernel if at is None else past(kernel, at)
     with gc_paused():
-        return _build(kernel)
+        return _build(source)
 
 
-def _build(kernel: Kernel) -> nx.MultiDiGraph:
+def _build(kernel: Any) -> nx.MultiDiGraph:
     snap = Snapshot(kernel)
     G: nx.MultiDiGraph[Hashable] = nx.MultiDiGraph()
     add_node, add_edge = G.add_node, G.add_edge

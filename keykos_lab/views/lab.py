@@ -45,13 +45,24 @@ class Kernel(_BareKernel):
         """
         return frames.events(self, labels=labels)
 
-    def objects(self) -> pd.DataFrame:
-        """One row per live page and node, with kind, label and owning domain."""
-        return frames.objects(self)
+    def objects(self, at: int | None = None) -> pd.DataFrame:
+        """One row per live page and node, with kind, label and owning domain; ``at=seq``
+        as they were just after event ``seq``."""
+        return frames.objects(self, at)
 
-    def capability_graph(self) -> nx.MultiDiGraph:
-        """The capability graph of the current state."""
-        return graph.capability_graph(self)
+    def capability_graph(self, at: int | None = None) -> nx.MultiDiGraph:
+        """The capability graph of the current state, or with ``at=seq`` as it was just
+        after event ``seq`` (rebuilt from the kernel's history, nothing run again).
+
+        >>> import keykos_lab as kl
+        >>> k = kl.Kernel(); con = k.console; _ = con.call(con.dkc, 0)
+        >>> before = len(k.log) - 1
+        >>> page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
+        >>> oid = con.target(page)
+        >>> oid in k.capability_graph(at=before), oid in k.capability_graph()
+        (False, True)
+        """
+        return graph.capability_graph(self, at)
 
     def checkpoint(self, path: str | os.PathLike) -> dict:
         """Save the whole system to ``path``, atomically, whatever the domains are

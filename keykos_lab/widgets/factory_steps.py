@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pandas as pd
 
@@ -141,11 +142,12 @@ class FactorySteps:
 
     def reset(self) -> None:
         """Back to the start: a fresh copy of the kernel the walk began with."""
-        self.kernel = self._origin.copy() if self._origin is not None else Kernel()
+        # Kernel.copy() is typed as the bare kernel's; a copy of a booted Kernel is one
+        self.kernel = cast(Kernel, self._origin.copy()) if self._origin is not None else Kernel()
         self.con = self.kernel.console
         self.recording = Recording(self.kernel)
         self.keys: dict[str, KeyHandle] = {}
-        self.facts: dict[str, object] = {}
+        self.facts: dict[str, Any] = {}
         self.index = 0
         n = len(self.kernel.log)
         self._first_seq, self._end_seq = n, n
@@ -155,6 +157,7 @@ class FactorySteps:
         if self.index + 1 >= len(self._plan):
             return False
         planned = self._plan[self.index + 1]
+        assert planned.run is not None, "only the start has nothing to run"
         with self.recording.step(planned.name, planned.description):
             planned.run()
         self.index += 1
@@ -224,7 +227,7 @@ class FactorySteps:
         >>> sorted(walk.roles().values())
         ['factory', 'image page', 'secret page']
         """
-        named = {}
+        named: dict = {}
         for key, role in ROLES.items():
             handle = self.keys.get(key)
             v = self.con.target(handle) if handle is not None else None
@@ -380,7 +383,9 @@ class FactorySteps:
             con.call(node, oc.Node.Swap + 0, self.keys["secret page"])
             return self._ok(con.call(node, oc.Node.MakeSenseKey), "MakeSenseKey")
         if choice == "factory":
-            return build_factory(con, "echo").requestor
+            requestor = build_factory(con, "echo").requestor
+            assert requestor is not None, "build_factory completes the factory"
+            return requestor
         if "logger" not in self.keys:  # one logger, however many components name it
             log_page = self._ok(con.call(con["bank"], oc.SB.CreatePage), "CreatePage")
             memory = build_segment(con, [image(con, "counter"), log_page])

@@ -3,9 +3,11 @@
 The controller does the work; this module only wires buttons and pickers to it
 and renders its state: a status line, the step's description, the verdict so
 far, the capability graph around the factory and the event rows of the step.
-Tables and pictures are widget values (HTML, a PNG ``Image``), so what the
-stepper shows can be read back in tests; errors from a callback go to an
-``Output`` widget, never lost.
+In JupyterLab the graph is the interactive :class:`~.graphview.GraphView` (zoom,
+hover, click for details; the factory or its yield ringed, its authority in
+halos); without a front end it is a PNG ``Image``. Tables and pictures are widget
+values, so what the stepper shows can be read back in tests; errors from a
+callback go to an ``Output`` widget, never lost.
 
 >>> from keykos_lab.widgets import FactoryStepper
 >>> stepper = FactoryStepper(draw=False)
@@ -19,10 +21,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-import ipywidgets as w
+import ipywidgets as w  # type: ignore[import-untyped]
 
 from keykos_lab.views.lab import Kernel
 from keykos_lab.widgets.factory_steps import CHOICES, FactorySteps, StepperState
+from keykos_lab.widgets.graphview import GraphView, front_end_present
 
 EVENT_COLUMNS = ["seq", "event", "jump", "actor", "key_type", "target", "order", "rc"]
 
@@ -33,8 +36,10 @@ class FactoryStepper:
     ``stepper.buttons["next" | "back" | "reset"]`` are the ``ipywidgets.Button``s,
     ``stepper.pickers[n]`` the component pickers (changing one starts over),
     ``stepper.state`` the controller's :class:`~.factory_steps.StepperState`;
-    ``next()``, ``back()`` and ``reset()`` drive it from code. ``draw=False``
-    leaves the graph out (for speed in tests).
+    ``next()``, ``back()`` and ``reset()`` drive it from code. ``view`` is the
+    :class:`~.graphview.GraphView` of the graph around the factory, shown where a
+    front end is present (``interactive``, default: detected); otherwise ``graph``
+    holds the drawing as a PNG, and ``draw=False`` leaves it out (for speed in tests).
 
     >>> s = FactoryStepper(components={1: "RW page"}, draw=False)
     >>> for _ in range(len(s.controller.names())):
@@ -50,8 +55,11 @@ class FactoryStepper:
         *,
         draw: bool = True,
         max_events: int = 12,
+        interactive: bool | None = None,
     ) -> None:
         self.controller = FactorySteps(kernel, components)
+        self.interactive = front_end_present() if interactive is None else bool(interactive)
+        self.view = GraphView(interactive=self.interactive, height=420)
         self._kernel, self.draw, self.max_events = kernel, draw, max_events
         self.buttons = {
             name: w.Button(description=name, tooltip=tip, icon=icon)
@@ -90,7 +98,7 @@ class FactoryStepper:
                 self.status,
                 self.description,
                 self.verdict,
-                self.graph,
+                self.view.widget if self.interactive else self.graph,
                 self.events,
                 self.errors,
             ]
@@ -150,20 +158,41 @@ class FactoryStepper:
             + rows.tail(self.max_events).to_html(index=False, na_rep="")
             + "</div>"
         )
-        if self.draw:
+        if self.interactive:
+            self._show_view()
+        elif self.draw:
             self.graph.value = self._draw()
 
-    def _draw(self) -> bytes:
-        from keykos_lab.plot import draw_capability_graph, new_figure, to_png
-
+    def _around(self):
+        """The graph around the factory, vertices named by their role, and the vertex to
+        highlight (the yield once there is one, else the factory)."""
         c = self.controller
         G = c.graph()
         sub = G.subgraph(c.focus()).copy()
         for v, role in c.roles().items():
             sub.nodes[v]["label"] = role
-        fig, ax = new_figure((8, 5))
         factory = c.keys.get("yield") or c.keys.get("builder")
-        draw_capability_graph(sub, highlight=c.con.target(factory) if factory else None, ax=ax)
+        return sub, c.con.target(factory) if factory else None
+
+    def _show_view(self) -> None:
+        from keykos_lab.analysis import authority
+
+        sub, subject = self._around()
+        fresh = self.controller.index == 0 or self.view.G is None
+        (self.view.show if fresh else self.view.update)(sub)
+        if subject is not None and subject in sub:
+            region = set(authority(sub, subject).target) | {subject}
+            self.view.highlight(region=region & set(sub), subject=subject)
+        else:
+            self.view.highlight()
+
+    def _draw(self) -> bytes:
+        from keykos_lab.plot import draw_capability_graph, new_figure, to_png
+
+        c = self.controller
+        sub, subject = self._around()
+        fig, ax = new_figure((8, 5))
+        draw_capability_graph(sub, highlight=subject, ax=ax)
         ax.set_title(f"around the factory after “{c.step.name}”", fontsize=10)
         return to_png(fig)
 

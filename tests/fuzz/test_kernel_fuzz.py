@@ -67,7 +67,7 @@ def bank_accounting(drv: Driver) -> None:
         if root == prime and not any(
             d.proc is not None and d.program == "spacebank" for d in k.domains.values()
         ):
-            pages = sum(1 for o in k.objs if type(o) is Page) - boot_pages
+            pages = sum(1 for o in k.objs if isinstance(o, Page)) - boot_pages
             assert val[spacebank.PAGES] == pages, (
                 f"the prime bank counts {val[spacebank.PAGES]} pages, {pages} exist"
             )
@@ -112,7 +112,7 @@ class FuzzMachine(KernelMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.drv.boot_pages = sum(1 for o in self.drv.k.objs if type(o) is Page)
+        self.drv.boot_pages = sum(1 for o in self.drv.k.objs if isinstance(o, Page))
         self.fuzzers: list[kl.KeyHandle] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="kl-fuzz-"))
 

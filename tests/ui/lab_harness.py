@@ -29,6 +29,12 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
+    # WebGL without a GPU, for the sigma.js graph view (test_graph_view.py): ANGLE on
+    # SwiftShader, the software renderer chromium ships. Chromium 156 still falls back to it
+    # on its own with --disable-gpu, but warns that the automatic fallback is deprecated;
+    # these two ask for it by name, so WebGL stays when the fallback goes.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
 ]
 SERVER_START_TIMEOUT = 60  # seconds for `jupyter lab` to answer /api/status
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -56,6 +56,7 @@ from keykos_lab.kernel.eventlog import (
     STATES,
     EventLog,
 )
+from keykos_lab.kernel.history import History
 from keykos_lab.kernel.keys import DATA, DATA_LIMIT, NODE, Key
 from keykos_lab.kernel.meters import BORROW_TICKS, MAX_METER_DEPTH, METER_COUNTER
 from keykos_lab.kernel.objects import PAGE_SIZE, SLOTS, Node, ObjectStore, Page
@@ -363,6 +364,8 @@ class _Decoder(_Validator):
         k.log = self.log(body["log"])
         self.console(k, body["console"], states)
         self._consistent(k, states)
+        k.history = None  # the one Kernel.__init__ started saw the state replaced
+        History.start(k)  # the past from here on; before it, not kept (docs/pictures.md)
         return k
 
     def _body(self) -> dict[str, Json]:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
 from keykos_lab.kernel import journal
 from keykos_lab.kernel.checkpoint.format import (
@@ -52,7 +52,7 @@ from keykos_lab.kernel.console import Console
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.domains import RUNNING, DomainState
 from keykos_lab.kernel.errors import CheckpointError
-from keykos_lab.kernel.objects import Node, Page
+from keykos_lab.kernel.objects import Page
 from keykos_lab.kernel.process import PROGRAMS, parse_image
 
 _WRITE_BLOCK = 1 << 20
@@ -148,10 +148,10 @@ def _object_records(k: Kernel) -> tuple[list[Json], list[Json]]:
     for obj in k.objs:
         if obj is None:
             continue
-        if type(obj) is Page:
+        if isinstance(obj, Page):
             pages.append(_page_record(obj))
         else:
-            nodes.append(_node_record(cast(Node, obj)))  # not a page: a node
+            nodes.append(_node_record(obj))  # not a page: a node
     return pages, nodes
 
 
@@ -229,7 +229,7 @@ def bound_programs(kernel: Kernel) -> tuple[list[str], list[str]]:
     """
     names = set()
     for obj in kernel.objs:
-        if type(obj) is Page and obj.data is not None:
+        if isinstance(obj, Page) and obj.data is not None:
             name = parse_image(bytes(obj.data[:64]))
             if name is not None:
                 names.add(name)
