@@ -145,7 +145,10 @@ def test_a_label_given_later_is_not_shown_earlier():
 
 def test_moments_outside_the_history_are_refused():
     k = kl.Kernel()
-    with pytest.raises(HistoryUnavailable, match="covers events"):
+    with pytest.raises(HistoryUnavailable, match="no event has been logged"):
+        k.capability_graph(at=0)
+    k.console.call(k.console.dkc, 0)
+    with pytest.raises(HistoryUnavailable, match="covers events #0 to #"):
         k.capability_graph(at=len(k.log))
     with pytest.raises(HistoryUnavailable):
         k.capability_graph(at=-1)  # not "the last": at=None is the present
@@ -217,7 +220,7 @@ def test_a_restored_snapshot_keeps_a_history_from_the_restore_on(tmp_path):
     k.checkpoint(path)
     r = kl.Kernel.restore(path)
     assert r.history is not None and r.history.first == len(r.log)
-    with pytest.raises(HistoryUnavailable, match=f"started when the log held {len(r.log)}"):
+    with pytest.raises(HistoryUnavailable, match=f"when the log held {len(r.log)} events"):
         r.capability_graph(at=len(r.log) - 1)
     seen = watch_every_event(r)
     _run_some(r, 2)

@@ -12,7 +12,8 @@ the first one where the answer is yes: exact, whatever happened later. ``method=
 halves the stretch instead: about log2(change points) questions rather than one per
 change point, exact when authority only grows over the stretch (nothing destroyed,
 severed or overwritten on the way); where it can also shrink, bisection finds *a*
-moment at which reach begins, not necessarily the first. ``reach_changes`` lists every
+moment at which reach begins, not necessarily the first, and None when reach has ended
+by ``end`` though it began before. ``reach_changes`` lists every
 moment the answer changes.
 
 >>> import keykos_lab as kl
@@ -37,7 +38,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from keykos_lab.analysis.authority import authority
-from keykos_lab.kernel.history import HistoryUnavailable
+from keykos_lab.kernel.history import HistoryUnavailable, event_number
 
 if TYPE_CHECKING:
     from keykos_lab.views.lab import Kernel
@@ -62,14 +63,18 @@ def moments(kernel: Kernel, start: int | None = None, end: int | None = None) ->
         raise HistoryUnavailable("this kernel keeps no history: no past to ask about")
     first = h.first
     last = len(kernel.log) - 1
-    lo = first if start is None else start
-    hi = last if end is None else end
-    for name, v in (("start", lo), ("end", hi)):
-        if type(v) is not int:
-            raise TypeError(f"{name} is an event number (an int), not {type(v).__name__}")
-    if not first <= lo <= hi <= last:
+    lo = first if start is None else event_number(start, "start")
+    hi = last if end is None else event_number(end, "end")
+    if last < first:
         raise HistoryUnavailable(
-            f"events #{lo} to #{hi} are not within the history's #{first} to #{last}"
+            f"no event has been logged since the history started (when the log held "
+            f"{first} events, e.g. at a restore): no past to ask about yet"
+        )
+    if lo > hi:
+        raise ValueError(f"start (#{lo}) is after end (#{hi})")
+    if not (first <= lo and hi <= last):
+        raise HistoryUnavailable(
+            f"events #{lo} to #{hi} are not all within the history's #{first} to #{last}"
         )
     return [lo] + [p for p in h.change_points() if lo < p <= hi]
 

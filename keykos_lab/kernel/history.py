@@ -39,12 +39,14 @@ True
 from __future__ import annotations
 
 import copy
+import operator
 from array import array
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 from keykos_lab.kernel.domains import DomainState
 from keykos_lab.kernel.errors import KernelError
+from keykos_lab.kernel.eventlog import ROW
 from keykos_lab.kernel.keys import DATA, DK0, Key
 from keykos_lab.kernel.objects import SLOTS, Node, ObjectStore, Page
 from keykos_lab.kernel.segments import FORMAT_SLOT, WINDOW
@@ -277,27 +279,54 @@ def _copy_plain(obj: Any, plain: type, memo: dict[int, Any]) -> Any:
     return new
 
 
+def _held_field() -> property:
+    """The ``held`` field of a recording domain state: each assignment recorded."""
+    slot = DomainState.__dict__["held"]  # the slot's own descriptor, read and written in C
+    put = slot.__set__
+
+    def record(ds: DomainState, value: Any) -> None:
+        put(ds, value)
+        h = getattr(ds, "hist", None)  # (unset while unpickling sets the fields)
+        if h is not None and ds.root != h.console:
+            h.add(("ds", ds.root, "held", tuple(value)))
+
+    return property(slot.__get__, record)
+
+
+def _watched_field(name: str) -> property:
+    """A watched field of a recording domain state: each change of value recorded."""
+    slot = DomainState.__dict__[name]
+    get, put = slot.__get__, slot.__set__
+
+    def record(ds: DomainState, value: Any) -> None:
+        try:
+            old = get(ds)
+        except AttributeError:  # not set yet (unpickling)
+            old = _UNSET
+        put(ds, value)
+        if old is _UNSET or old != value:
+            h = getattr(ds, "hist", None)
+            if h is not None:
+                h.add(("ds", ds.root, name, value))
+
+    return property(get, record)
+
+
 class RecordedDomainState(DomainState):
-    """A domain state whose watched fields write each change into the history."""
+    """A domain state whose watched fields write each change into the history.
+
+    Only the :data:`WATCHED` fields are properties here (reading one costs a C-level
+    property call); every other field stays the plain slot, read and written as fast as
+    on a :class:`DomainState`.
+    """
 
     __slots__ = ()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name not in _WATCHED:
-            _set(self, name, value)
-            return
-        if name == "held":
-            _set(self, name, value)
-            h = self.hist
-            if h is not None and self.root != h.console:
-                h.add(("ds", self.root, name, tuple(value)))
-            return
-        old = getattr(self, name, _UNSET)
-        _set(self, name, value)
-        if old != value or old is _UNSET:
-            h = self.hist
-            if h is not None:
-                h.add(("ds", self.root, name, value))
+    state = _watched_field("state")
+    program = _watched_field("program")
+    parked = _watched_field("parked")
+    resume_alloc = _watched_field("resume_alloc")
+    held = _held_field()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return _copy_plain(self, DomainState, memo)
@@ -315,8 +344,10 @@ class RecordedPage(Page):
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name == "data" and self.hist is not None:
-            self.hist.add(("image", self.id, _image(self)))
+        if name == "data":
+            h = getattr(self, "hist", None)  # unset while unpickling
+            if h is not None:
+                h.add(("image", self.id, _image(self)))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return _copy_plain(self, Page, memo)
@@ -462,11 +493,13 @@ class History:
         """Record one change, made now."""
         if not self.recording:
             return
-        self.at.append(len(self.kernel.log))
-        self.changes.append(change)
-        if len(self.changes) >= self.next_base:
-            self.bases.append((len(self.changes), self.capture()))
-            self.next_base = len(self.changes) + self.spacing()
+        log = self.kernel.log  # len(log), without the call (this runs on every change)
+        self.at.append((log._spilled + len(log._full)) * log._rows + log._off // ROW.size)
+        changes = self.changes
+        changes.append(change)
+        if len(changes) >= self.next_base:
+            self.bases.append((len(changes), self.capture()))
+            self.next_base = len(changes) + self.spacing()
 
     def spacing(self) -> int:
         """Changes between two bases: bounded replay, and bases that cost O(1) each."""
@@ -495,12 +528,17 @@ class History:
         an event the log does not hold yet.
         """
         n = len(self.kernel.log)
-        if type(seq) is not int:
-            raise TypeError(f"seq is an event number (an int), not {type(seq).__name__}")
+        seq = event_number(seq, "seq")
         if seq < 0:
             raise HistoryUnavailable(
                 f"no event #{seq}: events count from 0 (at=None is the present, and "
                 f"#{n - 1} the last event)"
+            )
+        if n <= self.first:
+            raise HistoryUnavailable(
+                f"no history at event #{seq}: no event has been logged since the history "
+                f"started (when the log held {self.first} events, e.g. at a restore); "
+                "at=None is the present"
             )
         if not self.first <= seq < n:
             raise HistoryUnavailable(
@@ -539,6 +577,25 @@ class History:
         new.bases = list(self.bases)  # never changed in place (state() copies)
         new.recording = self.recording
         return new
+
+
+def event_number(value: Any, name: str) -> int:
+    """``value`` as an event number: an int or any integer type (``numpy.int64`` from
+    ``k.events()``), never a bool.
+
+    >>> import numpy as np
+    >>> event_number(np.int64(7), "seq")
+    7
+    >>> event_number(True, "seq")
+    Traceback (most recent call last):
+    TypeError: seq is an event number (an int), not bool
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} is an event number (an int), not bool")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} is an event number (an int), not {type(value).__name__}") from None
 
 
 def apply(past: PastState, change: tuple[Any, ...]) -> None:

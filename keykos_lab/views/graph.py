@@ -53,8 +53,9 @@ def capability_graph(kernel: Kernel, at: int | None = None) -> nx.MultiDiGraph:
     """A vertex per live object (domains folded), an edge per key held in a slot.
 
     Linear in the number of objects and keys: one snapshot, one pass over the slots.
-    ``at=seq`` gives the graph as it was just after event ``seq`` (and before event
-    ``seq + 1``), rebuilt from the kernel's history without running anything again
+    ``at=seq`` gives the graph as it was when event ``seq`` was logged (what the kernel
+    did after it shows from the next event on), rebuilt from the kernel's history without
+    running anything again
     (``keykos_lab.kernel.history``; ``HistoryUnavailable`` outside what it covers).
 
     Edge attributes: ``key_type``, ``databyte``, ``slot``, ``slot_kind``

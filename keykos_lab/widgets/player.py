@@ -53,6 +53,10 @@ CACHE = 256  #: graphs kept, most recently shown first
 NO_TIME_TRAVEL = (
     "this kernel's capability_graph takes no at=: the graph is the present one at every seq"
 )
+NO_HISTORY = (
+    "this kernel keeps no history of these events (it was stopped, or it begins at a "
+    "restore after them): the graph is the present one at every seq"
+)
 
 
 def time_travel(kernel: Any) -> tuple[Callable[[int], Any], str | None]:
@@ -72,9 +76,11 @@ def time_travel(kernel: Any) -> tuple[Callable[[int], Any], str | None]:
         takes_at = "at" in inspect.signature(present).parameters
     except (TypeError, ValueError):  # a builtin or a callable without a signature
         takes_at = False
-    if takes_at:
-        return (lambda seq: present(at=seq)), None
-    return (lambda seq: present()), NO_TIME_TRAVEL
+    if not takes_at:
+        return (lambda seq: present()), NO_TIME_TRAVEL
+    if getattr(kernel, "history", True) is None:  # stopped (``k.history.stop()``)
+        return (lambda seq: present()), NO_HISTORY
+    return (lambda seq: present(at=seq)), None
 
 
 class RunPlayer:
@@ -118,9 +124,9 @@ class RunPlayer:
     ) -> None:
         self.kernel = kernel
         self.note: str | None = None
-        if graph_at is None:
-            graph_at, self.note = time_travel(kernel)
-        self.graph_at = graph_at
+        #: graph_at is the default: what it can show is decided again at each refresh.
+        self._default_graphs = graph_at is None
+        self.graph_at = graph_at if graph_at is not None else time_travel(kernel)[0]
         self.window, self.draw_chart = max(0, int(window)), chart
         self.stride = max(1, int(step))
         self._start, self._stop = start, stop
@@ -195,9 +201,15 @@ class RunPlayer:
         if ev.empty:
             raise ValueError("the kernel's event log is empty: make a call first")
         lo, hi = int(ev["seq"].min()), int(ev["seq"].max())
-        history = getattr(self.kernel, "history", None)
-        if self.note is None and history is not None:  # a restored snapshot's begins later
-            lo = min(max(lo, int(history.first)), hi)
+        if self._default_graphs:
+            self.graph_at, self.note = time_travel(self.kernel)
+            history = getattr(self.kernel, "history", None)
+            if self.note is None and history is not None:  # a restore's begins later
+                if history.first > hi:  # no event logged since: no past to play
+                    present = self.kernel.capability_graph
+                    self.graph_at, self.note = (lambda seq: present()), NO_HISTORY
+                else:
+                    lo = max(lo, int(history.first))
         self.first = lo if self._start is None else min(max(int(self._start), lo), hi)
         self.last = hi if self._stop is None else min(max(int(self._stop), self.first), hi)
         self.events = ev

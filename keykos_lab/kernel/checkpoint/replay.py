@@ -79,6 +79,7 @@ from keykos_lab.kernel.console import KeyHandle
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.errors import CheckpointError, KernelError, TimeLimitExceeded
 from keykos_lab.kernel.eventlog import ROW, EventLog
+from keykos_lab.kernel.history import History
 from keykos_lab.kernel.journal import INPUTS, MAX_TEXT
 from keykos_lab.kernel.keys import Key
 from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING
@@ -275,6 +276,9 @@ def restore(
         log.extend_rows(prefix)
         log.enabled = recorded.enabled
         k.log = log
+        # The history decode started saw an empty log: it begins at the base's events.
+        k.history = None
+        History.start(k)
     limits = _settings(check, body["settings"])
     _replay(k, inputs, path, replay_seconds)
     if rows_bytes(k.log, base_rows, len(k.log)) != rows_bytes(recorded, base_rows, len(recorded)):
