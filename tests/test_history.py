@@ -213,22 +213,81 @@ def _run_some(k: kl.Kernel, n: int = 6) -> None:
     con.call(start, 3, data=b"hi")
 
 
-def test_a_restored_snapshot_keeps_a_history_from_the_restore_on(tmp_path):
+def test_a_restored_snapshot_keeps_the_whole_history(tmp_path):
     k = kl.Kernel()
     _run_some(k, 2)
     path = tmp_path / "k.ckpt"
     k.checkpoint(path)
     r = kl.Kernel.restore(path)
-    assert r.history is not None and r.history.first == len(r.log)
-    with pytest.raises(HistoryUnavailable, match=f"when the log held {len(r.log)} events"):
-        r.capability_graph(at=len(r.log) - 1)
-    seen = watch_every_event(r)
+    assert r.history.first == 0 and len(r.history.changes) == len(k.history.changes)
+    for seq in range(len(k.log)):
+        assert canon(r.capability_graph(at=seq)) == canon(k.capability_graph(at=seq)), seq
+        if seq % 10 == 0:
+            pd.testing.assert_frame_equal(r.objects(at=seq), k.objects(at=seq))
+    seen = watch_every_event(r)  # and it goes on recording
     _run_some(r, 2)
     assert seen
     for seq, (graph, frame) in seen.items():
         assert canon(r.capability_graph(at=seq)) == graph
         if frame is not None:
             pd.testing.assert_frame_equal(r.objects(at=seq), frame)
+
+
+def test_a_snapshot_without_a_history_starts_one_at_the_restore(tmp_path):
+    k = kl.Kernel(history=False)
+    _run_some(k, 1)
+    k.checkpoint(tmp_path / "k.ckpt")
+    r = kl.Kernel.restore(tmp_path / "k.ckpt")
+    assert r.history is not None and r.history.first == len(r.log)
+    with pytest.raises(HistoryUnavailable, match=f"when the log held {len(r.log)} events"):
+        r.capability_graph(at=len(r.log) - 1)
+
+
+def _tamper(path, change):
+    """Rewrite a checkpoint's body with ``change`` and fix its length and checksum, as a
+    stranger who knows the format would."""
+    from test_checkpoint_replay import rewrite
+
+    rewrite(path, change)
+
+
+@pytest.mark.parametrize(
+    "name, change, why",
+    [
+        (
+            "a change rewritten",
+            lambda b: b["history"]["changes"][-1].__setitem__(0, 10**6),
+            "event count",
+        ),
+        (
+            "a change dropped",
+            lambda b: b["history"]["changes"].pop(),
+            "does not end in the state",
+        ),
+        (
+            "a key to an object never made",
+            lambda b: b["history"]["changes"].append(
+                [b["history"]["changes"][-1][0], "slot", 2, 0, [3, 10**5, 0, 1]]
+            ),
+            "never made",
+        ),
+        ("an unknown kind", lambda b: b["history"]["changes"].append([0, "zap", 1]), "unknown"),
+        ("not a record", lambda b: b.__setitem__("history", [1, 2]), "history is not an object"),
+        (
+            "a label too long",
+            lambda b: b["history"]["base"]["labels"].append([1, "x" * 70_000]),
+            "longer than",
+        ),
+    ],
+)
+def test_a_tampered_history_is_refused(tmp_path, name, change, why):
+    k = kl.Kernel()
+    _run_some(k, 1)
+    path = tmp_path / "k.ckpt"
+    k.checkpoint(path)
+    _tamper(path, change)
+    with pytest.raises(kl.CheckpointError, match=why):
+        kl.Kernel.restore(path)
 
 
 def test_a_checkpoint_by_replay_from_genesis_restores_the_whole_history(tmp_path):

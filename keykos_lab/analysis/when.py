@@ -1,8 +1,8 @@
 """When did it happen: authority questions asked of the past (``capability_graph(at=seq)``).
 
 The kernel's history (``keykos_lab.kernel.history``) rebuilds the capability graph of any
-moment. Between two *change points* (events after which something a graph shows
-changed) every moment has the same graph, so a question about a stretch of the run needs
+moment. Between two *change points* (events after which something a graph shows may
+have changed) every moment has the same graph, so a question about a stretch of the run needs
 asking only once per change point.
 
 ``first_reach(k, subject, target)`` answers "from which event on could ``subject`` come
@@ -80,15 +80,18 @@ def moments(kernel: Kernel, start: int | None = None, end: int | None = None) ->
 
 
 def can_reach_at(
-    kernel: Kernel, subject: Hashable, target: Hashable, seq: int, **authority_kw: Any
+    kernel: Kernel, subject: Hashable, target: Hashable, seq: int | None, **authority_kw: Any
 ) -> bool:
     """Whether ``subject`` could come to hold a key to ``target`` just after event
     ``seq`` (False when either is not in that moment's graph, or ``subject`` is not a
-    domain then).
+    domain then). ``seq=None`` asks of the present, which includes what the kernel did
+    after its last event (a reply's keys reaching the console's ring, say).
 
     >>> import keykos_lab as kl
     >>> k = kl.Kernel(); con = k.console; _ = con.call(con.dkc, 0)
     >>> can_reach_at(k, con.root, con.target(con["bank"]), len(k.log) - 1)
+    True
+    >>> can_reach_at(k, con.root, con.target(con["bank"]), None)   # now
     True
     """
     G = kernel.capability_graph(at=seq)

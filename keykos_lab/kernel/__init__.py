@@ -15,6 +15,7 @@ from keykos_lab.kernel.errors import (
     StepLimitExceeded,
     TimeLimitExceeded,
 )
+from keykos_lab.kernel.history import HistoryUnavailable
 from keykos_lab.kernel.keys import DK, DK0, Key, is_sensory, sensory_version
 from keykos_lab.kernel.process import PROGRAMS, Dom, Message, image_bytes, program
 from keykos_lab.kernel.segments import format_key_value, window_key_value
@@ -43,4 +44,5 @@ __all__ = [
     "oc",
     "describe_key",
     "CheckpointError",
+    "HistoryUnavailable",
 ]

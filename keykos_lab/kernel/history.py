@@ -8,7 +8,7 @@ while the log held at most ``seq`` rows (what the kernel does after event ``seq`
 the next one belongs to the next). The changes recorded are:
 
 * a key written into a node's slot (data keys only where address translation could
-  read them: a window key, or slot 15 of a red node's format key);
+  read them: a window key, or slot 15, a red node's format key);
 * an object created, destroyed or severed; the first 64 bytes of a page, which name the
   program a never-started domain would run (address 0 always lands at a page's start);
 * a domain's kernel state made or dropped; its ``state``, ``program``, ``parked``,
@@ -16,9 +16,10 @@ the next one belongs to the next). The changes recorded are:
   running handler holds;
 * a label given to an object; a node added to the console's key ring.
 
-Nothing in the kernel calls the history: recording works by giving the kernel's own
-containers recording subclasses (a node's slot list, the store, the labels and domains
-dicts, pages, domain states) when the history starts. A kernel without a history runs
+Kernel code calls the history in two places only (keys added in place to a handler's held
+set, a node added to the console's key ring); everything else is recorded by giving the
+kernel's own containers recording subclasses (a node's slot list, the store, the labels
+and domains dicts, pages, domain states) when the history starts. A kernel without a history runs
 the plain classes and pays nothing. Every ``spacing()`` changes, a *base* (a copy of the
 whole recorded state) is taken, so a question about any moment replays at most that
 many changes from the nearest base.
@@ -54,7 +55,7 @@ from keykos_lab.kernel.segments import FORMAT_SLOT, WINDOW
 if TYPE_CHECKING:
     from keykos_lab.kernel.state import KernelState
 
-#: The bytes of a page that can name a program (``process.parse_image`` reads 64).
+#: The bytes of a page that can name a program (``segments.image_program`` reads 64).
 IMAGE_BYTES = 64
 #: The domain-state fields a graph or objects frame reads, in the order a record keeps.
 WATCHED = ("state", "program", "parked", "resume_alloc", "held")
@@ -118,13 +119,24 @@ def _image(page: Page) -> bytes | None:
     return head if any(head) else None
 
 
+def held_keys(keys: Any) -> tuple[Key, ...]:
+    """The keys a handler holds, as recorded: a sorted tuple, so that two kernels in the
+    same state (one restored from a checkpoint, whose sets were filled in another
+    order) record the same thing.
+
+    >>> held_keys({DK0, Key(3, 5, 0, 2)})
+    (DK(0), Key(node, obj=5, databyte=0x00, alloc=2))
+    """
+    return tuple(sorted(keys))
+
+
 def _domain_fields(ds: DomainState, console: int) -> dict[str, Any]:
     return {
         "state": ds.state,
         "program": ds.program,
         "parked": ds.parked,
         "resume_alloc": ds.resume_alloc,
-        "held": () if ds.root == console else tuple(ds.held),
+        "held": () if ds.root == console else held_keys(ds.held),
     }
 
 
@@ -288,7 +300,7 @@ def _held_field() -> property:
         put(ds, value)
         h = getattr(ds, "hist", None)  # (unset while unpickling sets the fields)
         if h is not None and ds.root != h.console:
-            h.add(("ds", ds.root, "held", tuple(value)))
+            h.add(("ds", ds.root, "held", held_keys(value)))
 
     return property(slot.__get__, record)
 
@@ -424,6 +436,20 @@ class History:
         h.recording = True
         return h
 
+    @classmethod
+    def resume(cls, kernel: KernelState, history: History) -> History:
+        """Go on recording into ``history`` (read from a checkpoint: its changes end in
+        ``kernel``'s state as it is now), as ``kernel``'s history from now on."""
+        old = getattr(kernel, "history", None)
+        if old is not None and old is not history:
+            old.stop()
+        history.kernel = kernel
+        history._install()
+        history.next_base = len(history.changes) + history.spacing()
+        kernel.history = history
+        history.recording = True
+        return history
+
     def stop(self) -> None:
         """Stop recording: the kernel's containers become the plain classes again and
         the kernel has no history.
@@ -482,7 +508,7 @@ class History:
     def held(self, root: int, keys: Any) -> None:
         """Record the keys a domain's handler holds, changed in place (``domains.hold``)."""
         if root != self.console:
-            self.add(("ds", root, "held", tuple(keys)))
+            self.add(("ds", root, "held", held_keys(keys)))
 
     def ring(self, oid: int) -> None:
         """Record a node added to the console's key ring."""

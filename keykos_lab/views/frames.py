@@ -109,7 +109,7 @@ def objects(kernel: Kernel, at: int | None = None) -> pd.DataFrame:
     >>> objs[objs["id"] == k.console.root][["state", "parked"]].values.tolist()
     [['running', '']]
 
-    ``at=seq``: the objects as they were just after event ``seq`` (the kernel's history,
+    ``at=seq``: the objects as they were when event ``seq`` was logged (the kernel's history,
     as ``capability_graph(at=seq)``).
     """
     if at is not None:

@@ -53,12 +53,13 @@ class Kernel(_BareKernel):
 
     def objects(self, at: int | None = None) -> pd.DataFrame:
         """One row per live page and node, with kind, label and owning domain; ``at=seq``
-        as they were just after event ``seq``."""
+        as they were when event ``seq`` was logged."""
         return frames.objects(self, at)
 
     def capability_graph(self, at: int | None = None) -> nx.MultiDiGraph:
-        """The capability graph of the current state, or with ``at=seq`` as it was just
-        after event ``seq`` (rebuilt from the kernel's history, nothing run again).
+        """The capability graph of the current state, or with ``at=seq`` as it was when
+        event ``seq`` was logged (rebuilt from the kernel's history, nothing run again;
+        what the kernel did after the last event shows in the present graph only).
 
         >>> import keykos_lab as kl
         >>> k = kl.Kernel(); con = k.console; _ = con.call(con.dkc, 0)

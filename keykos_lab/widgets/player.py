@@ -7,8 +7,9 @@ the current message shaded) and those event rows as a small table, the current o
 
 The graph at a seq comes from ``graph_at(seq)``; the default asks the kernel,
 ``kernel.capability_graph(at=seq)`` (time travel: the graph rebuilt from the kernel's
-history). A kernel whose ``capability_graph`` takes no ``at`` gets the present graph at every
-seq, and the status line says so.
+history). A kernel that keeps no history (``kl.Kernel(history=False)``, ``k.history.stop()``),
+or whose ``capability_graph`` takes no ``at``, gets the present graph at every seq, and the
+status line says so; where the history begins later than the log, so does the slider.
 
 Without a browser the player is a controller: :meth:`RunPlayer.seek`, :meth:`RunPlayer.step`
 and :attr:`RunPlayer.state` (what is shown) work in plain Python, as tests use them.

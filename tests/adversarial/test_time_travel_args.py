@@ -20,11 +20,11 @@ def _ranges_hold_together(msg: str) -> None:
 
 
 def test_a_seq_read_from_the_events_frame_is_an_event_number():
-    """BUG (usability): ``at`` refuses the seq a researcher reads from ``k.events()``
-    (a ``numpy.int64``): "seq is an event number (an int), not int64". The check is
-    ``type(seq) is not int`` (``History.state``; ``when.moments`` does the same for
-    ``start``/``end``); ``operator.index(seq)`` takes numpy integers and still refuses
-    bools, floats and strings."""
+    """Found by the red team (usability): ``at`` refuses the seq a researcher reads from
+    ``k.events()`` (a ``numpy.int64``): "seq is an event number (an int), not int64". The check
+    is ``type(seq) is not int`` (``History.state``; ``when.moments`` does the same for
+    ``start``/``end``); ``operator.index(seq)`` takes numpy integers and still refuses bools,
+    floats and strings."""
     k = kl.Kernel()
     con = k.console
     page = con.call(con["bank"], oc.SB.CreatePage).keys[0]
@@ -37,10 +37,9 @@ def test_a_seq_read_from_the_events_frame_is_an_event_number():
 
 
 def test_a_backwards_stretch_is_called_backwards():
-    """BUG (unclear error): ``start`` after ``end`` is refused as "events #5 to #3 are
-    not within the history's #0 to #9": both are within it; what is wrong is the order.
-    And on a kernel with no event yet: "events #0 to #-1 are not within the history's
-    #0 to #-1"."""
+    """Found by the red team (an unclear error): ``start`` after ``end`` is refused as "events #5 to
+    #3 are not within the history's #0 to #9": both are within it; what is wrong is the order.
+    And on a kernel with no event yet: "events #0 to #-1 are not within the history's #0 to #-1"."""
     k = kl.Kernel()
     con = k.console
     bank = con.target(con["bank"])

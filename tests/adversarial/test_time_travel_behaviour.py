@@ -36,7 +36,8 @@ def _pair(seed):
 @pytest.mark.parametrize("seed", [None, 5])
 def test_the_history_changes_no_event_and_no_checkpoint(tmp_path, seed):
     """Holds: the same script, with the history recording and with it stopped right
-    after construction, logs the same events, and checkpoints to the same body."""
+    after construction, logs the same events, and checkpoints to the same body but for
+    the ``history`` record (null without one)."""
     a, b = _pair(seed)
     _script(a)
     _script(b)
@@ -46,18 +47,19 @@ def test_the_history_changes_no_event_and_no_checkpoint(tmp_path, seed):
     for name, k in (("a", a), ("b", b)):
         k.checkpoint(tmp_path / f"{name}.ckpt")
         bodies.append(json.loads(_read(tmp_path / f"{name}.ckpt")[1]))
+    assert bodies[0].pop("history") is not None and bodies[1].pop("history") is None
     assert bodies[0] == bodies[1]
 
 
 def test_a_kernel_with_a_history_survives_pickling_as_one_without():
-    """BUG: a kernel pickles and unpickles with its history stopped, not with it on:
-    ``pickle.loads`` raises ``AttributeError: 'RecordedPage' object has no attribute
+    """Found by the red team: a kernel pickles and unpickles with its history stopped, not with it
+    on: ``pickle.loads`` raises ``AttributeError: 'RecordedPage' object has no attribute
     'hist'``. Unpickling a slotted object sets its slots with ``setattr`` in slot order;
-    ``RecordedPage.__setattr__`` (and ``RecordedDomainState.__setattr__``) read
-    ``self.hist`` before that slot is set. Anything that ships a kernel by pickling
-    (a Dask sweep whose ``fn`` captures a prepared kernel: cloudpickle) breaks only when
-    the history is on. ``copy.deepcopy`` works because ``__deepcopy__`` is defined;
-    ``__reduce_ex__`` (or ``__setstate__``) is not."""
+    ``RecordedPage.__setattr__`` (and ``RecordedDomainState.__setattr__``) read ``self.hist``
+    before that slot is set. Anything that ships a kernel by pickling (a Dask sweep whose ``fn``
+    captures a prepared kernel: cloudpickle) breaks only when the history is on.
+    ``copy.deepcopy`` works because ``__deepcopy__`` is defined; ``__reduce_ex__`` (or
+    ``__setstate__``) is not."""
     on, off = _pair(None)
     for k in (on, off):
         con = k.console

@@ -46,12 +46,11 @@ def _mid_flight_after_a_rebase() -> kl.Kernel:
 
 
 def test_a_replay_from_a_snapshot_base_does_not_invent_a_past(tmp_path):
-    """BUG: restoring a checkpoint by replay whose base is a snapshot gives a history
-    with ``first == 0``: the base snapshot's state (domains built and labels given
-    later) is answered for every event before the base, from event #0 on, where
-    ``HistoryUnavailable`` is due (the moments after the base are exact).
-    ``replay.restore`` decodes the snapshot with an empty log (``History.start`` sees 0
-    rows) and only then puts the base's rows in ``k.log``."""
+    """Found by the red team: restoring a checkpoint by replay whose base is a snapshot gives a
+    history with ``first == 0``: the base snapshot's state (domains built and labels given later)
+    is answered for every event before the base, from event #0 on, where ``HistoryUnavailable``
+    is due (the moments after the base are exact). ``replay.restore`` decodes the snapshot with
+    an empty log (``History.start`` sees 0 rows) and only then puts the base's rows in ``k.log``."""
     k = _mid_flight_after_a_rebase()
     path = tmp_path / "k.ckpt"
     head = k.checkpoint(path)
@@ -74,11 +73,11 @@ def test_a_replay_from_a_snapshot_base_does_not_invent_a_past(tmp_path):
 
 
 def test_after_a_restore_the_refusal_names_a_range_that_exists(tmp_path):
-    """BUG (unclear error): right after a restore (and on a fresh kernel before its first
-    event) every ``at=`` is refused with "it covers events #10 to #9": a backwards,
-    empty range. It should say that no event has been logged since the history started
-    (at the restore) and that ``at=None`` is the present."""
-    k = kl.Kernel()
+    """Found by the red team (an unclear error): right after a restore (and on a fresh kernel before
+    its first event) every ``at=`` is refused with "it covers events #10 to #9": a backwards,
+    empty range. It should say that no event has been logged since the history started (at the
+    restore) and that ``at=None`` is the present."""
+    k = kl.Kernel(history=False)  # its file has no past: the restore's history starts there
     con = k.console
     con.call(con["bank"], oc.SB.CreatePage)
     k.checkpoint(tmp_path / "k.ckpt")
@@ -92,14 +91,13 @@ def test_after_a_restore_the_refusal_names_a_range_that_exists(tmp_path):
 
 
 def test_the_run_player_opens_with_no_past_to_play(tmp_path):
-    """BUG (minor): ``RunPlayer`` (the time-travel slider) cannot be made for a kernel
-    whose history covers no event: one just restored from a snapshot (the history begins
-    at the restore), or one whose history was stopped (``k.history.stop()``, as the docs
-    advise for benchmarks). ``_read_log`` clamps ``first`` into the history, but with
-    nothing there the constructor's first ``capability_graph(at=...)`` raises
-    ``HistoryUnavailable``. For a kernel with no past, the player should show the present
-    with a note, as it already does for kernels whose ``capability_graph`` takes no
-    ``at`` (``NO_TIME_TRAVEL``)."""
+    """Found by the red team (minor): ``RunPlayer`` (the time-travel slider) cannot be made for a
+    kernel whose history covers no event: one just restored from a snapshot (the history begins
+    at the restore), or one whose history was stopped (``k.history.stop()``, as the docs advise
+    for benchmarks). ``_read_log`` clamps ``first`` into the history, but with nothing there the
+    constructor's first ``capability_graph(at=...)`` raises ``HistoryUnavailable``. For a kernel
+    with no past, the player should show the present with a note, as it already does for kernels
+    whose ``capability_graph`` takes no ``at`` (``NO_TIME_TRAVEL``)."""
     pytest.importorskip("ipywidgets")
     from keykos_lab.widgets.player import RunPlayer
 

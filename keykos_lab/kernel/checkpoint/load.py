@@ -23,6 +23,7 @@ import os
 import random
 import stat
 from collections import deque
+from collections.abc import Callable
 from typing import IO, TypeVar, overload
 
 from keykos_lab.kernel.checkpoint.format import (
@@ -42,6 +43,7 @@ from keykos_lab.kernel.checkpoint.format import (
     _Validator,
     needs_handler,
 )
+from keykos_lab.kernel.checkpoint.history import decode_history
 from keykos_lab.kernel.console import RING_PER_NODE, RING_SLOT, KeyHandle
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.domains import A_RETRY, AVAILABLE, RUNNING, WAITING, DomainState
@@ -56,7 +58,6 @@ from keykos_lab.kernel.eventlog import (
     STATES,
     EventLog,
 )
-from keykos_lab.kernel.history import History
 from keykos_lab.kernel.keys import DATA, DATA_LIMIT, NODE, Key
 from keykos_lab.kernel.meters import BORROW_TICKS, MAX_METER_DEPTH, METER_COUNTER
 from keykos_lab.kernel.objects import PAGE_SIZE, SLOTS, Node, ObjectStore, Page
@@ -221,9 +222,11 @@ def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
             f"{path}: a checkpoint by replay (version {REPLAY_VERSION}): restore it with "
             "keykos_lab.kernel.checkpoint.load or kl.Kernel.restore"
         )
-    kernel = decode(body, cls, path=str(path), size=len(blob))
-    _check_programs(path, header, kernel)
-    body["log"] = None  # the restored state is the journal's base
+    kernel = decode(
+        body, cls, path=str(path), size=len(blob), check=lambda k: _check_programs(path, header, k)
+    )
+    body["log"] = None  # the restored state is the journal's base (its past not kept there)
+    body.pop("history", None)
     base = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     kernel.console.journal.rebase(base, len(kernel.log), len(kernel.objs))
     return kernel
@@ -279,18 +282,34 @@ def _check_programs(path: str | os.PathLike, header: dict[str, Json], k: Kernel)
 # ------------------------------------------------------------------ the body
 @overload
 def decode(
-    body: Json, cls: None = None, path: str = "<checkpoint>", size: int | None = None
+    body: Json,
+    cls: None = None,
+    path: str = "<checkpoint>",
+    size: int | None = None,
+    check: Callable[[Kernel], None] | None = None,
 ) -> Kernel: ...
 @overload
 def decode(
-    body: Json, cls: type[_K], path: str = "<checkpoint>", size: int | None = None
+    body: Json,
+    cls: type[_K],
+    path: str = "<checkpoint>",
+    size: int | None = None,
+    check: Callable[[Kernel], None] | None = None,
 ) -> _K: ...
 
 
 def decode(
-    body: Json, cls: type[Kernel] | None = None, path: str = "<checkpoint>", size: int | None = None
+    body: Json,
+    cls: type[Kernel] | None = None,
+    path: str = "<checkpoint>",
+    size: int | None = None,
+    check: Callable[[Kernel], None] | None = None,
 ) -> Kernel:
     """A new kernel of class ``cls`` from a checkpoint body (as :func:`encode` makes).
+
+    Its history (``capability_graph(at=seq)``) is the body's ``history`` record, checked
+    against the state read (``checkpoint/history.py``), or starts afresh when the body
+    has none; ``check(kernel)`` runs on the state first (the loader's own checks).
 
     ``size`` is the body's length in bytes when it was read from a file: the object
     ids it may claim are then bounded by it (the loader's memory stays proportional to
@@ -309,7 +328,12 @@ def decode(
     if cls is None:
         cls = Kernel
     try:
-        return _Decoder(body, path, size).kernel(cls)
+        decoder = _Decoder(body, path, size)
+        kernel = decoder.kernel(cls)
+        if check is not None:
+            check(kernel)
+        decode_history(decoder, body.get("history"), kernel)  # (body: checked a dict)
+        return kernel
     except (CheckpointError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # not the file's fault: every value from it is checked
@@ -365,13 +389,12 @@ class _Decoder(_Validator):
         self.console(k, body["console"], states)
         self._consistent(k, states)
         k.history = None  # the one Kernel.__init__ started saw the state replaced
-        History.start(k)  # the past from here on; before it, not kept (docs/pictures.md)
         return k
 
     def _body(self) -> dict[str, Json]:
         """The body, with exactly the records the format has."""
         body = self.body
-        if type(body) is not dict or set(body) != _BODY_KEYS:
+        if type(body) is not dict or set(body) - {"history"} != _BODY_KEYS:
             got = sorted(body)[:20] if type(body) is dict else type(body).__name__
             self.fail(f"the body has records {got!r:.300}, expected {sorted(_BODY_KEYS)}")
         return body

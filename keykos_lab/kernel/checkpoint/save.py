@@ -48,6 +48,7 @@ from keykos_lab.kernel.checkpoint.format import (
     _rng_state,
     _value,
 )
+from keykos_lab.kernel.checkpoint.history import encode_history
 from keykos_lab.kernel.console import Console
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.domains import RUNNING, DomainState
@@ -82,7 +83,7 @@ def encode(kernel: Kernel, log: bool = True) -> dict[str, Json]:
 
     >>> from keykos_lab.kernel.core import Kernel
     >>> sorted(encode(Kernel()))
-    ['console', 'domain_states', 'kernel', 'labels', 'log', 'nodes', 'pages']
+    ['console', 'domain_states', 'history', 'kernel', 'labels', 'log', 'nodes', 'pages']
     """
     busy = busy_domains(kernel)
     if busy:
@@ -113,7 +114,7 @@ def encode(kernel: Kernel, log: bool = True) -> dict[str, Json]:
     while i < len(states):  # states grows while stall queues reach further
         records.append(_domain_record(k, states[i], ref))
         i += 1
-    return {
+    body: dict[str, Json] = {
         "kernel": kern,
         "pages": pages,
         "nodes": nodes,
@@ -122,6 +123,9 @@ def encode(kernel: Kernel, log: bool = True) -> dict[str, Json]:
         "console": console,
         "log": _log_record(k.log) if log else None,
     }
+    if log:  # the past, for capability_graph(at=seq) after a restore (not in a base)
+        body["history"] = encode_history(k.history)
+    return body
 
 
 def canonical(body: Json) -> bytes:
