@@ -14,8 +14,10 @@ A snapshot holds everything as data: pages, nodes (with their
 keys, allocation ids included), the allocation counter, every domain's kernel
 state (state, pending action, stall queue, borrowed CPU, cached meter chain),
 the run queue, parked and meter-stopped domains, the scheduler's random state,
-the console's key ring and names, and the event log. A restored kernel carries
-on exactly as the original would, event for event.
+the console's key ring and names, the event log, and the history that
+``capability_graph(at=seq)`` rebuilds the past from (checked against the saved state:
+:mod:`~keykos_lab.kernel.checkpoint.history`). A restored kernel carries on exactly as
+the original would, event for event.
 
 The file
 --------
@@ -65,6 +67,8 @@ The package
   and the atomic write (:func:`save`, :func:`encode`).
 - :mod:`~keykos_lab.kernel.checkpoint.load`: the header and body checked and a new
   kernel rebuilt from them (:func:`load`, :func:`decode`, :func:`read_header`).
+- :mod:`~keykos_lab.kernel.checkpoint.history`: the kernel's history as a body record,
+  and the checks that make a restored past one that ends in the saved present.
 
 >>> import os, tempfile
 >>> from keykos_lab.kernel.core import Kernel
