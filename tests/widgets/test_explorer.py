@@ -7,19 +7,6 @@ import keykos_lab as kl
 from keykos_lab.widgets import ConfinementExplorer, ask
 
 
-@pytest.fixture
-def writer_reader():
-    k = kl.Kernel()
-    con = k.console
-    page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
-    ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
-    writer = con.target(kl.build_domain(con, "echo", keys={0: page}))
-    reader = con.target(kl.build_domain(con, "echo", keys={0: ro}))
-    G = k.capability_graph()
-    G.remove_node(con.root)
-    return G, writer, reader, con.target(page)
-
-
 def test_ask_matches_the_analyses(writer_reader):
     G, writer, reader, page = writer_reader
     a = ask(G, writer, reader)

@@ -27,17 +27,6 @@ from keykos_lab.widgets.graphview import (
 from keykos_lab.widgets.graphview import _size as kind_size
 
 
-@pytest.fixture
-def writer_reader():
-    k = kl.Kernel()
-    con = k.console
-    page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
-    ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
-    writer = con.target(kl.build_domain(con, "echo", keys={0: page}))
-    reader = con.target(kl.build_domain(con, "echo", keys={0: ro}))
-    return k, writer, reader, con.target(page)
-
-
 def test_json_safe_turns_what_the_graph_holds_into_json():
     value = {
         "rights": frozenset({"write", "read"}),
@@ -52,8 +41,8 @@ def test_json_safe_turns_what_the_graph_holds_into_json():
     json.dumps(safe)
 
 
-def test_the_data_is_json_and_says_everything_about_vertices_and_keys(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_the_data_is_json_and_says_everything_about_vertices_and_keys(writer_system):
+    k, writer, reader, page = writer_system
     G = k.capability_graph()
     view = GraphView(G, collapse=False)
     data = view.data
@@ -80,8 +69,8 @@ def test_the_data_is_json_and_says_everything_about_vertices_and_keys(writer_rea
     assert many["label"].startswith(f"{many['count']} keys: ")
 
 
-def test_above_thirty_vertices_the_system_is_folded(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_above_thirty_vertices_the_system_is_folded(writer_system):
+    k, writer, reader, page = writer_system
     G = k.capability_graph()
     assert G.number_of_nodes() > 30
     view = GraphView(G)
@@ -95,8 +84,8 @@ def test_above_thirty_vertices_the_system_is_folded(writer_reader):
     assert not GraphView(kl.Kernel().capability_graph()).state["collapsed"]  # 29 vertices
 
 
-def test_highlight_marks_the_region_and_the_witness(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_highlight_marks_the_region_and_the_witness(writer_system):
+    k, writer, reader, page = writer_system
     G = k.capability_graph()
     G.remove_node(k.console.root)
     a = ask(G, writer, reader)
@@ -123,8 +112,8 @@ def test_highlight_marks_the_region_and_the_witness(writer_reader):
     assert view.state["region"] == 0 and view.state["witness"] == []
 
 
-def test_a_member_of_a_folded_part_marks_its_part(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_a_member_of_a_folded_part_marks_its_part(writer_system):
+    k, writer, reader, page = writer_system
     view = GraphView(k.capability_graph())
     bank = k.console.target(k.console["bank"])
     view.highlight(region=[bank, writer])
@@ -151,8 +140,8 @@ def test_update_keeps_places_and_puts_newcomers_beside_a_neighbour():
     assert view.state["picked"] is None
 
 
-def test_a_pick_reaches_python(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_a_pick_reaches_python(writer_system):
+    k, writer, reader, page = writer_system
     seen = []
     view = GraphView(k.capability_graph(), collapse=False, on_pick=seen.append)
     view.pick(writer)
@@ -164,8 +153,8 @@ def test_a_pick_reaches_python(writer_reader):
     assert view.picked is None and seen == [writer, None]
 
 
-def test_the_browser_widget_gets_the_graph_and_sends_picks_back(writer_reader):
-    k, writer, reader, page = writer_reader
+def test_the_browser_widget_gets_the_graph_and_sends_picks_back(writer_system):
+    k, writer, reader, page = writer_system
     view = GraphView(k.capability_graph(), interactive=True)
     sigma = view.sigma
     assert isinstance(sigma, SigmaCanvas) and view.canvas.children == (sigma,)

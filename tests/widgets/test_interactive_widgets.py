@@ -3,23 +3,7 @@ front end is present), driven from Python: clicks pick, steps redraw, highlights
 
 from __future__ import annotations
 
-import pytest
-
-import keykos_lab as kl
 from keykos_lab.widgets import ConfinementExplorer, FactoryStepper
-
-
-@pytest.fixture
-def writer_reader():
-    k = kl.Kernel()
-    con = k.console
-    page = con.call(con["bank"], kl.oc.SB.CreatePage).keys[0]
-    ro = con.call(page, kl.oc.Page.MakeReadOnlyKey).keys[0]
-    writer = con.target(kl.build_domain(con, "echo", keys={0: page}))
-    reader = con.target(kl.build_domain(con, "echo", keys={0: ro}))
-    G = k.capability_graph()
-    G.remove_node(con.root)
-    return G, writer, reader, con.target(page)
 
 
 def test_the_explorer_shows_the_view_and_a_click_picks(writer_reader):
