@@ -332,3 +332,16 @@ def test_time_travel_works_on_a_spilled_log(tmp_path):
     for seq in range(len(kept.log)):
         a, b = kept.capability_graph(at=seq), spilled.capability_graph(at=seq)
         assert canon(a) == canon(b), seq
+
+
+def test_a_slice_write_may_not_resize_a_node():
+    """Kernel code writes slots by index or slice; a slice of the wrong length is undone
+    and refused, and records nothing (the past would have a node of another size)."""
+    k = kl.Kernel()
+    node = k.store.new_node()
+    before, n = list(node.slots), len(k.history.changes)
+    with pytest.raises(kl.KernelError, match="16 slots"):
+        node.slots[0:2] = [kl.DK0]
+    assert list(node.slots) == before and len(k.history.changes) == n
+    node.slots[0:2] = [kl.DK(5), kl.DK0]  # the right length: recorded whole
+    assert k.history.changes[-1] == ("slots", node.id, tuple(node.slots))

@@ -161,9 +161,11 @@ class RecordedSlots(list):
 
     def __setitem__(self, i: Any, value: Any) -> None:
         if isinstance(i, slice):
+            before = list(self)
             list.__setitem__(self, i, value)
-            if len(self) != len(value) and i == slice(None):
-                raise KernelError("a node has sixteen slots")
+            if len(self) != SLOTS:  # a slice of another length: undone, nothing recorded
+                list.__setitem__(self, slice(None), before)
+                raise KernelError(f"a node has {SLOTS} slots: a slice write may not resize it")
             self.hist.add(("slots", self.oid, tuple(self)))
             return
         old = list.__getitem__(self, i)

@@ -25,7 +25,8 @@ restored kernel a key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import base64
+from typing import TYPE_CHECKING, Any, cast
 
 from keykos_lab.kernel.domains import STATE_NAMES
 from keykos_lab.kernel.history import (
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from keykos_lab.kernel.checkpoint.format import Json, _Validator
     from keykos_lab.kernel.state import KernelState
 
-import base64
 
 _FIELDS = ("first", "base", "changes")
 _BASE = ("n", "objs", "domains", "labels", "ring")
@@ -183,9 +183,8 @@ class _Reader:
         labels: dict[int, str] = {}
         for rec in self.v.list_(b["labels"], "history.base.labels"):
             oid, text = self.v.list_(rec, "a history label", 2)
-            labels[self.oid(oid, "a history label's object")] = (
-                self.text(text, "a history label", none=False) or ""
-            )
+            label = self.text(text, "a history label", none=False)
+            labels[self.oid(oid, "a history label's object")] = cast(str, label)  # not None
         ring = [self.oid(x, "a history ring node") for x in self.v.list_(b["ring"], "ring")]
         return PastState(objs, domains, labels, ring, -1)
 
