@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 
-.PHONY: lab demo test lint typecheck docs conformance-table datasets bench fuzz soak clean
+.PHONY: lab demo test compiled pure lint typecheck docs conformance-table datasets \
+	bench bench-full bench-record fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +24,31 @@ lab: $(DEV)
 demo: $(DEV)
 	$(BIN)/python -m keykos_lab.demo
 
+# The whole suite against the pure-Python kernel, then the kernel's suites (conformance,
+# adversarial, invariants, history and checkpoints among them) against the same source
+# compiled by mypyc, built in place for the run and removed after it (about two minutes
+# more; docs/decisions/0017-compiled-kernel.md).
 test: lint typecheck
-	$(BIN)/python -m pytest
+	KEYKOS_LAB_PURE=1 $(BIN)/python -m pytest
+	$(BIN)/python hatch_build.py
+	$(BIN)/python -c "import keykos_lab as kl; assert kl.compiled, kl.kernel.native.STATUS"
+	$(BIN)/python -m pytest -o addopts="-q" tests/kernel tests/conformance tests/adversarial \
+	    tests/test_invariants.py tests/test_history.py tests/test_checkpoint.py; \
+	    status=$$?; $(BIN)/python hatch_build.py --clean; exit $$status
+
+# `make compiled` builds the compiled kernel in place (about a minute and a half; an install
+# does it with KEYKOS_LAB_COMPILE=1), `make pure` removes it.
+compiled: $(DEV)
+	$(BIN)/python hatch_build.py
+
+pure:
+	$(BIN)/python hatch_build.py --clean
 
 # ruff (rules in pyproject.toml, the kernel's magic-number rule included), the formatter's
 # check, and notebooks committed without outputs.
 lint: $(DEV)
-	$(BIN)/ruff check keykos_lab tests bench notebooks docs/conf.py
-	$(BIN)/ruff format --check keykos_lab tests bench docs/conf.py
+	$(BIN)/ruff check keykos_lab tests bench notebooks docs/conf.py hatch_build.py conftest.py
+	$(BIN)/ruff format --check keykos_lab tests bench docs/conf.py hatch_build.py conftest.py
 	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 # mypy on the typed layers (files and settings in pyproject.toml).
@@ -53,14 +71,38 @@ conformance-table: $(DEV)
 datasets: $(DEV)
 	$(BIN)/python datasets/_build.py
 
-bench: $(DEV)
+# The benchmarks, each against its peers in the same process (bench/peers.py), in about ten
+# minutes: the quick sizes, the scale curves to 10,000 domains. The peers come with the bench
+# extra (rustworkx, igraph, SimPy; a missing one gives a "not installed" row). bench-full runs
+# the full sizes (scale curves to 100,000 domains; about an hour); bench-record the scale
+# record (a 10-million-key system, a 10,000-system Dask sweep; tens of minutes, several GiB).
+BENCH := $(VENV)/.installed-bench
+$(BENCH): pyproject.toml | $(DEV)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH)
+
+bench: $(BENCH)
+	$(BIN)/python bench/kernel.py --quick
+	$(BIN)/python bench/graph.py --quick
+	$(BIN)/python bench/eventlog.py --quick
+	$(BIN)/python bench/checkpoint.py
+	$(BIN)/python bench/scale.py --quick
+	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
+	    bench/results-checkpoint.md bench/results-scale-quick.md > bench/results.md
+
+bench-full: $(BENCH)
 	$(BIN)/python bench/kernel.py
 	$(BIN)/python bench/graph.py
 	$(BIN)/python bench/eventlog.py
 	$(BIN)/python bench/checkpoint.py
 	$(BIN)/python bench/notebooks.py
+	$(BIN)/python bench/scale.py
 	cat bench/results-kernel.md bench/results-graph.md bench/results-eventlog.md \
-	    bench/results-checkpoint.md bench/results-notebooks.md > bench/results.md
+	    bench/results-checkpoint.md bench/results-notebooks.md bench/results-scale.md \
+	    > bench/results.md
+
+bench-record: $(BENCH)
+	$(BIN)/python bench/record.py
 
 # Longer runs than make test: the kernel state machine, the reader/restore fuzzers and the
 # referee's differential tests (explored ⊆ predicted, declared behaviour included) with

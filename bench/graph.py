@@ -1,6 +1,6 @@
 """Analysis speed: the CSR engine against the networkx reference, from one process run.
 
-    python bench/graph.py [--quick] [--booted-only] [--booted N ...]
+    python bench/graph.py [--quick | --smoke] [--booted-only | --peers-only] [--booted N ...]
 
 1. Generates a KeyKOS-like system (``analysis.random_csr``, seeded) of 1,000,000
    objects and 5,000,000 keys (``--quick``: 100,000 and 500,000) and times, on the
@@ -21,18 +21,28 @@
    replaced, copied in tests/test_graph_linear.py; not run past ``--before-max``
    domains: its graph is quadratic), best of ``--repeat``.
 
+4. Peers (issue 22): on a generated system of N domains (``random_csr`` with
+   4·N objects and 20·N keys; default N = 100,000, ``--quick`` 10,000), one
+   subject's question, best of ``--repeat`` interleaved: the fast engine's
+   ``authority`` against a breadth-first search from the same vertex on the same
+   CSR with scipy (``csgraph.breadth_first_order``), rustworkx (``descendants``),
+   igraph (``subcomponent``) and networkx (``descendants``); the time each takes to
+   build its graph from the arrays; and the memory per key each keeps (resident
+   memory added, measured in a forked child). The aim: the fast engine within 5×
+   of scipy's search. A peer that is not installed gives a "not installed" row
+   (``pip install -e '.[bench]'`` installs them).
+
 The table is printed and written to ``bench/results-graph.md``
-(``--booted-only``: ``bench/results-graph-booted.md``).
+(``--booted-only``: ``bench/results-graph-booted.md``; ``--peers-only``:
+``bench/results-graph-peers.md``; ``--smoke``: tiny sizes, nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +55,34 @@ except ImportError:  # a checkout that is not installed: use the source tree
 from keykos_lab.analysis import Closure, flow_graph, from_csr, random_csr
 from keykos_lab.analysis.fast import FastAuthority
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import (  # noqa: E402  (bench/peers.py, beside this file)
+    CAVEAT,
+    NOT_INSTALLED,
+    interleaved,
+    machine,
+    optional,
+    ratio,
+    rss_growth,
+    seconds,
+    version,
+)
+
 RESULTS = Path(__file__).resolve().parent / "results-graph.md"
 RESULTS_BOOTED = Path(__file__).resolve().parent / "results-graph-booted.md"
-BOOTED = {"full": (1_000, 10_000, 100_000), "quick": (1_000, 10_000)}
+RESULTS_PEERS = Path(__file__).resolve().parent / "results-graph-peers.md"
+BOOTED = {"full": (1_000, 10_000, 100_000), "quick": (1_000, 10_000), "smoke": (20,)}
+PEER_DOMAINS = {"full": 100_000, "quick": 10_000, "smoke": 100}
+#: A generated system of N domains: this many objects and keys per domain.
+OBJECTS_PER_DOMAIN, KEYS_PER_DOMAIN = 4, 20
+AIM_PER_QUERY = 5.0  # the fast engine's question within this many times scipy's BFS
 DOMAINS_PER_BANK = 500
-SIZES = {"full": (1_000_000, 5_000_000, 100), "quick": (100_000, 500_000, 100)}
-SAME_GRAPH = {"full": (2_500, 5_000, 10_000), "quick": (2_500, 5_000)}
+SIZES = {
+    "full": (1_000_000, 5_000_000, 100),
+    "quick": (100_000, 500_000, 100),
+    "smoke": (2_000, 10_000, 10),
+}
+SAME_GRAPH = {"full": (2_500, 5_000, 10_000), "quick": (2_500, 5_000), "smoke": (200,)}
 KEYS_PER_OBJECT = 5
 
 
@@ -114,11 +146,12 @@ def same_graph(n_objects: int) -> tuple[float, float, int]:
     return t_ref, t_fast, n_keys
 
 
-def booted_system(n_domains: int):
-    """A booted kernel with ``n_domains`` extra domains (the module docstring, 3.)."""
+def booted_system(n_domains: int, history: bool = True):
+    """A booted kernel with ``n_domains`` extra domains (the module docstring, 3.);
+    ``history=False``: a kernel that keeps no history (``kl.Kernel(history=False)``)."""
     import keykos_lab as kl
 
-    return _build_domains(kl.Kernel(), n_domains)
+    return _build_domains(kl.Kernel(history=history), n_domains)
 
 
 def _build_domains(k, n_domains: int):
@@ -215,12 +248,175 @@ def booted_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+# ------------------------------------------------------------------ 4. peers
+def generated(n_domains: int, seed: int = 0):
+    """The generated system of ``n_domains`` domains the peer benchmarks share."""
+    return random_csr(
+        OBJECTS_PER_DOMAIN * n_domains, KEYS_PER_DOMAIN * n_domains, n_subjects=n_domains, seed=seed
+    )
+
+
+def _edges(csr) -> tuple[np.ndarray, np.ndarray]:
+    return np.repeat(np.arange(csr.n_vertices), np.diff(csr.indptr)), csr.indices
+
+
+def _scipy_graph(csr):
+    from scipy.sparse import csr_array
+
+    n = csr.n_vertices
+    return csr_array((np.ones(csr.n_edges, np.int8), csr.indices, csr.indptr), shape=(n, n))
+
+
+def _rustworkx_graph(csr):
+    rx = optional("rustworkx")
+    g = rx.PyDiGraph(multigraph=True)
+    g.add_nodes_from(range(csr.n_vertices))
+    src, dst = _edges(csr)
+    step = 1 << 18  # in chunks: the tuples for the whole graph would dwarf the graph
+    for i in range(0, len(src), step):
+        g.extend_from_edge_list(list(zip(src[i : i + step].tolist(), dst[i : i + step].tolist())))
+    return g
+
+
+def _igraph_graph(csr):
+    ig = optional("igraph")
+    src, dst = _edges(csr)
+    return ig.Graph(n=csr.n_vertices, edges=np.column_stack([src, dst]), directed=True)
+
+
+def _networkx_graph(csr):
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(range(csr.n_vertices))
+    src, dst = _edges(csr)
+    g.add_edges_from(zip(src.tolist(), dst.tolist()))
+    return g
+
+
+def _peers(subject: int) -> dict:
+    """Per peer: (module needed, graph builder, one question on the built graph)."""
+    from scipy.sparse.csgraph import breadth_first_order
+
+    return {
+        "fast engine (`authority`)": (None, FastAuthority, lambda e: e.authority(subject)),
+        "scipy `breadth_first_order`": (
+            "scipy",
+            _scipy_graph,
+            lambda g: breadth_first_order(g, subject, directed=True, return_predecessors=False),
+        ),
+        "rustworkx `descendants`": (
+            "rustworkx",
+            _rustworkx_graph,
+            lambda g: optional("rustworkx").descendants(g, subject),
+        ),
+        "igraph `subcomponent`": (
+            "igraph",
+            _igraph_graph,
+            lambda g: g.subcomponent(subject, mode="out"),
+        ),
+        "networkx `descendants`": (
+            "networkx",
+            _networkx_graph,
+            lambda g: optional("networkx").descendants(g, subject),
+        ),
+    }
+
+
+def peer_measures(n_domains: int, repeat: int = 5, memory: bool = True) -> dict:
+    """One subject's question on a generated system of ``n_domains`` domains, by the
+    fast engine and by each peer's breadth-first search on the same CSR: seconds to
+    build, seconds per question (best of ``repeat``, interleaved), bytes per key kept
+    (``None``: not measured; peers not installed are left out of the dicts)."""
+    csr = generated(n_domains)
+    subject = int(np.flatnonzero(csr.kind == 0)[0])
+    built, build_s, bytes_per_key, missing = {}, {}, {}, []
+    for name, (module, build, _) in _peers(subject).items():
+        if module is not None and optional(module) is None:
+            missing.append(name)
+            continue
+        build_s[name], built[name] = timed(lambda build=build: build(csr))
+        if memory:
+            grown = rss_growth(lambda build=build: build(csr))
+            bytes_per_key[name] = None if grown is None else grown / csr.n_edges
+    questions = {
+        name: (lambda ask=ask, g=built[name]: ask(g))
+        for name, (_, _, ask) in _peers(subject).items()
+        if name in built
+    }
+    per_query = interleaved(questions, repeat, min_seconds=0.02)
+    return {
+        "domains": n_domains,
+        "objects": csr.n_vertices,
+        "keys": csr.n_edges,
+        "csr_bytes_per_key": csr.bytes_per_key,
+        "build": build_s,
+        "query": per_query,
+        "bytes_per_key": bytes_per_key,
+        "missing": missing,
+    }
+
+
+def peer_table(m: dict) -> list[str]:
+    fast = m["query"]["fast engine (`authority`)"]
+    scipy_bfs = m["query"].get("scipy `breadth_first_order`")
+    lines = [
+        "## Peers: one subject's question against a breadth-first search (issue 22)",
+        "",
+        f"A generated system (`random_csr`) of {m['domains']:,} domains, {m['objects']:,} "
+        f"objects and {m['keys']:,} keys ({m['csr_bytes_per_key']:.1f} bytes per key in "
+        "CSR form). The fast engine answers `authority(s)`, every key the subject can come "
+        "to hold; each peer searches breadth-first from the same vertex along the same "
+        "keys (reachability only: no rules, no keeper channels). Per question: best of the "
+        "repeats, interleaved, in one process. Memory: resident memory the built engine or "
+        "graph keeps, per key (a forked child).",
+        "",
+        "| engine | version | build | per question | fast engine ÷ peer | bytes per key |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    modules = {"fast": "keykos_lab", "scipy": "scipy", "rustworkx": "rustworkx"}
+    modules |= {"igraph": "igraph", "networkx": "networkx"}
+    for name in _peers(0):
+        module = modules[name.split()[0]]
+        if name in m["missing"]:
+            lines.append(f"| {name} | {NOT_INSTALLED} | — | — | — | — |")
+            continue
+        b = m["bytes_per_key"].get(name)
+        lines.append(
+            f"| {name} | {version(module)} | {seconds(m['build'][name])} "
+            f"| {seconds(m['query'][name])} | {ratio(fast, m['query'][name])} "
+            f"| {'—' if b is None else f'{b:,.0f}'} |"
+        )
+    if scipy_bfs is not None:
+        verdict = "PASS" if fast <= AIM_PER_QUERY * scipy_bfs else "MISS"
+        lines += [
+            "",
+            f"Aim (issue 22): the fast engine's question within {AIM_PER_QUERY:.0f}× of "
+            f"scipy's search: **{verdict}** ({ratio(fast, scipy_bfs)}).",
+        ]
+    return lines
+
+
+def _write(path: Path, text: str, smoke: bool) -> None:
+    print(text)
+    if not smoke:
+        path.write_text(text)
+        print(f"(written to {path})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller system")
-    parser.add_argument("--booted-only", action="store_true", help="only the booted systems (3.)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a smaller system")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--booted-only", action="store_true", help="only the booted systems (3.)")
+    only.add_argument("--peers-only", action="store_true", help="only the peers (4.)")
     parser.add_argument(
         "--booted", type=int, nargs="+", metavar="N", help="extra domains of the booted systems"
+    )
+    parser.add_argument(
+        "--peer-domains", type=int, metavar="N", help="domains of the peers' generated system"
     )
     parser.add_argument(
         "--before-max",
@@ -230,19 +426,29 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     args = parser.parse_args(argv)
-    mode = "quick" if args.quick else "full"
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     started = time.perf_counter()
+    header = [
+        "# keykos_lab analysis benchmark",
+        "",
+        f"{machine()} · mode {mode}",
+        "",
+        f"Figures from {CAVEAT}.",
+        "",
+    ]
+    peers: list[str] = []
+    if not args.booted_only:
+        m = peer_measures(args.peer_domains or PEER_DOMAINS[mode], args.repeat)
+        peers = [*peer_table(m), ""]
+        print("\n".join(peers), flush=True)
+    if args.peers_only:
+        wall = f"wall time of the run: {time.perf_counter() - started:.0f} s"
+        _write(RESULTS_PEERS, "\n".join([*header, *peers, wall]) + "\n", args.smoke)
+        return
     booted_rows = []
     for n in args.booted or BOOTED[mode]:
         booted_rows.append(booted(n, args.repeat, args.before_max))
         print(booted_table(booted_rows)[-1], flush=True)
-    header = [
-        "# keykos_lab analysis benchmark",
-        "",
-        f"{datetime.now():%Y-%m-%d %H:%M} · Python {platform.python_version()} · "
-        f"{platform.machine()} · mode {mode}",
-        "",
-    ]
     if args.booted_only:
         text = "\n".join(
             [
@@ -252,9 +458,7 @@ def main(argv=None) -> None:
                 f"wall time of the run: {time.perf_counter() - started:.0f} s",
             ]
         )
-        print(text)
-        RESULTS_BOOTED.write_text(text + "\n")
-        print(f"(written to {RESULTS_BOOTED})")
+        _write(RESULTS_BOOTED, text + "\n", args.smoke)
         return
     rows = large(*SIZES[mode])
     same = []
@@ -280,14 +484,12 @@ def main(argv=None) -> None:
             for n, r, f, k in same
         ],
         "",
+        *peers,
         *booted_table(booted_rows),
         "",
         f"wall time of the run: {time.perf_counter() - started:.0f} s",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.write_text(text)
-    print(f"(written to {RESULTS})")
+    _write(RESULTS, "\n".join(lines) + "\n", args.smoke)
 
 
 if __name__ == "__main__":

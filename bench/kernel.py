@@ -40,6 +40,7 @@ import argparse
 import cProfile
 import gc
 import io
+import json
 import platform
 import pstats
 import sys
@@ -109,6 +110,63 @@ def bench_client_op(dom, msg):
     for _ in range(msg.order):
         yield op
     yield dom.return_(msg.resume, rc=msg.order)
+
+
+# ------------------------------------------------------------------- peers
+def simpy_events(n: int) -> float | None:
+    """SimPy's bare-event exchange: two processes hand the turn back and forth through
+    plain events, ``n`` round trips (a request event and a reply event each); seconds,
+    or None when SimPy is not installed (the ``bench`` extra)."""
+    try:
+        import simpy
+    except ImportError:
+        return None
+    env = simpy.Environment()
+    box: list = [None]
+
+    def server():
+        while True:
+            request = box[0] = env.event()
+            reply = yield request
+            reply.succeed()
+
+    def client():
+        for _ in range(n):
+            reply = env.event()
+            box[0].succeed(reply)
+            yield reply
+
+    env.process(server())
+    env.process(client())
+    t0 = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t0
+
+
+def simpy_stores(n: int) -> float | None:
+    """SimPy's request/response through two Stores, ``n`` round trips; seconds or None."""
+    try:
+        import simpy
+    except ImportError:
+        return None
+    env = simpy.Environment()
+    requests, replies = simpy.Store(env), simpy.Store(env)
+
+    def server():
+        while True:
+            order = yield requests.get()
+            yield replies.put(order)
+
+    def client():
+        for i in range(n):
+            yield requests.put(i)
+            yield replies.get()
+
+    env.process(server())
+    env.process(client())
+    t0 = time.perf_counter()
+    env.run()
+    return time.perf_counter() - t0
 
 
 # ----------------------------------------------------------------- helpers
@@ -330,6 +388,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--profile", action="store_true", help="also cProfile the primary-key and round-trip loops"
     )
+    ap.add_argument("--json", help="write the figures as JSON here (and no results file)")
     args = ap.parse_args(argv)
     mode = "quick" if args.quick else "full"
     n_base, n_primary, n_rt, repeats = SIZES[mode]
@@ -355,6 +414,8 @@ def main(argv=None) -> int:
         ("lifecycle", lambda: handler_lifecycle(n_rt)),
         ("opbuild", lambda: op_building(n_rt)),
         ("tworows", lambda: two_rows(n_rt)),
+        ("simpy_events", lambda: simpy_events(n_rt)),
+        ("simpy_stores", lambda: simpy_stores(n_rt)),
     )
     times: dict[str, list[float]] = {name: [] for name, _ in rounds}
     times["rt"] = []
@@ -364,7 +425,7 @@ def main(argv=None) -> int:
             times[name].append(measure())
         dt, k_rt = run(setup_roundtrip, n_rt, 4)  # keep its kernel for the log figures
         times["rt"].append(dt)
-    t = {name: min(v) for name, v in times.items()}
+    t = {name: min(v) if None not in v else None for name, v in times.items()}
     base = _rate(n_base, t["base"])
     rate = {
         name: _rate(n_primary if name.startswith("primary") else n_rt, t[name])
@@ -415,6 +476,30 @@ def main(argv=None) -> int:
         "The targets are read on the op-built-once loops: there the program only",
         "yields, as the baseline's generator does; the loops that build their op with",
         "`dom.call` each time add the program's own work.",
+        "",
+    ]
+    lines += ["## Peers, in the same run", ""]
+    rt_op_us = 1e6 / rate["rt_op"]
+    peer_rows = []
+    for what, name in (
+        ("SimPy: bare-event exchange (two events per round trip)", "simpy_events"),
+        ("SimPy: request/response through two Stores", "simpy_stores"),
+    ):
+        if t[name] is None:
+            peer_rows.append([what, "not installed (the bench extra)", "", ""])
+            continue
+        us_each = t[name] / n_rt * 1e6
+        peer_rows.append(
+            [what, f"{us_each:.2f}", f"{(1e6 / us_each) / base:.4f}", f"{rt_op_us / us_each:.2f}"]
+        )
+    lines += _table(
+        ["peer (round trips)", "µs each", "ratio to baseline", "kernel round trip / peer"],
+        peer_rows,
+    )
+    lines += [
+        "",
+        "The kernel's round trip (op built once, log on) does what the peers do and also",
+        "checks the key, moves the CPU, makes and voids a resume key and logs four rows.",
         "",
     ]
     lines += ["## Targets", ""]
@@ -523,6 +608,20 @@ def main(argv=None) -> int:
     lines += ["", f"wall time of the measurements: {time.perf_counter() - wall:.1f} s"]
     text = "\n".join(lines) + "\n"
     print(text)
+    if args.json:  # for bench/compiled.py: the figures, and no results file
+        figures = {
+            "compiled": kl.compiled,
+            "status": kl.kernel.native.STATUS,
+            "base_us": 1e6 / base,
+            "us": {name: 1e6 / r for name, r in rate.items()},
+            "peers_us": {
+                name: t[name] / n_rt * 1e6 if t[name] is not None else None
+                for name in ("simpy_events", "simpy_stores")
+            },
+            "ratios": ratios,
+        }
+        Path(args.json).write_text(json.dumps(figures), encoding="utf-8")
+        return 0
     RESULTS.write_text(text, encoding="utf-8")
     print(f"(written to {RESULTS})")
     if args.profile:

@@ -38,6 +38,7 @@ from keykos_lab.kernel import (
     program,
     window_key_value,
 )
+from keykos_lab.kernel import native as _native
 from keykos_lab.system import (
     FactoryError,
     FactoryKeys,
@@ -59,8 +60,13 @@ from keykos_lab.views import Kernel
 # dynamic = ["version"]); CITATION.cff and docs/datasets.md repeat it (a test checks).
 __version__ = "0.2.0.dev0"
 
+#: True when the kernel runs compiled by mypyc (the same source; ``kernel/native.py`` says
+#: when and why not: ``keykos_lab.kernel.native.STATUS``).
+compiled: bool = _native.in_use()
+
 __all__ = [
     "Kernel",
+    "compiled",
     "oc",
     "program",
     "image",

@@ -157,13 +157,15 @@ def test_binder_environment_runs_the_start_notebook(tmp_path):
     # the repository as Binder sees it: only what `pip install .` needs
     repo = tmp_path / "repo"
     repo.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "CITATION.cff"):
+    for name in ("pyproject.toml", "hatch_build.py", "README.md", "LICENSE", "CITATION.cff"):
         shutil.copy2(ROOT / name, repo / name)
     for name in ("keykos_lab", "datasets", "notebooks"):  # the wheel's package data too
         shutil.copytree(
             ROOT / name,
             repo / name,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"),
+            ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", ".ipynb_checkpoints", "*.so", "native.json"
+            ),
         )
     shutil.copytree(BINDER, repo / "binder")
 

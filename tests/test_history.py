@@ -285,6 +285,13 @@ def _tamper(path, change):
             "never made",
         ),
         ("an unknown kind", lambda b: b["history"]["changes"].append([0, "zap", 1]), "unknown"),
+        (
+            "a held key to an object never made",
+            lambda b: b["history"]["changes"].append(
+                [b["history"]["changes"][-1][0], "held+", 2, [[3, 10**5, 0, 1]]]
+            ),
+            "never made",
+        ),
         ("not a record", lambda b: b.__setitem__("history", [1, 2]), "history is not an object"),
         (
             "a label too long",
@@ -345,3 +352,35 @@ def test_a_slice_write_may_not_resize_a_node():
     assert list(node.slots) == before and len(k.history.changes) == n
     node.slots[0:2] = [kl.DK(5), kl.DK0]  # the right length: recorded whole
     assert k.history.changes[-1] == ("slots", node.id, tuple(node.slots))
+
+
+@kl.program("history-gatherer")
+def _gatherer(dom, msg):
+    """Buy ``msg.order`` pages in one handler: its held set grows by one key each time."""
+    for _ in range(msg.order):
+        yield dom.call(dom.keys[0], kl.oc.SB.CreatePage)
+    yield dom.return_(msg.resume)
+
+
+@pytest.mark.parametrize("n", [40, 160])
+def test_a_handler_gathering_keys_costs_the_history_linear_room(n):
+    """Keys added to a running handler's held set are recorded as the keys added: the keys
+    the history writes grow as n, not n², and every past moment still reads right."""
+    k = kl.Kernel()
+    con = k.console
+    dom = kl.build_domain(con, "history-gatherer", keys={0: con["bank"]})
+    root = con.target(dom)
+    first, start = len(k.history.changes), len(k.log)
+    con.call(kl.start_key(con, dom), n)
+    recorded = [  # what the history wrote about the gatherer's held keys
+        c
+        for c in k.history.changes[first:]
+        if c[1] == root and (c[0] == "held+" or (c[0] == "ds" and c[2] == "held"))
+    ]
+    keys_written = sum(len(c[-1]) for c in recorded)
+    assert any(c[0] == "held+" for c in recorded)
+    assert keys_written <= 2 * n + 10, keys_written  # the whole set each time: n²/2
+    middle = start + (len(k.log) - start) // 2
+    then = k.history.state(middle).domains[root]["held"]
+    assert n // 3 < len(then) < 2 * n // 3
+    assert len(k.history.state(len(k.log) - 1).domains[root]["held"]) > n

@@ -38,7 +38,7 @@ True
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias, TypeGuard
 
 import networkx as nx
@@ -67,6 +67,7 @@ from keykos_lab.analysis.model import (
     factory_parts,
     walk_step,
 )
+from keykos_lab.analysis.summaries import MAX_SUMMARY_DEPTH, _depth, origin
 from keykos_lab.views.schema import is_sensory, sensory
 
 #: A fact: ``("H", class, key)`` (a subject class holds it) or ``("C", object, key)``
@@ -104,6 +105,10 @@ class Closure:
     True
     """
 
+    #: Skip work that can make no new fact (issue 22). Every fact, witness and order is
+    #: the same either way; False runs the plain rules, kept for the tests that say so.
+    lean: bool = True
+
     def __init__(
         self, G: nx.MultiDiGraph, behaviour: Mapping[Hashable, object] | None = None
     ) -> None:
@@ -127,6 +132,15 @@ class Closure:
         self.class_readers: dict[
             Hashable, dict[tuple[Hashable, bool], tuple[Ref, Ref | None, str | None]]
         ] = {}
+        # class -> (class, sensed) of its readers, as they were when they registered
+        self._marks: dict[Hashable, set[tuple[Hashable, bool]]] = {}
+        # class -> its keys in the order it came to hold them, and how many of those its
+        # readers have been told (_run tells them in that order)
+        self._order: dict[Hashable, list[KeyTriple]] = {}
+        self._told: dict[Hashable, int] = {}
+        self._dim: dict[KeyTriple, KeyTriple | None] = {}  # key -> _diminished(key)
+        # class -> class readers set aside by _notify_class (they would repeat facts)
+        self._silent: dict[Hashable, set[tuple[Hashable, bool]]] = {}
         # object -> {(class, sensed): the key it stores with}
         self.written: dict[Hashable, dict[tuple[Hashable, bool], Ref]] = {}
         # class -> {DC vertex whose brand it can check}
@@ -152,6 +166,7 @@ class Closure:
         self._callers: dict[Hashable, dict[tuple[Hashable, KeyTriple], Ref]] = {}
         self._called: set[tuple[Hashable, KeyTriple, KeyTriple]] = set()
         self._parts: dict[Hashable, Any] = {}  # factory -> factory_parts
+        self._merges = 0  # grows when two classes merge
         self._changes = 0  # grows when who reads, stores or leaves keys where does
         self._todo: deque[tuple[str, Hashable, KeyTriple]] = deque()
         self._seed()
@@ -201,6 +216,7 @@ class Closure:
         if key not in held:
             held[key] = why
             self._todo.append(("H", r, key))
+            self._order.setdefault(r, []).append(key)
 
     def given(self, s: Hashable, key: KeyTriple | None, why: Why) -> None:
         """The kernel delivers ``key`` to ``s`` in a message (a keeper call): ``s`` holds
@@ -256,6 +272,8 @@ class Closure:
             what, v, key = todo.popleft()
             if what == "H":
                 r = self.find(v)
+                if r == v:  # the next of r's own keys in order (hold and _link append)
+                    self._told[r] = self._told.get(r, 0) + 1
                 self._notify(self.class_readers.get(r, {}), ("H", v, key), key, r)
                 if r == v and r not in self._passive:  # else merged since: the class has it
                     self._use(r, key)
@@ -264,7 +282,7 @@ class Closure:
 
     def _notify(
         self,
-        readers: Mapping[tuple[Hashable, bool], Any],
+        readers: dict[tuple[Hashable, bool], Any],
         ref: Ref,
         key: KeyTriple,
         cls: Hashable | None,
@@ -272,6 +290,9 @@ class Closure:
         """Readers get a key that just appeared where they read. ``readers`` are an
         object's (values: the key each reads with) or, with ``cls``, a class's (values:
         (reads with, stored with) pairs)."""
+        if cls is not None and self.lean:
+            self._notify_class(readers, ref, key, cls)
+            return
         for (s, sensed), access in tuple(readers.items()):
             if sensed or self.find(s) != cls:
                 how = "sense" if sensed else "fetch"
@@ -281,6 +302,35 @@ class Closure:
                     *pair, named = access
                     parents, how = tuple(pair), named or how
                 self.hold(s, _diminished(key) if sensed else key, (how, ref, *parents))
+
+    def _notify_class(
+        self, readers: dict[tuple[Hashable, bool], Any], ref: Ref, key: KeyTriple, cls: Hashable
+    ) -> None:
+        """:meth:`_notify` for a class's readers, doing only what can make a fact: a
+        reader whose class an earlier reader (same ``sensed``) already served, or one
+        inside ``cls`` reading plainly, would only repeat a fact, so it is set aside for
+        good (classes only merge), remembered in ``_silent`` so that it is not
+        registered again (issue 22: a class the console joins had a reader per member)."""
+        served: set[tuple[Hashable, bool]] = set()
+        holds, find = self.holds, self.find
+        quiet: list[tuple[Hashable, bool]] = []
+        for (s, sensed), access in tuple(readers.items()):
+            r = find(s)
+            if (r, sensed) in served or not sensed and r == cls:
+                quiet.append((s, sensed))
+                continue
+            served.add((r, sensed))
+            got = _diminished(key) if sensed else key
+            if got is None or got in holds.get(r, ()):
+                continue  # what hold would do: nothing
+            ref_with, stored_with, named = access
+            how = named or ("sense" if sensed else "fetch")
+            self.hold(s, got, (how, ref, ref_with, stored_with))
+        if quiet:
+            silent = self._silent.setdefault(cls, set())
+            for entry in quiet:
+                del readers[entry]
+                silent.add(entry)
 
     def _use(self, r: Hashable, key: KeyTriple) -> None:
         target, ktype, db = key
@@ -389,8 +439,31 @@ class Closure:
         readers = self.class_readers.setdefault(r, {})
         if (s, sensed) in readers or (not sensed and self.find(s) == r):
             return
+        if self.lean and (s, sensed) in self._silent.get(r, ()):
+            return  # set aside by _notify_class: it would repeat facts
         readers[(s, sensed)] = (ref, stored_with, how)
         step = how or ("sense" if sensed else "fetch")
+        if self.lean:  # only the keys s's class lacks: hold does nothing for the others
+            mark = (self.find(s), sensed)
+            marks = self._marks.setdefault(r, set())
+            keys: Iterable[KeyTriple] = tuple(self.held(r))
+            if mark in marks:  # its class reads r already: it holds every key r has told
+                keys = self._order.get(r, [])[self._told.get(r, 0) :]
+            marks.add(mark)
+            mine = self.holds.get(mark[0], {})
+            if not sensed:
+                for key in keys:
+                    if key not in mine:
+                        self.hold(s, key, (step, ("H", r, key), ref, stored_with))
+                return
+            dim = self._dim
+            for key in keys:
+                got = dim.get(key, key)
+                if got is key:
+                    got = dim[key] = _diminished(key)
+                if got is not None and got not in mine:
+                    self.hold(s, got, (step, ("H", r, key), ref, stored_with))
+            return
         for key in tuple(self.held(r)):
             self.hold(
                 s,
@@ -416,6 +489,7 @@ class Closure:
         old_a = list(self.members[a])
         had = self.holds[b]  # kept: witnesses point into it
         self._changes += 1
+        self._merges += 1
         moved = self.members.pop(b)
         self.parent[b] = a
         self.members[a] += moved
@@ -424,12 +498,18 @@ class Closure:
             if key not in big:
                 big[key] = ("sent", ("H", b, key), ref)
                 self._todo.append(("H", a, key))
+                self._order.setdefault(a, []).append(key)
         readers_b = self.class_readers.pop(b, {})  # readers of b's members learn a's
         for key in tuple(big):
             if key not in had:
                 self._notify(readers_b, ("H", a, key), key, a)
         readers = self.class_readers.setdefault(a, {})
         readers.update(readers_b)
+        if b in self._silent:
+            self._silent.setdefault(a, set()).update(self._silent.pop(b))
+        # b's readers were not told a's keys in a's order (only now, and b's own keys may
+        # still wait in _todo), so what a has told says nothing about them: forgotten.
+        self._marks.pop(b, None)
         # Readers now inside the class learn nothing more from it (_notify skips them, and
         # classes only merge): dropped, so that a class the console joins is not walked
         # reader by reader for every key it gains (issue 22: quadratic before).
@@ -672,26 +752,30 @@ class Closure:
         ``slot`` is ``ANY_SLOT`` when it could be any): the keys in it now, a freely
         acting domain's keys (its registers hang below its root), and whatever those who
         can store into it hold."""
-        out: list[Inside] = []
+        return list(self._inside(v))
+
+    def _inside(self, v: Hashable) -> Iterator[Inside]:
+        """:meth:`inside`, one at a time (the state must not change meanwhile)."""
         stored = self.contents.get(v, {})
         r = self.find(v) if self.behaviour(v) == "free" else None
         held = self.holds.get(r, {}) if r is not None else {}
         for slot, _, key in self._slots.get(v, ()):
             if key in stored:
-                out.append((key, ("C", v, key), slot))
+                yield (key, ("C", v, key), slot)
             elif key in held:
-                out.append((key, ("H", r, key), slot))
-        out += [(key, ("H", r, key), ANY_SLOT) for key in tuple(held)]
-        for w, sensed in tuple(self.written.get(v, ())):
+                yield (key, ("H", r, key), slot)
+        for key in held:
+            yield (key, ("H", r, key), ANY_SLOT)
+        for w, sensed in self.written.get(v, ()):
             rw = self.find(w)
-            for key in tuple(self.holds.get(rw, ())):
+            for key in self.holds.get(rw, ()):
                 seen = _diminished(key) if sensed else key
                 if seen is not None:
-                    out.append((seen, ("H", rw, key), ANY_SLOT))
-        for w in tuple(self._local.get(v, ())):
+                    yield (seen, ("H", rw, key), ANY_SLOT)
+        for w in self._local.get(v, ()):
             rw = self.find(w)
-            out += [(key, ("H", rw, key), LOCAL_SLOT) for key in tuple(self.holds.get(rw, ()))]
-        return out
+            for key in self.holds.get(rw, ()):
+                yield (key, ("H", rw, key), LOCAL_SLOT)
 
     def _root_slot(self, d: Hashable, kind: str) -> list[tuple[KeyTriple, Ref]]:
         """What can come to be in domain ``d``'s ``kind`` slot (``address``, ``meter``):
@@ -723,11 +807,25 @@ class Closure:
     def callable(self, x: Hashable) -> list[tuple[KeyTriple, Ref]]:
         """The keys a call on a red segment key to ``x`` can invoke, keepers aside:
         what can be in its keeper slot but those the kernel turns into DK(0)."""
-        return [
-            (key, ref)
-            for key, ref, s in self.inside(x)
-            if key[1] not in NOT_KEEPERS and key[1] not in GATES and s != LOCAL_SLOT
-        ]
+        return list(self._callable(x))
+
+    def _callable(self, x: Hashable) -> Iterator[tuple[KeyTriple, Ref]]:
+        for key, ref, s in self._inside(x):
+            if key[1] not in NOT_KEEPERS and key[1] not in GATES and s != LOCAL_SLOT:
+                yield (key, ref)
+
+    def _usable(self, x: Hashable) -> list[tuple[KeyTriple, Ref]]:
+        """What :meth:`_call_segment` looks for in :meth:`callable`: its first key, and
+        its first frontend key, looked for no further (issue 22)."""
+        if not self.lean:
+            return self.callable(x)
+        out: list[tuple[KeyTriple, Ref]] = []
+        for k, why in self._callable(x):
+            if not out or k[1] == "frontend":
+                out.append((k, why))
+                if k[1] == "frontend":
+                    break
+        return out
 
     def _keepers(self) -> bool:
         """Give keepers what the kernel hands them (docs/analyses.md#analyses-keepers);
@@ -745,15 +843,14 @@ class Closure:
             for m, walked in walk.meters(d).items():
                 self._grant(m, d, "meter dry", walk.keeper_classes(m, METER_KEEPER), walked)
         for x, callers in tuple(self._callers.items()):
-            every = walk.gates(x)
-            local = any(gate[1] == "start" for gate, _ in every)
-            gates = _one_per_class(self, every)
+            local = walk.any_start(x)
+            gates = walk.one_per_class(x)
             others: list[tuple[KeyTriple, Ref]] | None = None
             readers = {self.find(v) for v, sensed in self.readers.get(x, ()) if not sensed}
             free = [(g, why) for g, why in gates if self.behaviour(g[0]) == "free"]
             for (r, key), ref in tuple(callers.items()):
                 if others is None:
-                    others = self.callable(x)
+                    others = self._usable(x)
                 # A reader of x holds its keepers' keys already: it calls them anyway.
                 self._call_segment(
                     r, x, key, ref, free if self.find(r) in readers else gates, others, local
@@ -903,25 +1000,49 @@ class _Walk:
         self._gates: dict[tuple[Hashable, int], list[tuple[KeyTriple, Ref]]] = {}
         self._classes: dict[tuple[Hashable, int], list[tuple[Hashable, Ref]]] = {}
         self._hub_gates: dict[Hashable, list[tuple[KeyTriple, Ref]]] = {}
+        # Worked out while no classes merge (keyed on Closure._merges):
+        self._hub_classes: dict[tuple[Hashable, int], list[tuple[Hashable, Ref]]] = {}
+        self._hub_once: dict[tuple[Hashable, int], list[tuple[KeyTriple, Ref, Any]]] = {}
+        self._own_gates: dict[tuple[Hashable, int], list[tuple[KeyTriple, Ref]]] = {}
 
     def gates(self, x: Hashable, slot: int = ANY_SLOT) -> list[tuple[KeyTriple, Ref]]:
         """:meth:`Closure.keepers`, each class's keys looked at once."""
         found = self._gates.get((x, slot))
         if found is None:
+            found = list(self.own_gates(x, slot))
+            for h in self.gate_hubs(x, slot):
+                found += self.hub_gates(h)
+            self._gates[(x, slot)] = found
+        return found
+
+    def own_gates(self, x: Hashable, slot: int) -> list[tuple[KeyTriple, Ref]]:
+        """The gates among the keys in ``x``'s slots (the first part of :meth:`gates`)."""
+        found = self._own_gates.get((x, slot))
+        if found is None:
             c = self.c
-            own, hubs, local = self.own(x)
+            own, _, _ = self.own(x)
             r = c.find(x) if c.behaviour(x) == "free" else None
-            found = [
+            found = self._own_gates[(x, slot)] = [
                 (key, ("C", x, key) if key in c.contents.get(x, {}) else ("H", r, key))
                 for key, s in own
                 if key[1] in GATES
                 and c.delivers(key)
                 and (slot == ANY_SLOT or s in (slot, ANY_SLOT))
             ]
-            for h in hubs + (local if slot != ANY_SLOT else []):
-                found += self.hub_gates(h)
-            self._gates[(x, slot)] = found
         return found
+
+    def any_start(self, x: Hashable) -> bool:
+        """Whether a start key is among :meth:`gates` ``(x)``."""
+        if not self.c.lean:
+            return any(gate[1] == "start" for gate, _ in self.gates(x))
+        parts = [self.own_gates(x, ANY_SLOT)]
+        parts += [self.hub_gates(h) for h in self.gate_hubs(x, ANY_SLOT)]
+        return any(gate[1] == "start" for part in parts for gate, _ in part)
+
+    def gate_hubs(self, x: Hashable, slot: int) -> list[Hashable]:
+        """The classes whose gates can come to be in ``x`` (the rest of :meth:`gates`)."""
+        _, hubs, local = self.own(x)
+        return hubs + (local if slot != ANY_SLOT else [])
 
     def hub_gates(self, r: Hashable) -> list[tuple[KeyTriple, Ref]]:
         found = self._hub_gates.get(r)
@@ -938,10 +1059,57 @@ class _Walk:
         if found is None:
             c = self.c
             mine: dict[Hashable, Ref] = {}
-            for gate, ref in self.gates(x, slot):
+            if c.lean:  # the same, in the same order: each hub's classes worked out once
+                for gate, ref in self.own_gates(x, slot):
+                    if c.behaviour(gate[0]) == "free":
+                        mine.setdefault(c.find(gate[0]), ref)
+                for h in self.gate_hubs(x, slot):
+                    for cls, ref in self.hub_classes(h):
+                        mine.setdefault(cls, ref)
+            else:
+                for gate, ref in self.gates(x, slot):
+                    if c.behaviour(gate[0]) == "free":
+                        mine.setdefault(c.find(gate[0]), ref)
+            found = self._classes[(x, slot)] = list(mine.items())
+        return found
+
+    def hub_classes(self, r: Hashable) -> list[tuple[Hashable, Ref]]:
+        """The classes of the free domains class ``r`` holds gates to, each with the
+        first such gate (:meth:`keeper_classes` for a hub)."""
+        found = self._hub_classes.get((r, self.c._merges))
+        if found is None:
+            c = self.c
+            mine: dict[Hashable, Ref] = {}
+            for gate, ref in self.hub_gates(r):
                 if c.behaviour(gate[0]) == "free":
                     mine.setdefault(c.find(gate[0]), ref)
-            found = self._classes[(x, slot)] = list(mine.items())
+            found = self._hub_classes[(r, self.c._merges)] = list(mine.items())
+        return found
+
+    def one_per_class(self, x: Hashable) -> list[tuple[KeyTriple, Ref]]:
+        """``_one_per_class(c, self.gates(x))``, each hub's part worked out once."""
+        c = self.c
+        if not c.lean:
+            return _one_per_class(c, self.gates(x))
+        out: list[tuple[KeyTriple, Ref]] = []
+        seen: set[tuple[Hashable, str, int]] = set()
+        parts = [_one_per_class(c, self.own_gates(x, ANY_SLOT), True)]
+        parts += [self.hub_once(h) for h in self.gate_hubs(x, ANY_SLOT)]
+        for part in parts:
+            for gate, ref, mark in part:
+                if mark is not None:
+                    if mark in seen:
+                        continue
+                    seen.add(mark)
+                out.append((gate, ref))
+        return out
+
+    def hub_once(self, r: Hashable) -> list[tuple[KeyTriple, Ref, Any]]:
+        """:func:`_one_per_class` of a hub's gates, marked, while no classes merge."""
+        found = self._hub_once.get((r, self.c._merges))
+        if found is None:
+            found = _one_per_class(self.c, self.hub_gates(r), True)
+            self._hub_once[(r, self.c._merges)] = found
         return found
 
     def own(self, v: Hashable) -> _Own:
@@ -1041,18 +1209,20 @@ class _Walk:
         return found
 
 
-def _one_per_class(c: Closure, gates: list[tuple[KeyTriple, Ref]]) -> list[tuple[KeyTriple, Ref]]:
+def _one_per_class(c: Closure, gates: list[tuple[KeyTriple, Ref]], marked: bool = False) -> Any:
     """Keys to keepers with one per class of freely acting keepers and databyte
-    (what a call through each does is the same); others kept."""
-    out: list[tuple[KeyTriple, Ref]] = []
+    (what a call through each does is the same); others kept. ``marked``: each with its
+    mark, ``(class, key_type, databyte)`` or None for one kept anyway."""
+    out: list[Any] = []
     seen: set[tuple[Hashable, str, int]] = set()
     for gate, ref in gates:
+        mark = None
         if c.behaviour(gate[0]) == "free":
             mark = (c.find(gate[0]), gate[1], gate[2])
             if mark in seen:
                 continue
             seen.add(mark)
-        out.append((gate, ref))
+        out.append((gate, ref, mark) if marked else (gate, ref))
     return out
 
 
@@ -1060,31 +1230,14 @@ def _is_ref(x: object) -> TypeGuard[Ref]:
     return isinstance(x, tuple) and len(x) == 3 and x[0] in ("H", "C")
 
 
-#: Summaries nest at most this deep; what a summary this deep makes is itself.
-MAX_SUMMARY_DEPTH = 3
-
-
-def _depth(v: Hashable) -> int:
-    depth = 0
-    while isinstance(v, tuple):
-        depth, v = depth + 1, v[1]
-    return depth
-
-
-def origin(v: Hashable) -> Hashable:
-    """The vertex of the graph a summary vertex was made for, at any depth: what a
-    summary makes is summarised with it, so the fixpoint stays finite.
-
-    >>> origin(("new", 9, ("yield", 40, 2))), origin(7)
-    (2, 7)
-    """
-    while isinstance(v, tuple):
-        v = v[-1]
-    return v
+_SENSORY: dict[tuple[str, int], tuple[str, int] | None] = {}
 
 
 def _diminished(key: KeyTriple) -> KeyTriple | None:
-    version = sensory(key[1], key[2])
+    kind = (key[1], key[2])
+    version = _SENSORY.get(kind, kind)
+    if version is kind:
+        version = _SENSORY[kind] = sensory(*kind)
     return None if version is None else (key[0], *version)
 
 
@@ -1132,8 +1285,9 @@ def authority(
     it likes.
 
     ``engine="reference"`` runs the fixpoint above on a networkx graph;
-    ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, for systems with
-    no system programs and no declared behaviour, without witnesses (``via`` is None);
+    ``engine="csr"`` the fast engine (:mod:`.fast`) on arrays, without witnesses (``via``
+    is None): on a booted system it models the system programs as the reference does
+    (:mod:`.fast_booted`), elsewhere it takes no declared behaviour;
     ``"auto"`` picks the fast engine for a :class:`~.convert.CapabilityCSR` and the
     reference for a graph.
 
@@ -1146,7 +1300,7 @@ def authority(
     if pick_engine(G, engine) == "csr":
         if behaviour:
             raise ValueError("declared behaviour needs the reference engine (a networkx graph)")
-        from keykos_lab.analysis.fast import authority_frame
+        from keykos_lab.analysis.fast_frames import authority_frame
 
         return authority_frame(G, subject, memory=memory)
     # What the subject can do as it likes: its own declaration, if any, is not used.

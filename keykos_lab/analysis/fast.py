@@ -34,14 +34,12 @@ that joins anything.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy.sparse import coo_array, csr_array
+from scipy.sparse import csr_array
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from keykos_lab.analysis.convert import (
@@ -49,8 +47,6 @@ from keykos_lab.analysis.convert import (
     SLOT_KINDS,
     CapabilityCSR,
     rights_of,
-    sensory_mask,
-    to_csr,
 )
 from keykos_lab.analysis.model import (
     ANY_SLOT,
@@ -113,38 +109,34 @@ class FastAuthority:
     """The groups of a whole system, ready to answer ``authority(s)`` per subject."""
 
     _flow: csr_array | None = None  # flow_graph(), once computed
+    _ids: _KeyIds | None = None  # every key's id, once the first answer needs them
     _memory: tuple[csr_array, Any] | None = None  # _memory_graph(), once computed
 
-    def __init__(self, csr: CapabilityCSR) -> None:
-        if csr.program is not None:
-            busy = sorted({p for p in csr.program if p in SYSTEM_PROGRAMS})
-            if busy:
-                raise ValueError(
-                    f"the fast engine assumes every domain acts freely; this "
-                    f"system runs {busy}: use engine='reference'"
-                )
-        special = np.isin(csr.key_type, [_T[t] for t in _MODELLED])
-        if special.any():
-            names = sorted({KEY_TYPES[t] for t in csr.key_type[special]})
-            raise ValueError(
-                f"the fast engine has no rules for {names} keys "
-                "(the reference models them): use engine='reference'"
-            )
-        self.csr = csr
+    def __init__(
+        self,
+        csr: CapabilityCSR,
+        *,
+        free: npt.NDArray[np.bool_] | None = None,
+        seed: _Grants | None = None,
+        groups: _Ints | None = None,
+    ) -> None:
+        """``free`` (per vertex): the domains that act as their keys allow, when some
+        do not (system programs, modelled by :mod:`.fast_booted`, which also passes
+        ``seed``: the keys, joins and reads their behaviour grants, and ``groups``:
+        groups known already, each named by its least vertex)."""
+        if free is None:
+            refuse_system_programs(csr)
+        self.csr = self.base = csr
         n = self.n = csr.n_vertices
         self.domain = np.asarray(csr.kind == 0)
-        self._doms = np.flatnonzero(self.domain)
+        self.free = self.domain if free is None else np.asarray(free, dtype=bool) & self.domain
+        self._doms = np.flatnonzero(self.free)
         src = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
         dst = csr.indices.astype(np.int64)
         kt, db = csr.key_type.astype(np.int64), csr.databyte.astype(np.int64)
         sk, slot = csr.slot_kind.astype(np.int64), csr.slot.astype(np.int64)
         # A domain trapping hands its keeper its domain key and a fault key.
-        kept = (
-            (sk == _S["keeper"])
-            & np.isin(kt, (START, RESUME))
-            & self.domain[src]
-            & self.domain[dst]
-        )
+        kept = (sk == _S["keeper"]) & _of(kt, (START, RESUME)) & self.domain[src] & self.free[dst]
         k_src, k_dst, m = dst[kept], src[kept], int(kept.sum())
         src = np.concatenate([src, k_src, k_src])
         dst = np.concatenate([dst, k_dst, k_dst])
@@ -155,7 +147,8 @@ class FastAuthority:
         # Who holds each key: a domain's registers (d), its root (n + d), an object.
         mine = self.domain[src]
         keep = ~mine | _USABLE[sk] | _ROOT[sk]
-        holder = np.where(mine & ~_USABLE[sk], src + n, src)
+        # A system program's registers are contents: only a domain-key holder reads them.
+        holder = np.where(mine & ~(_USABLE[sk] & self.free[src]), src + n, src)
         self._base = (holder[keep], dst[keep], kt[keep], db[keep], sk[keep], slot[keep])
         # Restart keys in the graph count as delivering keys (the readers' reply keys);
         # those the kernel mints for keepers do not (Closure.delivers).
@@ -163,7 +156,9 @@ class FastAuthority:
         self._restart[csr.indices[(csr.key_type == RESUME) & (csr.databyte == RESTART)]] = True
         # Keeper channels (docs/analyses.md#analyses-keepers): keys the kernel hands
         # keepers and the calls on red segment keys, grown round by round.
-        self._grants = _Grants(n)
+        self._grants = seed if seed is not None else _Grants(n)
+        if groups is not None:
+            self.group = np.asarray(groups, dtype=np.int64)
         self._build()
         while True:
             grown = self._keeper_channels()
@@ -202,8 +197,8 @@ class FastAuthority:
     def _group(self) -> None:
         n2 = 2 * self.n
         holder, dst, root_of, kt = self.holder, self.dst, self.root_of, self.kt
-        stores = np.isin(kt, (NODE, DOMAIN))  # join the object and its root
-        channel = np.isin(kt, (START, RESUME)) & self.domain[dst] & self.delivers
+        stores = _of(kt, (NODE, DOMAIN))  # join the object and its root
+        channel = _of(kt, (START, RESUME)) & self.free[dst] & self.delivers
         joins = stores | channel
         fetch = kt == FETCH
         vj_h, vj_t = self._vj
@@ -213,7 +208,7 @@ class FastAuthority:
         n_groups = n2 if group is vertices else int((group == vertices).sum()) + 1
         while True:
             active = np.zeros(n2, dtype=bool)
-            active[group[np.flatnonzero(self.domain)]] = True
+            active[group[self._doms]] = True
             hg = group[holder]
             # Pulls between groups: fetch keys, to the object and a domain's root.
             pulls = self._pulls(hg[fetch], dst[fetch], root_of[fetch], group, n2)
@@ -236,7 +231,14 @@ class FastAuthority:
             pu, pv = pulls.nonzero()
             inside = reach[pu] & reach[pv] & live[pv]
             acting = np.flatnonzero(active)
-            a = np.concatenate([vertices, star, star[has_root], n2 + pu[inside], acting, v_star])
+            # What those targets hold joins on in this pass too (the group will see it
+            # next pass anyway): a chain of nodes (a bank's records) in one pass, not
+            # one link a pass.
+            chain = self._chain(seen, hg, group, joins, stores, n2)
+            c_root = chain & stores & (root_of >= 0)
+            a = np.concatenate(
+                [vertices, star, star[has_root], n2 + pu[inside], acting, v_star, hg[chain]]
+            )
             b = np.concatenate(
                 [
                     group,
@@ -245,9 +247,12 @@ class FastAuthority:
                     n2 + pv[inside],
                     n2 + acting,
                     vj_t[v_seen],
+                    dst[chain],
                 ]
             )
-            graph = coo_array((np.ones(len(a), np.int8), (a, b)), shape=(2 * n2, 2 * n2))
+            a = np.concatenate([a, hg[c_root]])
+            b = np.concatenate([b, root_of[c_root]])
+            graph = _graph(a, b, 2 * n2)
             count, labels = connected_components(graph, directed=False)
             leader = np.full(count, 2 * n2)
             np.minimum.at(leader, labels[:n2], vertices)
@@ -258,7 +263,7 @@ class FastAuthority:
             group, n_groups = new, groups
         self.group = group
         self.active = np.zeros(n2, dtype=bool)
-        doms = np.flatnonzero(self.domain)
+        doms = self._doms
         self.active[group[doms]] = True
         # A CALL through a gate hands the callee a resume key to its caller (R9): a group
         # of two or more domains that sees a gate to one of them holds a return key to
@@ -266,7 +271,7 @@ class FastAuthority:
         # (A call on a red segment key to its keeper is such a gate: the virtual joins.)
         # The callee can CALL its caller back through that key, and so on: with two
         # domains, each can come to hold a return key to every one.
-        gate = (channel | (kt == DOMAIN) & self.domain[dst]) & reach[group[holder]]
+        gate = (channel | (kt == DOMAIN) & self.free[dst]) & reach[group[holder]]
         calling = np.zeros(n2, dtype=bool)
         calling[group[dst[gate]]] = True
         calling[group[vj_t[reach[group[vj_h]]]]] = True
@@ -274,9 +279,44 @@ class FastAuthority:
         self.calling = calling
         hg = group[holder]
         self.pulls = self._pulls(hg[fetch], dst[fetch], root_of[fetch], group, n2)
-        readable = np.isin(kt, (FETCH, SENSE, NODE))  # what a sense key reaches on
-        self.senses = self._pulls(hg[readable], dst[readable], root_of[readable], group, n2)
+        readable = _of(kt, (FETCH, SENSE, NODE))  # what a sense key reaches on
+        # A sensory write (a factory's builder installs): the node shows the sensory
+        # versions of what the writer's group holds.
+        sw_node, sw_writer = self._grants.pair_array(self._grants.sensory)
+        self._sw = group[sw_node], group[sw_writer]
+        self.senses = self._pulls(
+            np.concatenate([hg[readable], self._sw[0]]),
+            np.concatenate([dst[readable], sw_writer]),
+            np.concatenate([root_of[readable], np.full(len(sw_node), -1, np.int64)]),
+            group,
+            n2,
+        )
         self.holder_group = hg
+
+    def _chain(
+        self,
+        seen: npt.NDArray[np.bool_],
+        hg: _Ints,
+        group: _Ints,
+        joins: npt.NDArray[np.bool_],
+        stores: npt.NDArray[np.bool_],
+        n2: int,
+    ) -> npt.NDArray[np.bool_]:
+        """Joining keys held by the groups that the ``seen`` keys join (and by those
+        their keys join, and so on): each such group ends up in the group that saw the
+        first key, so its keys join their targets to it."""
+        dst, root_of = self.dst, self.root_of
+        r = stores & (root_of >= 0)
+        links = _graph(
+            np.concatenate([hg[joins], hg[joins & r]]),
+            np.concatenate([group[dst[joins]], group[root_of[joins & r]]]),
+            n2,
+        )
+        firsts = np.concatenate([group[dst[seen]], group[root_of[seen & r]]])
+        if not len(firsts):
+            return np.zeros(len(dst), dtype=bool)
+        joined = self._reached(links, _unique(firsts), n2)
+        return joins & joined[hg] & ~seen
 
     def _pulls(self, src_group: _Ints, dst: _Ints, root: _Ints, group: _Ints, n2: int) -> csr_array:
         """:meth:`_edges`, with the virtual pulls of the keeper channels: a red segment's
@@ -297,7 +337,7 @@ class FastAuthority:
         has_root = root >= 0
         a = np.concatenate([src_group, src_group[has_root]])
         b = np.concatenate([group[dst], group[root[has_root]]])
-        return csr_array((np.ones(len(a), np.int8), (a, b)), shape=(n2, n2))
+        return _graph(a, b, n2)
 
     @staticmethod
     def _reached(graph: csr_array, starts: npt.ArrayLike, n2: int) -> npt.NDArray[np.bool_]:
@@ -329,7 +369,7 @@ class FastAuthority:
     def _reps(self) -> _Ints:
         """Per group, its least domain (-1: none): it holds what the group is granted."""
         n2 = 2 * self.n
-        doms = np.flatnonzero(self.domain)
+        doms = self._doms
         rep = np.full(n2, n2, dtype=np.int64)
         np.minimum.at(rep, self.group[doms], doms)
         rep[rep == n2] = -1
@@ -359,13 +399,13 @@ class FastAuthority:
         )
         act_v = self.active[group]  # per vertex: in an active group
         rep = self._reps()
-        to_dom = self.domain[dst]
+        to_dom = self.free[dst]  # keepers act freely
         gate = ((kt == START) | (kt == RESUME) & self.delivers) & to_dom
         start = (kt == START) & to_dom
         made = (kt == DOMAIN) & to_dom  # a domain key makes start keys
         has_gate, has_start = self._backward(gate | made), self._backward(start | made)
-        has_inv = self._backward(_INVOCABLE[kt] | np.isin(kt, (NODE, FETCH)))
-        has_fe = self._backward(np.isin(kt, (FRONTEND, NODE)))
+        has_inv = self._backward(_INVOCABLE[kt] | _of(kt, (NODE, FETCH)))
+        has_fe = self._backward(_of(kt, (FRONTEND, NODE)))
         root = holder >= n
         own = ~root & ~self.domain[np.where(root, 0, holder)]  # a container's own keys
         where = np.where(root, holder - n, holder)  # the object whose slots hold it
@@ -375,7 +415,7 @@ class FastAuthority:
         self._gate_index = gi = _Index(where[slotted], dst[slotted], kt[slotted] == START)
         # Segment faults: address translation from each address slot (walk_step),
         # through no no-call key; a key with size bits 0 reaches a red node.
-        walked = np.isin(kt, _WALKED) & (db & NOCALL == 0)
+        walked = _of(kt, _WALKED) & (db & NOCALL == 0)
         red = walked & (db & LSS_BITS == 0)
         self._walk_grants(
             walked,
@@ -429,7 +469,7 @@ class FastAuthority:
             keep = ok & (cdb & (NOCALL | LSS_BITS) == 0)
             g.add_keys(rep[group[x[keep]]], x[keep], NODE, cdb[keep])
         callers: dict[int, _Ints] = {}
-        calls = np.isin(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0) & seen
+        calls = _of(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0) & seen
         for e in np.flatnonzero(calls).tolist():
             h, xx, fe, d0 = int(holder[e]), int(dst[e]), kt[e] == FRONTEND, int(db[e])
             cdbs = (d0,) if fe else (d0, d0 | RO)
@@ -472,7 +512,7 @@ class FastAuthority:
         joins = (code == NODE) & (
             (group[by] != group[to]) | to_dom & (group[by] != group[np.where(to_dom, to + n, to)])
         )
-        joins |= (code == RESUME) & to_dom & self._restart[to]
+        joins |= (code == RESUME) & self.free[to] & self._restart[to]
         return bool(joins.any())
 
     def _walk_grants(
@@ -540,7 +580,7 @@ class FastAuthority:
             edge(site + la[lk], kn + group[lb[lk]])
         rows, cols = np.concatenate(a), np.concatenate(b)
         size = 8 * n
-        walk = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(size, size))
+        walk = _graph(rows, cols, size)
         reached = self._reached(walk, start + doms, size)
         sites = np.flatnonzero(reached[site : site + n])
         # A node key to each site reached, to its keepers.
@@ -565,7 +605,7 @@ class FastAuthority:
         n = self.n
         W, Rf = n, 5 * n
         kt, db, dst, hg = self.kt, self.db, self.dst, self.holder_group
-        calls = np.flatnonzero(np.isin(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0))
+        calls = np.flatnonzero(_of(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0))
         a: list[int] = []
         b: list[int] = []
         memo: dict[tuple[int, bool], list[int]] = {}
@@ -592,7 +632,7 @@ class FastAuthority:
     def _gate_targets(self, group: int, start_only: bool) -> list[int]:
         """The domains the keys of ``group``'s authority (full part) call into."""
         full = self._reached(self.pulls, [group], 2 * self.n)[self.holder_group]
-        kt, to = self.kt, self.domain[self.dst]
+        kt, to = self.kt, self.free[self.dst]
         gate = (
             (kt == START) | (kt == DOMAIN) | ~np.bool_(start_only) & (kt == RESUME) & self.delivers
         )
@@ -604,34 +644,46 @@ class FastAuthority:
         vertex index of a domain) can come to hold, without duplicates."""
         if not 0 <= subject < self.n or not self.domain[subject]:
             raise ValueError(f"vertex index {subject} is not a domain")
+        if not self.free[subject]:  # a system program holds nothing it can use
+            return np.empty((0, 3), dtype=np.int64)
         n2 = 2 * self.n
+        if self._ids is None:
+            self._ids = _KeyIds(self.dst, self.kt, self.db, self._doms, self.n)
+        ids = self._ids
+        out = np.zeros(len(ids.codes), dtype=bool)  # the answer, by key id
         full = self._reached(self.pulls, [self.group[subject]], n2)
         seen = full[self.holder_group]
-        held = _unique(_code(self.dst[seen], self.kt[seen], self.db[seen]))
+        held = ids.marks(seen)
+        out[ids.distinct[held]] = True
+        out[ids.made[held[ids.made_from]]] = True
         callers = self._doms[(full & self.calling)[self.group[self._doms]]]
-        codes = [held, _derived(held), _code(callers, RESUME, RETURN)]
+        out[ids.returns[callers]] = True
         # Sense keys seen (and those it makes from node and fetch keys): their
         # targets' groups, and all those read on from there, diminished.
-        sense = seen & np.isin(self.kt, (SENSE, NODE, FETCH))
-        starts = _unique(
-            np.concatenate(
-                [
-                    self.group[self.dst[sense]],
-                    self.group[self.root_of[sense][self.root_of[sense] >= 0]],
-                ]
-            )
-        )
-        sensed = self._reached(self.senses, starts, n2)
-        dim = sensed[self.holder_group]
-        # Weaker keys exist where a domain holds the key: in what the active groups
-        # among the sensed ones fetch.
-        makers = self._reached(self.pulls, np.flatnonzero(sensed & self.active), n2)
-        acting = dim & makers[self.holder_group]
-        seen_dim = _unique(_code(self.dst[dim], self.kt[dim], self.db[dim]))
-        made = _derived(_unique(_code(self.dst[acting], self.kt[acting], self.db[acting])))
-        codes.append(_diminished(_unique(np.concatenate([seen_dim, made]))))
-        code = _unique(np.concatenate(codes))
-        return np.stack([code >> 16, (code >> 8) & 0xFF, code & 0xFF], axis=1)
+        sense = seen & ids.senses
+        starts = np.zeros(n2, dtype=bool)
+        starts[self.group[self.dst[sense]]] = True
+        roots = self.root_of[sense]
+        starts[self.group[roots[roots >= 0]]] = True
+        starts[self._sw[1][full[self._sw[0]]]] = True  # sensory writes into what it reads
+        if starts.any():
+            sensed = self._reached(self.senses, np.flatnonzero(starts), n2)
+            dim = sensed[self.holder_group]
+            # Weaker keys exist where a domain holds the key: in what the active groups
+            # among the sensed ones fetch.
+            makers = self._reached(self.pulls, np.flatnonzero(sensed & self.active), n2)
+            dim_held = ids.marks(dim)
+            acting = ids.marks(dim & makers[self.holder_group])
+            sensed_ids = ids.dim_distinct[dim_held]
+            made_ids = ids.dim_made[acting[ids.made_from]]
+            out[sensed_ids[sensed_ids >= 0]] = True
+            out[made_ids[made_ids >= 0]] = True
+        code = ids.codes[out]
+        rows = np.empty((len(code), 3), dtype=np.int64)
+        np.right_shift(code, 16, out=rows[:, 0])
+        np.bitwise_and(np.right_shift(code, 8), 0xFF, out=rows[:, 1])
+        np.bitwise_and(code, 0xFF, out=rows[:, 2])
+        return rows
 
     def memory(self, subject: int) -> tuple[_Ints, npt.NDArray[np.bool_]]:
         """The pages domain ``subject`` (a vertex index) can read through its address
@@ -658,8 +710,8 @@ class FastAuthority:
         n, n2 = self.n, 2 * self.n
         holder, dst, kt, db, hg = self.holder, self.dst, self.kt, self.db, self.holder_group
         group, act_v = self.group, self.active[self.group]
-        ro_key = (db & RO != 0) | np.isin(kt, (FETCH, SENSE))
-        page, walked = kt == PAGE, np.isin(kt, _WALKED)
+        ro_key = (db & RO != 0) | _of(kt, (FETCH, SENSE))
+        page, walked = kt == PAGE, _of(kt, _WALKED)
         a: list[_Ints] = []
         b: list[_Ints] = []
 
@@ -676,7 +728,7 @@ class FastAuthority:
             m = page | walked
             a.append(4 * n + ro * n2 + hg[m])
             b.append(np.where(kt[m] == NODE, ro * n2 + dst[m], target(m, ro)))
-            m = np.isin(kt, (SENSE, NODE, FETCH))
+            m = _of(kt, (SENSE, NODE, FETCH))
             a += [4 * n + ro * n2 + hg[m]] * 2
             b += [
                 8 * n + group[dst[m]],
@@ -697,11 +749,11 @@ class FastAuthority:
         su, sv = self.senses.nonzero()
         a.append(8 * n + su)
         b.append(8 * n + sv)
-        m = page | np.isin(kt, (SEGMENT, NODE, FETCH, SENSE))  # what a sense key shows
+        m = page | _of(kt, (SEGMENT, NODE, FETCH, SENSE))  # what a sense key shows
         a.append(8 * n + hg[m])
         b.append(np.where(page[m], 10 * n + n + dst[m], n2 + dst[m]))
         rows, cols = np.concatenate(a), np.concatenate(b)
-        graph = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(12 * n, 12 * n))
+        graph = _graph(rows, cols, 12 * n)
 
         def step(e: int, ro: int) -> int:
             if not (page[e] or walked[e]):
@@ -722,6 +774,11 @@ class FastAuthority:
         sense keys, diminished or not — reads reaches ``R``; replies reach ``Rf``."""
         if self._flow is not None:
             return self._flow
+        if not np.array_equal(self.free, self.domain):
+            raise ValueError(
+                "the fast engine's flows assume every domain acts freely; this system runs "
+                "system programs: use engine='reference'"
+            )
         n, csr = self.n, self.csr
         W, R, Rf = n, 3 * n, 5 * n
         dom = np.flatnonzero(self.domain)
@@ -729,7 +786,7 @@ class FastAuthority:
         hg, dst, kt = self.holder_group, self.dst, self.kt
         ro = (self.db & RO != 0).astype(np.int64)
         rights = _RIGHTS_OUT[kt, ro], _RIGHTS_IN[kt, ro]
-        channel = np.isin(kt, (START, RESUME, DOMAIN))
+        channel = _of(kt, (START, RESUME, DOMAIN))
         a: list[_Ints] = [dom, R + g[dom], Rf + g[dom]]
         b: list[_Ints] = [W + g[dom], dom, dom]
         pu, pv = self.pulls.nonzero()
@@ -751,14 +808,12 @@ class FastAuthority:
         reached = self._reached(self.pulls, np.flatnonzero(self.active), 2 * n)
         roots = np.concatenate(
             [
-                csr.indices[addr | np.isin(e_kt, (SEGMENT, _T["frontend"]))],
+                csr.indices[addr | _of(e_kt, (SEGMENT, _T["frontend"]))],
                 dst[(kt == NODE) & reached[hg]],
             ]
         )
-        tree = (e_sk == _S["slot"]) & np.isin(e_kt, _MEMORY) & ~self.domain[src]
-        t_graph = csr_array(
-            (np.ones(int(tree.sum()), np.int8), (src[tree], csr.indices[tree])), shape=(n, n)
-        )
+        tree = (e_sk == _S["slot"]) & _of(e_kt, _MEMORY) & ~self.domain[src]
+        t_graph = _graph(src[tree], csr.indices[tree], n)
         inside = self._reached(t_graph, _unique(roots), n)
         link = tree & inside[src]
         # Down a tree only through a key that writes, up only through one that reads.
@@ -768,7 +823,9 @@ class FastAuthority:
         a.append(self._calls[0])  # calls on red segment keys
         b.append(self._calls[1])
         rows, cols = np.concatenate(a), np.concatenate(b)
-        self._flow = csr_array((np.ones(len(rows), np.int8), (rows, cols)), shape=(7 * n, 7 * n))
+        # Canonical (duplicates summed, indices sorted): the strong components need it.
+        ones = np.ones(len(rows), dtype=np.float64)
+        self._flow = csr_array((ones, (rows, cols)), shape=(7 * n, 7 * n))
         return self._flow
 
     def flows(self, subjects: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -791,6 +848,29 @@ class FastAuthority:
         return out
 
 
+def refuse_system_programs(csr: CapabilityCSR) -> None:
+    """``ValueError`` when ``csr`` runs system programs or holds keys the reference
+    models (:mod:`.fast_booted` handles those systems).
+
+    >>> from keykos_lab.analysis import random_csr
+    >>> refuse_system_programs(random_csr(100, 300))  # nothing to refuse
+    """
+    if csr.program is not None:
+        busy = sorted({p for p in csr.program if p in SYSTEM_PROGRAMS})
+        if busy:
+            raise ValueError(
+                f"FastAuthority assumes every domain acts freely; this system runs {busy}: "
+                "use fast_booted.BootedAuthority (or engine='reference')"
+            )
+    special = _of(csr.key_type, [_T[t] for t in _MODELLED])
+    if special.any():
+        names = sorted({KEY_TYPES[t] for t in csr.key_type[special]})
+        raise ValueError(
+            f"FastAuthority has no rules for {names} keys: use fast_booted.BootedAuthority "
+            "(or engine='reference')"
+        )
+
+
 class _Grants:
     """What the keeper channels add, in vertex indices: ``keys`` (rows of holder, target,
     type code, databyte), ``joins`` (a red segment key's holder, a keeper), ``reads`` (a
@@ -804,6 +884,7 @@ class _Grants:
         self.joins: set[tuple[int, int]] = set()
         self.reads: set[tuple[int, int]] = set()
         self.local: set[tuple[int, int]] = set()
+        self.sensory: set[tuple[int, int]] = set()  # (node, writer): sensory writes
 
     @property
     def pulls(self) -> set[tuple[int, int]]:
@@ -821,22 +902,24 @@ class _Grants:
         ok = h >= 0
         self._new.append(np.stack([h[ok], t[ok], np.full(int(ok.sum()), kt), d[ok]], axis=1))
 
+    def add_rows(self, rows: _Ints) -> None:
+        """Keys as (holder, target, type code, databyte) rows."""
+        self._new.append(np.asarray(rows, dtype=np.int64).reshape(-1, 4))
+
     def commit(self) -> _Ints:
         """Keep the keys added since the last commit; the rows that are new."""
         if not self._new:
             return self.keys[:0]
         added = np.concatenate(self._new)
         self._new = []
-        if self.n > 1 << 26:  # too many vertices for one int64 a key
+        if self.n > 1 << 24:  # too many vertices for one int64 a key
             rows = np.unique(added, axis=0)
             known = set(map(tuple, self.keys.tolist()))
             fresh = rows[[r not in known for r in map(tuple, rows.tolist())]].reshape(-1, 4)
             self.keys = np.concatenate([self.keys, fresh])
             return fresh
-        # Holders are domains and keys are node or resume keys: one int64 per key.
-        code = ((added[:, 0] * self.n + added[:, 1]) * 2 + (added[:, 2] == RESUME)) * 256 + added[
-            :, 3
-        ]
+        # One int64 per key: holder, target, type code (< 64), databyte.
+        code = ((added[:, 0] * self.n + added[:, 1]) * 64 + added[:, 2]) * 256 + added[:, 3]
         code, first = np.unique(code, return_index=True)
         at = np.searchsorted(self._codes, code)
         new = (
@@ -886,6 +969,39 @@ _RIGHTS_OUT, _RIGHTS_IN = _rights_tables()
 _MEMORY = [_T[name] for name in ("page", "segment", "frontend", "node", "fetch", "sense")]
 
 
+def _of(kt: npt.NDArray[np.integer], types: Iterable[int]) -> npt.NDArray[np.bool_]:
+    """Whether each key type code is one of ``types`` (a table lookup; ``np.isin``
+    sorts).
+
+    >>> _of(np.array([1, 3, 5]), (3, 5)).tolist()
+    [False, True, True]
+    """
+    table = np.zeros(256, dtype=bool)
+    table[list(types)] = True
+    return table[kt]
+
+
+def _graph(rows: _Ints, cols: _Ints, size: int) -> csr_array:
+    """A ``size`` × ``size`` graph with an edge per (row, col), as CSR built by one
+    stable counting pass: duplicates kept, nothing summed or sorted within rows (a
+    traversal needs neither, and summing int8 ones could wrap to zero).
+
+    >>> g = _graph(np.array([1, 0, 1]), np.array([2, 1, 2]), 3)
+    >>> g.indptr.tolist(), g.indices.tolist()
+    ([0, 1, 3, 3], [1, 2, 2])
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=size), out=indptr[1:])
+    index = np.int32 if size < 2**31 and len(rows) < 2**31 else np.int64
+    # float64 ones: csgraph converts other data to float64, summing duplicates (a sort).
+    return csr_array(
+        (np.ones(len(rows)), np.asarray(cols)[order].astype(index), indptr.astype(index)),
+        shape=(size, size),
+    )
+
+
 def _unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (sorting beats numpy's hashing unique here)."""
     if len(values) == 0:
@@ -906,119 +1022,73 @@ def _code(target: npt.ArrayLike, kt: npt.ArrayLike, db: npt.ArrayLike) -> npt.ND
     )
 
 
-def _diminished(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The sensory versions of keys (codes), DK(0)s dropped."""
-    kt, db = (codes >> 8) & 0xFF, codes & 0xFF
-    new_kt = _SENSORY_KT[kt, db]
-    ok = new_kt >= 0
-    return _code(codes[ok] >> 16, new_kt[ok], _SENSORY_DB[kt, db][ok])
-
-
 def _derived(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The weaker keys a holder makes from its keys (codes), and the ones it makes
     from those (node → segment → read-only segment), as the reference derives them."""
+    return _derived_owned(codes)[0]
+
+
+def _derived_owned(codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], _Ints]:
+    """:func:`_derived`, with the position in ``codes`` of the key each is made from."""
     t, kt, db = codes >> 16, (codes >> 8) & 0xFF, codes & 0xFF
+    at = np.arange(len(codes))
     node, fetch = kt == NODE, kt == FETCH
-    domain, writable = kt == DOMAIN, np.isin(kt, (PAGE, SEGMENT)) & (db & RO == 0)
+    domain, writable = kt == DOMAIN, _of(kt, (PAGE, SEGMENT)) & (db & RO == 0)
     tn, dn = t[node], db[node]
-    out = [
-        _code(t[writable], kt[writable], db[writable] | RO),
-        _code(t[node | fetch], SENSE, db[node | fetch] | 0xC0),
+    out: list[tuple[_Ints, npt.NDArray[np.int64]]] = [
+        (at[writable], _code(t[writable], kt[writable], db[writable] | RO)),
+        (at[node | fetch], _code(t[node | fetch], SENSE, db[node | fetch] | 0xC0)),
     ]
+    made: list[npt.NDArray[np.int64]] = []
     for b in (dn, 0):  # Make…Key: its databyte, or any (0)
-        out += [
+        made += [
             _code(tn, FETCH, b),
             _code(tn, SEGMENT, b),
             _code(tn, FRONTEND, b),
             _code(tn, SEGMENT, np.asarray(b) | RO),
         ]
-    out += [_code(tn, SENSE, 0xC0), _code(tn, METER, 0), _code(tn, NODE, 0)]
+    made += [_code(tn, SENSE, 0xC0), _code(tn, METER, 0), _code(tn, NODE, 0)]
+    out += [(at[node], c) for c in made]
     out += [
-        _code(t[domain], START, 0),
-        _code(t[domain], RESUME, FAULT),
-        _code(t[domain], RESUME, RETURN),
+        (at[domain], _code(t[domain], kind, b))
+        for kind, b in ((START, 0), (RESUME, FAULT), (RESUME, RETURN))
     ]
-    return np.concatenate(out)
+    return np.concatenate([c for _, c in out]), np.concatenate([o for o, _ in out])
 
 
-def _engine(system: FastAuthority | CapabilityCSR | nx.DiGraph) -> FastAuthority:
-    """The fast engine for a CapabilityCSR or a graph (packed first), cached per CSR."""
-    if isinstance(system, FastAuthority):
-        return system
-    csr = system if isinstance(system, CapabilityCSR) else to_csr(system)
-    engine = _CACHE.get(id(csr))
-    if engine is None or engine.csr is not csr:
-        engine = FastAuthority(csr)
-        _CACHE.clear()
-        _CACHE[id(csr)] = engine
-    return engine
+class _KeyIds:
+    """Every key an authority answer can hold, given an id once: the keys in the graph
+    (``key``: each key's position among the distinct ones), those made from them, their
+    sensory versions and the return keys to free domains, as the sorted codes ``codes``.
+    An answer marks ids in a mask and reads the codes off in order: no sort a query."""
+
+    def __init__(self, dst: _Ints, kt: _Ints, db: _Ints, doms: _Ints, n: int) -> None:
+        distinct, self.key = np.unique(_code(dst, kt, db), return_inverse=True)
+        made, self.made_from = _derived_owned(distinct)
+        dim_distinct, dim_made = _dim_or_none(distinct), _dim_or_none(made)
+        returns = _code(doms, RESUME, RETURN)
+        parts = [distinct, made, returns, dim_distinct[dim_distinct >= 0], dim_made[dim_made >= 0]]
+        self.codes = _unique(np.concatenate(parts))
+
+        def ids(c: _Ints) -> _Ints:
+            return np.where(c >= 0, np.searchsorted(self.codes, c), -1)
+
+        self.distinct, self.made = ids(distinct), ids(made)
+        self.dim_distinct, self.dim_made = ids(dim_distinct), ids(dim_made)
+        self.returns = np.full(n, -1, dtype=np.int64)
+        self.returns[doms] = ids(returns)
+        self.n_distinct = len(distinct)
+        self.senses = _of(kt, (SENSE, NODE, FETCH))  # keys a sensory reach starts from
+
+    def marks(self, keys: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Per distinct key, whether one of ``keys`` (a mask over the key arrays) is it."""
+        mask = np.zeros(self.n_distinct, dtype=bool)
+        mask[self.key[keys]] = True
+        return mask
 
 
-_CACHE: dict[int, FastAuthority] = {}
-
-
-def _rights_objects() -> npt.NDArray[np.object_]:
-    table = np.empty((len(KEY_TYPES), 2), dtype=object)
-    for t, name in enumerate(KEY_TYPES):
-        for ro in (0, 1):
-            table[t, ro] = rights_of(name, RO if ro else 0)
-    return table
-
-
-_RIGHTS_OBJECTS = _rights_objects()
-
-
-def authority_frame(
-    system: FastAuthority | CapabilityCSR | nx.DiGraph, subject: Hashable, memory: bool = True
-) -> pd.DataFrame:
-    """:func:`~.authority.authority` by the fast engine: the same rows, ``via`` None
-    (``memory=False``: without the pages of its address space).
-
-    >>> from keykos_lab.analysis import random_csr
-    >>> csr = random_csr(500, 2_000, seed=3)
-    >>> a = authority_frame(csr, csr.vertices[0])
-    >>> list(a.columns)
-    ['target', 'key_type', 'databyte', 'rights', 'sensory', 'via', 'through', 'label']
-    """
-    engine = _engine(system)
-    csr = engine.csr
-    index = csr.index_of(subject)
-    rows = engine.authority(index)
-    # Its address space: a page key row for each page it reaches, unless it holds one.
-    pages, writable = engine.memory(index) if memory else (np.empty(0, np.int64), np.empty(0, bool))
-    mem = np.stack([pages, np.full(len(pages), PAGE), np.where(writable, 0, RO)], axis=1)
-    have = set(map(tuple, rows.tolist()))
-    mem = mem[[tuple(r) not in have for r in mem.tolist()]].reshape(-1, 3)
-    rows = np.concatenate([rows, mem])
-    kt, db = rows[:, 1], rows[:, 2]
-    return pd.DataFrame(
-        {
-            "target": csr.vertices[rows[:, 0]],
-            "key_type": pd.Categorical.from_codes(kt, pd.Index(KEY_TYPES)),
-            "databyte": db,
-            "rights": _RIGHTS_OBJECTS[kt, (db & RO != 0).astype(np.int64)],
-            "sensory": sensory_mask(kt, db),
-            "via": None,
-            "through": None,
-            "label": None if csr.label is None else csr.label[rows[:, 0]],
-        }
-    )
-
-
-def flows_frame(
-    system: FastAuthority | CapabilityCSR | nx.DiGraph, subjects: Iterable[Hashable] | None = None
-) -> pd.DataFrame:
-    """:func:`~.flow.flows` by the fast engine (default subjects: every domain).
-
-    >>> from keykos_lab.analysis import random_csr
-    >>> csr = random_csr(500, 2_000, seed=3)
-    >>> flows_frame(csr, csr.vertices[:3]).shape
-    (3, 3)
-    """
-    engine = _engine(system)
-    csr = engine.csr
-    if subjects is None:
-        subjects = csr.vertices[np.flatnonzero(engine.domain)]
-    subjects = list(subjects)
-    index = [csr.index_of(s) for s in subjects]
-    return pd.DataFrame(engine.flows(index), index=subjects, columns=subjects, dtype=bool)
+def _dim_or_none(codes: npt.NDArray[np.int64]) -> _Ints:
+    """The sensory version of each key (code), or -1 (DK(0))."""
+    kt, db = (codes >> 8) & 0xFF, codes & 0xFF
+    new_kt = _SENSORY_KT[kt, db]
+    return np.where(new_kt >= 0, _code(codes >> 16, np.maximum(new_kt, 0), _SENSORY_DB[kt, db]), -1)

@@ -325,7 +325,7 @@ def flows(
     if pick_engine(G, engine) == "csr":
         if behaviour:
             raise ValueError("declared behaviour needs the reference engine (a networkx graph)")
-        from keykos_lab.analysis.fast import flows_frame
+        from keykos_lab.analysis.fast_frames import flows_frame
 
         return flows_frame(G, subjects)
     if isinstance(G, CapabilityCSR):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Generator
 from types import GeneratorType
-from typing import Any
+from typing import Any, cast
 
 from keykos_lab.kernel import journal
 from keykos_lab.kernel.console import Console
@@ -58,6 +58,7 @@ from keykos_lab.kernel.keys import (
     MISC,
     Key,
 )
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import describe_exception, parse
 from keykos_lab.kernel.orders import reset
@@ -92,6 +93,7 @@ _PRIMARY_CALL_KIND = tuple(kind_field(EV_INVOKE, J_CALL, s, s, C_NONE) for s in 
 _NO_DATA = b""
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Kernel(Invocation):
     """A KeyKOS nanokernel with an empty store, a prime meter and a console.
 
@@ -272,7 +274,9 @@ class Kernel(Invocation):
                 code, key, order, keys, data = op
                 if key is not checked and type(key) is Key and len(key) == _KEY_FIELDS:
                     checked = _NONE_CHECKED  # until this key passes
-                    t, o, db, a = key
+                    # The fields as the program made them (Any: compiled code must not
+                    # check them as ints before the kernel does, just below).
+                    t, o, db, a = cast("tuple[Any, Any, Any, Any]", key)
                     if (
                         type(t) is int
                         and type(o) is int

@@ -14,11 +14,12 @@ docs/fidelity.md#fidelity-kernel).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from keykos_lab.kernel.eventlog import S_AVAILABLE, S_RUNNING, S_WAITING
 from keykos_lab.kernel.keys import Key
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.ops import describe_exception
 
@@ -57,6 +58,7 @@ Action = tuple[int, Any]
 Handler = Generator[Any, Any, Any]
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class DomainState:
     """Per-domain kernel state; the domain itself lives in its nodes."""
 
@@ -124,7 +126,7 @@ class DomainState:
         return f"<domain #{self.root} {STATE_NAMES[self.state]}>"
 
 
-def hold(ds: DomainState, keys: Iterable[Key]) -> set[Key]:
+def hold(ds: DomainState, keys: Sequence[Key]) -> set[Key]:
     """Add ``keys`` to the keys ds's running handler may use; that set.
 
     A handler starts holding its message's keys as the message's own tuple
@@ -138,10 +140,16 @@ def hold(ds: DomainState, keys: Iterable[Key]) -> set[Key]:
     held = ds.held
     if type(held) is not set:
         held = ds.held = set(held)
-    held.update(keys)
     h = ds.hist
-    if h is not None:  # the set changed in place: no assignment told the history
-        h.held(ds.root, held)
+    if h is None:
+        held.update(keys)
+        return held
+    # The set changes in place (no assignment tells the history): record the keys it gains,
+    # not the whole set, so a handler that gathers n keys costs the history O(n), not O(n²).
+    added = [key for key in keys if key not in held]
+    held.update(added)
+    if added:
+        h.held(ds.root, added)
     return held
 
 
@@ -177,6 +185,14 @@ def close_chain(proc: Handler) -> BaseException | None:
     :data:`UNCLOSABLE`, so that the garbage collector never runs its clean-up again at some
     moment in the middle of kernel code. (The referee's watcher closes the program it wraps
     this way and raises what it gets: ``analysis/watch.py``.)"""
+    CLOSING.append(proc)  # what the watchdog may interrupt while its clean-up runs
+    try:
+        return _close(proc)
+    finally:
+        CLOSING.pop()
+
+
+def _close(proc: Handler) -> BaseException | None:
     if getattr(proc, "gi_yieldfrom", None) is None:  # the usual handler: nothing below it
         try:
             proc.close()
@@ -202,3 +218,6 @@ def close_chain(proc: Handler) -> BaseException | None:
 #: Handlers that would not end when closed, kept alive for the rest of the process.
 _CHAIN_LIMIT = 1000
 UNCLOSABLE: list[Handler] = []
+#: The handlers being closed now, innermost last (``kernel/watchdog.py`` reads it: a
+#: handler that loops in its clean-up is stopped like one that loops in its body).
+CLOSING: list[Handler] = []

@@ -23,6 +23,7 @@ import struct
 from typing import Protocol
 
 from keykos_lab.kernel.keys import MISC, MISC_NAMES, TYPE_NAMES
+from keykos_lab.kernel.native import mypyc_attr
 
 #: Column names, in row order (``seq`` is the row number and is not stored).
 COLUMNS = (
@@ -149,6 +150,9 @@ class ChunkSink(Protocol):
     def read(self, n: int) -> bytes: ...
 
 
+# A native class when compiled (fast attribute access), which Python code may subclass
+# (the history's tests watch rows as they are written).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class EventLog:
     """Append-only packed rows; ``chunks()`` exposes them for columnar readers."""
 

@@ -49,6 +49,7 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.meters import Meters
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import Jump, KeeperCall
 from keykos_lab.kernel.process import (
@@ -61,6 +62,7 @@ from keykos_lab.kernel.state import (
 )
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Gates(Meters):
     """Gates."""
 

@@ -45,6 +45,7 @@ from keykos_lab.kernel.keys import (
     Key,
 )
 from keykos_lab.kernel.memory import Memory
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import BadOp, Jump, KeeperCall, MemoryOp, Svc, describe, parse
 from keykos_lab.kernel.orders.segment import keeper_slot, red_format
@@ -57,6 +58,7 @@ from keykos_lab.kernel.process import (
 from keykos_lab.kernel.state import JUMPS, new_tuple
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Invocation(Memory):
     """Invocation."""
 
@@ -158,8 +160,8 @@ class Invocation(Memory):
         elif t == DATA:  # a data key or a dead one: KT+1 and its value (jdatac.c:14)
             rc, rkeys, rdata = orders.data_answer(key if key.type == DATA else DK0, order)
         else:
-            rc, rkeys, rdata = reply = orders.invoke(self, ds, t, key, obj, order, keys, data)
-            if reply is orders.DISCARD:  # the invoker's own process is gone: no reply
+            rc, rkeys, rdata = orders.invoke(self, ds, t, key, obj, order, keys, data)
+            if rc == orders.DISCARD_RC:  # the invoker's own process is gone: no reply
                 self.log.emit(
                     self.tick,
                     EV_INVOKE,

@@ -32,6 +32,7 @@ from keykos_lab.kernel.keys import (
     START,
     Key,
 )
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Trap
 from keykos_lab.kernel.ops import KeeperCall, Svc
@@ -40,6 +41,7 @@ from keykos_lab.kernel.process import MAX_ORDER, MAX_STRING
 TRAP_CODE_MASK = (1 << 48) - 1  # a trap code is a 6-byte data key
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Keepers(Gates):
     """Keepers."""
 

@@ -31,6 +31,7 @@ from keykos_lab.kernel.keys import (
     NODE,
     RESTART,
 )
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import PAGE_SIZE
 from keykos_lab.kernel.oc import Keeper as KeeperOC
 from keykos_lab.kernel.oc import Trap
@@ -41,6 +42,7 @@ _SEGMENT_FAULT_STRING = struct.Struct(">HI")  # fault code, address
 _ADDRESS_MASK = 0xFFFFFFFF  # the string carries a 32-bit address
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Memory(Keepers):
     """Memory."""
 

@@ -9,6 +9,8 @@ lend calls its keeper, or stops its domains until its counter is written
 
 from __future__ import annotations
 
+from typing import Any
+
 from keykos_lab.kernel.domains import (
     A_RETRY,
     METER,
@@ -33,6 +35,7 @@ from keykos_lab.kernel.keys import (
 from keykos_lab.kernel.keys import (
     METER as METER_KEY,
 )
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import Node
 from keykos_lab.kernel.oc import Keeper as KeeperOC
 from keykos_lab.kernel.state import (
@@ -44,6 +47,7 @@ METER_SUPERIOR, METER_KEEPER, METER_COUNTER = 1, 2, 3  # a meter node's slots (m
 BORROW_TICKS = 256  # CPU ticks a domain borrows from its meters at a time
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Meters(KernelState):
     """Meters."""
 
@@ -113,7 +117,8 @@ class Meters(KernelState):
         if keeper.type not in (START, RESUME):
             # No keeper: the domain is stopped, not destroyed; refilling resumes it.
             ds.state = WAITING
-            ds.on_resume = action = (A_RETRY, op)
+            action: Any = (A_RETRY, op)  # one object: meter_refilled compares identities
+            ds.on_resume = action
             ds.parked = f"stopped: meter #{meter.id} is dry and has no keeper"
             self.meter_stopped.setdefault(meter.id, []).append((ds, action))
             self.log.emit(

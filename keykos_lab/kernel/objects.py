@@ -14,14 +14,17 @@ True
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from typing import Any
 
 from keykos_lab.kernel.keys import DK0, Key
+from keykos_lab.kernel.native import mypyc_attr
 
 PAGE_SIZE = 4096
 SLOTS = 16
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Page:
     """4096 bytes of data; ``data`` stays None until first written (a zero page)."""
 
@@ -51,6 +54,7 @@ class Page:
         return self.data is None or not any(self.data)
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Node:
     """Sixteen slots, each holding exactly one key."""
 
@@ -60,9 +64,12 @@ class Node:
     def __init__(self, oid: int, alloc: int) -> None:
         self.id = oid
         self.alloc = alloc
-        self.slots: list[Key] = [DK0] * SLOTS
+        # Typed as a MutableSequence, not a list: compiled code (mypyc) then writes a slot
+        # through __setitem__, which the history's recording slots override.
+        self.slots: MutableSequence[Key] = [DK0] * SLOTS
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class ObjectStore:
     """All live pages and nodes, by id; the allocation counter."""
 

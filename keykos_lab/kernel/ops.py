@@ -26,7 +26,7 @@ Jump(code=0, key=DK(5), order=3, keys=(DK(1),), data=b'hi')
 
 from __future__ import annotations
 
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from keykos_lab.kernel.eventlog import C_BADJUMP, C_BADKEY
 from keykos_lab.kernel.keys import DATA_LIMIT, Key
@@ -115,7 +115,9 @@ def is_key(key: object) -> bool:
     """
     if type(key) is not Key or len(key) != _KEY_FIELDS:
         return False
-    t, o, db, a = key
+    # The fields as the program made them: Any, so that compiled code does not check them
+    # as ints (a TypeError in kernel code) before the checks below refuse them.
+    t, o, db, a = cast("tuple[Any, Any, Any, Any]", key)
     return (
         type(t) is int
         and type(o) is int
@@ -146,7 +148,8 @@ def describe(value: object) -> str:
             text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         return text + ("…" if len(value) > 24 else "")
     if type(value) is Key:
-        return f"a Key of fields ({', '.join(type(f).__name__ for f in value)})"
+        fields = cast("tuple[Any, ...]", value)  # as the program made them (see is_key)
+        return f"a Key of fields ({', '.join(type(f).__name__ for f in fields)})"
     if type(value) is tuple or type(value) is list or type(value) is bytearray:
         return f"a {type(value).__name__} of {len(value)}"
     return f"a {type_name(type(value))} object"

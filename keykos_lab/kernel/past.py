@@ -26,7 +26,7 @@ from keykos_lab.kernel.history import HistoryUnavailable, PastState
 from keykos_lab.kernel.keys import Key
 from keykos_lab.kernel.objects import Node, Page
 from keykos_lab.kernel.segments import image_program
-from keykos_lab.kernel.state import KernelState
+from keykos_lab.kernel.state import live_key
 
 if TYPE_CHECKING:
     from keykos_lab.kernel.core import Kernel as _Kernel
@@ -67,7 +67,9 @@ class _Console:
 class PastKernel:
     """A kernel as it was just after event ``seq``, for reading (see the module)."""
 
-    live = KernelState.live
+    def live(self, key: Key) -> Key:
+        """``key`` if it designated, at this moment, what it did (the kernel's rule)."""
+        return live_key(self.objs, self.domains, key)
 
     def __init__(self, kernel: _Kernel, state: PastState) -> None:
         self.seq = state.seq

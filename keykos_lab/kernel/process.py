@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
 from keykos_lab.kernel.keys import DK0, Key
+from keykos_lab.kernel.native import mypyc_attr
 
 IMAGE_MAGIC = b"\x7fKLP"
 IMAGE_MAX = 64
@@ -144,11 +145,12 @@ class KeyRegisters:
     def __init__(self, dom: Dom) -> None:
         self._dom = dom
 
-    def __getitem__(self, n: int) -> Key:
+    # What a program passes is typed ``object``: the kernel checks it (``state.check_slot``).
+    def __getitem__(self, n: object) -> Key:
         dom = self._dom._live()
         return dom._kernel._get_key_register(dom._state, n)
 
-    def __setitem__(self, n: int, key: Key) -> None:
+    def __setitem__(self, n: object, key: object) -> None:
         dom = self._dom._live()
         dom._kernel._set_key_register(dom._state, n, key)
 
@@ -164,11 +166,11 @@ class Registers:
     def __init__(self, dom: Dom) -> None:
         self._dom = dom
 
-    def __getitem__(self, n: int) -> int:
+    def __getitem__(self, n: object) -> int:
         dom = self._dom._live()
         return dom._kernel._get_register(dom._state, n)
 
-    def __setitem__(self, n: int, value: int) -> None:
+    def __setitem__(self, n: object, value: object) -> None:
         dom = self._dom._live()
         dom._kernel._set_register(dom._state, n, value)
 
@@ -176,6 +178,7 @@ class Registers:
         return 16
 
 
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class DeadDomain(RuntimeError):
     """A ``dom`` used outside the activation it was made for."""
 
@@ -228,26 +231,28 @@ class Dom:
         """The domain's id (its root node)."""
         return self._state.root
 
-    def call(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
+    # The op builders take ``object``: they only pack what the program gives; the kernel
+    # checks it when the op is yielded (``ops.parse``), the same compiled or not.
+    def call(self, key: object, order: object = 0, *args: object, keys=(), data: object = b""):
         """CALL ``key``: wait for the reply, which the ``yield`` evaluates to."""
         return (OP_CALL, key, order, args + tuple(keys) if keys else args, data)
 
-    def return_(self, key: Key, rc: int = 0, *args: Key, keys=(), data: bytes = b""):
+    def return_(self, key: object, rc: object = 0, *args: object, keys=(), data: object = b""):
         """RETURN through ``key`` and become available; the handler ends."""
         return (OP_RETURN, key, rc, args + tuple(keys) if keys else args, data)
 
-    def fork(self, key: Key, order: int = 0, *args: Key, keys=(), data: bytes = b""):
+    def fork(self, key: object, order: object = 0, *args: object, keys=(), data: object = b""):
         """FORK: send through ``key`` and carry on."""
         return (OP_FORK, key, order, args + tuple(keys) if keys else args, data)
 
-    def read(self, address: int, length: int):
+    def read(self, address: object, length: object):
         """Read ``length`` bytes of the address space (the ``yield`` gives bytes)."""
         return (OP_READ, address, length)
 
-    def write(self, address: int, data: bytes):
+    def write(self, address: object, data: object):
         """Write ``data`` into the address space."""
         return (OP_WRITE, address, data)
 
-    def trap(self, code: int = 0, data: bytes = b""):
+    def trap(self, code: object = 0, data: object = b""):
         """Trap to the domain keeper, like an SVC that is not a jump (KeyNIX calls)."""
         return (OP_TRAP, code, data)

@@ -52,6 +52,7 @@ from keykos_lab.kernel.keys import (
     RESUME,
     Key,
 )
+from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import SLOTS, Node, ObjectStore
 from keykos_lab.kernel.ops import describe, is_key
 from keykos_lab.kernel.process import (
@@ -76,9 +77,13 @@ def all_held(held: set[Key] | tuple[Key, ...], keys: tuple[object, ...]) -> bool
     return True
 
 
-def check_slot(n: object) -> None:
+def check_slot(n: object) -> int:
+    """``n`` as a slot or register number the kernel owns, or IndexError. (What a program
+    passes is typed ``object`` up to here: a compiled kernel would otherwise turn a bool or
+    an int subclass into a plain int before this check could refuse it.)"""
     if type(n) is not int or not 0 <= n < SLOTS:
         raise IndexError(f"slots and registers are numbered 0..15, not {describe(n)}")
+    return n
 
 
 PLAIN_REPLIES = {rc: Message(rc, NO_KEYS, b"", 0) for rc in range(8)}
@@ -107,6 +112,22 @@ class Recorder(Protocol):
     def stop(self) -> None: ...
 
 
+def live_key(objs: list[Any], domains: dict[int, Any], key: Key) -> Key:
+    """The rule of :meth:`KernelState.live` over an object table and the domains (the
+    past kernel, ``kernel/past.py``, applies it to the tables of a past moment)."""
+    t, o, _, a = key
+    if t not in OBJECT_TYPES:
+        return key
+    obj = objs[o] if 0 < o < len(objs) else None
+    if obj is None:
+        return DK0
+    if t == RESUME:
+        ds = domains.get(o)
+        return key if ds is not None and ds.resume_alloc == a else DK0
+    return key if obj.alloc == a else DK0
+
+
+@mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class KernelState:
     """What the kernel knows, and the operations every part of it uses."""
 
@@ -137,7 +158,9 @@ class KernelState:
         #: The domain the scheduler last gave the CPU to (what a console error names).
         self.running: DomainState | None = None
         #: meter id -> [(domain, action)] stopped by a dry meter with no keeper
-        self.meter_stopped: dict[int, list[tuple[DomainState, Action]]] = {}
+        #: (The action is typed Any: it is the very object in the domain's ``on_resume``,
+        #: compared by identity, and a compiled kernel must not unbox and rebuild it.)
+        self.meter_stopped: dict[int, list[tuple[DomainState, Any]]] = {}
         prime = self.store.new_node()
         prime.slots[3] = DK(PRIME_CPU)
         self.prime_meter = prime.id
@@ -151,17 +174,7 @@ class KernelState:
         >>> k.live(Key(1, 10**6, 0, 1))
         DK(0)
         """
-        t, o, _, a = key
-        if t not in OBJECT_TYPES:
-            return key
-        objs = self.objs
-        obj = objs[o] if 0 < o < len(objs) else None
-        if obj is None:
-            return DK0
-        if t == RESUME:
-            ds = self.domains.get(o)
-            return key if ds is not None and ds.resume_alloc == a else DK0
-        return key if obj.alloc == a else DK0
+        return live_key(self.objs, self.domains, key)
 
     def key_to(self, ktype: int, oid: int, databyte: int = 0) -> Key:
         """A fresh key of ``ktype`` to live object ``oid`` (kernel use)."""
@@ -203,36 +216,37 @@ class KernelState:
             raise KernelError(f"domain #{ds.root} is malformed: no keys node")
         return wf[1]
 
-    def _get_key_register(self, ds: DomainState, n: int) -> Key:
+    def _get_key_register(self, ds: DomainState, n: object) -> Key:
         """Key register ``n``; the running handler may use it from now on."""
-        check_slot(n)
-        key = self.live(self._keys_node(ds).slots[n])
+        slot = check_slot(n)
+        key = self.live(self._keys_node(ds).slots[slot])
         hold(ds, (key,))
         return key
 
-    def _set_key_register(self, ds: DomainState, n: int, key: Key) -> None:
-        check_slot(n)
+    def _set_key_register(self, ds: DomainState, n: object, key: object) -> None:
+        slot = check_slot(n)
         if not is_key(key):
             raise TypeError(f"a key register holds a Key, not {describe(key)}")
-        if not self._holds(ds, key):
-            raise KernelError(f"domain #{ds.root} does not hold {key!r}")
-        self._keys_node(ds).slots[n] = key
+        genuine = cast(Key, key)
+        if not self._holds(ds, genuine):
+            raise KernelError(f"domain #{ds.root} does not hold {genuine!r}")
+        self._keys_node(ds).slots[slot] = genuine
         self.node_epoch += 1
 
-    def _get_register(self, ds: DomainState, n: int) -> int:
-        check_slot(n)
+    def _get_register(self, ds: DomainState, n: object) -> int:
+        slot = check_slot(n)
         wf = self.wellformed(ds)
-        key = wf[2].slots[n] if wf else DK0
+        key = wf[2].slots[slot] if wf else DK0
         return key.obj if key.type == DATA else 0
 
-    def _set_register(self, ds: DomainState, n: int, value: int) -> None:
-        check_slot(n)
+    def _set_register(self, ds: DomainState, n: object, value: object) -> None:
+        slot = check_slot(n)
         if type(value) is not int or not 0 <= value < DATA_LIMIT:
             raise ValueError(f"a register holds an int in [0, 2**88), not {describe(value)}")
         wf = self.wellformed(ds)
         if wf is None:
             raise KernelError(f"domain #{ds.root} is malformed: no registers node")
-        wf[2].slots[n] = DK(value)
+        wf[2].slots[slot] = DK(value)
         self.node_epoch += 1
 
     def _ready(self, ds: DomainState, action) -> None:

@@ -6,8 +6,8 @@ handler that loops in Python without yielding would never reach the kernel
 again and hang the console. In KeyKOS its meter would run dry on CPU time; here
 a wall-clock watchdog plays that part: while the console waits, an interval
 timer ticks every ``limit / 2`` seconds; when two ticks in a row find the same
-handler running its own code (its generator frame directly under the kernel's
-``_run``, which resumes handlers) and the kernel's tick (one per invocation)
+handler running its own code (the running domain's handler, or one being closed,
+executing with its frame on the interrupted stack) and the kernel's tick (one per invocation)
 unchanged, the tick raises
 :class:`ProgramTimeLimit` *inside that handler*. The kernel's ordinary path for
 a program's exception then traps the domain (``Trap.EXCEPTION``, its keeper
@@ -43,11 +43,10 @@ True
 
 from __future__ import annotations
 
-import inspect
 import signal
 import threading
 
-from keykos_lab.kernel.domains import close_chain
+from keykos_lab.kernel.domains import CLOSING
 from keykos_lab.kernel.errors import KernelError
 
 
@@ -72,9 +71,6 @@ class Watchdog:
             and threading.current_thread() is threading.main_thread()
         )
         self._seen: tuple | None = None
-        # The kernel's code that resumes handlers (its loop) or ends them (their clean-up):
-        # a handler's frame is directly above one of these.
-        self._runners = frozenset({type(kernel)._run.__code__, close_chain.__code__})
 
     def __enter__(self) -> Watchdog:
         if self.active and self.limit is not None:
@@ -89,7 +85,7 @@ class Watchdog:
             signal.signal(signal.SIGALRM, self._old_handler)
 
     def _tick(self, signum, frame) -> None:
-        running = _handler_frame(frame, self._runners)
+        running = _handler_frame(frame, self.kernel)
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
             self._seen = None
@@ -100,14 +96,22 @@ class Watchdog:
         self._seen = now
 
 
-def _handler_frame(frame, runners):
-    """The generator frame of the handler the kernel resumed, if the innermost
-    frames are its own code (not the kernel's); else None."""
-    below = None
+def _handler_frame(frame, kernel):
+    """The frame of the handler the kernel is resuming (the running domain's) or closing,
+    if the interrupted code runs inside it; else None (kernel code is running).
+
+    Read from the generators themselves (``gi_running``, ``gi_frame``), not from the
+    kernel's own frames: a compiled kernel (``keykos_lab.compiled``) has none."""
+    handlers = [getattr(kernel.running, "proc", None), *CLOSING]
+    frames = [
+        g.gi_frame
+        for g in handlers
+        if getattr(g, "gi_running", False) and getattr(g, "gi_frame", None) is not None
+    ]
+    if not frames:
+        return None
     while frame is not None:
-        if frame.f_code in runners:
-            if below is not None and below.f_code.co_flags & inspect.CO_GENERATOR:
-                return below
-            return None
-        below, frame = frame, frame.f_back
+        if any(frame is f for f in frames):
+            return frame
+        frame = frame.f_back
     return None

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from keykos_lab.kernel.domains import STATE_NAMES
-from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS
+from keykos_lab.kernel.eventlog import CATEGORIES, COLUMNS, FIELDS, ROW
 from keykos_lab.kernel.past import past
 from keykos_lab.kernel.snapshot import Snapshot
 from keykos_lab.views.names import label_events
@@ -47,6 +47,72 @@ _PACKED = (
 )
 
 
+#: The stored fields that are int64 columns as they are, and where they sit in a row.
+_WORDS = tuple(
+    (name, FIELDS.index(name)) for name in ("tick", "actor", "target", "order", "rc", "string_len")
+)
+#: A row seen as 32-bit words: the low halves of ``kind`` and ``keyf`` hold every bit the
+#: small columns take (``_PACKED``: the highest is bit 24 of ``keyf``, n_keys' last).
+_KIND32, _KEYF32 = 2 * FIELDS.index("kind"), 2 * FIELDS.index("keyf")
+_WORDS32 = 2 * _NFIELD
+
+
+def _unpack_small(
+    cols: dict[str, npt.NDArray[np.integer]],
+    part: slice,
+    kind: npt.NDArray[np.uint32],
+    keyf: npt.NDArray[np.uint32],
+) -> None:
+    """The small columns of rows ``part`` from the low 32 bits of their ``kind`` and
+    ``keyf`` (contiguous; both are overwritten), exactly as ``_PACKED`` says: each result
+    is the low bits of the field shifted and masked, cast as an unsafe int64 cast would."""
+
+    def out(name: str) -> npt.NDArray[np.unsignedinteger]:
+        col = cols[name][part]
+        return col.view(np.uint8 if col.itemsize == 1 else np.uint16)
+
+    for name in ("event", "jump", "state_before", "state_after"):  # 4 bits each, in order
+        np.bitwise_and(kind, 15, out=out(name), casting="unsafe")
+        np.right_shift(kind, 4, out=kind)
+    np.copyto(out("cause"), kind, casting="unsafe")  # kind >> 16, its low byte
+    np.subtract(keyf, 1, out=out("key_type"), casting="unsafe")  # (keyf & 255) - 1
+    np.right_shift(keyf, 8, out=keyf)
+    databyte = out("databyte")
+    np.bitwise_and(keyf, 511, out=databyte, casting="unsafe")
+    np.subtract(databyte, 1, out=databyte)  # wraps 0 to 0xFFFF: int16 -1
+    np.right_shift(keyf, 9, out=keyf)
+    np.copyto(out("n_keys"), keyf, casting="unsafe")  # keyf >> 17, its low byte
+
+
+def _columns(chunks: list[memoryview]) -> dict[str, npt.NDArray[np.integer]]:
+    """The schema's columns (``seq`` aside) of packed chunks, in arrays allocated once.
+
+    Each chunk is read field by field while it is in the cache: six strided copies for the
+    int64 columns, two for the low words of ``kind`` and ``keyf`` into small contiguous
+    buffers, then vectorised bit operations on those. No per-row Python, no stacked copy
+    of the log, no log-length temporaries."""
+    sizes = [len(c) // ROW.size for c in chunks]
+    n = sum(sizes)
+    cols: dict[str, npt.NDArray[np.integer]] = {
+        name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS
+    }
+    most = max(sizes, default=0)
+    kind_buf, keyf_buf = np.empty(most, np.uint32), np.empty(most, np.uint32)
+    at = 0
+    for chunk, m in zip(chunks, sizes):
+        rows = np.frombuffer(chunk, dtype="<i8").reshape(m, _NFIELD)
+        part = slice(at, at + m)
+        for name, i in _WORDS:
+            np.copyto(cols[name][part], rows[:, i])
+        words = np.frombuffer(chunk, dtype="<u4").reshape(m, _WORDS32)
+        kind, keyf = kind_buf[:m], keyf_buf[:m]
+        np.copyto(kind, words[:, _KIND32])
+        np.copyto(keyf, words[:, _KEYF32])
+        _unpack_small(cols, part, kind, keyf)
+        at += m
+    return cols
+
+
 def events(kernel: Kernel, *, labels: bool = False) -> pd.DataFrame:
     """One row per kernel event, typed columns (see docs/analyses.md#analyses-event-log).
 
@@ -64,24 +130,8 @@ def events(kernel: Kernel, *, labels: bool = False) -> pd.DataFrame:
     >>> events(k, labels=True)[["actor_label", "target_label", "order_name"]].iloc[-1].tolist()
     ['console', 'discrim', 'KT']
     """
-    chunks = [np.frombuffer(c, dtype="<i8").reshape(-1, _NFIELD) for c in kernel.log.chunks()]
-    n = sum(len(rows) for rows in chunks)
-    # Decode chunk by chunk into arrays allocated once: no stacked copy of the whole
-    # log and no log-length temporaries, so memory stays near the frame's own size.
-    cols: dict[str, npt.NDArray[np.integer]] = {
-        name: np.empty(n, dtype=_DTYPES.get(name, np.int64)) for name in COLUMNS
-    }
-    at = 0
-    for rows in chunks:
-        part = slice(at, at + len(rows))
-        f = dict(zip(FIELDS, np.ascontiguousarray(rows.T)))  # one pass: fields contiguous
-        for name in ("tick", "actor", "target", "order", "rc", "string_len"):
-            cols[name][part] = f[name]
-        for name, field, shift, mask, minus in _PACKED:
-            value = f[field] >> shift if shift else f[field]
-            value = np.bitwise_and(value, mask) if mask else value
-            np.subtract(value, minus, out=cols[name][part], casting="unsafe")
-        at += len(rows)
+    cols = _columns(kernel.log.chunks())
+    n = len(cols["tick"])
     data: dict[str, object] = {"seq": np.arange(n, dtype=np.int64)}
     for name in COLUMNS:
         cats = CATEGORIES.get(name)

@@ -9,13 +9,12 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from keykos_lab.kernel.collector import gc_paused
 from keykos_lab.kernel.keys import MISC
 from keykos_lab.kernel.past import past
 from keykos_lab.kernel.snapshot import Snapshot
@@ -23,30 +22,6 @@ from keykos_lab.views.schema import is_sensory, rights_of
 
 if TYPE_CHECKING:
     from keykos_lab.kernel.core import Kernel
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the block (as it was after it).
-
-    Building a graph allocates a few dicts per key and frees none, so each collection
-    the allocations trigger finds nothing, yet the full ones walk the whole heap (the
-    kernel's objects too): a third of the graph's time at 10,000 domains.
-
-    >>> import gc
-    >>> with gc_paused():
-    ...     gc.isenabled()
-    False
-    >>> gc.isenabled()
-    True
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def capability_graph(kernel: Kernel, at: int | None = None) -> nx.MultiDiGraph:

@@ -71,11 +71,13 @@ def test_frames_through_the_public_api():
         analysis.authority(G, s, engine="quick")
 
 
-def test_the_fast_engine_refuses_what_it_does_not_model():
+def test_the_free_engine_refuses_system_programs_and_the_api_picks_the_booted_one():
     k = kl.Kernel()
     G = k.capability_graph()
-    with pytest.raises(ValueError, match="system programs|use engine='reference'"):
-        analysis.authority(G, k.console.root, engine="csr")
+    with pytest.raises(ValueError, match="BootedAuthority"):
+        FastAuthority(to_csr(G))
+    a = analysis.authority(G, k.console.root, engine="csr")  # fast_booted.BootedAuthority
+    assert (a.target == ("new", k.console.target(k.console["bank"]), k.console.root)).any()
     with pytest.raises(ValueError, match="networkx"):
         analysis.authority(to_csr(analysis.random_system(50, 100)), 0, engine="reference")
 

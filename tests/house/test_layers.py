@@ -84,10 +84,39 @@ def test_no_import_reaches_up(module):
     assert not bad, f"{module} (layer {layer_of(module)}) imports upward: {bad}"
 
 
+def runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """:func:`imports` but those under ``if TYPE_CHECKING:``, which never run (the kernel
+    names mypyc's class marks there: ``kernel/native.py``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    lines = {
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) in typing_only
+    }
+    return [(line, target) for line, target in imports(path) if line not in lines]
+
+
+def test_typing_only_imports_are_told_apart():
+    """The exception above covers exactly the TYPE_CHECKING block: native.py's import of
+    mypy_extensions is typing-only, its other imports are not."""
+    path = MODULES["keykos_lab.kernel.native"]
+    every, run = set(imports(path)), set(runtime_imports(path))
+    assert {t for _, t in every - run} == {"mypy_extensions", "mypy_extensions.mypyc_attr"}
+    assert any(t == "hashlib" for _, t in run)
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) == 0))
 def test_kernel_imports_only_the_standard_library(module):
     outside = sorted(
-        {target.split(".")[0] for _, target in imports(MODULES[module])}
+        {target.split(".")[0] for _, target in runtime_imports(MODULES[module])}
         - {"keykos_lab", "__future__"}
         - set(sys.stdlib_module_names)
     )

@@ -176,10 +176,13 @@ def _digest(header: dict[str, Json], blob: bytes) -> str:
     """SHA-256 over the header's fields but ``sha256`` (canonical JSON) and the body."""
     rest = {k: v for k, v in header.items() if k != "sha256"}
     canonical = json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(canonical + b"\n" + blob).hexdigest()
+    h = hashlib.sha256(canonical)  # fed in parts: no copy of a large body
+    h.update(b"\n")
+    h.update(blob)
+    return h.hexdigest()
 
 
-def _b64(data: bytes) -> str:
+def _b64(data: bytes | bytearray) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
@@ -224,11 +227,10 @@ def _domain_record(
     }
 
 
-def _log_record(log: EventLog) -> dict[str, Json]:
-    """The event log as its packed chunks (SCHEMAS['log']); spilled chunks are read
-    back from the sink."""
+def _log_chunks(log: EventLog) -> list[bytes | bytearray]:
+    """The full chunks of the event log (not copied), spilled ones read back from the sink."""
     sink: Any = log.sink  # set when chunks were spilled
-    spilled = []
+    spilled: list[bytes | bytearray] = []
     for n in range(log._spilled):  # read back from the sink, which may fail
         try:
             spilled.append(bytes(sink.read(n)))
@@ -236,15 +238,42 @@ def _log_record(log: EventLog) -> dict[str, Json]:
             raise CheckpointError(
                 f"cannot save the event log: spilled chunk {n} does not read back: {exc}"
             ) from exc
-    full = [_b64(bytes(b)) for b in spilled + log._full]
+    return spilled + log._full
+
+
+def _log_record(log: EventLog) -> dict[str, Json]:
+    """The event log as its packed chunks (SCHEMAS['log']); spilled chunks are read
+    back from the sink."""
     return {
         "chunk_rows": log._rows,
         "enabled": bool(log.enabled),
-        "full": full,
+        "full": [_b64(c) for c in _log_chunks(log)],
         "current": _b64(bytes(log._buf[: log._off])),
         "capacity": log._cap,
         "rows": len(log),
     }
+
+
+def _log_json(log: EventLog) -> bytes:
+    """The canonical JSON of :func:`_log_record` (the same bytes), made without a text
+    copy of the rows: base64 is plain ASCII that JSON never escapes.
+
+    >>> log = EventLog(chunk_rows=2)
+    >>> for t in range(3):
+    ...     log.emit(t, 0, 0, 1, -1, -1, -1, 0, -1, 0, 0, 1, 1, 0)
+    >>> plain = json.dumps(_log_record(log), sort_keys=True, separators=(",", ":"))
+    >>> _log_json(log) == plain.encode()
+    True
+    """
+    parts = [
+        b'{"capacity":%d,"chunk_rows":%d,"current":"' % (log._cap, log._rows),
+        base64.b64encode(bytes(log._buf[: log._off])),
+        b'","enabled":%s,"full":[' % (b"true" if log.enabled else b"false"),
+    ]
+    for i, chunk in enumerate(_log_chunks(log)):  # pieces joined once, at the end
+        parts += (b',"' if i else b'"', base64.b64encode(chunk), b'"')
+    parts.append(b'],"rows":%d}' % len(log))
+    return b"".join(parts)
 
 
 def _rng_state(rng: random.Random) -> list[Json]:
@@ -322,6 +351,10 @@ class _Validator:
         self.objs: list[Page | Node | None] | None = None
         #: Every resume key read, with where it was (checked once domains are known).
         self.resume_keys: list[tuple[Key, str]] = []
+        #: Object keys already checked against the whole store (``objs`` set): the same
+        #: four ints recur (a domain's keys, the history's), and the limits are set before
+        #: any key is read and an object's kind never changes, so the check holds again.
+        self._checked: dict[tuple[int, int, int, int], Key] = {}
 
     def fail(self, why: str) -> NoReturn:
         raise CheckpointError(f"{self.path}: invalid checkpoint: {why}")
@@ -395,10 +428,16 @@ class _Validator:
         """A key: a known type, each field in its range, and for an object key an object
         that was made, an allocation id that was issued, and an object of the kind the
         type designates (a page key names a page, a node or domain key a node)."""
-        f = self.list_(v, what, 4)
-        if not all(type(x) is int for x in f):
+        t, o, db, a = self.list_(v, what, 4)
+        if type(t) is not int or type(o) is not int or type(db) is not int or type(a) is not int:
             self.fail(f"{what} {v!r:.60} is not four ints")
-        t, o, db, a = f
+        objs = self.objs
+        if objs is not None:
+            known = self._checked.get((t, o, db, a))
+            if known is not None:
+                if t == RESUME:
+                    self.resume_keys.append((known, what))
+                return known
         if t not in TYPE_NAMES:
             self.fail(f"{what} has unknown key type {t!r:.30}")
         if not 0 <= db <= 255:
@@ -421,7 +460,6 @@ class _Validator:
             self.fail(f"{what} {v!r:.60} dangles: object #{o} was never made")
         if not 0 < a < self.next_alloc:
             self.fail(f"{what} {v!r:.60} dangles: alloc id {a} was never issued")
-        objs = self.objs
         if objs is not None:
             obj = objs[o]
             if obj is not None and type(obj) is not (Page if t in PAGE_KEYS else Node):
@@ -430,6 +468,8 @@ class _Validator:
                     f"not a {'page' if t in PAGE_KEYS else 'node'}"
                 )
         key = Key(t, o, db, a)
+        if objs is not None:
+            self._checked[key] = key
         if t == RESUME:
             self.resume_keys.append((key, what))
         return key

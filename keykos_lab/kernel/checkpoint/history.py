@@ -13,6 +13,7 @@ since, each with the log's length when it was made (``kernel/history.py``)::
                  [at, "ds", root, field, value] | [at, "new", id, kind, alloc] |
                  [at, "gone", id] | [at, "alloc", id, alloc] | [at, "image", id, base64 | null] |
                  [at, "dom", root, [state, program, parked, resume_alloc, [key, ...]]] |
+                 [at, "held+", root, [key, ...]] (keys a running handler came to hold) |
                  [at, "undom", root] | [at, "label", id, text | null] | [at, "ring", id], ...]}
 
 Reading it trusts nothing: every field is checked as the rest of the body is (keys well
@@ -51,10 +52,6 @@ _BASE = ("n", "objs", "domains", "labels", "ring")
 
 
 # ------------------------------------------------------------------ writing
-def _key(key: Key) -> list[int]:
-    return list(key)
-
-
 def _payload(kind: str, payload: Any) -> Json:
     if kind == "node":
         return [[i, *k] for i, k in enumerate(payload) if k != DK0]
@@ -62,18 +59,20 @@ def _payload(kind: str, payload: Any) -> Json:
 
 
 def _fields(f: dict[str, Any]) -> list[Json]:
-    return [f["state"], f["program"], f["parked"], f["resume_alloc"], [_key(k) for k in f["held"]]]
+    return [f["state"], f["program"], f["parked"], f["resume_alloc"], list(map(list, f["held"]))]
 
 
 def _change(at: int, c: tuple[Any, ...]) -> list[Json]:
     what = c[0]
     if what == "slot":
-        return [at, what, c[1], c[2], _key(c[3])]
+        return [at, what, c[1], c[2], list(c[3])]
     if what == "slots":
-        return [at, what, c[1], [_key(k) for k in c[2]]]
+        return [at, what, c[1], list(map(list, c[2]))]
     if what == "ds":
-        value = [_key(k) for k in c[3]] if c[2] == "held" else c[3]
+        value = list(map(list, c[3])) if c[2] == "held" else c[3]
         return [at, what, c[1], c[2], value]
+    if what == "held+":
+        return [at, what, c[1], list(map(list, c[2]))]
     if what == "image":
         return [at, what, c[1], _payload("page", c[2])]
     if what == "dom":
@@ -226,6 +225,9 @@ class _Reader:
             else:
                 value = self.text(value, what)
             c = (kind, self.oid(root, what), field, value)
+        elif kind == "held+":
+            root, keys = need(2)
+            c = (kind, self.oid(root, what), self.keys(keys, what))
         elif kind == "new":
             oid, obj_kind, alloc = need(3)
             if obj_kind not in ("node", "page"):

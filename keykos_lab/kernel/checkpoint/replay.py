@@ -51,7 +51,6 @@ True
 
 from __future__ import annotations
 
-import json
 import os
 from time import monotonic
 from typing import Any, TypeVar, overload
@@ -72,8 +71,8 @@ from keykos_lab.kernel.checkpoint.load import (
     _strict_json,
     decode,
     loader_bug,
+    snapshot,
 )
-from keykos_lab.kernel.checkpoint.load import load as load_snapshot
 from keykos_lab.kernel.checkpoint.save import canonical, expect
 from keykos_lab.kernel.console import KeyHandle
 from keykos_lab.kernel.core import Kernel
@@ -125,12 +124,8 @@ def load(
     elif isinstance(replay_seconds, bool) or not isinstance(replay_seconds, (int, float)):
         raise TypeError(f"replay_seconds is a number of seconds, not {replay_seconds!r}")
     header, blob = _read(path)
-    if header["version"] != REPLAY_VERSION:
-        kernel = load_snapshot(path, cls)
-        body = json.loads(blob)
-        body["log"] = None  # the restored state is the journal's base
-        kernel.console.journal.rebase(canonical(body), len(kernel.log), len(kernel.objs))
-        return kernel
+    if header["version"] != REPLAY_VERSION:  # the base: the body as read, its log null
+        return snapshot(path, cls, header, blob, history_in_base=True)
     _check_blob(path, header, blob)
     body = _strict_json(blob, path, "the body")
     try:

@@ -42,6 +42,7 @@ from keykos_lab.kernel.checkpoint.format import (
     _b64,
     _digest,
     _domain_record,
+    _log_json,
     _log_record,
     _node_record,
     _page_record,
@@ -49,6 +50,7 @@ from keykos_lab.kernel.checkpoint.format import (
     _value,
 )
 from keykos_lab.kernel.checkpoint.history import encode_history
+from keykos_lab.kernel.collector import gc_paused
 from keykos_lab.kernel.console import Console
 from keykos_lab.kernel.core import Kernel
 from keykos_lab.kernel.domains import RUNNING, DomainState
@@ -131,6 +133,22 @@ def encode(kernel: Kernel, log: bool = True) -> dict[str, Json]:
 def canonical(body: Json) -> bytes:
     """A body as the file holds it: canonical JSON (sorted keys, no spaces)."""
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def joined(records: dict[str, bytes]) -> bytes:
+    """The canonical JSON of a body from the canonical JSON of each of its records: the
+    same bytes as :func:`canonical` of the body, so a record can be swapped (the log left
+    out of the journal's base) without encoding the others again.
+
+    >>> body = {"b": [1, {"y": 2, "x": None}], "a": "t\u00e9xt", "c": {}}
+    >>> joined({name: canonical(v) for name, v in body.items()}) == canonical(body)
+    True
+    """
+    parts = [b"{"]
+    for name in sorted(records):  # pieces joined once: no copy of a large record
+        parts += (canonical(name), b":", records[name], b",")
+    parts[-1] = b"}" if len(parts) > 1 else b"{}"
+    return b"".join(parts)
 
 
 def base_body(kernel: Kernel) -> bytes | None:
@@ -267,9 +285,18 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     """
     if busy_domains(kernel):
         return save_replay(kernel, path)
-    body = encode(kernel)
+    with gc_paused():
+        return _save_snapshot(kernel, path)
+
+
+def _save_snapshot(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
+    # The body of encode(kernel), each record as canonical JSON; the log's made directly.
+    body = encode(kernel, log=False)
+    body["history"] = encode_history(kernel.history)
+    records = {name: canonical(value) for name, value in body.items()}
+    records["log"] = _log_json(kernel.log)
     programs, unbound = bound_programs(kernel)
-    blob = canonical(body)
+    blob = joined(records)
     short = body["kernel"]["n_objects"] - OBJECTS_FREE - len(blob)
     if short > 0:  # the loader wants a byte of file per object id (load.decode's bound)
         blob += b" " * short
@@ -283,14 +310,14 @@ def save(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
             "pages": len(body["pages"]),
             "nodes": len(body["nodes"]),
             "domains": sum(r["registered"] for r in body["domain_states"]),
-            "events": body["log"]["rows"],
+            "events": len(kernel.log),
         },
         "schemas": SCHEMAS,
     }
     _write_file(path, header, blob)
-    # Nothing is mid-flight: this state is the journal's new base.
-    body["log"] = None
-    kernel.console.journal.rebase(canonical(body), len(kernel.log), len(kernel.objs))
+    # Nothing is mid-flight: this state is the journal's new base (the body, its log null).
+    records["log"] = canonical(None)
+    kernel.console.journal.rebase(joined(records), len(kernel.log), len(kernel.objs))
     return header
 
 
@@ -330,8 +357,9 @@ def _write_atomically(path: str, parts: list[bytes]) -> None:
         )
         with seams._open_temp(fd) as f:
             for part in parts:
+                view = memoryview(part)  # slices of a view: no copy of a large body
                 for at in range(0, len(part), _WRITE_BLOCK):
-                    f.write(part[at : at + _WRITE_BLOCK])
+                    f.write(view[at : at + _WRITE_BLOCK])
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -53,7 +53,7 @@ from keykos_lab.kernel.orders.misc import misc_key
 from keykos_lab.kernel.orders.node import fetch_key, node_key, sense_key
 from keykos_lab.kernel.orders.page import page_key
 from keykos_lab.kernel.orders.range import destroy_object, range_key, sever_object
-from keykos_lab.kernel.orders.reply import DATAKEY, DISCARD, INVALID, NOT_MINE, Reply
+from keykos_lab.kernel.orders.reply import DATAKEY, DISCARD, DISCARD_RC, INVALID, NOT_MINE, Reply
 from keykos_lab.kernel.orders.segment import TOO_DEEP, front_end, meter_key, segment_key
 from keykos_lab.kernel.state import KernelState
 
@@ -103,6 +103,7 @@ __all__ = [
     "BY_TYPE",
     "DATAKEY",
     "DISCARD",
+    "DISCARD_RC",
     "FAST",
     "INVALID",
     "NOT_MINE",

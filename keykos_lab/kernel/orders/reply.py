@@ -26,8 +26,10 @@ DATAKEY: Reply = (RC.DATAKEY, (), b"")
 #: -1 as an unsigned rc: "not mine", an identify or a sale that failed.
 NOT_MINE: Reply = (RC.NOT_MINE, (), b"")
 #: The invoker's own process was replaced (ReplaceMemory, MakeAvailable or MakeBusy
-#: on its own domain): nobody gets a reply.
-DISCARD: Reply = (-1, (), b"")
+#: on its own domain): nobody gets a reply. Known by its rc (no order answers a negative
+#: one), never by identity: compiled code (mypyc) may hand back an equal, new tuple.
+DISCARD_RC = -1
+DISCARD: Reply = (DISCARD_RC, (), b"")
 
 
 def answer(rc: int) -> Reply:

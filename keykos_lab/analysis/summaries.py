@@ -1,0 +1,37 @@
+"""Summary vertices: how the analyses name the fresh objects a creator (a bank, a factory)
+makes, so that a fixpoint over them stays finite.
+
+A summary is ``("new", maker, origin)``: what ``maker`` makes for ``origin``. What a summary
+makes is summarised with it, at most :data:`MAX_SUMMARY_DEPTH` deep. The reference engine
+(:mod:`.authority`) and the fast engine for booted systems (:mod:`.fast_booted`) name them
+alike.
+
+>>> origin(("new", 9, ("new", 40, 2)))
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+#: Summaries nest at most this deep; what a summary this deep makes is itself.
+MAX_SUMMARY_DEPTH = 3
+
+
+def _depth(v: Hashable) -> int:
+    depth = 0
+    while isinstance(v, tuple):
+        depth, v = depth + 1, v[1]
+    return depth
+
+
+def origin(v: Hashable) -> Hashable:
+    """The vertex of the graph a summary vertex was made for, at any depth: what a
+    summary makes is summarised with it, so the fixpoint stays finite.
+
+    >>> origin(("new", 9, ("yield", 40, 2))), origin(7)
+    (2, 7)
+    """
+    while isinstance(v, tuple):
+        v = v[-1]
+    return v
