@@ -60,7 +60,9 @@ def test_missing_peer_gives_a_row_not_a_failure(bench_path, monkeypatch):
     real = graph.optional
     monkeypatch.setattr(graph, "optional", lambda name: None if name == "igraph" else real(name))
     m = graph.peer_measures(20, repeat=1, memory=False)
-    assert m["missing"] == ["igraph `subcomponent`"]
+    # igraph hidden here; other peers may be missing too where the bench extra is not
+    # installed (CI installs only the dev extra)
+    assert "igraph `subcomponent`" in m["missing"]
     table = "\n".join(graph.peer_table(m))
     assert "| igraph `subcomponent` | not installed |" in table
     assert "scipy `breadth_first_order`" in m["query"]

@@ -315,8 +315,10 @@ def _save_snapshot(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
         "schemas": SCHEMAS,
     }
     _write_file(path, header, blob)
-    # Nothing is mid-flight: this state is the journal's new base (the body, its log null).
+    # Nothing is mid-flight: this state is the journal's new base (the body, its log null,
+    # no history: a base's log is empty, so a replay starts the history at the base).
     records["log"] = canonical(None)
+    records.pop("history", None)
     kernel.console.journal.rebase(joined(records), len(kernel.log), len(kernel.objs))
     return header
 
