@@ -15,9 +15,8 @@ the build; ``KEYKOS_LAB_COMPILE=require`` turns a failed compile into a failed b
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib.machinery
+import importlib.util
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
@@ -43,13 +43,15 @@ setup(name="keykos_lab_kernel", packages=[], ext_modules=mypycify(
 """
 
 
-def _constant(name: str) -> Any:
-    """A constant assigned in native.py, read without importing the package."""
-    for node in ast.parse(NATIVE.read_text(encoding="utf-8")).body:
-        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-        if isinstance(target, ast.Name) and target.id == name and node.value is not None:
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{name} not found in {NATIVE}")
+def _native() -> ModuleType:
+    """``keykos_lab/kernel/native.py`` by its path: the list of modules and the staleness
+    rule live there once. It needs only the standard library, so the build environment
+    (which has not the kit's dependencies) can load it without importing the package."""
+    spec = importlib.util.spec_from_file_location("_keykos_lab_native", NATIVE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def why_not(asked: bool = False) -> str | None:
@@ -60,9 +62,9 @@ def why_not(asked: bool = False) -> str | None:
         return "KEYKOS_LAB_PURE is set"
     if not asked and os.environ.get("KEYKOS_LAB_COMPILE", "") not in ("1", "require"):
         return "not asked for: KEYKOS_LAB_COMPILE=1 compiles it"
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(os.environ.get("CC", cc).split()[0]) is None:
-        return f"no C compiler ({cc})"
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split() or ["cc"]
+    if shutil.which(cc[0]) is None:
+        return f"no C compiler ({cc[0]})"
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
         return "no Python headers (Python.h)"
     return None
@@ -71,8 +73,9 @@ def why_not(asked: bool = False) -> str | None:
 def compile_kernel(dest: Path) -> list[Path]:
     """Compile the kernel modules from a copy of the package; put the extension modules and
     the record under ``dest`` (the folder holding ``keykos_lab``); the files written."""
-    modules: tuple[str, ...] = _constant("MODULES")
-    group: str = _constant("GROUP")
+    native = _native()
+    modules: tuple[str, ...] = native.MODULES
+    group: str = native.GROUP
     with tempfile.TemporaryDirectory(prefix="keykos_lab-mypyc-") as tmp:
         work = Path(tmp)
         shutil.copytree(
@@ -101,9 +104,7 @@ def compile_kernel(dest: Path) -> list[Path]:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(built, target)
             written.append(target)
-        sources = {
-            m: hashlib.sha256((work / f).read_bytes()).hexdigest() for m, f in zip(modules, files)
-        }
+        sources = native.fingerprints(modules, root=work)
         record = dest / "keykos_lab" / "kernel" / "native.json"
         record.write_text(json.dumps({"sources": sources}, indent=1) + "\n", encoding="utf-8")
         written.append(record)
@@ -111,20 +112,8 @@ def compile_kernel(dest: Path) -> list[Path]:
 
 
 def stale(dest: Path = ROOT) -> bool:
-    """Whether a compiled build sits in ``dest`` whose record does not match the source."""
-    kernel = dest / "keykos_lab" / "kernel"
-    if not any(kernel.rglob("*.so")) and not (kernel / "native.json").exists():
-        return False  # no build: the install chose pure Python
-    modules: tuple[str, ...] = _constant("MODULES")
-    try:
-        recorded = json.loads((kernel / "native.json").read_text(encoding="utf-8"))["sources"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return True
-    now = {
-        m: hashlib.sha256((dest / Path(*m.split(".")).with_suffix(".py")).read_bytes()).hexdigest()
-        for m in modules
-    }
-    return recorded != now
+    """Whether a compiled build sits in ``dest`` that does not match the source."""
+    return (_native().build_state(dest) or "").startswith("stale")
 
 
 def clean(dest: Path = ROOT) -> None:

@@ -19,7 +19,7 @@ False
 """
 
 from keykos_lab.analysis import takegrant
-from keykos_lab.analysis.authority import Closure, authority, origin
+from keykos_lab.analysis.authority import Closure, authority
 from keykos_lab.analysis.behaviour import TERMS, Behaviour
 from keykos_lab.analysis.confinement import Verdict, confinement
 from keykos_lab.analysis.convert import (
@@ -43,6 +43,7 @@ from keykos_lab.analysis.referee import (
     precision,
     soundness,
 )
+from keykos_lab.analysis.summaries import origin
 from keykos_lab.analysis.when import can_reach_at, first_reach, reach_changes
 from keykos_lab.views.schema import diminish, is_sensory, sensory
 

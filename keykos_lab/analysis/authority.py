@@ -67,7 +67,7 @@ from keykos_lab.analysis.model import (
     factory_parts,
     walk_step,
 )
-from keykos_lab.analysis.summaries import MAX_SUMMARY_DEPTH, _depth, origin
+from keykos_lab.analysis.summaries import summary
 from keykos_lab.views.schema import is_sensory, sensory
 
 #: A fact: ``("H", class, key)`` (a subject class holds it) or ``("C", object, key)``
@@ -617,9 +617,8 @@ class Closure:
     def _made(self, creator: Hashable, client: Hashable, kind: str) -> Hashable:
         """The summary of what ``creator`` makes for ``client``: ``("new", creator,
         origin)``, nested at most three deep (deeper, a summary makes itself)."""
-        if _depth(creator) >= MAX_SUMMARY_DEPTH:
-            return creator
-        return self._summary(("new", creator, origin(client)), kind)
+        made = summary(creator, client)
+        return creator if made is creator else self._summary(made, kind)
 
     def _gate(self, s: Hashable, d: Hashable, db: int, ref: Ref, kind: str = "start") -> None:
         role = self.behaviour(d)
@@ -669,7 +668,7 @@ class Closure:
         if comp is None:
             return
         if db == REQUESTOR:
-            y = self._summary(("yield", f, origin(s)), "free")
+            y = self._summary(summary(f, s, "yield"), "free")
             why = ("yield", ref)
             self.hold(y, (comp[0], "fetch", 0), why)
             self.hold(y, (y, "domain", 0), why)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, cast, overload
 
 import networkx as nx
 
-from keykos_lab.analysis.authority import Closure, origin
+from keykos_lab.analysis.authority import Closure
 from keykos_lab.analysis.explain import name
 from keykos_lab.analysis.flow import flow_graph, path_to, searched
 from keykos_lab.analysis.model import (
@@ -39,6 +39,7 @@ from keykos_lab.analysis.model import (
     factory_parts,
     slot_key,
 )
+from keykos_lab.analysis.summaries import origin
 from keykos_lab.views.schema import is_sensory
 
 if TYPE_CHECKING:

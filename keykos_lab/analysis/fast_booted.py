@@ -9,7 +9,7 @@ FCC (or FC) a creator's four facets; the domain tool makes domain keys from node
 and identifies unbranded domains. What a creator makes is a *summary* vertex appended
 to the CSR, one per creator and client group (named ``("new", creator, origin)``
 as the reference names them, ``origin`` the client group's least domain); summaries
-nest at most :data:`.authority.MAX_SUMMARY_DEPTH` deep. Rounds stop when a round
+nest at most :data:`.summaries.MAX_SUMMARY_DEPTH` deep. Rounds stop when a round
 grants nothing new (each grant only adds authority; the vertices are finite).
 
 A system program's own keys are contents (its domain key's holder reads them), never
@@ -49,7 +49,7 @@ from keykos_lab.analysis.model import (
     behaviour,
     factory_parts,
 )
-from keykos_lab.analysis.summaries import MAX_SUMMARY_DEPTH, origin
+from keykos_lab.analysis.summaries import origin, summary
 
 _T = {name: i for i, name in enumerate(KEY_TYPES)}
 FETCH = _T["fetch"]
@@ -149,14 +149,14 @@ class BootedAuthority:
     def _made(self, creator: int, client: int, role: str, how: str = "new") -> int:
         """The summary of what ``creator`` makes for the group of domain ``client``."""
         name = self.names[creator]
-        if how == "new" and _depth(name) >= MAX_SUMMARY_DEPTH:
+        made = summary(name, self.names[client], how)
+        if made is name:  # a summary nested as deep as they go makes itself
             return creator
-        at = origin(self.names[client])
-        key = (how, creator, at)
+        key = (how, creator, origin(made))
         found = self._summaries.get(key)
         if found is None:
             found = self._summaries[key] = len(self.names)
-            self.names.append((how, name, at))
+            self.names.append(made)
             self.role.append(role)
             self.kinds.append(_KIND["node"] if role == "container" else _KIND["domain"])
         return found
@@ -390,13 +390,6 @@ def _db(
 def _unique_pairs(a: _Ints, b: npt.NDArray[np.bool_]) -> list[tuple[int, bool]]:
     """The distinct (value, flag) pairs."""
     return sorted({(int(x), bool(f)) for x, f in zip(a.tolist(), b.tolist())})
-
-
-def _depth(v: Hashable) -> int:
-    depth = 0
-    while isinstance(v, tuple):
-        depth, v = depth + 1, v[1]
-    return depth
 
 
 def _neighbourhood(csr: CapabilityCSR) -> nx.MultiDiGraph:

@@ -133,10 +133,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 import networkx as nx
 import pandas as pd
 
-from keykos_lab.analysis.authority import MAX_SUMMARY_DEPTH, _depth, closure_for
+from keykos_lab.analysis.authority import closure_for
 from keykos_lab.analysis.behaviour import declared, without
 from keykos_lab.analysis.flow import flow_graph
 from keykos_lab.analysis.model import SYSTEM_PROGRAMS, USABLE, behaviour
+from keykos_lab.analysis.summaries import MAX_SUMMARY_DEPTH, _depth
 from keykos_lab.analysis.watch import Watch, strings
 from keykos_lab.kernel.console import KeyHandle
 from keykos_lab.kernel.core import Kernel

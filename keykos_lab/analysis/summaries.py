@@ -6,8 +6,8 @@ makes is summarised with it, at most :data:`MAX_SUMMARY_DEPTH` deep. The referen
 (:mod:`.authority`) and the fast engine for booted systems (:mod:`.fast_booted`) name them
 alike.
 
->>> origin(("new", 9, ("new", 40, 2)))
-2
+>>> summary(9, ("new", 40, 2))
+('new', 9, 2)
 """
 
 from __future__ import annotations
@@ -35,3 +35,19 @@ def origin(v: Hashable) -> Hashable:
     while isinstance(v, tuple):
         v = v[-1]
     return v
+
+
+def summary(creator: Hashable, client: Hashable, how: str = "new") -> Hashable:
+    """The vertex that stands for what ``creator`` makes (``how``) for ``client``:
+    ``(how, creator, origin(client))``; for a ``"new"`` object, ``creator`` itself once it
+    is a summary :data:`MAX_SUMMARY_DEPTH` deep (what it makes is summarised with it).
+
+    >>> summary(5, 7), summary(("new", ("new", ("new", 1, 2), 2), 2), 7)[0]
+    (('new', 5, 7), 'new')
+    >>> deep = ("new", ("new", ("new", 1, 2), 2), 2)
+    >>> summary(deep, 7) is deep
+    True
+    """
+    if how == "new" and _depth(creator) >= MAX_SUMMARY_DEPTH:
+        return creator
+    return (how, creator, origin(client))

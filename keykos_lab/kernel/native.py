@@ -103,29 +103,34 @@ def fingerprints(modules: Sequence[str] = MODULES, root: Path = _PACKAGE_ROOT) -
     return {m: hashlib.sha256(source_of(m, root).read_bytes()).hexdigest() for m in modules}
 
 
-def _built(module: str) -> bool:
+def _built(module: str, root: Path) -> bool:
     """Whether an extension module for ``module`` sits beside its source."""
-    src = source_of(module)
+    src = source_of(module, root)
     return any(
         src.with_name(src.stem + suffix).exists()
         for suffix in importlib.machinery.EXTENSION_SUFFIXES
     )
 
 
-def _why_pure() -> str | None:
-    """None when the compiled modules may run, else why not."""
-    if os.environ.get("KEYKOS_LAB_PURE", "") not in ("", "0"):
-        return "KEYKOS_LAB_PURE=1"
-    built = [m for m in MODULES if _built(m)]
+def build_state(root: Path = _PACKAGE_ROOT) -> str | None:
+    """None when a compiled build under ``root`` matches the source; else
+    ``"no compiled build"`` or why it is stale (``"stale build: …"``). The build hook
+    (``hatch_build.py --if-stale``) asks the same question.
+
+    >>> build_state() in (None, "no compiled build") or build_state().startswith("stale")
+    True
+    """
+    built = [m for m in MODULES if _built(m, root)]
     if not built:
         return "no compiled build"
-    if len(built) != len(MODULES):
-        return f"stale build: {len(MODULES) - len(built)} module(s) not compiled"
+    if len(built) != len(MODULES) or not _built(GROUP + "__mypyc", root):
+        return f"stale build: {len(MODULES) + 1 - len(built)} extension module(s) missing"
+    record = source_of("keykos_lab.kernel.native", root).with_name(RECORD.name)
     try:
-        recorded = json.loads(RECORD.read_text(encoding="utf-8"))["sources"]
+        recorded = json.loads(record.read_text(encoding="utf-8"))["sources"]
     except (OSError, ValueError, KeyError, TypeError):
         return f"stale build: no readable record {RECORD.name}"
-    now = fingerprints()
+    now = fingerprints(root=root)
     changed = (
         sorted(m for m in MODULES if recorded.get(m) != now[m])
         if isinstance(recorded, dict)
@@ -134,6 +139,13 @@ def _why_pure() -> str | None:
     if changed:
         return f"stale build: source changed since it was compiled ({', '.join(changed)})"
     return None
+
+
+def _why_pure() -> str | None:
+    """None when the compiled modules may run, else why not."""
+    if os.environ.get("KEYKOS_LAB_PURE", "") not in ("", "0"):
+        return "KEYKOS_LAB_PURE=1"
+    return build_state()
 
 
 def in_use() -> bool:

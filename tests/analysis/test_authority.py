@@ -5,7 +5,7 @@ import pytest
 
 import keykos_lab as kl
 from keykos_lab import analysis, scenarios
-from keykos_lab.analysis.authority import origin
+from keykos_lab.analysis.summaries import origin
 from keykos_lab.kernel import keys as kk
 from keykos_lab.programs.factories.factory import FactoryB, FactoryR
 from keykos_lab.views.schema import sensory

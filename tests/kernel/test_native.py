@@ -46,8 +46,8 @@ def _copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _fake_build(tree: Path, record: dict | None) -> None:
-    for module in native.MODULES:
+def _fake_build(tree: Path, record: dict | None, group: bool = True) -> None:
+    for module in (*native.MODULES, *([native.GROUP + "__mypyc"] if group else [])):
         src = native.source_of(module, tree)
         src.with_name(src.stem + SUFFIX).write_bytes(b"")  # never imported (see the module)
     if record is not None:
@@ -85,6 +85,16 @@ def test_a_stale_build_runs_the_source_with_a_warning(tmp_path):
     assert len(seen["warned"]) == 1 and "out of date" in seen["warned"][0]
 
 
+def test_a_build_without_its_shared_library_is_stale(tmp_path):
+    """The modules' shims are there but not the library they load: importing them would
+    fail, so the source runs."""
+    tree = _copy(tmp_path)
+    _fake_build(tree, {"sources": native.fingerprints(root=tree)}, group=False)
+    seen = _probe(tree)
+    assert seen["status"].startswith("pure: stale build: 1 extension module(s) missing")
+    assert seen["core"].endswith("core.py")
+
+
 @pytest.mark.parametrize("record", [None, {"sources": "not a dict"}, {"other": 1}])
 def test_a_build_without_a_readable_record_is_stale(tmp_path, record):
     tree = _copy(tmp_path)
@@ -108,8 +118,8 @@ def test_the_package_says_which_kernel_runs():
 
 def test_the_modules_listed_exist_and_the_hook_reads_the_same_list():
     hatch_build = _hook()
-    assert hatch_build._constant("MODULES") == native.MODULES
-    assert hatch_build._constant("GROUP") == native.GROUP
+    assert hatch_build._native().MODULES == native.MODULES
+    assert hatch_build._native().GROUP == native.GROUP
     assert all(native.source_of(m).exists() for m in native.MODULES)
 
 

@@ -316,7 +316,7 @@ def decode_history(v: _Validator, record: Json, kernel: KernelState) -> History:
             v.fail(f"history change {i} ({c[0]}) does not apply to the state before it")
         if (i + 1) % spacing == 0:
             history.bases.append((i + 1, past.copy()))
-    if not _same(past, history.capture()):
+    if not _same(past.settle(), history.capture()):
         v.fail("the history does not end in the state the checkpoint saves")
     history.at.extend(ats)
     history.changes = changes

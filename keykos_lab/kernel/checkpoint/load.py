@@ -215,7 +215,7 @@ def load(path: str | os.PathLike, cls: type[Kernel] | None = None) -> Kernel:
     if cls is None:
         cls = Kernel
     header, blob = _read(path)
-    return snapshot(path, cls, header, blob, history_in_base=False)
+    return snapshot(path, cls, header, blob)
 
 
 def snapshot(
@@ -223,11 +223,11 @@ def snapshot(
     cls: type[_K],
     header: dict[str, Json],
     blob: bytes,
-    history_in_base: bool,
 ) -> _K:
     """The snapshot in a file's checked header and body bytes (as :func:`_read` gives
     them), restored as :func:`load` says; the journal's base is the body as read, its log
-    null, and its history record too unless ``history_in_base``. The file is read once."""
+    null and without its history (a base's log is empty: a replay from it starts the
+    history there). The file is read once."""
     with gc_paused():
         _check_blob(path, header, blob)
         body = _strict_json(blob, path, "the body")
@@ -244,8 +244,7 @@ def snapshot(
             check=lambda k: _check_programs(path, header, k),
         )
         body["log"] = None  # the restored state is the journal's base
-        if not history_in_base:
-            body.pop("history", None)
+        body.pop("history", None)
         base = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         kernel.console.journal.rebase(base, len(kernel.log), len(kernel.objs))
     return kernel

@@ -125,7 +125,7 @@ def load(
         raise TypeError(f"replay_seconds is a number of seconds, not {replay_seconds!r}")
     header, blob = _read(path)
     if header["version"] != REPLAY_VERSION:  # the base: the body as read, its log null
-        return snapshot(path, cls, header, blob, history_in_base=False)
+        return snapshot(path, cls, header, blob)
     _check_blob(path, header, blob)
     body = _strict_json(blob, path, "the body")
     try:
