@@ -47,6 +47,11 @@ METER_SUPERIOR, METER_KEEPER, METER_COUNTER = 1, 2, 3  # a meter node's slots (m
 BORROW_TICKS = 256  # CPU ticks a domain borrows from its meters at a time
 
 
+def _settle_order(ds: DomainState) -> tuple[int, int, tuple[int, ...]]:
+    """Root, then what a settle would write: states that tie write the same rows."""
+    return (ds.root, ds.cpu, tuple(node.id for node in ds.chain or ()))
+
+
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)
 class Meters(KernelState):
     """Meters."""
@@ -100,8 +105,10 @@ class Meters(KernelState):
         return True
 
     def settle_meters(self) -> None:
-        """Return every domain's unused borrowed CPU to its meters (exact counters)."""
-        for ds in self._borrowers:
+        """Return every domain's unused borrowed CPU to its meters (exact counters), in an
+        order that does not depend on memory addresses (a set of domain states iterates by
+        ``id()``), so the history's slot writes are the same from run to run."""
+        for ds in sorted(self._borrowers, key=_settle_order):
             chain = ds.chain or ()
             if ds.cpu and all(self.objs[n.id] is n for n in chain):
                 for node in chain:

@@ -857,7 +857,7 @@ class _Decoder(_Validator):
                 )
         for ds in states:
             self._caches(k, ds)
-        for ds in k._borrowers:
+        for ds in sorted(k._borrowers, key=lambda ds: ds.root):  # the first failure, each run
             for node in ds.chain or ():
                 if k.objs[node.id] is node:
                     c = node.slots[METER_COUNTER]
