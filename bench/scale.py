@@ -13,7 +13,9 @@ At each size N (``--quick``: up to 10,000; ``--smoke``: 20 and 60, nothing writt
   ``k.checkpoint`` and ``kl.Kernel.restore`` against pickle's dump and load
   (``bench/checkpoint.py``); and the fast engine's question on the booted system's
   CSR (``analysis.fast_booted.BootedAuthority`` where the library has it, else
-  ``FastAuthority``) against scipy's search there, or why the engine refuses it.
+  ``FastAuthority``) against scipy's search there, or why the engine refuses it; then
+  its flow graph, ten domains' ``flows`` and one domain's ``confinement`` (the
+  console's domain in the graph, as ``capability_graph()`` gives it).
 
 For every measure, the exponent ``b`` of ``time ≈ c · N^b`` fitted by least squares
 on the logarithms (``bench/peers.py``): 1 is linear. Times are best of ``--repeat``,
@@ -111,7 +113,35 @@ def booted_measures(n_domains: int, repeat: int, history_max: int) -> dict[str, 
             min_seconds=0.02,
         )
         out["booted: fast engine"], out["booted: scipy BFS"] = t["fast"], t["bfs"]
+        _flow_measures(out, engine, csr, subject)
     return out
+
+
+def _flow_measures(out: dict[str, float | str], engine, csr, subject: int) -> None:
+    """The booted system's flow graph, ten domains' flows and one domain's confinement
+    by the fast engine, where the library has them (issue 22)."""
+    from keykos_lab import analysis
+
+    doms = csr.vertices[np.flatnonzero(csr.kind == 0)[-10:]]
+    t0 = time.perf_counter()
+    try:
+        engine.flow_graph()
+    except ValueError as refused:
+        out["booted: flow graph"] = f"refused ({str(refused).split(';')[0]})"
+        return
+    out["booted: flow graph"] = time.perf_counter() - t0
+    from keykos_lab.analysis.fast_frames import flows_frame
+
+    t0 = time.perf_counter()
+    flows_frame(engine, doms)
+    out["booted: flows (10 domains)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        analysis.confinement(csr, csr.vertices[subject], engine="csr")
+    except TypeError:
+        out["booted: confinement"] = "no fast engine"
+    else:
+        out["booted: confinement"] = time.perf_counter() - t0
 
 
 #: (row label, measure, yardstick or None) of the booted-system table.
@@ -133,6 +163,13 @@ BOOTED_ROWS = [
     ),
     ("fast engine for booted systems: build", "booted: fast engine build", None),
     ("fast engine's question ÷ scipy BFS (booted CSR)", "booted: fast engine", "booted: scipy BFS"),
+    ("fast engine: the flow graph", "booted: flow graph", None),
+    ("fast engine: `flows` of 10 domains", "booted: flows (10 domains)", None),
+    (
+        "fast engine: one domain's `confinement` from the CSR (engine built)",
+        "booted: confinement",
+        None,
+    ),
 ]
 
 

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, cast, overload
 
 import networkx as nx
 
-from keykos_lab.analysis.authority import Closure
+from keykos_lab.analysis.authority import Closure, pick_engine
+from keykos_lab.analysis.convert import CapabilityCSR, to_csr
 from keykos_lab.analysis.explain import name
 from keykos_lab.analysis.flow import flow_graph, path_to, searched
 from keykos_lab.analysis.model import (
@@ -142,25 +143,32 @@ def confinement(
     *,
     allowed: Iterable[Hashable] = (),
     behaviour: Mapping[Hashable, object] | None = None,
+    engine: str = "auto",
 ) -> Verdict: ...
 @overload
 def confinement(
-    system: nx.MultiDiGraph,
+    system: nx.MultiDiGraph | CapabilityCSR,
     subject: Hashable,
     *,
     allowed: Iterable[Hashable] = (),
     behaviour: Mapping[Hashable, object] | None = None,
+    engine: str = "auto",
 ) -> Verdict: ...
 def confinement(
-    system: Kernel | nx.MultiDiGraph,
+    system: Kernel | nx.MultiDiGraph | CapabilityCSR,
     subject: Hashable,
     *,
     allowed: Iterable[Hashable] = (),
     behaviour: Mapping[Hashable, object] | None = None,
+    engine: str = "auto",
 ) -> Verdict:
     """Confinement of ``subject``: a factory given by a requestor's key (with
-    ``system`` a kernel), or any domain of a graph (with ``system`` a graph).
-    ``behaviour`` declares what trusted domains do, as for :func:`~.authority.authority`.
+    ``system`` a kernel), or any domain of a graph (with ``system`` a graph or a
+    :class:`~.convert.CapabilityCSR`). ``behaviour`` declares what trusted domains do,
+    and ``engine`` picks the engine, as for :func:`~.authority.authority`: ``"csr"``
+    (the default for a ``CapabilityCSR``) searches the fast engine's flow graph, for
+    the same verdict on large systems (booted ones included); a kernel's factory
+    verdict is the reference's.
 
     >>> import networkx as nx
     >>> G = nx.MultiDiGraph()
@@ -168,10 +176,21 @@ def confinement(
     >>> _ = G.add_edge("a", "b", key_type="start", databyte=0, slot=0, slot_kind="key_register")
     >>> confinement(G, "a", allowed={"b"}).confined, confinement(G, "a").confined
     (True, False)
+    >>> from keykos_lab.analysis.convert import to_csr
+    >>> confinement(to_csr(G), "a", allowed={"b"}).confined
+    True
     """
     if hasattr(system, "capability_graph"):
         # A kernel, so (the overloads say) a key handle.
-        return _factory_verdict(cast("Kernel", system), cast("KeyHandle", subject), behaviour)
+        return _factory_verdict(
+            cast("Kernel", system), cast("KeyHandle", subject), behaviour, engine
+        )
+    if pick_engine(system, engine) == "csr":
+        return _fast_verdict(system, subject, set(allowed), behaviour)
+    if isinstance(system, CapabilityCSR):
+        raise ValueError(
+            "the reference engine works on networkx graphs; use engine='csr' for a CapabilityCSR"
+        )
     G = system
     if subject not in G or G.nodes[subject].get("kind") != "domain":
         raise ValueError(f"{subject!r} is not a domain of the graph")
@@ -215,6 +234,33 @@ def _verdict(
     )
 
 
+def _fast_verdict(
+    system: nx.MultiDiGraph | CapabilityCSR,
+    subject: Hashable,
+    allowed: set[Hashable],
+    behaviour: Mapping[Hashable, object] | None,
+    holes: list[KeyTriple] | None = None,
+    explanation: list[str] | None = None,
+) -> Verdict:
+    """:func:`_verdict` by the fast engine (:func:`.fast_frames.leak_paths`); the
+    subject may be a summary the engine makes (a factory's yield)."""
+    if behaviour:
+        raise ValueError("declared behaviour needs the reference engine (a networkx graph)")
+    from keykos_lab.analysis.fast_frames import leak_paths
+
+    holes = holes or []
+    explanation = explanation if explanation is not None else []
+    csr = system if isinstance(system, CapabilityCSR) else to_csr(system)
+    leaks, on = leak_paths(csr, subject, allowed)
+    explanation += ["leak: " + " → ".join(_name(on, x) for x in path) for path in leaks]
+    if not leaks and not holes:
+        explanation.append("no flow path leads out to anyone it was not allowed to tell")
+    labels = {v: str(d["label"]) for v, d in on.nodes(data=True) if d.get("label")}
+    return Verdict(
+        subject, not leaks and not holes, holes, leaks, OUT_OF_SCOPE, explanation, labels
+    )
+
+
 def _made_by(v: Hashable, subject: Hashable, allowed: Container[Hashable]) -> bool:
     """Whether summary vertex ``v`` stands for what ``subject`` or an allowed
     party made (fresh objects, yields it asked for)."""
@@ -222,7 +268,10 @@ def _made_by(v: Hashable, subject: Hashable, allowed: Container[Hashable]) -> bo
 
 
 def _factory_verdict(
-    k: Kernel, requestor_key: KeyHandle, declared: Mapping[Hashable, object] | None = None
+    k: Kernel,
+    requestor_key: KeyHandle,
+    declared: Mapping[Hashable, object] | None = None,
+    engine: str = "auto",
 ) -> Verdict:
     con = k.console
     G = k.capability_graph()
@@ -269,13 +318,16 @@ def _factory_verdict(
         slot=1,
         slot_kind="key_register",
     )
-    closure = Closure(G, declared)
     the_yield = ("yield", factory, REQUESTOR_VERTEX)
     holes = factory_holes(G, factory)
     explanation: list[str] = []
     _components(G, factory, set(holes), explanation, seen=set())
-    allowed = {REQUESTOR_VERTEX, the_yield}
-    verdict = _verdict(G, closure, the_yield, allowed, holes, explanation)
+    allowed: set[Hashable] = {REQUESTOR_VERTEX, the_yield}
+    if engine == "csr":  # a kernel is no CapabilityCSR: "auto" is the reference
+        verdict = _fast_verdict(G, the_yield, allowed, declared, holes, explanation)
+    else:
+        pick_engine(G, engine)  # checks the name
+        verdict = _verdict(G, Closure(G, declared), the_yield, allowed, holes, explanation)
     verdict.subject = factory
     return verdict
 

@@ -170,7 +170,6 @@ class FastAuthority:
             self._build(regroup=grown)
             if not grown:
                 break
-        self._calls = self._call_edges()
 
     def _build(self, regroup: bool = True) -> None:
         """The key arrays (the graph's and the keepers' grants) and the groups."""
@@ -598,20 +597,28 @@ class FastAuthority:
             faulting = doms[mask[start + doms]]
             g.add_keys(np.full(len(faulting), rep[k]), faulting, RESUME, RESTART)
 
-    def _call_edges(self) -> tuple[_Ints, _Ints]:
+    def _call_edges(self, talks: npt.NDArray[np.bool_]) -> tuple[_Ints, _Ints]:
         """Flow edges of calls on red segment keys (vertices of :meth:`flow_graph`):
-        the holder's group writes to the keepers, which answer it, and it can leave a
-        key in the node."""
+        the holder's group writes to the keepers that pass information on (``talks``,
+        per vertex), which answer it; and when any start key can take the message, it
+        can leave a key in the node (:func:`.flow._keepers_called`)."""
         n = self.n
         W, Rf = n, 5 * n
-        kt, db, dst, hg = self.kt, self.db, self.dst, self.holder_group
+        holder, kt, db, dst, hg = self.holder, self.kt, self.db, self.dst, self.holder_group
         calls = np.flatnonzero(_of(kt, (SEGMENT, FRONTEND)) & (db & (NOCALL | LSS_BITS) == 0))
         a: list[int] = []
         b: list[int] = []
+        if not len(calls):
+            return np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)
+        root = holder >= n
+        where = np.where(root, holder - n, holder)
+        own = root | ~self.domain[where]
+        gate = ((kt == START) | (kt == RESUME) & self.delivers) & self.domain[dst] & own
+        index = _Index(where[gate], dst[gate], kt[gate] == START)
         memo: dict[tuple[int, bool], list[int]] = {}
 
         def targets(x: int, start_only: bool) -> list[int]:
-            found = self._gate_index.keepers(x, start_only)
+            found = index.keepers(x, start_only)
             gx = int(self.group[x])
             if self.active[gx]:
                 if (gx, start_only) not in memo:
@@ -622,8 +629,9 @@ class FastAuthority:
         for e in calls.tolist():
             x, fe, h = int(dst[e]), bool(kt[e] == FRONTEND), int(hg[e])
             for k in set(targets(x, fe)):
-                a += [W + h, k]
-                b += [k, Rf + h]
+                if talks[k]:
+                    a += [W + h, k]
+                    b += [k, Rf + h]
             if targets(x, True):  # a start key takes it: it can leave a
                 a.append(W + h)  # key in the node (gatec.c:185)
                 b.append(x)
@@ -632,7 +640,7 @@ class FastAuthority:
     def _gate_targets(self, group: int, start_only: bool) -> list[int]:
         """The domains the keys of ``group``'s authority (full part) call into."""
         full = self._reached(self.pulls, [group], 2 * self.n)[self.holder_group]
-        kt, to = self.kt, self.free[self.dst]
+        kt, to = self.kt, self.domain[self.dst]
         gate = (
             (kt == START) | (kt == DOMAIN) | ~np.bool_(start_only) & (kt == RESUME) & self.delivers
         )
@@ -765,28 +773,38 @@ class FastAuthority:
         return self._memory
 
     # ------------------------------------------------------------------ flows
-    def flow_graph(self) -> csr_array:
+    def flow_graph(
+        self,
+        talks: npt.NDArray[np.bool_] | None = None,
+        extra: tuple[_Ints, _Ints] | None = None,
+    ) -> csr_array:
         """Information flow as a directed graph over ``7 n`` vertices: the objects
         ``0..n-1``, then per group a writer ``W``, a reader ``R`` and a channel
-        reader ``Rf`` (what it learns by replies and control). A domain passes what
-        it knows to its group's ``W``; ``W`` reaches what the group's keys (and the
-        keys it fetches) write; what any key it can read — through fetch, node or
-        sense keys, diminished or not — reads reaches ``R``; replies reach ``Rf``."""
+        reader ``Rf`` (what it learns by replies and control). A freely acting domain
+        passes what it knows to its group's ``W``; ``W`` reaches what the group's keys
+        (and the keys it fetches) write; what any key it can read — through fetch, node
+        or sense keys, diminished or not — reads reaches ``R``; replies reach ``Rf``.
+
+        ``talks`` (per vertex): the domains whose gates carry a message both ways (by
+        default every domain; :mod:`.fast_booted` passes the free domains and KIDs, the
+        system programs passing nothing on); ``extra``: more edges (its factories')."""
         if self._flow is not None:
             return self._flow
-        if not np.array_equal(self.free, self.domain):
-            raise ValueError(
-                "the fast engine's flows assume every domain acts freely; this system runs "
-                "system programs: use engine='reference'"
-            )
+        if talks is None:
+            if not np.array_equal(self.free, self.domain):
+                raise ValueError(
+                    "the fast engine's flows assume every domain acts freely; this system "
+                    "runs system programs: use fast_booted.BootedAuthority"
+                )
+            talks = self.domain
         n, csr = self.n, self.csr
         W, R, Rf = n, 3 * n, 5 * n
-        dom = np.flatnonzero(self.domain)
+        dom = self._doms  # the freely acting domains
         g = self.group
         hg, dst, kt = self.holder_group, self.dst, self.kt
         ro = (self.db & RO != 0).astype(np.int64)
         rights = _RIGHTS_OUT[kt, ro], _RIGHTS_IN[kt, ro]
-        channel = _of(kt, (START, RESUME, DOMAIN))
+        channel = _of(kt, (START, RESUME)) & talks[dst] | (kt == DOMAIN)
         a: list[_Ints] = [dom, R + g[dom], Rf + g[dom]]
         b: list[_Ints] = [W + g[dom], dom, dom]
         pu, pv = self.pulls.nonzero()
@@ -798,18 +816,19 @@ class FastAuthority:
         out = rights[0] | channel
         a += [W + hg[out], dst[rights[1]], dst[channel]]
         b += [dst[out], R + hg[rights[1]], Rf + hg[channel]]
-        # A domain's own memory, and the trees behind memory someone can address.
+        # A free domain's own memory, and the trees behind memory someone can address.
         src = np.repeat(np.arange(n), np.diff(csr.indptr))
         e_kt, e_sk = csr.key_type.astype(np.int64), csr.slot_kind.astype(np.int64)
         e_db = (csr.databyte.astype(np.int64) & RO != 0).astype(np.int64)
         addr = (e_sk == _S["address"]) & self.domain[src]
-        a += [src[addr & _RIGHTS_OUT[e_kt, e_db]], csr.indices[addr & _RIGHTS_IN[e_kt, e_db]]]
-        b += [csr.indices[addr & _RIGHTS_OUT[e_kt, e_db]], src[addr & _RIGHTS_IN[e_kt, e_db]]]
+        own = addr & self.free[src]
+        a += [src[own & _RIGHTS_OUT[e_kt, e_db]], csr.indices[own & _RIGHTS_IN[e_kt, e_db]]]
+        b += [csr.indices[own & _RIGHTS_OUT[e_kt, e_db]], src[own & _RIGHTS_IN[e_kt, e_db]]]
         reached = self._reached(self.pulls, np.flatnonzero(self.active), 2 * n)
         roots = np.concatenate(
             [
                 csr.indices[addr | _of(e_kt, (SEGMENT, _T["frontend"]))],
-                dst[(kt == NODE) & reached[hg]],
+                dst[_of(kt, (NODE, SEGMENT, _T["frontend"])) & reached[hg]],
             ]
         )
         tree = (e_sk == _S["slot"]) & _of(e_kt, _MEMORY) & ~self.domain[src]
@@ -820,8 +839,12 @@ class FastAuthority:
         down, up = link & _RIGHTS_OUT[e_kt, e_db], link & _RIGHTS_IN[e_kt, e_db]
         a += [src[down], csr.indices[up]]
         b += [csr.indices[down], src[up]]
-        a.append(self._calls[0])  # calls on red segment keys
-        b.append(self._calls[1])
+        calls = self._call_edges(talks)  # calls on red segment keys
+        a.append(calls[0])
+        b.append(calls[1])
+        if extra is not None:
+            a.append(np.asarray(extra[0], np.int64))
+            b.append(np.asarray(extra[1], np.int64))
         rows, cols = np.concatenate(a), np.concatenate(b)
         # Canonical (duplicates summed, indices sorted): the strong components need it.
         ones = np.ones(len(rows), dtype=np.float64)

@@ -13,9 +13,8 @@ nest at most :data:`.summaries.MAX_SUMMARY_DEPTH` deep. Rounds stop when a round
 grants nothing new (each grant only adds authority; the vertices are finite).
 
 A system program's own keys are contents (its domain key's holder reads them), never
-used: the engine's ``free`` mask. Not modelled yet (refused, ``ValueError``): keys to
-factories built while the system runs (``kl.build_factory``), and calls on red
-segment keys where a system program could be the keeper.
+used: the engine's ``free`` mask. :meth:`BootedAuthority.flows` answers on the flow
+graph with the same treatment of the system programs as :func:`.flow.flow_graph`.
 
 >>> import keykos_lab as kl
 >>> from keykos_lab.analysis.convert import to_csr
@@ -110,6 +109,7 @@ class BootedAuthority:
         self.core: FastAuthority = core
         self.csr = core.csr
         self.domain = core.domain
+        self.free = core.free
 
     # ----------------------------------------------------------- the rounds
     def _find(self, name: Hashable) -> int:
@@ -371,8 +371,33 @@ class BootedAuthority:
         """:meth:`.fast.FastAuthority.authority` on the system with its summaries."""
         return self.core.authority(subject)
 
+    def flow_graph(self) -> Any:
+        """:meth:`.fast.FastAuthority.flow_graph` with the system programs as
+        :func:`.flow.flow_graph` treats them: gates carry messages both ways to free
+        domains and KIDs only (a bank, DC, DCC, KIDC or SBT passes nothing on); a
+        factory or creator answers every holder of a gate to it (KT), its builder's
+        holder assigns it values, and it gives each yield and copy its ordinal."""
+        core = self.core
+        n = core.n
+        role = np.array(self.role + ["other"] * (n - len(self.role)), dtype=object)
+        talks = np.isin(role, ("free", "kid")) & core.domain
+        W, Rf = n, 5 * n
+        hg, dst, kt, db = core.holder_group, core.dst, core.kt, core.db
+        gate = np.isin(role, ("factory", "creator"))[dst] & ((kt == START) | (kt == RESUME))
+        builder = gate & (db == BUILDER)
+        made = [
+            (creator, made)
+            for (how, creator, _), made in self._summaries.items()
+            if how in ("yield", "new") and self.role[creator] in ("factory", "creator")
+        ]
+        m = np.array(made, dtype=np.int64).reshape(-1, 2)
+        a = np.concatenate([W + hg[builder], dst[gate], m[:, 0]])
+        b = np.concatenate([dst[builder], Rf + hg[gate], m[:, 1]])
+        return core.flow_graph(talks, (a, b))
+
     def flows(self, subjects: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Not modelled yet on booted systems: ``ValueError`` (use the reference)."""
+        """:meth:`.fast.FastAuthority.flows` on :meth:`flow_graph`."""
+        self.flow_graph()
         return self.core.flows(subjects)
 
     def memory(self, subject: int) -> tuple[_Ints, npt.NDArray[np.bool_]]:

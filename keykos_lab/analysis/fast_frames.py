@@ -1,7 +1,8 @@
-"""The fast engines' answers as the analyses' frames: :func:`authority_frame` and
-:func:`flows_frame`, for :func:`~.authority.authority` and :func:`~.flow.flows` with
-``engine="csr"``. The engine is picked here, once per system: :class:`~.fast.FastAuthority`,
-or :class:`~.fast_booted.BootedAuthority` for a system that runs system programs.
+"""The fast engines' answers as the analyses' frames: :func:`authority_frame`,
+:func:`flows_frame` and :func:`leak_paths`, for :func:`~.authority.authority`,
+:func:`~.flow.flows` and :func:`~.confinement.confinement` with ``engine="csr"``. The
+engine is picked here, once per system: :class:`~.fast.FastAuthority`, or
+:class:`~.fast_booted.BootedAuthority` for a system that runs system programs.
 
 >>> from keykos_lab.analysis import random_csr
 >>> authority_frame(random_csr(300, 1_000, seed=1), 0).shape[1]
@@ -17,10 +18,13 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.sparse import diags
+from scipy.sparse.csgraph import breadth_first_order
 
 from keykos_lab.analysis.convert import KEY_TYPES, CapabilityCSR, rights_of, sensory_mask, to_csr
 from keykos_lab.analysis.fast import PAGE, RO, FastAuthority, refuse_system_programs
 from keykos_lab.analysis.fast_booted import BootedAuthority
+from keykos_lab.analysis.summaries import origin
 
 
 def _engine(system: Any) -> Any:
@@ -110,3 +114,62 @@ def flows_frame(
     subjects = list(subjects)
     index = [csr.index_of(s) for s in subjects]
     return pd.DataFrame(engine.flows(index), index=subjects, columns=subjects, dtype=bool)
+
+
+def leak_paths(
+    system: FastAuthority | CapabilityCSR | nx.DiGraph,
+    subject: Hashable,
+    allowed: Iterable[Hashable] = (),
+) -> tuple[list[list[Hashable]], nx.MultiDiGraph]:
+    """The leaks :func:`~.confinement.confinement` reports, by the fast engine: one
+    breadth-first search of the flow graph from ``subject``, not past a vertex that is
+    allowed or a freely acting domain outside ``allowed`` (each of those reached is a
+    leak, one per party), as paths of vertices; and a graph of the vertices on them,
+    labelled, to name them by.
+
+    >>> from keykos_lab.analysis import random_csr
+    >>> csr = random_csr(200, 600, seed=2)
+    >>> leaks, _ = leak_paths(csr, csr.vertices[0])
+    >>> all(path[0] == csr.vertices[0] for path in leaks)
+    True
+    """
+    engine = _engine(system)
+    csr = engine.csr  # with the summaries of a booted system: a yield can be the subject
+    F = engine.flow_graph()
+    n, names = csr.n_vertices, csr.vertices
+    try:
+        s = csr.index_of(subject)
+    except (KeyError, ValueError):
+        s = -1
+    if s < 0 or not engine.domain[s]:
+        raise ValueError(f"{subject!r} is not a domain of the graph")
+    allowed = set(allowed) | {subject}
+    free = np.asarray(engine.free, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    made = np.zeros(n, dtype=bool)
+    for i, v in enumerate(names.tolist()):
+        if v in allowed:
+            ok[i] = True
+        elif isinstance(v, tuple) and (origin(v) == origin(subject) or origin(v) in allowed):
+            made[i] = True  # a summary of what the subject or an allowed party made
+    outside = free & ~ok & ~made
+    stop = np.ones(F.shape[0])
+    stop[:n][ok | outside] = 0
+    stop[s] = 1
+    order, parent = breadth_first_order(diags(stop) @ F, s, directed=True, return_predecessors=True)
+    leaks: list[list[Hashable]] = []
+    told: set[Hashable] = set()
+    for u in order.tolist():
+        if u < n and u != s and outside[u] and origin(names[u]) not in told:
+            told.add(origin(names[u]))
+            path = [u]
+            while path[-1] != s:
+                path.append(int(parent[path[-1]]))
+            leaks.append([names[x] for x in reversed(path) if x < n])
+    on: nx.MultiDiGraph = nx.MultiDiGraph()
+    for path in leaks:
+        for v in path:
+            i = csr.index_of(v)
+            label = None if csr.label is None else csr.label[i]
+            on.add_node(v, **({"label": label} if label else {}))
+    return leaks, on

@@ -13,7 +13,9 @@ import keykos_lab as kl
 from keykos_lab import analysis, oc
 from keykos_lab.analysis.convert import KEY_TYPES, to_csr
 from keykos_lab.analysis.fast_booted import BootedAuthority
+from keykos_lab.analysis.summaries import origin
 from keykos_lab.programs.primordial.dc import DC, DCC
+from keykos_lab.programs.primordial.kid import KIDC
 
 OPS = (
     "node",
@@ -30,6 +32,7 @@ OPS = (
     "segment",
     "fault",
     "factory",
+    "kid",
 )
 
 
@@ -38,13 +41,14 @@ def canon(v):
     return (v[0], canon(v[1])) if isinstance(v, tuple) else v
 
 
-def build(k, ops):
+def build(k, ops, factories=None):
     """Apply ``ops`` (op, a, b, c) to a booted kernel with console calls; keys kept in
-    the console's ring and, through the ops, in nodes and domains."""
+    the console's ring and, through the ops, in nodes and domains (and the factories
+    built in ``factories``)."""
     con = k.console
     pool = [("bank", con["bank"]), ("meter", con["meter"]), ("tool", con["domtool"])]
     dcs = []
-    factories = []
+    factories = [] if factories is None else factories
 
     def pick(kind, a):
         found = [h for t, h in pool if t == kind]
@@ -100,6 +104,9 @@ def build(k, ops):
             f = kl.build_factory(con, "echo", holes=holes, components=components)
             factories.append(f)
             pool += [("builder", f.builder), ("requestor", f.requestor), ("fetcher", f.fetcher)]
+        elif name == "kid" and len([t for t, _ in pool if t == "kid"]) < 2:
+            kid = con.call(con["kidc"], KIDC.Create, con["bank"], con["meter"]).keys[0]
+            pool += [("kid", kid), ("start", kid)]  # a key to it, and a keeper
     return k
 
 
@@ -166,5 +173,101 @@ def test_the_public_api_answers_booted_systems():
     assert set(map(tuple, fast[key].astype({"key_type": str}).to_numpy().tolist())) == set(
         map(tuple, ref[key].astype({"key_type": str}).to_numpy().tolist())
     )
-    with pytest.raises(ValueError, match="system programs"):
-        analysis.flows(to_csr(G), [root])
+    doms = [v for v in G if G.nodes[v]["kind"] == "domain"]
+    fast_flows = analysis.flows(to_csr(G), doms)
+    assert fast_flows.equals(analysis.flows(G, doms))
+
+
+def _graph(k, drop):
+    G = k.capability_graph()
+    ring = [
+        (u, v, key)
+        for u, v, key, d in G.out_edges(k.console.root, keys=True, data=True)
+        if d.get("slot_kind") == "ring"
+    ]
+    G.remove_edges_from([e for i, e in enumerate(ring) if drop >> (i % 60) & 1])
+    return G
+
+
+def flow_disagreements(G):
+    """Per (source, sink) pair of the graph's domains, where the engines differ: the
+    fast engine's extra flows (an over-approximation) and its missed ones (unsound)."""
+    doms = [v for v in G if G.nodes[v]["kind"] == "domain"]
+    ref = analysis.flows(G, doms)
+    fast = analysis.flows(to_csr(G), doms)
+    extra = [(s, t) for s in doms for t in doms if fast.loc[s, t] and not ref.loc[s, t]]
+    missed = [(s, t) for s in doms for t in doms if ref.loc[s, t] and not fast.loc[s, t]]
+    return extra, missed
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops, st.integers(0, 2**60 - 1))
+def test_booted_flows_equal_the_reference(ops, drop):
+    """Every domain's flows, system programs among them, as the reference finds them."""
+    G = _graph(build(kl.Kernel(), ops), drop)
+    assert flow_disagreements(G) == ([], [])
+
+
+def _leakers(verdict):
+    """The parties a verdict leaks to (a summary stands for the party it was made for:
+    the engines may pick different summaries of one party, the first each search meets)."""
+    return {origin(path[-1]) for path in verdict.leaks}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops, st.integers(0, 2**60 - 1), st.integers(0, 2**30))
+def test_booted_confinement_equals_the_reference(ops, drop, pick):
+    """Every domain's verdict, allowed a few others, as the reference gives it: the same
+    answer and the same parties it leaks to."""
+    G = _graph(build(kl.Kernel(), ops), drop)
+    csr = to_csr(G)
+    doms = sorted(v for v in G if G.nodes[v]["kind"] == "domain")
+    for i, s in enumerate(doms[pick % 3 :: 3]):
+        allowed = {d for j, d in enumerate(doms) if pick >> ((i + j) % 30) & 1}
+        ref = analysis.confinement(G, s, allowed=allowed)
+        fast = analysis.confinement(csr, s, allowed=allowed)
+        assert (fast.confined, _leakers(fast)) == (ref.confined, _leakers(ref)), s
+        assert all(path[0] == s for path in fast.leaks)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops, st.integers(0, 50), st.integers(0, 50))
+def test_factory_verdicts_equal_the_reference(ops, b, c):
+    """A factory's verdict (its yield for a fresh requestor) by the fast engine: the
+    reference's answer, holes and parties."""
+    factories = []
+    k = build(kl.Kernel(), [*ops[:10], (OPS.index("factory"), 0, b, c)], factories)
+    ref = analysis.confinement(k, factories[0].requestor)
+    fast = analysis.confinement(k, factories[0].requestor, engine="csr")
+    assert (fast.confined, fast.holes, _leakers(fast)) == (
+        ref.confined,
+        ref.holes,
+        _leakers(ref),
+    )
+    assert (
+        fast.explanation[: -len(fast.leaks) or None] == ref.explanation[: -len(ref.leaks) or None]
+    )
+
+
+def test_fast_confinement_refuses_what_it_cannot_answer():
+    """Clear errors, as the reference gives them: no such domain, a page, declared
+    behaviour (the reference's), an engine it does not know, a CSR for the reference."""
+    factories = []
+    k = build(kl.Kernel(), [(OPS.index("page"), 0, 0, 0)], factories)
+    G = k.capability_graph()
+    csr = to_csr(G)
+    page = next(v for v in G if G.nodes[v]["kind"] == "page")
+    con = k.console
+    for subject in ("nobody", page):
+        with pytest.raises(ValueError, match="not a domain"):
+            analysis.confinement(csr, subject)
+    with pytest.raises(ValueError, match="declared behaviour"):
+        analysis.confinement(csr, con.root, behaviour={con.root: "keeps_keys"})
+    with pytest.raises(ValueError, match="engine is"):
+        analysis.confinement(G, con.root, engine="fastest")
+    with pytest.raises(ValueError, match="networkx"):
+        analysis.confinement(csr, con.root, engine="reference")
+    f = kl.build_factory(con, "echo")
+    with pytest.raises(ValueError, match="engine is"):
+        analysis.confinement(k, f.requestor, engine="fastest")
+    assert analysis.confinement(k, f.requestor, engine="csr").confined
