@@ -39,6 +39,9 @@ JSON = st.recursive(
 def test_a_body_joined_from_its_records_is_its_canonical_json(body):
     records = {name: sv.canonical(value) for name, value in body.items()}
     assert sv.joined(records) == sv.canonical(body)
+    # ... and as pieces, a record given as its own pieces (the log's, at the write)
+    pieces = {name: [r[:3], r[3:]] if len(r) % 2 else r for name, r in records.items()}
+    assert b"".join(sv.joined_parts(pieces)) == sv.canonical(body)
 
 
 @settings(max_examples=40, deadline=None)
@@ -48,6 +51,7 @@ def test_the_checksum_is_sha256_of_header_newline_body(header, blob):
     rest = {k: v for k, v in header.items() if k != "sha256"}
     canonical = json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()
     assert fmt._digest(header, blob) == hashlib.sha256(canonical + b"\n" + blob).hexdigest()
+    assert fmt._digest(header, [blob[:7], b"", blob[7:]]) == fmt._digest(header, blob)
 
 
 def test_the_file_and_the_journal_base_are_the_canonical_body(k, tmp_path):
@@ -160,3 +164,4 @@ def test_the_log_record_made_as_bytes_is_its_canonical_json(n, chunk_rows, spill
         log.emit(t, 0, 1, t, 2, t * 7, 3, -t, t << 40, 1, 5, 1, 2, 0)
     log.enabled = enabled
     assert fmt._log_json(log) == sv.canonical(fmt._log_record(log))
+    assert b"".join(fmt.log_json_parts(log)) == fmt._log_json(log)

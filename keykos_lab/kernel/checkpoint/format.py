@@ -172,13 +172,15 @@ _BODY_KEYS = frozenset({"kernel", "pages", "nodes", "labels", "domain_states", "
 
 
 # ------------------------------------------------------------------ the checksum
-def _digest(header: dict[str, Json], blob: bytes) -> str:
-    """SHA-256 over the header's fields but ``sha256`` (canonical JSON) and the body."""
+def _digest(header: dict[str, Json], blob: bytes | list[bytes]) -> str:
+    """SHA-256 over the header's fields but ``sha256`` (canonical JSON) and the body
+    (bytes, or the list of pieces it is made of)."""
     rest = {k: v for k, v in header.items() if k != "sha256"}
     canonical = json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()
     h = hashlib.sha256(canonical)  # fed in parts: no copy of a large body
     h.update(b"\n")
-    h.update(blob)
+    for part in [blob] if isinstance(blob, bytes) else blob:
+        h.update(part)
     return h.hexdigest()
 
 
@@ -265,15 +267,24 @@ def _log_json(log: EventLog) -> bytes:
     >>> _log_json(log) == plain.encode()
     True
     """
+    return b"".join(log_json_parts(log))
+
+
+def log_json_parts(log: EventLog) -> list[bytes]:
+    """:func:`_log_json` as the pieces it joins (a checkpoint writes them as they are).
+
+    >>> b"".join(log_json_parts(EventLog())) == _log_json(EventLog())
+    True
+    """
     parts = [
         b'{"capacity":%d,"chunk_rows":%d,"current":"' % (log._cap, log._rows),
         base64.b64encode(bytes(log._buf[: log._off])),
         b'","enabled":%s,"full":[' % (b"true" if log.enabled else b"false"),
     ]
-    for i, chunk in enumerate(_log_chunks(log)):  # pieces joined once, at the end
+    for i, chunk in enumerate(_log_chunks(log)):
         parts += (b',"' if i else b'"', base64.b64encode(chunk), b'"')
     parts.append(b'],"rows":%d}' % len(log))
-    return b"".join(parts)
+    return parts
 
 
 def _rng_state(rng: random.Random) -> list[Json]:

@@ -26,7 +26,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -42,12 +42,12 @@ from keykos_lab.kernel.checkpoint.format import (
     _b64,
     _digest,
     _domain_record,
-    _log_json,
     _log_record,
     _node_record,
     _page_record,
     _rng_state,
     _value,
+    log_json_parts,
 )
 from keykos_lab.kernel.checkpoint.history import encode_history
 from keykos_lab.kernel.collector import gc_paused
@@ -144,11 +144,24 @@ def joined(records: dict[str, bytes]) -> bytes:
     >>> joined({name: canonical(v) for name, v in body.items()}) == canonical(body)
     True
     """
+    return b"".join(joined_parts(records))
+
+
+def joined_parts(records: Mapping[str, bytes | list[bytes]]) -> list[bytes]:
+    """:func:`joined` as a list of pieces, never joined: a record may be given as its
+    own pieces (the log's), so a large body is never copied whole before it is written.
+
+    >>> b"".join(joined_parts({"a": b"1", "b": [b"[", b"2", b"]"]}))
+    b'{"a":1,"b":[2]}'
+    """
     parts = [b"{"]
-    for name in sorted(records):  # pieces joined once: no copy of a large record
-        parts += (canonical(name), b":", records[name], b",")
+    for name in sorted(records):
+        record = records[name]
+        parts += (canonical(name), b":")
+        parts += [record] if isinstance(record, bytes) else record
+        parts.append(b",")
     parts[-1] = b"}" if len(parts) > 1 else b"{}"
-    return b"".join(parts)
+    return parts
 
 
 def base_body(kernel: Kernel) -> bytes | None:
@@ -294,16 +307,17 @@ def _save_snapshot(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     body = encode(kernel, log=False)
     body["history"] = encode_history(kernel.history)
     records = {name: canonical(value) for name, value in body.items()}
-    records["log"] = _log_json(kernel.log)
     programs, unbound = bound_programs(kernel)
-    blob = joined(records)
-    short = body["kernel"]["n_objects"] - OBJECTS_FREE - len(blob)
+    blob = joined_parts({**records, "log": log_json_parts(kernel.log)})  # written unjoined
+    length = sum(map(len, blob))
+    short = body["kernel"]["n_objects"] - OBJECTS_FREE - length
     if short > 0:  # the loader wants a byte of file per object id (load.decode's bound)
-        blob += b" " * short
+        blob.append(b" " * short)
+        length += short
     header = {
         "format": FORMAT,
         "version": SNAPSHOT_VERSION,
-        "length": len(blob),
+        "length": length,
         "programs": programs,
         "unbound_images": unbound,
         "counts": {
@@ -323,9 +337,11 @@ def _save_snapshot(kernel: Kernel, path: str | os.PathLike) -> dict[str, Json]:
     return header
 
 
-def _write_file(path: str | os.PathLike, header: dict[str, Json], blob: bytes) -> None:
-    """Seal ``header`` (its checksum over itself and ``blob``) and write both to ``path``
-    atomically (:func:`_write_atomically`)."""
+def _write_file(
+    path: str | os.PathLike, header: dict[str, Json], blob: bytes | list[bytes]
+) -> None:
+    """Seal ``header`` (its checksum over itself and ``blob``, bytes or their pieces) and
+    write both to ``path`` atomically (:func:`_write_atomically`)."""
     header["sha256"] = _digest(header, blob)
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode() + b"\n"
     try:
@@ -334,7 +350,7 @@ def _write_file(path: str | os.PathLike, header: dict[str, Json], blob: bytes) -
         raise CheckpointError(
             f"a checkpoint's path is a str or os.PathLike, not {type(path).__name__}"
         ) from None
-    _write_atomically(target, [head, blob])
+    _write_atomically(target, [head, *([blob] if isinstance(blob, bytes) else blob)])
 
 
 def _seams() -> ModuleType:
