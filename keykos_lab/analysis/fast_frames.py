@@ -100,7 +100,8 @@ def authority_frame(
 def flows_frame(
     system: FastAuthority | CapabilityCSR | nx.DiGraph, subjects: Iterable[Hashable] | None = None
 ) -> pd.DataFrame:
-    """:func:`~.flow.flows` by the fast engine (default subjects: every domain).
+    """:func:`~.flow.flows` by the fast engine (default subjects: every freely acting
+    domain of the system, as the reference's).
 
     >>> from keykos_lab.analysis import random_csr
     >>> csr = random_csr(500, 2_000, seed=3)
@@ -109,8 +110,8 @@ def flows_frame(
     """
     engine = _engine(system)
     csr = engine.csr
-    if subjects is None:
-        subjects = csr.vertices[np.flatnonzero(engine.domain)]
+    if subjects is None:  # the system's freely acting domains (no system program, no summary)
+        subjects = csr.vertices[np.flatnonzero(engine.free[: engine.base.n_vertices])]
     subjects = list(subjects)
     index = [csr.index_of(s) for s in subjects]
     return pd.DataFrame(engine.flows(index), index=subjects, columns=subjects, dtype=bool)

@@ -206,6 +206,8 @@ def test_booted_flows_equal_the_reference(ops, drop):
     """Every domain's flows, system programs among them, as the reference finds them."""
     G = _graph(build(kl.Kernel(), ops), drop)
     assert flow_disagreements(G) == ([], [])
+    # The default subjects: the freely acting domains, neither system programs nor summaries.
+    assert analysis.flows(to_csr(G)).equals(analysis.flows(G))
 
 
 def _leakers(verdict):
