@@ -126,6 +126,17 @@ def sensory_mask(key_type: ArrayLike, databyte: ArrayLike) -> npt.NDArray[np.boo
     return _SENSORY_TABLE[np.asarray(key_type), np.asarray(databyte)]
 
 
+#: The values a CapabilityCSR's code arrays may hold (``indices``: a vertex's position).
+_BOUNDS: dict[str, tuple[int, int]] = {
+    "kind": (0, len(VERTEX_KINDS) - 1),
+    "key_type": (0, len(KEY_TYPES) - 1),
+    "slot_kind": (0, len(SLOT_KINDS) - 1),
+    "databyte": (0, 255),
+    "indices": (0, 0),
+    "indptr": (0, 2**62),
+}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CapabilityCSR:
     """A capability graph as arrays: vertices in order, keys sorted by holder.
@@ -136,8 +147,10 @@ class CapabilityCSR:
     over :data:`RIGHTS`), and ``databyte``, ``slot``, ``sensory`` as they are.
     ``vertices`` holds the vertex ids (int64 when they are all ints, else
     objects); ``label`` and ``program`` are optional object arrays (``None``
-    where a vertex has none). The constructor converts what it is given to
-    these dtypes (the annotations name them).
+    where a vertex has none). The constructor checks what it is given (one
+    dimension, integers, codes and vertex positions in range, ``indptr`` from 0 and
+    never decreasing; ``ValueError`` otherwise) and converts it to these dtypes (the
+    annotations name them).
 
     >>> csr = CapabilityCSR([7, "misc:dkc"], [0, 5], [0, 1, 1], [1], [6], [0], [3], [0],
     ...                     [32], [False])
@@ -172,20 +185,40 @@ class CapabilityCSR:
             "rights": np.int16,
             "sensory": bool,
         }
+        n = len(self.vertices)
         for name, dtype in dtypes.items():
-            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=dtype))
+            given = np.asarray(getattr(self, name))
+            if given.ndim != 1:
+                raise ValueError(f"CapabilityCSR: {name} is a one-dimensional array")
+            if given.size and name != "sensory" and given.dtype.kind not in "iub":
+                raise ValueError(f"CapabilityCSR: {name} holds integers, not {given.dtype}")
+            bounds = _BOUNDS.get(name)
+            if bounds is not None and given.size:
+                lo, hi = bounds if name != "indices" else (0, n - 1)
+                if int(given.min()) < lo or int(given.max()) > hi:
+                    raise ValueError(
+                        f"CapabilityCSR: {name} holds values outside {lo}..{hi} "
+                        f"({int(given.min())}..{int(given.max())})"
+                    )
+            object.__setattr__(self, name, given.astype(dtype, copy=False))
         for name in ("label", "program"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, _object_array(getattr(self, name)))
-        n, m = len(self.vertices), len(self.indices)
+        m = len(self.indices)
         if len(self.kind) != n or len(self.indptr) != n + 1 or self.indptr[-1] != m:
             raise ValueError(
                 "CapabilityCSR: kind needs n entries, indptr n + 1 ending in "
                 f"n_edges (n={n}, n_edges={m})"
             )
+        if self.indptr[0] != 0 or (np.diff(self.indptr) < 0).any():
+            raise ValueError("CapabilityCSR: indptr starts at 0 and never decreases")
         for name in ("key_type", "databyte", "slot", "slot_kind", "rights", "sensory"):
             if len(getattr(self, name)) != m:
                 raise ValueError(f"CapabilityCSR: {name} needs one entry per edge ({m})")
+        for name in ("label", "program"):
+            extra = getattr(self, name)
+            if extra is not None and len(extra) != n:
+                raise ValueError(f"CapabilityCSR: {name} needs one entry per vertex ({n})")
 
     def __repr__(self) -> str:
         return (

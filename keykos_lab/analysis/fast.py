@@ -412,6 +412,12 @@ class FastAuthority:
         root_written = self._root_written = act_v[n:] | np.isin(np.arange(n), local[0])
         slotted = (own | root) & gate
         self._gate_index = gi = _Index(where[slotted], dst[slotted], kt[slotted] == START)
+        # A start key to any domain, a system program's too, takes a call's message, so the
+        # caller's third key is left in the node's local slot (Closure.keepers: any gate).
+        any_start = (kt == START) & self.domain[dst]
+        slot_start = (own | root) & any_start
+        takes = _Index(where[slot_start], dst[slot_start], np.ones(int(slot_start.sum()), bool))
+        has_any_start = self._backward(any_start | (kt == DOMAIN) & self.domain[dst])
         # Segment faults: address translation from each address slot (walk_step),
         # through no no-call key; a key with size bits 0 reaches a red node.
         walked = _of(kt, _WALKED) & (db & NOCALL == 0)
@@ -491,7 +497,7 @@ class FastAuthority:
             if hh not in callers:
                 back = self._reached(self._pulls_t, [hh], n2)
                 callers[hh] = rep[np.flatnonzero(back & self.active)]
-            leaves = bool(gi.keepers(xx, True)) or bool(act_v[xx] and has_start[gx])
+            leaves = bool(takes.keepers(xx, True)) or bool(act_v[xx] and has_any_start[gx])
             for a in callers[hh].tolist():
                 if leaves:  # a start key takes the message (gatec.c:185)
                     g.local.add((xx, a))

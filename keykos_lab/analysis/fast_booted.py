@@ -385,10 +385,14 @@ class BootedAuthority:
         hg, dst, kt, db = core.holder_group, core.dst, core.kt, core.db
         gate = np.isin(role, ("factory", "creator"))[dst] & ((kt == START) | (kt == RESUME))
         builder = gate & (db == BUILDER)
+        # What a creator made hears its ordinal once some subject holds a key to it (a
+        # creator reached only as a segment's keeper is not: flow._factory_flows).
+        held = core._reached(core.pulls, np.flatnonzero(core.active), 2 * n)[hg]
+        asked = set(dst[gate & held].tolist())
         made = [
             (creator, made)
             for (how, creator, _), made in self._summaries.items()
-            if how in ("yield", "new") and self.role[creator] in ("factory", "creator")
+            if how in ("yield", "new") and creator in asked
         ]
         m = np.array(made, dtype=np.int64).reshape(-1, 2)
         a = np.concatenate([W + hg[builder], dst[gate], m[:, 0]])
