@@ -114,13 +114,7 @@ def disagreements(k, drop=0):
     """Per domain, the keys one engine finds and the other does not. ``drop``: a bit
     mask of the console's ring keys to leave out of the graph (the console holds every
     key it was given, which would make every domain it built hold everything)."""
-    G = k.capability_graph()
-    ring = [
-        (u, v, key)
-        for u, v, key, d in G.out_edges(k.console.root, keys=True, data=True)
-        if d.get("slot_kind") == "ring"
-    ]
-    G.remove_edges_from([e for i, e in enumerate(ring) if drop >> (i % 60) & 1])
+    G = _graph(k, drop)
     csr = to_csr(G)
     closure = analysis.Closure(G)
     engine = BootedAuthority(csr)
@@ -178,7 +172,8 @@ def test_the_public_api_answers_booted_systems():
     assert fast_flows.equals(analysis.flows(G, doms))
 
 
-def _graph(k, drop):
+def _graph(k, drop=0):
+    """The kernel's graph without the console's ring keys that ``drop`` marks."""
     G = k.capability_graph()
     ring = [
         (u, v, key)

@@ -9,6 +9,7 @@ tests are attacks that held.
 Systems are built with console calls on a ``kl.Kernel()``; the console's key ring is left
 out of the graph (it holds every key it was given, which would join everything)."""
 
+import dataclasses
 import random
 
 import numpy as np
@@ -169,23 +170,7 @@ def test_hostile_csr_arrays_give_a_clear_error(field, value):
     con = k.console
     kl.build_domain(con, None, keys={0: con["bank"]})
     csr = to_csr(_graph(k))
-    arrays = {
-        name: getattr(csr, name)
-        for name in (
-            "vertices",
-            "kind",
-            "indptr",
-            "indices",
-            "key_type",
-            "databyte",
-            "slot",
-            "slot_kind",
-            "rights",
-            "sensory",
-            "label",
-            "program",
-        )
-    }
+    arrays = {f.name: getattr(csr, f.name) for f in dataclasses.fields(csr) if f.init}
     bad = arrays[field].astype(np.float64 if value == "float" else np.int64)
     if value == "decreasing":
         bad[1], bad[2] = bad[2], bad[1] - 1
