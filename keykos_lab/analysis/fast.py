@@ -784,9 +784,10 @@ class FastAuthority:
         talks: npt.NDArray[np.bool_] | None = None,
         extra: tuple[_Ints, _Ints] | None = None,
     ) -> csr_array:
-        """Information flow as a directed graph over ``7 n`` vertices: the objects
-        ``0..n-1``, then per group a writer ``W``, a reader ``R`` and a channel
-        reader ``Rf`` (what it learns by replies and control). A freely acting domain
+        """Information flow as a directed graph over ``9 n`` vertices: the objects
+        ``0..n-1``, then per group a writer ``W``, a reader ``R``, a channel reader
+        ``Rf`` (what it learns by replies and control) and a sensory reader ``Rs``
+        (what its keys read as sensory keys: what a sense key to it reads). A freely acting domain
         passes what it knows to its group's ``W``; ``W`` reaches what the group's keys
         (and the keys it fetches) write; what any key it can read — through fetch, node
         or sense keys, diminished or not — reads reaches ``R``; replies reach ``Rf``.
@@ -816,12 +817,28 @@ class FastAuthority:
         pu, pv = self.pulls.nonzero()
         a += [W + pu, Rf + pv]
         b += [W + pv, Rf + pu]
-        su, sv = self.senses.nonzero()
-        a.append(R + sv)
-        b.append(R + su)
+        # Reading through fetch and node keys (and the keeper channels' virtual pulls) sees
+        # the keys below as they are: what they read (R), and what they read as sensory
+        # keys (Rs); through a sense key or a sensory install, only the latter (a frontend
+        # key's sensory version is no key: schema.sensory).
+        Rs = 7 * n
+        full = _of(kt, (FETCH, NODE))
+        fu, fv = self._pulls(hg[full], dst[full], self.root_of[full], g, 2 * n).nonzero()
+        sensed = kt == SENSE
+        sw_node, sw_writer = self._grants.pair_array(self._grants.sensory)
+        su, sv = self._edges(
+            np.concatenate([hg[sensed], g[sw_node]]),
+            np.concatenate([dst[sensed], sw_writer]),
+            np.concatenate([self.root_of[sensed], np.full(len(sw_node), -1, np.int64)]),
+            g,
+            2 * n,
+        ).nonzero()
+        a += [R + fv, Rs + fv, Rs + sv, Rs + sv]
+        b += [R + fu, Rs + fu, R + su, Rs + su]
+        reads = rights[1]
         out = rights[0] | channel
-        a += [W + hg[out], dst[rights[1]], dst[channel]]
-        b += [dst[out], R + hg[rights[1]], Rf + hg[channel]]
+        a += [W + hg[out], dst[reads], dst[channel], dst[reads & (kt != FRONTEND)]]
+        b += [dst[out], R + hg[reads], Rf + hg[channel], Rs + hg[reads & (kt != FRONTEND)]]
         # A free domain's own memory, and the trees behind memory someone can address.
         src = np.repeat(np.arange(n), np.diff(csr.indptr))
         e_kt, e_sk = csr.key_type.astype(np.int64), csr.slot_kind.astype(np.int64)
@@ -854,7 +871,7 @@ class FastAuthority:
         rows, cols = np.concatenate(a), np.concatenate(b)
         # Canonical (duplicates summed, indices sorted): the strong components need it.
         ones = np.ones(len(rows), dtype=np.float64)
-        self._flow = csr_array((ones, (rows, cols)), shape=(7 * n, 7 * n))
+        self._flow = csr_array((ones, (rows, cols)), shape=(9 * n, 9 * n))
         return self._flow
 
     def flows(self, subjects: npt.ArrayLike) -> npt.NDArray[np.bool_]:

@@ -130,12 +130,18 @@ class BootedAuthority:
         groups = None
         rows = [self._keyrows()]
         if last is not None:
-            rows.append(last._grants.keys)  # the keepers' grants of the last round
-            grants.local |= last._grants.local
-            grants.reads |= last._grants.reads
-            grants.joins |= last._grants.joins
-            # Roots move up by the vertices added (names stay the least vertex).
+            # Roots move up by the vertices added (names stay the least vertex): a root
+            # index of the last round, n + d there, is n + d here too (a join's holder
+            # can be a domain's root; left as it was, it named a summary instead).
             m = last.n
+
+            def moved(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+                return {(a + n - m if a >= m else a, b + n - m if b >= m else b) for a, b in pairs}
+
+            rows.append(last._grants.keys)  # the keepers' grants of the last round
+            grants.local |= moved(last._grants.local)
+            grants.reads |= moved(last._grants.reads)
+            grants.joins |= moved(last._grants.joins)
             old = np.where(last.group >= m, last.group + n - m, last.group)
             groups = np.arange(2 * n)
             groups[:m], groups[n : n + m] = old[:m], old[m:]

@@ -268,3 +268,14 @@ def test_fast_confinement_refuses_what_it_cannot_answer():
     with pytest.raises(ValueError, match="engine is"):
         analysis.confinement(k, f.requestor, engine="fastest")
     assert analysis.confinement(k, f.requestor, engine="csr").confined
+
+
+def test_a_root_join_carried_to_the_next_round_stays_on_the_root():
+    """Found by the factory-verdict test: a keeper-channel join whose holder is a domain's
+    root (n + d) was carried to the next round unmoved, after summaries were appended, so
+    it named a summary: the yield joined the console's group and 'leaked' to everything."""
+    factories = []
+    ops = [(1, 0, 0, 0), (2, 0, 0, 0), (9, 0, 0, 0), (11, 0, 0, 0), (OPS.index("factory"), 0, 0, 0)]
+    k = build(kl.Kernel(), ops, factories)
+    assert analysis.confinement(k, factories[0].requestor).confined
+    assert analysis.confinement(k, factories[0].requestor, engine="csr").confined

@@ -1,10 +1,8 @@
 """Red team of the fast engine's flows and confinement on booted systems (issue 22).
 
 Each finding was a small deterministic system on which ``engine="csr"`` (a
-``CapabilityCSR``) and the reference (the networkx graph) disagreed; findings 1, 2 and 4
-are fixed and their tests now hold, finding 3 is a declared over-approximation
-(docs/analyses.md), ``xfail(strict=True)`` so that its fix will be noticed. The other
-tests are attacks that held.
+``CapabilityCSR``) and the reference (the networkx graph) disagreed; all four are fixed
+and their tests hold. The other tests are attacks that held.
 
 Systems are built with console calls on a ``kl.Kernel()``; the console's key ring is left
 out of the graph (it holds every key it was given, which would join everything)."""
@@ -122,15 +120,10 @@ def test_a_creator_called_through_a_red_segment():
     assert fast_v == ref_v
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 3 (imprecise, declared in docs/analyses.md): the fast engine reads "
-    "through a sense key what every "
-    "readable key below reads (FastAuthority.flow_graph's R edges over `senses`), frontend "
-    "keys included; a frontend key's sensory version is DK(0) (schema.sensory), so the "
-    "reference sees no flow",
-)
 def test_a_frontend_key_seen_through_a_sense_key():
+    """Finding 3 (was imprecise, fixed): through a sense key the fast engine read what a
+    frontend key below reads; its sensory version is no key (schema.sensory), so the
+    reference sees no flow. The flow graph now has a sensory reader per group."""
     k = kl.Kernel()
     con = k.console
     page = _page(con)
