@@ -134,6 +134,8 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "databyte": (0, 255),
     "indices": (0, 0),
     "indptr": (0, 2**62),
+    "slot": (-(2**15), 2**15 - 1),  # what an int16 holds: never wrapped by the dtype
+    "rights": (-(2**15), 2**15 - 1),
 }
 
 

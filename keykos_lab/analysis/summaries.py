@@ -29,10 +29,10 @@ def origin(v: Hashable) -> Hashable:
     """The vertex of the graph a summary vertex was made for, at any depth: what a
     summary makes is summarised with it, so the fixpoint stays finite.
 
-    >>> origin(("new", 9, ("yield", 40, 2))), origin(7)
-    (2, 7)
+    >>> origin(("new", 9, ("yield", 40, 2))), origin(7), origin(())
+    (2, 7, ())
     """
-    while isinstance(v, tuple):
+    while isinstance(v, tuple) and v:  # (a graph's own vertex may be an empty tuple)
         v = v[-1]
     return v
 

@@ -153,12 +153,15 @@ def test_a_frontend_key_seen_through_a_sense_key():
         ("databyte", -1),
         ("indptr", "decreasing"),
         ("key_type", "float"),
+        ("slot", 40_000),
+        ("rights", 70_000),
     ],
 )
 def test_hostile_csr_arrays_give_a_clear_error(field, value):
     """Finding 4 (fixed): a CapabilityCSR checks its arrays when it is made, so codes,
     vertex positions and databytes out of range are a clear ValueError, not an IndexError
-    deep in an engine (nor a databyte wrapped into the key type's bits)."""
+    deep in an engine (nor a databyte wrapped into the key type's bits, nor a slot or a
+    rights mask wrapped by the dtype)."""
     k = kl.Kernel()
     con = k.console
     kl.build_domain(con, None, keys={0: con["bank"]})
@@ -414,3 +417,19 @@ def test_odd_databytes_are_refused():
                 csr.label,
                 csr.program,
             )
+
+
+def test_an_empty_tuple_vertex_is_a_vertex_not_a_summary():
+    """Summaries are tuples; a graph's own vertex may be one too, even an empty one:
+    both engines answer (origin() used to index into it)."""
+    import networkx as nx
+
+    G = nx.MultiDiGraph()
+    for v in ((), "b"):
+        G.add_node(v, kind="domain", program="")
+    G.add_node(7, kind="page")
+    G.add_edge("b", 7, key_type="page", databyte=0, slot=0, slot_kind="key_register")
+    G.add_edge((), 7, key_type="page", databyte=0x80, slot=0, slot_kind="key_register")
+    ref = analysis.confinement(G, "b")
+    fast = analysis.confinement(to_csr(G), "b")
+    assert (ref.confined, _leakers(ref)) == (fast.confined, _leakers(fast)) == (False, {()})
