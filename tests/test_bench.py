@@ -95,3 +95,23 @@ def test_record_smoke():
     pytest.importorskip("scipy")
     out = smoke("record.py", "--systems", "6")
     assert "random systems on this process" in out
+
+
+def test_compiler_trials_still_apply(bench_path):
+    """bench/compiled.py --trials changes copies of the package by text replacement: every
+    text it replaces is still in the source, and each trial the decision record quotes is
+    there (a build takes minutes, so the builds themselves run only in the benchmark)."""
+    compiled = importlib.import_module("compiled")
+    package = BENCH.parent / "keykos_lab"
+    assert set(compiled.TRIALS) == {"mypyc-native", "cython", "cython-cdef"}
+    for name, trial in compiled.TRIALS.items():
+        sources: dict[str, str] = {}
+        for file, text, _new in trial["replace"]:
+            source = sources.setdefault(file, (package / file).read_text(encoding="utf-8"))
+            assert text in source, f"trial {name}: {file} lost {text.strip()!r}"
+            sources[file] = source.replace(text, _new, 1)
+    # the cdef trial's .pxd names every field of the domain state, no more
+    domains = importlib.import_module("keykos_lab.kernel.domains")
+    pxd = compiled.TRIALS["cython-cdef"]["pxd"]["kernel/domains.pxd"]
+    fields = {w.strip(",") for line in pxd.splitlines()[1:] for w in line.split()[3:]}
+    assert fields == set(domains.DomainState.__slots__)
