@@ -57,7 +57,7 @@ def _native() -> ModuleType:
 def why_not(asked: bool = False) -> str | None:
     """None when the kernel is to be compiled here, else why not. An install compiles only
     when asked (``KEYKOS_LAB_COMPILE=1``; ``make compiled`` asks): with its classes kept
-    ordinary Python classes the compiled kernel is not faster yet (decision 0017)."""
+    ordinary Python classes the compiled kernel is not faster (decision 0017)."""
     if os.environ.get("KEYKOS_LAB_PURE", "") not in ("", "0"):
         return "KEYKOS_LAB_PURE is set"
     if not asked and os.environ.get("KEYKOS_LAB_COMPILE", "") not in ("1", "require"):

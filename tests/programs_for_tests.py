@@ -148,7 +148,8 @@ def not_a_generator(dom, msg):
 
 
 # kl.program refuses both (a program is a generator function); put straight into the table,
-# they test that the kernel still copes if one gets there anyway.
+# unregistered, they test that the kernel still copes if one gets there anyway: it starts no
+# program whose code is not the one registered under its name (ILLEGAL), running none of it.
 PROGRAMS["t-raise-at-start"] = raise_at_start
 PROGRAMS["t-not-a-generator"] = not_a_generator
 

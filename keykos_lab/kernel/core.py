@@ -69,6 +69,7 @@ from keykos_lab.kernel.process import (
     MAX_STRING,
     NO_KEYS,
     OP_CALL,
+    PROGRAM_CODE,
     PROGRAMS,
     Dom,
     Message,
@@ -375,11 +376,13 @@ class Kernel(Invocation):
             name = self.program_image(ds.root)
             ds.image = (self.page_epoch, self.node_epoch, name)
         fn = PROGRAMS.get(name) if name else None
-        if fn is None:
+        if fn is None or fn.__code__ is not PROGRAM_CODE.get(cast(str, name)):
             ds.error = (
                 "no program image at address 0"
                 if name is None
                 else f"program {name!r} is not registered"
+                if fn is None
+                else f"program {name!r} has had its code changed since it was registered"
             )
             self._trap(ds, Trap.ILLEGAL, C_ILLEGAL, (A_START, msg))
             return False

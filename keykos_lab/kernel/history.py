@@ -106,7 +106,7 @@ class PastState:
         for root in self.loose:
             fields = self.domains.get(root)
             if fields is not None:
-                fields["held"] = held_keys(set(fields["held"]))
+                fields["held"] = held_keys(fields["held"])
         self.loose.clear()
         return self
 
@@ -135,14 +135,17 @@ def _image(page: Page) -> bytes | None:
 
 
 def held_keys(keys: Any) -> tuple[Key, ...]:
-    """The keys a handler holds, as recorded: a sorted tuple, so that two kernels in the
-    same state (one restored from a checkpoint, whose sets were filled in another
-    order) record the same thing.
+    """The keys a handler holds, as recorded: each once, sorted, so that two kernels in
+    the same state record the same thing (one restored from a checkpoint, whose sets were
+    filled in another order; a handler that holds its message's keys as the message's
+    tuple, where a key passed twice appears twice, and the checkpoint saves it once).
 
     >>> held_keys({DK0, Key(3, 5, 0, 2)})
     (DK(0), Key(node, obj=5, databyte=0x00, alloc=2))
+    >>> held_keys((DK0, Key(3, 5, 0, 2), DK0, DK0))
+    (DK(0), Key(node, obj=5, databyte=0x00, alloc=2))
     """
-    return tuple(sorted(keys))
+    return tuple(sorted(set(keys)))
 
 
 def _domain_fields(ds: DomainState, console: int) -> dict[str, Any]:

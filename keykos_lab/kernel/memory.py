@@ -89,7 +89,11 @@ class Memory(Keepers):
 
     def _memory_fault(self, ds: DomainState, op, fault: Fault):
         ds.error = f"memory fault {fault.code} at {fault.address:#x}"
-        if fault.keeper is not None:
+        # A segment keeper is told the address in the string's 4 bytes; one it cannot carry
+        # (4 GiB and above) goes to the domain keeper, which sees the whole address in
+        # ds.error: a segment keeper told the low 32 bits would mend the wrong page, and the
+        # access would fault again for ever (docs/fidelity.md, Segment keepers).
+        if fault.keeper is not None and fault.address <= _ADDRESS_MASK:
             node, slot = fault.keeper
             keeper = self.live(node.slots[slot])
             data = _SEGMENT_FAULT_STRING.pack(fault.code, fault.address & _ADDRESS_MASK)

@@ -42,6 +42,7 @@ from keykos_lab.kernel.process import (
     OP_RETURN,
     OP_TRAP,
     OP_WRITE,
+    type_name,
 )
 
 #: The most bytes one ``dom.read`` or ``dom.write`` moves.
@@ -123,11 +124,26 @@ def is_key(key: object) -> bool:
         and type(o) is int
         and type(db) is int
         and type(a) is int
-        and 0 <= t < _TYPE_LIMIT
-        and 0 <= o < DATA_LIMIT
-        and 0 <= db < _BYTE
-        and 0 <= a < _ALLOC_LIMIT
+        and within(t, 0, _TYPE_LIMIT)
+        and within(o, 0, DATA_LIMIT)
+        and within(db, 0, _BYTE)
+        and within(a, 0, _ALLOC_LIMIT)
     )
+
+
+def within(value: Any, low: Any, high: Any) -> bool:
+    """``low <= value < high``, compared as Python objects.
+
+    For the numbers a program passes: compiled code compares values it knows to be ints
+    assuming the comparison cannot fail, and aborts the process when it does, which a
+    program running near the recursion limit can make it do (the interpreter's comparison
+    checks the depth). Compared here as objects, the RecursionError reaches the program,
+    as in the pure kernel.
+
+    >>> within(3, 0, 16), within(16, 0, 16), within(-1, 0, 16)
+    (True, False, False)
+    """
+    return bool(low <= value < high)
 
 
 def describe(value: object) -> str:
@@ -137,7 +153,9 @@ def describe(value: object) -> str:
     ('3', "b'ab'", 'a list of 2')
     """
     if type(value) is int:
-        return repr(value) if -_SHOWN < value < _SHOWN else f"an int of {value.bit_length()} bits"
+        if within(value, 1 - _SHOWN, _SHOWN):
+            return repr(value)
+        return f"an int of {value.bit_length()} bits"
     if type(value) is float or value is None:
         return repr(value)[:40]
     if type(value) is bool:
@@ -149,7 +167,8 @@ def describe(value: object) -> str:
         return text + ("…" if len(value) > 24 else "")
     if type(value) is Key:
         fields = cast("tuple[Any, ...]", value)  # as the program made them (see is_key)
-        return f"a Key of fields ({', '.join(type(f).__name__ for f in fields)})"
+        shown = ", ".join(type_name(type(f)) for f in fields[:_KEY_FIELDS])
+        return f"a Key of fields ({shown}{', …' if len(fields) > _KEY_FIELDS else ''})"
     if type(value) is tuple or type(value) is list or type(value) is bytearray:
         return f"a {type(value).__name__} of {len(value)}"
     return f"a {type_name(type(value))} object"
@@ -283,16 +302,6 @@ def program_form(op: Jump | MemoryOp | Svc) -> tuple[object, ...]:
         return (OP_WRITE, op.address, op.data) if op.write else (OP_READ, op.address, op.length)
     assert type(op) is Svc
     return (OP_TRAP, op.code, op.data)
-
-
-def type_name(cls: type) -> str:
-    """A class's own name, read without running a metaclass's code.
-
-    >>> type_name(ValueError)
-    'ValueError'
-    """
-    name = type.__dict__["__name__"].__get__(cls, type)
-    return name if type(name) is str else "?"
 
 
 def describe_exception(exc: BaseException) -> str:

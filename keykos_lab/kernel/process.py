@@ -17,7 +17,9 @@ b'\\x7fKLP'
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator
+import sys
+from collections.abc import Callable, Generator, Iterator
+from types import CodeType, FrameType, FunctionType
 from typing import Any, NamedTuple
 
 from keykos_lab.kernel.keys import DK0, Key
@@ -42,6 +44,9 @@ Handler = Callable[["Dom", "Message"], Generator[Any, Any, None]]
 
 #: name -> handler function. Code, not state: programs keep state in KeyKOS objects.
 PROGRAMS: dict[str, Handler] = {}
+#: name -> the code object the handler had when it was registered: the kernel starts a
+#: handler only while its function still has that code (``Kernel._start_program``).
+PROGRAM_CODE: dict[str, CodeType] = {}
 
 
 #: Programs of the system itself (the space bank, domain creators, the factory code, the
@@ -64,25 +69,55 @@ def program(name: str, *, system: bool = False) -> Callable[[Handler], Handler]:
         raise ValueError(f"a program name is a short non-empty string, not {name!r}")
 
     def register(fn: Handler) -> Handler:
-        if not inspect.isgeneratorfunction(fn):
+        # A plain function whose code is a generator's: calling it runs none of its code,
+        # and no class can stand in for one (a __call__, a borrowed __code__).
+        if type(fn) is not FunctionType or not fn.__code__.co_flags & inspect.CO_GENERATOR:
             raise TypeError(
                 f"program {name!r} must be a generator function (a def with a "
                 f"yield in it, resumed with each op's result), not "
-                f"{type(fn).__name__} {getattr(fn, '__qualname__', fn)!r}"
+                f"{type_name(type(fn))} {getattr(fn, '__qualname__', '?')!r}"
             )
         known = PROGRAMS.get(name)
-        if known is not None and _origin(known) != _origin(fn):
-            raise ValueError(
-                f"a program called {name!r} is already registered "
-                f"({'.'.join(_origin(known))}); choose another name"
-            )
+        if known is not None and known is not fn:
+            if name in SYSTEM_PROGRAMS:
+                raise ValueError(f"{name!r} is a system program; it cannot be replaced")
+            if _origin(known) != _origin(fn):
+                raise ValueError(
+                    f"a program called {name!r} is already registered "
+                    f"({'.'.join(_origin(known))}); choose another name"
+                )
+            if _inside_a_program():
+                raise ValueError(f"a running program cannot replace the program {name!r}")
         PROGRAMS[name] = fn
+        PROGRAM_CODE[name] = fn.__code__
         if system:
             SYSTEM_PROGRAMS.add(name)
         fn.program_name = name  # type: ignore[attr-defined]
         return fn
 
     return register
+
+
+def type_name(cls: type) -> str:
+    """A class's own name, read without running a metaclass's code.
+
+    >>> type_name(ValueError)
+    'ValueError'
+    """
+    name = type.__dict__["__name__"].__get__(cls, type)
+    return name if type(name) is str else "?"
+
+
+def _inside_a_program() -> bool:
+    """Whether a registered program's code is on the stack: the registration comes from
+    a program the kernel is running (which could otherwise swap another's code)."""
+    codes = set(map(id, PROGRAM_CODE.values()))
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if id(frame.f_code) in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _origin(fn: Handler) -> tuple[str, str]:
@@ -157,6 +192,14 @@ class KeyRegisters:
     def __len__(self) -> int:
         return 16
 
+    def __iter__(self) -> Iterator[Key]:
+        """The 16 key registers in order, each read as ``keys[n]`` reads it (a compiled
+        class has no iteration by ``__getitem__``, so both kernels need this)."""
+        return (self[n] for n in range(16))
+
+    def __contains__(self, key: object) -> bool:
+        return any(key == held for held in self)
+
 
 class Registers:
     """A domain's general registers: data keys in its registers node, as ints."""
@@ -176,6 +219,13 @@ class Registers:
 
     def __len__(self) -> int:
         return 16
+
+    def __iter__(self) -> Iterator[int]:
+        """The 16 registers in order (as :meth:`KeyRegisters.__iter__`)."""
+        return (self[n] for n in range(16))
+
+    def __contains__(self, value: object) -> bool:
+        return any(value == held for held in self)
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)

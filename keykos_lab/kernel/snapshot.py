@@ -202,7 +202,7 @@ class Snapshot:
         for root, ds in k.domains.items():
             if not ds.held or ds is k.console.state or k.objs[root] is None:
                 continue
-            for raw in ds.held:
+            for raw in dict.fromkeys(ds.held):  # each key once (a message may pass one twice)
                 key = live(raw)
                 if key.type in (DATA, HOOK):
                     continue

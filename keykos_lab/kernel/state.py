@@ -54,7 +54,7 @@ from keykos_lab.kernel.keys import (
 )
 from keykos_lab.kernel.native import mypyc_attr
 from keykos_lab.kernel.objects import SLOTS, Node, ObjectStore
-from keykos_lab.kernel.ops import describe, is_key
+from keykos_lab.kernel.ops import describe, is_key, within
 from keykos_lab.kernel.process import (
     NO_KEYS,
     OP_CALL,
@@ -81,7 +81,7 @@ def check_slot(n: object) -> int:
     """``n`` as a slot or register number the kernel owns, or IndexError. (What a program
     passes is typed ``object`` up to here: a compiled kernel would otherwise turn a bool or
     an int subclass into a plain int before this check could refuse it.)"""
-    if type(n) is not int or not 0 <= n < SLOTS:
+    if type(n) is not int or not within(n, 0, SLOTS):
         raise IndexError(f"slots and registers are numbered 0..15, not {describe(n)}")
     return n
 
@@ -241,7 +241,7 @@ class KernelState:
 
     def _set_register(self, ds: DomainState, n: object, value: object) -> None:
         slot = check_slot(n)
-        if type(value) is not int or not 0 <= value < DATA_LIMIT:
+        if type(value) is not int or not within(value, 0, DATA_LIMIT):
             raise ValueError(f"a register holds an int in [0, 2**88), not {describe(value)}")
         wf = self.wellformed(ds)
         if wf is None:

@@ -13,13 +13,18 @@ unchanged, the tick raises
 a program's exception then traps the domain (``Trap.EXCEPTION``, its keeper
 called or the domain parked), exactly as for any other bug of the program.
 
-Only the handler's frame is ever interrupted — a tick that finds kernel code
-running does nothing — so the kernel's own state is never torn.
+Only the handler's own code is ever interrupted, so the kernel's state is never torn: a
+tick that finds no handler running does nothing, and one that finds the handler inside
+kernel code it called (a register write, the history recording it: code under
+``keykos_lab/kernel``, or the standard library's at the top of the stack) comes back a
+millisecond later, until it finds the handler in its own code.
 
 What the watchdog cannot stop (pure Python has no way to): a program that catches
 :class:`ProgramTimeLimit` — ``except BaseException`` — and loops on, in its body or
 in a ``finally``, and a program stuck in one long call into C (a huge ``**``, a
-catastrophic regular expression). The console call then does not come back; such a
+catastrophic regular expression), and program code that runs where no handler does, a
+finalizer (``__del__``) the kernel triggers by dropping a program's object. The console
+call then does not come back (Ctrl-C stops it); such a
 program is hostile to the Python process itself, outside the program interface
 (docs/reliability.md#reliability-trust). The timer needs
 ``signal.setitimer`` and the main thread (as in a notebook or a script); where
@@ -43,11 +48,20 @@ True
 
 from __future__ import annotations
 
+import os
 import signal
+import sysconfig
 import threading
 
 from keykos_lab.kernel.domains import CLOSING
 from keykos_lab.kernel.errors import KernelError
+
+#: Where the kernel's code lives: a tick that lands in it waits (``_in_kernel_code``).
+_KERNEL_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: The standard library's code: a tick that lands there waits too (the kernel calls it).
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+#: How soon a tick that landed in kernel code tries again, in seconds.
+RETRY = 0.001
 
 
 class ProgramTimeLimit(Exception):
@@ -88,12 +102,28 @@ class Watchdog:
         running = _handler_frame(frame, self.kernel)
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
+            if _in_kernel_code(frame, running):  # the handler called the kernel: soon
+                signal.setitimer(signal.ITIMER_REAL, RETRY, (self.limit or 0) / 2)
+                return
             self._seen = None
             raise ProgramTimeLimit(
                 f"the program ran more than {self.limit} s without "
                 f"invoking a key (k.handler_time_limit)"
             )
         self._seen = now
+
+
+def _in_kernel_code(frame, handler) -> bool:
+    """Whether the interrupted code, above the handler's frame, is the kernel's: a frame
+    of kernel code on the way, or standard-library code at the top (a compiled kernel has
+    no frames; the Python it calls, ``typing.cast`` or the history, has)."""
+    top = frame
+    while frame is not None and frame is not handler:
+        name = frame.f_code.co_filename
+        if name.startswith(_KERNEL_DIR) or (frame is top and name.startswith(_STDLIB)):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _handler_frame(frame, kernel):

@@ -114,10 +114,12 @@ def vcs(dom, msg):
     elif oc == VCS.ReturnBaseSegmentKey:  # vcsf.ck:217-220
         yield dom.return_(caller, 0, (yield dom.call(dom.keys[COMP], Node.Fetch + COMPSEG)).keys[0])
     elif oc == VCS.TruncateSegment:  # vcsf.ck:222-238
-        if len(msg.data) != _U64.size:
+        # CHARTO(&parm,8,actlen) (vcsf.ck:152) takes at most 8 bytes and sets actlen to the
+        # bytes moved (gatec.c:209-216, 235): only a string shorter than 8 answers KT+2.
+        if len(msg.data) < _U64.size:
             yield dom.return_(caller, VCS.INVALID)
             return
-        (parm,) = _U64.unpack(msg.data)
+        (parm,) = _U64.unpack(msg.data[: _U64.size])
         yield from makeinvalid(dom, node)
         lss = yield from getlss(dom, node)
         yield from treewalk(dom, node, lss, NODEKEEPER - 1, 0, parm, False)

@@ -11,6 +11,7 @@ import pytest
 import keykos_lab as kl
 from keykos_lab.programs.primordial.dc import (
     DC,
+    DC_AKT,
     DCC,
     DCC_NO_SPACE,
     NOT_A_BANK,
@@ -95,11 +96,25 @@ def test_create_domain(con, dc, order):
     assert con.call(dc, order, con["dkc"], con["dkc"]).rc == NOT_A_BANK
 
 
+def _bank_with(con, nodes):
+    bank = con.call(con["bank"], SB.CreateBank).keys[0]
+    con.call(bank, SB.ChangeNodeLimit, data=(nodes - SB.LIMIT).to_bytes(8, "big", signed=True))
+    return bank
+
+
 def test_create_domain_without_space_is_rc_2(con, dc):
     """dccc.ck:324-332: SB_CreateThreeNodes fails → rc 2, the nodes given back."""
-    bank = con.call(con["bank"], SB.CreateBank).keys[0]
-    con.call(bank, SB.ChangeNodeLimit, data=(2 - SB.LIMIT).to_bytes(8, "big", signed=True))
-    assert con.call(dc, DC.CreateDomain, bank).rc == 2
+    assert con.call(dc, DC.CreateDomain, _bank_with(con, 2)).rc == 2
+
+
+@pytest.mark.parametrize("nodes", [3, 5])
+def test_create_domain_takes_three_nodes(con, dc, nodes):
+    """Departure (docs/fidelity.md, Domain creators and banks): a domain is the 370
+    layout's three nodes, so a bank that can sell three to five makes one. CreateDomain
+    (dccc.ck:228-233) calls makedom, which buys 3 + 3 (+ 1 unchecked, dccc.ck:319-342)
+    and answers rc 2 there."""
+    r = con.call(dc, DC.CreateDomain, _bank_with(con, nodes))
+    assert r.rc == 0 and con.describe(r.keys[0]).startswith("domain key")
 
 
 def test_destroy_domain(con, dc):
@@ -203,18 +218,37 @@ def test_destroy_me(con, dc, order, rc):
 
 
 def test_destroy_me_from_a_stranger(con, dc):
-    """dccc.ck:208-210, 155: the caller is not ours → rc 3 (-1 for 0x40000000 + n)."""
+    """dccc.ck:208-210: the caller is not ours → rc 3, and the DC goes on."""
     assert con.call(dc, DC.DestroyMe, con["dkc"], con["bank"]).rc == NOT_OURS
+    assert con.call(dc, KT).rc == DC_AKT
+
+
+def test_obsolete_destroy_caller_from_a_stranger(con, dc):
+    """Departure (docs/fidelity.md, Destroying a DC): 0x40000000 + n from a
+    domain the DC did not make answers -1 and the DC goes on. In dccc.ck:151-155 the
+    ``break`` after the domain tool's answer is outside the switch (which begins at 161), so
+    it leaves the DC's loop and the DC ends, answering nothing."""
     assert con.call(dc, OBSOLETE_DESTROY_CALLER, con["dkc"], con["bank"]).rc == NOT_MINE
+    assert con.call(dc, KT).rc == DC_AKT
 
 
 def test_weaken(con, dc):
-    """dccc.ck:234-238: rc 0, a start key with databyte 1, which cannot destroy the DC
-    (146, 190: KT+2)."""
+    """dccc.ck:234-238: rc 0, a start key with databyte 1; dccc.ck:189-192: through it,
+    order 4 answers KT+2 (the ``break`` at 190 is inside the switch) and the DC goes on."""
     r = con.call(dc, DC.Weaken)
     assert r.rc == 0 and con.key(r.keys[0]).databyte == WEAKENED
-    assert con.call(r.keys[0], KT + 4).rc == INVALID
     assert con.call(r.keys[0], 4).rc == INVALID
+    assert con.call(dc, KT).rc == DC_AKT
+
+
+def test_weakened_key_cannot_destroy_the_dc(con, dc):
+    """Departure (docs/fidelity.md, Destroying a DC): KT+4 through a weakened
+    key answers KT+2 and the DC goes on. In dccc.ck:145-147 the ``break`` that would send
+    KT+2 is outside the switch, so it leaves the DC's loop: the DC ends, answering nothing."""
+    weak = con.call(dc, DC.Weaken).keys[0]
+    assert con.call(weak, KT + 4).rc == INVALID
+    assert con.call(dc, KT).rc == DC_AKT
+    assert con.call(weak, KT).rc == DC_AKT
 
 
 @pytest.mark.parametrize("order", [KT + 4, 4])
@@ -243,3 +277,74 @@ def test_sever_me_from_a_stranger(con, dc):
 def test_dc_other_orders(con, dc, order, rc):
     """dccc.ck:140-143, 267-269: KT → DC_AKT (dc.h:34); others KT+2."""
     assert con.call(dc, order).rc == rc
+
+
+@kl.program("cf-sever-waiter")
+def _sever_waiter(dom, msg):
+    """Order 1: CALL key register 0 and wait; anything else: answer the order."""
+    if msg.order == 1:
+        yield dom.call(dom.keys[0], 5)
+    else:
+        yield dom.return_(msg.resume, rc=msg.order)
+
+
+@kl.program("cf-sever-sink")
+def _sever_sink(dom, msg):
+    """Keep the caller waiting: end without answering."""
+    return
+    yield
+
+
+def _running(con, dc, program, *keys):
+    """A domain of ``dc`` running ``program`` with ``keys`` in key registers 0, 1 …,
+    started with order 1 and run until it stops."""
+    dom = made(con, dc)
+    con.call(dom, kl.oc.Domain.SwapMeter, con["meter"])
+    con.call(dom, kl.oc.Domain.SwapMemory, kl.image(con, program))
+    for n, key in enumerate(keys):
+        con.call(dom, kl.oc.Domain.SwapKey + n, key)
+    con.fork(kl.start_key(con, dom), 1)
+    con.run()
+    return dom
+
+
+def _waiting(con, dc, sink):
+    """A domain of ``dc`` waiting in a CALL to ``sink``."""
+    return _running(con, dc, "cf-sever-waiter", sink)
+
+
+def test_sever_domain_of_a_waiting_domain_leaves_it_available(con, dc):
+    """Departure (docs/fidelity.md, Severing a domain's root): SeverDomain (dccc.ck:239-253)
+    of a domain waiting in a CALL: its process ends, and under its new root it answers a
+    CALL at once; in C it stays busy (jnrangec.c:135-181, domainc.c:73-75, 196-205), so the
+    CALL would stall and MakeBusy answer 1."""
+    sink = kl.start_key(con, kl.build_domain(con, "cf-sever-sink"))
+    assert con.call(_waiting(con, dc, sink), kl.oc.Domain.MakeBusy).rc == 1  # as in C
+    dom = _waiting(con, dc, sink)
+    fresh = con.call(dc, DC.SeverDomain, kl.start_key(con, dom), con["bank"]).keys[0]
+    assert con.call(kl.start_key(con, fresh), 2).rc == 2
+    assert con.call(fresh, kl.oc.Domain.MakeBusy).rc == 0
+
+
+@kl.program("cf-sever-me")
+def _sever_me(dom, msg):
+    """Order 1: asks its DC (key register 0) for SeverMe with the bank in key register 1.
+    Severing its root ends this handler; the domain starts afresh with an empty message
+    (order 0), and counts such starts in data register 0."""
+    if msg.order == 0:
+        dom.regs[0] = dom.regs[0] + 1
+        return
+    yield dom.call(dom.keys[0], DC.SeverMe, dom.keys[2], dom.keys[1])
+
+
+def test_sever_me_restarts_the_caller_under_a_new_root(k, con, dc):
+    """Departure (docs/fidelity.md, Severing a domain's root): SeverMe (dccc.ck:254-266)
+    gives the caller a new root; its process ends with the old root, and it starts afresh
+    once, with an empty message. In C the severed caller stays busy, MakeBusy answers 1
+    (dccc.ck:263-264), and the reply through the fault key (271) sends it to its domain
+    keeper."""
+    dom = _running(con, dc, "cf-sever-me", dc, con["bank"])
+    assert con.key(dom) == kl.DK0
+    (root,) = [r for r, d in k.domains.items() if d.program == "cf-sever-me"]
+    assert k.objs[k.objs[root].slots[15].obj].slots[0] == kl.DK(1)  # started afresh once
+    assert con.call(dc, KT).rc == DC_AKT  # the DC is free

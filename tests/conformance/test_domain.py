@@ -224,6 +224,30 @@ def test_replace_memory_returns_the_old_memory_key(con, new_domain, new_page):
     assert struct.unpack(">QQ", con.call(dom, D.GetControl).data)[0] == 0x4000
 
 
+@pytest.mark.parametrize(
+    "data, pc",
+    [
+        (b"", 0),
+        (b"\x12\x34", 0x1234 << 48),
+        (bytes(range(1, 8)), 0x0102030405060700),
+        (struct.pack(">Q", 0x4000) + b"more", 0x4000),
+    ],
+)
+def test_replace_memory_reads_its_string_as_pad_move_arg(con, new_domain, new_page, data, pc):
+    """sparc_jdomain.c:94-95: the program counter comes from ``pad_move_arg``
+    (primcomc.c:47-55), which never refuses the string: a short one is padded with zeros
+    (an empty one starts at 0), the bytes after the address are not read; rc 0 and the old
+    memory key (101) whatever the string's length. (The address is 8 bytes here, 4 on
+    SPARC: docs/fidelity.md, Domain orders 68-75.)"""
+    dom, root = new_domain()
+    con.call(dom, D.PutControl, data=struct.pack(">QQ", 0x4000, 7))
+    old, page = fetch(con, root, 3), new_page()
+    r = con.call(dom, D.ReplaceMemory, page, data=data)
+    assert r.rc == 0 and keys(con, r)[0] == old
+    assert fetch(con, root, 3) == con.key(page)
+    assert struct.unpack(">QQ", con.call(dom, D.GetControl).data) == (pc, 7)
+
+
 # ------------------------------------------- 68-71, 75: the simulator's own form
 @pytest.mark.parametrize(
     "get, put, size", [(D.GetControl, D.PutControl, 16), (D.GetRegs, D.PutRegs, 128)]

@@ -126,6 +126,24 @@ def test_fc_destroy(con, fc):
     assert con.call(fc, KT).rc == kl.oc.RC.DATAKEY
 
 
+def test_fcc_create_whose_fc_cannot_buy_its_node(con):
+    """Departure (docs/fidelity.md, Destroying an FC; an FC that cannot start): a bank
+    that pays for the FC's domain but not its private node gets rc 2 and nothing stays
+    bought. In C the FC returns the bank's rc and dies through the factories' DC, which
+    refuses it, so the FCC's caller is never answered (fcc.ck:191-258, 220-242)."""
+    bank = sub_bank(con, nodes=3)
+    assert con.call(con["fcc"], FCC.Create, bank, con["meter"]).rc == 2
+    assert usage(con, bank) == (0, 0)
+
+
+@pytest.mark.parametrize("nodes", [0, 2])
+def test_fc_create_when_the_dcc_cannot_make_the_dc(con, fc, nodes):
+    """Departure (docs/fidelity.md, Destroying an FC; an FC that cannot start): FC_Create
+    with a bank that cannot pay for the new factory's DC answers the DCC's rc, KT+1;
+    fcc.ck:343-344 does not look at it, and its own fork then fails (rc 2, fcc.ck:446)."""
+    assert con.call(fc, FC.Create, sub_bank(con, nodes=nodes)).rc == kl.oc.RC.DATAKEY
+
+
 # ============================================================ the factory's keys
 # dof, fcc.ck:461-545, dispatches on the databyte: 0 builder (dobuilder, 551-687), 1
 # requestor (dorequest, 808-916), 2 fetcher (dofetcher, 920-945), 3 copy (docopy, 949-1051).
@@ -262,19 +280,46 @@ def test_builder_make_requestor(con, fc, program):
 
 
 def test_builder_make_copy(con, fc):
-    """fcc.ck:675-681: rc 0 and a copy key (databyte 3) in both K0 and K1."""
+    """fcc.ck:675-680: rc 0 and a copy key (databyte 3); MakeStart answers one key, so
+    K1 is DK(0) (gatec.c:117-150) and fcc.ck:491-492 sends the copy key and DK(0)."""
     r = con.call(new_builder(con, fc), FactoryB.MakeCopy)
-    assert r.rc == 0
-    assert [con.key(h).databyte for h in r.keys[:2]] == [3, 3]
+    assert r.rc == 0 and con.key(r.keys[0]).databyte == 3
+    assert [con.key(h) for h in r.keys[1:]] == [kl.DK0] * 3
     assert con.call(r.keys[0], KT).rc == FCOPY_AKT
 
 
 def test_builder_get_dc(con, fc):
-    """fcc.ck:682-686: rc 0 and the factory's DC, weakened (394), in K0 and K1."""
+    """fcc.ck:682-686: rc 0 and the factory's DC, weakened (394); GetKey answers one key,
+    so K1 is DK(0) (gatec.c:117-150), and the DC and DK(0) go back (491-492)."""
     r = con.call(new_builder(con, fc), FactoryB.GetDC)
-    assert r.rc == 0 and con.key(r.keys[0]) == con.key(r.keys[1])
+    assert r.rc == 0 and [con.key(h) for h in r.keys[1:]] == [kl.DK0] * 3
     assert con.key(r.keys[0]).databyte == 1
     assert con.call(r.keys[0], KT).rc == 0x0D  # DC_AKT
+
+
+@kl.program("cf-refusing-factory")
+def _refusing_factory(dom, msg):
+    """A factory's yield that refuses whatever it is asked: rc 7."""
+    yield dom.return_(msg.resume, rc=7)
+
+
+def test_requestor_whose_keeper_factory_refuses(con, fc):
+    """Departure (docs/fidelity.md, A keeper or program factory that refuses): a keeper
+    (component 16) that is a factory and answers 7 gives the requestor rc 7, and the
+    half-built yield is taken apart (the refusing factory's own yield, bought from the same
+    bank, lives on). In C (fcc.ck:832-918, 864-873, 502, 510) the answer goes through the
+    DK(0) already in RETURNER: KT+1, and the half-built yield's nodes stay bought too."""
+    refuser = new_builder(con, fc, program="cf-refusing-factory")
+    refusing = con.call(refuser, FactoryB.MakeRequestor).keys[0]
+    builder = new_builder(con, fc)
+    assert con.call(builder, FactoryB.InstallFactory + 16, refusing).rc == 0
+    requestor = con.call(builder, FactoryB.MakeRequestor).keys[0]
+    alone = sub_bank(con)  # what the refusing factory's own yield keeps bought
+    assert con.call(refusing, 2, alone, con["meter"]).rc == 7
+    bank = sub_bank(con)
+    assert con.call(requestor, 5, bank, con["meter"]).rc == 7
+    con.run()
+    assert usage(con, bank) == usage(con, alone) != (0, 0)
 
 
 # ------------------------------------------------------------------ requestor
@@ -351,12 +396,15 @@ def test_fetcher_compare(con, fc):
 
 @pytest.mark.parametrize("program", ["echo", None])
 def test_fetcher_make_requestor(con, fc, program):
-    """fcc.ck:932-933: dobuilder's MakeRequestor (665-674) on a copy of the flags: rc 0,
-    a requestor's key (a fetcher key without a program) and a fetcher key."""
+    """fcc.ck:932-933: dobuilder's MakeRequestor (665-674) on a copy of the flags: rc 0
+    and a requestor's key (a fetcher key without a program); fcc.ck:517-518: the fetcher's
+    case 1 sends K0 alone, so key 2 is DK(0) (factory.h:41 documents a fetcher key there,
+    which the code does not send)."""
     _, _, fetcher = complete(con, fc, program=program)
     r = con.call(fetcher, FactoryF.MakeRequestor)
     assert r.rc == 0
-    assert [con.key(h).databyte for h in r.keys[:2]] == [1 if program else 2, 2]
+    assert con.key(r.keys[0]).databyte == (1 if program else 2)
+    assert [con.key(h) for h in r.keys[1:]] == [kl.DK0] * 3
     # a fetcher key reads order 7 as Fetch + 7 (934-939): rc 0
     assert con.call(r.keys[0], 7, con["bank"], con["meter"]).rc == (7 if program else 0)
 

@@ -180,7 +180,8 @@ def test_restart_key_discards_the_message(k, con, new_domain, raw):
 
 def test_fault_key_with_order_0_resumes(con, new_domain):
     """jresumec.c:192 strangeResume: a fault key delivers nothing; with order 0 the domain
-    simply goes on (gatec.c:268-275 sets no trap code)."""
+    simply goes on (gatec.c:268-275 sets no trap code). (Its trap code is 0 here; a nonzero
+    one would trap it again in C: docs/fidelity.md, The trap-code slot.)"""
     dom, root = new_domain("cf-record")
     fault = con.call(dom, D.MakeBusy).keys[0]
     con.fork(fault, 0)

@@ -4,7 +4,8 @@
 In ``kidc.ck`` one domain is the KIDC and every KID (the databyte tells them apart); here
 the KIDC makes each KID a domain of its own, with one DC so that KIDs know each other.
 Declared departures (docs/fidelity.md, System programs, KID and KIDC): the KIDC's KT
-answers no count of KIDs; PerformIntersection answers KT+2.
+answers no count of KIDs; PerformIntersection answers KT+2; a bank that can sell too few
+nodes gets rc 2 and no key.
 """
 
 import pytest
@@ -56,6 +57,19 @@ def test_kidc_create(con, order):
     assert con.call(con["kidc"], order, con["bank"], con["meter"], con["dkc"], data=big).rc == 1
     assert con.call(con["kidc"], order, con["bank"], con["meter"], bank, data=big).rc == 0
     assert con.call(con["kidc"], order, sub_bank(con, nodes=0), con["meter"]).rc == 2
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_kidc_create_with_too_few_nodes(con, nodes):
+    """Departure (docs/fidelity.md, KID and KIDC): a bank that can sell one or two nodes
+    gets rc 2, no key, and every node back. Create (kidc.ck:172-175) calls ``makekid``,
+    which answers 2 after one node (kidc.ck:284-285) and 3 after two (kidc.ck:288-289), and
+    either way sends, as key 1, the node key to the half-built KID's node, which holds the
+    KIDC's own start key (kidc.ck:276-277)."""
+    bank = sub_bank(con, nodes=nodes)
+    r = con.call(con["kidc"], KIDC.Create, bank, con["meter"])
+    assert r.rc == 2 and [con.key(h) for h in r.keys] == [kl.DK0] * 4
+    assert usage(con, bank) == (0, 0)
 
 
 # ===================================================================== KID
@@ -137,19 +151,61 @@ def test_perform_intersection(con):
 
 def test_make_union(con):
     """kidc.ck:234-236, 547-582: every key of the KID passed that is not in this one is
-    added with its value, rc 0; add's rc when one cannot be (577); 3 (KID_InternalError)
+    added with its value, rc 0; a key already here keeps this KID's value (570: only when
+    ``identify`` does not find it); add's rc when one cannot be (577); 3 (KID_InternalError)
     when the key passed is not a KID (557)."""
     mine, theirs = new_kid(con), new_kid(con)
     a, b = pages(con, 2)
-    con.call(mine, KID.AddEntry, a)
+    con.call(mine, KID.AddEntry, a, data=(5).to_bytes(4, "big"))
+    con.call(theirs, KID.AddEntry, a, data=(7).to_bytes(4, "big"))
     con.call(theirs, KID.AddEntry, b, data=(9).to_bytes(4, "big"))
     assert con.call(mine, KID.MakeUnion, theirs).rc == 0
     assert con.call(mine, KID.Identify, b).data == (9).to_bytes(4, "big")
+    assert con.call(mine, KID.Identify, a).data == (5).to_bytes(4, "big")
     assert con.call(mine, KID.MakeUnion, con["bank"]).rc == 3
     full = new_kid(con)
     for key in pages(con, MAX_ENTRIES):
         con.call(full, KID.AddEntry, key)
     assert con.call(mine, KID.MakeUnion, full).rc == 1
+
+
+_called: list[int] = []
+
+
+@kl.program("cf-kid-trap")
+def _kid_trap(dom, msg):
+    """Note the call and keep the caller waiting (what a forged KID would offer C's KIDC)."""
+    _called.append(msg.order)
+    return
+    yield
+
+
+@pytest.mark.parametrize("order, rc", [(KID.TestInclusion, 4), (KID.MakeUnion, 3)])
+def test_a_forged_kid_is_not_a_kid(con, dk, order, rc):
+    """Departure (docs/fidelity.md, A forged KID): a red segment whose keeper is the KIDC
+    key is not a KID: rc 4 (TestInclusion) or 3 (MakeUnion), and none of its keys is
+    called. In C, openkid takes it for one (kidc.ck:588-596), and TestInclusion and
+    MakeUnion (kidc.ck:229-231, 234-236, 502-521, 557-568) then CALL the keys found in its slots."""
+    _called.clear()
+    trap = kl.start_key(con, kl.build_domain(con, "cf-kid-trap"))
+    node = con.call(con["bank"], kl.oc.SB.CreateNode).keys[0]
+    con.call(node, kl.oc.Node.Swap + 15, dk(kl.format_key_value(3, initial=12, keeper=12)))
+    con.call(node, kl.oc.Node.Swap + 12, con["kidc"])
+    for slot in (2, 3, 13, 14):
+        con.call(node, kl.oc.Node.Swap + slot, trap)
+    forged = con.call(node, kl.oc.Node.MakeSegmentKey, data=b"\0").keys[0]
+    assert con.call(new_kid(con), order, forged).rc == rc
+    con.run()
+    assert _called == [] and con.call(con["kidc"], KT).rc == KIDC_AKT
+
+
+def test_entries_per_pair_of_nodes(con):
+    """Departure (docs/fidelity.md, A KID's entries per pair of nodes): a KID bought from a
+    bank of 5 nodes (3 for its domain, one pair for entries) takes 15 entries; C's add
+    (kidc.ck:217-220, 363-393) keeps 16 a pair of sub-nodes."""
+    kid = new_kid(con, sub_bank(con, nodes=5), con["meter"])
+    rcs = [con.call(kid, KID.AddEntry, key).rc for key in pages(con, 16)]
+    assert rcs == [0] * 15 + [1]
 
 
 @pytest.mark.parametrize("order", [0, 7, 99])

@@ -480,3 +480,51 @@ def test_a_write_below_a_read_only_key_faults_before_the_red_node(con, space):
     _, seg = space({1: kl.image(con, "echo"), 14: keeper}, initial=2, keeper=14, databyte=RO)
     assert access(con, seg, 0x1000, write=True) == FAULT.READONLY
     assert noted(con, keeper_dom) == (0, 0)
+
+
+def test_a_fault_past_4_gib_goes_to_the_domain_keeper(k, con, dk):
+    """Departure (docs/fidelity.md, Segment keepers; address translation and window keys):
+    the segment keeper's string carries a 32-bit address, so a fault at 4 GiB or above goes
+    to the domain keeper (Trap.MEMORY + code), not to the segment keeper; C's SPARC has
+    32-bit addresses and sends the low 6 bytes (memoryc.c:611-618). Told only the low 32
+    bits, a VCS mended the wrong page and the write faulted again until the meter ran dry."""
+    original = kl.build_red_segment(con, [kl.image(con, "cf-peek")])
+    vcs = kl.build_vcs(con, original)
+    meter = con.call(con["bank"], kl.oc.SB.CreateNode).keys[0]
+    con.call(meter, N.Swap + 1, con["meter"])
+    con.call(meter, N.Swap + 3, dk(200_000))  # a small meter: the old livelock ends
+    keeper_dom, keeper = fault_keeper(con)
+    dom = kl.build_domain(
+        con, memory=vcs.segment, meter=con.call(meter, N.MakeMeterKey).keys[0], keeper=keeper
+    )
+    address = (1 << 32) + 0x10
+    con.fork(kl.start_key(con, dom), 1, data=address.to_bytes(8, "big") + MARK)
+    con.run(max_steps=3000)
+    role, code = noted(con, keeper_dom)
+    assert role == 2 and code >= kl.oc.Trap.MEMORY
+    events = k.events()
+    calls = events[(events["actor"] == con.target(dom)) & (events["event"] == "keeper")]
+    assert len(calls) == 1  # the domain keeper's, and no segment keeper's
+
+
+@kl.program("cf-write-hello")
+def _write_hello(dom, msg):
+    """Write b"hello" at 0x100 of its own memory, then answer."""
+    yield dom.write(0x100, b"hello")
+    yield dom.return_(msg.resume, rc=0)
+
+
+@pytest.mark.parametrize("make, writes", [(N.MakeSegmentKey, True), (N.MakeFetchKey, False)])
+def test_a_fetch_key_as_memory_is_read_only(k, con, new_node, new_page, make, writes):
+    """Departure (docs/fidelity.md, A fetch key as memory): through a fetch key (databyte 3,
+    no read-only bit) a domain's write to its memory faults, where a segment key with the
+    same databyte writes. In C checkmkey takes read-only from the databyte alone
+    (memoryc.c:250-254, 306-312), so both write. The analyses read a fetch key so too."""
+    page, node = new_page(), new_node()
+    con.call(page, kl.oc.Page.WriteData, data=kl.kernel.process.image_bytes("cf-write-hello"))
+    con.call(node, N.Swap + 0, page)
+    memory = con.call(node, make, data=bytes([3])).keys[0]
+    con.fork(kl.start_key(con, kl.build_domain(con, memory=memory)), 0)
+    con.run()
+    got = con.call(page, kl.oc.Page.ReadData + 0x100, data=(5).to_bytes(4, "big")).data
+    assert (got == b"hello") is writes

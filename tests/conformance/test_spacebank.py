@@ -11,6 +11,7 @@ import struct
 import pytest
 
 import keykos_lab as kl
+from keykos_lab.programs.primordial.dc import DC, DCC
 
 KT = kl.oc.KT
 SB = kl.oc.SB
@@ -259,6 +260,44 @@ def test_destroy_bank_and_space(k, con, order):
     assert sum(o is not None for o in k.objs) == objects
 
 
+@kl.program("cf-bank-holds-resume")
+def _holds_resume(dom, msg):
+    """Keep the caller's resume key in key register 5 and end, answering nothing."""
+    dom.keys[5] = msg.resume
+    return
+    yield
+
+
+@kl.program("cf-bank-caller")
+def _bank_caller(dom, msg):
+    """CALL key register 0; put 1000 + its rc in data register 0."""
+    r = yield dom.call(dom.keys[0], 1)
+    dom.regs[0] = 1000 + r.rc
+
+
+def test_destroying_a_bank_answers_no_waiter(con):
+    """Departure (docs/fidelity.md, Waiters on a destroyed bank's domains): DestroyBankAndSpace
+    (sbc.ck:812-819) of the bank that paid for a domain holding a caller's resume key leaves
+    the caller waiting. In C the bank frees the node with node-range order 8, which FORKs
+    KT+1 through every resume key in it (sbshivac.ck:266-299; jnrangec.c, lines 396-414,
+    an order the simulator's range keys do not have)."""
+    bank = sub(con)
+    dc = con.call(con["dcc"], DCC.Create, con["bank"], con["meter"]).keys[0]
+    holder = con.call(dc, DC.CreateDomain, bank).keys[0]  # its nodes paid by ``bank``
+    con.call(holder, kl.oc.Domain.SwapMeter, con["meter"])
+    con.call(holder, kl.oc.Domain.SwapMemory, kl.image(con, "cf-bank-holds-resume"))
+    caller = kl.build_domain(con, "cf-bank-caller")
+    con.call(caller, kl.oc.Domain.SwapKey + 0, kl.start_key(con, holder))
+    con.fork(kl.start_key(con, caller), 1)
+    con.run()
+    kept = con.call(holder, kl.oc.Domain.GetKey + 5).keys[0]
+    assert con.describe(kept).startswith("resume key")
+    assert con.call(bank, SB.DestroyBankAndSpace).rc == 0
+    con.run()
+    assert con.call(caller, kl.oc.Domain.GetRegs).data[:8] == bytes(8)
+    assert con.call(caller, kl.oc.Domain.MakeBusy).rc == 1  # still waiting
+
+
 def test_destroy_without_the_right_or_of_the_prime_bank(con):
     """sbc.ck:813-814: NO_DESTROY → KT+2. Departure (docs/fidelity.md, Bank
     range limits): the prime bank is not destroyed, KT+2."""
@@ -285,6 +324,18 @@ def test_verify_bank(con, which):
     rc = 0 if which in ("prime", "sub", "weak") else SB.NOT_A_BANK
     assert con.call(con["bank"], SB.VerifyBank, key).rc == rc
     assert con.call(con["sbt"], SBT.Verify, key).rc == rc
+
+
+def test_verify_a_forged_bank(con, dk):
+    """Departure (docs/fidelity.md, A forged bank): a segment of one's own whose keeper is
+    the SBT key is no bank: -1. In C, VerifyBank and Verify (sbc.ck:840-854, 888-900) ask
+    DC_IdentifySegment, which takes it for one (dccc.ck:347-361), rc 0."""
+    node = con.call(con["bank"], SB.CreateNode).keys[0]
+    con.call(node, kl.oc.Node.Swap + 15, dk(kl.format_key_value(3, initial=14, keeper=14)))
+    con.call(node, kl.oc.Node.Swap + 14, con["sbt"])
+    forged = con.call(node, kl.oc.Node.MakeSegmentKey, data=b"\0").keys[0]
+    assert con.call(con["bank"], SB.VerifyBank, forged).rc == SB.NOT_A_BANK
+    assert con.call(con["sbt"], SBT.Verify, forged).rc == SB.NOT_A_BANK
 
 
 # ---------------------------------------------------------------- 67 CreateBank
@@ -335,6 +386,16 @@ def test_sbt_create_limited(con):
     assert con.call(r.keys[0], SB.QueryNodeSpace).data == (2).to_bytes(4, "big")
     assert con.call(r.keys[0], SB.QueryPageSpace).data == (7).to_bytes(4, "big")
     assert con.call(con["sbt"], SBT.CreateLimited, con["dkc"]).rc == SBT.NOT_A_BANK
+
+
+@pytest.mark.parametrize("order", [SBT.Create, SBT.CreateLimited])
+def test_sbt_create_keeps_no_query(con, order):
+    """Departure (docs/fidelity.md, SBT Create and CreateLimited: the no-query right): the
+    new bank keeps the key's NO_QUERY, as create_bank_for_sbt means (sbc.ck:923-952,
+    1287-1305); C reads the keeper key's databyte, 0, and its new bank can query."""
+    no_query = con.call(sub(con), SB.Forbid + SB.NO_QUERY).keys[0]
+    r = con.call(con["sbt"], order, no_query)
+    assert r.rc == 0 and con.call(r.keys[0], SB.QueryNodeSpace).rc == INVALID
 
 
 @pytest.mark.parametrize("order", [3, 4, 6, KT + 4])

@@ -120,13 +120,16 @@ def test_vcs_return_length(con, vcs):
 
 def test_vcs_truncate(con, vcs, original):
     """vcsf.ck:222-238, 578-602, 611: pages past the address are replaced by zero stems (a
-    bought one sold), a bought page holding it zeroed above it (zappage); a string not
-    8 bytes long answers KT+2 (vcsf.ck:227-230)."""
+    bought one sold), a bought page holding it zeroed above it (zappage); a string shorter
+    than 8 bytes answers KT+2 (vcsf.ck:227-230); a longer one is read for its first 8, as
+    CHARTO(&parm,8,actlen) moves them (vcsf.ck:152; gatec.c:209-216, 235)."""
     assert run_writer(con, vcs, PAGE + 5, b"written") == 0
     assert run_writer(con, vcs, 2 * PAGE, b"ORIGINAL") == 0
     assert con.call(vcs, VCS.TruncateSegment, data=U64.pack(PAGE + 3)).rc == 0
     assert length(con, vcs) == PAGE + 4
     assert con.call(vcs, VCS.TruncateSegment, data=b"1234").rc == KT + 2
+    assert con.call(vcs, VCS.TruncateSegment, data=U64.pack(PAGE + 4) + b"extra").rc == 0
+    assert length(con, vcs) == PAGE + 4
     assert con.call(original[1][2], oc.Page.ReadData, data=(10).to_bytes(4, "big")).data == (
         b"original 2"
     )

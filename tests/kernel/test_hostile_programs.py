@@ -118,7 +118,7 @@ def test_python_exception_traps_to_the_domain_keeper(k, con, name):
 @pytest.mark.parametrize(
     "program, code",
     [
-        ("t-raise-at-start", Trap.EXCEPTION),
+        ("t-raise-at-start", Trap.ILLEGAL),
         ("t-not-a-generator", Trap.ILLEGAL),
         ("t-deep-recursion", Trap.EXCEPTION),
         ("t-garbage", Trap.BADJUMP),

@@ -134,17 +134,6 @@ def test_identify_meter_keeper(con, dc):
     assert con.target(r.keys[0]) == con.target(keeper)
 
 
-@kl.program("t-sever-me")
-def sever_me(dom, msg):
-    """Order 1: asks its DC (key register 0) for SeverMe with the bank in key
-    register 1. Severing its root ends this handler; the domain restarts with an
-    empty message (order 0), and counts such restarts in data register 0."""
-    if msg.order == 0:
-        dom.regs[0] = dom.regs[0] + 1
-        return
-    yield dom.call(dom.keys[0], DC.SeverMe, dom.keys[2], dom.keys[1])
-
-
 def test_destroying_a_dc_returns_its_nodes_and_keeps_its_domains(con):
     bank = sub_bank(con)
     dc = con.call(con["dcc"], DCC.Create, bank, con["meter"]).keys[0]
@@ -173,19 +162,6 @@ def test_sever_domain_kills_every_old_key(con, dc):
     assert con.call(dc, DC.IdentifyStart, kl.start_key(con, fresh)).rc == 0
     assert con.call(dc, DC.SeverDomain, con["bank"], con["bank"]).rc == 3  # not ours
     assert con.call(dc, DC.SeverDomain, kl.start_key(con, fresh), con["discrim"]).rc == NOT_A_BANK
-
-
-def test_sever_me_restarts_the_caller_under_a_new_root(k, con, dc):
-    dom = new_domain(con, dc, "t-sever-me")
-    con.call(dom, oc.Domain.SwapKey + 0, dc)
-    con.call(dom, oc.Domain.SwapKey + 1, con["bank"])
-    start = kl.start_key(con, dom)
-    con.fork(start, 1)
-    con.run()
-    assert con.key(dom) == kl.DK0 and con.key(start) == kl.DK0
-    (root,) = [r for r, d in k.domains.items() if d.program == "t-sever-me"]
-    assert k.objs[k.objs[root].slots[15].obj].slots[0] == kl.DK(1)  # restarted once
-    assert con.call(dc, oc.KT).rc == 0x0D  # the DC is free
 
 
 def test_destroy_domain_refuses_a_fake_bank(con, dc):

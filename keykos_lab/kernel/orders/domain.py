@@ -198,17 +198,17 @@ def _replace_memory(k, ds, tds, root, regs, keys_node, keys, data) -> Reply:
     """ReplaceMemory: a new address key and start address; the old address key comes
     back (sparc_jdomain.c:81-112: ``cpup1key = rn->dommemroot``).
 
+    No string is refused: as ``pad_move_arg`` reads the start address
+    (sparc_jdomain.c:94, primcomc.c:47-55), a shorter string is padded with zeros, so an
+    empty one starts the program at 0, and bytes past the address are not read (the
+    simulator's address is 8 bytes, the SPARC's 4).
+
     On one's own domain (``repmem``, ``cfstart.s``) the running handler is
     replaced by the new program, which starts with the entry message.
     """
-    if len(data) not in (0, _START_ADDRESS) and (
-        tds is not ds or len(data) < _START_ADDRESS + _ENTRY_ORDER
-    ):
-        return BADSTRING
     old = k.live(root.slots[ADDRESS])
     root.slots[ADDRESS] = k.live(keys[0])
-    if data:
-        root.slots[PSW] = DK(_U64.unpack(data[:_START_ADDRESS])[0])
+    root.slots[PSW] = DK(_U64.unpack(data[:_START_ADDRESS].ljust(_START_ADDRESS, b"\0"))[0])
     k.node_epoch += 1
     if tds is ds:
         entry = _entry_message(k, keys_node, data[_START_ADDRESS:])
@@ -256,7 +256,8 @@ def _entry_message(k: KernelState, keys_node: Node, rest: bytes) -> Message:
     keys = tuple(k.live(keys_node.slots[n]) for n in ENTRY_REGISTERS)
     for n in ENTRY_REGISTERS:
         keys_node.slots[n] = DK0
-    return Message(int.from_bytes(rest[:_ENTRY_ORDER], "big"), keys, rest[_ENTRY_ORDER:], 0)
+    order = int.from_bytes(rest[:_ENTRY_ORDER].ljust(_ENTRY_ORDER, b"\0"), "big")
+    return Message(order, keys, rest[_ENTRY_ORDER:], 0)
 
 
 def _value(key: Key) -> int:

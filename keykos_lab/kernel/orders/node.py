@@ -66,7 +66,7 @@ def node_key(
     """A CALL on a node key."""
     if order < NodeOC.Swap:  # Fetch + slot: jnodec.c:101 (jnode1)
         return one_key(_fetch(k, node, order))
-    if order < NodeOC.MakeFetchKey:  # Swap + slot: jnodec.c:112 (jnode1)
+    if order < NodeOC.MakeFetchKey:  # Swap + slot: jnodec.c:122-199 (jnode1)
         n = order - NodeOC.Swap
         if n in (METER_PARENT, METER_COUNTER) and k._borrowers:
             k.settle_meters()

@@ -45,7 +45,7 @@ def page_key(
         body = page.data  # (Page.is_zero, inline)
         return _ZERO if body is None or not any(body) else _NONZERO
     ro = key.databyte & RO
-    if PageOC.WriteData <= order < _WRITE_END:  # jpagec.c:205 (default: 4096 <= oc < 8192)
+    if PageOC.WriteData <= order < _WRITE_END:  # jpagec.c:209-212 (default: 4096 <= oc < 8192)
         if ro:
             return INVALID  # jpagec.c:246: a read-only key falls to KT+2
         off = order - PageOC.WriteData

@@ -238,11 +238,15 @@ def make_keys(dom, *databytes: int):
     return out
 
 
-def requestor_keys(dom):
-    """Sub-generator: (requestor's key, fetcher key); legacy: without a program
+def requestor_databyte(dom) -> int:
+    """The databyte of this factory's requestor's key; legacy: without a program
     (component 17) the "requestor's key" is a fetcher key."""
-    req = REQUESTOR if dom.regs[FLAGS] & DOTPROGRAM else FETCHER
-    return (yield from make_keys(dom, req, FETCHER))
+    return REQUESTOR if dom.regs[FLAGS] & DOTPROGRAM else FETCHER
+
+
+def requestor_keys(dom):
+    """Sub-generator: (requestor's key, fetcher key)."""
+    return (yield from make_keys(dom, requestor_databyte(dom), FETCHER))
 
 
 # ------------------------------------------------------------------ builder
@@ -280,10 +284,12 @@ def builder(dom, msg):
     elif order == FactoryB.MakeRequestor:
         dom.regs[FLAGS] = dom.regs[FLAGS] | COMPLETE
         keys = tuple((yield from requestor_keys(dom)))
-    elif order == FactoryB.MakeCopy:  # fcc.ck:675-681: KEYSTO(K0,K1), both sent
-        keys = tuple((yield from make_keys(dom, COPY, COPY)))
-    elif order == FactoryB.GetDC:  # fcc.ck:682-686: the DC, twice (K0, K1)
-        keys = (dom.keys[DC_REG], dom.keys[DC_REG])
+    elif order == FactoryB.MakeCopy:  # fcc.ck:675-680
+        # KEYSTO(K0,K1) of a call that answers one key: K1 is DK(0) (gatec.c:117-150),
+        # so dof's KEYSFROM(K0,K1,,CALLER) (491-492) sends the copy key and DK(0).
+        keys = ((yield from make_keys(dom, COPY))[0],)
+    elif order == FactoryB.GetDC:  # fcc.ck:682-686: the DC and DK(0), as MakeCopy
+        keys = (dom.keys[DC_REG],)
     else:
         rc = RC.INVALIDOC
     yield dom.return_(msg.resume, rc, keys=keys, data=data)
@@ -413,8 +419,11 @@ def fetcher(dom, msg):
     elif order == FactoryF.Compare:
         yield dom.return_(msg.resume, (yield from compare(dom, msg.keys[0])))
     elif order == FactoryF.MakeRequestor:
-        # dofetcher passes a copy of the flags: the factory is not completed.
-        yield dom.return_(msg.resume, 0, *(yield from requestor_keys(dom)))
+        # dofetcher passes a copy of the flags: the factory is not completed (fcc.ck:932-933);
+        # dof's DBFETCHER case 1 sends K0 alone, the requestor's key (fcc.ck:517-518), where
+        # the builder's sends K0 and K1 (491-492).
+        (requestor,) = yield from make_keys(dom, requestor_databyte(dom))
+        yield dom.return_(msg.resume, 0, requestor)
     elif (n := order_in(order, FactoryF.Fetch)) is not None:
         yield dom.return_(msg.resume, 0, (yield from component(dom, n)))
     elif (n := order_in(order, FactoryF.GetMiscellaneous)) is not None:

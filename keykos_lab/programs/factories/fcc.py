@@ -19,9 +19,12 @@ Every FC is made by one DC (FCDC) and every factory by another (FDC); both are
 held only here, in the shared TOOLS node. That brand is how a factory knows
 another factory, or a weakened FC, when one is installed as a component.
 
-One departure: ``fcc.ck`` lets any FC key destroy its FC (KT+4); here only the
-unrestricted key can, since a weakened FC is accepted into factories as a
-hole-free component and destroying it would be a channel out of a yield.
+Departures (docs/fidelity.md, Destroying an FC; an FC that cannot start): in ``fcc.ck``
+any FC key's KT+4 ends the FC, which then dies through the factories' DC, is refused
+and traps, never answering; here only the unrestricted key destroys an FC, through
+the DC that made it, rc 0, since a weakened FC is accepted into factories as a
+hole-free component and breaking it would be a channel out of a yield. An FC that
+cannot buy its node answers 2, and an FC's Create passes on the DCC's rc.
 """
 
 from __future__ import annotations

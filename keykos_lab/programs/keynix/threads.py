@@ -75,7 +75,8 @@ S_THREAD, S_THREAD_END = abi.SYS_THREAD_CREATE, abi.SYS_THREAD_EXIT
 # ------------------------------------------------------------ the thread table
 def _node(dom, create: bool = False):
     """The thread node (``KK_THREADS``), bought from the process's bank with its table
-    page the first time (``ukeeperf.c:843-845``); DK(0) if none."""
+    page the first time a thread is made; DK(0) if none. (``ukeeperf.c:843-845`` buys
+    it when the keeper starts.)"""
     node = dom.keys[KK_THREADS]
     if node != DK0 or not create:
         return node

@@ -165,7 +165,10 @@ def dc(dom, msg):
         yield dom.return_(msg.resume, rc=DC_AKT)  # dccc.ck:140-143
     elif order in (DESTROY, OLD_DESTROY_ME):  # dccc.ck:145-149, 189-192
         if msg.databyte == WEAKENED:
-            yield dom.return_(msg.resume, rc=RC.INVALIDOC)  # dccc.ck:146, 190
+            # dccc.ck:190 (order 4, in the switch). For KT+4 the C ``break`` at 146 leaves
+            # the DC's loop and ends the DC; the simulator answers as 190 does
+            # (docs/fidelity.md, Destroying a DC).
+            yield dom.return_(msg.resume, rc=RC.INVALIDOC)
             return
         # Reply first: selling the root ends this domain and its handler with it.
         yield dom.fork(msg.resume, 0)
@@ -201,7 +204,10 @@ def dc(dom, msg):
         else:
             rc = order - OBSOLETE_DESTROY_CALLER
         gone = yield from destroy_branded(dom, msg.resume, DomTool.IdentifyResume, msg.keys[1])
-        if gone == NOT_MINE:  # dccc.ck:210 rc 3; 155 the domain tool's -1
+        # dccc.ck:210: rc 3. For 0x40000000 + n the C ``break`` at 155 leaves the DC's loop
+        # and ends the DC; the simulator answers the domain tool's -1 (docs/fidelity.md,
+        # Destroying a DC).
+        if gone == NOT_MINE:
             yield dom.return_(msg.resume, rc=NOT_OURS if order == DC.DestroyMe else NOT_MINE)
             return
         yield dom.return_(msg.keys[0], rc=rc)

@@ -220,8 +220,10 @@ def kid(dom, msg):
                 if (yield from find(dom, key, found)) < 0:
                     rc = ERROR  # kidc.ck:537
                     break
-            else:
-                rc = yield from add(dom, found, key, value)  # kidc.ck:577
+            elif (yield from find(dom, key, found)) < 0:
+                # kidc.ck:570-577: only a key not in this KID is added (``identify``
+                # answers nonzero); a key already here keeps this KID's value.
+                rc = yield from add(dom, found, key, value)
                 if rc:
                     break
         yield dom.return_(msg.resume, rc=rc)

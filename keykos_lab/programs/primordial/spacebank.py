@@ -165,7 +165,7 @@ def _buy(dom, is_node: bool, n: int):
         got.append(key)
         if not (yield from _ledger_add(dom, key)):
             # no node for the ledger itself: give everything back, unsold
-            # (destroy_never_returned, sbc.ck:1769-1786)
+            # (destroy_never_returned, sbc.ck:1689-1712)
             for k in got:
                 yield dom.call(rng, Range.Destroy, k)
             yield from _charge(dom, -n if is_node else 0, 0 if is_node else -n)
@@ -470,7 +470,9 @@ def sbt(dom, msg):
         if not (yield from _is_bank(dom, msg.keys[0], 0, 1)):
             yield dom.return_(msg.resume, rc=SBT.NOT_A_BANK)  # sbc.ck:1295
             return
-        # create_bank_for_sbt (sbc.ck:1287-1305): a sub-bank; only NO_QUERY passes on
+        # create_bank_for_sbt (sbc.ck:1287-1305): a sub-bank that keeps NO_QUERY, as the
+        # code means; C reads the keeper key's databyte there (0), so its new bank can
+        # query (docs/fidelity.md, SBT Create and CreateLimited: the no-query right).
         r = yield dom.call(msg.keys[0], SB.CreateBank)
         if r.rc != 0:
             yield dom.return_(msg.resume, rc=r.rc)
