@@ -194,11 +194,10 @@ class KeyRegisters:
 
     def __iter__(self) -> Iterator[Key]:
         """The 16 key registers in order, each read as ``keys[n]`` reads it (a compiled
-        class has no iteration by ``__getitem__``, so both kernels need this)."""
+        class has no iteration by ``__getitem__``, so both kernels need this). ``in``
+        uses it too: the comparison runs in the program's own frame, where the watchdog
+        can stop a program's ``__eq__``, never in the kernel's."""
         return (self[n] for n in range(16))
-
-    def __contains__(self, key: object) -> bool:
-        return any(key == held for held in self)
 
 
 class Registers:
@@ -223,9 +222,6 @@ class Registers:
     def __iter__(self) -> Iterator[int]:
         """The 16 registers in order (as :meth:`KeyRegisters.__iter__`)."""
         return (self[n] for n in range(16))
-
-    def __contains__(self, value: object) -> bool:
-        return any(value == held for held in self)
 
 
 @mypyc_attr(native_class=False, allow_interpreted_subclasses=True)

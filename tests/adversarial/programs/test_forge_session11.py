@@ -201,6 +201,37 @@ def test_the_watchdog_stops_a_program_that_writes_registers_for_ever():
     assert "ProgramTimeLimit" in (lab.ds.error or "")
 
 
+class _SlowEq:
+    """Compares for up to 5 s (for ever, in a real attack)."""
+
+    def __eq__(self, other):
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            pass
+        return False
+
+    __hash__ = object.__hash__
+
+
+def _slow_membership(dom, msg, lab):
+    yield dom.call(dom.keys[R_DKC], 0, data=bytes(6))
+    started = time.monotonic()
+    try:
+        _SlowEq() in dom.keys  # noqa: B015 - the comparison is the attack
+    finally:
+        lab.state["took"] = time.monotonic() - started
+
+
+def test_the_watchdog_stops_a_slow_eq_in_a_register_lookup():
+    """``x in dom.keys`` compares in the program's frame (KeyRegisters has no
+    ``__contains__``), so the watchdog, which waits while kernel code runs, stops it."""
+    lab = Lab(_slow_membership)
+    lab.k.handler_time_limit = 0.05
+    lab.run()
+    lab.expect_trap(EX)
+    assert lab.state["took"] < 2
+
+
 def test_the_watchdog_interrupts_only_the_handlers_own_code():
     me = __file__.rsplit("/", 1)[-1]
     for _ in range(20):
