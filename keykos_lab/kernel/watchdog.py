@@ -16,8 +16,9 @@ called or the domain parked), exactly as for any other bug of the program.
 Only the handler's own code is ever interrupted, so the kernel's state is never torn: a
 tick that finds no handler running does nothing, and one that finds the handler inside
 kernel code it called (a register write, the history recording it: code under
-``keykos_lab/kernel``, or the standard library's at the top of the stack) comes back a
-millisecond later, until it finds the handler in its own code.
+``keykos_lab/kernel``, or the standard library's at the top of the stack, for at most
+:data:`LIBRARY_WAITS` tries) comes back a millisecond later, until it finds the handler
+in its own code.
 
 What the watchdog cannot stop (pure Python has no way to): a program that catches
 :class:`ProgramTimeLimit` — ``except BaseException`` — and loops on, in its body or
@@ -60,6 +61,12 @@ from keykos_lab.kernel.errors import KernelError
 _KERNEL_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: The standard library's code: a tick that lands there waits too (the kernel calls it).
 _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+#: Where a tick found the handler (``_in_kernel_code``).
+KERNEL, LIBRARY = "kernel", "library"
+#: A tick that finds standard-library code puts off the interrupt this many times at most
+#: (RETRY apart): the kernel's calls into the library are short, and a program looping in
+#: one (``statistics.mean(itertools.count())``) must still be stopped.
+LIBRARY_WAITS = 100
 #: How soon a tick that landed in kernel code tries again, in seconds.
 RETRY = 0.001
 
@@ -85,6 +92,7 @@ class Watchdog:
             and threading.current_thread() is threading.main_thread()
         )
         self._seen: tuple | None = None
+        self._waited = 0  # ticks put off in a row because the kernel's code was running
 
     def __enter__(self) -> Watchdog:
         if self.active and self.limit is not None:
@@ -102,28 +110,30 @@ class Watchdog:
         running = _handler_frame(frame, self.kernel)
         now = (running, self.kernel.tick) if running is not None else None
         if now is not None and now == self._seen:
-            if _in_kernel_code(frame, running):  # the handler called the kernel: soon
+            where = _in_kernel_code(frame, running)
+            if where == KERNEL or (where == LIBRARY and self._waited < LIBRARY_WAITS):
+                self._waited += 1  # the handler called the kernel: not here; soon
                 signal.setitimer(signal.ITIMER_REAL, RETRY, (self.limit or 0) / 2)
                 return
-            self._seen = None
+            self._seen, self._waited = None, 0
             raise ProgramTimeLimit(
                 f"the program ran more than {self.limit} s without "
                 f"invoking a key (k.handler_time_limit)"
             )
-        self._seen = now
+        self._seen, self._waited = now, 0
 
 
-def _in_kernel_code(frame, handler) -> bool:
-    """Whether the interrupted code, above the handler's frame, is the kernel's: a frame
-    of kernel code on the way, or standard-library code at the top (a compiled kernel has
-    no frames; the Python it calls, ``typing.cast`` or the history, has)."""
+def _in_kernel_code(frame, handler) -> str:
+    """Whose code the interrupt found above the handler's frame: :data:`KERNEL` (a frame
+    of kernel code on the way), :data:`LIBRARY` (standard-library code at the top, which
+    the kernel may have called: a compiled kernel has no frames, the Python it calls,
+    ``typing.cast``, has), or ``""`` (the program's own)."""
     top = frame
     while frame is not None and frame is not handler:
-        name = frame.f_code.co_filename
-        if name.startswith(_KERNEL_DIR) or (frame is top and name.startswith(_STDLIB)):
-            return True
+        if frame.f_code.co_filename.startswith(_KERNEL_DIR):
+            return KERNEL
         frame = frame.f_back
-    return False
+    return LIBRARY if top is not None and top.f_code.co_filename.startswith(_STDLIB) else ""
 
 
 def _handler_frame(frame, kernel):

@@ -29,6 +29,8 @@ from __future__ import annotations
 import copy
 import faulthandler
 import functools
+import itertools
+import statistics
 import sys
 import time
 import traceback
@@ -226,6 +228,25 @@ def test_the_watchdog_stops_a_slow_eq_in_a_register_lookup():
     """``x in dom.keys`` compares in the program's frame (KeyRegisters has no
     ``__contains__``), so the watchdog, which waits while kernel code runs, stops it."""
     lab = Lab(_slow_membership)
+    lab.k.handler_time_limit = 0.05
+    lab.run()
+    lab.expect_trap(EX)
+    assert lab.state["took"] < 2
+
+
+def _loop_in_the_library(dom, msg, lab):
+    yield dom.call(dom.keys[R_DKC], 0, data=bytes(6))
+    started = time.monotonic()
+    try:
+        statistics.mean(itertools.islice(itertools.count(), 10**12))  # Python code, for ever
+    finally:
+        lab.state["took"] = time.monotonic() - started
+
+
+def test_the_watchdog_stops_a_program_looping_in_the_standard_library():
+    """The watchdog puts off a tick that lands in standard-library code (the kernel calls
+    some), but only a while: a program looping inside the library is stopped too."""
+    lab = Lab(_loop_in_the_library)
     lab.k.handler_time_limit = 0.05
     lab.run()
     lab.expect_trap(EX)
